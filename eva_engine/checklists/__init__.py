@@ -1,0 +1,1 @@
+"""Checklist templates (impact areas, topics, questions) and assessment completeness."""

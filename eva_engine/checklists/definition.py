@@ -1,0 +1,96 @@
+"""The checklist file format. A question's ``id`` is stable forever: answers refer to it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from eva_engine.vocabulary import ScreeningOutcome
+
+SNAKE = r"^[a-z][a-z0-9_]*$"
+DEFINITION_NAME = r"^[a-z][a-z0-9-]*$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class LocalizedText(Strict):
+    fi: str = Field(min_length=1)
+    sv: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    def get(self, language: str) -> str:
+        return str(getattr(self, language, self.fi))
+
+
+class Question(Strict):
+    id: str
+    text: LocalizedText
+    help: LocalizedText | None = None
+    required_at: Literal["light", "full", "optional"]
+
+    def required_for(self, depth: ScreeningOutcome) -> bool:
+        if depth == ScreeningOutcome.LIGHT:
+            return self.required_at == "light"
+        if depth == ScreeningOutcome.FULL:
+            return self.required_at in ("light", "full")
+        return False
+
+
+class Topic(Strict):
+    id: str = Field(pattern=SNAKE)
+    title: LocalizedText
+    questions: list[Question] = Field(min_length=1)
+
+
+class Area(Strict):
+    id: str = Field(pattern=SNAKE)
+    title: LocalizedText
+    topics: list[Topic] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ids_nest(self) -> Area:
+        seen: set[str] = set()
+        for t_index, topic in enumerate(self.topics):
+            if topic.id in seen:
+                raise ValueError(f"topics[{t_index}].id: topic {topic.id!r} appears twice")
+            seen.add(topic.id)
+            prefix = f"{self.id}.{topic.id}."
+            for q_index, question in enumerate(topic.questions):
+                rest = question.id.removeprefix(prefix)
+                if not question.id.startswith(prefix) or not re.match(SNAKE, rest):
+                    raise ValueError(
+                        f"topics[{t_index}].questions[{q_index}].id: {question.id!r} must be "
+                        f"'{prefix}<snake_case_slug>'"
+                    )
+        return self
+
+
+class Checklist(Strict):
+    kind: Literal["checklist"]
+    name: str = Field(pattern=DEFINITION_NAME)
+    version: int = Field(ge=1)
+    title: LocalizedText
+    description: LocalizedText | None = None
+    source: str | None = None
+    areas: list[Area] = Field(min_length=1)
+
+    @field_validator("areas")
+    @classmethod
+    def _unique_areas(cls, areas: list[Area]) -> list[Area]:
+        seen: set[str] = set()
+        for area in areas:
+            if area.id in seen:
+                raise ValueError(f"area {area.id!r} appears twice")
+            seen.add(area.id)
+        return areas
+
+    def questions(self) -> Iterator[tuple[Area, Topic, Question]]:
+        for area in self.areas:
+            for topic in area.topics:
+                for question in topic.questions:
+                    yield area, topic, question

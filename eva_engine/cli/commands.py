@@ -1,0 +1,538 @@
+"""``eva`` subcommands. Each one: options → service command → service → printed result."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from eva_engine.cli.output import emit, reported
+from eva_engine.config import Settings
+from eva_engine.db import migrate
+from eva_engine.errors import InvalidInput, Problem
+from eva_engine.services import (
+    assessment,
+    definitions,
+    demo,
+    history,
+    organisations,
+    proposals,
+    screening,
+    transitions,
+    users,
+)
+from eva_engine.services.runtime import Caller, Eva
+from eva_engine.vocabulary import BodyKind, Language, OrganisationKind, Publicity, Role
+from eva_engine.workflow.diagram import mermaid
+from eva_engine.workflow.loader import load_catalogue
+
+as_user = click.option("--as", "username", metavar="USER", help="The user who acts.")
+
+
+def _eva() -> Eva:
+    ctx = click.get_current_context()
+    root = ctx.find_root()
+    if root.obj is None:
+        root.obj = Eva.from_settings(Settings.from_env())
+    eva: Eva = root.obj
+    return eva
+
+
+def _caller(username: str | None) -> Caller:
+    return Caller(username=username, client="cli")
+
+
+def _choice(enum: Any) -> click.Choice[str]:
+    return click.Choice([m.value for m in enum])
+
+
+@click.group()
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.version_option(package_name="eva")
+def cli(as_json: bool) -> None:
+    """eva: ex-ante impact assessment (EVA) of municipal decisions.
+
+    The database is EVA_DATABASE_URL (default: a SQLite file under instance/)."""
+
+
+# db -------------------------------------------------------------------------------------------
+@cli.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database to the newest schema."""
+    with reported():
+        engine = _eva().database.engine
+        migrate.upgrade(engine)
+        revision = migrate.current_revision(engine)
+        emit({"revision": revision}, lambda: click.echo(f"Database at revision {revision}."))
+
+
+# organisations, bodies, meetings ---------------------------------------------------------------
+@cli.group()
+def orgs() -> None:
+    """Organisations: municipalities and wellbeing services counties."""
+
+
+@orgs.command("create")
+@click.argument("code")
+@click.option("--name-fi", required=True)
+@click.option("--name-sv")
+@click.option("--kind", type=_choice(OrganisationKind), default="municipality", show_default=True)
+@click.option("--case-pattern", required=True, help=r"Regular expression, e.g. '\d+/\d\d\.\d\d\.\d\d/\d{4}'")
+@click.option("--case-example", required=True, help="e.g. 257/05.00.00/2023")
+@as_user
+def orgs_create(code: str, name_fi: str, name_sv: str | None, kind: str, case_pattern: str,
+                case_example: str, username: str | None) -> None:
+    """Create an organisation with its own case-number format."""
+    with reported():
+        view = organisations.create_organisation(_eva(), _caller(username),
+            organisations.CreateOrganisation(
+                code=code, name_fi=name_fi, name_sv=name_sv, kind=OrganisationKind(kind),
+                case_number_pattern=case_pattern, case_number_example=case_example))
+        emit(view, lambda: click.echo(f"Organisation {view.code} created (id {view.id})."))
+
+
+@cli.group()
+def bodies() -> None:
+    """Decision-making bodies (toimielimet)."""
+
+
+@bodies.command("create")
+@click.argument("organisation")
+@click.argument("code")
+@click.option("--name-fi", required=True)
+@click.option("--name-sv")
+@click.option("--kind", type=_choice(BodyKind), default="committee", show_default=True)
+@as_user
+def bodies_create(organisation: str, code: str, name_fi: str, name_sv: str | None, kind: str,
+                  username: str | None) -> None:
+    """Create a body, e.g. HYVLTK (hyvinvointilautakunta)."""
+    with reported():
+        view = organisations.create_body(_eva(), _caller(username), organisations.CreateBody(
+            organisation=organisation, code=code, name_fi=name_fi, name_sv=name_sv,
+            kind=BodyKind(kind)))
+        emit(view, lambda: click.echo(f"Body {view.code} created (id {view.id})."))
+
+
+@cli.group()
+def meetings() -> None:
+    """Meetings of bodies."""
+
+
+@meetings.command("create")
+@click.argument("organisation")
+@click.argument("body")
+@click.option("--at", "starts_at", required=True, help="ISO time with offset, 2026-06-13T16:00+03:00")
+@click.option("--location")
+@as_user
+def meetings_create(organisation: str, body: str, starts_at: str, location: str | None,
+                    username: str | None) -> None:
+    """Create a meeting of a body."""
+    with reported():
+        view = organisations.create_meeting(_eva(), _caller(username), organisations.CreateMeeting(
+            organisation=organisation, body=body, starts_at=_datetime(starts_at, "--at"),
+            location=location))
+        emit(view, lambda: click.echo(f"Meeting {view.id} of {view.body} at {view.starts_at}."))
+
+
+def _datetime(text: str, option: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidInput("not a date and time",
+                           [Problem(option, f"{text!r}: use e.g. 2026-06-13T16:00+03:00")]) from exc
+
+
+# users ------------------------------------------------------------------------------------------
+@cli.group("users")
+def users_group() -> None:
+    """People and their roles."""
+
+
+@users_group.command("create")
+@click.argument("username")
+@click.option("--name", "full_name", required=True)
+@click.option("--email")
+@click.option("--title")
+@click.option("--language", type=_choice(Language), default="fi", show_default=True)
+@click.option("--org", "organisation", help="The organisation you administer (with --as).")
+@click.option("--as", "actor", metavar="USER", help="The administrator who creates.")
+def users_create(username: str, full_name: str, email: str | None, title: str | None,
+                 language: str, organisation: str | None, actor: str | None) -> None:
+    """Create a user."""
+    with reported():
+        view = users.create_user(_eva(), _caller(actor), users.CreateUser(
+            username=username, full_name=full_name, email=email, title=title,
+            language=Language(language)), organisation)
+        emit(view, lambda: click.echo(f"User {view.username} created (id {view.id})."))
+
+
+@users_group.command("grant")
+@click.argument("username")
+@click.argument("role", type=_choice(Role))
+@click.option("--org", "organisation", required=True)
+@click.option("--body", help="Only in this body (default: the whole organisation).")
+@click.option("--as", "actor", metavar="USER", help="The administrator who grants.")
+def users_grant(username: str, role: str, organisation: str, body: str | None,
+                actor: str | None) -> None:
+    """Grant a role in an organisation, optionally only in one body."""
+    with reported():
+        view = users.grant_role(_eva(), _caller(actor), users.GrantRole(
+            username=username, organisation=organisation, role=Role(role), body=body))
+        emit(view, lambda: click.echo(
+            f"{username} is {view.role.value} in {view.organisation}"
+            + (f" / {view.body}" if view.body else "") + "."))
+
+
+@users_group.command("revoke")
+@click.argument("username")
+@click.argument("role", type=_choice(Role))
+@click.option("--org", "organisation", required=True)
+@click.option("--body")
+@click.option("--as", "actor", metavar="USER")
+def users_revoke(username: str, role: str, organisation: str, body: str | None,
+                 actor: str | None) -> None:
+    """Revoke a role grant (it stays in the history)."""
+    with reported():
+        view = users.revoke_role(_eva(), _caller(actor), users.GrantRole(
+            username=username, organisation=organisation, role=Role(role), body=body))
+        emit(view, lambda: click.echo(f"Revoked {view.role.value} from {username}."))
+
+
+@users_group.command("list")
+def users_list() -> None:
+    """List users and their active grants."""
+    with reported():
+        views = users.list_users(_eva())
+
+        def human() -> None:
+            for v in views:
+                grants = ", ".join(f"{g.role.value}@{g.organisation}"
+                                   + (f"/{g.body}" if g.body else "") for g in v.grants)
+                click.echo(f"{v.username:<14} {v.full_name:<28} {grants}")
+
+        emit(views, human)
+
+
+# proposals --------------------------------------------------------------------------------------
+@cli.group("proposals")
+def proposals_group() -> None:
+    """Decision proposals."""
+
+
+@proposals_group.command("create")
+@click.option("--org", "organisation", required=True)
+@click.option("--case", "case_number", required=True)
+@click.option("--title-fi", required=True)
+@click.option("--title-sv")
+@click.option("--body", required=True)
+@click.option("--presenter", required=True)
+@click.option("--preparer", help="Default: the user given with --as.")
+@click.option("--publicity", type=_choice(Publicity), default="public", show_default=True)
+@click.option("--ground", "confidentiality_ground", help="Legal ground of confidentiality.")
+@click.option("--personal-data", is_flag=True)
+@as_user
+def proposals_create(organisation: str, case_number: str, title_fi: str, title_sv: str | None,
+                     body: str, presenter: str, preparer: str | None, publicity: str,
+                     confidentiality_ground: str | None, personal_data: bool,
+                     username: str | None) -> None:
+    """Create a proposal; it starts as a draft on the newest published workflow."""
+    with reported():
+        view = proposals.create_proposal(_eva(), _caller(username), proposals.CreateProposal(
+            organisation=organisation, case_number=case_number, title_fi=title_fi,
+            title_sv=title_sv, body=body, presenter=presenter, preparer=preparer,
+            publicity=Publicity(publicity), confidentiality_ground=confidentiality_ground,
+            contains_personal_data=personal_data))
+        emit(view, lambda: click.echo(f"Proposal {view.id} created: {view.case_number} "
+                                      f"'{view.title_fi}' ({view.state})."))
+
+
+@proposals_group.command("show")
+@click.argument("proposal_id", type=int)
+@as_user
+def proposals_show(proposal_id: int, username: str | None) -> None:
+    """Show a proposal: state, screening, completeness, assignments and possible actions."""
+    with reported():
+        view = proposals.show(_eva(), _caller(username), proposal_id)
+
+        def human() -> None:
+            click.echo(f"Proposal {view.id}  {view.case_number}  {view.title_fi}")
+            click.echo(f"  body {view.body}  state {view.state} ({view.state_title_fi})  "
+                       f"revision {view.revision}  version {view.row_version}")
+            click.echo(f"  preparer {view.preparer}  presenter {view.presenter}  "
+                       f"publicity {view.publicity.value}"
+                       + (f" ({view.confidentiality_ground})" if view.confidentiality_ground
+                          else ""))
+            click.echo(f"  workflow {view.workflow} v{view.workflow_version}"
+                       + (f"  meeting {view.meeting_id}" if view.meeting_id else "")
+                       + (f"  {view.section}" if view.section else "")
+                       + (f"  outcome {view.outcome.value}" if view.outcome else ""))
+            if view.screening:
+                s = view.screening
+                click.echo(f"  screening: {s.outcome.value}"
+                           + (f" ({s.exemption}: {s.reason})" if s.exemption else "")
+                           + (f", criteria {', '.join(s.criteria)}" if s.criteria else ""))
+            click.echo(f"  alternatives {view.alternatives}, answers {view.answers}")
+            for area in view.progress:
+                if area.required:
+                    click.echo(f"    {area.area:<22} {area.complete}/{area.required}")
+            if view.missing:
+                click.echo(f"  missing ({len(view.missing)}):")
+                for p in view.missing[:20]:
+                    click.echo(f"    - {p.location}: {p.message}")
+                if len(view.missing) > 20:
+                    click.echo(f"    … and {len(view.missing) - 20} more")
+            for a in view.assignments:
+                who = a.assignee or f"any {'/'.join(a.roles)}"
+                click.echo(f"  assignment {a.kind} → {who}, due {a.due}")
+            for action in view.actions:
+                mark = "✓" if action.allowed else "✗"
+                why = "" if action.allowed else (
+                    " (not your role)" if not action.role_ok
+                    else f" ({len(action.missing)} missing)")
+                click.echo(f"  {mark} {action.trigger}{why}")
+
+        emit(view, human)
+
+
+@proposals_group.command("list")
+@click.option("--org", "organisation", required=True)
+@click.option("--state")
+@click.option("--body")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--offset", default=0)
+@as_user
+def proposals_list(organisation: str, state: str | None, body: str | None, limit: int,
+                   offset: int, username: str | None) -> None:
+    """List proposals, filtered and paginated."""
+    with reported():
+        page = proposals.list_proposals(_eva(), _caller(username), organisation, state=state,
+                                        body=body, limit=limit, offset=offset)
+
+        def human() -> None:
+            for p in page.items:
+                click.echo(f"{p.id:>6}  {p.case_number:<22} {p.body:<8} {p.state:<11} "
+                           f"{p.title_fi}")
+            click.echo(f"({len(page.items)} of {page.total})")
+
+        emit(page, human)
+
+
+@proposals_group.command("fire")
+@click.argument("proposal_id", type=int)
+@click.argument("trigger")
+@click.option("--as", "username", metavar="USER", required=True)
+@click.option("--reason", help="Why (required by some steps, e.g. return_for_revision).")
+@click.option("--if-version", "expected_version", type=int,
+              help="Refuse if the proposal is no longer at this version.")
+def proposals_fire(proposal_id: int, trigger: str, username: str, reason: str | None,
+                   expected_version: int | None) -> None:
+    """Fire a workflow TRIGGER on a proposal as USER."""
+    with reported():
+        result = transitions.fire(_eva(), _caller(username), proposal_id, trigger,
+                                  reason=reason, expected_version=expected_version)
+        emit(result, lambda: click.echo(
+            f"Proposal {result.proposal_id}: {result.from_state} → {result.to_state} "
+            f"({result.trigger})."))
+
+
+@proposals_group.command("schedule")
+@click.argument("proposal_id", type=int)
+@click.option("--meeting", "meeting_id", type=int, required=True)
+@click.option("--position", type=int)
+@as_user
+def proposals_schedule(proposal_id: int, meeting_id: int, position: int | None,
+                       username: str | None) -> None:
+    """Schedule a proposal for a meeting of its body."""
+    with reported():
+        view = proposals.schedule(_eva(), _caller(username), proposals.ScheduleProposal(
+            proposal_id=proposal_id, meeting_id=meeting_id, agenda_position=position))
+        emit(view, lambda: click.echo(f"Proposal {view.id} scheduled for meeting "
+                                      f"{view.meeting_id}."))
+
+
+# screening and assessment -----------------------------------------------------------------------
+@cli.group("screening")
+def screening_group() -> None:
+    """Screening (tarveharkinta)."""
+
+
+@screening_group.command("record")
+@click.argument("proposal_id", type=int)
+@click.option("--outcome", type=click.Choice(["exempt", "light", "full"]), required=True)
+@click.option("--criterion", "criteria", multiple=True, help="A criterion id; repeat for more.")
+@click.option("--exemption", help="The exemption id (with --outcome exempt).")
+@click.option("--reason", help="Why it is exempt (required with --outcome exempt).")
+@click.option("--participation-plan", help="Participation and communication plan (full).")
+@click.option("--as", "username", metavar="USER", required=True)
+def screening_record(proposal_id: int, outcome: str, criteria: tuple[str, ...],
+                     exemption: str | None, reason: str | None,
+                     participation_plan: str | None, username: str) -> None:
+    """Record the screening of a proposal."""
+    with reported():
+        view = screening.record_screening(_eva(), _caller(username), screening.RecordScreening(
+            proposal_id=proposal_id, outcome=outcome, criteria=list(criteria),
+            exemption=exemption, reason=reason, participation_plan=participation_plan))
+        emit(view, lambda: click.echo(f"Screening recorded: {outcome}."))
+
+
+@cli.group("assessment")
+def assessment_group() -> None:
+    """Impact assessments (format eva.assessment/1)."""
+
+
+@assessment_group.command("import")
+@click.argument("proposal_id", type=int)
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--as", "username", metavar="USER", required=True)
+@click.option("--if-version", "expected_version", type=int)
+def assessment_import(proposal_id: int, file: Path, username: str,
+                      expected_version: int | None) -> None:
+    """Import an assessment document (JSON) into a proposal's current revision."""
+    with reported():
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"cannot read {file}", [Problem(str(file), str(exc))]) from exc
+        doc = assessment.parse_document(text, str(file))
+        view = assessment.import_assessment(_eva(), _caller(username), proposal_id, doc,
+                                            expected_version)
+        emit(view, lambda: click.echo(
+            f"Imported {view.alternatives} alternatives and {view.answers} answers; "
+            f"{len(view.missing)} required item(s) still missing."))
+
+
+@assessment_group.command("schema")
+def assessment_schema() -> None:
+    """Print the JSON Schema of the assessment document."""
+    click.echo(json.dumps(assessment.json_schema(), ensure_ascii=False, indent=2))
+
+
+# history and audit ------------------------------------------------------------------------------
+@cli.command("history")
+@click.argument("proposal_id", type=int)
+@as_user
+def history_cmd(proposal_id: int, username: str | None) -> None:
+    """Print the full history of a proposal."""
+    with reported():
+        events = history.proposal_history(_eva(), _caller(username), proposal_id)
+
+        def human() -> None:
+            for ev in events:
+                role = f" as {ev.role}" if ev.role else ""
+                click.echo(f"#{ev.seq:<6} {ev.occurred_at:%Y-%m-%d %H:%M:%S}Z  "
+                           f"{ev.actor}{role}  {ev.action}  {ev.entity}")
+                if ev.action == "proposal.transition" and ev.after:
+                    click.echo(f"         {(ev.before or {}).get('state')} → "
+                               f"{ev.after.get('state')} ({ev.after.get('trigger')})")
+                elif ev.after and ev.before:
+                    for key in ev.after:
+                        click.echo(f"         {key}: {ev.before.get(key)!r} → {ev.after[key]!r}")
+                if ev.reason:
+                    click.echo(f"         reason: {ev.reason}")
+
+        emit(events, human)
+
+
+@cli.group()
+def audit() -> None:
+    """The tamper-evident audit history."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Verify the hash chain of the whole audit history; non-zero exit if broken."""
+    with reported():
+        result = history.verify(_eva())
+        payload = {"ok": result.ok, "verified": result.verified,
+                   "first_bad_seq": result.first_bad_seq, "problem": result.problem}
+        if result.ok:
+            emit(payload, lambda: click.echo(
+                f"OK: {result.verified} events verified; the chain is intact."))
+            return
+        emit(payload, lambda: click.secho(
+            f"BROKEN at event {result.first_bad_seq}: {result.problem} "
+            f"({result.verified} events before it verified).", fg="red", err=True))
+        raise SystemExit(8)
+
+
+# workflows --------------------------------------------------------------------------------------
+@cli.group()
+def workflows() -> None:
+    """Workflow and checklist definitions."""
+
+
+@workflows.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def workflows_validate(paths: tuple[Path, ...]) -> None:
+    """Validate the definition files (all of them, or those given)."""
+    with reported():
+        settings = Settings.from_env()
+        catalogue = load_catalogue(settings.workflows_dir, list(paths) if paths else None)
+        summary = {"workflows": [f"{n} v{v}" for n, v in sorted(catalogue.bundles)],
+                   "checklists": [f"{n} v{v}" for n, v in sorted(catalogue.checklists)]}
+        emit(summary, lambda: click.echo(
+            f"OK: {len(catalogue.bundles)} workflow(s), {len(catalogue.checklists)} "
+            "checklist(s) valid."))
+
+
+@workflows.command("list")
+def workflows_list() -> None:
+    """Published workflow versions and how many proposals run on each."""
+    with reported():
+        versions = definitions.published_versions(_eva())
+
+        def human() -> None:
+            if not versions:
+                click.echo("Nothing published yet: run 'eva workflows publish'.")
+            for v in versions:
+                click.echo(f"{v.name} v{v.version}  {v.content_hash[:12]}  {v.published_at}  "
+                           f"{v.proposals} proposal(s)  ({v.source_file})")
+
+        emit(versions, human)
+
+
+@workflows.command("publish")
+@as_user
+def workflows_publish(username: str | None) -> None:
+    """Publish new workflow versions from the definitions folder."""
+    with reported():
+        report = definitions.publish(_eva(), _caller(username))
+        emit({"published": report.published, "unchanged": report.unchanged}, lambda: click.echo(
+            f"Published: {', '.join(report.published) or 'nothing new'}; "
+            f"unchanged: {', '.join(report.unchanged) or '-'}."))
+
+
+@workflows.command("diagram")
+@click.argument("name", default="eva-standard")
+@click.option("--version", "version", type=int)
+@click.option("--language", type=_choice(Language), default="en", show_default=True)
+def workflows_diagram(name: str, version: int | None, language: str) -> None:
+    """Print a workflow as a Mermaid state diagram."""
+    with reported():
+        catalogue = load_catalogue(Settings.from_env().workflows_dir)
+        click.echo(mermaid(catalogue.bundle(name, version).workflow, language), nl=False)
+
+
+# demo -------------------------------------------------------------------------------------------
+@cli.command("demo-data")
+@click.option("--if-empty", is_flag=True, help="Do nothing if the database has organisations.")
+def demo_data(if_empty: bool) -> None:
+    """Load a fictional municipality with users in every role and ~20 proposals."""
+    with reported():
+        report = demo.load_demo_data(_eva(), if_empty=if_empty)
+        emit(report.model_dump(), lambda: click.echo(report.message))
+
+
+@cli.command("demo")
+def demo_walk() -> None:
+    """Walk a sample proposal from draft to closed and print its history."""
+    with reported():
+        demo.walk(_eva(), click.echo)

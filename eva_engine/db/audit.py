@@ -1,0 +1,309 @@
+"""The audit history: captured from the session (not written by hand in each service), sealed
+into a SHA-256 hash chain when the unit of work commits, and verified end to end."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session, UOWTransaction
+
+from eva_engine.models import (
+    GENESIS_HASH,
+    AuditChainHead,
+    AuditEvent,
+    Audited,
+    jsonable,
+    utcnow,
+)
+
+AUDIT_KEY = "eva.audit"
+REDACTED = "<redacted>"
+
+
+def canonical(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts. ``user_id`` is None for the system or a shell operator."""
+
+    user_id: int | None
+    name: str
+    client: str = "cli"
+
+    @classmethod
+    def system(cls, client: str = "system") -> Actor:
+        return cls(None, "system", client)
+
+
+@dataclass
+class Annotation:
+    action: str
+    reason: str | None = None
+    role: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PendingEvent:
+    action: str
+    entity_type: str
+    entity_id: str
+    organisation_id: int | None
+    proposal_id: int | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    reason: str | None
+    role: str | None
+
+
+@dataclass
+class AuditContext:
+    actor: Actor
+    role: str | None = None
+    pending: list[PendingEvent] = field(default_factory=list)
+    annotations: dict[int, Annotation] = field(default_factory=dict)
+    _rows: dict[tuple[str, str], PendingEvent] = field(default_factory=dict)
+
+    def annotate(self, entity: Audited, annotation: Annotation) -> None:
+        """Name the action (and reason) of the change about to be made to ``entity``."""
+        self.annotations[id(entity)] = annotation
+
+    def record(self, event_: PendingEvent) -> None:
+        """An event that is not a row change (a read of confidential data, an export...)."""
+        self.pending.append(event_)
+
+    def row_change(self, op: str, event_: PendingEvent) -> None:
+        """One event per entity per unit of work, however many flushes it took."""
+        key = (event_.entity_type, event_.entity_id)
+        earlier = self._rows.get(key)
+        if earlier is None:
+            self._rows[key] = event_
+            self.pending.append(event_)
+            return
+        if op == "delete":
+            if earlier.before is None:  # created and deleted in one transaction: no trace
+                self.pending.remove(earlier)
+                del self._rows[key]
+                return
+            earlier.action, earlier.after = event_.action, None
+            return
+        after = earlier.after if earlier.after is not None else {}
+        for name, value in (event_.after or {}).items():
+            if earlier.before is not None and name not in earlier.before:
+                earlier.before[name] = (event_.before or {}).get(name)
+            after[name] = value
+        earlier.after = after
+        if earlier.action.endswith(".update") and not event_.action.endswith(".update"):
+            earlier.action = event_.action
+        earlier.reason = earlier.reason or event_.reason
+        earlier.role = earlier.role or event_.role
+
+    def sealed(self) -> None:
+        self.pending.clear()
+        self._rows.clear()
+
+
+def _columns(obj: Audited) -> Iterator[tuple[str, Any]]:
+    mapper = inspect(type(obj))
+    for attr in mapper.column_attrs:
+        yield attr.key, getattr(obj, attr.key)
+
+
+def _value(obj: Audited, key: str, value: Any) -> Any:
+    return REDACTED if key in obj.__audit_redact__ and value is not None else jsonable(value)
+
+
+def _snapshot(obj: Audited) -> dict[str, Any]:
+    return {k: _value(obj, k, v) for k, v in _columns(obj) if k not in obj.__audit_ignore__}
+
+
+def _changes(obj: Audited) -> tuple[dict[str, Any], dict[str, Any]]:
+    state = inspect(obj)
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for attr in inspect(type(obj)).column_attrs:
+        key = attr.key
+        if key in obj.__audit_ignore__:
+            continue
+        history = state.attrs[key].history
+        if not history.has_changes():
+            continue
+        old = history.deleted[0] if history.deleted else None
+        new = history.added[0] if history.added else None
+        if jsonable(old) == jsonable(new):
+            continue
+        before[key] = _value(obj, key, old)
+        after[key] = _value(obj, key, new)
+    return before, after
+
+
+def _scope(obj: Audited) -> tuple[int | None, int | None]:
+    organisation = getattr(obj, "organisation_id", None)
+    proposal = getattr(obj, "proposal_id", None)
+    if obj.__audit_name__ == "proposal":
+        proposal = getattr(obj, "id", None)
+    elif obj.__audit_name__ == "organisation":
+        organisation = getattr(obj, "id", None)
+    return organisation, proposal
+
+
+def _after_flush(session: Session, _flush_context: UOWTransaction) -> None:
+    ctx: AuditContext | None = session.info.get(AUDIT_KEY)
+    changed = [
+        (op, obj)
+        for op, objs in (("create", session.new), ("update", session.dirty),
+                         ("delete", session.deleted))
+        for obj in objs
+        if isinstance(obj, Audited)
+    ]
+    if not changed:
+        return
+    if ctx is None:
+        raise RuntimeError("audited entities may only be changed inside a unit of work")
+    for op, obj in changed:
+        if op == "create":
+            before, after = None, _snapshot(obj)
+        elif op == "delete":
+            before, after = _snapshot(obj), None
+        else:
+            before, after = _changes(obj)
+            if not after:
+                continue
+        note = ctx.annotations.get(id(obj))
+        action = f"{obj.__audit_name__}.{op}"
+        if note is not None:
+            action = note.action
+            if note.extra:
+                after = {**(after or {}), **note.extra}
+        organisation, proposal = _scope(obj)
+        key = inspect(type(obj)).primary_key_from_instance(obj)
+        ctx.row_change(
+            op,
+            PendingEvent(
+                action=action,
+                entity_type=obj.__audit_name__,
+                entity_id=":".join(str(k) for k in key),
+                organisation_id=organisation,
+                proposal_id=proposal,
+                before=before,
+                after=after,
+                reason=note.reason if note else None,
+                role=(note.role if note and note.role else ctx.role),
+            )
+        )
+
+
+def install_audit_hooks(session_class: type[Session]) -> None:
+    if not event.contains(session_class, "after_flush", _after_flush):
+        event.listen(session_class, "after_flush", _after_flush)
+
+
+def event_hash(event_: AuditEvent) -> str:
+    content = {
+        "seq": event_.seq,
+        "occurred_at": jsonable(event_.occurred_at),
+        "actor_id": event_.actor_id,
+        "actor_name": event_.actor_name,
+        "actor_role": event_.actor_role,
+        "client": event_.client,
+        "action": event_.action,
+        "entity_type": event_.entity_type,
+        "entity_id": event_.entity_id,
+        "organisation_id": event_.organisation_id,
+        "proposal_id": event_.proposal_id,
+        "before": event_.before,
+        "after": event_.after,
+        "reason": event_.reason,
+        "prev_hash": event_.prev_hash,
+    }
+    return hashlib.sha256(canonical(content).encode()).hexdigest()
+
+
+def seal(session: Session) -> int:
+    """Append the pending events to the chain. Locks the chain head row until commit, so
+    concurrent writers append one after another. Returns how many events were written."""
+    ctx: AuditContext | None = session.info.get(AUDIT_KEY)
+    if ctx is None or not ctx.pending:
+        return 0
+    head = session.execute(
+        select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()
+    ).scalar_one()
+    now = utcnow()
+    count = 0
+    for pending in ctx.pending:
+        ev = AuditEvent(
+            seq=head.last_seq + 1,
+            occurred_at=now,
+            actor_id=ctx.actor.user_id,
+            actor_name=ctx.actor.name,
+            actor_role=pending.role,
+            client=ctx.actor.client,
+            action=pending.action,
+            entity_type=pending.entity_type,
+            entity_id=pending.entity_id,
+            organisation_id=pending.organisation_id,
+            proposal_id=pending.proposal_id,
+            before=None if pending.before is None else canonical(pending.before),
+            after=None if pending.after is None else canonical(pending.after),
+            reason=pending.reason,
+            prev_hash=head.last_hash,
+        )
+        ev.hash = event_hash(ev)
+        session.add(ev)
+        head.last_seq = ev.seq
+        head.last_hash = ev.hash
+        count += 1
+    ctx.sealed()
+    session.flush()
+    return count
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    verified: int
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def verify_chain(session: Session, batch: int = 2000) -> VerifyResult:
+    """Walk the whole chain in order, in constant memory. Finds the first edited, deleted,
+    inserted or reordered event, and a tail cut off behind the chain head."""
+    expected_seq = 1
+    prev = GENESIS_HASH
+    stream = session.execute(
+        select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=batch)
+    ).scalars()
+    for ev in stream:
+        if ev.seq != expected_seq:
+            return VerifyResult(expected_seq - 1, expected_seq,
+                                f"event {expected_seq} is missing (next stored is {ev.seq})")
+        if ev.prev_hash != prev:
+            return VerifyResult(expected_seq - 1, ev.seq,
+                                f"event {ev.seq} does not link to event {ev.seq - 1}: "
+                                "an event was removed, inserted or reordered before it")
+        if event_hash(ev) != ev.hash:
+            return VerifyResult(expected_seq - 1, ev.seq,
+                                f"event {ev.seq} was altered: its content does not match its hash")
+        prev = ev.hash
+        expected_seq += 1
+        session.expunge(ev)
+    verified = expected_seq - 1
+    head = session.get(AuditChainHead, 1)
+    if head is None:
+        return VerifyResult(verified, None, "the chain head row is missing")
+    if head.last_seq != verified or head.last_hash != prev:
+        return VerifyResult(verified, verified + 1,
+                            f"the chain head says {head.last_seq} events but {verified} are "
+                            "stored: events at the end were removed")
+    return VerifyResult(verified)

@@ -1,0 +1,297 @@
+"""Queries, named after what they find. Services never build SQL themselves."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import Session
+
+from eva_engine.models import (
+    Alternative,
+    Answer,
+    Assessment,
+    Assignment,
+    AuditEvent,
+    Body,
+    FollowUpIndicator,
+    Meeting,
+    Mitigation,
+    Organisation,
+    Proposal,
+    PublishedDefinition,
+    RoleGrant,
+    Screening,
+    User,
+)
+from eva_engine.vocabulary import AssignmentState, Role
+from eva_engine.workflow.context import AssessmentSnapshot
+
+
+@dataclass(frozen=True)
+class ProposalFilter:
+    organisation_id: int | None = None
+    state: str | None = None
+    body_id: int | None = None
+    meeting_id: int | None = None
+    preparer_id: int | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+class Repositories:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, entity: object) -> None:
+        self.session.add(entity)
+
+    def flush(self) -> None:
+        self.session.flush()
+
+    # organisations, bodies, meetings -------------------------------------------------------
+    def organisation(self, organisation_id: int) -> Organisation | None:
+        return self.session.get(Organisation, organisation_id)
+
+    def organisation_by_code(self, code: str) -> Organisation | None:
+        return self.session.scalar(select(Organisation).where(Organisation.code == code))
+
+    def organisations(self) -> Sequence[Organisation]:
+        return self.session.scalars(select(Organisation).order_by(Organisation.code)).all()
+
+    def body(self, body_id: int) -> Body | None:
+        return self.session.get(Body, body_id)
+
+    def body_by_code(self, organisation_id: int, code: str) -> Body | None:
+        return self.session.scalar(
+            select(Body).where(Body.organisation_id == organisation_id, Body.code == code)
+        )
+
+    def bodies(self, organisation_id: int) -> Sequence[Body]:
+        return self.session.scalars(
+            select(Body).where(Body.organisation_id == organisation_id).order_by(Body.code)
+        ).all()
+
+    def meeting(self, meeting_id: int) -> Meeting | None:
+        return self.session.get(Meeting, meeting_id)
+
+    def meetings(self, body_id: int) -> Sequence[Meeting]:
+        return self.session.scalars(
+            select(Meeting).where(Meeting.body_id == body_id).order_by(Meeting.starts_at)
+        ).all()
+
+    # users and grants ------------------------------------------------------------------------
+    def user(self, user_id: int) -> User | None:
+        return self.session.get(User, user_id)
+
+    def user_by_username(self, username: str) -> User | None:
+        return self.session.scalar(select(User).where(User.username == username))
+
+    def users(self) -> Sequence[User]:
+        return self.session.scalars(select(User).order_by(User.username)).all()
+
+    def grants(self, user_id: int, *, active_only: bool = True) -> Sequence[RoleGrant]:
+        query = select(RoleGrant).where(RoleGrant.user_id == user_id)
+        if active_only:
+            query = query.where(RoleGrant.revoked_at.is_(None))
+        return self.session.scalars(query.order_by(RoleGrant.id)).all()
+
+    def roles_for(self, user_id: int, organisation_id: int, body_id: int | None) -> frozenset[Role]:
+        """Roles held in the organisation as a whole or in this one body."""
+        body_match: ColumnElement[bool] = RoleGrant.body_id.is_(None)
+        if body_id is not None:
+            body_match = or_(body_match, RoleGrant.body_id == body_id)
+        rows = self.session.scalars(
+            select(RoleGrant.role).where(
+                RoleGrant.user_id == user_id,
+                RoleGrant.organisation_id == organisation_id,
+                RoleGrant.revoked_at.is_(None),
+                body_match,
+            )
+        ).all()
+        return frozenset(rows)
+
+    def holds_any_role(self, user_id: int, organisation_id: int) -> bool:
+        return (
+            self.session.scalar(
+                select(RoleGrant.id)
+                .where(
+                    RoleGrant.user_id == user_id,
+                    RoleGrant.organisation_id == organisation_id,
+                    RoleGrant.revoked_at.is_(None),
+                )
+                .limit(1)
+            )
+            is not None
+        )
+
+    # definitions -----------------------------------------------------------------------------
+    def definition(self, name: str, version: int) -> PublishedDefinition | None:
+        return self.session.scalar(
+            select(PublishedDefinition).where(
+                PublishedDefinition.kind == "workflow",
+                PublishedDefinition.name == name,
+                PublishedDefinition.version == version,
+            )
+        )
+
+    def latest_definition(self, name: str) -> PublishedDefinition | None:
+        return self.session.scalar(
+            select(PublishedDefinition)
+            .where(PublishedDefinition.kind == "workflow", PublishedDefinition.name == name)
+            .order_by(PublishedDefinition.version.desc())
+            .limit(1)
+        )
+
+    def definitions(self) -> Sequence[PublishedDefinition]:
+        return self.session.scalars(
+            select(PublishedDefinition).order_by(
+                PublishedDefinition.name, PublishedDefinition.version
+            )
+        ).all()
+
+    def proposal_counts_by_version(self) -> dict[tuple[str, int], int]:
+        rows = self.session.execute(
+            select(Proposal.workflow_name, Proposal.workflow_version, func.count()).group_by(
+                Proposal.workflow_name, Proposal.workflow_version
+            )
+        ).all()
+        return {(name, version): count for name, version, count in rows}
+
+    # proposals -------------------------------------------------------------------------------
+    def proposal(self, proposal_id: int) -> Proposal | None:
+        return self.session.get(Proposal, proposal_id)
+
+    def proposals(self, flt: ProposalFilter) -> tuple[Sequence[Proposal], int]:
+        conditions: list[ColumnElement[bool]] = []
+        if flt.organisation_id is not None:
+            conditions.append(Proposal.organisation_id == flt.organisation_id)
+        if flt.state is not None:
+            conditions.append(Proposal.state == flt.state)
+        if flt.body_id is not None:
+            conditions.append(Proposal.body_id == flt.body_id)
+        if flt.meeting_id is not None:
+            conditions.append(Proposal.meeting_id == flt.meeting_id)
+        if flt.preparer_id is not None:
+            conditions.append(Proposal.preparer_id == flt.preparer_id)
+        total = self.session.scalar(select(func.count()).select_from(Proposal).where(*conditions))
+        rows = self.session.scalars(
+            select(Proposal)
+            .where(*conditions)
+            .order_by(Proposal.id)
+            .limit(flt.limit)
+            .offset(flt.offset)
+        ).all()
+        return rows, int(total or 0)
+
+    def next_section_number(self, body_id: int, year: int) -> int:
+        current = self.session.scalar(
+            select(func.max(Proposal.section_number)).where(
+                Proposal.body_id == body_id, Proposal.section_year == year
+            )
+        )
+        return int(current or 0) + 1
+
+    # assessments -----------------------------------------------------------------------------
+    def assessment(self, proposal_id: int, revision: int) -> Assessment | None:
+        return self.session.scalar(
+            select(Assessment).where(
+                Assessment.proposal_id == proposal_id, Assessment.revision == revision
+            )
+        )
+
+    def snapshot(self, assessment_id: int) -> AssessmentSnapshot:
+        s = self.session
+        return AssessmentSnapshot(
+            screening=s.scalar(select(Screening).where(Screening.assessment_id == assessment_id)),
+            alternatives=list(
+                s.scalars(
+                    select(Alternative)
+                    .where(Alternative.assessment_id == assessment_id)
+                    .order_by(Alternative.position)
+                )
+            ),
+            answers=list(
+                s.scalars(
+                    select(Answer)
+                    .where(Answer.assessment_id == assessment_id)
+                    .order_by(Answer.question_id, Answer.alternative_id)
+                )
+            ),
+            mitigations=list(
+                s.scalars(
+                    select(Mitigation)
+                    .where(Mitigation.assessment_id == assessment_id)
+                    .order_by(Mitigation.id)
+                )
+            ),
+            indicators=list(
+                s.scalars(
+                    select(FollowUpIndicator)
+                    .where(FollowUpIndicator.assessment_id == assessment_id)
+                    .order_by(FollowUpIndicator.id)
+                )
+            ),
+        )
+
+    def delete(self, entity: object) -> None:
+        self.session.delete(entity)
+
+    # assignments -----------------------------------------------------------------------------
+    def open_assignments(self, proposal_id: int) -> Sequence[Assignment]:
+        return self.session.scalars(
+            select(Assignment)
+            .where(Assignment.proposal_id == proposal_id, Assignment.state == AssignmentState.OPEN)
+            .order_by(Assignment.id)
+        ).all()
+
+    def assignments_for_proposal(self, proposal_id: int) -> Sequence[Assignment]:
+        return self.session.scalars(
+            select(Assignment).where(Assignment.proposal_id == proposal_id).order_by(Assignment.id)
+        ).all()
+
+    def open_assignments_for_user(self, user_id: int) -> Sequence[Assignment]:
+        return self.session.scalars(
+            select(Assignment)
+            .where(Assignment.assignee_id == user_id, Assignment.state == AssignmentState.OPEN)
+            .order_by(Assignment.due.is_(None), Assignment.due, Assignment.id)
+        ).all()
+
+    def assignment(self, assignment_id: int) -> Assignment | None:
+        return self.session.get(Assignment, assignment_id)
+
+    # history ---------------------------------------------------------------------------------
+    def history(self, proposal_id: int) -> Sequence[AuditEvent]:
+        return self.session.scalars(
+            select(AuditEvent).where(AuditEvent.proposal_id == proposal_id).order_by(AuditEvent.seq)
+        ).all()
+
+    def events(
+        self,
+        *,
+        organisation_id: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        action: str | None = None,
+        limit: int = 100,
+        after_seq: int = 0,
+    ) -> Sequence[AuditEvent]:
+        query = select(AuditEvent).where(AuditEvent.seq > after_seq)
+        if organisation_id is not None:
+            query = query.where(AuditEvent.organisation_id == organisation_id)
+        if since is not None:
+            query = query.where(AuditEvent.occurred_at >= since)
+        if until is not None:
+            query = query.where(AuditEvent.occurred_at < until)
+        if action is not None:
+            query = query.where(AuditEvent.action == action)
+        return self.session.scalars(query.order_by(AuditEvent.seq).limit(limit)).all()
+
+    def overdue_assignments(self, today: date) -> Sequence[Assignment]:
+        return self.session.scalars(
+            select(Assignment)
+            .where(Assignment.state == AssignmentState.OPEN, Assignment.due < today)
+            .order_by(Assignment.due)
+        ).all()

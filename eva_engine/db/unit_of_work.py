@@ -1,0 +1,122 @@
+"""The only place that commits. One unit of work = one transaction: the change, its audit
+events and its optimistic version check succeed together or not at all."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from eva_engine.db.audit import AUDIT_KEY, Actor, AuditContext, install_audit_hooks, seal
+from eva_engine.db.engine import make_engine
+from eva_engine.db.repositories import Repositories
+from eva_engine.errors import Conflict
+from eva_engine.models import AuditEvent, Proposal
+
+
+class EvaSession(Session):
+    """Sessions whose flushes are captured into the audit history."""
+
+
+install_audit_hooks(EvaSession)
+
+
+class Database:
+    """An engine (or, in tests, one outer connection) and the sessions made from it."""
+
+    def __init__(self, bind: Engine | Connection) -> None:
+        self.bind = bind
+        options: dict[str, Any] = {}
+        if isinstance(bind, Connection):
+            options["join_transaction_mode"] = "create_savepoint"
+        self._sessions = sessionmaker(
+            bind=bind, class_=EvaSession, expire_on_commit=False, autoflush=True, **options
+        )
+
+    @classmethod
+    def connect(cls, url: str) -> Database:
+        return cls(make_engine(url))
+
+    @property
+    def engine(self) -> Engine:
+        if isinstance(self.bind, Connection):
+            return self.bind.engine
+        return self.bind
+
+    @property
+    def dialect(self) -> str:
+        return self.bind.dialect.name
+
+    def unit_of_work(self, actor: Actor | None = None) -> UnitOfWork:
+        return UnitOfWork(self._sessions, actor or Actor.system())
+
+    def dispose(self) -> None:
+        if isinstance(self.bind, Engine):
+            self.bind.dispose()
+
+
+class UnitOfWork:
+    def __init__(self, sessions: sessionmaker[EvaSession], actor: Actor) -> None:
+        self._sessions = sessions
+        self.actor = actor
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._sessions()
+        self.audit = AuditContext(self.actor)
+        self.session.info[AUDIT_KEY] = self.audit
+        self.repos = Repositories(self.session)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # close() ends the transaction (rolling back anything uncommitted) without expiring
+        # the objects a read-only unit of work hands back.
+        self.session.close()
+
+    def commit(self) -> None:
+        try:
+            self.session.flush()
+            seal(self.session)
+            self.session.commit()
+        except StaleDataError as exc:
+            stale = [o for o in self.session.dirty if isinstance(o, Proposal)]
+            self.session.rollback()
+            raise self._conflict(stale[0].id if stale else None) from exc
+        except IntegrityError as exc:
+            self.session.rollback()
+            raise Conflict(
+                "the change conflicts with data stored meanwhile; reload and try again "
+                f"({exc.orig.__class__.__name__})"
+            ) from exc
+
+    def _conflict(self, proposal_id: int | None) -> Conflict:
+        if proposal_id is None:
+            return Conflict("someone else changed this record meanwhile; reload and try again")
+        last = self.session.execute(
+            select(AuditEvent)
+            .where(AuditEvent.proposal_id == proposal_id)
+            .order_by(AuditEvent.seq.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        who = f" by {last.actor_name} at {last.occurred_at:%Y-%m-%d %H:%M:%S} UTC" if last else ""
+        return Conflict(
+            f"proposal {proposal_id} was changed{who} after you read it; "
+            "reload it and try again"
+        )
+
+    def check_version(self, proposal: Proposal, expected: int | None) -> None:
+        """A stale version from the caller (e.g. an If-Match) is a conflict, never an overwrite."""
+        if expected is not None and proposal.row_version != expected:
+            conflict = self._conflict(proposal.id)
+            raise Conflict(
+                f"{conflict.message} (you had version {expected}, "
+                f"it is now {proposal.row_version})"
+            )

@@ -1,0 +1,42 @@
+"""People who use eva and the roles they hold in an organisation, optionally in one body."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from eva_engine.models.base import Audited, Base, enum_column, utcnow
+from eva_engine.vocabulary import Language, Role
+
+
+class User(Audited, Base):
+    __tablename__ = "users"
+    __audit_name__ = "user"
+    __audit_redact__ = frozenset({"password_hash"})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    full_name: Mapped[str]
+    email: Mapped[str | None]
+    title: Mapped[str | None]  # e.g. hyvinvointijohtaja
+    language: Mapped[Language] = mapped_column(enum_column(Language, 2), default=Language.FI)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RoleGrant(Audited, Base):
+    """A role held in an organisation; ``body_id`` narrows it to one body. Revoked, never deleted."""
+
+    __tablename__ = "role_grants"
+    __audit_name__ = "role_grant"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    body_id: Mapped[int | None] = mapped_column(ForeignKey("bodies.id"))
+    role: Mapped[Role] = mapped_column(enum_column(Role))
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]

@@ -1,0 +1,80 @@
+"""Who may do what: actors from callers, and role checks scoped to organisation and body."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from eva_engine.db.audit import Actor
+from eva_engine.db.repositories import Repositories
+from eva_engine.errors import NotFound, PermissionDenied
+from eva_engine.models import Proposal, User
+from eva_engine.services.runtime import Caller
+from eva_engine.vocabulary import Publicity, Role
+
+
+def resolve_user(repos: Repositories, username: str) -> User:
+    user = repos.user_by_username(username)
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    if not user.active:
+        raise PermissionDenied(f"user {username!r} is disabled")
+    return user
+
+
+def actor_for(repos: Repositories, caller: Caller) -> tuple[Actor, User | None]:
+    if caller.username is None:
+        return Actor(None, f"operator ({caller.client})", caller.client), None
+    user = resolve_user(repos, caller.username)
+    return Actor(user.id, user.username, caller.client), user
+
+
+def require_role(
+    repos: Repositories,
+    user: User | None,
+    organisation_id: int,
+    body_id: int | None,
+    roles: Iterable[Role],
+    doing: str,
+) -> Role | None:
+    """The role the user acts in. The shell operator (no user) is trusted like an administrator."""
+    if user is None:
+        return None
+    wanted = list(roles)
+    held = repos.roles_for(user.id, organisation_id, body_id)
+    for role in wanted:
+        if role in held:
+            return role
+    raise PermissionDenied(
+        f"{user.username} cannot {doing}: needs one of the roles "
+        f"{', '.join(r.value for r in wanted)} here, holds {', '.join(sorted(held)) or 'none'}"
+    )
+
+
+def require_admin(repos: Repositories, user: User | None, doing: str) -> None:
+    """Definitions are shared by every organisation: any administrator may manage them."""
+    if user is None:
+        return
+    if not any(g.role == Role.ADMIN for g in repos.grants(user.id)):
+        raise PermissionDenied(f"{user.username} cannot {doing}: only an administrator can")
+
+
+def require_proposal_access(repos: Repositories, user: User | None, proposal: Proposal) -> None:
+    """A public proposal is readable with any role in its organisation; a non-public one only
+    with a grant that covers its body. Anything else is reported as not found, never forbidden,
+    so that another organisation's records do not reveal that they exist."""
+    if user is None:
+        return
+    if proposal.publicity == Publicity.PUBLIC:
+        allowed = repos.holds_any_role(user.id, proposal.organisation_id)
+    else:
+        allowed = bool(repos.roles_for(user.id, proposal.organisation_id, proposal.body_id))
+    if not allowed:
+        raise NotFound(f"no proposal {proposal.id}")
+
+
+def load_proposal(repos: Repositories, proposal_id: int, user: User | None) -> Proposal:
+    proposal = repos.proposal(proposal_id)
+    if proposal is None:
+        raise NotFound(f"no proposal {proposal_id}")
+    require_proposal_access(repos, user, proposal)
+    return proposal

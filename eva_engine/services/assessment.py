@@ -1,0 +1,224 @@
+"""The assessment document: alternatives, the impact matrix, mitigations and follow-up
+indicators of a proposal's current revision, imported as one JSON file.
+
+Import is an upsert by stable keys (alternative position; question and alternative; mitigation
+question and alternative; indicator name), so the history shows what really changed. Rows the
+document no longer contains are removed. Nothing is written unless the whole document is valid."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from eva_engine.db.repositories import Repositories
+from eva_engine.errors import InvalidInput, Problem
+from eva_engine.models import Alternative, Answer, Assessment, FollowUpIndicator, Mitigation
+from eva_engine.services.editing import open_for_edit
+from eva_engine.services.proposals import show
+from eva_engine.services.runtime import Caller, Eva
+from eva_engine.services.views import ProposalView
+from eva_engine.vocabulary import AffectedGroup, Certainty, Direction, Duration, Magnitude
+from eva_engine.workflow.definition import WorkflowBundle
+from eva_engine.workflow.loader import pydantic_problems
+
+FORMAT = "eva.assessment/1"
+
+
+class Part(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class AlternativeIn(Part):
+    position: int = Field(ge=0, le=20, description="0 is the status quo (do nothing)")
+    title: str = Field(min_length=1, max_length=500)
+    description: str | None = None
+    chosen: bool = False
+
+
+class AnswerIn(Part):
+    question: str = Field(description="A checklist question id, e.g. lifestyles.exercise.x")
+    alternative: int = Field(ge=0, description="The position of the alternative")
+    direction: Direction
+    magnitude: Magnitude | None = None
+    duration: Duration | None = None
+    certainty: Certainty | None = None
+    evidence_source: str | None = Field(default=None, description="e.g. Sotkanet indicator 289")
+    affected_groups: list[AffectedGroup] = Field(default_factory=list)
+    justification: str | None = None
+
+
+class MitigationIn(Part):
+    question: str
+    alternative: int | None = Field(default=None, description="None: under every alternative")
+    description: str = Field(min_length=1)
+    responsible: str | None = None
+
+
+class IndicatorIn(Part):
+    name: str = Field(min_length=1, max_length=500)
+    source: str | None = None
+    responsible: str = Field(min_length=1)
+    due: date
+    question: str | None = None
+
+
+class AssessmentDocument(Part):
+    """An impact assessment of one proposal revision (format eva.assessment/1)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={"$id": "https://eva.invalid/schemas/assessment-1.json"},
+    )
+
+    format: Literal["eva.assessment/1"]
+    summary: str | None = Field(default=None, description="For the proposal's reasoning text")
+    alternatives: list[AlternativeIn] = Field(min_length=1)
+    answers: list[AnswerIn] = Field(default_factory=list)
+    mitigations: list[MitigationIn] = Field(default_factory=list)
+    follow_up_indicators: list[IndicatorIn] = Field(default_factory=list)
+
+
+def json_schema() -> dict[str, Any]:
+    return AssessmentDocument.model_json_schema()
+
+
+def parse_document(text: str, where: str = "document") -> AssessmentDocument:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{where} is not valid JSON",
+                           [Problem(f"line {exc.lineno}, column {exc.colno}", exc.msg)]) from exc
+    try:
+        return AssessmentDocument.model_validate(data)
+    except ValidationError as exc:
+        problems = [Problem(p.location.removeprefix(f"{where}: "), p.message)
+                    for p in pydantic_problems(where, exc)]
+        raise InvalidInput(f"{where} is not a valid assessment document", problems) from exc
+
+
+def document_problems(doc: AssessmentDocument, bundle: WorkflowBundle) -> list[Problem]:
+    """References and rules a schema cannot check."""
+    questions = {q.id for c in bundle.checklists for _, _, q in c.questions()}
+    positions = {a.position for a in doc.alternatives}
+    problems: list[Problem] = []
+    for pos, count in Counter(a.position for a in doc.alternatives).items():
+        if count > 1:
+            problems.append(Problem("alternatives", f"position {pos} is used {count} times"))
+    if sum(a.chosen for a in doc.alternatives) > 1:
+        problems.append(Problem("alternatives", "more than one alternative is chosen"))
+    seen: set[tuple[str, int]] = set()
+    for i, ans in enumerate(doc.answers):
+        if ans.question not in questions:
+            problems.append(Problem(f"answers[{i}].question",
+                                    f"unknown question {ans.question!r} in this workflow version"))
+        if ans.alternative not in positions:
+            problems.append(Problem(f"answers[{i}].alternative",
+                                    f"no alternative at position {ans.alternative}"))
+        if (ans.question, ans.alternative) in seen:
+            problems.append(Problem(f"answers[{i}]", "this question and alternative are "
+                                                     "answered twice"))
+        seen.add((ans.question, ans.alternative))
+        if ans.direction in (Direction.NONE, Direction.UNKNOWN) and ans.magnitude is not None:
+            problems.append(Problem(f"answers[{i}].magnitude",
+                                    f"an impact of direction '{ans.direction}' has no magnitude"))
+    for i, mit in enumerate(doc.mitigations):
+        if mit.question not in questions:
+            problems.append(Problem(f"mitigations[{i}].question",
+                                    f"unknown question {mit.question!r}"))
+        if mit.alternative is not None and mit.alternative not in positions:
+            problems.append(Problem(f"mitigations[{i}].alternative",
+                                    f"no alternative at position {mit.alternative}"))
+    for i, ind in enumerate(doc.follow_up_indicators):
+        if ind.question is not None and ind.question not in questions:
+            problems.append(Problem(f"follow_up_indicators[{i}].question",
+                                    f"unknown question {ind.question!r}"))
+    for name, count in Counter(i.name for i in doc.follow_up_indicators).items():
+        if count > 1:
+            problems.append(Problem("follow_up_indicators", f"{name!r} is named {count} times"))
+    return problems
+
+
+def import_assessment(eva: Eva, caller: Caller, proposal_id: int, doc: AssessmentDocument,
+                      expected_version: int | None = None) -> ProposalView:
+    with eva.uow() as uow:
+        target = open_for_edit(uow, caller, proposal_id, expected_version, "edit the assessment")
+        problems = document_problems(doc, target.bundle)
+        if problems:
+            raise InvalidInput("the assessment was not imported: nothing was changed", problems)
+        _apply(uow.repos, target.assessment, doc)
+        uow.commit()
+    return show(eva, caller, proposal_id)
+
+
+def _set(entity: object, **values: Any) -> None:
+    for key, value in values.items():
+        if getattr(entity, key, None) != value:
+            setattr(entity, key, value)
+
+
+def _apply(repos: Repositories, assessment: Assessment, doc: AssessmentDocument) -> None:
+    snap = repos.snapshot(assessment.id)
+    _set(assessment, summary=doc.summary)
+    pid = assessment.proposal_id
+    alts = {a.position: a for a in snap.alternatives}
+    for a_in in doc.alternatives:
+        alt = alts.get(a_in.position)
+        if alt is None:
+            alt = Alternative(assessment_id=assessment.id, proposal_id=pid, position=a_in.position,
+                              title=a_in.title)
+            repos.add(alt)
+            alts[a_in.position] = alt
+        _set(alt, title=a_in.title, description=a_in.description, chosen=a_in.chosen)
+    repos.flush()
+    wanted_positions = {a.position for a in doc.alternatives}
+    by_id = {a.id: a.position for a in alts.values()}
+
+    answers = {(a.question_id, by_id[a.alternative_id]): a for a in snap.answers}
+    for n_in in doc.answers:
+        key = (n_in.question, n_in.alternative)
+        ans = answers.pop(key, None)
+        if ans is None:
+            ans = Answer(assessment_id=assessment.id, proposal_id=pid,
+                         alternative_id=alts[n_in.alternative].id, question_id=n_in.question)
+            repos.add(ans)
+        _set(ans, direction=n_in.direction, magnitude=n_in.magnitude, duration=n_in.duration,
+             certainty=n_in.certainty, evidence_source=n_in.evidence_source,
+             affected_groups=sorted(g.value for g in n_in.affected_groups),
+             justification=n_in.justification)
+    for leftover in answers.values():
+        repos.delete(leftover)
+
+    mitigations = {(m.question_id, by_id.get(m.alternative_id) if m.alternative_id else None): m
+                   for m in snap.mitigations}
+    for m_in in doc.mitigations:
+        mit = mitigations.pop((m_in.question, m_in.alternative), None)
+        if mit is None:
+            mit = Mitigation(
+                assessment_id=assessment.id, proposal_id=pid, question_id=m_in.question,
+                alternative_id=alts[m_in.alternative].id if m_in.alternative is not None else None,
+                description=m_in.description)
+            repos.add(mit)
+        _set(mit, description=m_in.description, responsible=m_in.responsible)
+    for leftover_m in mitigations.values():
+        repos.delete(leftover_m)
+
+    indicators = {i.name: i for i in snap.indicators}
+    for i_in in doc.follow_up_indicators:
+        ind = indicators.pop(i_in.name, None)
+        if ind is None:
+            ind = FollowUpIndicator(assessment_id=assessment.id, proposal_id=pid, name=i_in.name,
+                                    responsible=i_in.responsible, due=i_in.due)
+            repos.add(ind)
+        _set(ind, source=i_in.source, responsible=i_in.responsible, due=i_in.due,
+             question_id=i_in.question)
+    for leftover_i in indicators.values():
+        repos.delete(leftover_i)
+    repos.flush()
+    for position, alt in alts.items():
+        if position not in wanted_positions:
+            repos.delete(alt)

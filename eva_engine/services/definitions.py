@@ -1,0 +1,117 @@
+"""Publishing workflow versions and reading the version a proposal runs on."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from eva_engine.db.repositories import Repositories
+from eva_engine.errors import Conflict, DefinitionError, NotFound, Problem
+from eva_engine.models import PublishedDefinition
+from eva_engine.services.access import actor_for, require_admin
+from eva_engine.services.runtime import Caller, Eva
+from eva_engine.workflow.definition import WorkflowBundle
+from eva_engine.workflow.loader import bundle_from_json, canonical_json
+
+_BUNDLES: dict[str, WorkflowBundle] = {}
+_LOCK = threading.Lock()
+
+
+def bundle_content(bundle: WorkflowBundle) -> tuple[str, str]:
+    content = canonical_json(bundle.model_dump(mode="json"))
+    return content, hashlib.sha256(content.encode()).hexdigest()
+
+
+def stored_bundle(repos: Repositories, name: str, version: int) -> tuple[WorkflowBundle, str]:
+    """The published bundle, parsed once per content hash and checked against that hash."""
+    record = repos.definition(name, version)
+    if record is None:
+        raise NotFound(f"workflow {name!r} version {version} has not been published")
+    bundle = _BUNDLES.get(record.content_hash)
+    if bundle is None:
+        if bundle_content(bundle_from_json(record.content))[1] != record.content_hash:
+            raise DefinitionError(
+                f"published workflow {name} v{version} does not match its hash",
+                [Problem("published_definitions", f"row {record.id} has been altered")],
+            )
+        with _LOCK:
+            bundle = _BUNDLES.setdefault(record.content_hash, bundle_from_json(record.content))
+    return bundle, record.content_hash
+
+
+class PublishedVersion(BaseModel):
+    name: str
+    version: int
+    content_hash: str
+    source_file: str
+    published_at: str
+    proposals: int
+
+
+@dataclass(frozen=True)
+class PublishReport:
+    published: list[str]
+    unchanged: list[str]
+
+
+def publish(eva: Eva, caller: Caller) -> PublishReport:
+    """Publish every workflow version in the definitions folder that is not yet published.
+    A published version whose file now says something else is refused: raise the version."""
+    catalogue = eva.catalogue
+    published: list[str] = []
+    unchanged: list[str] = []
+    with eva.uow() as uow:
+        actor, user = actor_for(uow.repos, caller)
+        uow.audit.actor = actor
+        require_admin(uow.repos, user, "publish workflows")
+        problems = []
+        for (name, version), bundle in sorted(catalogue.bundles.items()):
+            content, digest = bundle_content(bundle)
+            existing = uow.repos.definition(name, version)
+            label = f"{name} v{version}"
+            if existing is not None:
+                if existing.content_hash != digest:
+                    problems.append(
+                        Problem(
+                            catalogue.sources[(name, version)],
+                            f"{label} is already published with other content; "
+                            "raise 'version' to publish a change",
+                        )
+                    )
+                else:
+                    unchanged.append(label)
+                continue
+            uow.repos.add(
+                PublishedDefinition(
+                    kind="workflow",
+                    name=name,
+                    version=version,
+                    content_hash=digest,
+                    content=content,
+                    source_file=catalogue.sources[(name, version)],
+                )
+            )
+            published.append(label)
+        if problems:
+            raise Conflict("; ".join(str(p) for p in problems))
+        uow.commit()
+    return PublishReport(published, unchanged)
+
+
+def published_versions(eva: Eva) -> list[PublishedVersion]:
+    with eva.uow() as uow:
+        counts = uow.repos.proposal_counts_by_version()
+        return [
+            PublishedVersion(
+                name=d.name,
+                version=d.version,
+                content_hash=d.content_hash,
+                source_file=d.source_file,
+                published_at=d.published_at.isoformat(timespec="seconds"),
+                proposals=counts.get((d.name, d.version), 0),
+            )
+            for d in uow.repos.definitions()
+        ]

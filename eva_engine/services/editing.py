@@ -1,0 +1,48 @@
+"""The common precondition of every assessment edit: a named preparer or expert, a state in
+which the workflow allows editing, and the version the editor read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eva_engine.db.unit_of_work import UnitOfWork
+from eva_engine.errors import InvalidInput, NotFound, Problem
+from eva_engine.models import Assessment, Proposal, User
+from eva_engine.services.access import actor_for, load_proposal, require_role
+from eva_engine.services.definitions import stored_bundle
+from eva_engine.services.proposals import require_named_user
+from eva_engine.services.runtime import Caller
+from eva_engine.vocabulary import Role
+from eva_engine.workflow.definition import WorkflowBundle
+
+
+@dataclass
+class EditTarget:
+    user: User
+    proposal: Proposal
+    assessment: Assessment
+    bundle: WorkflowBundle
+
+
+def open_for_edit(uow: UnitOfWork, caller: Caller, proposal_id: int,
+                  expected_version: int | None, doing: str) -> EditTarget:
+    uow.audit.actor, maybe_user = actor_for(uow.repos, caller)
+    user = require_named_user(maybe_user, doing)
+    proposal = load_proposal(uow.repos, proposal_id, user)
+    uow.check_version(proposal, expected_version)
+    role = require_role(uow.repos, user, proposal.organisation_id, proposal.body_id,
+                        [Role.PREPARER, Role.EXPERT], doing)
+    uow.audit.role = role.value if role else None
+    bundle, _ = stored_bundle(uow.repos, proposal.workflow_name, proposal.workflow_version)
+    state = bundle.workflow.state(proposal.state)
+    if not state.editable:
+        editable = [s.id for s in bundle.workflow.states if s.editable]
+        raise InvalidInput(
+            f"the assessment cannot be edited in state '{proposal.state}'",
+            [Problem("state", f"editing is possible in: {', '.join(editable)}")],
+        )
+    assessment = uow.repos.assessment(proposal.id, proposal.revision)
+    if assessment is None:  # pragma: no cover - created with every revision
+        raise NotFound(f"proposal {proposal.id} has no assessment")
+    proposal.touch()  # any edit of the aggregate bumps its row version
+    return EditTarget(user, proposal, assessment, bundle)

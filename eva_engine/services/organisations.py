@@ -1,0 +1,156 @@
+"""Setting up organisations, their bodies and meetings."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from eva_engine.errors import Conflict, InvalidInput, NotFound, Problem
+from eva_engine.models import Body, Meeting, Organisation
+from eva_engine.services.access import actor_for, require_admin, require_role
+from eva_engine.services.runtime import Caller, Eva
+from eva_engine.vocabulary import BodyKind, OrganisationKind, Role
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class CreateOrganisation(Command):
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")
+    name_fi: str = Field(min_length=1, max_length=255)
+    name_sv: str | None = None
+    kind: OrganisationKind = OrganisationKind.MUNICIPALITY
+    case_number_pattern: str = Field(min_length=1, max_length=200)
+    case_number_example: str = Field(min_length=1, max_length=60)
+    workflow_name: str = "eva-standard"
+
+    @field_validator("case_number_pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return value
+
+
+class CreateBody(Command):
+    organisation: str
+    code: str = Field(pattern=r"^[A-ZÅÄÖ0-9][A-ZÅÄÖ0-9_-]{0,39}$")
+    name_fi: str = Field(min_length=1, max_length=255)
+    name_sv: str | None = None
+    kind: BodyKind = BodyKind.COMMITTEE
+
+
+class CreateMeeting(Command):
+    organisation: str
+    body: str
+    starts_at: datetime
+    location: str | None = None
+
+    @field_validator("starts_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("give the time with its UTC offset, e.g. 2026-06-13T16:00+03:00")
+        return value
+
+
+class OrganisationView(BaseModel):
+    id: int
+    code: str
+    name_fi: str
+    name_sv: str | None
+    kind: OrganisationKind
+    case_number_example: str
+
+
+class BodyView(BaseModel):
+    id: int
+    organisation: str
+    code: str
+    name_fi: str
+    name_sv: str | None
+    kind: BodyKind
+
+
+class MeetingView(BaseModel):
+    id: int
+    body: str
+    starts_at: datetime
+    location: str | None
+
+
+def create_organisation(eva: Eva, caller: Caller, cmd: CreateOrganisation) -> OrganisationView:
+    if not re.fullmatch(cmd.case_number_pattern, cmd.case_number_example):
+        raise InvalidInput(
+            "the example case number does not match the pattern",
+            [Problem("case_number_example", f"{cmd.case_number_example!r} does not match "
+                                            f"{cmd.case_number_pattern!r}")],
+        )
+    with eva.uow() as uow:
+        uow.audit.actor, user = actor_for(uow.repos, caller)
+        require_admin(uow.repos, user, "create organisations")
+        if uow.repos.organisation_by_code(cmd.code) is not None:
+            raise Conflict(f"organisation {cmd.code!r} exists already")
+        org = Organisation(**cmd.model_dump())
+        uow.repos.add(org)
+        uow.commit()
+        return _org_view(org)
+
+
+def _org_view(org: Organisation) -> OrganisationView:
+    return OrganisationView(
+        id=org.id, code=org.code, name_fi=org.name_fi, name_sv=org.name_sv, kind=org.kind,
+        case_number_example=org.case_number_example,
+    )
+
+
+def organisation_by_code(eva: Eva, code: str) -> OrganisationView:
+    with eva.uow() as uow:
+        org = uow.repos.organisation_by_code(code)
+        if org is None:
+            raise NotFound(f"no organisation {code!r}")
+        return _org_view(org)
+
+
+def create_body(eva: Eva, caller: Caller, cmd: CreateBody) -> BodyView:
+    with eva.uow() as uow:
+        uow.audit.actor, user = actor_for(uow.repos, caller)
+        org = uow.repos.organisation_by_code(cmd.organisation)
+        if org is None:
+            raise NotFound(f"no organisation {cmd.organisation!r}")
+        uow.audit.role = require_role(uow.repos, user, org.id, None, [Role.ADMIN], "create bodies")
+        if uow.repos.body_by_code(org.id, cmd.code) is not None:
+            raise Conflict(f"body {cmd.code!r} exists already in {org.code}")
+        body = Body(
+            organisation_id=org.id, code=cmd.code, name_fi=cmd.name_fi, name_sv=cmd.name_sv,
+            kind=cmd.kind,
+        )
+        uow.repos.add(body)
+        uow.commit()
+        return BodyView(id=body.id, organisation=org.code, code=body.code, name_fi=body.name_fi,
+                        name_sv=body.name_sv, kind=body.kind)
+
+
+def create_meeting(eva: Eva, caller: Caller, cmd: CreateMeeting) -> MeetingView:
+    with eva.uow() as uow:
+        uow.audit.actor, user = actor_for(uow.repos, caller)
+        org = uow.repos.organisation_by_code(cmd.organisation)
+        if org is None:
+            raise NotFound(f"no organisation {cmd.organisation!r}")
+        body = uow.repos.body_by_code(org.id, cmd.body)
+        if body is None:
+            raise NotFound(f"no body {cmd.body!r} in {org.code}")
+        uow.audit.role = require_role(
+            uow.repos, user, org.id, body.id, [Role.ADMIN, Role.SECRETARY], "create meetings"
+        )
+        meeting = Meeting(organisation_id=org.id, body_id=body.id, starts_at=cmd.starts_at,
+                          location=cmd.location)
+        uow.repos.add(meeting)
+        uow.commit()
+        return MeetingView(id=meeting.id, body=body.code, starts_at=meeting.starts_at,
+                           location=meeting.location)

@@ -1,0 +1,38 @@
+"""The assembled engine: a database and the definitions folder. Built by an entrypoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from eva_engine.config import Settings
+from eva_engine.db.audit import Actor
+from eva_engine.db.unit_of_work import Database, UnitOfWork
+from eva_engine.workflow.loader import Catalogue, load_catalogue
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who calls a service: a username (None for the shell operator) and through what client."""
+
+    username: str | None = None
+    client: str = "cli"
+
+
+class Eva:
+    def __init__(self, database: Database, workflows_dir: Path) -> None:
+        self.database = database
+        self.workflows_dir = workflows_dir
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Eva:
+        return cls(Database.connect(settings.database_url), settings.workflows_dir)
+
+    @cached_property
+    def catalogue(self) -> Catalogue:
+        """The definition files, validated (only read when a command needs them)."""
+        return load_catalogue(self.workflows_dir)
+
+    def uow(self, actor: Actor | None = None) -> UnitOfWork:
+        return self.database.unit_of_work(actor)

@@ -1,0 +1,70 @@
+"""Recording the screening (tarveharkinta): exempt with a reason, or a light or full assessment."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from eva_engine.errors import InvalidInput, Problem
+from eva_engine.models import Screening, utcnow
+from eva_engine.services.editing import open_for_edit
+from eva_engine.services.organisations import Command
+from eva_engine.services.proposals import show
+from eva_engine.services.runtime import Caller, Eva
+from eva_engine.services.views import ProposalView
+from eva_engine.vocabulary import ScreeningOutcome
+from eva_engine.workflow.definition import WorkflowBundle
+
+
+class RecordScreening(Command):
+    proposal_id: int
+    outcome: ScreeningOutcome
+    criteria: list[str] = Field(default_factory=list)
+    exemption: str | None = None
+    reason: str | None = None
+    participation_plan: str | None = None
+    expected_version: int | None = None
+
+
+def screening_problems(cmd: RecordScreening, bundle: WorkflowBundle) -> list[Problem]:
+    definition = bundle.workflow.screening
+    criteria = {c.id for c in definition.criteria}
+    exemptions = {e.id for e in definition.exemptions}
+    problems = [
+        Problem(f"criteria[{i}]", f"unknown criterion {c!r}; known: {', '.join(sorted(criteria))}")
+        for i, c in enumerate(cmd.criteria)
+        if c not in criteria
+    ]
+    if cmd.outcome == ScreeningOutcome.EXEMPT:
+        if not (cmd.reason or "").strip():
+            problems.append(Problem("reason", "an exempt screening must record its reason"))
+        if cmd.exemption is None:
+            problems.append(Problem("exemption", f"choose one of: {', '.join(sorted(exemptions))}"))
+        elif cmd.exemption not in exemptions:
+            problems.append(Problem("exemption", f"unknown exemption {cmd.exemption!r}; known: "
+                                                 f"{', '.join(sorted(exemptions))}"))
+    elif cmd.exemption is not None:
+        problems.append(Problem("exemption", "only an exempt screening names an exemption"))
+    return problems
+
+
+def record_screening(eva: Eva, caller: Caller, cmd: RecordScreening) -> ProposalView:
+    with eva.uow() as uow:
+        target = open_for_edit(uow, caller, cmd.proposal_id, cmd.expected_version,
+                               "record the screening")
+        problems = screening_problems(cmd, target.bundle)
+        if problems:
+            raise InvalidInput("the screening was not recorded", problems)
+        existing = uow.repos.snapshot(target.assessment.id).screening
+        screening = existing or Screening(assessment_id=target.assessment.id,
+                                          proposal_id=target.proposal.id)
+        screening.outcome = cmd.outcome
+        screening.criteria = sorted(set(cmd.criteria))
+        screening.exemption = cmd.exemption
+        screening.reason = (cmd.reason or "").strip() or None
+        screening.participation_plan = (cmd.participation_plan or "").strip() or None
+        screening.recorded_by_id = target.user.id
+        screening.recorded_at = utcnow()
+        if existing is None:
+            uow.repos.add(screening)
+        uow.commit()
+    return show(eva, caller, cmd.proposal_id)

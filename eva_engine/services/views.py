@@ -1,0 +1,125 @@
+"""What services hand back to the CLI, the web UI and the API: plain pydantic data."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from eva_engine.vocabulary import AssignmentState, MeetingOutcome, Publicity, ScreeningOutcome
+
+
+class ProblemView(BaseModel):
+    location: str
+    message: str
+
+
+class ActionView(BaseModel):
+    trigger: str
+    title_fi: str
+    title_sv: str
+    title_en: str
+    allowed: bool
+    role_ok: bool
+    reason_required: bool
+    missing: list[ProblemView] = Field(default_factory=list)
+
+
+class AreaProgressView(BaseModel):
+    area: str
+    required: int
+    complete: int
+
+
+class AssignmentView(BaseModel):
+    id: int
+    proposal_id: int
+    kind: str
+    assignee: str | None
+    roles: list[str]
+    due: date | None
+    state: AssignmentState
+    reason: str | None
+
+
+class ScreeningView(BaseModel):
+    outcome: ScreeningOutcome
+    criteria: list[str]
+    exemption: str | None
+    reason: str | None
+    participation_plan: str | None
+    recorded_by: str
+    recorded_at: datetime
+
+
+class ProposalView(BaseModel):
+    id: int
+    organisation: str
+    case_number: str
+    title_fi: str
+    title_sv: str | None
+    body: str
+    meeting_id: int | None
+    meeting_starts_at: datetime | None
+    section: str | None
+    agenda_position: int | None
+    publicity: Publicity
+    confidentiality_ground: str | None
+    contains_personal_data: bool
+    preparer: str
+    presenter: str
+    state: str
+    state_title_fi: str
+    outcome: MeetingOutcome | None
+    workflow: str
+    workflow_version: int
+    revision: int
+    row_version: int
+    screening: ScreeningView | None = None
+    alternatives: int = 0
+    answers: int = 0
+    progress: list[AreaProgressView] = Field(default_factory=list)
+    missing: list[ProblemView] = Field(default_factory=list)
+    assignments: list[AssignmentView] = Field(default_factory=list)
+    actions: list[ActionView] = Field(default_factory=list)
+
+
+class ProposalSummary(BaseModel):
+    id: int
+    case_number: str
+    title_fi: str
+    body: str
+    state: str
+    preparer: str
+    revision: int
+
+
+class ProposalPage(BaseModel):
+    items: list[ProposalSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class HistoryEventView(BaseModel):
+    seq: int
+    occurred_at: datetime
+    actor: str
+    role: str | None
+    client: str
+    action: str
+    entity: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    reason: str | None
+    hash: str
+
+
+class TransitionResult(BaseModel):
+    proposal_id: int
+    trigger: str
+    from_state: str
+    to_state: str
+    row_version: int
+    revision: int

@@ -1,0 +1,102 @@
+"""Controlled vocabularies of the domain. Values are stable identifiers stored in the database
+and in files; their Finnish, Swedish and English labels live in translations."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    PREPARER = "preparer"  # valmistelija
+    EXPERT = "expert"  # asiantuntija, hyvinvointikoordinaattori
+    PRESENTER = "presenter"  # esittelijä
+    SECRETARY = "secretary"  # pöytäkirjanpitäjä, sihteeri
+    AUDITOR = "auditor"  # tarkastuslautakunta, sisäinen tarkastus
+    ADMIN = "admin"  # pääkäyttäjä
+
+
+class OrganisationKind(StrEnum):
+    MUNICIPALITY = "municipality"  # kunta
+    WELLBEING_COUNTY = "wellbeing_county"  # hyvinvointialue
+
+
+class BodyKind(StrEnum):
+    COUNCIL = "council"  # valtuusto
+    EXECUTIVE_BOARD = "executive_board"  # kunnanhallitus, aluehallitus
+    COMMITTEE = "committee"  # lautakunta
+    SUBCOMMITTEE = "subcommittee"  # jaosto
+    OFFICE_HOLDER = "office_holder"  # viranhaltija
+
+
+class Publicity(StrEnum):
+    PUBLIC = "public"  # julkinen
+    PARTLY_CONFIDENTIAL = "partly_confidential"  # osittain salassa pidettävä
+    CONFIDENTIAL = "confidential"  # salassa pidettävä
+
+
+class ScreeningOutcome(StrEnum):
+    EXEMPT = "exempt"  # ei arvioida (perusteltu)
+    LIGHT = "light"  # kevyt arviointi
+    FULL = "full"  # laaja arviointi
+
+
+class Direction(StrEnum):
+    POSITIVE = "positive"
+    NEGATIVE = "negative"
+    NONE = "none"
+    UNKNOWN = "unknown"
+
+
+class Magnitude(StrEnum):
+    MINOR = "minor"
+    MODERATE = "moderate"
+    SIGNIFICANT = "significant"
+
+
+class Duration(StrEnum):
+    BUDGET_YEAR = "budget_year"  # talousarviovuosi
+    COUNCIL_TERM = "council_term"  # valtuustokausi
+    LONGER = "longer"  # pidempi
+
+
+class Certainty(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class AffectedGroup(StrEnum):
+    CHILDREN = "children"
+    YOUNG_PEOPLE = "young_people"
+    FAMILIES = "families"
+    WORKING_AGE = "working_age"
+    OLDER_PEOPLE = "older_people"
+    DISABLED_PEOPLE = "disabled_people"
+    LOW_INCOME = "low_income"
+    LANGUAGE_CULTURE_GROUPS = "language_culture_groups"
+    AREA = "area"
+    STAFF = "staff"
+    BUSINESSES = "businesses"
+    ALL_RESIDENTS = "all_residents"
+
+
+class AssignmentState(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    REASSIGNED = "reassigned"
+    CANCELLED = "cancelled"
+
+
+class MeetingOutcome(StrEnum):
+    APPROVED = "approved"  # hyväksytty esityksen mukaisesti
+    AMENDED = "amended"  # hyväksytty muutettuna
+    TABLED = "tabled"  # pöydälle
+    RETURNED = "returned"  # palautettu uudelleen valmisteltavaksi
+    REJECTED = "rejected"  # hylätty
+    REMOVED = "removed"  # poistettu esityslistalta
+
+
+class Language(StrEnum):
+    FI = "fi"
+    SV = "sv"
+    EN = "en"

@@ -1,0 +1,1 @@
+"""Workflow definitions as data, their validation, and the cached state machines."""

@@ -1,0 +1,121 @@
+"""The workflow file format: states, transitions with roles, guards and effects, and the
+screening criteria and exemptions offered to preparers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from eva_engine.checklists.definition import (
+    DEFINITION_NAME,
+    SNAKE,
+    Checklist,
+    LocalizedText,
+    Strict,
+)
+from eva_engine.vocabulary import MeetingOutcome, Role
+
+ANY_OPEN_STATE = "*"
+
+
+class State(Strict):
+    id: str = Field(pattern=SNAKE)
+    title: LocalizedText
+    final: bool = False
+    editable: bool = False  # the assessment may be edited in this state
+
+
+class OpenAssignment(Strict):
+    do: Literal["open_assignment"]
+    kind: str = Field(pattern=SNAKE)
+    assignee: Literal["preparer", "presenter", "queue"]
+    roles: list[Role] = Field(default_factory=list)  # for a queue: who may take it
+    due_days: int = Field(ge=0, le=365)
+
+    @model_validator(mode="after")
+    def _queue_has_roles(self) -> OpenAssignment:
+        if self.assignee == "queue" and not self.roles:
+            raise ValueError("a queue assignment needs the roles that may take it")
+        return self
+
+
+class CloseAssignments(Strict):
+    do: Literal["close_assignments"]
+    kinds: list[str] = Field(min_length=1)
+
+
+class SetOutcome(Strict):
+    do: Literal["set_outcome"]
+    outcome: MeetingOutcome
+
+
+class SimpleEffect(Strict):
+    do: Literal["new_revision", "assign_section", "clear_meeting", "clear_outcome"]
+
+
+EFFECT_TAGS = frozenset(
+    {"open_assignment", "close_assignments", "set_outcome", "new_revision", "assign_section",
+     "clear_meeting", "clear_outcome"}
+)
+
+Effect = Annotated[
+    OpenAssignment | CloseAssignments | SetOutcome | SimpleEffect, Field(discriminator="do")
+]
+
+
+class Transition(Strict):
+    trigger: str = Field(pattern=SNAKE)
+    source: list[str] | str
+    dest: str
+    title: LocalizedText
+    roles: list[Role] = Field(min_length=1)
+    when: list[str] = Field(default_factory=list)  # route: taken only if these conditions hold
+    unless: list[str] = Field(default_factory=list)  # route: taken only if these do not hold
+    guards: list[str] = Field(default_factory=list)  # must pass, else every missing item is named
+    reason_required: bool = False
+    effects: list[Effect] = Field(default_factory=list)
+
+    def sources(self, states: list[State]) -> list[str]:
+        if self.source == ANY_OPEN_STATE:
+            return [s.id for s in states if not s.final]
+        return [self.source] if isinstance(self.source, str) else list(self.source)
+
+
+class Choice(Strict):
+    id: str = Field(pattern=SNAKE)
+    text: LocalizedText
+
+
+class ScreeningDefinition(Strict):
+    criteria: list[Choice] = Field(min_length=1)
+    exemptions: list[Choice] = Field(min_length=1)
+
+
+class ChecklistRef(Strict):
+    name: str = Field(pattern=DEFINITION_NAME)
+    version: int = Field(ge=1)
+
+
+class Workflow(Strict):
+    kind: Literal["workflow"]
+    name: str = Field(pattern=DEFINITION_NAME)
+    version: int = Field(ge=1)
+    title: LocalizedText
+    initial: str
+    checklists: list[ChecklistRef] = Field(min_length=1)
+    screening: ScreeningDefinition
+    states: list[State] = Field(min_length=2)
+    transitions: list[Transition] = Field(min_length=1)
+
+    def state(self, state_id: str) -> State:
+        return next(s for s in self.states if s.id == state_id)
+
+
+class WorkflowBundle(BaseModel):
+    """A workflow with the exact checklists it pins: the unit that is published and hashed."""
+
+    model_config = Strict.model_config
+
+    workflow: Workflow
+    checklists: list[Checklist]

@@ -1,0 +1,145 @@
+"""Guards and routing conditions that workflow files name. A guard returns every missing item
+(empty when it passes); a condition returns a yes or no that chooses between routes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from eva_engine.checklists.completeness import missing_answers, unmitigated_negatives
+from eva_engine.errors import Problem
+from eva_engine.vocabulary import ScreeningOutcome
+from eva_engine.workflow.context import FlowContext
+
+Guard = Callable[[FlowContext], list[Problem]]
+Condition = Callable[[FlowContext], bool]
+
+
+def screening_recorded(ctx: FlowContext) -> list[Problem]:
+    if ctx.assessment.screening is None:
+        return [Problem("screening", "screening has not been recorded")]
+    return []
+
+
+def screening_requires_assessment(ctx: FlowContext) -> list[Problem]:
+    screening = ctx.assessment.screening
+    if screening is not None and screening.outcome == ScreeningOutcome.EXEMPT:
+        return [Problem("screening.outcome", "screening is exempt: no assessment is needed")]
+    return []
+
+
+def screening_is_exempt(ctx: FlowContext) -> list[Problem]:
+    screening = ctx.assessment.screening
+    if screening is not None and screening.outcome != ScreeningOutcome.EXEMPT:
+        return [
+            Problem(
+                "screening.outcome",
+                f"screening found a {screening.outcome.value} assessment is needed: begin it first",
+            )
+        ]
+    return []
+
+
+def follow_up_indicators_exist(ctx: FlowContext) -> list[Problem]:
+    if not ctx.assessment.indicators:
+        return [Problem("follow_up_indicators", "there are no follow-up indicators to follow")]
+    return []
+
+
+def participation_plan_for_full(ctx: FlowContext) -> list[Problem]:
+    screening = ctx.assessment.screening
+    if screening is not None and screening.outcome == ScreeningOutcome.FULL:
+        if not (screening.participation_plan or "").strip():
+            return [
+                Problem(
+                    "screening.participation_plan",
+                    "a full assessment needs a participation and communication plan",
+                )
+            ]
+    return []
+
+
+def chosen_alternative_marked(ctx: FlowContext) -> list[Problem]:
+    chosen = [a for a in ctx.assessment.alternatives if a.chosen]
+    if not ctx.assessment.alternatives:
+        return [Problem("alternatives", "no alternatives: at least the chosen one is assessed")]
+    if len(chosen) != 1:
+        return [Problem("alternatives", f"exactly one alternative must be chosen, not {len(chosen)}")]
+    return []
+
+
+def required_questions_answered(ctx: FlowContext) -> list[Problem]:
+    screening = ctx.assessment.screening
+    if screening is None or screening.outcome == ScreeningOutcome.EXEMPT:
+        return []
+    problems, _ = missing_answers(
+        ctx.bundle.checklists,
+        screening.outcome,
+        ctx.assessment.alternatives,
+        ctx.assessment.answers,
+    )
+    return problems
+
+
+def significant_negatives_mitigated(ctx: FlowContext) -> list[Problem]:
+    return unmitigated_negatives(
+        ctx.assessment.alternatives, ctx.assessment.answers, ctx.assessment.mitigations
+    )
+
+
+def follow_up_indicators_named(ctx: FlowContext) -> list[Problem]:
+    screening = ctx.assessment.screening
+    if screening is None or screening.outcome != ScreeningOutcome.FULL:
+        return []
+    if not ctx.assessment.indicators:
+        return [Problem("follow_up_indicators", "a full assessment names follow-up indicators")]
+    return []
+
+
+def reviewer_is_not_preparer(ctx: FlowContext) -> list[Problem]:
+    if ctx.actor_id == ctx.proposal.preparer_id:
+        return [Problem("reviewer", "the preparer cannot review their own proposal (four eyes)")]
+    return []
+
+
+def actor_is_presenter(ctx: FlowContext) -> list[Problem]:
+    if ctx.actor_id != ctx.proposal.presenter_id:
+        return [Problem("presenter", "only the proposal's presenter can sign it off")]
+    return []
+
+
+def meeting_scheduled(ctx: FlowContext) -> list[Problem]:
+    if ctx.meeting is None:
+        return [Problem("meeting", "the proposal has not been scheduled for a meeting")]
+    return []
+
+
+def screening_exempt(ctx: FlowContext) -> bool:
+    screening = ctx.assessment.screening
+    return screening is not None and screening.outcome == ScreeningOutcome.EXEMPT
+
+
+def has_follow_up_indicators(ctx: FlowContext) -> bool:
+    return bool(ctx.assessment.indicators)
+
+
+GUARDS: dict[str, Guard] = {
+    g.__name__: g
+    for g in (
+        screening_recorded,
+        screening_requires_assessment,
+        screening_is_exempt,
+        participation_plan_for_full,
+        chosen_alternative_marked,
+        required_questions_answered,
+        significant_negatives_mitigated,
+        follow_up_indicators_named,
+        follow_up_indicators_exist,
+        reviewer_is_not_preparer,
+        actor_is_presenter,
+        meeting_scheduled,
+    )
+}
+
+CONDITIONS: dict[str, Condition] = {
+    c.__name__: c for c in (screening_exempt, has_follow_up_indicators)
+}

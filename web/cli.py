@@ -1,0 +1,26 @@
+"""The ``eva`` program: the engine's commands plus ``serve``, assembled here so that the engine
+never imports the web layer."""
+
+from __future__ import annotations
+
+import click
+
+from eva_engine.cli import cli
+from eva_engine.cli.output import reported
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+def serve(host: str, port: int) -> None:
+    """Serve the web UI (development server)."""
+    from web.app import create_app  # noqa: PLC0415 - only this command needs Flask
+
+    with reported():
+        app = create_app()
+        click.echo(f"Serving eva on http://{host}:{port}")
+        app.run(host=host, port=port)
+
+
+def main() -> None:
+    cli()
