@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from eva_engine.errors import ConfigurationError
@@ -22,7 +22,7 @@ def default_workflows_dir() -> Path:
 class Settings:
     database_url: str
     environment: str = "development"
-    workflows_dir: Path = default_workflows_dir()
+    workflows_dir: Path = field(default_factory=default_workflows_dir)
     secret_key: str | None = None
 
     @classmethod

@@ -16,7 +16,9 @@ DEV_SECRET = "dev-only-not-secret"  # noqa: S105 - refused in production below
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     settings = settings or Settings.from_env()
     if settings.environment == "production" and (
-        not settings.secret_key or settings.secret_key == DEV_SECRET or len(settings.secret_key) < 32
+        not settings.secret_key
+        or settings.secret_key == DEV_SECRET
+        or len(settings.secret_key) < 32
     ):
         raise ConfigurationError(
             "EVA_SECRET_KEY must be set to a random value of at least 32 characters in production"

@@ -11,7 +11,6 @@ import click
 
 from eva_engine.cli.output import emit, reported
 from eva_engine.config import Settings
-from eva_engine.db import migrate
 from eva_engine.errors import InvalidInput, Problem
 from eva_engine.services import (
     assessment,
@@ -20,12 +19,20 @@ from eva_engine.services import (
     history,
     organisations,
     proposals,
+    schema,
     screening,
     transitions,
     users,
 )
 from eva_engine.services.runtime import Caller, Eva
-from eva_engine.vocabulary import BodyKind, Language, OrganisationKind, Publicity, Role
+from eva_engine.vocabulary import (
+    BodyKind,
+    Language,
+    OrganisationKind,
+    Publicity,
+    Role,
+    ScreeningOutcome,
+)
 from eva_engine.workflow.diagram import mermaid
 from eva_engine.workflow.loader import load_catalogue
 
@@ -68,9 +75,7 @@ def db() -> None:
 def db_upgrade() -> None:
     """Create or migrate the database to the newest schema."""
     with reported():
-        engine = _eva().database.engine
-        migrate.upgrade(engine)
-        revision = migrate.current_revision(engine)
+        revision = schema.upgrade(_eva())
         emit({"revision": revision}, lambda: click.echo(f"Database at revision {revision}."))
 
 
@@ -85,17 +90,34 @@ def orgs() -> None:
 @click.option("--name-fi", required=True)
 @click.option("--name-sv")
 @click.option("--kind", type=_choice(OrganisationKind), default="municipality", show_default=True)
-@click.option("--case-pattern", required=True, help=r"Regular expression, e.g. '\d+/\d\d\.\d\d\.\d\d/\d{4}'")
+@click.option(
+    "--case-pattern", required=True, help=r"Regular expression, e.g. '\d+/\d\d\.\d\d\.\d\d/\d{4}'"
+)
 @click.option("--case-example", required=True, help="e.g. 257/05.00.00/2023")
 @as_user
-def orgs_create(code: str, name_fi: str, name_sv: str | None, kind: str, case_pattern: str,
-                case_example: str, username: str | None) -> None:
+def orgs_create(
+    code: str,
+    name_fi: str,
+    name_sv: str | None,
+    kind: str,
+    case_pattern: str,
+    case_example: str,
+    username: str | None,
+) -> None:
     """Create an organisation with its own case-number format."""
     with reported():
-        view = organisations.create_organisation(_eva(), _caller(username),
+        view = organisations.create_organisation(
+            _eva(),
+            _caller(username),
             organisations.CreateOrganisation(
-                code=code, name_fi=name_fi, name_sv=name_sv, kind=OrganisationKind(kind),
-                case_number_pattern=case_pattern, case_number_example=case_example))
+                code=code,
+                name_fi=name_fi,
+                name_sv=name_sv,
+                kind=OrganisationKind(kind),
+                case_number_pattern=case_pattern,
+                case_number_example=case_example,
+            ),
+        )
         emit(view, lambda: click.echo(f"Organisation {view.code} created (id {view.id})."))
 
 
@@ -111,13 +133,22 @@ def bodies() -> None:
 @click.option("--name-sv")
 @click.option("--kind", type=_choice(BodyKind), default="committee", show_default=True)
 @as_user
-def bodies_create(organisation: str, code: str, name_fi: str, name_sv: str | None, kind: str,
-                  username: str | None) -> None:
+def bodies_create(
+    organisation: str, code: str, name_fi: str, name_sv: str | None, kind: str, username: str | None
+) -> None:
     """Create a body, e.g. HYVLTK (hyvinvointilautakunta)."""
     with reported():
-        view = organisations.create_body(_eva(), _caller(username), organisations.CreateBody(
-            organisation=organisation, code=code, name_fi=name_fi, name_sv=name_sv,
-            kind=BodyKind(kind)))
+        view = organisations.create_body(
+            _eva(),
+            _caller(username),
+            organisations.CreateBody(
+                organisation=organisation,
+                code=code,
+                name_fi=name_fi,
+                name_sv=name_sv,
+                kind=BodyKind(kind),
+            ),
+        )
         emit(view, lambda: click.echo(f"Body {view.code} created (id {view.id})."))
 
 
@@ -129,16 +160,26 @@ def meetings() -> None:
 @meetings.command("create")
 @click.argument("organisation")
 @click.argument("body")
-@click.option("--at", "starts_at", required=True, help="ISO time with offset, 2026-06-13T16:00+03:00")
+@click.option(
+    "--at", "starts_at", required=True, help="ISO time with offset, 2026-06-13T16:00+03:00"
+)
 @click.option("--location")
 @as_user
-def meetings_create(organisation: str, body: str, starts_at: str, location: str | None,
-                    username: str | None) -> None:
+def meetings_create(
+    organisation: str, body: str, starts_at: str, location: str | None, username: str | None
+) -> None:
     """Create a meeting of a body."""
     with reported():
-        view = organisations.create_meeting(_eva(), _caller(username), organisations.CreateMeeting(
-            organisation=organisation, body=body, starts_at=_datetime(starts_at, "--at"),
-            location=location))
+        view = organisations.create_meeting(
+            _eva(),
+            _caller(username),
+            organisations.CreateMeeting(
+                organisation=organisation,
+                body=body,
+                starts_at=_datetime(starts_at, "--at"),
+                location=location,
+            ),
+        )
         emit(view, lambda: click.echo(f"Meeting {view.id} of {view.body} at {view.starts_at}."))
 
 
@@ -146,8 +187,9 @@ def _datetime(text: str, option: str) -> datetime:
     try:
         return datetime.fromisoformat(text)
     except ValueError as exc:
-        raise InvalidInput("not a date and time",
-                           [Problem(option, f"{text!r}: use e.g. 2026-06-13T16:00+03:00")]) from exc
+        raise InvalidInput(
+            "not a date and time", [Problem(option, f"{text!r}: use e.g. 2026-06-13T16:00+03:00")]
+        ) from exc
 
 
 # users ------------------------------------------------------------------------------------------
@@ -164,13 +206,29 @@ def users_group() -> None:
 @click.option("--language", type=_choice(Language), default="fi", show_default=True)
 @click.option("--org", "organisation", help="The organisation you administer (with --as).")
 @click.option("--as", "actor", metavar="USER", help="The administrator who creates.")
-def users_create(username: str, full_name: str, email: str | None, title: str | None,
-                 language: str, organisation: str | None, actor: str | None) -> None:
+def users_create(
+    username: str,
+    full_name: str,
+    email: str | None,
+    title: str | None,
+    language: str,
+    organisation: str | None,
+    actor: str | None,
+) -> None:
     """Create a user."""
     with reported():
-        view = users.create_user(_eva(), _caller(actor), users.CreateUser(
-            username=username, full_name=full_name, email=email, title=title,
-            language=Language(language)), organisation)
+        view = users.create_user(
+            _eva(),
+            _caller(actor),
+            users.CreateUser(
+                username=username,
+                full_name=full_name,
+                email=email,
+                title=title,
+                language=Language(language),
+            ),
+            organisation,
+        )
         emit(view, lambda: click.echo(f"User {view.username} created (id {view.id})."))
 
 
@@ -180,15 +238,26 @@ def users_create(username: str, full_name: str, email: str | None, title: str | 
 @click.option("--org", "organisation", required=True)
 @click.option("--body", help="Only in this body (default: the whole organisation).")
 @click.option("--as", "actor", metavar="USER", help="The administrator who grants.")
-def users_grant(username: str, role: str, organisation: str, body: str | None,
-                actor: str | None) -> None:
+def users_grant(
+    username: str, role: str, organisation: str, body: str | None, actor: str | None
+) -> None:
     """Grant a role in an organisation, optionally only in one body."""
     with reported():
-        view = users.grant_role(_eva(), _caller(actor), users.GrantRole(
-            username=username, organisation=organisation, role=Role(role), body=body))
-        emit(view, lambda: click.echo(
-            f"{username} is {view.role.value} in {view.organisation}"
-            + (f" / {view.body}" if view.body else "") + "."))
+        view = users.grant_role(
+            _eva(),
+            _caller(actor),
+            users.GrantRole(
+                username=username, organisation=organisation, role=Role(role), body=body
+            ),
+        )
+        emit(
+            view,
+            lambda: click.echo(
+                f"{username} is {view.role.value} in {view.organisation}"
+                + (f" / {view.body}" if view.body else "")
+                + "."
+            ),
+        )
 
 
 @users_group.command("revoke")
@@ -197,12 +266,18 @@ def users_grant(username: str, role: str, organisation: str, body: str | None,
 @click.option("--org", "organisation", required=True)
 @click.option("--body")
 @click.option("--as", "actor", metavar="USER")
-def users_revoke(username: str, role: str, organisation: str, body: str | None,
-                 actor: str | None) -> None:
+def users_revoke(
+    username: str, role: str, organisation: str, body: str | None, actor: str | None
+) -> None:
     """Revoke a role grant (it stays in the history)."""
     with reported():
-        view = users.revoke_role(_eva(), _caller(actor), users.GrantRole(
-            username=username, organisation=organisation, role=Role(role), body=body))
+        view = users.revoke_role(
+            _eva(),
+            _caller(actor),
+            users.GrantRole(
+                username=username, organisation=organisation, role=Role(role), body=body
+            ),
+        )
         emit(view, lambda: click.echo(f"Revoked {view.role.value} from {username}."))
 
 
@@ -214,8 +289,10 @@ def users_list() -> None:
 
         def human() -> None:
             for v in views:
-                grants = ", ".join(f"{g.role.value}@{g.organisation}"
-                                   + (f"/{g.body}" if g.body else "") for g in v.grants)
+                grants = ", ".join(
+                    f"{g.role.value}@{g.organisation}" + (f"/{g.body}" if g.body else "")
+                    for g in v.grants
+                )
                 click.echo(f"{v.username:<14} {v.full_name:<28} {grants}")
 
         emit(views, human)
@@ -239,19 +316,43 @@ def proposals_group() -> None:
 @click.option("--ground", "confidentiality_ground", help="Legal ground of confidentiality.")
 @click.option("--personal-data", is_flag=True)
 @as_user
-def proposals_create(organisation: str, case_number: str, title_fi: str, title_sv: str | None,
-                     body: str, presenter: str, preparer: str | None, publicity: str,
-                     confidentiality_ground: str | None, personal_data: bool,
-                     username: str | None) -> None:
+def proposals_create(
+    organisation: str,
+    case_number: str,
+    title_fi: str,
+    title_sv: str | None,
+    body: str,
+    presenter: str,
+    preparer: str | None,
+    publicity: str,
+    confidentiality_ground: str | None,
+    personal_data: bool,
+    username: str | None,
+) -> None:
     """Create a proposal; it starts as a draft on the newest published workflow."""
     with reported():
-        view = proposals.create_proposal(_eva(), _caller(username), proposals.CreateProposal(
-            organisation=organisation, case_number=case_number, title_fi=title_fi,
-            title_sv=title_sv, body=body, presenter=presenter, preparer=preparer,
-            publicity=Publicity(publicity), confidentiality_ground=confidentiality_ground,
-            contains_personal_data=personal_data))
-        emit(view, lambda: click.echo(f"Proposal {view.id} created: {view.case_number} "
-                                      f"'{view.title_fi}' ({view.state})."))
+        view = proposals.create_proposal(
+            _eva(),
+            _caller(username),
+            proposals.CreateProposal(
+                organisation=organisation,
+                case_number=case_number,
+                title_fi=title_fi,
+                title_sv=title_sv,
+                body=body,
+                presenter=presenter,
+                preparer=preparer,
+                publicity=Publicity(publicity),
+                confidentiality_ground=confidentiality_ground,
+                contains_personal_data=personal_data,
+            ),
+        )
+        emit(
+            view,
+            lambda: click.echo(
+                f"Proposal {view.id} created: {view.case_number} '{view.title_fi}' ({view.state})."
+            ),
+        )
 
 
 @proposals_group.command("show")
@@ -264,21 +365,28 @@ def proposals_show(proposal_id: int, username: str | None) -> None:
 
         def human() -> None:
             click.echo(f"Proposal {view.id}  {view.case_number}  {view.title_fi}")
-            click.echo(f"  body {view.body}  state {view.state} ({view.state_title_fi})  "
-                       f"revision {view.revision}  version {view.row_version}")
-            click.echo(f"  preparer {view.preparer}  presenter {view.presenter}  "
-                       f"publicity {view.publicity.value}"
-                       + (f" ({view.confidentiality_ground})" if view.confidentiality_ground
-                          else ""))
-            click.echo(f"  workflow {view.workflow} v{view.workflow_version}"
-                       + (f"  meeting {view.meeting_id}" if view.meeting_id else "")
-                       + (f"  {view.section}" if view.section else "")
-                       + (f"  outcome {view.outcome.value}" if view.outcome else ""))
+            click.echo(
+                f"  body {view.body}  state {view.state} ({view.state_title_fi})  "
+                f"revision {view.revision}  version {view.row_version}"
+            )
+            click.echo(
+                f"  preparer {view.preparer}  presenter {view.presenter}  "
+                f"publicity {view.publicity.value}"
+                + (f" ({view.confidentiality_ground})" if view.confidentiality_ground else "")
+            )
+            click.echo(
+                f"  workflow {view.workflow} v{view.workflow_version}"
+                + (f"  meeting {view.meeting_id}" if view.meeting_id else "")
+                + (f"  {view.section}" if view.section else "")
+                + (f"  outcome {view.outcome.value}" if view.outcome else "")
+            )
             if view.screening:
                 s = view.screening
-                click.echo(f"  screening: {s.outcome.value}"
-                           + (f" ({s.exemption}: {s.reason})" if s.exemption else "")
-                           + (f", criteria {', '.join(s.criteria)}" if s.criteria else ""))
+                click.echo(
+                    f"  screening: {s.outcome.value}"
+                    + (f" ({s.exemption}: {s.reason})" if s.exemption else "")
+                    + (f", criteria {', '.join(s.criteria)}" if s.criteria else "")
+                )
             click.echo(f"  alternatives {view.alternatives}, answers {view.answers}")
             for area in view.progress:
                 if area.required:
@@ -294,9 +402,15 @@ def proposals_show(proposal_id: int, username: str | None) -> None:
                 click.echo(f"  assignment {a.kind} → {who}, due {a.due}")
             for action in view.actions:
                 mark = "✓" if action.allowed else "✗"
-                why = "" if action.allowed else (
-                    " (not your role)" if not action.role_ok
-                    else f" ({len(action.missing)} missing)")
+                why = (
+                    ""
+                    if action.allowed
+                    else (
+                        " (not your role)"
+                        if not action.role_ok
+                        else f" ({len(action.missing)} missing)"
+                    )
+                )
                 click.echo(f"  {mark} {action.trigger}{why}")
 
         emit(view, human)
@@ -309,17 +423,29 @@ def proposals_show(proposal_id: int, username: str | None) -> None:
 @click.option("--limit", default=50, show_default=True)
 @click.option("--offset", default=0)
 @as_user
-def proposals_list(organisation: str, state: str | None, body: str | None, limit: int,
-                   offset: int, username: str | None) -> None:
+def proposals_list(
+    organisation: str,
+    state: str | None,
+    body: str | None,
+    limit: int,
+    offset: int,
+    username: str | None,
+) -> None:
     """List proposals, filtered and paginated."""
     with reported():
-        page = proposals.list_proposals(_eva(), _caller(username), organisation, state=state,
-                                        body=body, limit=limit, offset=offset)
+        page = proposals.list_proposals(
+            _eva(),
+            _caller(username),
+            organisation,
+            state=state,
+            body=body,
+            limit=limit,
+            offset=offset,
+        )
 
         def human() -> None:
             for p in page.items:
-                click.echo(f"{p.id:>6}  {p.case_number:<22} {p.body:<8} {p.state:<11} "
-                           f"{p.title_fi}")
+                click.echo(f"{p.id:>6}  {p.case_number:<22} {p.body:<8} {p.state:<11} {p.title_fi}")
             click.echo(f"({len(page.items)} of {page.total})")
 
         emit(page, human)
@@ -330,17 +456,32 @@ def proposals_list(organisation: str, state: str | None, body: str | None, limit
 @click.argument("trigger")
 @click.option("--as", "username", metavar="USER", required=True)
 @click.option("--reason", help="Why (required by some steps, e.g. return_for_revision).")
-@click.option("--if-version", "expected_version", type=int,
-              help="Refuse if the proposal is no longer at this version.")
-def proposals_fire(proposal_id: int, trigger: str, username: str, reason: str | None,
-                   expected_version: int | None) -> None:
+@click.option(
+    "--if-version",
+    "expected_version",
+    type=int,
+    help="Refuse if the proposal is no longer at this version.",
+)
+def proposals_fire(
+    proposal_id: int, trigger: str, username: str, reason: str | None, expected_version: int | None
+) -> None:
     """Fire a workflow TRIGGER on a proposal as USER."""
     with reported():
-        result = transitions.fire(_eva(), _caller(username), proposal_id, trigger,
-                                  reason=reason, expected_version=expected_version)
-        emit(result, lambda: click.echo(
-            f"Proposal {result.proposal_id}: {result.from_state} → {result.to_state} "
-            f"({result.trigger})."))
+        result = transitions.fire(
+            _eva(),
+            _caller(username),
+            proposal_id,
+            trigger,
+            reason=reason,
+            expected_version=expected_version,
+        )
+        emit(
+            result,
+            lambda: click.echo(
+                f"Proposal {result.proposal_id}: {result.from_state} → {result.to_state} "
+                f"({result.trigger})."
+            ),
+        )
 
 
 @proposals_group.command("schedule")
@@ -348,14 +489,21 @@ def proposals_fire(proposal_id: int, trigger: str, username: str, reason: str | 
 @click.option("--meeting", "meeting_id", type=int, required=True)
 @click.option("--position", type=int)
 @as_user
-def proposals_schedule(proposal_id: int, meeting_id: int, position: int | None,
-                       username: str | None) -> None:
+def proposals_schedule(
+    proposal_id: int, meeting_id: int, position: int | None, username: str | None
+) -> None:
     """Schedule a proposal for a meeting of its body."""
     with reported():
-        view = proposals.schedule(_eva(), _caller(username), proposals.ScheduleProposal(
-            proposal_id=proposal_id, meeting_id=meeting_id, agenda_position=position))
-        emit(view, lambda: click.echo(f"Proposal {view.id} scheduled for meeting "
-                                      f"{view.meeting_id}."))
+        view = proposals.schedule(
+            _eva(),
+            _caller(username),
+            proposals.ScheduleProposal(
+                proposal_id=proposal_id, meeting_id=meeting_id, agenda_position=position
+            ),
+        )
+        emit(
+            view, lambda: click.echo(f"Proposal {view.id} scheduled for meeting {view.meeting_id}.")
+        )
 
 
 # screening and assessment -----------------------------------------------------------------------
@@ -372,14 +520,29 @@ def screening_group() -> None:
 @click.option("--reason", help="Why it is exempt (required with --outcome exempt).")
 @click.option("--participation-plan", help="Participation and communication plan (full).")
 @click.option("--as", "username", metavar="USER", required=True)
-def screening_record(proposal_id: int, outcome: str, criteria: tuple[str, ...],
-                     exemption: str | None, reason: str | None,
-                     participation_plan: str | None, username: str) -> None:
+def screening_record(
+    proposal_id: int,
+    outcome: str,
+    criteria: tuple[str, ...],
+    exemption: str | None,
+    reason: str | None,
+    participation_plan: str | None,
+    username: str,
+) -> None:
     """Record the screening of a proposal."""
     with reported():
-        view = screening.record_screening(_eva(), _caller(username), screening.RecordScreening(
-            proposal_id=proposal_id, outcome=outcome, criteria=list(criteria),
-            exemption=exemption, reason=reason, participation_plan=participation_plan))
+        view = screening.record_screening(
+            _eva(),
+            _caller(username),
+            screening.RecordScreening(
+                proposal_id=proposal_id,
+                outcome=ScreeningOutcome(outcome),
+                criteria=list(criteria),
+                exemption=exemption,
+                reason=reason,
+                participation_plan=participation_plan,
+            ),
+        )
         emit(view, lambda: click.echo(f"Screening recorded: {outcome}."))
 
 
@@ -393,8 +556,9 @@ def assessment_group() -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--as", "username", metavar="USER", required=True)
 @click.option("--if-version", "expected_version", type=int)
-def assessment_import(proposal_id: int, file: Path, username: str,
-                      expected_version: int | None) -> None:
+def assessment_import(
+    proposal_id: int, file: Path, username: str, expected_version: int | None
+) -> None:
     """Import an assessment document (JSON) into a proposal's current revision."""
     with reported():
         try:
@@ -402,11 +566,16 @@ def assessment_import(proposal_id: int, file: Path, username: str,
         except (OSError, UnicodeDecodeError) as exc:
             raise InvalidInput(f"cannot read {file}", [Problem(str(file), str(exc))]) from exc
         doc = assessment.parse_document(text, str(file))
-        view = assessment.import_assessment(_eva(), _caller(username), proposal_id, doc,
-                                            expected_version)
-        emit(view, lambda: click.echo(
-            f"Imported {view.alternatives} alternatives and {view.answers} answers; "
-            f"{len(view.missing)} required item(s) still missing."))
+        view = assessment.import_assessment(
+            _eva(), _caller(username), proposal_id, doc, expected_version
+        )
+        emit(
+            view,
+            lambda: click.echo(
+                f"Imported {view.alternatives} alternatives and {view.answers} answers; "
+                f"{len(view.missing)} required item(s) still missing."
+            ),
+        )
 
 
 @assessment_group.command("schema")
@@ -427,11 +596,15 @@ def history_cmd(proposal_id: int, username: str | None) -> None:
         def human() -> None:
             for ev in events:
                 role = f" as {ev.role}" if ev.role else ""
-                click.echo(f"#{ev.seq:<6} {ev.occurred_at:%Y-%m-%d %H:%M:%S}Z  "
-                           f"{ev.actor}{role}  {ev.action}  {ev.entity}")
+                click.echo(
+                    f"#{ev.seq:<6} {ev.occurred_at:%Y-%m-%d %H:%M:%S}Z  "
+                    f"{ev.actor}{role}  {ev.action}  {ev.entity}"
+                )
                 if ev.action == "proposal.transition" and ev.after:
-                    click.echo(f"         {(ev.before or {}).get('state')} → "
-                               f"{ev.after.get('state')} ({ev.after.get('trigger')})")
+                    click.echo(
+                        f"         {(ev.before or {}).get('state')} → "
+                        f"{ev.after.get('state')} ({ev.after.get('trigger')})"
+                    )
                 elif ev.after and ev.before:
                     for key in ev.after:
                         click.echo(f"         {key}: {ev.before.get(key)!r} → {ev.after[key]!r}")
@@ -451,15 +624,27 @@ def audit_verify() -> None:
     """Verify the hash chain of the whole audit history; non-zero exit if broken."""
     with reported():
         result = history.verify(_eva())
-        payload = {"ok": result.ok, "verified": result.verified,
-                   "first_bad_seq": result.first_bad_seq, "problem": result.problem}
+        payload = {
+            "ok": result.ok,
+            "verified": result.verified,
+            "first_bad_seq": result.first_bad_seq,
+            "problem": result.problem,
+        }
         if result.ok:
-            emit(payload, lambda: click.echo(
-                f"OK: {result.verified} events verified; the chain is intact."))
+            emit(
+                payload,
+                lambda: click.echo(f"OK: {result.verified} events verified; the chain is intact."),
+            )
             return
-        emit(payload, lambda: click.secho(
-            f"BROKEN at event {result.first_bad_seq}: {result.problem} "
-            f"({result.verified} events before it verified).", fg="red", err=True))
+        emit(
+            payload,
+            lambda: click.secho(
+                f"BROKEN at event {result.first_bad_seq}: {result.problem} "
+                f"({result.verified} events before it verified).",
+                fg="red",
+                err=True,
+            ),
+        )
         raise SystemExit(8)
 
 
@@ -476,11 +661,17 @@ def workflows_validate(paths: tuple[Path, ...]) -> None:
     with reported():
         settings = Settings.from_env()
         catalogue = load_catalogue(settings.workflows_dir, list(paths) if paths else None)
-        summary = {"workflows": [f"{n} v{v}" for n, v in sorted(catalogue.bundles)],
-                   "checklists": [f"{n} v{v}" for n, v in sorted(catalogue.checklists)]}
-        emit(summary, lambda: click.echo(
-            f"OK: {len(catalogue.bundles)} workflow(s), {len(catalogue.checklists)} "
-            "checklist(s) valid."))
+        summary = {
+            "workflows": [f"{n} v{v}" for n, v in sorted(catalogue.bundles)],
+            "checklists": [f"{n} v{v}" for n, v in sorted(catalogue.checklists)],
+        }
+        emit(
+            summary,
+            lambda: click.echo(
+                f"OK: {len(catalogue.bundles)} workflow(s), {len(catalogue.checklists)} "
+                "checklist(s) valid."
+            ),
+        )
 
 
 @workflows.command("list")
@@ -493,8 +684,10 @@ def workflows_list() -> None:
             if not versions:
                 click.echo("Nothing published yet: run 'eva workflows publish'.")
             for v in versions:
-                click.echo(f"{v.name} v{v.version}  {v.content_hash[:12]}  {v.published_at}  "
-                           f"{v.proposals} proposal(s)  ({v.source_file})")
+                click.echo(
+                    f"{v.name} v{v.version}  {v.content_hash[:12]}  {v.published_at}  "
+                    f"{v.proposals} proposal(s)  ({v.source_file})"
+                )
 
         emit(versions, human)
 
@@ -505,9 +698,13 @@ def workflows_publish(username: str | None) -> None:
     """Publish new workflow versions from the definitions folder."""
     with reported():
         report = definitions.publish(_eva(), _caller(username))
-        emit({"published": report.published, "unchanged": report.unchanged}, lambda: click.echo(
-            f"Published: {', '.join(report.published) or 'nothing new'}; "
-            f"unchanged: {', '.join(report.unchanged) or '-'}."))
+        emit(
+            {"published": report.published, "unchanged": report.unchanged},
+            lambda: click.echo(
+                f"Published: {', '.join(report.published) or 'nothing new'}; "
+                f"unchanged: {', '.join(report.unchanged) or '-'}."
+            ),
+        )
 
 
 @workflows.command("diagram")

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session, UOWTransaction
 from eva_engine.models import (
     GENESIS_HASH,
     AuditChainHead,
-    AuditEvent,
     Audited,
+    AuditEvent,
     jsonable,
     utcnow,
 )
@@ -158,8 +158,11 @@ def _after_flush(session: Session, _flush_context: UOWTransaction) -> None:
     ctx: AuditContext | None = session.info.get(AUDIT_KEY)
     changed = [
         (op, obj)
-        for op, objs in (("create", session.new), ("update", session.dirty),
-                         ("delete", session.deleted))
+        for op, objs in (
+            ("create", session.new),
+            ("update", session.dirty),
+            ("delete", session.deleted),
+        )
         for obj in objs
         if isinstance(obj, Audited)
     ]
@@ -196,7 +199,7 @@ def _after_flush(session: Session, _flush_context: UOWTransaction) -> None:
                 after=after,
                 reason=note.reason if note else None,
                 role=(note.role if note and note.role else ctx.role),
-            )
+            ),
         )
 
 
@@ -286,15 +289,24 @@ def verify_chain(session: Session, batch: int = 2000) -> VerifyResult:
     ).scalars()
     for ev in stream:
         if ev.seq != expected_seq:
-            return VerifyResult(expected_seq - 1, expected_seq,
-                                f"event {expected_seq} is missing (next stored is {ev.seq})")
+            return VerifyResult(
+                expected_seq - 1,
+                expected_seq,
+                f"event {expected_seq} is missing (next stored is {ev.seq})",
+            )
         if ev.prev_hash != prev:
-            return VerifyResult(expected_seq - 1, ev.seq,
-                                f"event {ev.seq} does not link to event {ev.seq - 1}: "
-                                "an event was removed, inserted or reordered before it")
+            return VerifyResult(
+                expected_seq - 1,
+                ev.seq,
+                f"event {ev.seq} does not link to event {ev.seq - 1}: "
+                "an event was removed, inserted or reordered before it",
+            )
         if event_hash(ev) != ev.hash:
-            return VerifyResult(expected_seq - 1, ev.seq,
-                                f"event {ev.seq} was altered: its content does not match its hash")
+            return VerifyResult(
+                expected_seq - 1,
+                ev.seq,
+                f"event {ev.seq} was altered: its content does not match its hash",
+            )
         prev = ev.hash
         expected_seq += 1
         session.expunge(ev)
@@ -303,7 +315,10 @@ def verify_chain(session: Session, batch: int = 2000) -> VerifyResult:
     if head is None:
         return VerifyResult(verified, None, "the chain head row is missing")
     if head.last_seq != verified or head.last_hash != prev:
-        return VerifyResult(verified, verified + 1,
-                            f"the chain head says {head.last_seq} events but {verified} are "
-                            "stored: events at the end were removed")
+        return VerifyResult(
+            verified,
+            verified + 1,
+            f"the chain head says {head.last_seq} events but {verified} are "
+            "stored: events at the end were removed",
+        )
     return VerifyResult(verified)

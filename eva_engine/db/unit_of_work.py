@@ -108,8 +108,7 @@ class UnitOfWork:
         ).scalar_one_or_none()
         who = f" by {last.actor_name} at {last.occurred_at:%Y-%m-%d %H:%M:%S} UTC" if last else ""
         return Conflict(
-            f"proposal {proposal_id} was changed{who} after you read it; "
-            "reload it and try again"
+            f"proposal {proposal_id} was changed{who} after you read it; reload it and try again"
         )
 
     def check_version(self, proposal: Proposal, expected: int | None) -> None:
@@ -117,6 +116,5 @@ class UnitOfWork:
         if expected is not None and proposal.row_version != expected:
             conflict = self._conflict(proposal.id)
             raise Conflict(
-                f"{conflict.message} (you had version {expected}, "
-                f"it is now {proposal.row_version})"
+                f"{conflict.message} (you had version {expected}, it is now {proposal.row_version})"
             )

@@ -36,14 +36,18 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+    def process_result_value(
+        self,
+        value: datetime | None,
+        dialect: Dialect,  # noqa: ARG002 - the API
+    ) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def enum_column(enum: type[StrEnum], length: int = 32) -> Enum:
-    """Store an enum as its value in a VARCHAR with a CHECK constraint, portable across databases."""
+    """An enum stored as its value in a VARCHAR with a CHECK constraint (portable)."""
     return Enum(
         enum,
         native_enum=False,

@@ -20,7 +20,8 @@ class Organisation(Audited, Base):
     name_fi: Mapped[str]
     name_sv: Mapped[str | None]
     kind: Mapped[OrganisationKind] = mapped_column(enum_column(OrganisationKind))
-    # A regular expression every case number must match, e.g. Dynasty ``\d+/\d\d\.\d\d\.\d\d/\d{4}``.
+    # A regular expression every case number must match,
+    # e.g. Dynasty ``\d+/\d\d\.\d\d\.\d\d/\d{4}``.
     case_number_pattern: Mapped[str] = mapped_column(String(200))
     case_number_example: Mapped[str] = mapped_column(String(60))
     workflow_name: Mapped[str] = mapped_column(String(80), default="eva-standard")
@@ -28,7 +29,7 @@ class Organisation(Audited, Base):
 
 
 class Body(Audited, Base):
-    """A decision-making body (toimielin): council, board, committee, subcommittee, office holder."""
+    """A decision-making body (toimielin): council, board, committee, office holder..."""
 
     __tablename__ = "bodies"
     __table_args__ = (UniqueConstraint("organisation_id", "code"),)

@@ -28,7 +28,7 @@ class User(Audited, Base):
 
 
 class RoleGrant(Audited, Base):
-    """A role held in an organisation; ``body_id`` narrows it to one body. Revoked, never deleted."""
+    """A role in an organisation; ``body_id`` narrows it to one body. Revoked, never deleted."""
 
     __tablename__ = "role_grants"
     __audit_name__ = "role_grant"

@@ -91,60 +91,103 @@ def parse_document(text: str, where: str = "document") -> AssessmentDocument:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidInput(f"{where} is not valid JSON",
-                           [Problem(f"line {exc.lineno}, column {exc.colno}", exc.msg)]) from exc
+        raise InvalidInput(
+            f"{where} is not valid JSON",
+            [Problem(f"line {exc.lineno}, column {exc.colno}", exc.msg)],
+        ) from exc
     try:
         return AssessmentDocument.model_validate(data)
     except ValidationError as exc:
-        problems = [Problem(p.location.removeprefix(f"{where}: "), p.message)
-                    for p in pydantic_problems(where, exc)]
+        problems = [
+            Problem(p.location.removeprefix(f"{where}: "), p.message)
+            for p in pydantic_problems(where, exc)
+        ]
         raise InvalidInput(f"{where} is not a valid assessment document", problems) from exc
 
 
-def document_problems(doc: AssessmentDocument, bundle: WorkflowBundle) -> list[Problem]:
-    """References and rules a schema cannot check."""
-    questions = {q.id for c in bundle.checklists for _, _, q in c.questions()}
-    positions = {a.position for a in doc.alternatives}
-    problems: list[Problem] = []
-    for pos, count in Counter(a.position for a in doc.alternatives).items():
-        if count > 1:
-            problems.append(Problem("alternatives", f"position {pos} is used {count} times"))
+def _alternative_problems(doc: AssessmentDocument) -> list[Problem]:
+    problems = [
+        Problem("alternatives", f"position {pos} is used {count} times")
+        for pos, count in Counter(a.position for a in doc.alternatives).items()
+        if count > 1
+    ]
     if sum(a.chosen for a in doc.alternatives) > 1:
         problems.append(Problem("alternatives", "more than one alternative is chosen"))
+    return problems
+
+
+def _answer_problems(doc: AssessmentDocument, questions: set[str]) -> list[Problem]:
+    positions = {a.position for a in doc.alternatives}
+    problems: list[Problem] = []
     seen: set[tuple[str, int]] = set()
     for i, ans in enumerate(doc.answers):
+        where = f"answers[{i}]"
         if ans.question not in questions:
-            problems.append(Problem(f"answers[{i}].question",
-                                    f"unknown question {ans.question!r} in this workflow version"))
+            problems.append(
+                Problem(
+                    f"{where}.question",
+                    f"unknown question {ans.question!r} in this workflow version",
+                )
+            )
         if ans.alternative not in positions:
-            problems.append(Problem(f"answers[{i}].alternative",
-                                    f"no alternative at position {ans.alternative}"))
+            problems.append(
+                Problem(f"{where}.alternative", f"no alternative at position {ans.alternative}")
+            )
         if (ans.question, ans.alternative) in seen:
-            problems.append(Problem(f"answers[{i}]", "this question and alternative are "
-                                                     "answered twice"))
+            problems.append(Problem(where, "this question and alternative are answered twice"))
         seen.add((ans.question, ans.alternative))
         if ans.direction in (Direction.NONE, Direction.UNKNOWN) and ans.magnitude is not None:
-            problems.append(Problem(f"answers[{i}].magnitude",
-                                    f"an impact of direction '{ans.direction}' has no magnitude"))
+            problems.append(
+                Problem(
+                    f"{where}.magnitude",
+                    f"an impact of direction '{ans.direction}' has no magnitude",
+                )
+            )
+    return problems
+
+
+def _follow_up_problems(doc: AssessmentDocument, questions: set[str]) -> list[Problem]:
+    positions = {a.position for a in doc.alternatives}
+    problems: list[Problem] = []
     for i, mit in enumerate(doc.mitigations):
         if mit.question not in questions:
-            problems.append(Problem(f"mitigations[{i}].question",
-                                    f"unknown question {mit.question!r}"))
+            problems.append(
+                Problem(f"mitigations[{i}].question", f"unknown question {mit.question!r}")
+            )
         if mit.alternative is not None and mit.alternative not in positions:
-            problems.append(Problem(f"mitigations[{i}].alternative",
-                                    f"no alternative at position {mit.alternative}"))
+            problems.append(
+                Problem(
+                    f"mitigations[{i}].alternative", f"no alternative at position {mit.alternative}"
+                )
+            )
     for i, ind in enumerate(doc.follow_up_indicators):
         if ind.question is not None and ind.question not in questions:
-            problems.append(Problem(f"follow_up_indicators[{i}].question",
-                                    f"unknown question {ind.question!r}"))
+            problems.append(
+                Problem(f"follow_up_indicators[{i}].question", f"unknown question {ind.question!r}")
+            )
     for name, count in Counter(i.name for i in doc.follow_up_indicators).items():
         if count > 1:
             problems.append(Problem("follow_up_indicators", f"{name!r} is named {count} times"))
     return problems
 
 
-def import_assessment(eva: Eva, caller: Caller, proposal_id: int, doc: AssessmentDocument,
-                      expected_version: int | None = None) -> ProposalView:
+def document_problems(doc: AssessmentDocument, bundle: WorkflowBundle) -> list[Problem]:
+    """References and rules a schema cannot check."""
+    questions = {q.id for c in bundle.checklists for _, _, q in c.questions()}
+    return (
+        _alternative_problems(doc)
+        + _answer_problems(doc, questions)
+        + _follow_up_problems(doc, questions)
+    )
+
+
+def import_assessment(
+    eva: Eva,
+    caller: Caller,
+    proposal_id: int,
+    doc: AssessmentDocument,
+    expected_version: int | None = None,
+) -> ProposalView:
     with eva.uow() as uow:
         target = open_for_edit(uow, caller, proposal_id, expected_version, "edit the assessment")
         problems = document_problems(doc, target.bundle)
@@ -164,61 +207,121 @@ def _set(entity: object, **values: Any) -> None:
 def _apply(repos: Repositories, assessment: Assessment, doc: AssessmentDocument) -> None:
     snap = repos.snapshot(assessment.id)
     _set(assessment, summary=doc.summary)
-    pid = assessment.proposal_id
-    alts = {a.position: a for a in snap.alternatives}
+    alts = _apply_alternatives(repos, assessment, snap.alternatives, doc)
+    _apply_answers(repos, assessment, alts, snap.answers, doc)
+    _apply_mitigations(repos, assessment, alts, snap.mitigations, doc)
+    _apply_indicators(repos, assessment, snap.indicators, doc)
+    repos.flush()
+    wanted = {a.position for a in doc.alternatives}
+    for position, alt in alts.items():
+        if position not in wanted:
+            repos.delete(alt)
+
+
+def _apply_alternatives(
+    repos: Repositories, assessment: Assessment, stored: list[Alternative], doc: AssessmentDocument
+) -> dict[int, Alternative]:
+    alts = {a.position: a for a in stored}
     for a_in in doc.alternatives:
         alt = alts.get(a_in.position)
         if alt is None:
-            alt = Alternative(assessment_id=assessment.id, proposal_id=pid, position=a_in.position,
-                              title=a_in.title)
+            alt = Alternative(
+                assessment_id=assessment.id,
+                proposal_id=assessment.proposal_id,
+                position=a_in.position,
+                title=a_in.title,
+            )
             repos.add(alt)
             alts[a_in.position] = alt
         _set(alt, title=a_in.title, description=a_in.description, chosen=a_in.chosen)
     repos.flush()
-    wanted_positions = {a.position for a in doc.alternatives}
-    by_id = {a.id: a.position for a in alts.values()}
+    return alts
 
-    answers = {(a.question_id, by_id[a.alternative_id]): a for a in snap.answers}
+
+def _apply_answers(
+    repos: Repositories,
+    assessment: Assessment,
+    alts: dict[int, Alternative],
+    stored: list[Answer],
+    doc: AssessmentDocument,
+) -> None:
+    position = {a.id: p for p, a in alts.items()}
+    answers = {(a.question_id, position[a.alternative_id]): a for a in stored}
     for n_in in doc.answers:
-        key = (n_in.question, n_in.alternative)
-        ans = answers.pop(key, None)
+        ans = answers.pop((n_in.question, n_in.alternative), None)
         if ans is None:
-            ans = Answer(assessment_id=assessment.id, proposal_id=pid,
-                         alternative_id=alts[n_in.alternative].id, question_id=n_in.question)
+            ans = Answer(
+                assessment_id=assessment.id,
+                proposal_id=assessment.proposal_id,
+                alternative_id=alts[n_in.alternative].id,
+                question_id=n_in.question,
+            )
             repos.add(ans)
-        _set(ans, direction=n_in.direction, magnitude=n_in.magnitude, duration=n_in.duration,
-             certainty=n_in.certainty, evidence_source=n_in.evidence_source,
-             affected_groups=sorted(g.value for g in n_in.affected_groups),
-             justification=n_in.justification)
+        _set(
+            ans,
+            direction=n_in.direction,
+            magnitude=n_in.magnitude,
+            duration=n_in.duration,
+            certainty=n_in.certainty,
+            evidence_source=n_in.evidence_source,
+            affected_groups=sorted(g.value for g in n_in.affected_groups),
+            justification=n_in.justification,
+        )
     for leftover in answers.values():
         repos.delete(leftover)
 
-    mitigations = {(m.question_id, by_id.get(m.alternative_id) if m.alternative_id else None): m
-                   for m in snap.mitigations}
+
+def _apply_mitigations(
+    repos: Repositories,
+    assessment: Assessment,
+    alts: dict[int, Alternative],
+    stored: list[Mitigation],
+    doc: AssessmentDocument,
+) -> None:
+    position = {a.id: p for p, a in alts.items()}
+    mitigations = {
+        (m.question_id, position[m.alternative_id] if m.alternative_id else None): m for m in stored
+    }
     for m_in in doc.mitigations:
         mit = mitigations.pop((m_in.question, m_in.alternative), None)
         if mit is None:
             mit = Mitigation(
-                assessment_id=assessment.id, proposal_id=pid, question_id=m_in.question,
+                assessment_id=assessment.id,
+                proposal_id=assessment.proposal_id,
+                question_id=m_in.question,
                 alternative_id=alts[m_in.alternative].id if m_in.alternative is not None else None,
-                description=m_in.description)
+                description=m_in.description,
+            )
             repos.add(mit)
         _set(mit, description=m_in.description, responsible=m_in.responsible)
-    for leftover_m in mitigations.values():
-        repos.delete(leftover_m)
+    for leftover in mitigations.values():
+        repos.delete(leftover)
 
-    indicators = {i.name: i for i in snap.indicators}
+
+def _apply_indicators(
+    repos: Repositories,
+    assessment: Assessment,
+    stored: list[FollowUpIndicator],
+    doc: AssessmentDocument,
+) -> None:
+    indicators = {i.name: i for i in stored}
     for i_in in doc.follow_up_indicators:
         ind = indicators.pop(i_in.name, None)
         if ind is None:
-            ind = FollowUpIndicator(assessment_id=assessment.id, proposal_id=pid, name=i_in.name,
-                                    responsible=i_in.responsible, due=i_in.due)
+            ind = FollowUpIndicator(
+                assessment_id=assessment.id,
+                proposal_id=assessment.proposal_id,
+                name=i_in.name,
+                responsible=i_in.responsible,
+                due=i_in.due,
+            )
             repos.add(ind)
-        _set(ind, source=i_in.source, responsible=i_in.responsible, due=i_in.due,
-             question_id=i_in.question)
-    for leftover_i in indicators.values():
-        repos.delete(leftover_i)
-    repos.flush()
-    for position, alt in alts.items():
-        if position not in wanted_positions:
-            repos.delete(alt)
+        _set(
+            ind,
+            source=i_in.source,
+            responsible=i_in.responsible,
+            due=i_in.due,
+            question_id=i_in.question,
+        )
+    for leftover in indicators.values():
+        repos.delete(leftover)

@@ -5,11 +5,13 @@ through the same services a user would call, so the demo history is a real histo
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
 
+from eva_engine.db.repositories import ProposalFilter
+from eva_engine.errors import NotFound
 from eva_engine.services import (
     assessment,
     definitions,
@@ -21,7 +23,7 @@ from eva_engine.services import (
     users,
 )
 from eva_engine.services.runtime import Caller, Eva
-from eva_engine.vocabulary import BodyKind, Language, Publicity, Role, ScreeningOutcome
+from eva_engine.vocabulary import BodyKind, Language, Role, ScreeningOutcome
 from eva_engine.workflow.definition import WorkflowBundle
 
 DYNASTY_PATTERN = r"\d+/\d{2}\.\d{2}\.\d{2}/\d{4}"
@@ -30,17 +32,32 @@ ORG = "esimerkkila"
 # username, full name, title, roles (role, body or None for the whole organisation)
 PEOPLE: list[tuple[str, str, str, list[tuple[Role, str | None]]]] = [
     ("paakayttaja", "Pirjo Pääkäyttäjä", "pääkäyttäjä", [(Role.ADMIN, None)]),
-    ("valmistelija", "Veera Valmistelija", "suunnittelija",
-     [(Role.PREPARER, None)]),
-    ("tekninen", "Teemu Tekninen", "tekninen johtaja",
-     [(Role.PREPARER, "TEKLTK"), (Role.PRESENTER, "TEKLTK")]),
-    ("koordinaattori", "Hanna Hyvinvointikoordinaattori", "hyvinvointikoordinaattori",
-     [(Role.EXPERT, None)]),
-    ("esittelija", "Eero Esittelijä", "hyvinvointijohtaja",
-     [(Role.PRESENTER, None), (Role.PREPARER, "HYVLTK")]),
+    ("valmistelija", "Veera Valmistelija", "suunnittelija", [(Role.PREPARER, None)]),
+    (
+        "tekninen",
+        "Teemu Tekninen",
+        "tekninen johtaja",
+        [(Role.PREPARER, "TEKLTK"), (Role.PRESENTER, "TEKLTK")],
+    ),
+    (
+        "koordinaattori",
+        "Hanna Hyvinvointikoordinaattori",
+        "hyvinvointikoordinaattori",
+        [(Role.EXPERT, None)],
+    ),
+    (
+        "esittelija",
+        "Eero Esittelijä",
+        "hyvinvointijohtaja",
+        [(Role.PRESENTER, None), (Role.PREPARER, "HYVLTK")],
+    ),
     ("sihteeri", "Siiri Sihteeri", "hallintosihteeri", [(Role.SECRETARY, None)]),
-    ("tarkastaja", "Tuula Tarkastaja", "tarkastuslautakunnan puheenjohtaja",
-     [(Role.AUDITOR, None)]),
+    (
+        "tarkastaja",
+        "Tuula Tarkastaja",
+        "tarkastuslautakunnan puheenjohtaja",
+        [(Role.AUDITOR, None)],
+    ),
 ]
 
 BODIES = [
@@ -62,17 +79,35 @@ PATH: list[tuple[str, str]] = [
     ("close", "preparer"),
 ]
 STATE_AFTER = {
-    "draft": 0, "screening": 1, "assessment": 2, "review": 3, "reviewed": 4, "signed_off": 5,
-    "on_agenda": 6, "decided": 7, "follow_up": 8, "closed": 9,
+    "draft": 0,
+    "screening": 1,
+    "assessment": 2,
+    "review": 3,
+    "reviewed": 4,
+    "signed_off": 5,
+    "on_agenda": 6,
+    "decided": 7,
+    "follow_up": 8,
+    "closed": 9,
 }
 
 # (title, body, target state, depth, ending): ending fires after the normal path
 SCENARIOS: list[tuple[str, str, str, ScreeningOutcome, tuple[str, str] | None]] = [
-    ("Liikuntapaikkojen aukioloaikojen laajentaminen", "HYVLTK", "draft",
-     ScreeningOutcome.LIGHT, None),
+    (
+        "Liikuntapaikkojen aukioloaikojen laajentaminen",
+        "HYVLTK",
+        "draft",
+        ScreeningOutcome.LIGHT,
+        None,
+    ),
     ("Kirjastoauton reittimuutokset", "HYVLTK", "screening", ScreeningOutcome.LIGHT, None),
-    ("Nuorisotilan siirtäminen koulukeskukseen", "HYVLTK", "assessment",
-     ScreeningOutcome.FULL, None),
+    (
+        "Nuorisotilan siirtäminen koulukeskukseen",
+        "HYVLTK",
+        "assessment",
+        ScreeningOutcome.FULL,
+        None,
+    ),
     ("Koulukuljetusten periaatteet 2027", "KH", "review", ScreeningOutcome.LIGHT, None),
     ("Kevyen liikenteen väylä Koulutielle", "TEKLTK", "review", ScreeningOutcome.LIGHT, None),
     ("Ikäihmisten liikuntaryhmien maksut", "HYVLTK", "reviewed", ScreeningOutcome.LIGHT, None),
@@ -84,16 +119,29 @@ SCENARIOS: list[tuple[str, str, str, ScreeningOutcome, tuple[str, str] | None]] 
     ("Kouluruokailun kasvisvaihtoehto", "HYVLTK", "closed", ScreeningOutcome.LIGHT, None),
     ("Viranhaltijan lomasijaisuus", "KH", "draft", ScreeningOutcome.EXEMPT, None),
     ("Oikaisuvaatimus maksupäätöksestä", "HYVLTK", "review", ScreeningOutcome.EXEMPT, None),
-    ("Kyläkoulun lakkauttaminen", "KH", "withdrawn", ScreeningOutcome.FULL,
-     ("withdraw", "Valtuusto linjasi palveluverkon uudelleen; asia valmistellaan myöhemmin.")),
-    ("Pysäköintimaksujen korotus", "TEKLTK", "rejected", ScreeningOutcome.LIGHT,
-     ("reject", "")),
-    ("Torin katoksen rakentaminen", "TEKLTK", "removed", ScreeningOutcome.LIGHT,
-     ("remove", "Esittelijä poisti asian esityslistalta lisäselvitysten vuoksi.")),
-    ("Perhekeskuksen aukioloajat", "HYVLTK", "draft", ScreeningOutcome.LIGHT,
-     ("return_for_new_preparation", "Vaikutukset lapsiperheisiin selvitettävä tarkemmin.")),
-    ("Vanhusneuvoston toimintasääntö", "KH", "signed_off", ScreeningOutcome.LIGHT,
-     ("table", "")),
+    (
+        "Kyläkoulun lakkauttaminen",
+        "KH",
+        "withdrawn",
+        ScreeningOutcome.FULL,
+        ("withdraw", "Valtuusto linjasi palveluverkon uudelleen; asia valmistellaan myöhemmin."),
+    ),
+    ("Pysäköintimaksujen korotus", "TEKLTK", "rejected", ScreeningOutcome.LIGHT, ("reject", "")),
+    (
+        "Torin katoksen rakentaminen",
+        "TEKLTK",
+        "removed",
+        ScreeningOutcome.LIGHT,
+        ("remove", "Esittelijä poisti asian esityslistalta lisäselvitysten vuoksi."),
+    ),
+    (
+        "Perhekeskuksen aukioloajat",
+        "HYVLTK",
+        "draft",
+        ScreeningOutcome.LIGHT,
+        ("return_for_new_preparation", "Vaikutukset lapsiperheisiin selvitettävä tarkemmin."),
+    ),
+    ("Vanhusneuvoston toimintasääntö", "KH", "signed_off", ScreeningOutcome.LIGHT, ("table", "")),
 ]
 
 
@@ -119,87 +167,152 @@ def _document(bundle: WorkflowBundle, depth: ScreeningOutcome, title: str) -> An
             negative = area.id == "economy"
             for position in (0, 1):
                 if position == 0:
-                    answers.append({"question": question.id, "alternative": 0,
-                                    "direction": "none", "certainty": "medium",
-                                    "justification": "Nykytila säilyy."})
+                    answers.append(
+                        {
+                            "question": question.id,
+                            "alternative": 0,
+                            "direction": "none",
+                            "certainty": "medium",
+                            "justification": "Nykytila säilyy.",
+                        }
+                    )
                     continue
-                answers.append({
-                    "question": question.id, "alternative": 1,
-                    "direction": "negative" if negative else "positive",
-                    "magnitude": "significant" if negative else "moderate",
-                    "duration": "council_term", "certainty": "medium",
-                    "evidence_source": "Sotkanet; kunnan tilastot",
-                    "affected_groups": ["families", "children"] if not negative else ["all_residents"],
-                    "justification": f"{title}: arvioitu vaikutus valmistelijan selvityksen perusteella.",
-                })
+                answers.append(
+                    {
+                        "question": question.id,
+                        "alternative": 1,
+                        "direction": "negative" if negative else "positive",
+                        "magnitude": "significant" if negative else "moderate",
+                        "duration": "council_term",
+                        "certainty": "medium",
+                        "evidence_source": "Sotkanet; kunnan tilastot",
+                        "affected_groups": ["families", "children"]
+                        if not negative
+                        else ["all_residents"],
+                        "justification": f"{title}: valmistelijan selvityksen mukaan.",
+                    }
+                )
                 if negative:
-                    mitigations.append({"question": question.id, "alternative": 1,
-                                        "description": "Kustannukset jaksotetaan ja seurataan "
-                                                       "osavuosikatsauksissa.",
-                                        "responsible": "talousjohtaja"})
-    return assessment.AssessmentDocument.model_validate({
-        "format": assessment.FORMAT,
-        "summary": f"{title}: päätöksellä arvioidaan olevan myönteisiä vaikutuksia "
-                   "asukkaiden hyvinvointiin; haitat lievennetään.",
-        "alternatives": [
-            {"position": 0, "title": "Nykytila (ei muutosta)"},
-            {"position": 1, "title": "Esitetty ratkaisu", "chosen": True},
-        ],
-        "answers": answers,
-        "mitigations": mitigations,
-        "follow_up_indicators": [{
-            "name": "Liikuntaa harrastavien osuus (TEAviisari / Sotkanet)",
-            "source": "Sotkanet", "responsible": "hyvinvointikoordinaattori",
-            "due": (date.today() + timedelta(days=365)).isoformat(),
-        }],
-    })
+                    mitigations.append(
+                        {
+                            "question": question.id,
+                            "alternative": 1,
+                            "description": "Kustannukset jaksotetaan ja seurataan "
+                            "osavuosikatsauksissa.",
+                            "responsible": "talousjohtaja",
+                        }
+                    )
+    return assessment.AssessmentDocument.model_validate(
+        {
+            "format": assessment.FORMAT,
+            "summary": f"{title}: päätöksellä arvioidaan olevan myönteisiä vaikutuksia "
+            "asukkaiden hyvinvointiin; haitat lievennetään.",
+            "alternatives": [
+                {"position": 0, "title": "Nykytila (ei muutosta)"},
+                {"position": 1, "title": "Esitetty ratkaisu", "chosen": True},
+            ],
+            "answers": answers,
+            "mitigations": mitigations,
+            "follow_up_indicators": [
+                {
+                    "name": "Liikuntaa harrastavien osuus (TEAviisari / Sotkanet)",
+                    "source": "Sotkanet",
+                    "responsible": "hyvinvointikoordinaattori",
+                    "due": (datetime.now(UTC).date() + timedelta(days=365)).isoformat(),
+                }
+            ],
+        }
+    )
 
 
 def _bundle(eva: Eva) -> WorkflowBundle:
     with eva.uow() as uow:
         record = uow.repos.latest_definition("eva-standard")
-        assert record is not None
+        if record is None:  # pragma: no cover - published by load_demo_data first
+            raise NotFound("eva-standard has not been published")
         bundle, _ = definitions.stored_bundle(uow.repos, record.name, record.version)
         return bundle
 
 
 def load_demo_data(eva: Eva, *, if_empty: bool = False) -> DemoReport:
     with eva.uow() as uow:
-        if uow.repos.organisations():
-            if if_empty:
-                return DemoReport(loaded=False, proposals=0,
-                                  message="Demo data not loaded: the database has data already.")
+        if uow.repos.organisations() and if_empty:
+            return DemoReport(
+                loaded=False,
+                proposals=0,
+                message="Demo data not loaded: the database has data already.",
+            )
     op = Caller(None, "demo-data")
     definitions.publish(eva, op)
-    organisations.create_organisation(eva, op, organisations.CreateOrganisation(
-        code=ORG, name_fi="Esimerkkilän kunta", name_sv="Exempelby kommun",
-        case_number_pattern=DYNASTY_PATTERN, case_number_example="257/05.00.00/2023"))
+    organisations.create_organisation(
+        eva,
+        op,
+        organisations.CreateOrganisation(
+            code=ORG,
+            name_fi="Esimerkkilän kunta",
+            name_sv="Exempelby kommun",
+            case_number_pattern=DYNASTY_PATTERN,
+            case_number_example="257/05.00.00/2023",
+        ),
+    )
     for code, fi, sv, kind in BODIES:
-        organisations.create_body(eva, op, organisations.CreateBody(
-            organisation=ORG, code=code, name_fi=fi, name_sv=sv, kind=kind))
+        organisations.create_body(
+            eva,
+            op,
+            organisations.CreateBody(
+                organisation=ORG, code=code, name_fi=fi, name_sv=sv, kind=kind
+            ),
+        )
     for username, name, title, grants in PEOPLE:
-        users.create_user(eva, op, users.CreateUser(
-            username=username, full_name=name, title=title,
-            email=f"{username}@esimerkkila.invalid", language=Language.FI))
+        users.create_user(
+            eva,
+            op,
+            users.CreateUser(
+                username=username,
+                full_name=name,
+                title=title,
+                email=f"{username}@esimerkkila.invalid",
+                language=Language.FI,
+            ),
+        )
         for role, body in grants:
-            users.grant_role(eva, op, users.GrantRole(username=username, organisation=ORG,
-                                                      role=role, body=body))
+            users.grant_role(
+                eva, op, users.GrantRole(username=username, organisation=ORG, role=role, body=body)
+            )
     meetings = {}
     for code, _, _, _ in BODIES:
-        meetings[code] = organisations.create_meeting(eva, op, organisations.CreateMeeting(
-            organisation=ORG, body=code, starts_at=_day(14), location="Kunnantalo")).id
+        meetings[code] = organisations.create_meeting(
+            eva,
+            op,
+            organisations.CreateMeeting(
+                organisation=ORG, body=code, starts_at=_day(14), location="Kunnantalo"
+            ),
+        ).id
     bundle = _bundle(eva)
     for index, (title, body, target, depth, ending) in enumerate(SCENARIOS, start=1):
         preparer = "tekninen" if body == "TEKLTK" else "valmistelija"
         presenter = "tekninen" if body == "TEKLTK" else "esittelija"
         stop = _path_length(target, ending)
-        _create_and_walk(eva, bundle, title, body, f"{100 + index}/00.01.00/2026", preparer,
-                         presenter, depth, meetings[body], stop, ending)
+        _create_and_walk(
+            eva,
+            bundle,
+            title,
+            body,
+            f"{100 + index}/00.01.00/2026",
+            preparer,
+            presenter,
+            depth,
+            meetings[body],
+            stop,
+            ending,
+        )
     _virrat(eva, op)
     count = len(SCENARIOS) + 1
-    return DemoReport(loaded=True, proposals=count,
-                      message=f"Demo data loaded: 2 organisations, {len(PEOPLE) + 2} users, "
-                              f"{count} proposals.")
+    return DemoReport(
+        loaded=True,
+        proposals=count,
+        message=f"Demo data loaded: 2 organisations, {len(PEOPLE) + 2} users, {count} proposals.",
+    )
 
 
 def _path_length(target: str, ending: tuple[str, str] | None) -> int:
@@ -208,24 +321,42 @@ def _path_length(target: str, ending: tuple[str, str] | None) -> int:
     return STATE_AFTER["on_agenda"] if ending[0] != "withdraw" else STATE_AFTER["assessment"]
 
 
-def _create_and_walk(eva: Eva, bundle: WorkflowBundle, title: str, body: str, case: str,
-                     preparer: str, presenter: str, depth: ScreeningOutcome, meeting: int,
-                     steps: int, ending: tuple[str, str] | None,
-                     say: Callable[[str], None] | None = None) -> int:
-    view = proposals.create_proposal(eva, Caller(preparer, "demo-data"), proposals.CreateProposal(
-        organisation=ORG, case_number=case, title_fi=title, body=body, presenter=presenter))
+def _create_and_walk(
+    eva: Eva,
+    bundle: WorkflowBundle,
+    title: str,
+    body: str,
+    case: str,
+    preparer: str,
+    presenter: str,
+    depth: ScreeningOutcome,
+    meeting: int,
+    steps: int,
+    ending: tuple[str, str] | None,
+    say: Callable[[str], None] | None = None,
+) -> int:
+    view = proposals.create_proposal(
+        eva,
+        Caller(preparer, "demo-data"),
+        proposals.CreateProposal(
+            organisation=ORG, case_number=case, title_fi=title, body=body, presenter=presenter
+        ),
+    )
     pid = view.id
     who = {"preparer": preparer, "presenter": presenter}
-    for trigger, actor in PATH[:steps]:
+    for step, actor in PATH[:steps]:
         user = who.get(actor, actor)
-        if trigger == "begin_assessment" or (trigger == "submit_for_review"
-                                             and depth == ScreeningOutcome.EXEMPT):
+        trigger = step
+        if step == "begin_assessment":
             _screen_and_assess(eva, bundle, pid, preparer, depth, title)
             if depth == ScreeningOutcome.EXEMPT:
                 trigger = "submit_for_review"
         if trigger == "place_on_agenda":
-            proposals.schedule(eva, Caller("sihteeri", "demo-data"),
-                               proposals.ScheduleProposal(proposal_id=pid, meeting_id=meeting))
+            proposals.schedule(
+                eva,
+                Caller("sihteeri", "demo-data"),
+                proposals.ScheduleProposal(proposal_id=pid, meeting_id=meeting),
+            )
         result = transitions.fire(eva, Caller(user, "demo-data"), pid, trigger)
         if say:
             say(f"  {user:<15} {trigger:<18} {result.from_state} → {result.to_state}")
@@ -238,61 +369,123 @@ def _create_and_walk(eva: Eva, bundle: WorkflowBundle, title: str, body: str, ca
     return pid
 
 
-def _screen_and_assess(eva: Eva, bundle: WorkflowBundle, pid: int, preparer: str,
-                       depth: ScreeningOutcome, title: str) -> None:
+def _screen_and_assess(
+    eva: Eva, bundle: WorkflowBundle, pid: int, preparer: str, depth: ScreeningOutcome, title: str
+) -> None:
     caller = Caller(preparer, "demo-data")
     if depth == ScreeningOutcome.EXEMPT:
-        screening.record_screening(eva, caller, screening.RecordScreening(
-            proposal_id=pid, outcome=depth, exemption="filling_post",
-            reason="Päätös koskee yksittäisen viran sijaisuutta; ei vaikutuksia asukkaisiin."))
+        screening.record_screening(
+            eva,
+            caller,
+            screening.RecordScreening(
+                proposal_id=pid,
+                outcome=depth,
+                exemption="filling_post",
+                reason="Päätös koskee yksittäisen viran sijaisuutta; ei vaikutuksia asukkaisiin.",
+            ),
+        )
         return
-    screening.record_screening(eva, caller, screening.RecordScreening(
-        proposal_id=pid, outcome=depth, criteria=["many_residents", "population_group"],
-        participation_plan=("Asukaskysely ja kuulemistilaisuus; nuorisovaltuuston lausunto."
-                            if depth == ScreeningOutcome.FULL else None)))
+    screening.record_screening(
+        eva,
+        caller,
+        screening.RecordScreening(
+            proposal_id=pid,
+            outcome=depth,
+            criteria=["many_residents", "population_group"],
+            participation_plan=(
+                "Asukaskysely ja kuulemistilaisuus; nuorisovaltuuston lausunto."
+                if depth == ScreeningOutcome.FULL
+                else None
+            ),
+        ),
+    )
     assessment.import_assessment(eva, caller, pid, _document(bundle, depth, title))
 
 
 def _virrat(eva: Eva, op: Caller) -> None:
     """The real case from seed 001: prepared and presented by the welfare director."""
-    organisations.create_organisation(eva, op, organisations.CreateOrganisation(
-        code="virrat", name_fi="Virtain kaupunki", name_sv="Virdois stad",
-        case_number_pattern=DYNASTY_PATTERN, case_number_example="257/05.00.00/2023"))
-    organisations.create_body(eva, op, organisations.CreateBody(
-        organisation="virrat", code="HYVLTK", name_fi="Hyvinvointilautakunta",
-        name_sv="Välfärdsnämnden"))
+    organisations.create_organisation(
+        eva,
+        op,
+        organisations.CreateOrganisation(
+            code="virrat",
+            name_fi="Virtain kaupunki",
+            name_sv="Virdois stad",
+            case_number_pattern=DYNASTY_PATTERN,
+            case_number_example="257/05.00.00/2023",
+        ),
+    )
+    organisations.create_body(
+        eva,
+        op,
+        organisations.CreateBody(
+            organisation="virrat",
+            code="HYVLTK",
+            name_fi="Hyvinvointilautakunta",
+            name_sv="Välfärdsnämnden",
+        ),
+    )
     for username, name, title, role in [
         ("virrat.hyvinvointijohtaja", "Virtain hyvinvointijohtaja", "hyvinvointijohtaja", None),
         ("virrat.sihteeri", "Virtain lautakunnan sihteeri", "sihteeri", Role.SECRETARY),
     ]:
-        users.create_user(eva, op, users.CreateUser(username=username, full_name=name,
-                                                    title=title))
+        users.create_user(eva, op, users.CreateUser(username=username, full_name=name, title=title))
         roles = [Role.PREPARER, Role.PRESENTER] if role is None else [role]
         for r in roles:
-            users.grant_role(eva, op, users.GrantRole(username=username, organisation="virrat",
-                                                      role=r, body="HYVLTK"))
-    meeting = organisations.create_meeting(eva, op, organisations.CreateMeeting(
-        organisation="virrat", body="HYVLTK",
-        starts_at=datetime.fromisoformat("2023-06-13T16:00:00+03:00"), location="Virrat"))
+            users.grant_role(
+                eva,
+                op,
+                users.GrantRole(username=username, organisation="virrat", role=r, body="HYVLTK"),
+            )
+    meeting = organisations.create_meeting(
+        eva,
+        op,
+        organisations.CreateMeeting(
+            organisation="virrat",
+            body="HYVLTK",
+            starts_at=datetime.fromisoformat("2023-06-13T16:00:00+03:00"),
+            location="Virrat",
+        ),
+    )
     director = Caller("virrat.hyvinvointijohtaja", "demo-data")
     secretary = Caller("virrat.sihteeri", "demo-data")
-    pid = proposals.create_proposal(eva, director, proposals.CreateProposal(
-        organisation="virrat", case_number="257/05.00.00/2023",
-        title_fi="Hakemus Terve Kunta -verkostoon",
-        title_sv="Ansökan till nätverket Terve Kunta", body="HYVLTK",
-        presenter="virrat.hyvinvointijohtaja")).id
+    pid = proposals.create_proposal(
+        eva,
+        director,
+        proposals.CreateProposal(
+            organisation="virrat",
+            case_number="257/05.00.00/2023",
+            title_fi="Hakemus Terve Kunta -verkostoon",
+            title_sv="Ansökan till nätverket Terve Kunta",
+            body="HYVLTK",
+            presenter="virrat.hyvinvointijohtaja",
+        ),
+    ).id
     transitions.fire(eva, director, pid, "start_screening")
-    screening.record_screening(eva, director, screening.RecordScreening(
-        proposal_id=pid, outcome=ScreeningOutcome.LIGHT, criteria=["strategy_goals"]))
+    screening.record_screening(
+        eva,
+        director,
+        screening.RecordScreening(
+            proposal_id=pid, outcome=ScreeningOutcome.LIGHT, criteria=["strategy_goals"]
+        ),
+    )
     transitions.fire(eva, director, pid, "begin_assessment")
-    assessment.import_assessment(eva, director, pid,
-                                 _document(_bundle(eva), ScreeningOutcome.LIGHT,
-                                           "Terve Kunta -verkostoon liittyminen"))
+    assessment.import_assessment(
+        eva,
+        director,
+        pid,
+        _document(_bundle(eva), ScreeningOutcome.LIGHT, "Terve Kunta -verkostoon liittyminen"),
+    )
     transitions.fire(eva, director, pid, "submit_for_review")
     transitions.fire(eva, secretary, pid, "pass_review")
     transitions.fire(eva, director, pid, "sign_off")
-    proposals.schedule(eva, secretary, proposals.ScheduleProposal(
-        proposal_id=pid, meeting_id=meeting.id, agenda_position=1, section_number=26))
+    proposals.schedule(
+        eva,
+        secretary,
+        proposals.ScheduleProposal(
+            proposal_id=pid, meeting_id=meeting.id, agenda_position=1, section_number=26
+        ),
+    )
     transitions.fire(eva, secretary, pid, "place_on_agenda")
     transitions.fire(eva, secretary, pid, "approve")
 
@@ -305,15 +498,28 @@ def walk(eva: Eva, say: Callable[[str], None]) -> None:
             load_demo_data(eva)
     with eva.uow() as uow:
         org = uow.repos.organisation_by_code(ORG)
-        assert org is not None
-        count = uow.repos.proposals(proposals.ProposalFilter(organisation_id=org.id, limit=1))[1]
-        meeting = uow.repos.meetings(uow.repos.body_by_code(org.id, "HYVLTK").id)[0]  # type: ignore[union-attr]
+        body = uow.repos.body_by_code(org.id, "HYVLTK") if org else None
+        if org is None or body is None:
+            raise NotFound(f"the demo organisation {ORG!r} is incomplete: start from an empty db")
+        count = uow.repos.proposals(ProposalFilter(organisation_id=org.id, limit=1))[1]
+        meeting = uow.repos.meetings(body.id)[0]
     case = f"{500 + count}/05.00.00/2026"
     title = "Ulkokuntosalin rakentaminen Keskuspuistoon"
     say(f"Walking a new proposal {case} '{title}' from draft to closed:")
-    pid = _create_and_walk(eva, _bundle(eva), title, "HYVLTK", case, "valmistelija",
-                           "esittelija", ScreeningOutcome.LIGHT, meeting.id, len(PATH), None,
-                           say=say)
+    pid = _create_and_walk(
+        eva,
+        _bundle(eva),
+        title,
+        "HYVLTK",
+        case,
+        "valmistelija",
+        "esittelija",
+        ScreeningOutcome.LIGHT,
+        meeting.id,
+        len(PATH),
+        None,
+        say=say,
+    )
     say("")
     say(f"History of proposal {pid} (eva history {pid}):")
     for ev in history.proposal_history(eva, Caller(None, "demo"), pid):
@@ -324,10 +530,12 @@ def walk(eva: Eva, say: Callable[[str], None]) -> None:
         say(f"  #{ev.seq:<5} {ev.occurred_at:%H:%M:%S} {ev.actor:<14} {ev.action:<22} {detail}")
     result = history.verify(eva)
     say("")
-    say(f"Audit chain: {'intact' if result.ok else 'BROKEN: ' + str(result.problem)}, "
-        f"{result.verified} events verified (eva audit verify).")
+    say(
+        f"Audit chain: {'intact' if result.ok else 'BROKEN: ' + str(result.problem)}, "
+        f"{result.verified} events verified (eva audit verify)."
+    )
     say("")
     say(f"Demo users in organisation '{ORG}' (use them with --as):")
-    for username, name, title, grants in PEOPLE:
+    for username, name, _title, grants in PEOPLE:
         roles = ", ".join(r.value + (f"@{b}" if b else "") for r, b in grants)
         say(f"  {username:<15} {name:<32} {roles}")

@@ -24,14 +24,21 @@ class EditTarget:
     bundle: WorkflowBundle
 
 
-def open_for_edit(uow: UnitOfWork, caller: Caller, proposal_id: int,
-                  expected_version: int | None, doing: str) -> EditTarget:
+def open_for_edit(
+    uow: UnitOfWork, caller: Caller, proposal_id: int, expected_version: int | None, doing: str
+) -> EditTarget:
     uow.audit.actor, maybe_user = actor_for(uow.repos, caller)
     user = require_named_user(maybe_user, doing)
     proposal = load_proposal(uow.repos, proposal_id, user)
     uow.check_version(proposal, expected_version)
-    role = require_role(uow.repos, user, proposal.organisation_id, proposal.body_id,
-                        [Role.PREPARER, Role.EXPERT], doing)
+    role = require_role(
+        uow.repos,
+        user,
+        proposal.organisation_id,
+        proposal.body_id,
+        [Role.PREPARER, Role.EXPERT],
+        doing,
+    )
     uow.audit.role = role.value if role else None
     bundle, _ = stored_bundle(uow.repos, proposal.workflow_name, proposal.workflow_version)
     state = bundle.workflow.state(proposal.state)

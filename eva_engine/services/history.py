@@ -14,11 +14,17 @@ from eva_engine.vocabulary import Publicity
 
 def event_view(ev: AuditEvent) -> HistoryEventView:
     return HistoryEventView(
-        seq=ev.seq, occurred_at=ev.occurred_at, actor=ev.actor_name, role=ev.actor_role,
-        client=ev.client, action=ev.action, entity=f"{ev.entity_type}:{ev.entity_id}",
+        seq=ev.seq,
+        occurred_at=ev.occurred_at,
+        actor=ev.actor_name,
+        role=ev.actor_role,
+        client=ev.client,
+        action=ev.action,
+        entity=f"{ev.entity_type}:{ev.entity_id}",
         before=json.loads(ev.before) if ev.before else None,
         after=json.loads(ev.after) if ev.after else None,
-        reason=ev.reason, hash=ev.hash,
+        reason=ev.reason,
+        hash=ev.hash,
     )
 
 
@@ -28,11 +34,19 @@ def proposal_history(eva: Eva, caller: Caller, proposal_id: int) -> list[History
         proposal = load_proposal(uow.repos, proposal_id, user)
         views = [event_view(ev) for ev in uow.repos.history(proposal_id)]
         if proposal.publicity != Publicity.PUBLIC:
-            uow.audit.record(PendingEvent(
-                action="proposal.history_read", entity_type="proposal",
-                entity_id=str(proposal.id), organisation_id=proposal.organisation_id,
-                proposal_id=proposal.id, before=None, after=None, reason=None, role=None,
-            ))
+            uow.audit.record(
+                PendingEvent(
+                    action="proposal.history_read",
+                    entity_type="proposal",
+                    entity_id=str(proposal.id),
+                    organisation_id=proposal.organisation_id,
+                    proposal_id=proposal.id,
+                    before=None,
+                    after=None,
+                    reason=None,
+                    role=None,
+                )
+            )
             uow.commit()
         return views
 

@@ -88,8 +88,12 @@ def create_organisation(eva: Eva, caller: Caller, cmd: CreateOrganisation) -> Or
     if not re.fullmatch(cmd.case_number_pattern, cmd.case_number_example):
         raise InvalidInput(
             "the example case number does not match the pattern",
-            [Problem("case_number_example", f"{cmd.case_number_example!r} does not match "
-                                            f"{cmd.case_number_pattern!r}")],
+            [
+                Problem(
+                    "case_number_example",
+                    f"{cmd.case_number_example!r} does not match {cmd.case_number_pattern!r}",
+                )
+            ],
         )
     with eva.uow() as uow:
         uow.audit.actor, user = actor_for(uow.repos, caller)
@@ -104,7 +108,11 @@ def create_organisation(eva: Eva, caller: Caller, cmd: CreateOrganisation) -> Or
 
 def _org_view(org: Organisation) -> OrganisationView:
     return OrganisationView(
-        id=org.id, code=org.code, name_fi=org.name_fi, name_sv=org.name_sv, kind=org.kind,
+        id=org.id,
+        code=org.code,
+        name_fi=org.name_fi,
+        name_sv=org.name_sv,
+        kind=org.kind,
         case_number_example=org.case_number_example,
     )
 
@@ -127,13 +135,22 @@ def create_body(eva: Eva, caller: Caller, cmd: CreateBody) -> BodyView:
         if uow.repos.body_by_code(org.id, cmd.code) is not None:
             raise Conflict(f"body {cmd.code!r} exists already in {org.code}")
         body = Body(
-            organisation_id=org.id, code=cmd.code, name_fi=cmd.name_fi, name_sv=cmd.name_sv,
+            organisation_id=org.id,
+            code=cmd.code,
+            name_fi=cmd.name_fi,
+            name_sv=cmd.name_sv,
             kind=cmd.kind,
         )
         uow.repos.add(body)
         uow.commit()
-        return BodyView(id=body.id, organisation=org.code, code=body.code, name_fi=body.name_fi,
-                        name_sv=body.name_sv, kind=body.kind)
+        return BodyView(
+            id=body.id,
+            organisation=org.code,
+            code=body.code,
+            name_fi=body.name_fi,
+            name_sv=body.name_sv,
+            kind=body.kind,
+        )
 
 
 def create_meeting(eva: Eva, caller: Caller, cmd: CreateMeeting) -> MeetingView:
@@ -148,9 +165,11 @@ def create_meeting(eva: Eva, caller: Caller, cmd: CreateMeeting) -> MeetingView:
         uow.audit.role = require_role(
             uow.repos, user, org.id, body.id, [Role.ADMIN, Role.SECRETARY], "create meetings"
         )
-        meeting = Meeting(organisation_id=org.id, body_id=body.id, starts_at=cmd.starts_at,
-                          location=cmd.location)
+        meeting = Meeting(
+            organisation_id=org.id, body_id=body.id, starts_at=cmd.starts_at, location=cmd.location
+        )
         uow.repos.add(meeting)
         uow.commit()
-        return MeetingView(id=meeting.id, body=body.code, starts_at=meeting.starts_at,
-                           location=meeting.location)
+        return MeetingView(
+            id=meeting.id, body=body.code, starts_at=meeting.starts_at, location=meeting.location
+        )

@@ -74,50 +74,72 @@ def create_proposal(eva: Eva, caller: Caller, cmd: CreateProposal) -> ProposalVi
         if not re.fullmatch(org.case_number_pattern, cmd.case_number):
             raise InvalidInput(
                 "the case number is not in this organisation's format",
-                [Problem("case_number", f"{cmd.case_number!r} does not look like "
-                                        f"{org.case_number_example!r}")],
+                [
+                    Problem(
+                        "case_number",
+                        f"{cmd.case_number!r} does not look like {org.case_number_example!r}",
+                    )
+                ],
             )
         preparer_name = cmd.preparer or (user.username if user else None)
         if preparer_name is None:
             raise InvalidInput("name the preparer", [Problem("preparer", "required")])
         preparer = _user_with_role(repos, preparer_name, org.id, body.id, Role.PREPARER)
         presenter = _user_with_role(repos, cmd.presenter, org.id, body.id, Role.PRESENTER)
-        uow.audit.role = require_role(repos, user, org.id, body.id, [Role.PREPARER, Role.ADMIN],
-                                      "create proposals")
+        uow.audit.role = require_role(
+            repos, user, org.id, body.id, [Role.PREPARER, Role.ADMIN], "create proposals"
+        )
         definition = repos.latest_definition(org.workflow_name)
         if definition is None:
-            raise NotFound(f"workflow {org.workflow_name!r} has not been published: "
-                           "run 'eva workflows publish' first")
+            raise NotFound(
+                f"workflow {org.workflow_name!r} has not been published: "
+                "run 'eva workflows publish' first"
+            )
         bundle, digest = stored_bundle(repos, definition.name, definition.version)
         proposal = Proposal(
-            organisation_id=org.id, case_number=cmd.case_number, title_fi=cmd.title_fi,
-            title_sv=cmd.title_sv, body_id=body.id, publicity=cmd.publicity,
+            organisation_id=org.id,
+            case_number=cmd.case_number,
+            title_fi=cmd.title_fi,
+            title_sv=cmd.title_sv,
+            body_id=body.id,
+            publicity=cmd.publicity,
             confidentiality_ground=cmd.confidentiality_ground,
-            contains_personal_data=cmd.contains_personal_data, preparer_id=preparer.id,
-            presenter_id=presenter.id, state=bundle.workflow.initial,
-            workflow_name=definition.name, workflow_version=definition.version,
-            workflow_hash=digest, revision=1,
+            contains_personal_data=cmd.contains_personal_data,
+            preparer_id=preparer.id,
+            presenter_id=presenter.id,
+            state=bundle.workflow.initial,
+            workflow_name=definition.name,
+            workflow_version=definition.version,
+            workflow_hash=digest,
+            revision=1,
         )
         repos.add(proposal)
         repos.flush()
         repos.add(Assessment(proposal_id=proposal.id, revision=1))
-        repos.add(Assignment(
-            organisation_id=org.id, proposal_id=proposal.id, kind="prepare",
-            assignee_id=preparer.id, due=(utcnow() + timedelta(days=30)).date(),
-        ))
+        repos.add(
+            Assignment(
+                organisation_id=org.id,
+                proposal_id=proposal.id,
+                kind="prepare",
+                assignee_id=preparer.id,
+                due=(utcnow() + timedelta(days=30)).date(),
+            )
+        )
         uow.commit()
         return _view(repos, proposal, user)
 
 
-def _user_with_role(repos: Repositories, username: str, org_id: int, body_id: int,
-                    role: Role) -> User:
+def _user_with_role(
+    repos: Repositories, username: str, org_id: int, body_id: int, role: Role
+) -> User:
     user = repos.user_by_username(username)
     if user is None or not user.active:
         raise NotFound(f"no active user {username!r}")
     if role not in repos.roles_for(user.id, org_id, body_id):
-        raise InvalidInput(f"{username} cannot be the {role.value} here",
-                           [Problem(role.value, f"{username} holds no {role.value} role "
-                                                "for this body")])
+        raise InvalidInput(
+            f"{username} cannot be the {role.value} here",
+            [Problem(role.value, f"{username} holds no {role.value} role for this body")],
+        )
     return user
 
 
@@ -128,17 +150,29 @@ def schedule(eva: Eva, caller: Caller, cmd: ScheduleProposal) -> ProposalView:
         uow.audit.actor, user = actor_for(repos, caller)
         proposal = load_proposal(repos, cmd.proposal_id, user)
         uow.check_version(proposal, cmd.expected_version)
-        uow.audit.role = require_role(repos, user, proposal.organisation_id, proposal.body_id,
-                                      [Role.SECRETARY], "schedule proposals")
+        uow.audit.role = require_role(
+            repos,
+            user,
+            proposal.organisation_id,
+            proposal.body_id,
+            [Role.SECRETARY],
+            "schedule proposals",
+        )
         meeting = repos.meeting(cmd.meeting_id)
         if meeting is None or meeting.body_id != proposal.body_id:
-            raise InvalidInput("that meeting is not a meeting of the proposal's body",
-                               [Problem("meeting_id", f"no meeting {cmd.meeting_id} of this body")])
+            raise InvalidInput(
+                "that meeting is not a meeting of the proposal's body",
+                [Problem("meeting_id", f"no meeting {cmd.meeting_id} of this body")],
+            )
         bundle, _ = stored_bundle(repos, proposal.workflow_name, proposal.workflow_version)
-        if bundle.workflow.state(proposal.state).final or proposal.state in ("decided",
-                                                                            "follow_up"):
-            raise InvalidInput("a decided or closed proposal cannot be scheduled",
-                               [Problem("state", proposal.state)])
+        if bundle.workflow.state(proposal.state).final or proposal.state in (
+            "decided",
+            "follow_up",
+        ):
+            raise InvalidInput(
+                "a decided or closed proposal cannot be scheduled",
+                [Problem("state", proposal.state)],
+            )
         proposal.meeting_id = meeting.id
         proposal.agenda_position = cmd.agenda_position
         if cmd.section_number is not None:
@@ -155,17 +189,33 @@ def show(eva: Eva, caller: Caller, proposal_id: int) -> ProposalView:
         view = _view(uow.repos, proposal, user)
         if proposal.publicity != Publicity.PUBLIC:
             # Reading non-public material is a disclosure that must be logged (TiHL 17 §).
-            uow.audit.record(PendingEvent(
-                action="proposal.read", entity_type="proposal", entity_id=str(proposal.id),
-                organisation_id=proposal.organisation_id, proposal_id=proposal.id,
-                before=None, after=None, reason=None, role=None,
-            ))
+            uow.audit.record(
+                PendingEvent(
+                    action="proposal.read",
+                    entity_type="proposal",
+                    entity_id=str(proposal.id),
+                    organisation_id=proposal.organisation_id,
+                    proposal_id=proposal.id,
+                    before=None,
+                    after=None,
+                    reason=None,
+                    role=None,
+                )
+            )
             uow.commit()
         return view
 
 
-def list_proposals(eva: Eva, caller: Caller, organisation: str, *, state: str | None = None,
-                   body: str | None = None, limit: int = 50, offset: int = 0) -> ProposalPage:
+def list_proposals(
+    eva: Eva,
+    caller: Caller,
+    organisation: str,
+    *,
+    state: str | None = None,
+    body: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> ProposalPage:
     if not 1 <= limit <= 500:
         raise InvalidInput("limit must be 1-500", [Problem("limit", str(limit))])
     with eva.uow() as uow:
@@ -180,16 +230,26 @@ def list_proposals(eva: Eva, caller: Caller, organisation: str, *, state: str | 
             if found is None:
                 raise NotFound(f"no body {body!r} in {org.code}")
             body_id = found.id
-        rows, total = repos.proposals(ProposalFilter(
-            organisation_id=org.id, state=state, body_id=body_id, limit=limit, offset=offset))
+        rows, total = repos.proposals(
+            ProposalFilter(
+                organisation_id=org.id, state=state, body_id=body_id, limit=limit, offset=offset
+            )
+        )
         names = _usernames(repos, {p.preparer_id for p in rows})
         bodies = {b.id: b.code for b in repos.bodies(org.id)}
         items = [
-            ProposalSummary(id=p.id, case_number=p.case_number, title_fi=p.title_fi,
-                            body=bodies[p.body_id], state=p.state,
-                            preparer=names[p.preparer_id], revision=p.revision)
+            ProposalSummary(
+                id=p.id,
+                case_number=p.case_number,
+                title_fi=p.title_fi,
+                body=bodies[p.body_id],
+                state=p.state,
+                preparer=names[p.preparer_id],
+                revision=p.revision,
+            )
             for p in rows
-            if user is None or p.publicity == Publicity.PUBLIC
+            if user is None
+            or p.publicity == Publicity.PUBLIC
             or repos.roles_for(user.id, org.id, p.body_id)
         ]
         return ProposalPage(items=items, total=total, limit=limit, offset=offset)
@@ -203,16 +263,23 @@ def _usernames(repos: Repositories, ids: set[int]) -> dict[int, str]:
     return out
 
 
-def flow_context(repos: Repositories, proposal: Proposal, user: User | None,
-                 reason: str | None = None) -> tuple[FlowContext, str]:
+def flow_context(
+    repos: Repositories, proposal: Proposal, user: User | None, reason: str | None = None
+) -> tuple[FlowContext, str]:
     bundle, digest = stored_bundle(repos, proposal.workflow_name, proposal.workflow_version)
     assessment = repos.assessment(proposal.id, proposal.revision)
     if assessment is None:  # pragma: no cover - created with the proposal and each revision
         raise NotFound(f"proposal {proposal.id} has no assessment for revision {proposal.revision}")
-    roles = (repos.roles_for(user.id, proposal.organisation_id, proposal.body_id)
-             if user else frozenset())
+    roles = (
+        repos.roles_for(user.id, proposal.organisation_id, proposal.body_id)
+        if user
+        else frozenset()
+    )
     ctx = FlowContext(
-        proposal=proposal, actor_id=user.id if user else -1, actor_roles=roles, bundle=bundle,
+        proposal=proposal,
+        actor_id=user.id if user else -1,
+        actor_roles=roles,
+        bundle=bundle,
         assessment=repos.snapshot(assessment.id),
         meeting=repos.meeting(proposal.meeting_id) if proposal.meeting_id else None,
         reason=reason,
@@ -232,45 +299,74 @@ def _view(repos: Repositories, proposal: Proposal, user: User | None) -> Proposa
     if snap.screening is not None:
         recorder = repos.user(snap.screening.recorded_by_id)
         screening = ScreeningView(
-            outcome=snap.screening.outcome, criteria=list(snap.screening.criteria),
-            exemption=snap.screening.exemption, reason=snap.screening.reason,
+            outcome=snap.screening.outcome,
+            criteria=list(snap.screening.criteria),
+            exemption=snap.screening.exemption,
+            reason=snap.screening.reason,
             participation_plan=snap.screening.participation_plan,
             recorded_by=recorder.username if recorder else "?",
             recorded_at=snap.screening.recorded_at,
         )
         if snap.screening.outcome != ScreeningOutcome.EXEMPT:
-            problems, areas = missing_answers(ctx.bundle.checklists, snap.screening.outcome,
-                                              snap.alternatives, snap.answers)
-            progress = [AreaProgressView(area=a.area, required=a.required, complete=a.complete)
-                        for a in areas]
+            problems, areas = missing_answers(
+                ctx.bundle.checklists, snap.screening.outcome, snap.alternatives, snap.answers
+            )
+            progress = [
+                AreaProgressView(area=a.area, required=a.required, complete=a.complete)
+                for a in areas
+            ]
             missing = [ProblemView(location=p.location, message=p.message) for p in problems]
     meeting = ctx.meeting
-    section = (f"§ {proposal.section_number}/{proposal.section_year}"
-               if proposal.section_number else None)
+    section = (
+        f"§ {proposal.section_number}/{proposal.section_year}" if proposal.section_number else None
+    )
     actions = []
     if user is not None:
         for verdict in available_actions(ctx):
             t = verdict.transition
-            actions.append(ActionView(
-                trigger=verdict.trigger, title_fi=t.title.fi, title_sv=t.title.sv,
-                title_en=t.title.en, allowed=verdict.allowed, role_ok=verdict.role_ok,
-                reason_required=t.reason_required,
-                missing=[ProblemView(location=p.location, message=p.message)
-                         for p in verdict.problems],
-            ))
+            actions.append(
+                ActionView(
+                    trigger=verdict.trigger,
+                    title_fi=t.title.fi,
+                    title_sv=t.title.sv,
+                    title_en=t.title.en,
+                    allowed=verdict.allowed,
+                    role_ok=verdict.role_ok,
+                    reason_required=t.reason_required,
+                    missing=[
+                        ProblemView(location=p.location, message=p.message)
+                        for p in verdict.problems
+                    ],
+                )
+            )
     return ProposalView(
-        id=proposal.id, organisation=org.code if org else "?", case_number=proposal.case_number,
-        title_fi=proposal.title_fi, title_sv=proposal.title_sv, body=body.code if body else "?",
-        meeting_id=proposal.meeting_id, meeting_starts_at=meeting.starts_at if meeting else None,
-        section=section, agenda_position=proposal.agenda_position, publicity=proposal.publicity,
+        id=proposal.id,
+        organisation=org.code if org else "?",
+        case_number=proposal.case_number,
+        title_fi=proposal.title_fi,
+        title_sv=proposal.title_sv,
+        body=body.code if body else "?",
+        meeting_id=proposal.meeting_id,
+        meeting_starts_at=meeting.starts_at if meeting else None,
+        section=section,
+        agenda_position=proposal.agenda_position,
+        publicity=proposal.publicity,
         confidentiality_ground=proposal.confidentiality_ground,
         contains_personal_data=proposal.contains_personal_data,
-        preparer=names[proposal.preparer_id], presenter=names[proposal.presenter_id],
-        state=proposal.state, state_title_fi=ctx.bundle.workflow.state(proposal.state).title.fi,
-        outcome=proposal.outcome, workflow=proposal.workflow_name,
-        workflow_version=proposal.workflow_version, revision=proposal.revision,
-        row_version=proposal.row_version, screening=screening, alternatives=len(snap.alternatives),
-        answers=len(snap.answers), progress=progress, missing=missing,
+        preparer=names[proposal.preparer_id],
+        presenter=names[proposal.presenter_id],
+        state=proposal.state,
+        state_title_fi=ctx.bundle.workflow.state(proposal.state).title.fi,
+        outcome=proposal.outcome,
+        workflow=proposal.workflow_name,
+        workflow_version=proposal.workflow_version,
+        revision=proposal.revision,
+        row_version=proposal.row_version,
+        screening=screening,
+        alternatives=len(snap.alternatives),
+        answers=len(snap.answers),
+        progress=progress,
+        missing=missing,
         assignments=[assignment_view(repos, a) for a in repos.open_assignments(proposal.id)],
         actions=actions,
     )
@@ -278,9 +374,16 @@ def _view(repos: Repositories, proposal: Proposal, user: User | None) -> Proposa
 
 def assignment_view(repos: Repositories, a: Assignment) -> AssignmentView:
     assignee = repos.user(a.assignee_id) if a.assignee_id else None
-    return AssignmentView(id=a.id, proposal_id=a.proposal_id, kind=a.kind,
-                          assignee=assignee.username if assignee else None, roles=list(a.roles),
-                          due=a.due, state=a.state, reason=a.reason)
+    return AssignmentView(
+        id=a.id,
+        proposal_id=a.proposal_id,
+        kind=a.kind,
+        assignee=assignee.username if assignee else None,
+        roles=list(a.roles),
+        due=a.due,
+        state=a.state,
+        reason=a.reason,
+    )
 
 
 def require_named_user(user: User | None, doing: str) -> User:

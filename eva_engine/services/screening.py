@@ -40,8 +40,12 @@ def screening_problems(cmd: RecordScreening, bundle: WorkflowBundle) -> list[Pro
         if cmd.exemption is None:
             problems.append(Problem("exemption", f"choose one of: {', '.join(sorted(exemptions))}"))
         elif cmd.exemption not in exemptions:
-            problems.append(Problem("exemption", f"unknown exemption {cmd.exemption!r}; known: "
-                                                 f"{', '.join(sorted(exemptions))}"))
+            problems.append(
+                Problem(
+                    "exemption",
+                    f"unknown exemption {cmd.exemption!r}; known: {', '.join(sorted(exemptions))}",
+                )
+            )
     elif cmd.exemption is not None:
         problems.append(Problem("exemption", "only an exempt screening names an exemption"))
     return problems
@@ -49,14 +53,16 @@ def screening_problems(cmd: RecordScreening, bundle: WorkflowBundle) -> list[Pro
 
 def record_screening(eva: Eva, caller: Caller, cmd: RecordScreening) -> ProposalView:
     with eva.uow() as uow:
-        target = open_for_edit(uow, caller, cmd.proposal_id, cmd.expected_version,
-                               "record the screening")
+        target = open_for_edit(
+            uow, caller, cmd.proposal_id, cmd.expected_version, "record the screening"
+        )
         problems = screening_problems(cmd, target.bundle)
         if problems:
             raise InvalidInput("the screening was not recorded", problems)
         existing = uow.repos.snapshot(target.assessment.id).screening
-        screening = existing or Screening(assessment_id=target.assessment.id,
-                                          proposal_id=target.proposal.id)
+        screening = existing or Screening(
+            assessment_id=target.assessment.id, proposal_id=target.proposal.id
+        )
         screening.outcome = cmd.outcome
         screening.criteria = sorted(set(cmd.criteria))
         screening.exemption = cmd.exemption

@@ -51,17 +51,23 @@ def fire(
         uow.check_version(proposal, expected_version)
         ctx, digest = flow_context(repos, proposal, user, reason=(reason or "").strip() or None)
         before = proposal.state
-        note = Annotation(action="proposal.transition", reason=ctx.reason,
-                          extra={"trigger": trigger})
+        note = Annotation(
+            action="proposal.transition", reason=ctx.reason, extra={"trigger": trigger}
+        )
         uow.audit.annotate(proposal, note)
         transition, flow = engine.fire(ctx, trigger, digest)
         role = next(r for r in transition.roles if r in ctx.actor_roles)
         note.role = uow.audit.role = role.value
         apply_effects(repos, proposal, flow.effects)
         uow.commit()
-        return TransitionResult(proposal_id=proposal.id, trigger=trigger, from_state=before,
-                                to_state=proposal.state, row_version=proposal.row_version,
-                                revision=proposal.revision)
+        return TransitionResult(
+            proposal_id=proposal.id,
+            trigger=trigger,
+            from_state=before,
+            to_state=proposal.state,
+            row_version=proposal.row_version,
+            revision=proposal.revision,
+        )
 
 
 def apply_effects(repos: Repositories, proposal: Proposal, effects: Sequence[Effect]) -> None:
@@ -75,13 +81,21 @@ def apply_effects(repos: Repositories, proposal: Proposal, effects: Sequence[Eff
                 elif "*" in effect.kinds:
                     a.state, a.closed_at = AssignmentState.CANCELLED, now
         elif isinstance(effect, OpenAssignment):
-            assignee = {"preparer": proposal.preparer_id, "presenter": proposal.presenter_id,
-                        "queue": None}[effect.assignee]
-            repos.add(Assignment(
-                organisation_id=proposal.organisation_id, proposal_id=proposal.id,
-                kind=effect.kind, assignee_id=assignee, roles=[r.value for r in effect.roles],
-                due=(now + timedelta(days=effect.due_days)).date(),
-            ))
+            assignee = {
+                "preparer": proposal.preparer_id,
+                "presenter": proposal.presenter_id,
+                "queue": None,
+            }[effect.assignee]
+            repos.add(
+                Assignment(
+                    organisation_id=proposal.organisation_id,
+                    proposal_id=proposal.id,
+                    kind=effect.kind,
+                    assignee_id=assignee,
+                    roles=[r.value for r in effect.roles],
+                    due=(now + timedelta(days=effect.due_days)).date(),
+                )
+            )
         elif isinstance(effect, SetOutcome):
             proposal.outcome = effect.outcome
         elif isinstance(effect, SimpleEffect):
@@ -111,8 +125,9 @@ def start_new_revision(repos: Repositories, proposal: Proposal) -> Assessment:
     a copy of it, for the preparer to rework."""
     old = repos.assessment(proposal.id, proposal.revision)
     proposal.revision += 1
-    new = Assessment(proposal_id=proposal.id, revision=proposal.revision,
-                     summary=old.summary if old else None)
+    new = Assessment(
+        proposal_id=proposal.id, revision=proposal.revision, summary=old.summary if old else None
+    )
     repos.add(new)
     repos.flush()
     if old is None:  # pragma: no cover
@@ -120,33 +135,69 @@ def start_new_revision(repos: Repositories, proposal: Proposal) -> Assessment:
     snap = repos.snapshot(old.id)
     if snap.screening is not None:
         s = snap.screening
-        repos.add(Screening(assessment_id=new.id, proposal_id=proposal.id, outcome=s.outcome,
-                            criteria=list(s.criteria), exemption=s.exemption, reason=s.reason,
-                            participation_plan=s.participation_plan,
-                            recorded_by_id=s.recorded_by_id, recorded_at=s.recorded_at))
+        repos.add(
+            Screening(
+                assessment_id=new.id,
+                proposal_id=proposal.id,
+                outcome=s.outcome,
+                criteria=list(s.criteria),
+                exemption=s.exemption,
+                reason=s.reason,
+                participation_plan=s.participation_plan,
+                recorded_by_id=s.recorded_by_id,
+                recorded_at=s.recorded_at,
+            )
+        )
     ids: dict[int, int] = {}
     for alt in snap.alternatives:
-        copy = Alternative(assessment_id=new.id, proposal_id=proposal.id, position=alt.position,
-                           title=alt.title, description=alt.description, chosen=alt.chosen)
+        copy = Alternative(
+            assessment_id=new.id,
+            proposal_id=proposal.id,
+            position=alt.position,
+            title=alt.title,
+            description=alt.description,
+            chosen=alt.chosen,
+        )
         repos.add(copy)
         repos.flush()
         ids[alt.id] = copy.id
     for ans in snap.answers:
-        repos.add(Answer(
-            assessment_id=new.id, proposal_id=proposal.id, alternative_id=ids[ans.alternative_id],
-            question_id=ans.question_id, direction=ans.direction, magnitude=ans.magnitude,
-            duration=ans.duration, certainty=ans.certainty, evidence_source=ans.evidence_source,
-            affected_groups=list(ans.affected_groups), justification=ans.justification,
-        ))
+        repos.add(
+            Answer(
+                assessment_id=new.id,
+                proposal_id=proposal.id,
+                alternative_id=ids[ans.alternative_id],
+                question_id=ans.question_id,
+                direction=ans.direction,
+                magnitude=ans.magnitude,
+                duration=ans.duration,
+                certainty=ans.certainty,
+                evidence_source=ans.evidence_source,
+                affected_groups=list(ans.affected_groups),
+                justification=ans.justification,
+            )
+        )
     for m in snap.mitigations:
-        repos.add(Mitigation(
-            assessment_id=new.id, proposal_id=proposal.id, question_id=m.question_id,
-            alternative_id=ids[m.alternative_id] if m.alternative_id else None,
-            description=m.description, responsible=m.responsible,
-        ))
+        repos.add(
+            Mitigation(
+                assessment_id=new.id,
+                proposal_id=proposal.id,
+                question_id=m.question_id,
+                alternative_id=ids[m.alternative_id] if m.alternative_id else None,
+                description=m.description,
+                responsible=m.responsible,
+            )
+        )
     for ind in snap.indicators:
-        repos.add(FollowUpIndicator(
-            assessment_id=new.id, proposal_id=proposal.id, name=ind.name, source=ind.source,
-            responsible=ind.responsible, due=ind.due, question_id=ind.question_id,
-        ))
+        repos.add(
+            FollowUpIndicator(
+                assessment_id=new.id,
+                proposal_id=proposal.id,
+                name=ind.name,
+                source=ind.source,
+                responsible=ind.responsible,
+                due=ind.due,
+                question_id=ind.question_id,
+            )
+        )
     return new

@@ -46,7 +46,9 @@ class UserView(BaseModel):
     grants: list[GrantView] = Field(default_factory=list)
 
 
-def create_user(eva: Eva, caller: Caller, cmd: CreateUser, organisation: str | None = None) -> UserView:
+def create_user(
+    eva: Eva, caller: Caller, cmd: CreateUser, organisation: str | None = None
+) -> UserView:
     """A shell operator may create anyone; a user needs the admin role (in ``organisation``)."""
     with eva.uow() as uow:
         uow.audit.actor, admin = actor_for(uow.repos, caller)
@@ -54,16 +56,23 @@ def create_user(eva: Eva, caller: Caller, cmd: CreateUser, organisation: str | N
             org = uow.repos.organisation_by_code(organisation or "")
             if org is None:
                 raise NotFound(f"no organisation {organisation!r}: name the one you administer")
-            uow.audit.role = require_role(uow.repos, admin, org.id, None, [Role.ADMIN],
-                                          "create users")
+            uow.audit.role = require_role(
+                uow.repos, admin, org.id, None, [Role.ADMIN], "create users"
+            )
         if uow.repos.user_by_username(cmd.username) is not None:
             raise Conflict(f"user {cmd.username!r} exists already")
         user = User(**cmd.model_dump())
         uow.repos.add(user)
         uow.commit()
-        return UserView(id=user.id, username=user.username, full_name=user.full_name,
-                        email=user.email, title=user.title, language=user.language,
-                        active=user.active)
+        return UserView(
+            id=user.id,
+            username=user.username,
+            full_name=user.full_name,
+            email=user.email,
+            title=user.title,
+            language=user.language,
+            active=user.active,
+        )
 
 
 def grant_role(eva: Eva, caller: Caller, cmd: GrantRole) -> GrantView:
@@ -88,8 +97,9 @@ def grant_role(eva: Eva, caller: Caller, cmd: GrantRole) -> GrantView:
         grant = RoleGrant(user_id=user.id, organisation_id=org.id, body_id=body_id, role=cmd.role)
         uow.repos.add(grant)
         uow.commit()
-        return GrantView(id=grant.id, organisation=org.code, body=cmd.body, role=grant.role,
-                         active=True)
+        return GrantView(
+            id=grant.id, organisation=org.code, body=cmd.body, role=grant.role, active=True
+        )
 
 
 def revoke_role(eva: Eva, caller: Caller, cmd: GrantRole) -> GrantView:
@@ -105,12 +115,15 @@ def revoke_role(eva: Eva, caller: Caller, cmd: GrantRole) -> GrantView:
         body = uow.repos.body_by_code(org.id, cmd.body) if cmd.body else None
         for grant in uow.repos.grants(user.id):
             if (grant.organisation_id, grant.body_id, grant.role) == (
-                org.id, body.id if body else None, cmd.role
+                org.id,
+                body.id if body else None,
+                cmd.role,
             ):
                 grant.revoked_at = utcnow()
                 uow.commit()
-                return GrantView(id=grant.id, organisation=org.code, body=cmd.body,
-                                 role=grant.role, active=False)
+                return GrantView(
+                    id=grant.id, organisation=org.code, body=cmd.body, role=grant.role, active=False
+                )
         raise NotFound(f"{user.username} holds no {cmd.role.value} grant there")
 
 
@@ -122,10 +135,25 @@ def list_users(eva: Eva) -> list[UserView]:
             grants = []
             for g in uow.repos.grants(user.id):
                 body = uow.repos.body(g.body_id) if g.body_id else None
-                grants.append(GrantView(id=g.id, organisation=org_codes[g.organisation_id],
-                                        body=body.code if body else None, role=g.role,
-                                        active=True))
-            views.append(UserView(id=user.id, username=user.username, full_name=user.full_name,
-                                  email=user.email, title=user.title, language=user.language,
-                                  active=user.active, grants=grants))
+                grants.append(
+                    GrantView(
+                        id=g.id,
+                        organisation=org_codes[g.organisation_id],
+                        body=body.code if body else None,
+                        role=g.role,
+                        active=True,
+                    )
+                )
+            views.append(
+                UserView(
+                    id=user.id,
+                    username=user.username,
+                    full_name=user.full_name,
+                    email=user.email,
+                    title=user.title,
+                    language=user.language,
+                    active=user.active,
+                    grants=grants,
+                )
+            )
         return views

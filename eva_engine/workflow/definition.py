@@ -55,8 +55,15 @@ class SimpleEffect(Strict):
 
 
 EFFECT_TAGS = frozenset(
-    {"open_assignment", "close_assignments", "set_outcome", "new_revision", "assign_section",
-     "clear_meeting", "clear_outcome"}
+    {
+        "open_assignment",
+        "close_assignments",
+        "set_outcome",
+        "new_revision",
+        "assign_section",
+        "clear_meeting",
+        "clear_outcome",
+    }
 )
 
 Effect = Annotated[

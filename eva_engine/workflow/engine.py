@@ -81,7 +81,9 @@ def fire(ctx: FlowContext, trigger: str, bundle_hash: str) -> tuple[Transition, 
     if transition.reason_required and not (ctx.reason or "").strip():
         problems.insert(0, Problem("reason", f"'{trigger}' needs a reason"))
     if problems:
-        raise GuardFailed(f"'{trigger}' cannot be done yet: {len(problems)} item(s) missing", problems)
+        raise GuardFailed(
+            f"'{trigger}' cannot be done yet: {len(problems)} item(s) missing", problems
+        )
     flow = ProposalFlow(ctx)
     machine = MACHINES.get(bundle_hash, ctx.bundle.workflow)
     if not machine.events[trigger].trigger(flow):

@@ -47,14 +47,17 @@ def follow_up_indicators_exist(ctx: FlowContext) -> list[Problem]:
 
 def participation_plan_for_full(ctx: FlowContext) -> list[Problem]:
     screening = ctx.assessment.screening
-    if screening is not None and screening.outcome == ScreeningOutcome.FULL:
-        if not (screening.participation_plan or "").strip():
-            return [
-                Problem(
-                    "screening.participation_plan",
-                    "a full assessment needs a participation and communication plan",
-                )
-            ]
+    if (
+        screening is not None
+        and screening.outcome == ScreeningOutcome.FULL
+        and not (screening.participation_plan or "").strip()
+    ):
+        return [
+            Problem(
+                "screening.participation_plan",
+                "a full assessment needs a participation and communication plan",
+            )
+        ]
     return []
 
 
@@ -63,7 +66,9 @@ def chosen_alternative_marked(ctx: FlowContext) -> list[Problem]:
     if not ctx.assessment.alternatives:
         return [Problem("alternatives", "no alternatives: at least the chosen one is assessed")]
     if len(chosen) != 1:
-        return [Problem("alternatives", f"exactly one alternative must be chosen, not {len(chosen)}")]
+        return [
+            Problem("alternatives", f"exactly one alternative must be chosen, not {len(chosen)}")
+        ]
     return []
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter, defaultdict, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,48 +63,62 @@ def read_yaml(path: Path, where: str) -> Any:
         raise DefinitionError(f"{where} cannot be read", [Problem(where, str(exc))]) from exc
 
 
-def workflow_problems(where: str, wf: Workflow) -> list[Problem]:
-    """Rules a schema cannot express: references between states, transitions and guards."""
-    problems: list[Problem] = []
+class _Report:
+    """Collects problems located in one file."""
 
-    def add(loc: str, msg: str) -> None:
-        problems.append(Problem(f"{where}: {loc}", msg))
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.problems: list[Problem] = []
 
+    def add(self, loc: str, message: str) -> None:
+        self.problems.append(Problem(f"{self.where}: {loc}", message))
+
+
+def _state_problems(report: _Report, wf: Workflow) -> None:
     ids = [s.id for s in wf.states]
     for state_id, count in Counter(ids).items():
         if count > 1:
-            add("states", f"state {state_id!r} is defined {count} times")
-    known = set(ids)
+            report.add("states", f"state {state_id!r} is defined {count} times")
     finals = {s.id for s in wf.states if s.final}
-    if wf.initial not in known:
-        add("initial", f"unknown state {wf.initial!r}; known states: {', '.join(ids)}")
+    if wf.initial not in ids:
+        report.add("initial", f"unknown state {wf.initial!r}; known states: {', '.join(ids)}")
     elif wf.initial in finals:
-        add("initial", f"the initial state {wf.initial!r} cannot be final")
+        report.add("initial", f"the initial state {wf.initial!r} cannot be final")
     if not finals:
-        add("states", "no final state: every proposal must be able to end")
+        report.add("states", "no final state: every proposal must be able to end")
 
+
+def _names_problems(
+    report: _Report, loc: str, kind: str, names: list[str], known: Mapping[str, object]
+) -> None:
+    for index, name in enumerate(names):
+        if name not in known:
+            report.add(
+                f"{loc}[{index}]", f"unknown {kind} {name!r}; known: {', '.join(sorted(known))}"
+            )
+
+
+def _transition_problems(report: _Report, wf: Workflow) -> dict[str, set[str]]:
+    """Checks every transition's references; returns the graph of edges between states."""
+    ids = [s.id for s in wf.states]
+    finals = {s.id for s in wf.states if s.final}
     edges: dict[str, set[str]] = defaultdict(set)
     routes: dict[tuple[str, str], list[int]] = defaultdict(list)
     for index, tr in enumerate(wf.transitions):
         loc = f"transitions[{index}]"
         sources = tr.sources(wf.states)
-        if tr.source != ANY_OPEN_STATE:
-            for source in sources:
-                if source not in known:
-                    add(f"{loc}.source", f"unknown state {source!r}; known states: {', '.join(ids)}")
-                elif source in finals:
-                    add(f"{loc}.source", f"{source!r} is final: nothing leaves a final state")
-        if tr.dest not in known:
-            add(f"{loc}.dest", f"unknown state {tr.dest!r}; known states: {', '.join(ids)}")
-        for g_index, guard in enumerate(tr.guards):
-            if guard not in GUARDS:
-                add(f"{loc}.guards[{g_index}]",
-                    f"unknown guard {guard!r}; known guards: {', '.join(sorted(GUARDS))}")
-        for key, names in (("when", tr.when), ("unless", tr.unless)):
-            for c_index, name in enumerate(names):
-                if name not in CONDITIONS:
-                    add(f"{loc}.{key}[{c_index}]",
-                        f"unknown condition {name!r}; known: {', '.join(sorted(CONDITIONS))}")
+        for source in [] if tr.source == ANY_OPEN_STATE else sources:
+            if source not in ids:
+                report.add(
+                    f"{loc}.source", f"unknown state {source!r}; known states: {', '.join(ids)}"
+                )
+            elif source in finals:
+                report.add(f"{loc}.source", f"{source!r} is final: nothing leaves a final state")
+        if tr.dest not in ids:
+            report.add(f"{loc}.dest", f"unknown state {tr.dest!r}; known states: {', '.join(ids)}")
+        _names_problems(report, f"{loc}.guards", "guard", tr.guards, GUARDS)
+        _names_problems(report, f"{loc}.when", "condition", tr.when, CONDITIONS)
+        _names_problems(report, f"{loc}.unless", "condition", tr.unless, CONDITIONS)
         for source in sources:
             edges[source].add(tr.dest)
             routes[(source, tr.trigger)].append(index)
@@ -112,35 +126,52 @@ def workflow_problems(where: str, wf: Workflow) -> list[Problem]:
         for index in indexes[:-1]:
             tr = wf.transitions[index]
             if not tr.when and not tr.unless:
-                add(f"transitions[{index}]",
-                    f"trigger {trigger!r} from {source!r} has several routes; every route but "
-                    "the last needs 'when' or 'unless', or the later ones can never be taken")
+                report.add(
+                    f"transitions[{index}]",
+                    f"trigger {trigger!r} from {source!r} has several routes; every route "
+                    "but the last needs 'when' or 'unless', or the later ones can never "
+                    "be taken",
+                )
+    return edges
 
-    if wf.initial in known:
+
+def _graph_problems(report: _Report, wf: Workflow, edges: dict[str, set[str]]) -> None:
+    ids = [s.id for s in wf.states]
+    finals = {s.id for s in wf.states if s.final}
+    if wf.initial in ids:
         reached = {wf.initial}
         queue = deque([wf.initial])
         while queue:
-            for nxt in edges[queue.popleft()]:
-                if nxt not in reached:
-                    reached.add(nxt)
-                    queue.append(nxt)
+            for nxt in edges[queue.popleft()] - reached:
+                reached.add(nxt)
+                queue.append(nxt)
         for state_id in ids:
             if state_id not in reached:
-                add("states", f"state {state_id!r} cannot be reached from {wf.initial!r}")
-    for state_id in known - finals:
+                report.add("states", f"state {state_id!r} cannot be reached from {wf.initial!r}")
+    for state_id in sorted(set(ids) - finals):
         if not edges[state_id]:
-            add("states", f"state {state_id!r} is not final but no transition leaves it")
+            report.add("states", f"state {state_id!r} is not final but no transition leaves it")
 
-    for key, choices in (("criteria", wf.screening.criteria),
-                         ("exemptions", wf.screening.exemptions)):
+
+def workflow_problems(where: str, wf: Workflow) -> list[Problem]:
+    """Rules a schema cannot express: references between states, transitions and guards."""
+    report = _Report(where)
+    _state_problems(report, wf)
+    edges = _transition_problems(report, wf)
+    _graph_problems(report, wf, edges)
+    for key, choices in (
+        ("criteria", wf.screening.criteria),
+        ("exemptions", wf.screening.exemptions),
+    ):
         for choice_id, count in Counter(c.id for c in choices).items():
             if count > 1:
-                add(f"screening.{key}", f"{choice_id!r} is defined {count} times")
-    return problems
+                report.add(f"screening.{key}", f"{choice_id!r} is defined {count} times")
+    return report.problems
 
 
-def bundle_problems(where: str, wf: Workflow, checklists: Sequence[Checklist]) -> list[Problem]:
-    problems = []
+def bundle_problems(where: str, checklists: Sequence[Checklist]) -> list[Problem]:
+    """The checklists one workflow pins must not share area or question ids."""
+    report = _Report(where)
     areas: Counter[str] = Counter()
     questions: Counter[str] = Counter()
     for checklist in checklists:
@@ -148,13 +179,11 @@ def bundle_problems(where: str, wf: Workflow, checklists: Sequence[Checklist]) -
         questions.update(q.id for _, _, q in checklist.questions())
     for area_id, count in areas.items():
         if count > 1:
-            problems.append(Problem(f"{where}: checklists",
-                                    f"area {area_id!r} appears in {count} of the checklists"))
+            report.add("checklists", f"area {area_id!r} appears in {count} of the checklists")
     for question_id, count in questions.items():
         if count > 1:
-            problems.append(Problem(f"{where}: checklists",
-                                    f"question {question_id!r} appears {count} times"))
-    return problems
+            report.add("checklists", f"question {question_id!r} appears {count} times")
+    return report.problems
 
 
 @dataclass
@@ -185,6 +214,47 @@ def _parse(model: type[BaseModel], data: Any, where: str) -> tuple[Any, list[Pro
         return None, pydantic_problems(where, exc)
 
 
+def _display(path: Path, directory: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(directory.resolve().parent))
+    except ValueError:
+        return str(path)
+
+
+def _read_definition(path: Path, where: str) -> tuple[Workflow | Checklist | None, list[Problem]]:
+    try:
+        data = read_yaml(path, where)
+    except DefinitionError as exc:
+        return None, exc.problems
+    kind = data.get("kind") if isinstance(data, dict) else None
+    if kind not in ("workflow", "checklist"):
+        return None, [Problem(f"{where}: kind", "must be 'workflow' or 'checklist'")]
+    parsed, problems = _parse(Workflow if kind == "workflow" else Checklist, data, where)
+    if isinstance(parsed, Workflow):
+        problems.extend(workflow_problems(where, parsed))
+    return parsed, problems
+
+
+def _bundle(catalogue: Catalogue, where: str, wf: Workflow) -> list[Problem]:
+    pinned = []
+    problems = []
+    for index, ref in enumerate(wf.checklists):
+        checklist = catalogue.checklists.get((ref.name, ref.version))
+        if checklist is None:
+            problems.append(
+                Problem(
+                    f"{where}: checklists[{index}]",
+                    f"no checklist {ref.name!r} version {ref.version} found",
+                )
+            )
+        else:
+            pinned.append(checklist)
+    problems.extend(bundle_problems(where, pinned))
+    catalogue.bundles[(wf.name, wf.version)] = WorkflowBundle(workflow=wf, checklists=pinned)
+    catalogue.sources[(wf.name, wf.version)] = where
+    return problems
+
+
 def load_catalogue(directory: Path, paths: Sequence[Path] | None = None) -> Catalogue:
     """Load every ``*.yaml`` under ``directory`` (or just ``paths``) and validate all of it.
     Raises one DefinitionError listing every problem in every file; loads nothing otherwise."""
@@ -194,53 +264,46 @@ def load_catalogue(directory: Path, paths: Sequence[Path] | None = None) -> Cata
     workflows: list[tuple[str, Workflow]] = []
     seen: dict[tuple[str, str, int], str] = {}
     for path in files:
-        try:
-            where = str(path.resolve().relative_to(directory.resolve().parent))
-        except ValueError:
-            where = str(path)
-        try:
-            data = read_yaml(path, where)
-        except DefinitionError as exc:
-            problems.extend(exc.problems)
-            continue
-        kind = data.get("kind") if isinstance(data, dict) else None
-        if kind not in ("workflow", "checklist"):
-            problems.append(Problem(f"{where}: kind", "must be 'workflow' or 'checklist'"))
-            continue
-        model: type[Workflow] | type[Checklist] = Workflow if kind == "workflow" else Checklist
-        parsed, found = _parse(model, data, where)
+        where = _display(path, directory)
+        parsed, found = _read_definition(path, where)
         problems.extend(found)
         if parsed is None:
             continue
-        key = (kind, parsed.name, parsed.version)
+        key = (parsed.kind, parsed.name, parsed.version)
         if key in seen:
-            problems.append(Problem(f"{where}: version",
-                                    f"{kind} {parsed.name!r} version {parsed.version} is also "
-                                    f"defined in {seen[key]}"))
+            problems.append(
+                Problem(
+                    f"{where}: version",
+                    f"{parsed.kind} {parsed.name!r} version {parsed.version} is "
+                    f"also defined in {seen[key]}",
+                )
+            )
             continue
         seen[key] = where
         if isinstance(parsed, Workflow):
-            problems.extend(workflow_problems(where, parsed))
             workflows.append((where, parsed))
         else:
             catalogue.checklists[(parsed.name, parsed.version)] = parsed
+    if paths is not None:
+        # Validating single files: the checklists they pin come from the folder.
+        for (name, version), checklist in _folder_checklists(directory).items():
+            catalogue.checklists.setdefault((name, version), checklist)
     for where, wf in workflows:
-        pinned = []
-        for index, ref in enumerate(wf.checklists):
-            checklist = catalogue.checklists.get((ref.name, ref.version))
-            if checklist is None:
-                problems.append(Problem(f"{where}: checklists[{index}]",
-                                        f"no checklist {ref.name!r} version {ref.version} found"))
-            else:
-                pinned.append(checklist)
-        problems.extend(bundle_problems(where, wf, pinned))
-        catalogue.bundles[(wf.name, wf.version)] = WorkflowBundle(workflow=wf, checklists=pinned)
-        catalogue.sources[(wf.name, wf.version)] = where
+        problems.extend(_bundle(catalogue, where, wf))
     if problems:
         raise DefinitionError(
             f"{len(problems)} problem(s) in the definitions; nothing was loaded", problems
         )
     return catalogue
+
+
+def _folder_checklists(directory: Path) -> dict[tuple[str, int], Checklist]:
+    found: dict[tuple[str, int], Checklist] = {}
+    for path in sorted(directory.rglob("*.yaml")):
+        parsed, problems = _read_definition(path, _display(path, directory))
+        if isinstance(parsed, Checklist) and not problems:
+            found[(parsed.name, parsed.version)] = parsed
+    return found
 
 
 def bundle_from_json(content: str) -> WorkflowBundle:

@@ -4,7 +4,7 @@ drives any number of proposals: each firing wraps the stored proposal in a Propo
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, cast
 
 from transitions import EventData, Machine
 
@@ -17,7 +17,7 @@ def _condition(name: str) -> Any:
     condition = CONDITIONS[name]
 
     def check(event: EventData) -> bool:
-        flow: ProposalFlow = event.model
+        flow = cast(ProposalFlow, event.model)
         return condition(flow.context)
 
     check.__name__ = name
@@ -26,7 +26,7 @@ def _condition(name: str) -> Any:
 
 def _collect_effects(transition: Transition) -> Any:
     def collect(event: EventData) -> None:
-        flow: ProposalFlow = event.model
+        flow = cast(ProposalFlow, event.model)
         flow.effects.extend(transition.effects)
 
     return collect
@@ -45,7 +45,7 @@ def build_machine(workflow: Workflow) -> Machine:
     for transition in workflow.transitions:
         machine.add_transition(
             transition.trigger,
-            transition.sources(workflow.states),
+            cast("list[Any]", transition.sources(workflow.states)),
             transition.dest,
             conditions=[_condition(c) for c in transition.when],
             unless=[_condition(c) for c in transition.unless],

@@ -1,0 +1,153 @@
+"""Test fixtures. Every database test runs twice: on SQLite and on PostgreSQL.
+
+Each backend gets a fresh database for the test session, migrated with Alembic and with the
+workflows published. Each test then runs inside one outer transaction that is rolled back at
+the end; the units of work inside it commit to savepoints (SQLAlchemy's "joining a session
+into an external transaction"). PostgreSQL comes from EVA_TEST_POSTGRES_URL (default: the
+local server); without one those tests skip, unless EVA_REQUIRE_POSTGRES=1 makes them fail."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from eva_engine.config import default_workflows_dir
+from eva_engine.db.engine import make_engine
+from eva_engine.db.migrate import upgrade
+from eva_engine.db.unit_of_work import Database
+from eva_engine.services import definitions
+from eva_engine.services.runtime import Caller, Eva
+
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def postgres_admin_url() -> str:
+    return os.environ.get("EVA_TEST_POSTGRES_URL", DEFAULT_PG)
+
+
+def postgres_required() -> bool:
+    return os.environ.get("EVA_REQUIRE_POSTGRES") == "1"
+
+
+def _pg_reachable() -> str | None:
+    """None when the server answers, else why not."""
+    engine = make_engine(postgres_admin_url())
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure means: no server here
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+    finally:
+        engine.dispose()
+    return None
+
+
+def skip_without_postgres() -> None:
+    problem = _pg_reachable()
+    if problem is None:
+        return
+    message = f"PostgreSQL not reachable at {postgres_admin_url()}: {problem}"
+    if postgres_required():
+        pytest.fail(message + " (EVA_REQUIRE_POSTGRES=1)")
+    pytest.skip(message)
+
+
+class FreshDatabase:
+    """Creates (and later drops) an empty database of one backend."""
+
+    def __init__(self, backend: str, tmp: Path) -> None:
+        self.backend = backend
+        self.tmp = tmp
+        self.created: list[str] = []
+
+    def new_url(self) -> str:
+        if self.backend == "sqlite":
+            return f"sqlite:///{self.tmp / f'eva-{uuid.uuid4().hex[:8]}.sqlite3'}"
+        name = f"eva_test_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(
+            make_url(postgres_admin_url()).set(drivername="postgresql+psycopg"),
+            isolation_level="AUTOCOMMIT",
+        )
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        self.created.append(name)
+        return make_url(postgres_admin_url()).set(database=name).render_as_string(
+            hide_password=False
+        )
+
+    def drop_all(self) -> None:
+        if not self.created:
+            return
+        admin = create_engine(
+            make_url(postgres_admin_url()).set(drivername="postgresql+psycopg"),
+            isolation_level="AUTOCOMMIT",
+        )
+        with admin.connect() as conn:
+            for name in self.created:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    if name == "postgresql":
+        skip_without_postgres()
+    return name
+
+
+@pytest.fixture(scope="session")
+def fresh_databases(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FreshDatabase]:
+    factory = FreshDatabase(backend, tmp_path_factory.mktemp(f"db-{backend}"))
+    yield factory
+    factory.drop_all()
+
+
+def publish_workflows(eva: Eva) -> None:
+    definitions.publish(eva, Caller(None, "tests"))
+
+
+@pytest.fixture(scope="session")
+def migrated_engine(fresh_databases: FreshDatabase) -> Iterator[Engine]:
+    """One migrated database per backend, with the shipped workflows published."""
+    engine = make_engine(fresh_databases.new_url())
+    upgrade(engine)
+    publish_workflows(Eva(Database(engine), default_workflows_dir()))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def eva(migrated_engine: Engine) -> Iterator[Eva]:
+    """The engine on a connection whose outer transaction is rolled back after the test."""
+    with migrated_engine.connect() as connection:
+        outer = connection.begin()
+        yield Eva(Database(connection), default_workflows_dir())
+        outer.rollback()
+
+
+@dataclass(frozen=True)
+class World:
+    """A small municipality: three bodies, one user per role, and a foreign organisation."""
+
+    org: str = "testila"
+    other_org: str = "muualla"
+
+
+@pytest.fixture
+def world(eva: Eva) -> World:
+    from tests.builders import build_world  # noqa: PLC0415 - keeps fixtures light
+
+    build_world(eva)
+    return World()
