@@ -44,6 +44,7 @@ def _eva() -> Eva:
     root = ctx.find_root()
     if root.obj is None:
         root.obj = Eva.from_settings(Settings.from_env())
+        root.call_on_close(root.obj.database.dispose)
     eva: Eva = root.obj
     return eva
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -282,43 +282,53 @@ class VerifyResult:
 def verify_chain(session: Session, batch: int = 2000) -> VerifyResult:
     """Walk the whole chain in order, in constant memory. Finds the first edited, deleted,
     inserted or reordered event, and a tail cut off behind the chain head."""
-    expected_seq = 1
-    prev = GENESIS_HASH
-    stream = session.execute(
+    result = session.execute(
         select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=batch)
-    ).scalars()
-    for ev in stream:
-        if ev.seq != expected_seq:
-            return VerifyResult(
-                expected_seq - 1,
-                expected_seq,
-                f"event {expected_seq} is missing (next stored is {ev.seq})",
-            )
-        if ev.prev_hash != prev:
-            return VerifyResult(
-                expected_seq - 1,
-                ev.seq,
-                f"event {ev.seq} does not link to event {ev.seq - 1}: "
-                "an event was removed, inserted or reordered before it",
-            )
-        if event_hash(ev) != ev.hash:
-            return VerifyResult(
-                expected_seq - 1,
-                ev.seq,
-                f"event {ev.seq} was altered: its content does not match its hash",
-            )
-        prev = ev.hash
-        expected_seq += 1
-        session.expunge(ev)
-    verified = expected_seq - 1
+    )
+    try:
+        verified, prev, broken = _walk(session, result.scalars())
+    finally:
+        result.close()  # a server-side cursor on PostgreSQL: never leave it open
+    if broken is not None:
+        return broken
     head = session.get(AuditChainHead, 1)
     if head is None:
         return VerifyResult(verified, None, "the chain head row is missing")
-    if head.last_seq != verified or head.last_hash != prev:
+    if head.last_seq > verified:
         return VerifyResult(
             verified,
             verified + 1,
-            f"the chain head says {head.last_seq} events but {verified} are "
-            "stored: events at the end were removed",
+            f"the chain head says {head.last_seq} events but {verified} are stored: "
+            "events at the end were removed",
+        )
+    if head.last_seq < verified or head.last_hash != prev:
+        return VerifyResult(
+            verified,
+            head.last_seq + 1,
+            f"the chain head says {head.last_seq} events but {verified} are stored: "
+            "events were added behind the chain head's back",
         )
     return VerifyResult(verified)
+
+
+def _walk(session: Session, stream: Iterable[AuditEvent]) -> tuple[int, str, VerifyResult | None]:
+    """Checks sequence, link and hash of each event; stops at the first bad one."""
+    expected_seq = 1
+    prev = GENESIS_HASH
+    for ev in stream:
+        problem = None
+        if ev.seq != expected_seq:
+            problem = f"event {expected_seq} is missing (next stored is {ev.seq})"
+        elif ev.prev_hash != prev:
+            problem = (
+                f"event {ev.seq} does not link to event {ev.seq - 1}: "
+                "an event was removed, inserted or reordered before it"
+            )
+        elif event_hash(ev) != ev.hash:
+            problem = f"event {ev.seq} was altered: its content does not match its hash"
+        if problem is not None:
+            return expected_seq - 1, prev, VerifyResult(expected_seq - 1, expected_seq, problem)
+        prev = ev.hash
+        expected_seq += 1
+        session.expunge(ev)
+    return expected_seq - 1, prev, None

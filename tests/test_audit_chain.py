@@ -1,0 +1,173 @@
+"""The history is append-only in the database and tamper-evident by its hash chain: every
+edit, deletion, insertion or reordering is found, and the first bad event is named."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
+
+from eva_engine.db.audit import VerifyResult
+from eva_engine.services import history
+from eva_engine.services.runtime import Eva
+from tests.builders import proposal_in
+from tests.conftest import World
+
+
+def connection(eva: Eva) -> Connection:
+    bind = eva.database.bind
+    assert isinstance(bind, Connection)
+    return bind
+
+
+@contextmanager
+def triggers_bypassed(eva: Eva) -> Iterator[Connection]:
+    """What an attacker with DBA rights does first. Undone by the test's rollback."""
+    conn = connection(eva)
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ALTER TABLE audit_events DISABLE TRIGGER USER")
+        conn.exec_driver_sql("ALTER TABLE audit_chain_head DISABLE TRIGGER USER")
+    else:
+        for name in (
+            "audit_events_no_update",
+            "audit_events_no_delete",
+            "audit_chain_head_no_delete",
+        ):
+            conn.exec_driver_sql(f"DROP TRIGGER {name}")
+    yield conn
+
+
+def verify(eva: Eva) -> VerifyResult:
+    return history.verify(eva)
+
+
+def count(eva: Eva) -> int:
+    return int(connection(eva).execute(text("SELECT count(*) FROM audit_events")).scalar_one())
+
+
+@pytest.fixture
+def walked(eva: Eva, world: World) -> int:
+    proposal_in(eva, "decided")
+    return count(eva)
+
+
+def test_an_untouched_history_verifies_and_counts_every_event(eva: Eva, walked: int) -> None:
+    result = verify(eva)
+    assert result.ok
+    assert result.verified == walked > 50
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_events SET reason = 'forged' WHERE seq = 5",
+        "DELETE FROM audit_events WHERE seq = 5",
+    ],
+)
+def test_the_database_refuses_to_change_or_delete_an_event(
+    eva: Eva, walked: int, statement: str
+) -> None:
+    conn = connection(eva)
+    with pytest.raises(DBAPIError, match="append-only"), conn.begin_nested():
+        conn.exec_driver_sql(statement)
+    assert verify(eva).ok
+
+
+def test_the_chain_head_cannot_be_deleted(eva: Eva, walked: int) -> None:
+    conn = connection(eva)
+    with pytest.raises(DBAPIError), conn.begin_nested():
+        conn.exec_driver_sql("DELETE FROM audit_chain_head")
+
+
+def test_an_edited_event_is_found(eva: Eva, walked: int) -> None:
+    with triggers_bypassed(eva) as conn:
+        conn.exec_driver_sql("UPDATE audit_events SET actor_name = 'someone' WHERE seq = 40")
+    result = verify(eva)
+    assert (result.ok, result.first_bad_seq, result.verified) == (False, 40, 39)
+    assert "altered" in str(result.problem)
+
+
+def test_an_edit_that_also_recomputes_the_hash_breaks_the_next_link(eva: Eva, walked: int) -> None:
+    from eva_engine.db.audit import event_hash  # noqa: PLC0415
+    from eva_engine.models import AuditEvent  # noqa: PLC0415
+
+    with eva.uow() as uow:
+        event = uow.session.get(AuditEvent, 40)
+        assert event is not None
+        event.reason = "forged"
+        new_hash = event_hash(event)  # the attacker knows the algorithm
+    with triggers_bypassed(eva) as conn:
+        conn.execute(
+            text("UPDATE audit_events SET reason = 'forged', hash = :h WHERE seq = 40"),
+            {"h": new_hash},
+        )
+    result = verify(eva)
+    assert (result.ok, result.first_bad_seq) == (False, 41)
+    assert "does not link" in str(result.problem)
+
+
+def test_a_deleted_event_is_found(eva: Eva, walked: int) -> None:
+    with triggers_bypassed(eva) as conn:
+        conn.exec_driver_sql("DELETE FROM audit_events WHERE seq = 25")
+    result = verify(eva)
+    assert (result.ok, result.first_bad_seq) == (False, 25)
+    assert "missing" in str(result.problem)
+
+
+def test_deleting_and_renumbering_is_found_by_the_broken_link(eva: Eva, walked: int) -> None:
+    with triggers_bypassed(eva) as conn:
+        conn.exec_driver_sql("DELETE FROM audit_events WHERE seq = 25")
+        conn.exec_driver_sql("UPDATE audit_events SET seq = -seq WHERE seq > 25")
+        conn.exec_driver_sql("UPDATE audit_events SET seq = -seq - 1 WHERE seq < 0")
+    result = verify(eva)
+    assert (result.ok, result.first_bad_seq) == (False, 25)
+
+
+def test_an_inserted_event_is_found(eva: Eva, walked: int) -> None:
+    with triggers_bypassed(eva) as conn:
+        conn.exec_driver_sql("UPDATE audit_events SET seq = -seq WHERE seq > 30")
+        conn.exec_driver_sql("UPDATE audit_events SET seq = -seq + 1 WHERE seq < 0")
+        conn.exec_driver_sql(
+            "INSERT INTO audit_events (seq, occurred_at, actor_id, actor_name, actor_role, client,"
+            " action, entity_type, entity_id, organisation_id, proposal_id, before, after, reason,"
+            " prev_hash, hash) SELECT 31, occurred_at, actor_id, 'forger', actor_role, client,"
+            " action, entity_type, entity_id, organisation_id, proposal_id, before, after,"
+            " 'inserted', hash, 'f00d' FROM audit_events WHERE seq = 30"
+        )
+    result = verify(eva)
+    assert (result.ok, result.first_bad_seq) == (False, 31)
+
+
+def test_reordered_events_are_found(eva: Eva, walked: int) -> None:
+    with triggers_bypassed(eva) as conn:
+        conn.exec_driver_sql("UPDATE audit_events SET seq = -1 WHERE seq = 50")
+        conn.exec_driver_sql("UPDATE audit_events SET seq = 50 WHERE seq = 51")
+        conn.exec_driver_sql("UPDATE audit_events SET seq = 51 WHERE seq = -1")
+    result = verify(eva)
+    assert (result.ok, result.first_bad_seq) == (False, 50)
+
+
+def test_a_cut_off_tail_is_found_by_the_chain_head(eva: Eva, walked: int) -> None:
+    with triggers_bypassed(eva) as conn:
+        conn.exec_driver_sql(f"DELETE FROM audit_events WHERE seq > {walked - 3}")
+    result = verify(eva)
+    assert (result.ok, result.verified, result.first_bad_seq) == (False, walked - 3, walked - 2)
+    assert "removed" in str(result.problem)
+
+
+def test_an_event_appended_behind_the_heads_back_is_found(eva: Eva, walked: int) -> None:
+    with triggers_bypassed(eva) as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO audit_events (seq, occurred_at, actor_id, actor_name, actor_role, client,"
+            " action, entity_type, entity_id, organisation_id, proposal_id, before, after, reason,"
+            f" prev_hash, hash) SELECT {walked + 1}, occurred_at, actor_id, actor_name,"
+            " actor_role, client, action, entity_type, entity_id, organisation_id, proposal_id,"
+            " before, after, reason, hash, 'beef' FROM audit_events"
+            f" WHERE seq = {walked}"
+        )
+    result = verify(eva)
+    assert not result.ok
+    assert result.first_bad_seq == walked + 1

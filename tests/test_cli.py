@@ -1,0 +1,324 @@
+"""The ``eva`` command line, end to end on a real database (committed, not rolled back):
+a proposal walked from draft to closed by users in their roles, its history, and the audit
+verification passing before and failing after a hand edit of the audit table."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from eva_engine.cli import cli
+from eva_engine.config import default_workflows_dir
+from eva_engine.vocabulary import ScreeningOutcome
+from eva_engine.workflow.loader import load_catalogue
+from tests.conftest import FreshDatabase
+
+
+class Eva:
+    """Runs ``eva`` commands against one database."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, code: int = 0) -> Result:
+        result = self.runner.invoke(cli, list(args), env={"EVA_DATABASE_URL": self.url})
+        assert result.exit_code == code, (args, result.output, result.stderr, result.exception)
+        if code not in (0, 2):
+            assert "Traceback" not in result.output + result.stderr
+        return result
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self("--json", *args).stdout)
+
+
+@pytest.fixture
+def eva_cli(fresh_databases: FreshDatabase) -> Iterator[Eva]:
+    yield Eva(fresh_databases.new_url())
+
+
+def setup_municipality(eva: Eva) -> None:
+    eva("db", "upgrade")
+    eva("workflows", "publish")
+    eva(
+        "orgs",
+        "create",
+        "virrat",
+        "--name-fi",
+        "Virtain kaupunki",
+        "--case-pattern",
+        r"\d+/\d{2}\.\d{2}\.\d{2}/\d{4}",
+        "--case-example",
+        "257/05.00.00/2023",
+    )
+    eva("bodies", "create", "virrat", "HYVLTK", "--name-fi", "Hyvinvointilautakunta")
+    eva("meetings", "create", "virrat", "HYVLTK", "--at", "2023-06-13T16:00+03:00")
+    for user, role in [
+        ("director", "preparer"),
+        ("director", "presenter"),
+        ("secretary", "secretary"),
+        ("auditor", "auditor"),
+    ]:
+        if user != "director" or role == "preparer":
+            eva("users", "create", user, "--name", user.title())
+        eva("users", "grant", user, role, "--org", "virrat", "--body", "HYVLTK")
+
+
+def assessment_file(tmp_path: Path) -> Path:
+    catalogue = load_catalogue(default_workflows_dir())
+    questions = [
+        q.id
+        for c in catalogue.bundle("eva-standard").checklists
+        for _, _, q in c.questions()
+        if q.required_for(ScreeningOutcome.LIGHT)
+    ]
+    doc = {
+        "format": "eva.assessment/1",
+        "summary": "Verkostoon liittyminen tukee hyvinvointityötä.",
+        "alternatives": [
+            {"position": 0, "title": "Ei liitytä"},
+            {"position": 1, "title": "Liitytään verkostoon", "chosen": True},
+        ],
+        "answers": [
+            {
+                "question": q,
+                "alternative": a,
+                "direction": "positive",
+                "magnitude": "minor",
+                "justification": "Verkoston tuki.",
+            }
+            for q in questions
+            for a in (0, 1)
+        ],
+        "follow_up_indicators": [
+            {
+                "name": "TEAviisari-pisteet",
+                "source": "TEAviisari",
+                "responsible": "hyvinvointijohtaja",
+                "due": "2025-06-30",
+            }
+        ],
+    }
+    path = tmp_path / "assessment.json"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_a_proposal_is_walked_from_draft_to_closed_through_the_cli_alone(
+    eva_cli: Eva, tmp_path: Path
+) -> None:
+    eva = eva_cli
+    setup_municipality(eva)
+    created = eva.json(
+        "proposals",
+        "create",
+        "--org",
+        "virrat",
+        "--case",
+        "257/05.00.00/2023",
+        "--title-fi",
+        "Hakemus Terve Kunta -verkostoon",
+        "--body",
+        "HYVLTK",
+        "--presenter",
+        "director",
+        "--as",
+        "director",
+    )
+    pid = str(created["id"])
+    eva("proposals", "fire", pid, "start_screening", "--as", "director")
+    eva(
+        "screening",
+        "record",
+        pid,
+        "--outcome",
+        "light",
+        "--criterion",
+        "strategy_goals",
+        "--as",
+        "director",
+    )
+    eva("proposals", "fire", pid, "begin_assessment", "--as", "director")
+    imported = eva("assessment", "import", pid, str(assessment_file(tmp_path)), "--as", "director")
+    assert "0 required item(s) still missing" in imported.stdout
+    eva("proposals", "fire", pid, "submit_for_review", "--as", "director")
+    refused = eva("proposals", "fire", pid, "pass_review", "--as", "director", code=4)
+    assert "needs one of the roles secretary, expert" in refused.stderr
+    eva("proposals", "fire", pid, "pass_review", "--as", "secretary")
+    eva("proposals", "fire", pid, "sign_off", "--as", "director")
+    eva("proposals", "schedule", pid, "--meeting", "1", "--as", "secretary")
+    eva("proposals", "fire", pid, "place_on_agenda", "--as", "secretary")
+    eva("proposals", "fire", pid, "approve", "--as", "secretary")
+    eva("proposals", "fire", pid, "start_follow_up", "--as", "director")
+    closed = eva("proposals", "fire", pid, "close", "--as", "director")
+    assert "follow_up → closed" in closed.stdout
+
+    shown = eva.json("proposals", "show", pid, "--as", "auditor")
+    assert (shown["state"], shown["section"], shown["outcome"]) == (
+        "closed",
+        "§ 1/2023",
+        "approved",
+    )
+    events = eva.json("history", pid, "--as", "auditor")
+    transitions = [
+        (e["actor"], e["after"]["trigger"]) for e in events if e["action"] == "proposal.transition"
+    ]
+    assert transitions == [
+        ("director", "start_screening"),
+        ("director", "begin_assessment"),
+        ("director", "submit_for_review"),
+        ("secretary", "pass_review"),
+        ("director", "sign_off"),
+        ("secretary", "place_on_agenda"),
+        ("secretary", "approve"),
+        ("director", "start_follow_up"),
+        ("director", "close"),
+    ]
+    assert "proposal.transition" in eva("history", pid).stdout
+
+    verified = eva("audit", "verify")
+    assert verified.stdout.startswith("OK: ")
+    tamper(eva.url, "UPDATE audit_events SET actor_name = 'nobody' WHERE seq = 20")
+    broken = eva("audit", "verify", code=8)
+    assert "BROKEN at event 20" in broken.stderr
+
+
+def tamper(url: str, statement: str) -> None:
+    """A hand edit by someone with database rights, triggers and all."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TRIGGER audit_events_no_update")
+            conn.exec_driver_sql(statement)
+    else:
+        engine = create_engine(parsed.set(drivername="postgresql+psycopg"))
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
+            conn.execute(text(statement))
+            conn.execute(text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
+    engine.dispose()
+
+
+def test_a_hand_edit_is_refused_by_the_database_itself(eva_cli: Eva) -> None:
+    setup_municipality(eva_cli)
+    engine = create_engine(
+        make_url(eva_cli.url).set(
+            drivername=("postgresql+psycopg" if eva_cli.url.startswith("postgresql") else "sqlite")
+        )
+    )
+    with pytest.raises(Exception, match="append-only"), engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_events WHERE seq = 1"))
+    engine.dispose()
+    assert eva_cli("audit", "verify").stdout.startswith("OK: ")
+
+
+def test_user_mistakes_get_a_message_and_an_exit_code_never_a_traceback(
+    eva_cli: Eva, tmp_path: Path
+) -> None:
+    eva = eva_cli
+    setup_municipality(eva)
+    assert "no proposal 99" in eva("proposals", "show", "99", code=3).stderr
+    assert (
+        "no user 'ghost'" in eva("proposals", "fire", "1", "close", "--as", "ghost", code=3).stderr
+    )
+    wrong_case = eva(
+        "proposals",
+        "create",
+        "--org",
+        "virrat",
+        "--case",
+        "HEL 2024-1",
+        "--title-fi",
+        "X",
+        "--body",
+        "HYVLTK",
+        "--presenter",
+        "director",
+        "--as",
+        "director",
+        code=7,
+    )
+    assert "case_number" in wrong_case.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "eva.assessment/1",\n "alternatives": [}', encoding="utf-8")
+    eva(
+        "proposals",
+        "create",
+        "--org",
+        "virrat",
+        "--case",
+        "1/00.00.00/2024",
+        "--title-fi",
+        "X",
+        "--body",
+        "HYVLTK",
+        "--presenter",
+        "director",
+        "--as",
+        "director",
+    )
+    invalid = eva("assessment", "import", "1", str(bad), "--as", "director", code=7)
+    assert "line 2, column" in invalid.stderr
+    exempt = eva("screening", "record", "1", "--outcome", "exempt", "--as", "director", code=7)
+    assert "reason: an exempt screening must record its reason" in exempt.stderr
+    as_json = eva("--json", "proposals", "fire", "1", "sign_off", "--as", "director", code=6)
+    assert json.loads(as_json.stderr)["error"] == "transition_not_allowed"
+    assert eva("proposals", "fire", "1", "close", code=2).exit_code == 2  # --as is required
+
+
+def test_workflow_commands_list_publish_and_draw(eva_cli: Eva) -> None:
+    eva = eva_cli
+    eva("db", "upgrade")
+    assert "Nothing published" in eva("workflows", "list").stdout
+    assert "eva-standard v1" in eva("workflows", "publish").stdout
+    assert "nothing new" in eva("workflows", "publish").stdout
+    assert eva.json("workflows", "list")[0]["version"] == 1
+    assert "OK: 1 workflow(s), 8 checklist(s)" in eva("workflows", "validate").stdout
+    diagram = eva("workflows", "diagram").stdout
+    assert diagram.startswith("stateDiagram-v2")
+    assert "review --> reviewed: pass_review (secretary, expert)" in diagram
+    schema = json.loads(eva("assessment", "schema").stdout)
+    assert schema["title"] == "AssessmentDocument"
+
+
+def test_demo_data_and_the_demo_walk_run_and_leave_a_verified_chain(eva_cli: Eva) -> None:
+    eva = eva_cli
+    eva("db", "upgrade")
+    assert "20 proposals" in eva("demo-data").stdout
+    assert "not loaded" in eva("demo-data", "--if-empty").stdout
+    demo = eva("demo").stdout
+    assert "follow_up → closed" in demo
+    assert "Audit chain: intact" in demo
+    states = {
+        p["state"]
+        for p in eva.json("proposals", "list", "--org", "esimerkkila", "--limit", "100")["items"]
+    }
+    assert states >= {
+        "draft",
+        "screening",
+        "assessment",
+        "review",
+        "reviewed",
+        "signed_off",
+        "on_agenda",
+        "decided",
+        "follow_up",
+        "closed",
+        "withdrawn",
+        "rejected",
+        "removed",
+    }
+    virrat = eva.json("proposals", "show", "20")
+    assert (virrat["case_number"], virrat["section"], virrat["state"]) == (
+        "257/05.00.00/2023",
+        "§ 26/2023",
+        "decided",
+    )
