@@ -43,7 +43,7 @@ def _pg_reachable() -> str | None:
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure means: no server here
+    except Exception as exc:  # any failure means: no server here
         return f"{type(exc).__name__}: {exc}".splitlines()[0]
     finally:
         engine.dispose()
@@ -80,8 +80,8 @@ class FreshDatabase:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         admin.dispose()
         self.created.append(name)
-        return make_url(postgres_admin_url()).set(database=name).render_as_string(
-            hide_password=False
+        return (
+            make_url(postgres_admin_url()).set(database=name).render_as_string(hide_password=False)
         )
 
     def drop_all(self) -> None:

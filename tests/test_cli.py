@@ -5,7 +5,6 @@ verification passing before and failing after a hand edit of the audit table."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +39,8 @@ class Eva:
 
 
 @pytest.fixture
-def eva_cli(fresh_databases: FreshDatabase) -> Iterator[Eva]:
-    yield Eva(fresh_databases.new_url())
+def eva_cli(fresh_databases: FreshDatabase) -> Eva:
+    return Eva(fresh_databases.new_url())
 
 
 def setup_municipality(eva: Eva) -> None:

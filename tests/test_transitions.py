@@ -194,7 +194,7 @@ def test_the_preparer_cannot_review_their_own_proposal_even_holding_the_expert_r
     eva: Eva, world: World
 ) -> None:
     pid = proposal_in(eva, "review", preparer="prep_expert")
-    with pytest.raises(GuardFailed, match="four eyes|1 item") as caught:
+    with pytest.raises(GuardFailed, match="1 item") as caught:
         fire(eva, pid, "pass_review", "prep_expert")
     assert "four eyes" in caught.value.problems[0].message
     assert fire(eva, pid, "pass_review", "expert") == "reviewed"

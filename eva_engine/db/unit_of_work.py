@@ -77,9 +77,14 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        # close() ends the transaction (rolling back anything uncommitted) without expiring
-        # the objects a read-only unit of work hands back.
-        self.session.close()
+        try:
+            if isinstance(exc, StaleDataError):
+                # An autoflush before commit() found the row changed by someone else.
+                raise self._stale(exc) from exc
+        finally:
+            # close() ends the transaction (rolling back anything uncommitted) without
+            # expiring the objects a read-only unit of work hands back.
+            self.session.close()
 
     def commit(self) -> None:
         try:
@@ -87,15 +92,18 @@ class UnitOfWork:
             seal(self.session)
             self.session.commit()
         except StaleDataError as exc:
-            stale = [o for o in self.session.dirty if isinstance(o, Proposal)]
-            self.session.rollback()
-            raise self._conflict(stale[0].id if stale else None) from exc
+            raise self._stale(exc) from exc
         except IntegrityError as exc:
             self.session.rollback()
             raise Conflict(
                 "the change conflicts with data stored meanwhile; reload and try again "
                 f"({exc.orig.__class__.__name__})"
             ) from exc
+
+    def _stale(self, exc: StaleDataError) -> Conflict:
+        stale = [o.id for o in self.session.dirty if isinstance(o, Proposal)]
+        self.session.rollback()
+        return self._conflict(stale[0] if stale else None)
 
     def _conflict(self, proposal_id: int | None) -> Conflict:
         if proposal_id is None:
