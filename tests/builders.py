@@ -43,26 +43,49 @@ _counter = {"case": 0}
 
 def build_world(eva: Eva) -> None:
     for code in (ORG, OTHER_ORG):
-        organisations.create_organisation(eva, OPERATOR, organisations.CreateOrganisation(
-            code=code, name_fi=code.title(), case_number_pattern=PATTERN,
-            case_number_example="257/05.00.00/2023"))
+        organisations.create_organisation(
+            eva,
+            OPERATOR,
+            organisations.CreateOrganisation(
+                code=code,
+                name_fi=code.title(),
+                case_number_pattern=PATTERN,
+                case_number_example="257/05.00.00/2023",
+            ),
+        )
     for code in ("KH", "HYVLTK", "TEKLTK"):
-        organisations.create_body(eva, OPERATOR, organisations.CreateBody(
-            organisation=ORG, code=code, name_fi=f"{code} elin"))
-        organisations.create_meeting(eva, OPERATOR, organisations.CreateMeeting(
-            organisation=ORG, body=code, starts_at=datetime(2026, 12, 15, 16, tzinfo=UTC)))
-    organisations.create_body(eva, OPERATOR, organisations.CreateBody(
-        organisation=OTHER_ORG, code="KH", name_fi="Kunnanhallitus"))
+        organisations.create_body(
+            eva,
+            OPERATOR,
+            organisations.CreateBody(organisation=ORG, code=code, name_fi=f"{code} elin"),
+        )
+        organisations.create_meeting(
+            eva,
+            OPERATOR,
+            organisations.CreateMeeting(
+                organisation=ORG, body=code, starts_at=datetime(2026, 12, 15, 16, tzinfo=UTC)
+            ),
+        )
+    organisations.create_body(
+        eva,
+        OPERATOR,
+        organisations.CreateBody(organisation=OTHER_ORG, code="KH", name_fi="Kunnanhallitus"),
+    )
     for username, grants in PEOPLE.items():
-        users.create_user(eva, OPERATOR, users.CreateUser(username=username,
-                                                          full_name=username.title()))
+        users.create_user(
+            eva, OPERATOR, users.CreateUser(username=username, full_name=username.title())
+        )
         for role, body in grants:
-            users.grant_role(eva, OPERATOR, users.GrantRole(username=username, organisation=ORG,
-                                                            role=role, body=body))
+            users.grant_role(
+                eva,
+                OPERATOR,
+                users.GrantRole(username=username, organisation=ORG, role=role, body=body),
+            )
     users.create_user(eva, OPERATOR, users.CreateUser(username="outsider", full_name="Outsider"))
     for role in (Role.PREPARER, Role.PRESENTER, Role.SECRETARY, Role.AUDITOR):
-        users.grant_role(eva, OPERATOR, users.GrantRole(username="outsider",
-                                                        organisation=OTHER_ORG, role=role))
+        users.grant_role(
+            eva, OPERATOR, users.GrantRole(username="outsider", organisation=OTHER_ORG, role=role)
+        )
 
 
 def as_(username: str) -> Caller:
@@ -78,14 +101,29 @@ def meeting_id(eva: Eva, body: str = "HYVLTK") -> int:
         return uow.repos.meetings(found.id)[0].id
 
 
-def new_proposal(eva: Eva, *, preparer: str = "prep", presenter: str = "pres",
-                 body: str = "HYVLTK", publicity: Publicity = Publicity.PUBLIC,
-                 ground: str | None = None) -> int:
+def new_proposal(
+    eva: Eva,
+    *,
+    preparer: str = "prep",
+    presenter: str = "pres",
+    body: str = "HYVLTK",
+    publicity: Publicity = Publicity.PUBLIC,
+    ground: str | None = None,
+) -> int:
     _counter["case"] += 1
-    view = proposals.create_proposal(eva, as_(preparer), proposals.CreateProposal(
-        organisation=ORG, case_number=f"{_counter['case']}/05.00.00/2026",
-        title_fi=f"Testiesitys {_counter['case']}", body=body, presenter=presenter,
-        publicity=publicity, confidentiality_ground=ground))
+    view = proposals.create_proposal(
+        eva,
+        as_(preparer),
+        proposals.CreateProposal(
+            organisation=ORG,
+            case_number=f"{_counter['case']}/05.00.00/2026",
+            title_fi=f"Testiesitys {_counter['case']}",
+            body=body,
+            presenter=presenter,
+            publicity=publicity,
+            confidentiality_ground=ground,
+        ),
+    )
     return view.id
 
 
@@ -106,47 +144,81 @@ def required_questions(eva: Eva, depth: ScreeningOutcome) -> list[tuple[str, str
     ]
 
 
-def document(eva: Eva, depth: ScreeningOutcome = ScreeningOutcome.LIGHT, *,
-             skip: int = 0, negative: str | None = None, mitigate: bool = True,
-             indicators: bool = True) -> assessment.AssessmentDocument:
+def document(
+    eva: Eva,
+    depth: ScreeningOutcome = ScreeningOutcome.LIGHT,
+    *,
+    skip: int = 0,
+    negative: str | None = None,
+    mitigate: bool = True,
+    indicators: bool = True,
+) -> assessment.AssessmentDocument:
     """A complete assessment for two alternatives, less the last ``skip`` answers.
     ``negative`` names a question whose chosen alternative has a significant negative impact."""
     answers: list[dict[str, Any]] = []
     for _, question in required_questions(eva, depth):
         for position in (0, 1):
-            answers.append({"question": question, "alternative": position,
-                            "direction": "positive", "magnitude": "minor",
-                            "duration": "council_term", "certainty": "medium",
-                            "justification": "Perusteltu.", "affected_groups": ["families"]})
+            answers.append(
+                {
+                    "question": question,
+                    "alternative": position,
+                    "direction": "positive",
+                    "magnitude": "minor",
+                    "duration": "council_term",
+                    "certainty": "medium",
+                    "justification": "Perusteltu.",
+                    "affected_groups": ["families"],
+                }
+            )
     if negative is not None:
         for ans in answers:
             if ans["question"] == negative and ans["alternative"] == 1:
                 ans["direction"], ans["magnitude"] = "negative", "significant"
     if skip:
         answers = answers[:-skip]
-    return assessment.AssessmentDocument.model_validate({
-        "format": assessment.FORMAT,
-        "summary": "Yhteenveto.",
-        "alternatives": [{"position": 0, "title": "Nykytila"},
-                         {"position": 1, "title": "Esitys", "chosen": True}],
-        "answers": answers,
-        "mitigations": ([{"question": negative, "alternative": 1, "description": "Lievennys."}]
-                        if negative and mitigate else []),
-        "follow_up_indicators": ([{"name": "Mittari", "responsible": "koordinaattori",
-                                   "due": (datetime.now(UTC) + timedelta(days=300)).date()
-                                   .isoformat()}] if indicators else []),
-    })
+    return assessment.AssessmentDocument.model_validate(
+        {
+            "format": assessment.FORMAT,
+            "summary": "Yhteenveto.",
+            "alternatives": [
+                {"position": 0, "title": "Nykytila"},
+                {"position": 1, "title": "Esitys", "chosen": True},
+            ],
+            "answers": answers,
+            "mitigations": (
+                [{"question": negative, "alternative": 1, "description": "Lievennys."}]
+                if negative and mitigate
+                else []
+            ),
+            "follow_up_indicators": (
+                [
+                    {
+                        "name": "Mittari",
+                        "responsible": "koordinaattori",
+                        "due": (datetime.now(UTC) + timedelta(days=300)).date().isoformat(),
+                    }
+                ]
+                if indicators
+                else []
+            ),
+        }
+    )
 
 
-def screen(eva: Eva, pid: int, depth: ScreeningOutcome = ScreeningOutcome.LIGHT,
-           preparer: str = "prep") -> None:
+def screen(
+    eva: Eva, pid: int, depth: ScreeningOutcome = ScreeningOutcome.LIGHT, preparer: str = "prep"
+) -> None:
     if depth == ScreeningOutcome.EXEMPT:
-        cmd = screening.RecordScreening(proposal_id=pid, outcome=depth,
-                                        exemption="filling_post", reason="Viran täyttö.")
+        cmd = screening.RecordScreening(
+            proposal_id=pid, outcome=depth, exemption="filling_post", reason="Viran täyttö."
+        )
     else:
         cmd = screening.RecordScreening(
-            proposal_id=pid, outcome=depth, criteria=["many_residents"],
-            participation_plan="Kuulemistilaisuus." if depth == ScreeningOutcome.FULL else None)
+            proposal_id=pid,
+            outcome=depth,
+            criteria=["many_residents"],
+            participation_plan="Kuulemistilaisuus." if depth == ScreeningOutcome.FULL else None,
+        )
     screening.record_screening(eva, as_(preparer), cmd)
 
 
@@ -161,16 +233,35 @@ STEPS: list[tuple[str, str]] = [
     ("start_follow_up", "preparer"),
     ("close", "preparer"),
 ]
-AFTER = {"draft": 0, "screening": 1, "assessment": 2, "review": 3, "reviewed": 4,
-         "signed_off": 5, "on_agenda": 6, "decided": 7, "follow_up": 8, "closed": 9}
+AFTER = {
+    "draft": 0,
+    "screening": 1,
+    "assessment": 2,
+    "review": 3,
+    "reviewed": 4,
+    "signed_off": 5,
+    "on_agenda": 6,
+    "decided": 7,
+    "follow_up": 8,
+    "closed": 9,
+}
 
 
-def proposal_in(eva: Eva, state: str, *, preparer: str = "prep", presenter: str = "pres",
-                body: str = "HYVLTK", depth: ScreeningOutcome = ScreeningOutcome.LIGHT,
-                publicity: Publicity = Publicity.PUBLIC, ground: str | None = None) -> int:
+def proposal_in(
+    eva: Eva,
+    state: str,
+    *,
+    preparer: str = "prep",
+    presenter: str = "pres",
+    body: str = "HYVLTK",
+    depth: ScreeningOutcome = ScreeningOutcome.LIGHT,
+    publicity: Publicity = Publicity.PUBLIC,
+    ground: str | None = None,
+) -> int:
     """A proposal walked along the normal path to ``state``."""
-    pid = new_proposal(eva, preparer=preparer, presenter=presenter, body=body,
-                       publicity=publicity, ground=ground)
+    pid = new_proposal(
+        eva, preparer=preparer, presenter=presenter, body=body, publicity=publicity, ground=ground
+    )
     who = {"preparer": preparer, "presenter": presenter}
     for trigger, actor in STEPS[: AFTER[state]]:
         if trigger == "begin_assessment":
@@ -178,8 +269,11 @@ def proposal_in(eva: Eva, state: str, *, preparer: str = "prep", presenter: str 
         if trigger == "submit_for_review":
             assessment.import_assessment(eva, as_(preparer), pid, document(eva, depth))
         if trigger == "place_on_agenda":
-            proposals.schedule(eva, as_("sec"), proposals.ScheduleProposal(
-                proposal_id=pid, meeting_id=meeting_id(eva, body)))
+            proposals.schedule(
+                eva,
+                as_("sec"),
+                proposals.ScheduleProposal(proposal_id=pid, meeting_id=meeting_id(eva, body)),
+            )
         transitions.fire(eva, as_(who.get(actor, actor)), pid, trigger)
     return pid
 
