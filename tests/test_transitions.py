@@ -565,3 +565,23 @@ def test_republishing_a_changed_file_under_the_same_version_is_refused(
     )
     with pytest.raises(Conflict, match="raise 'version'"):
         definitions.publish(Runtime(eva.database, folder), OPERATOR)
+
+
+def test_the_proposal_list_neither_shows_nor_counts_what_the_user_may_not_see(
+    eva: Eva, world: World
+) -> None:
+    public = new_proposal(eva)
+    hidden = new_proposal(eva, publicity=Publicity.CONFIDENTIAL, ground="JulkL 24 § 1 mom. 25 k")
+    tek = new_proposal(
+        eva,
+        preparer="tek",
+        body="TEKLTK",
+        publicity=Publicity.CONFIDENTIAL,
+        ground="JulkL 24 § 1 mom. 25 k",
+    )
+    narrow = proposals.list_proposals(eva, as_("sec_tek"), "testila")
+    assert ({p.id for p in narrow.items}, narrow.total) == ({public, tek}, 2)
+    wide = proposals.list_proposals(eva, as_("aud"), "testila")
+    assert ({p.id for p in wide.items}, wide.total) == ({public, hidden, tek}, 3)
+    with pytest.raises(NotFound):
+        proposals.list_proposals(eva, as_("outsider"), "testila")

@@ -26,7 +26,7 @@ from eva_engine.models import (
     Screening,
     User,
 )
-from eva_engine.vocabulary import AssignmentState, Role
+from eva_engine.vocabulary import AssignmentState, Publicity, Role
 from eva_engine.workflow.context import AssessmentSnapshot
 
 
@@ -37,6 +37,8 @@ class ProposalFilter:
     body_id: int | None = None
     meeting_id: int | None = None
     preparer_id: int | None = None
+    # None: everything. Otherwise non-public proposals only of these bodies are visible.
+    confidential_bodies: frozenset[int] | None = None
     limit: int = 50
     offset: int = 0
 
@@ -127,6 +129,23 @@ class Repositories:
             is not None
         )
 
+    def covered_bodies(self, user_id: int, organisation_id: int) -> frozenset[int] | None:
+        """The bodies whose non-public proposals the user may see; None means all of them
+        (a grant for the whole organisation)."""
+        grants = self.session.execute(
+            select(RoleGrant.body_id).where(
+                RoleGrant.user_id == user_id,
+                RoleGrant.organisation_id == organisation_id,
+                RoleGrant.revoked_at.is_(None),
+            )
+        ).scalars()
+        bodies: set[int] = set()
+        for body_id in grants:
+            if body_id is None:
+                return None
+            bodies.add(body_id)
+        return frozenset(bodies)
+
     # definitions -----------------------------------------------------------------------------
     def definition(self, name: str, version: int) -> PublishedDefinition | None:
         return self.session.scalar(
@@ -176,6 +195,13 @@ class Repositories:
             conditions.append(Proposal.meeting_id == flt.meeting_id)
         if flt.preparer_id is not None:
             conditions.append(Proposal.preparer_id == flt.preparer_id)
+        if flt.confidential_bodies is not None:
+            conditions.append(
+                or_(
+                    Proposal.publicity == Publicity.PUBLIC,
+                    Proposal.body_id.in_(sorted(flt.confidential_bodies)),
+                )
+            )
         total = self.session.scalar(select(func.count()).select_from(Proposal).where(*conditions))
         rows = self.session.scalars(
             select(Proposal)

@@ -232,7 +232,12 @@ def list_proposals(
             body_id = found.id
         rows, total = repos.proposals(
             ProposalFilter(
-                organisation_id=org.id, state=state, body_id=body_id, limit=limit, offset=offset
+                organisation_id=org.id,
+                state=state,
+                body_id=body_id,
+                limit=limit,
+                offset=offset,
+                confidential_bodies=repos.covered_bodies(user.id, org.id) if user else None,
             )
         )
         names = _usernames(repos, {p.preparer_id for p in rows})
@@ -248,9 +253,6 @@ def list_proposals(
                 revision=p.revision,
             )
             for p in rows
-            if user is None
-            or p.publicity == Publicity.PUBLIC
-            or repos.roles_for(user.id, org.id, p.body_id)
         ]
         return ProposalPage(items=items, total=total, limit=limit, offset=offset)
 
