@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from eva_engine.vocabulary import ScreeningOutcome
 
@@ -51,23 +50,6 @@ class Area(Strict):
     id: str = Field(pattern=SNAKE)
     title: LocalizedText
     topics: list[Topic] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _ids_nest(self) -> Area:
-        seen: set[str] = set()
-        for t_index, topic in enumerate(self.topics):
-            if topic.id in seen:
-                raise ValueError(f"topics[{t_index}].id: topic {topic.id!r} appears twice")
-            seen.add(topic.id)
-            prefix = f"{self.id}.{topic.id}."
-            for q_index, question in enumerate(topic.questions):
-                rest = question.id.removeprefix(prefix)
-                if not question.id.startswith(prefix) or not re.match(SNAKE, rest):
-                    raise ValueError(
-                        f"topics[{t_index}].questions[{q_index}].id: {question.id!r} must be "
-                        f"'{prefix}<snake_case_slug>'"
-                    )
-        return self
 
 
 class Checklist(Strict):

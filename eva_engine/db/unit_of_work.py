@@ -100,7 +100,7 @@ class UnitOfWork:
                 f"({exc.orig.__class__.__name__})"
             ) from exc
 
-    def _stale(self, exc: StaleDataError) -> Conflict:
+    def _stale(self, _exc: StaleDataError) -> Conflict:
         stale = [o.id for o in self.session.dirty if isinstance(o, Proposal)]
         self.session.rollback()
         return self._conflict(stale[0] if stale else None)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import InvalidInput, Problem
 from eva_engine.models import Alternative, Answer, Assessment, FollowUpIndicator, Mitigation
-from eva_engine.services.editing import open_for_edit
+from eva_engine.services.editing import commit_edit, open_for_edit
 from eva_engine.services.proposals import show
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import ProposalView
@@ -165,6 +165,16 @@ def _follow_up_problems(doc: AssessmentDocument, questions: set[str]) -> list[Pr
             problems.append(
                 Problem(f"follow_up_indicators[{i}].question", f"unknown question {ind.question!r}")
             )
+    pairs: set[tuple[str, int | None]] = set()
+    for i, mit in enumerate(doc.mitigations):
+        if (mit.question, mit.alternative) in pairs:
+            problems.append(
+                Problem(
+                    f"mitigations[{i}]",
+                    "this question and alternative already have a mitigation in the document",
+                )
+            )
+        pairs.add((mit.question, mit.alternative))
     for name, count in Counter(i.name for i in doc.follow_up_indicators).items():
         if count > 1:
             problems.append(Problem("follow_up_indicators", f"{name!r} is named {count} times"))
@@ -194,7 +204,7 @@ def import_assessment(
         if problems:
             raise InvalidInput("the assessment was not imported: nothing was changed", problems)
         _apply(uow.repos, target.assessment, doc)
-        uow.commit()
+        commit_edit(uow, target)
     return show(eva, caller, proposal_id)
 
 
@@ -279,9 +289,13 @@ def _apply_mitigations(
     doc: AssessmentDocument,
 ) -> None:
     position = {a.id: p for p, a in alts.items()}
-    mitigations = {
-        (m.question_id, position[m.alternative_id] if m.alternative_id else None): m for m in stored
-    }
+    mitigations: dict[tuple[str, int | None], Mitigation] = {}
+    for m in stored:
+        key = (m.question_id, position[m.alternative_id] if m.alternative_id else None)
+        if key in mitigations:  # a duplicate stored before duplicates were refused
+            repos.delete(m)
+        else:
+            mitigations[key] = m
     for m_in in doc.mitigations:
         mit = mitigations.pop((m_in.question, m_in.alternative), None)
         if mit is None:

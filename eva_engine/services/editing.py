@@ -51,5 +51,13 @@ def open_for_edit(
     assessment = uow.repos.assessment(proposal.id, proposal.revision)
     if assessment is None:  # pragma: no cover - created with every revision
         raise NotFound(f"proposal {proposal.id} has no assessment")
-    proposal.touch()  # any edit of the aggregate bumps its row version
     return EditTarget(user, proposal, assessment, bundle)
+
+
+def commit_edit(uow: UnitOfWork, target: EditTarget) -> None:
+    """Commit an edit. A real change to the assessment bumps the proposal's row version (the
+    proposal is the aggregate the version guards); an edit that changed nothing leaves it."""
+    uow.session.flush()
+    if uow.audit.pending:
+        target.proposal.touch()
+    uow.commit()

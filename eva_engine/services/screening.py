@@ -6,7 +6,7 @@ from pydantic import Field
 
 from eva_engine.errors import InvalidInput, Problem
 from eva_engine.models import Screening, utcnow
-from eva_engine.services.editing import open_for_edit
+from eva_engine.services.editing import commit_edit, open_for_edit
 from eva_engine.services.organisations import Command
 from eva_engine.services.proposals import show
 from eva_engine.services.runtime import Caller, Eva
@@ -72,5 +72,5 @@ def record_screening(eva: Eva, caller: Caller, cmd: RecordScreening) -> Proposal
         screening.recorded_at = utcnow()
         if existing is None:
             uow.repos.add(screening)
-        uow.commit()
+        commit_edit(uow, target)
     return show(eva, caller, cmd.proposal_id)

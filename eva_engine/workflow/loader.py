@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from eva_engine.checklists.definition import Checklist
+from eva_engine.checklists.definition import SNAKE, Checklist
 from eva_engine.errors import DefinitionError, NotFound, Problem
 from eva_engine.workflow.definition import ANY_OPEN_STATE, EFFECT_TAGS, Workflow, WorkflowBundle
 from eva_engine.workflow.guards import CONDITIONS, GUARDS
@@ -169,6 +170,34 @@ def workflow_problems(where: str, wf: Workflow) -> list[Problem]:
     return report.problems
 
 
+def checklist_problems(where: str, checklist: Checklist) -> list[Problem]:
+    """Ids a schema cannot check: topics unique in their area, question ids nested as
+    ``<area>.<topic>.<slug>`` and unique in the checklist. Every problem, not the first."""
+    report = _Report(where)
+    questions: Counter[str] = Counter()
+    for a_index, area in enumerate(checklist.areas):
+        topics = Counter(t.id for t in area.topics)
+        for t_index, topic in enumerate(area.topics):
+            if topics[topic.id] > 1:
+                report.add(
+                    f"areas[{a_index}].topics[{t_index}].id",
+                    f"topic {topic.id!r} appears {topics[topic.id]} times in {area.id!r}",
+                )
+            prefix = f"{area.id}.{topic.id}."
+            for q_index, question in enumerate(topic.questions):
+                questions[question.id] += 1
+                slug = question.id.removeprefix(prefix)
+                if not question.id.startswith(prefix) or not re.fullmatch(SNAKE, slug):
+                    report.add(
+                        f"areas[{a_index}].topics[{t_index}].questions[{q_index}].id",
+                        f"{question.id!r} must be '{prefix}<snake_case_slug>'",
+                    )
+    for question_id, count in questions.items():
+        if count > 1:
+            report.add("areas", f"question {question_id!r} appears {count} times")
+    return report.problems
+
+
 def bundle_problems(where: str, checklists: Sequence[Checklist]) -> list[Problem]:
     """The checklists one workflow pins must not share area or question ids."""
     report = _Report(where)
@@ -193,6 +222,7 @@ class Catalogue:
     bundles: dict[tuple[str, int], WorkflowBundle] = field(default_factory=dict)
     sources: dict[tuple[str, int], str] = field(default_factory=dict)
     checklists: dict[tuple[str, int], Checklist] = field(default_factory=dict)
+    invalid: set[tuple[str, int]] = field(default_factory=set)
 
     def bundle(self, name: str, version: int | None = None) -> WorkflowBundle:
         versions = sorted(v for (n, v) in self.bundles if n == name)
@@ -232,7 +262,22 @@ def _read_definition(path: Path, where: str) -> tuple[Workflow | Checklist | Non
     parsed, problems = _parse(Workflow if kind == "workflow" else Checklist, data, where)
     if isinstance(parsed, Workflow):
         problems.extend(workflow_problems(where, parsed))
+    elif isinstance(parsed, Checklist):
+        problems.extend(checklist_problems(where, parsed))
     return parsed, problems
+
+
+def _declared(path: Path) -> tuple[str, int] | None:
+    """The name and version an unreadable or invalid checklist file says it has, if any."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, OSError, UnicodeDecodeError):
+        return None
+    if isinstance(data, dict) and isinstance(data.get("name"), str):
+        version = data.get("version")
+        if isinstance(version, int):
+            return data["name"], version
+    return None
 
 
 def _bundle(catalogue: Catalogue, where: str, wf: Workflow) -> list[Problem]:
@@ -240,6 +285,8 @@ def _bundle(catalogue: Catalogue, where: str, wf: Workflow) -> list[Problem]:
     problems = []
     for index, ref in enumerate(wf.checklists):
         checklist = catalogue.checklists.get((ref.name, ref.version))
+        if checklist is None and (ref.name, ref.version) in catalogue.invalid:
+            continue  # its own file's problems are reported; saying "not found" would mislead
         if checklist is None:
             problems.append(
                 Problem(
@@ -258,7 +305,16 @@ def _bundle(catalogue: Catalogue, where: str, wf: Workflow) -> list[Problem]:
 def load_catalogue(directory: Path, paths: Sequence[Path] | None = None) -> Catalogue:
     """Load every ``*.yaml`` under ``directory`` (or just ``paths``) and validate all of it.
     Raises one DefinitionError listing every problem in every file; loads nothing otherwise."""
+    if not directory.is_dir():
+        raise DefinitionError(
+            "no definitions folder",
+            [Problem(str(directory), "does not exist or is not a folder (EVA_WORKFLOWS_DIR)")],
+        )
     files = sorted(paths) if paths is not None else sorted(directory.rglob("*.yaml"))
+    if not files:
+        raise DefinitionError(
+            "no definitions found", [Problem(str(directory), "holds no *.yaml definition files")]
+        )
     problems: list[Problem] = []
     catalogue = Catalogue()
     workflows: list[tuple[str, Workflow]] = []
@@ -267,7 +323,10 @@ def load_catalogue(directory: Path, paths: Sequence[Path] | None = None) -> Cata
         where = _display(path, directory)
         parsed, found = _read_definition(path, where)
         problems.extend(found)
-        if parsed is None:
+        if parsed is None or (found and isinstance(parsed, Checklist)):
+            declared = _declared(path)
+            if declared is not None:
+                catalogue.invalid.add(declared)
             continue
         key = (parsed.kind, parsed.name, parsed.version)
         if key in seen:
