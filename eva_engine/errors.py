@@ -78,6 +78,12 @@ class GuardFailed(InvalidInput):
     code = "guard_failed"
 
 
+class Unavailable(EvaError):
+    """The database cannot be reached or stays locked; nothing was changed."""
+
+    code = "unavailable"
+
+
 class Conflict(EvaError):
     """Someone else changed the record since the caller read it."""
 

@@ -321,3 +321,16 @@ def test_demo_data_and_the_demo_walk_run_and_leave_a_verified_chain(eva_cli: Eva
         "§ 26/2023",
         "decided",
     )
+
+
+def test_an_unreachable_database_is_a_message_and_exit_code_nine() -> None:
+    eva = Eva("postgresql://postgres@127.0.0.1:9/none")
+    result = eva("proposals", "show", "1", code=9)
+    assert "the database is unavailable" in result.stderr
+
+
+def test_the_demo_loads_its_data_first_on_an_empty_database(eva_cli: Eva) -> None:
+    eva_cli("db", "upgrade")
+    demo = eva_cli("demo").stdout
+    assert demo.startswith("No demo data yet: loading it first.")
+    assert "answer.create              12 events" in demo

@@ -488,10 +488,17 @@ def proposals_fire(
 @proposals_group.command("schedule")
 @click.argument("proposal_id", type=int)
 @click.option("--meeting", "meeting_id", type=int, required=True)
-@click.option("--position", type=int)
+@click.option("--position", type=int, help="Position on the meeting's agenda.")
+@click.option("--section", type=int, help="The § number (default: the next free one).")
+@click.option("--if-version", "expected_version", type=int)
 @as_user
 def proposals_schedule(
-    proposal_id: int, meeting_id: int, position: int | None, username: str | None
+    proposal_id: int,
+    meeting_id: int,
+    position: int | None,
+    section: int | None,
+    expected_version: int | None,
+    username: str | None,
 ) -> None:
     """Schedule a proposal for a meeting of its body."""
     with reported():
@@ -499,7 +506,11 @@ def proposals_schedule(
             _eva(),
             _caller(username),
             proposals.ScheduleProposal(
-                proposal_id=proposal_id, meeting_id=meeting_id, agenda_position=position
+                proposal_id=proposal_id,
+                meeting_id=meeting_id,
+                agenda_position=position,
+                section_number=section,
+                expected_version=expected_version,
             ),
         )
         emit(

@@ -20,6 +20,7 @@ from eva_engine.errors import (
     PermissionDenied,
     Problem,
     TransitionNotAllowed,
+    Unavailable,
 )
 
 EXIT_CODES: dict[type[EvaError], int] = {
@@ -29,6 +30,7 @@ EXIT_CODES: dict[type[EvaError], int] = {
     GuardFailed: 6,
     TransitionNotAllowed: 6,
     InvalidInput: 7,
+    Unavailable: 9,
 }
 
 

@@ -7,15 +7,20 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from eva_engine.db.audit import AUDIT_KEY, Actor, AuditContext, install_audit_hooks, seal
 from eva_engine.db.engine import make_engine
 from eva_engine.db.repositories import Repositories
-from eva_engine.errors import Conflict
+from eva_engine.errors import Conflict, Unavailable
 from eva_engine.models import AuditEvent, Proposal
+
+
+def unavailable(exc: OperationalError) -> Unavailable:
+    reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+    return Unavailable(f"the database is unavailable ({reason}); nothing was changed, try again")
 
 
 class EvaSession(Session):
@@ -81,6 +86,8 @@ class UnitOfWork:
             if isinstance(exc, StaleDataError):
                 # An autoflush before commit() found the row changed by someone else.
                 raise self._stale(exc) from exc
+            if isinstance(exc, OperationalError):
+                raise unavailable(exc) from exc
         finally:
             # close() ends the transaction (rolling back anything uncommitted) without
             # expiring the objects a read-only unit of work hands back.
@@ -93,6 +100,8 @@ class UnitOfWork:
             self.session.commit()
         except StaleDataError as exc:
             raise self._stale(exc) from exc
+        except OperationalError as exc:
+            raise unavailable(exc) from exc
         except IntegrityError as exc:
             self.session.rollback()
             raise Conflict(

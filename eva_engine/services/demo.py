@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from itertools import groupby
 from typing import Any
 
 from pydantic import BaseModel
@@ -23,6 +24,7 @@ from eva_engine.services import (
     users,
 )
 from eva_engine.services.runtime import Caller, Eva
+from eva_engine.services.views import HistoryEventView
 from eva_engine.vocabulary import BodyKind, Language, Role, ScreeningOutcome
 from eva_engine.workflow.definition import WorkflowBundle
 
@@ -493,9 +495,10 @@ def _virrat(eva: Eva, op: Caller) -> None:
 def walk(eva: Eva, say: Callable[[str], None]) -> None:
     """Walk one new sample proposal from draft to closed, then print its history."""
     with eva.uow() as uow:
-        if uow.repos.organisation_by_code(ORG) is None:
-            say("No demo data yet: loading it first.")
-            load_demo_data(eva)
+        missing = uow.repos.organisation_by_code(ORG) is None
+    if missing:  # outside the unit of work above: on SQLite it would hold the write lock
+        say("No demo data yet: loading it first.")
+        load_demo_data(eva)
     with eva.uow() as uow:
         org = uow.repos.organisation_by_code(ORG)
         body = uow.repos.body_by_code(org.id, "HYVLTK") if org else None
@@ -522,12 +525,20 @@ def walk(eva: Eva, say: Callable[[str], None]) -> None:
     )
     say("")
     say(f"History of proposal {pid} (eva history {pid}):")
-    for ev in history.proposal_history(eva, Caller(None, "demo"), pid):
+    events = history.proposal_history(eva, Caller(None, "demo"), pid)
+
+    # Transitions one by one; runs of the same other change (12 answers...) on one line.
+    def key(ev: HistoryEventView) -> tuple[str, str, int]:
+        return (ev.action, ev.actor, ev.seq if ev.action == "proposal.transition" else 0)
+
+    for _, group in groupby(events, key=key):
+        run = list(group)
+        ev = run[0]
         if ev.action == "proposal.transition" and ev.after:
             detail = f"{(ev.before or {}).get('state')} → {ev.after.get('state')}"
         else:
-            detail = ev.entity
-        say(f"  #{ev.seq:<5} {ev.occurred_at:%H:%M:%S} {ev.actor:<14} {ev.action:<22} {detail}")
+            detail = ev.entity if len(run) == 1 else f"{len(run)} events"
+        say(f"  #{ev.seq:<5} {ev.occurred_at:%H:%M:%S} {ev.actor:<14} {ev.action:<26} {detail}")
     result = history.verify(eva)
     say("")
     say(
