@@ -24,6 +24,8 @@ class PublishedDefinition(Audited, Base):
     name: Mapped[str] = mapped_column(String(80))
     version: Mapped[int]
     content_hash: Mapped[str] = mapped_column(String(64))
-    content: Mapped[str] = mapped_column(Text)  # canonical JSON of the validated definition
+    # Canonical JSON of the validated bundle. Deferred: read only when the parsed bundle is not
+    # cached yet (it is cached by content hash), not on every transition.
+    content: Mapped[str] = mapped_column(Text, deferred=True)
     source_file: Mapped[str] = mapped_column(String(255))
     published_at: Mapped[datetime] = mapped_column(default=utcnow)
