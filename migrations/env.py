@@ -3,15 +3,26 @@ upgrade``, the tests) or on EVA_DATABASE_URL. Batch mode keeps ALTERs working on
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection
 
 from eva_engine.config import Settings
 from eva_engine.db.engine import make_engine
 from eva_engine.models import Base
+from eva_engine.models.base import UTCDateTime
 
 config = context.config
 target_metadata = Base.metadata
+
+
+def render_item(type_: str, obj: Any, _context: AutogenContext) -> str | Literal[False]:
+    """Write eva's column types as plain SQLAlchemy types, so migrations never import eva."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def run_on(connection: Connection) -> None:
@@ -20,6 +31,7 @@ def run_on(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -334,3 +334,20 @@ def test_the_demo_loads_its_data_first_on_an_empty_database(eva_cli: Eva) -> Non
     demo = eva_cli("demo").stdout
     assert demo.startswith("No demo data yet: loading it first.")
     assert "answer.create              12 events" in demo
+
+
+def test_demo_data_is_refused_in_production(eva_cli: Eva) -> None:
+    eva_cli("db", "upgrade")
+    result = eva_cli.runner.invoke(
+        cli, ["demo-data"], env={"EVA_DATABASE_URL": eva_cli.url, "EVA_ENV": "production"}
+    )
+    assert result.exit_code == 7
+    assert "never loaded in production" in result.stderr
+
+
+def test_passwords_are_set_and_accounts_disabled_from_the_command_line(eva_cli: Eva) -> None:
+    setup_municipality(eva_cli)
+    eva_cli("users", "set-password", "secretary", "--password", "pitkä-ja-hyvä-salasana")
+    weak = eva_cli("users", "set-password", "secretary", "--password", "lyhyt", code=7)
+    assert "at least 12 characters" in weak.stderr
+    assert "secretary disabled" in eva_cli("users", "disable", "secretary").stdout

@@ -13,6 +13,7 @@ from eva_engine.cli.output import emit, reported
 from eva_engine.config import Settings
 from eva_engine.errors import InvalidInput, Problem
 from eva_engine.services import (
+    accounts,
     assessment,
     definitions,
     demo,
@@ -280,6 +281,36 @@ def users_revoke(
             ),
         )
         emit(view, lambda: click.echo(f"Revoked {view.role.value} from {username}."))
+
+
+@users_group.command("set-password")
+@click.argument("username")
+@click.option("--org", "organisation", help="The organisation you administer (with --as).")
+@click.option("--as", "actor", metavar="USER", help="Yourself, or the administrator.")
+@click.password_option("--password", prompt="New password", help="Asked if not given.")
+def users_set_password(
+    username: str, organisation: str | None, actor: str | None, password: str
+) -> None:
+    """Set a user's password (ends the user's sessions)."""
+    with reported():
+        current = None
+        if actor == username:
+            current = click.prompt("Current password", hide_input=True)
+        accounts.set_password(_eva(), _caller(actor), username, password, current, organisation)
+        emit({"username": username}, lambda: click.echo(f"Password of {username} set."))
+
+
+@users_group.command("disable")
+@click.argument("username")
+@click.option("--org", "organisation", help="The organisation you administer (with --as).")
+@click.option("--as", "actor", metavar="USER")
+def users_disable(username: str, organisation: str | None, actor: str | None) -> None:
+    """Disable an account; its sessions end at their next request."""
+    with reported():
+        accounts.set_active(
+            _eva(), _caller(actor), username, active=False, organisation=organisation
+        )
+        emit({"username": username}, lambda: click.echo(f"{username} disabled."))
 
 
 @users_group.command("list")
@@ -736,6 +767,10 @@ def workflows_diagram(name: str, version: int | None, language: str) -> None:
 def demo_data(if_empty: bool) -> None:
     """Load a fictional municipality with users in every role and ~20 proposals."""
     with reported():
+        if Settings.from_env().environment == "production":
+            raise InvalidInput(
+                "demo data is never loaded in production", [Problem("EVA_ENV", "production")]
+            )
         report = demo.load_demo_data(_eva(), if_empty=if_empty)
         emit(report.model_dump(), lambda: click.echo(report.message))
 

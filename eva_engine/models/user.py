@@ -15,6 +15,8 @@ class User(Audited, Base):
     __tablename__ = "users"
     __audit_name__ = "user"
     __audit_redact__ = frozenset({"password_hash"})
+    # Logins and logouts are events of their own; the epoch they move is not worth an event.
+    __audit_ignore__ = frozenset({"row_version", "updated_at", "session_epoch"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
@@ -23,6 +25,10 @@ class User(Audited, Base):
     title: Mapped[str | None]  # e.g. hyvinvointijohtaja
     language: Mapped[Language] = mapped_column(enum_column(Language, 2), default=Language.FI)
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    password_changed_at: Mapped[datetime | None]
+    # Raised when the user logs out, changes the password or is disabled: every web session
+    # carries the epoch it began in, and one from an older epoch is over (server-side logout).
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from eva_engine.db.repositories import ProposalFilter
 from eva_engine.errors import NotFound
 from eva_engine.services import (
+    accounts,
     assessment,
     definitions,
     history,
@@ -29,6 +30,8 @@ from eva_engine.vocabulary import BodyKind, Language, Role, ScreeningOutcome
 from eva_engine.workflow.definition import WorkflowBundle
 
 DYNASTY_PATTERN = r"\d+/\d{2}\.\d{2}\.\d{2}/\d{4}"
+# Demo accounts only: `demo-data` refuses to run in production.
+DEMO_PASSWORD = "esimerkki-2026"  # noqa: S105
 ORG = "esimerkkila"
 
 # username, full name, title, roles (role, body or None for the whole organisation)
@@ -277,6 +280,7 @@ def load_demo_data(eva: Eva, *, if_empty: bool = False) -> DemoReport:
                 language=Language.FI,
             ),
         )
+        accounts.set_password(eva, op, username, DEMO_PASSWORD)
         for role, body in grants:
             users.grant_role(
                 eva, op, users.GrantRole(username=username, organisation=ORG, role=role, body=body)
@@ -546,7 +550,7 @@ def walk(eva: Eva, say: Callable[[str], None]) -> None:
         f"{result.verified} events verified (eva audit verify)."
     )
     say("")
-    say(f"Demo users in organisation '{ORG}' (use them with --as):")
+    say(f"Demo users in organisation '{ORG}' (use them with --as; web password '{DEMO_PASSWORD}'):")
     for username, name, _title, grants in PEOPLE:
         roles = ", ".join(r.value + (f"@{b}" if b else "") for r, b in grants)
         say(f"  {username:<15} {name:<32} {roles}")

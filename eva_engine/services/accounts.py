@@ -1,0 +1,169 @@
+"""Web accounts: passwords (argon2id), logging in, and ending sessions on the server.
+
+A login never reveals whether the username exists: an unknown user costs the same hash
+verification as a wrong password, and both get the same answer. Logins and failed logins are
+logged (use of the system, Tiedonhallintalaki 17 §)."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from pydantic import BaseModel
+
+from eva_engine.db.audit import Actor, PendingEvent
+from eva_engine.errors import InvalidInput, NotFound, PermissionDenied, Problem
+from eva_engine.models import User, utcnow
+from eva_engine.services.access import actor_for, require_role
+from eva_engine.services.runtime import Caller, Eva
+from eva_engine.vocabulary import Language, Role
+
+MIN_PASSWORD_LENGTH = 12
+_HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
+_DUMMY_HASH = _HASHER.hash("eva: never a real password, only spends the same time")
+
+
+class SessionUser(BaseModel):
+    """What a web session knows of its user; valid while ``epoch`` is the user's epoch."""
+
+    id: int
+    username: str
+    full_name: str
+    language: Language
+    epoch: int
+
+
+def _session_user(user: User) -> SessionUser:
+    return SessionUser(
+        id=user.id,
+        username=user.username,
+        full_name=user.full_name,
+        language=user.language,
+        epoch=user.session_epoch,
+    )
+
+
+def password_problems(password: str, username: str) -> list[Problem]:
+    problems = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problems.append(Problem("password", f"at least {MIN_PASSWORD_LENGTH} characters"))
+    if username.lower() in password.lower():
+        problems.append(Problem("password", "must not contain the username"))
+    return problems
+
+
+def _login_event(user: User | None, action: str) -> PendingEvent:
+    return PendingEvent(
+        action=action,
+        entity_type="user",
+        entity_id=str(user.id) if user else "?",
+        organisation_id=None,
+        proposal_id=None,
+        before=None,
+        after=None,
+        reason=None,
+        role=None,
+    )
+
+
+def authenticate(eva: Eva, username: str, password: str, client: str = "web") -> SessionUser | None:
+    """The user, if the password is right and the account active; else None (same cost)."""
+    with eva.uow() as uow:
+        user = uow.repos.user_by_username(username.strip().lower())
+        stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+        try:
+            ok = _HASHER.verify(stored, password) and stored != _DUMMY_HASH
+        except (VerificationError, InvalidHashError):
+            ok = False
+        ok = ok and user is not None and user.active
+        uow.audit.actor = Actor(
+            user.id if user else None,
+            user.username if user else f"unknown ({username[:40]})",
+            client,
+        )
+        uow.audit.record(_login_event(user, "user.login" if ok else "user.login_failed"))
+        if ok and user is not None and _HASHER.check_needs_rehash(stored):
+            user.password_hash = _HASHER.hash(password)
+        uow.commit()
+        return _session_user(user) if ok and user is not None else None
+
+
+def session_user(eva: Eva, user_id: int, epoch: int) -> SessionUser | None:
+    """The session's user while the session is still valid (same epoch, account active)."""
+    with eva.uow() as uow:
+        user = uow.repos.user(user_id)
+        if user is None or not user.active or user.session_epoch != epoch:
+            return None
+        return _session_user(user)
+
+
+def end_sessions(eva: Eva, user_id: int, client: str = "web") -> None:
+    """Log out: every session of this user ends at its next request."""
+    with eva.uow() as uow:
+        user = uow.repos.user(user_id)
+        if user is None:
+            return
+        uow.audit.actor = Actor(user.id, user.username, client)
+        user.session_epoch += 1
+        uow.audit.record(_login_event(user, "user.logout"))
+        uow.commit()
+
+
+def set_password(
+    eva: Eva,
+    caller: Caller,
+    username: str,
+    new_password: str,
+    current_password: str | None = None,
+    organisation: str | None = None,
+) -> None:
+    """A user changes their own password (giving the current one); an administrator or the
+    shell operator sets anyone's. Either way every session of that user ends."""
+    with eva.uow() as uow:
+        uow.audit.actor, actor = actor_for(uow.repos, caller)
+        user = uow.repos.user_by_username(username)
+        if user is None:
+            raise NotFound(f"no user {username!r}")
+        if actor is not None and actor.id == user.id:
+            stored = user.password_hash or _DUMMY_HASH
+            try:
+                _HASHER.verify(stored, current_password or "")
+            except (VerificationError, InvalidHashError) as exc:
+                raise InvalidInput(
+                    "the current password is wrong", [Problem("current_password", "wrong password")]
+                ) from exc
+        elif actor is not None:
+            org = uow.repos.organisation_by_code(organisation or "")
+            if org is None:
+                raise PermissionDenied("only an administrator can set another user's password")
+            uow.audit.role = require_role(
+                uow.repos, actor, org.id, None, [Role.ADMIN], "set passwords"
+            )
+        problems = password_problems(new_password, user.username)
+        if problems:
+            raise InvalidInput("the password was not changed", problems)
+        user.password_hash = _HASHER.hash(new_password)
+        user.password_changed_at = utcnow()
+        user.session_epoch += 1
+        uow.commit()
+
+
+def set_active(
+    eva: Eva, caller: Caller, username: str, active: bool, organisation: str | None = None
+) -> None:
+    """Disable (or enable) an account; disabling ends its sessions at once."""
+    with eva.uow() as uow:
+        uow.audit.actor, actor = actor_for(uow.repos, caller)
+        if actor is not None:
+            org = uow.repos.organisation_by_code(organisation or "")
+            if org is None:
+                raise NotFound(f"no organisation {organisation!r}: name the one you administer")
+            uow.audit.role = require_role(
+                uow.repos, actor, org.id, None, [Role.ADMIN], "disable users"
+            )
+        user = uow.repos.user_by_username(username)
+        if user is None:
+            raise NotFound(f"no user {username!r}")
+        user.active = active
+        if not active:
+            user.session_epoch += 1
+        uow.commit()
