@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup run demo test check lint format types contracts pytest bench clean
+.PHONY: setup translations run demo test check lint format types contracts pytest bench clean
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -13,13 +13,20 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) translations
+
+## translations: compile the message catalogs (web/translations/*/LC_MESSAGES/*.po)
+translations: $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -d web/translations > /dev/null
 
 ## run: migrate the embedded SQLite database, load demo data and show the demo
 run: setup
 	$(BIN)/eva db upgrade
 	$(BIN)/eva demo-data --if-empty
 	$(BIN)/eva demo
+	@echo ""
+	@echo "Open http://127.0.0.1:5000 and log in as any demo user above (password esimerkki-2026)."
+	$(BIN)/eva serve
 
 ## test: lint, types, import contracts and the whole suite
 test: check pytest

@@ -285,6 +285,29 @@ class Repositories:
             .order_by(Assignment.due.is_(None), Assignment.due, Assignment.id)
         ).all()
 
+    def open_queue_assignments(self, organisation_ids: Sequence[int]) -> Sequence[Assignment]:
+        """Open assignments that wait for anyone holding a role (no named assignee)."""
+        return self.session.scalars(
+            select(Assignment)
+            .where(
+                Assignment.assignee_id.is_(None),
+                Assignment.state == AssignmentState.OPEN,
+                Assignment.organisation_id.in_(list(organisation_ids)),
+            )
+            .order_by(Assignment.due, Assignment.id)
+        ).all()
+
+    def organisations_of(self, user_id: int) -> list[int]:
+        return sorted(
+            set(
+                self.session.scalars(
+                    select(RoleGrant.organisation_id).where(
+                        RoleGrant.user_id == user_id, RoleGrant.revoked_at.is_(None)
+                    )
+                )
+            )
+        )
+
     def assignment(self, assignment_id: int) -> Assignment | None:
         return self.session.get(Assignment, assignment_id)
 

@@ -147,6 +147,17 @@ def set_password(
         uow.commit()
 
 
+def set_language(eva: Eva, user_id: int, language: Language) -> None:
+    """The user's language, remembered for their next sessions."""
+    with eva.uow() as uow:
+        user = uow.repos.user(user_id)
+        if user is None:
+            raise NotFound(f"no user {user_id}")
+        uow.audit.actor = Actor(user.id, user.username, "web")
+        user.language = language
+        uow.commit()
+
+
 def set_active(
     eva: Eva, caller: Caller, username: str, active: bool, organisation: str | None = None
 ) -> None:

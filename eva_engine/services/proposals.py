@@ -319,6 +319,7 @@ def _view(repos: Repositories, proposal: Proposal, user: User | None) -> Proposa
             ]
             missing = [ProblemView(location=p.location, message=p.message) for p in problems]
     meeting = ctx.meeting
+    state_title = ctx.bundle.workflow.state(proposal.state).title
     section = (
         f"§ {proposal.section_number}/{proposal.section_year}" if proposal.section_number else None
     )
@@ -358,7 +359,9 @@ def _view(repos: Repositories, proposal: Proposal, user: User | None) -> Proposa
         preparer=names[proposal.preparer_id],
         presenter=names[proposal.presenter_id],
         state=proposal.state,
-        state_title_fi=ctx.bundle.workflow.state(proposal.state).title.fi,
+        state_title_fi=state_title.fi,
+        state_title_sv=state_title.sv,
+        state_title_en=state_title.en,
         outcome=proposal.outcome,
         workflow=proposal.workflow_name,
         workflow_version=proposal.workflow_version,

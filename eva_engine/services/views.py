@@ -71,6 +71,8 @@ class ProposalView(BaseModel):
     presenter: str
     state: str
     state_title_fi: str
+    state_title_sv: str
+    state_title_en: str
     outcome: MeetingOutcome | None
     workflow: str
     workflow_version: int

@@ -1,0 +1,122 @@
+"""Logging in and out. Sessions are checked against the server on every request (the user's
+session epoch), so logout, a password change and disabling an account end them at once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import (
+    LoginManager,
+    UserMixin,
+    current_user,
+    login_required,
+    login_user,
+    logout_user,
+)
+from werkzeug.wrappers import Response
+
+from eva_engine.errors import InvalidInput
+from eva_engine.services import accounts
+from eva_engine.services.accounts import SessionUser
+from web.forms import LoginForm, PasswordForm
+from web.runtime import caller, eva
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+
+
+class WebUser(UserMixin):
+    def __init__(self, user: SessionUser) -> None:
+        self.user = user
+        self.username = user.username
+        self.full_name = user.full_name
+        self.language = user.language.value
+
+    def get_id(self) -> str:
+        return f"{self.user.id}:{self.user.epoch}"
+
+
+@login_manager.user_loader
+def load_user(session_id: str) -> WebUser | None:
+    try:
+        user_id, epoch = (int(part) for part in session_id.split(":"))
+    except ValueError:
+        return None
+    found = accounts.session_user(eva(), user_id, epoch)
+    return WebUser(found) if found else None
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site, never another host (open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return url_for("work.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | Response:
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if form.validate_on_submit():
+        user = accounts.authenticate(eva(), form.username.data or "", form.password.data or "")
+        if user is not None:
+            target = _safe_next(form.next.data)
+            session.clear()  # a new session for the new login: no fixation
+            login_user(WebUser(user))
+            now = datetime.now(UTC).timestamp()
+            session["started"] = session["seen"] = now
+            return redirect(target)
+        form.password.errors = [_("Wrong username or password.")]
+    return render_template("login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Response:
+    accounts.end_sessions(eva(), current_user.user.id)
+    logout_user()
+    session.clear()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password() -> str | Response:
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.set_password(
+                eva(),
+                caller(),
+                current_user.username,
+                form.new_password.data or "",
+                form.current_password.data or "",
+            )
+        except InvalidInput as exc:
+            target = (
+                form.current_password
+                if exc.problems and exc.problems[0].location == "current_password"
+                else form.new_password
+            )
+            target.errors = [p.message for p in exc.problems]
+        else:
+            logout_user()
+            session.clear()
+            flash(_("Your password was changed. Log in with the new password."), "info")
+            return redirect(url_for("auth.login"))
+    return render_template("password.html", form=form)
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = ""
+    login_manager.session_protection = "strong"
+    app.register_blueprint(bp)

@@ -1,0 +1,92 @@
+"""Languages: Finnish first, Swedish and English. The user's choice is remembered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, request, session
+from flask_babel import Babel, format_date, format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user
+
+LANGUAGES = ("fi", "sv", "en")
+DEFAULT = "fi"
+
+
+def select_locale() -> str:
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return str(chosen)
+    if current_user.is_authenticated and current_user.language in LANGUAGES:
+        return str(current_user.language)
+    return request.accept_languages.best_match(LANGUAGES) or DEFAULT
+
+
+def localized(obj: Any, field: str) -> str:
+    """``obj.<field>_<lang>``, falling back to Finnish (the text every record has)."""
+    lang = select_locale()
+    value = getattr(obj, f"{field}_{lang}", None) or getattr(obj, f"{field}_fi", None)
+    return str(value or "")
+
+
+def task_name(kind: str) -> str:
+    names = {
+        "prepare": _("Prepare the assessment"),
+        "revise": _("Revise after review"),
+        "review": _("Review the assessment"),
+        "sign_off": _("Sign off as presenter"),
+        "agenda": _("Place on an agenda"),
+        "record_outcome": _("Record the meeting outcome"),
+        "follow_up": _("Follow up the impacts"),
+    }
+    return str(names.get(kind, kind))
+
+
+def role_name(role: str) -> str:
+    names = {
+        "preparer": _("preparer"),
+        "expert": _("expert"),
+        "presenter": _("presenter"),
+        "secretary": _("secretary"),
+        "auditor": _("auditor"),
+        "admin": _("administrator"),
+    }
+    return str(names.get(role, role))
+
+
+def publicity_name(value: str) -> str:
+    names = {
+        "public": _("public"),
+        "partly_confidential": _("partly confidential"),
+        "confidential": _("confidential"),
+    }
+    return str(names.get(value, value))
+
+
+def screening_name(value: str) -> str:
+    names = {
+        "exempt": _("no assessment needed"),
+        "light": _("light assessment"),
+        "full": _("full assessment"),
+    }
+    return str(names.get(value, value))
+
+
+def init_app(app: Flask) -> None:
+    Babel(
+        app,
+        locale_selector=select_locale,
+        default_locale=DEFAULT,
+        default_timezone="Europe/Helsinki",
+    )
+    app.jinja_env.globals.update(
+        current_language=select_locale,
+        languages=LANGUAGES,
+        localized=localized,
+        task_name=task_name,
+        role_name=role_name,
+        publicity_name=publicity_name,
+        screening_name=screening_name,
+        format_date=format_date,
+        format_datetime=format_datetime,
+    )

@@ -1,0 +1,12 @@
+"""Blueprints of the UI. Views parse input, call one service and render."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from web.views import language, proposals, work
+
+
+def init_app(app: Flask) -> None:
+    for blueprint in (work.bp, proposals.bp, language.bp):
+        app.register_blueprint(blueprint)

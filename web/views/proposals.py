@@ -1,0 +1,66 @@
+"""A proposal: its state, what is missing, the actions this user can take; its history."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from eva_engine.errors import GuardFailed, InvalidInput
+from eva_engine.services import accounts, history, proposals, transitions
+from web.forms import ReauthForm, TransitionForm
+from web.runtime import caller, eva
+
+bp = Blueprint("proposals", __name__, url_prefix="/proposals")
+
+REAUTHENTICATE = {"sign_off"}  # the presenter confirms the sign-off with their password
+
+
+def _page(proposal_id: int, failure: Exception | None = None) -> str:
+    view = proposals.show(eva(), caller(), proposal_id)
+    forms = {
+        a.trigger: (ReauthForm() if a.trigger in REAUTHENTICATE else TransitionForm())
+        for a in view.actions
+        if a.allowed
+    }
+    for form in forms.values():
+        form.version.data = str(view.row_version)
+    return render_template("proposal.html", p=view, forms=forms, failure=failure)
+
+
+@bp.get("/<int:proposal_id>")
+@login_required
+def show(proposal_id: int) -> str:
+    return _page(proposal_id)
+
+
+@bp.post("/<int:proposal_id>/transitions/<trigger>")
+@login_required
+def fire(proposal_id: int, trigger: str) -> str | Response | tuple[str, int]:
+    form = ReauthForm() if trigger in REAUTHENTICATE else TransitionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if (
+        isinstance(form, ReauthForm)
+        and accounts.authenticate(eva(), current_user.username, form.password.data or "") is None
+    ):
+        flash(_("The password was wrong; the proposal was not signed off."), "error")
+        return redirect(url_for("proposals.show", proposal_id=proposal_id))
+    try:
+        version = int(form.version.data) if form.version.data else None
+        transitions.fire(
+            eva(), caller(), proposal_id, trigger, reason=form.reason.data, expected_version=version
+        )
+    except (GuardFailed, InvalidInput) as exc:
+        return _page(proposal_id, failure=exc), 422
+    flash(_("Done."), "success")
+    return redirect(url_for("proposals.show", proposal_id=proposal_id))
+
+
+@bp.get("/<int:proposal_id>/history")
+@login_required
+def timeline(proposal_id: int) -> str:
+    view = proposals.show(eva(), caller(), proposal_id)
+    events = history.proposal_history(eva(), caller(), proposal_id)
+    return render_template("history.html", p=view, events=events, chain=history.verify(eva()))

@@ -1,0 +1,17 @@
+""" "My work": the assignments waiting for the user, overdue first."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import login_required
+
+from eva_engine.services import work
+from web.runtime import caller, eva
+
+bp = Blueprint("work", __name__)
+
+
+@bp.get("/")
+@login_required
+def index() -> str:
+    return render_template("work.html", work=work.my_work(eva(), caller()))
