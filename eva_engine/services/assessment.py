@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from datetime import date
 from typing import Any, Literal
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import InvalidInput, Problem
 from eva_engine.models import Alternative, Answer, Assessment, FollowUpIndicator, Mitigation
+from eva_engine.services.access import actor_for, load_proposal
 from eva_engine.services.editing import commit_edit, open_for_edit
 from eva_engine.services.proposals import show
 from eva_engine.services.runtime import Caller, Eva
@@ -25,7 +27,7 @@ from eva_engine.vocabulary import AffectedGroup, Certainty, Direction, Duration,
 from eva_engine.workflow.definition import WorkflowBundle
 from eva_engine.workflow.loader import pydantic_problems
 
-FORMAT = "eva.assessment/1"
+FORMAT: Literal["eva.assessment/1"] = "eva.assessment/1"
 
 
 class Part(BaseModel):
@@ -339,3 +341,181 @@ def _apply_indicators(
         )
     for leftover in indicators.values():
         repos.delete(leftover)
+
+
+def _current(repos: Repositories, assessment: Assessment) -> AssessmentDocument:
+    """The stored assessment revision as a document (what an import of it would store)."""
+    snap = repos.snapshot(assessment.id)
+    position = {a.id: a.position for a in snap.alternatives}
+    # Built from stored rows (valid already); a new revision may have no alternatives yet.
+    return AssessmentDocument.model_construct(
+        format=FORMAT,
+        summary=assessment.summary,
+        alternatives=[
+            AlternativeIn(
+                position=a.position, title=a.title, description=a.description, chosen=a.chosen
+            )
+            for a in snap.alternatives
+        ],
+        answers=[
+            AnswerIn(
+                question=a.question_id,
+                alternative=position[a.alternative_id],
+                direction=a.direction,
+                magnitude=a.magnitude,
+                duration=a.duration,
+                certainty=a.certainty,
+                evidence_source=a.evidence_source,
+                affected_groups=[AffectedGroup(g) for g in a.affected_groups],
+                justification=a.justification,
+            )
+            for a in snap.answers
+        ],
+        mitigations=[
+            MitigationIn(
+                question=m.question_id,
+                alternative=position[m.alternative_id] if m.alternative_id else None,
+                description=m.description,
+                responsible=m.responsible,
+            )
+            for m in snap.mitigations
+        ],
+        follow_up_indicators=[
+            IndicatorIn(
+                name=i.name,
+                source=i.source,
+                responsible=i.responsible,
+                due=i.due,
+                question=i.question_id,
+            )
+            for i in snap.indicators
+        ],
+    )
+
+
+def export_document(eva: Eva, caller: Caller, proposal_id: int) -> AssessmentDocument:
+    """The proposal's current assessment revision as an eva.assessment/1 document."""
+    with eva.uow() as uow:
+        _, user = actor_for(uow.repos, caller)
+        proposal = load_proposal(uow.repos, proposal_id, user)
+        assessment = uow.repos.assessment(proposal.id, proposal.revision)
+        if assessment is None:  # pragma: no cover - created with every revision
+            raise InvalidInput("no assessment", [Problem("revision", str(proposal.revision))])
+        return _current(uow.repos, assessment)
+
+
+Change = Callable[[AssessmentDocument], AssessmentDocument]
+
+
+def _edit(
+    eva: Eva,
+    caller: Caller,
+    proposal_id: int,
+    change: Change,
+    expected_version: int | None,
+    doing: str,
+) -> ProposalView:
+    """Merge a partial change into the stored revision, check it whole, store what changed."""
+    with eva.uow() as uow:
+        target = open_for_edit(uow, caller, proposal_id, expected_version, doing)
+        doc = change(_current(uow.repos, target.assessment))
+        if not doc.alternatives:
+            raise InvalidInput(
+                "add the alternatives first",
+                [Problem("alternatives", "at least the chosen alternative")],
+            )
+        problems = document_problems(doc, target.bundle)
+        if problems:
+            raise InvalidInput(f"nothing was saved: {len(problems)} problem(s)", problems)
+        _apply(uow.repos, target.assessment, doc)
+        commit_edit(uow, target)
+    return show(eva, caller, proposal_id)
+
+
+def save_alternatives(
+    eva: Eva,
+    caller: Caller,
+    proposal_id: int,
+    alternatives: list[AlternativeIn],
+    expected_version: int | None = None,
+) -> ProposalView:
+    """Replace the alternatives; answers and mitigations of a removed one go with it."""
+    keep = {a.position for a in alternatives}
+
+    def change(doc: AssessmentDocument) -> AssessmentDocument:
+        return doc.model_copy(
+            update={
+                "alternatives": alternatives,
+                "answers": [a for a in doc.answers if a.alternative in keep],
+                "mitigations": [
+                    m for m in doc.mitigations if m.alternative is None or m.alternative in keep
+                ],
+            }
+        )
+
+    return _edit(eva, caller, proposal_id, change, expected_version, "edit the alternatives")
+
+
+def save_answers(
+    eva: Eva,
+    caller: Caller,
+    proposal_id: int,
+    answers: list[AnswerIn],
+    cleared: list[tuple[str, int]] | None = None,
+    expected_version: int | None = None,
+) -> ProposalView:
+    """Store these cells of the matrix (partial work is fine); ``cleared`` cells are emptied."""
+    replaced = {(a.question, a.alternative) for a in answers} | set(cleared or [])
+
+    def change(doc: AssessmentDocument) -> AssessmentDocument:
+        kept = [a for a in doc.answers if (a.question, a.alternative) not in replaced]
+        return doc.model_copy(update={"answers": kept + answers})
+
+    return _edit(eva, caller, proposal_id, change, expected_version, "edit the assessment")
+
+
+def save_mitigation(
+    eva: Eva,
+    caller: Caller,
+    proposal_id: int,
+    mitigation: MitigationIn,
+    remove: bool = False,
+    expected_version: int | None = None,
+) -> ProposalView:
+    key = (mitigation.question, mitigation.alternative)
+
+    def change(doc: AssessmentDocument) -> AssessmentDocument:
+        kept = [m for m in doc.mitigations if (m.question, m.alternative) != key]
+        return doc.model_copy(update={"mitigations": kept if remove else [*kept, mitigation]})
+
+    return _edit(eva, caller, proposal_id, change, expected_version, "edit mitigations")
+
+
+def save_indicator(
+    eva: Eva,
+    caller: Caller,
+    proposal_id: int,
+    indicator: IndicatorIn,
+    remove: bool = False,
+    expected_version: int | None = None,
+) -> ProposalView:
+    def change(doc: AssessmentDocument) -> AssessmentDocument:
+        kept = [i for i in doc.follow_up_indicators if i.name != indicator.name]
+        return doc.model_copy(
+            update={"follow_up_indicators": kept if remove else [*kept, indicator]}
+        )
+
+    return _edit(eva, caller, proposal_id, change, expected_version, "edit follow-up indicators")
+
+
+def save_summary(
+    eva: Eva,
+    caller: Caller,
+    proposal_id: int,
+    summary: str | None,
+    expected_version: int | None = None,
+) -> ProposalView:
+    def change(doc: AssessmentDocument) -> AssessmentDocument:
+        return doc.model_copy(update={"summary": (summary or "").strip() or None})
+
+    return _edit(eva, caller, proposal_id, change, expected_version, "edit the summary")
