@@ -111,6 +111,21 @@ def compiled_translations() -> None:
             write_mo(target, catalog)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """argon2id with its cheapest parameters: the suite hashes hundreds of passwords.
+    Production keeps the library's recommended parameters."""
+    from argon2 import PasswordHasher, profiles  # noqa: PLC0415
+
+    from eva_engine.services import accounts  # noqa: PLC0415
+
+    saved = accounts._HASHER, accounts._DUMMY_HASH
+    accounts._HASHER = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    accounts._DUMMY_HASH = accounts._HASHER.hash("dummy")
+    yield
+    accounts._HASHER, accounts._DUMMY_HASH = saved
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     name: str = request.param

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, StringField, TextAreaField
+from wtforms import (
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 
 class LoginForm(FlaskForm):
@@ -51,3 +61,60 @@ class ReauthForm(TransitionForm):
 class LanguageForm(FlaskForm):
     lang = StringField(_l("Language"), validators=[AnyOf(["fi", "sv", "en"])])
     next = HiddenField()
+
+
+class ProposalForm(FlaskForm):
+    case_number = StringField(
+        _l("Case number"),
+        validators=[DataRequired(), Length(max=60)],
+        description=_l("In your organisation's format, e.g. 257/05.00.00/2023"),
+    )
+    title_fi = StringField(_l("Title in Finnish"), validators=[DataRequired(), Length(max=500)])
+    title_sv = StringField(_l("Title in Swedish"), validators=[Optional(), Length(max=500)])
+    body = SelectField(_l("Body"), validators=[DataRequired()], choices=[], validate_choice=False)
+    presenter = SelectField(
+        _l("Presenter"), validators=[DataRequired()], choices=[], validate_choice=False
+    )
+    publicity = RadioField(
+        _l("Publicity"),
+        default="public",
+        validate_choice=False,
+        choices=[
+            SelectChoice("public", _l("public")),
+            SelectChoice("partly_confidential", _l("partly confidential")),
+            SelectChoice("confidential", _l("confidential")),
+        ],
+    )
+    ground = StringField(
+        _l("Legal ground of confidentiality"),
+        validators=[Optional(), Length(max=500)],
+        description=_l("Required unless public, e.g. JulkL 24 § 1 mom. 25 k"),
+    )
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ScreeningForm(FlaskForm):
+    outcome = RadioField(
+        _l("Does the decision need an impact assessment?"),
+        validators=[DataRequired()],
+        validate_choice=False,
+        choices=[
+            SelectChoice("exempt", _l("no assessment needed")),
+            SelectChoice("light", _l("light assessment")),
+            SelectChoice("full", _l("full assessment")),
+        ],
+    )
+    criteria = MultiCheckboxField(_l("Which criteria apply?"), choices=[], validate_choice=False)
+    exemption = SelectField(_l("Ground for no assessment"), choices=[], validate_choice=False)
+    reason = TextAreaField(
+        _l("Reason (required when no assessment is needed)"),
+        validators=[Optional(), Length(max=4000)],
+    )
+    participation_plan = TextAreaField(
+        _l("Participation and communication plan (full)"), validators=[Optional(), Length(max=4000)]
+    )
+    version = HiddenField()

@@ -72,6 +72,49 @@ def screening_name(value: str) -> str:
     return str(names.get(value, value))
 
 
+def vocabulary(kind: str, value: str) -> str:
+    """The label of a controlled vocabulary value (directions, magnitudes, groups...)."""
+    labels: dict[str, dict[str, str]] = {
+        "direction": {
+            "positive": _("positive"),
+            "negative": _("negative"),
+            "none": _("no impact"),
+            "unknown": _("unknown"),
+        },
+        "magnitude": {
+            "minor": _("minor"),
+            "moderate": _("moderate"),
+            "significant": _("significant"),
+        },
+        "duration": {
+            "budget_year": _("budget year"),
+            "council_term": _("council term"),
+            "longer": _("longer"),
+        },
+        "certainty": {"low": _("low"), "medium": _("medium"), "high": _("high")},
+        "group": {
+            "children": _("children"),
+            "young_people": _("young people"),
+            "families": _("families"),
+            "working_age": _("working-age people"),
+            "older_people": _("older people"),
+            "disabled_people": _("disabled people"),
+            "low_income": _("low-income people"),
+            "language_culture_groups": _("language or culture groups"),
+            "area": _("an area"),
+            "staff": _("staff"),
+            "businesses": _("businesses"),
+            "all_residents": _("all residents"),
+        },
+    }
+    return str(labels.get(kind, {}).get(value, value))
+
+
+def text(value: object) -> str:
+    """A definition text (fi/sv/en) in the current language."""
+    return str(getattr(value, select_locale(), None) or getattr(value, "fi", ""))
+
+
 def init_app(app: Flask) -> None:
     Babel(
         app,
@@ -84,6 +127,8 @@ def init_app(app: Flask) -> None:
         languages=LANGUAGES,
         localized=localized,
         task_name=task_name,
+        vocabulary=vocabulary,
+        text=text,
         role_name=role_name,
         publicity_name=publicity_name,
         screening_name=screening_name,

@@ -343,7 +343,7 @@ def _apply_indicators(
         repos.delete(leftover)
 
 
-def _current(repos: Repositories, assessment: Assessment) -> AssessmentDocument:
+def current_document(repos: Repositories, assessment: Assessment) -> AssessmentDocument:
     """The stored assessment revision as a document (what an import of it would store)."""
     snap = repos.snapshot(assessment.id)
     position = {a.id: a.position for a in snap.alternatives}
@@ -401,7 +401,7 @@ def export_document(eva: Eva, caller: Caller, proposal_id: int) -> AssessmentDoc
         assessment = uow.repos.assessment(proposal.id, proposal.revision)
         if assessment is None:  # pragma: no cover - created with every revision
             raise InvalidInput("no assessment", [Problem("revision", str(proposal.revision))])
-        return _current(uow.repos, assessment)
+        return current_document(uow.repos, assessment)
 
 
 Change = Callable[[AssessmentDocument], AssessmentDocument]
@@ -418,7 +418,7 @@ def _edit(
     """Merge a partial change into the stored revision, check it whole, store what changed."""
     with eva.uow() as uow:
         target = open_for_edit(uow, caller, proposal_id, expected_version, doing)
-        doc = change(_current(uow.repos, target.assessment))
+        doc = change(current_document(uow.repos, target.assessment))
         if not doc.alternatives:
             raise InvalidInput(
                 "add the alternatives first",

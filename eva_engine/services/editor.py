@@ -1,0 +1,194 @@
+"""What the assessment editor shows: the matrix of one impact area, the screening choices, and
+what a preparer can choose when creating a proposal."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from eva_engine.checklists.completeness import missing_answers
+from eva_engine.errors import NotFound
+from eva_engine.services.access import actor_for, load_proposal
+from eva_engine.services.assessment import AnswerIn, current_document
+from eva_engine.services.definitions import stored_bundle
+from eva_engine.services.proposals import require_named_user
+from eva_engine.services.runtime import Caller, Eva
+from eva_engine.vocabulary import Role, ScreeningOutcome
+
+
+class Text(BaseModel):
+    fi: str
+    sv: str
+    en: str
+
+
+class QuestionView(BaseModel):
+    id: str
+    text: Text
+    help: Text | None
+    required: bool
+
+
+class TopicView(BaseModel):
+    id: str
+    title: Text
+    questions: list[QuestionView]
+
+
+class AreaLink(BaseModel):
+    id: str
+    title: Text
+    required: int
+    complete: int
+
+
+class AlternativeView(BaseModel):
+    position: int
+    title: str
+    description: str | None
+    chosen: bool
+
+
+class AreaMatrix(BaseModel):
+    proposal_id: int
+    row_version: int
+    editable: bool
+    depth: ScreeningOutcome | None
+    area: AreaLink
+    topics: list[TopicView]
+    alternatives: list[AlternativeView]
+    cells: dict[str, dict[int, AnswerIn]]
+    areas: list[AreaLink]
+
+
+class Choice(BaseModel):
+    id: str
+    text: Text
+
+
+class ScreeningChoices(BaseModel):
+    criteria: list[Choice]
+    exemptions: list[Choice]
+
+
+class Option(BaseModel):
+    code: str
+    name: str
+
+
+class CreationChoices(BaseModel):
+    organisation: str
+    bodies: list[Option]
+    presenters: list[Option]
+
+
+def _text(value: object) -> Text:
+    return Text.model_validate(value, from_attributes=True)
+
+
+def area_matrix(eva: Eva, caller: Caller, proposal_id: int, area_id: str | None) -> AreaMatrix:
+    with eva.uow() as uow:
+        repos = uow.repos
+        _, user = actor_for(repos, caller)
+        proposal = load_proposal(repos, proposal_id, user)
+        bundle, _ = stored_bundle(repos, proposal.workflow_name, proposal.workflow_version)
+        assessment = repos.assessment(proposal.id, proposal.revision)
+        if assessment is None:  # pragma: no cover - created with every revision
+            raise NotFound(f"proposal {proposal_id} has no assessment")
+        snap = repos.snapshot(assessment.id)
+        depth = snap.screening.outcome if snap.screening else None
+        progress = {}
+        if depth is not None and depth != ScreeningOutcome.EXEMPT:
+            _, found = missing_answers(bundle.checklists, depth, snap.alternatives, snap.answers)
+            progress = {p.area: p for p in found}
+        areas = [
+            AreaLink(
+                id=a.id,
+                title=_text(a.title),
+                required=progress[a.id].required if a.id in progress else 0,
+                complete=progress[a.id].complete if a.id in progress else 0,
+            )
+            for c in bundle.checklists
+            for a in c.areas
+        ]
+        wanted = area_id or areas[0].id
+        area = next((a for c in bundle.checklists for a in c.areas if a.id == wanted), None)
+        if area is None:
+            raise NotFound(f"no impact area {wanted!r} in this workflow version")
+        doc = current_document(repos, assessment)
+        cells: dict[str, dict[int, AnswerIn]] = {}
+        for answer in doc.answers:
+            cells.setdefault(answer.question, {})[answer.alternative] = answer
+        return AreaMatrix(
+            proposal_id=proposal.id,
+            row_version=proposal.row_version,
+            editable=bundle.workflow.state(proposal.state).editable,
+            depth=depth,
+            area=next(a for a in areas if a.id == area.id),
+            topics=[
+                TopicView(
+                    id=t.id,
+                    title=_text(t.title),
+                    questions=[
+                        QuestionView(
+                            id=q.id,
+                            text=_text(q.text),
+                            help=_text(q.help) if q.help else None,
+                            required=depth is not None and q.required_for(depth),
+                        )
+                        for q in t.questions
+                    ],
+                )
+                for t in area.topics
+            ],
+            alternatives=[
+                AlternativeView(
+                    position=a.position, title=a.title, description=a.description, chosen=a.chosen
+                )
+                for a in doc.alternatives
+            ],
+            cells=cells,
+            areas=areas,
+        )
+
+
+def screening_choices(eva: Eva, caller: Caller, proposal_id: int) -> ScreeningChoices:
+    with eva.uow() as uow:
+        _, user = actor_for(uow.repos, caller)
+        proposal = load_proposal(uow.repos, proposal_id, user)
+        bundle, _ = stored_bundle(uow.repos, proposal.workflow_name, proposal.workflow_version)
+        screening = bundle.workflow.screening
+        return ScreeningChoices(
+            criteria=[Choice(id=c.id, text=_text(c.text)) for c in screening.criteria],
+            exemptions=[Choice(id=e.id, text=_text(e.text)) for e in screening.exemptions],
+        )
+
+
+def creation_choices(eva: Eva, caller: Caller) -> CreationChoices:
+    """Where the caller can create proposals: the first organisation where they prepare."""
+    with eva.uow() as uow:
+        repos = uow.repos
+        _, maybe_user = actor_for(repos, caller)
+        user = require_named_user(maybe_user, "creating a proposal")
+        grants = [g for g in repos.grants(user.id) if g.role == Role.PREPARER]
+        if not grants:
+            raise NotFound("you hold no preparer role")
+        org = repos.organisation(grants[0].organisation_id)
+        assert org is not None  # noqa: S101 - a foreign key
+        bodies = [
+            b
+            for b in repos.bodies(org.id)
+            if any(g.body_id in (None, b.id) for g in grants if g.organisation_id == org.id)
+        ]
+        presenters = sorted(
+            {
+                (u.username, u.full_name)
+                for u in repos.users()
+                for b in bodies
+                if u.active and Role.PRESENTER in repos.roles_for(u.id, org.id, b.id)
+            }
+        )
+        return CreationChoices(
+            organisation=org.code,
+            bodies=[Option(code=b.code, name=b.name_fi) for b in bodies],
+            presenters=[Option(code=code, name=name) for code, name in presenters],
+        )

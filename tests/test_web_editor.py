@@ -1,0 +1,150 @@
+"""The preparer's editor in the web UI: a proposal created, screened, its alternatives and
+matrix filled area by area, then submitted; bad input is shown and nothing is saved."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from eva_engine.services import assessment, proposals
+from eva_engine.services.runtime import Eva
+from eva_engine.vocabulary import ScreeningOutcome
+from tests.builders import OPERATOR, new_proposal, proposal_in, required_questions, state_of
+from tests.test_web import app, csrf, login
+
+__all__ = ["app"]
+
+
+def test_a_preparer_creates_a_proposal_from_the_form(app: Flask, eva: Eva) -> None:
+    client = app.test_client()
+    login(client, "prep")
+    page = client.get("/proposals/new").get_data(as_text=True)
+    assert 'for="case_number"' in page
+    response = client.post(
+        "/proposals/new",
+        data={
+            "csrf_token": csrf(page),
+            "case_number": "77/05.00.00/2026",
+            "title_fi": "Uusi asia",
+            "title_sv": "",
+            "body": "HYVLTK",
+            "presenter": "pres",
+            "publicity": "public",
+            "ground": "",
+        },
+    )
+    assert response.status_code == 302
+    pid = int(response.location.rsplit("/", 1)[1])
+    assert proposals.show(eva, OPERATOR, pid).case_number == "77/05.00.00/2026"
+
+
+def test_a_wrong_case_number_is_shown_at_its_field_and_nothing_is_created(
+    app: Flask, eva: Eva
+) -> None:
+    client = app.test_client()
+    login(client, "prep")
+    page = client.get("/proposals/new").get_data(as_text=True)
+    html = client.post(
+        "/proposals/new",
+        data={
+            "csrf_token": csrf(page),
+            "case_number": "HEL 2024-1",
+            "title_fi": "Uusi asia",
+            "body": "HYVLTK",
+            "presenter": "pres",
+            "publicity": "public",
+        },
+    ).get_data(as_text=True)
+    assert 'href="#case_number"' in html
+    assert 'aria-invalid="true"' in html
+    assert proposals.list_proposals(eva, OPERATOR, "testila").total == 0
+
+
+def test_an_exempt_screening_without_a_reason_is_refused_at_the_reason_field(
+    app: Flask, eva: Eva
+) -> None:
+    pid = proposal_in(eva, "screening")
+    client = app.test_client()
+    login(client, "prep")
+    page = client.get(f"/proposals/{pid}/screening").get_data(as_text=True)
+    html = client.post(
+        f"/proposals/{pid}/screening",
+        data={
+            "csrf_token": csrf(page),
+            "outcome": "exempt",
+            "exemption": "filling_post",
+            "reason": "",
+        },
+    ).get_data(as_text=True)
+    assert 'href="#reason"' in html
+    assert proposals.show(eva, OPERATOR, pid).screening is None
+
+
+def test_the_whole_assessment_is_filled_in_the_browser_forms_and_submitted(
+    app: Flask, eva: Eva
+) -> None:
+    pid = new_proposal(eva)
+    client = app.test_client()
+    login(client, "prep")
+    page = client.get(f"/proposals/{pid}").get_data(as_text=True)
+    client.post(f"/proposals/{pid}/transitions/start_screening", data={"csrf_token": csrf(page)})
+    page = client.get(f"/proposals/{pid}/screening").get_data(as_text=True)
+    assert (
+        client.post(
+            f"/proposals/{pid}/screening",
+            data={
+                "csrf_token": csrf(page),
+                "outcome": "light",
+                "criteria": ["many_residents"],
+                "exemption": "",
+            },
+        ).status_code
+        == 302
+    )
+    page = client.get(f"/proposals/{pid}").get_data(as_text=True)
+    client.post(f"/proposals/{pid}/transitions/begin_assessment", data={"csrf_token": csrf(page)})
+    page = client.get(f"/proposals/{pid}/alternatives").get_data(as_text=True)
+    assert (
+        client.post(
+            f"/proposals/{pid}/alternatives",
+            data={
+                "csrf_token": csrf(page),
+                "title-0": "Nykytila",
+                "title-1": "Esitys",
+                "chosen": "1",
+            },
+        ).status_code
+        == 302
+    )
+    areas = {area for area, _ in required_questions(eva, ScreeningOutcome.LIGHT)}
+    for area in sorted(areas):
+        page = client.get(f"/proposals/{pid}/areas/{area}").get_data(as_text=True)
+        data: dict[str, object] = {"csrf_token": csrf(page)}
+        for question_area, question in required_questions(eva, ScreeningOutcome.LIGHT):
+            if question_area != area:
+                continue
+            for position in (0, 1):
+                prefix = f"{question}--{position}--"
+                data |= {
+                    prefix + "direction": "positive",
+                    prefix + "magnitude": "minor",
+                    prefix + "justification": "Perusteltu.",
+                    prefix + "groups": ["families", "children"],
+                }
+        assert client.post(f"/proposals/{pid}/areas/{area}", data=data).status_code == 302
+    view = proposals.show(eva, OPERATOR, pid)
+    assert view.missing == []
+    page = client.get(f"/proposals/{pid}").get_data(as_text=True)
+    client.post(f"/proposals/{pid}/transitions/submit_for_review", data={"csrf_token": csrf(page)})
+    assert state_of(eva, pid) == "review"
+    doc = assessment.export_document(eva, OPERATOR, pid)
+    assert {g.value for g in doc.answers[0].affected_groups} == {"families", "children"}
+
+
+def test_the_matrix_shows_saved_answers_and_progress_per_area(app: Flask, eva: Eva) -> None:
+    pid = proposal_in(eva, "review")
+    client = app.test_client()
+    login(client, "prep")
+    html = client.get(f"/proposals/{pid}/areas/").get_data(as_text=True)
+    assert 'aria-current="page"' in html
+    assert "1/1" not in html or "valmis" in html
+    assert 'value="positive" selected' in html

@@ -1,0 +1,222 @@
+"""The preparer's editor: create a proposal, record the screening, the alternatives and the
+impact matrix area by area. Partial work is saved at any time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from pydantic import ValidationError
+from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
+
+from eva_engine.errors import InvalidInput, Problem
+from eva_engine.services import assessment, editor, proposals, screening
+from eva_engine.services.assessment import AlternativeIn, AnswerIn
+from eva_engine.vocabulary import (
+    AffectedGroup,
+    Certainty,
+    Direction,
+    Duration,
+    Magnitude,
+    Publicity,
+    ScreeningOutcome,
+)
+from web.forms import ProposalForm, ScreeningForm
+from web.i18n import text
+from web.runtime import caller, eva
+
+bp = Blueprint("editor", __name__, url_prefix="/proposals")
+MAX_ALTERNATIVES = 4
+
+
+def _problems(error: ValidationError) -> list[Problem]:
+    return [Problem(".".join(str(p) for p in e["loc"]), e["msg"]) for e in error.errors()]
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def create() -> str | Response:
+    choices = editor.creation_choices(eva(), caller())
+    form = ProposalForm()
+    form.body.choices = [SelectChoice(b.code, f"{b.code} – {b.name}") for b in choices.bodies]
+    form.presenter.choices = [SelectChoice(p.code, p.name) for p in choices.presenters]
+    problems: list[Problem] = []
+    if form.validate_on_submit():
+        try:
+            view = proposals.create_proposal(
+                eva(),
+                caller(),
+                proposals.CreateProposal(
+                    organisation=choices.organisation,
+                    case_number=form.case_number.data or "",
+                    title_fi=form.title_fi.data or "",
+                    title_sv=form.title_sv.data or None,
+                    body=form.body.data or "",
+                    presenter=form.presenter.data or "",
+                    publicity=Publicity(form.publicity.data),
+                    confidentiality_ground=form.ground.data or None,
+                ),
+            )
+        except ValidationError as exc:
+            problems = _problems(exc)
+        except InvalidInput as exc:
+            problems = exc.problems
+        else:
+            flash(_("The proposal was created."), "success")
+            return redirect(url_for("proposals.show", proposal_id=view.id))
+    for problem in problems:
+        field = {"case_number": form.case_number, "confidentiality_ground": form.ground}.get(
+            problem.location.split(".")[0], form.title_fi
+        )
+        field.errors = [*field.errors, problem.message]
+    return render_template("proposal_new.html", form=form)
+
+
+@bp.route("/<int:proposal_id>/screening", methods=["GET", "POST"])
+@login_required
+def record_screening(proposal_id: int) -> str | Response:
+    view = proposals.show(eva(), caller(), proposal_id)
+    options = editor.screening_choices(eva(), caller(), proposal_id)
+    form = ScreeningForm()
+    form.criteria.choices = [SelectChoice(c.id, text(c.text)) for c in options.criteria]
+    form.exemption.choices = [
+        SelectChoice("", "–"),
+        *(SelectChoice(e.id, text(e.text)) for e in options.exemptions),
+    ]
+    if request.method == "GET" and view.screening:
+        form.outcome.data = view.screening.outcome.value
+        form.criteria.data = view.screening.criteria
+        form.exemption.data = view.screening.exemption or ""
+        form.reason.data = view.screening.reason
+        form.participation_plan.data = view.screening.participation_plan
+    if form.validate_on_submit():
+        try:
+            screening.record_screening(
+                eva(),
+                caller(),
+                screening.RecordScreening(
+                    proposal_id=proposal_id,
+                    outcome=ScreeningOutcome(form.outcome.data),
+                    criteria=form.criteria.data or [],
+                    exemption=form.exemption.data or None,
+                    reason=form.reason.data,
+                    participation_plan=form.participation_plan.data,
+                    expected_version=int(form.version.data) if form.version.data else None,
+                ),
+            )
+        except InvalidInput as exc:
+            for problem in exc.problems:
+                name = problem.location.split("[")[0]
+                target = getattr(form, name, form.outcome)
+                target.errors = [*target.errors, problem.message]
+        else:
+            flash(_("The screening was saved."), "success")
+            return redirect(url_for("proposals.show", proposal_id=proposal_id))
+    form.version.data = str(view.row_version)
+    return render_template("screening.html", p=view, form=form, options=options)
+
+
+@bp.route("/<int:proposal_id>/alternatives", methods=["GET", "POST"])
+@login_required
+def alternatives(proposal_id: int) -> str | Response:
+    problems: list[Problem] = []
+    if request.method == "POST":
+        chosen = request.form.get("chosen", "")
+        rows = []
+        for position in range(MAX_ALTERNATIVES):
+            title = request.form.get(f"title-{position}", "").strip()
+            if title:
+                rows.append(
+                    AlternativeIn(
+                        position=position,
+                        title=title,
+                        description=request.form.get(f"description-{position}", "").strip() or None,
+                        chosen=chosen == str(position),
+                    )
+                )
+        try:
+            if not rows:
+                raise InvalidInput("", [Problem("title-0", _("Give at least one alternative."))])
+            assessment.save_alternatives(
+                eva(), caller(), proposal_id, rows, _version(request.form.get("version"))
+            )
+        except InvalidInput as exc:
+            problems = exc.problems
+        else:
+            flash(_("The alternatives were saved."), "success")
+            return redirect(url_for("editor.area", proposal_id=proposal_id))
+    matrix = editor.area_matrix(eva(), caller(), proposal_id, None)
+    view = proposals.show(eva(), caller(), proposal_id)
+    return render_template(
+        "alternatives.html", p=view, matrix=matrix, problems=problems, slots=range(MAX_ALTERNATIVES)
+    )
+
+
+def _version(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _cell(form: Any, question: str, position: int) -> AnswerIn | None:
+    """One matrix cell from the form; None when its direction is left empty."""
+    prefix = f"{question}--{position}--"
+    direction = form.get(prefix + "direction", "")
+    if not direction:
+        return None
+    return AnswerIn(
+        question=question,
+        alternative=position,
+        direction=Direction(direction),
+        magnitude=Magnitude(form[prefix + "magnitude"]) if form.get(prefix + "magnitude") else None,
+        duration=Duration(form[prefix + "duration"]) if form.get(prefix + "duration") else None,
+        certainty=Certainty(form[prefix + "certainty"]) if form.get(prefix + "certainty") else None,
+        evidence_source=form.get(prefix + "evidence", "").strip() or None,
+        affected_groups=[AffectedGroup(g) for g in form.getlist(prefix + "groups")],
+        justification=form.get(prefix + "justification", "").strip() or None,
+    )
+
+
+@bp.route("/<int:proposal_id>/areas/", methods=["GET"], defaults={"area_id": None})
+@bp.route("/<int:proposal_id>/areas/<area_id>", methods=["GET", "POST"])
+@login_required
+def area(proposal_id: int, area_id: str | None) -> str | Response:
+    matrix = editor.area_matrix(eva(), caller(), proposal_id, area_id)
+    problems: list[Problem] = []
+    if request.method == "POST":
+        answers, cleared = [], []
+        try:
+            for topic in matrix.topics:
+                for question in topic.questions:
+                    for alternative in matrix.alternatives:
+                        cell = _cell(request.form, question.id, alternative.position)
+                        if cell is None:
+                            cleared.append((question.id, alternative.position))
+                        else:
+                            answers.append(cell)
+            assessment.save_answers(
+                eva(),
+                caller(),
+                proposal_id,
+                answers,
+                cleared,
+                _version(request.form.get("version")),
+            )
+        except (ValueError, ValidationError) as exc:
+            problems = [Problem("form", str(exc).splitlines()[0])]
+        except InvalidInput as exc:
+            problems = exc.problems
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("editor.area", proposal_id=proposal_id, area_id=matrix.area.id))
+    return render_template(
+        "area.html",
+        m=matrix,
+        problems=problems,
+        directions=list(Direction),
+        magnitudes=list(Magnitude),
+        durations=list(Duration),
+        certainties=list(Certainty),
+        groups=list(AffectedGroup),
+    )
