@@ -212,6 +212,18 @@ class Repositories:
         ).all()
         return rows, int(total or 0)
 
+    def meeting_items(self, meeting_id: int) -> Sequence[Proposal]:
+        return self.session.scalars(
+            select(Proposal)
+            .where(Proposal.meeting_id == meeting_id)
+            .order_by(Proposal.agenda_position.is_(None), Proposal.agenda_position, Proposal.id)
+        ).all()
+
+    def meetings_of_bodies(self, body_ids: Sequence[int]) -> Sequence[Meeting]:
+        return self.session.scalars(
+            select(Meeting).where(Meeting.body_id.in_(list(body_ids))).order_by(Meeting.starts_at)
+        ).all()
+
     def next_section_number(self, body_id: int, year: int) -> int:
         current = self.session.scalar(
             select(func.max(Proposal.section_number)).where(

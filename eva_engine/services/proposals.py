@@ -126,7 +126,7 @@ def create_proposal(eva: Eva, caller: Caller, cmd: CreateProposal) -> ProposalVi
             )
         )
         uow.commit()
-        return _view(repos, proposal, user)
+        return proposal_view(repos, proposal, user)
 
 
 def _user_with_role(
@@ -179,14 +179,14 @@ def schedule(eva: Eva, caller: Caller, cmd: ScheduleProposal) -> ProposalView:
             proposal.section_year = meeting.starts_at.year
             proposal.section_number = cmd.section_number
         uow.commit()
-        return _view(repos, proposal, user)
+        return proposal_view(repos, proposal, user)
 
 
 def show(eva: Eva, caller: Caller, proposal_id: int) -> ProposalView:
     with eva.uow() as uow:
         uow.audit.actor, user = actor_for(uow.repos, caller)
         proposal = load_proposal(uow.repos, proposal_id, user)
-        view = _view(uow.repos, proposal, user)
+        view = proposal_view(uow.repos, proposal, user)
         if proposal.publicity != Publicity.PUBLIC:
             # Reading non-public material is a disclosure that must be logged (TiHL 17 §).
             uow.audit.record(
@@ -289,7 +289,7 @@ def flow_context(
     return ctx, digest
 
 
-def _view(repos: Repositories, proposal: Proposal, user: User | None) -> ProposalView:
+def proposal_view(repos: Repositories, proposal: Proposal, user: User | None) -> ProposalView:
     ctx, _ = flow_context(repos, proposal, user)
     org = repos.organisation(proposal.organisation_id)
     body = repos.body(proposal.body_id)

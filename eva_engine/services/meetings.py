@@ -1,0 +1,144 @@
+"""Meetings and their agendas: is every item's assessment complete, what blocks it, who has it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from eva_engine.errors import NotFound, PermissionDenied
+from eva_engine.services.access import actor_for, require_proposal_access, require_role
+from eva_engine.services.proposals import proposal_view, require_named_user
+from eva_engine.services.runtime import Caller, Eva
+from eva_engine.services.views import ProblemView
+from eva_engine.vocabulary import Role
+
+READY = {"signed_off", "on_agenda", "decided", "follow_up", "closed"}
+
+
+class AgendaItem(BaseModel):
+    proposal_id: int
+    case_number: str
+    title_fi: str
+    title_sv: str | None
+    state: str
+    state_title_fi: str
+    state_title_sv: str
+    state_title_en: str
+    section: str | None
+    position: int | None
+    complete: bool
+    blocking: list[ProblemView]
+    held_by: list[str]
+    summary: str | None
+
+
+class MeetingSummary(BaseModel):
+    id: int
+    body: str
+    body_name: str
+    starts_at: datetime
+    items: int
+    incomplete: int
+
+
+class AgendaView(BaseModel):
+    meeting: MeetingSummary
+    items: list[AgendaItem]
+
+
+def my_meetings(eva: Eva, caller: Caller) -> list[MeetingSummary]:
+    """Meetings of the bodies where the caller is a secretary."""
+    with eva.uow() as uow:
+        repos = uow.repos
+        _, maybe_user = actor_for(repos, caller)
+        user = require_named_user(maybe_user, "meetings")
+        body_ids = set()
+        for grant in repos.grants(user.id):
+            if grant.role != Role.SECRETARY:
+                continue
+            if grant.body_id is not None:
+                body_ids.add(grant.body_id)
+            else:
+                body_ids.update(b.id for b in repos.bodies(grant.organisation_id))
+        result = []
+        for meeting in repos.meetings_of_bodies(sorted(body_ids)):
+            body = repos.body(meeting.body_id)
+            items = repos.meeting_items(meeting.id)
+            result.append(
+                MeetingSummary(
+                    id=meeting.id,
+                    body=body.code if body else "?",
+                    body_name=body.name_fi if body else "?",
+                    starts_at=meeting.starts_at,
+                    items=len(items),
+                    incomplete=sum(p.state not in READY for p in items),
+                )
+            )
+        return result
+
+
+def agenda(eva: Eva, caller: Caller, meeting_id: int) -> AgendaView:
+    with eva.uow() as uow:
+        repos = uow.repos
+        _, maybe_user = actor_for(repos, caller)
+        user = require_named_user(maybe_user, "an agenda")
+        meeting = repos.meeting(meeting_id)
+        if meeting is None:
+            raise NotFound(f"no meeting {meeting_id}")
+        try:
+            require_role(
+                repos,
+                user,
+                meeting.organisation_id,
+                meeting.body_id,
+                [Role.SECRETARY, Role.PRESENTER, Role.AUDITOR, Role.ADMIN],
+                "read agendas",
+            )
+        except PermissionDenied as exc:  # not this organisation's or body's: not found
+            raise NotFound(f"no meeting {meeting_id}") from exc
+        body = repos.body(meeting.body_id)
+        items = []
+        for proposal in repos.meeting_items(meeting.id):
+            require_proposal_access(repos, user, proposal)
+            view = proposal_view(repos, proposal, None)
+            complete = proposal.state in READY
+            blocking = list(view.missing)
+            if not complete:
+                blocking.insert(
+                    0,
+                    ProblemView(
+                        location="state",
+                        message=f"not signed off yet (state: {view.state_title_fi})",
+                    ),
+                )
+            assessment = repos.assessment(proposal.id, proposal.revision)
+            items.append(
+                AgendaItem(
+                    proposal_id=proposal.id,
+                    case_number=proposal.case_number,
+                    title_fi=proposal.title_fi,
+                    title_sv=proposal.title_sv,
+                    state=proposal.state,
+                    state_title_fi=view.state_title_fi,
+                    state_title_sv=view.state_title_sv,
+                    state_title_en=view.state_title_en,
+                    section=view.section,
+                    position=proposal.agenda_position,
+                    complete=complete and not view.missing,
+                    blocking=blocking,
+                    held_by=[a.assignee or "/".join(a.roles) for a in view.assignments],
+                    summary=assessment.summary if assessment else None,
+                )
+            )
+        return AgendaView(
+            meeting=MeetingSummary(
+                id=meeting.id,
+                body=body.code if body else "?",
+                body_name=body.name_fi if body else "?",
+                starts_at=meeting.starts_at,
+                items=len(items),
+                incomplete=sum(not i.complete for i in items),
+            ),
+            items=items,
+        )

@@ -1,0 +1,50 @@
+"""The secretary's meetings: every agenda item's completeness, and the summaries to print."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from werkzeug.wrappers import Response
+
+from eva_engine.services import meetings, proposals
+from web.runtime import caller, eva
+
+bp = Blueprint("meetings", __name__, url_prefix="/meetings")
+
+
+@bp.get("/")
+@login_required
+def index() -> str:
+    return render_template("meetings.html", meetings=meetings.my_meetings(eva(), caller()))
+
+
+@bp.get("/<int:meeting_id>")
+@login_required
+def agenda(meeting_id: int) -> str:
+    return render_template("agenda.html", agenda=meetings.agenda(eva(), caller(), meeting_id))
+
+
+@bp.post("/<int:meeting_id>/items")
+@login_required
+def add_item(meeting_id: int) -> Response:
+    """Schedule a proposal (by its id) for this meeting."""
+    proposal_id = request.form.get("proposal_id", "")
+    position = request.form.get("position", "")
+    proposals.schedule(
+        eva(),
+        caller(),
+        proposals.ScheduleProposal(
+            proposal_id=int(proposal_id) if proposal_id.isdigit() else 0,
+            meeting_id=meeting_id,
+            agenda_position=int(position) if position.isdigit() else None,
+        ),
+    )
+    flash(_("The proposal was added to the agenda."), "success")
+    return redirect(url_for("meetings.agenda", meeting_id=meeting_id))
+
+
+@bp.get("/<int:meeting_id>/summaries")
+@login_required
+def summaries(meeting_id: int) -> str:
+    return render_template("summaries.html", agenda=meetings.agenda(eva(), caller(), meeting_id))
