@@ -61,7 +61,9 @@ def test_the_summaries_page_prints_each_items_summary(app: Flask, eva: Eva) -> N
     login(client, "sec")
     html = client.get(f"/meetings/{meeting_id(eva)}/summaries").get_data(as_text=True)
     assert "Yhteenveto." in html
-    assert proposals.show(eva, OPERATOR, pid).section in html
+    section = proposals.show(eva, OPERATOR, pid).section
+    assert section is not None
+    assert section in html
 
 
 def test_another_organisations_meeting_is_not_found(app: Flask, eva: Eva) -> None:
