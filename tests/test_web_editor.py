@@ -148,3 +148,73 @@ def test_the_matrix_shows_saved_answers_and_progress_per_area(app: Flask, eva: E
     assert 'aria-current="page"' in html
     assert "1/1" not in html or "valmis" in html
     assert 'value="positive" selected' in html
+
+
+def test_mitigations_indicators_and_the_summary_are_edited_on_their_page(
+    app: Flask, eva: Eva
+) -> None:
+    pid = proposal_in(eva, "assessment")
+    question = required_questions(eva, ScreeningOutcome.LIGHT)[0][1]
+    client = app.test_client()
+    login(client, "prep")
+    page = client.get(f"/proposals/{pid}/alternatives").get_data(as_text=True)
+    client.post(
+        f"/proposals/{pid}/alternatives",
+        data={"csrf_token": csrf(page), "title-0": "Nykytila", "title-1": "Esitys", "chosen": "1"},
+    )
+    page = client.get(f"/proposals/{pid}/follow-up").get_data(as_text=True)
+    token = csrf(page)
+    posts = [
+        {"action": "summary", "summary": "Tiivistelmä päättäjille."},
+        {
+            "action": "add-mitigation",
+            "question": question,
+            "alternative": "1",
+            "description": "Haitta lievennetään.",
+            "responsible": "rehtori",
+        },
+        {
+            "action": "add-indicator",
+            "name": "Koululaisten liikunta",
+            "source": "Sotkanet",
+            "responsible": "koordinaattori",
+            "due": "2027-05-31",
+        },
+    ]
+    for data in posts:
+        assert (
+            client.post(
+                f"/proposals/{pid}/follow-up", data={"csrf_token": token, **data}
+            ).status_code
+            == 302
+        )
+    doc = assessment.export_document(eva, OPERATOR, pid)
+    assert doc.summary == "Tiivistelmä päättäjille."
+    assert [(m.question, m.alternative) for m in doc.mitigations] == [(question, 1)]
+    assert [i.name for i in doc.follow_up_indicators] == ["Koululaisten liikunta"]
+
+
+def test_an_indicator_without_a_valid_date_is_refused_and_nothing_is_saved(
+    app: Flask, eva: Eva
+) -> None:
+    pid = proposal_in(eva, "assessment")
+    client = app.test_client()
+    login(client, "prep")
+    page = client.get(f"/proposals/{pid}/alternatives").get_data(as_text=True)
+    client.post(
+        f"/proposals/{pid}/alternatives",
+        data={"csrf_token": csrf(page), "title-0": "Nykytila", "chosen": "0"},
+    )
+    page = client.get(f"/proposals/{pid}/follow-up").get_data(as_text=True)
+    html = client.post(
+        f"/proposals/{pid}/follow-up",
+        data={
+            "csrf_token": csrf(page),
+            "action": "add-indicator",
+            "name": "Mittari",
+            "responsible": "joku",
+            "due": "31.5.2027",
+        },
+    ).get_data(as_text=True)
+    assert "due" in html
+    assert assessment.export_document(eva, OPERATOR, pid).follow_up_indicators == []

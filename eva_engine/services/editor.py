@@ -192,3 +192,12 @@ def creation_choices(eva: Eva, caller: Caller) -> CreationChoices:
             bodies=[Option(code=b.code, name=b.name_fi) for b in bodies],
             presenters=[Option(code=code, name=name) for code, name in presenters],
         )
+
+
+def question_texts(eva: Eva, caller: Caller, proposal_id: int) -> dict[str, Text]:
+    """Every question of the proposal's workflow version, by id, in checklist order."""
+    with eva.uow() as uow:
+        _, user = actor_for(uow.repos, caller)
+        proposal = load_proposal(uow.repos, proposal_id, user)
+        bundle, _ = stored_bundle(uow.repos, proposal.workflow_name, proposal.workflow_version)
+        return {q.id: _text(q.text) for c in bundle.checklists for _, _, q in c.questions()}

@@ -14,7 +14,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
 from eva_engine.errors import InvalidInput, Problem
 from eva_engine.services import assessment, editor, proposals, screening
-from eva_engine.services.assessment import AlternativeIn, AnswerIn
+from eva_engine.services.assessment import AlternativeIn, AnswerIn, IndicatorIn, MitigationIn
 from eva_engine.vocabulary import (
     AffectedGroup,
     Certainty,
@@ -219,4 +219,69 @@ def area(proposal_id: int, area_id: str | None) -> str | Response:
         durations=list(Duration),
         certainties=list(Certainty),
         groups=list(AffectedGroup),
+    )
+
+
+@bp.route("/<int:proposal_id>/follow-up", methods=["GET", "POST"])
+@login_required
+def follow_up(proposal_id: int) -> str | Response:
+    """Mitigations of negative impacts, follow-up indicators and the summary."""
+    problems: list[Problem] = []
+    if request.method == "POST":
+        form = request.form
+        version = _version(form.get("version"))
+        action = form.get("action", "")
+        try:
+            if action == "summary":
+                assessment.save_summary(eva(), caller(), proposal_id, form.get("summary"), version)
+            elif action in ("add-mitigation", "remove-mitigation"):
+                mitigation = MitigationIn.model_validate(
+                    {
+                        "question": form.get("question", ""),
+                        "alternative": form.get("alternative") or None,
+                        "description": form.get("description", "").strip() or "-",
+                        "responsible": form.get("responsible", "").strip() or None,
+                    }
+                )
+                assessment.save_mitigation(
+                    eva(),
+                    caller(),
+                    proposal_id,
+                    mitigation,
+                    remove=action == "remove-mitigation",
+                    expected_version=version,
+                )
+            elif action in ("add-indicator", "remove-indicator"):
+                indicator = IndicatorIn.model_validate(
+                    {
+                        "name": form.get("name", "").strip(),
+                        "source": form.get("source", "").strip() or None,
+                        "responsible": form.get("responsible", "").strip(),
+                        "due": form.get("due", ""),
+                    }
+                )
+                assessment.save_indicator(
+                    eva(),
+                    caller(),
+                    proposal_id,
+                    indicator,
+                    remove=action == "remove-indicator",
+                    expected_version=version,
+                )
+        except ValidationError as exc:
+            problems = _problems(exc)
+        except InvalidInput as exc:
+            problems = exc.problems
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("editor.follow_up", proposal_id=proposal_id))
+    view = proposals.show(eva(), caller(), proposal_id)
+    doc = assessment.export_document(eva(), caller(), proposal_id)
+    return render_template(
+        "follow_up.html",
+        p=view,
+        doc=doc,
+        problems=problems,
+        alternatives=doc.alternatives,
+        questions=editor.question_texts(eva(), caller(), proposal_id),
     )
