@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+
+from pydantic import BaseModel
 
 from eva_engine.db.audit import PendingEvent, VerifyResult, verify_chain
+from eva_engine.errors import InvalidInput, NotFound, PermissionDenied, Problem
 from eva_engine.models import AuditEvent
 from eva_engine.services.access import actor_for, load_proposal
+from eva_engine.services.proposals import require_named_user
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import HistoryEventView
-from eva_engine.vocabulary import Publicity
+from eva_engine.vocabulary import Publicity, Role
 
 
 def event_view(ev: AuditEvent) -> HistoryEventView:
@@ -54,3 +59,72 @@ def proposal_history(eva: Eva, caller: Caller, proposal_id: int) -> list[History
 def verify(eva: Eva) -> VerifyResult:
     with eva.uow() as uow:
         return verify_chain(uow.session)
+
+
+class EventPage(BaseModel):
+    organisation: str
+    year: int
+    action: str | None
+    events: list[HistoryEventView]
+    next_after: int | None  # cursor for the next page
+
+
+def audit_events(
+    eva: Eva,
+    caller: Caller,
+    *,
+    year: int,
+    action: str | None = None,
+    after_seq: int = 0,
+    limit: int = 50,
+) -> EventPage:
+    """The events of one year in the auditor's organisation, oldest first, in pages."""
+    if not 1 <= limit <= 500:
+        raise InvalidInput("limit must be 1-500", [Problem("limit", str(limit))])
+    if not 2000 <= year <= 2100:
+        raise InvalidInput("not a year", [Problem("year", str(year))])
+    with eva.uow() as uow:
+        repos = uow.repos
+        uow.audit.actor, maybe_user = actor_for(repos, caller)
+        user = require_named_user(maybe_user, "reading the audit history")
+        grants = [
+            g
+            for g in repos.grants(user.id)
+            if g.role in (Role.AUDITOR, Role.ADMIN) and g.body_id is None
+        ]
+        if not grants:
+            raise PermissionDenied("only an auditor or an administrator reads the whole history")
+        org = repos.organisation(grants[0].organisation_id)
+        if org is None:  # pragma: no cover - a foreign key
+            raise NotFound("no organisation")
+        rows = repos.events(
+            organisation_id=org.id,
+            action=action or None,
+            after_seq=after_seq,
+            limit=limit + 1,
+            since=datetime(year, 1, 1, tzinfo=UTC),
+            until=datetime(year + 1, 1, 1, tzinfo=UTC),
+        )
+        views = [event_view(e) for e in rows[:limit]]
+        # Browsing the whole history is itself a use of the system worth logging.
+        uow.audit.record(
+            PendingEvent(
+                action="audit.read",
+                entity_type="organisation",
+                entity_id=str(org.id),
+                organisation_id=org.id,
+                proposal_id=None,
+                before=None,
+                after={"year": year, "action": action, "after_seq": after_seq},
+                reason=None,
+                role=grants[0].role.value,
+            )
+        )
+        uow.commit()
+        return EventPage(
+            organisation=org.code,
+            year=year,
+            action=action,
+            events=views,
+            next_after=views[-1].seq if len(rows) > limit else None,
+        )
