@@ -317,7 +317,7 @@ def users_disable(username: str, organisation: str | None, actor: str | None) ->
 def users_list() -> None:
     """List users and their active grants."""
     with reported():
-        views = users.list_users(_eva())
+        views = users.list_users(_eva(), _caller(None))
 
         def human() -> None:
             for v in views:

@@ -101,8 +101,10 @@ def publish(eva: Eva, caller: Caller) -> PublishReport:
     return PublishReport(published, unchanged)
 
 
-def published_versions(eva: Eva) -> list[PublishedVersion]:
+def published_versions(eva: Eva, caller: Caller | None = None) -> list[PublishedVersion]:
     with eva.uow() as uow:
+        if caller is not None:
+            require_admin(uow.repos, actor_for(uow.repos, caller)[1], "manage workflows")
         counts = uow.repos.proposal_counts_by_version()
         return [
             PublishedVersion(

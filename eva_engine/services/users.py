@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 
 from eva_engine.errors import Conflict, NotFound
 from eva_engine.models import RoleGrant, User, utcnow
-from eva_engine.services.access import actor_for, require_role
+from eva_engine.services.access import actor_for, require_admin, require_role
 from eva_engine.services.organisations import Command
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import Language, Role
@@ -127,8 +127,11 @@ def revoke_role(eva: Eva, caller: Caller, cmd: GrantRole) -> GrantView:
         raise NotFound(f"{user.username} holds no {cmd.role.value} grant there")
 
 
-def list_users(eva: Eva) -> list[UserView]:
+def list_users(eva: Eva, caller: Caller) -> list[UserView]:
+    """Every user with their active grants: for administrators (and the shell operator)."""
     with eva.uow() as uow:
+        _, admin = actor_for(uow.repos, caller)
+        require_admin(uow.repos, admin, "list users")
         views = []
         org_codes = {o.id: o.code for o in uow.repos.organisations()}
         for user in uow.repos.users():

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from flask import Flask
 
-from web.views import audit, editor, language, meetings, proposals, work
+from web.views import admin, audit, editor, language, meetings, proposals, work
 
 
 def init_app(app: Flask) -> None:
-    for blueprint in (work.bp, editor.bp, proposals.bp, meetings.bp, audit.bp, language.bp):
+    for blueprint in (
+        work.bp,
+        editor.bp,
+        proposals.bp,
+        meetings.bp,
+        audit.bp,
+        admin.bp,
+        language.bp,
+    ):
         app.register_blueprint(blueprint)
