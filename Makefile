@@ -5,12 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup translations run demo test check lint format types contracts pytest bench clean
+.PHONY: setup translations run demo test check lint format types contracts pytest chromium screenshots bench clean
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,browser]'
 	touch $(STAMP)
 
 setup: $(STAMP) translations
@@ -47,8 +47,16 @@ types: setup
 contracts: setup
 	$(BIN)/lint-imports
 
-pytest: setup
+pytest: setup chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## chromium: Debian's browser for tests/browser (Playwright never downloads one)
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium > /dev/null)
+
+## screenshots: refresh docs/screenshots/*.png
+screenshots: setup chromium
+	$(BIN)/pytest tests/browser -m screenshots
 
 bench: setup
 	$(BIN)/python -m bench.transitions

@@ -1,0 +1,57 @@
+"""Writes the screenshots in docs/screenshots/ (1280x900 PNG) of the main pages, as the demo
+users see them: run ``pytest tests/browser -m screenshots`` to refresh them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.browser.conftest import require_browser
+
+require_browser()  # before Playwright is imported: skips (or fails) without a browser
+
+from playwright.sync_api import Page, expect  # noqa: E402
+
+from tests.browser.conftest import LiveServer, check_accessibility, log_in, log_out  # noqa: E402
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def shoot(page: Page, name: str) -> Path:
+    check_accessibility(page)
+    target = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=target, full_page=False, animations="disabled", caret="hide")
+    return target
+
+
+@pytest.mark.screenshots
+def test_screenshots_of_the_main_pages_are_written_to_docs_screenshots(
+    page: Page, live_server: LiveServer
+) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    proposal_id = live_server.proposals_in("reviewed")[0]
+    proposal = f"{live_server.url}/proposals/{proposal_id}"
+    written = []
+
+    page.goto(f"{live_server.url}/login")
+    expect(page.locator("h1")).to_have_text("Kirjaudu sisään")
+    written.append(shoot(page, "login"))
+
+    log_in(page, live_server, "valmistelija")
+    written.append(shoot(page, "my-work"))
+
+    page.goto(proposal)
+    expect(page.locator("ul.actions")).to_be_visible()
+    written.append(shoot(page, "proposal"))
+    log_out(page, live_server)
+
+    log_in(page, live_server, "tarkastaja")
+    page.goto(f"{proposal}/history")
+    expect(page.locator(".notice.success")).to_be_visible()
+    written.append(shoot(page, "history"))
+
+    for path in written:
+        assert path.read_bytes().startswith(PNG_SIGNATURE), path
+        assert path.stat().st_size > 10_000, f"{path} looks blank"
