@@ -313,8 +313,16 @@ def proposal_view(repos: Repositories, proposal: Proposal, user: User | None) ->
             problems, areas = missing_answers(
                 ctx.bundle.checklists, snap.screening.outcome, snap.alternatives, snap.answers
             )
+            titles = {a.id: a.title for c in ctx.bundle.checklists for a in c.areas}
             progress = [
-                AreaProgressView(area=a.area, required=a.required, complete=a.complete)
+                AreaProgressView(
+                    area=a.area,
+                    title_fi=titles[a.area].fi,
+                    title_sv=titles[a.area].sv,
+                    title_en=titles[a.area].en,
+                    required=a.required,
+                    complete=a.complete,
+                )
                 for a in areas
             ]
             missing = [ProblemView(location=p.location, message=p.message) for p in problems]

@@ -28,6 +28,9 @@ class ActionView(BaseModel):
 
 class AreaProgressView(BaseModel):
     area: str
+    title_fi: str
+    title_sv: str
+    title_en: str
     required: int
     complete: int
 
