@@ -282,7 +282,7 @@ def flow_context(
         actor_id=user.id if user else -1,
         actor_roles=roles,
         bundle=bundle,
-        assessment=repos.snapshot(assessment.id),
+        load_assessment=lambda: repos.snapshot(assessment.id),
         meeting=repos.meeting(proposal.meeting_id) if proposal.meeting_id else None,
         reason=reason,
     )

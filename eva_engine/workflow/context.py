@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from eva_engine.models import (
     Alternative,
@@ -28,13 +30,20 @@ class AssessmentSnapshot:
 
 @dataclass
 class FlowContext:
+    """``assessment`` is read from ``load_assessment`` the first time a guard or a route needs
+    it: most steps (starting screening, passing review, signing off) never do."""
+
     proposal: Proposal
     actor_id: int
     actor_roles: frozenset[Role]
     bundle: WorkflowBundle
-    assessment: AssessmentSnapshot
+    load_assessment: Callable[[], AssessmentSnapshot]
     meeting: Meeting | None = None
     reason: str | None = None
+
+    @cached_property
+    def assessment(self) -> AssessmentSnapshot:
+        return self.load_assessment()
 
 
 @dataclass
