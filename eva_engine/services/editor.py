@@ -201,3 +201,38 @@ def question_texts(eva: Eva, caller: Caller, proposal_id: int) -> dict[str, Text
         proposal = load_proposal(uow.repos, proposal_id, user)
         bundle, _ = stored_bundle(uow.repos, proposal.workflow_name, proposal.workflow_version)
         return {q.id: _text(q.text) for c in bundle.checklists for _, _, q in c.questions()}
+
+
+class StateOption(BaseModel):
+    id: str
+    title: Text
+
+
+class ListChoices(BaseModel):
+    organisation: str
+    bodies: list[Option]
+    states: list[StateOption]
+
+
+def list_choices(eva: Eva, caller: Caller) -> ListChoices:
+    """The filters of the proposal list: the caller's organisation, its bodies, the states."""
+    with eva.uow() as uow:
+        repos = uow.repos
+        _, maybe_user = actor_for(repos, caller)
+        user = require_named_user(maybe_user, "listing proposals")
+        organisations = repos.organisations_of(user.id)
+        if not organisations:
+            raise NotFound("you hold no role in any organisation")
+        org = repos.organisation(organisations[0])
+        if org is None:  # pragma: no cover - a foreign key
+            raise NotFound("no organisation")
+        definition = repos.latest_definition(org.workflow_name)
+        states: list[StateOption] = []
+        if definition is not None:
+            bundle, _ = stored_bundle(repos, definition.name, definition.version)
+            states = [StateOption(id=s.id, title=_text(s.title)) for s in bundle.workflow.states]
+        return ListChoices(
+            organisation=org.code,
+            bodies=[Option(code=b.code, name=b.name_fi) for b in repos.bodies(org.id)],
+            states=states,
+        )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from eva_engine.errors import GuardFailed, InvalidInput
-from eva_engine.services import accounts, history, proposals, transitions
+from eva_engine.services import accounts, editor, history, proposals, transitions
 from web.forms import ReauthForm, TransitionForm
 from web.runtime import caller, eva
 
@@ -64,3 +64,36 @@ def timeline(proposal_id: int) -> str:
     view = proposals.show(eva(), caller(), proposal_id)
     events = history.proposal_history(eva(), caller(), proposal_id)
     return render_template("history.html", p=view, events=events, chain=history.verify(eva()))
+
+
+PAGE_SIZE = 25
+
+
+@bp.get("/")
+@login_required
+def index() -> str:
+    """Proposals of the user's organisation, filtered by state and body, a page at a time."""
+    args = request.args
+    choices = editor.list_choices(eva(), caller())
+    page_text = args.get("page", "1")
+    page_number = int(page_text) if page_text.isdigit() and int(page_text) > 0 else 1
+    page = proposals.list_proposals(
+        eva(),
+        caller(),
+        choices.organisation,
+        state=args.get("state") or None,
+        body=args.get("body") or None,
+        limit=PAGE_SIZE,
+        offset=(page_number - 1) * PAGE_SIZE,
+    )
+    pages = max(1, -(-page.total // PAGE_SIZE))
+    return render_template(
+        "proposals.html",
+        page=page,
+        choices=choices,
+        page_number=page_number,
+        pages=pages,
+        state=args.get("state", ""),
+        body=args.get("body", ""),
+        state_titles={s.id: s.title for s in choices.states},
+    )
