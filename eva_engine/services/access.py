@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from eva_engine.db.audit import Actor
+from eva_engine.db.audit import Actor, AuditContext, PendingEvent
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import NotFound, PermissionDenied
 from eva_engine.models import Proposal, User
@@ -70,6 +70,40 @@ def require_proposal_access(repos: Repositories, user: User | None, proposal: Pr
         allowed = bool(repos.roles_for(user.id, proposal.organisation_id, proposal.body_id))
     if not allowed:
         raise NotFound(f"no proposal {proposal.id}")
+
+
+def log_disclosure(audit: AuditContext, proposal: Proposal, action: str) -> bool:
+    """Reading non-public material is a disclosure that is logged (Tiedonhallintalaki 17 §).
+    Returns whether an event was recorded (the caller then commits)."""
+    if proposal.publicity == Publicity.PUBLIC:
+        return False
+    audit.record(
+        PendingEvent(
+            action=action,
+            entity_type="proposal",
+            entity_id=str(proposal.id),
+            organisation_id=proposal.organisation_id,
+            proposal_id=proposal.id,
+            before=None,
+            after=None,
+            reason=None,
+            role=None,
+        )
+    )
+    return True
+
+
+def administrator_of(
+    repos: Repositories, user: User | None, organisation: str | None, doing: str
+) -> str | None:
+    """The role a user acts in when administering ``organisation`` (None for the operator)."""
+    if user is None:
+        return None
+    org = repos.organisation_by_code(organisation or "")
+    if org is None:
+        raise NotFound(f"no organisation {organisation!r}: name the one you administer")
+    role = require_role(repos, user, org.id, None, [Role.ADMIN], doing)
+    return role.value if role else None
 
 
 def load_proposal(repos: Repositories, proposal_id: int, user: User | None) -> Proposal:

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from eva_engine.db.audit import Actor, PendingEvent
 from eva_engine.errors import InvalidInput, NotFound, PermissionDenied, Problem
 from eva_engine.models import User, utcnow
-from eva_engine.services.access import actor_for, require_role
+from eva_engine.services.access import actor_for, administrator_of, require_role
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import Language, Role
 
@@ -164,13 +164,7 @@ def set_active(
     """Disable (or enable) an account; disabling ends its sessions at once."""
     with eva.uow() as uow:
         uow.audit.actor, actor = actor_for(uow.repos, caller)
-        if actor is not None:
-            org = uow.repos.organisation_by_code(organisation or "")
-            if org is None:
-                raise NotFound(f"no organisation {organisation!r}: name the one you administer")
-            uow.audit.role = require_role(
-                uow.repos, actor, org.id, None, [Role.ADMIN], "disable users"
-            )
+        uow.audit.role = administrator_of(uow.repos, actor, organisation, "disable users")
         user = uow.repos.user_by_username(username)
         if user is None:
             raise NotFound(f"no user {username!r}")

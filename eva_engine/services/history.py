@@ -10,11 +10,11 @@ from pydantic import BaseModel
 from eva_engine.db.audit import PendingEvent, VerifyResult, verify_chain
 from eva_engine.errors import InvalidInput, NotFound, PermissionDenied, Problem
 from eva_engine.models import AuditEvent
-from eva_engine.services.access import actor_for, load_proposal
+from eva_engine.services.access import actor_for, load_proposal, log_disclosure
 from eva_engine.services.proposals import require_named_user
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import HistoryEventView
-from eva_engine.vocabulary import Publicity, Role
+from eva_engine.vocabulary import Role
 
 
 def event_view(ev: AuditEvent) -> HistoryEventView:
@@ -38,20 +38,7 @@ def proposal_history(eva: Eva, caller: Caller, proposal_id: int) -> list[History
         uow.audit.actor, user = actor_for(uow.repos, caller)
         proposal = load_proposal(uow.repos, proposal_id, user)
         views = [event_view(ev) for ev in uow.repos.history(proposal_id)]
-        if proposal.publicity != Publicity.PUBLIC:
-            uow.audit.record(
-                PendingEvent(
-                    action="proposal.history_read",
-                    entity_type="proposal",
-                    entity_id=str(proposal.id),
-                    organisation_id=proposal.organisation_id,
-                    proposal_id=proposal.id,
-                    before=None,
-                    after=None,
-                    reason=None,
-                    role=None,
-                )
-            )
+        if log_disclosure(uow.audit, proposal, "proposal.history_read"):
             uow.commit()
         return views
 

@@ -8,11 +8,10 @@ from datetime import timedelta
 from pydantic import Field, model_validator
 
 from eva_engine.checklists.completeness import missing_answers
-from eva_engine.db.audit import PendingEvent
 from eva_engine.db.repositories import ProposalFilter, Repositories
 from eva_engine.errors import InvalidInput, NotFound, PermissionDenied, Problem
 from eva_engine.models import Assessment, Assignment, Proposal, User, utcnow
-from eva_engine.services.access import actor_for, load_proposal, require_role
+from eva_engine.services.access import actor_for, load_proposal, log_disclosure, require_role
 from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.organisations import Command
 from eva_engine.services.runtime import Caller, Eva
@@ -187,21 +186,7 @@ def show(eva: Eva, caller: Caller, proposal_id: int) -> ProposalView:
         uow.audit.actor, user = actor_for(uow.repos, caller)
         proposal = load_proposal(uow.repos, proposal_id, user)
         view = proposal_view(uow.repos, proposal, user)
-        if proposal.publicity != Publicity.PUBLIC:
-            # Reading non-public material is a disclosure that must be logged (TiHL 17 §).
-            uow.audit.record(
-                PendingEvent(
-                    action="proposal.read",
-                    entity_type="proposal",
-                    entity_id=str(proposal.id),
-                    organisation_id=proposal.organisation_id,
-                    proposal_id=proposal.id,
-                    before=None,
-                    after=None,
-                    reason=None,
-                    role=None,
-                )
-            )
+        if log_disclosure(uow.audit, proposal, "proposal.read"):
             uow.commit()
         return view
 

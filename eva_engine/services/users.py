@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 
 from eva_engine.errors import Conflict, NotFound
 from eva_engine.models import RoleGrant, User, utcnow
-from eva_engine.services.access import actor_for, require_admin, require_role
+from eva_engine.services.access import actor_for, administrator_of, require_admin, require_role
 from eva_engine.services.organisations import Command
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import Language, Role
@@ -52,13 +52,7 @@ def create_user(
     """A shell operator may create anyone; a user needs the admin role (in ``organisation``)."""
     with eva.uow() as uow:
         uow.audit.actor, admin = actor_for(uow.repos, caller)
-        if admin is not None:
-            org = uow.repos.organisation_by_code(organisation or "")
-            if org is None:
-                raise NotFound(f"no organisation {organisation!r}: name the one you administer")
-            uow.audit.role = require_role(
-                uow.repos, admin, org.id, None, [Role.ADMIN], "create users"
-            )
+        uow.audit.role = administrator_of(uow.repos, admin, organisation, "create users")
         if uow.repos.user_by_username(cmd.username) is not None:
             raise Conflict(f"user {cmd.username!r} exists already")
         user = User(**cmd.model_dump())
