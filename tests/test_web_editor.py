@@ -3,6 +3,8 @@ matrix filled area by area, then submitted; bad input is shown and nothing is sa
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask
 
 from eva_engine.services import assessment, proposals
@@ -218,3 +220,22 @@ def test_an_indicator_without_a_valid_date_is_refused_and_nothing_is_saved(
     ).get_data(as_text=True)
     assert "due" in html
     assert assessment.export_document(eva, OPERATOR, pid).follow_up_indicators == []
+
+
+def test_the_first_area_posts_to_its_own_address_so_saving_right_away_works(
+    app: Flask, eva: Eva
+) -> None:
+    pid = proposal_in(eva, "assessment")
+    client = app.test_client()
+    login(client, "prep")
+    page = client.get(f"/proposals/{pid}/alternatives").get_data(as_text=True)
+    client.post(
+        f"/proposals/{pid}/alternatives",
+        data={"csrf_token": csrf(page), "title-0": "Nykytila", "chosen": "0"},
+    )
+    first = client.get(f"/proposals/{pid}/areas/").get_data(as_text=True)
+    action = re.search(r'<form method="post" action="(/proposals/[^"]*/areas/[^"]*)"', first)
+    assert action is not None
+    assert action.group(1).startswith(f"/proposals/{pid}/areas/")
+    assert action.group(1) != f"/proposals/{pid}/areas/"
+    assert client.post(action.group(1), data={"csrf_token": csrf(first)}).status_code == 302

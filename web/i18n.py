@@ -116,6 +116,7 @@ def text(value: object) -> str:
 
 
 def init_app(app: Flask) -> None:
+    app.jinja_env.filters["role_name"] = role_name
     Babel(
         app,
         locale_selector=select_locale,

@@ -16,6 +16,13 @@ from eva_engine.vocabulary import Role
 READY = {"signed_off", "on_agenda", "decided", "follow_up", "closed"}
 
 
+class Holder(BaseModel):
+    """Who has the item now: a named user, or a queue of roles."""
+
+    user: str | None
+    roles: list[str]
+
+
 class AgendaItem(BaseModel):
     proposal_id: int
     case_number: str
@@ -29,7 +36,7 @@ class AgendaItem(BaseModel):
     position: int | None
     complete: bool
     blocking: list[ProblemView]
-    held_by: list[str]
+    held_by: list[Holder]
     summary: str | None
 
 
@@ -127,7 +134,7 @@ def agenda(eva: Eva, caller: Caller, meeting_id: int) -> AgendaView:
                     position=proposal.agenda_position,
                     complete=complete and not view.missing,
                     blocking=blocking,
-                    held_by=[a.assignee or "/".join(a.roles) for a in view.assignments],
+                    held_by=[Holder(user=a.assignee, roles=a.roles) for a in view.assignments],
                     summary=assessment.summary if assessment else None,
                 )
             )
