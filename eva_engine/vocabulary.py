@@ -100,3 +100,28 @@ class Language(StrEnum):
     FI = "fi"
     SV = "sv"
     EN = "en"
+
+
+class TokenScope(StrEnum):
+    READ = "read"  # read everything the user's grants cover
+    WRITE = "write"  # also change it
+
+
+class NotificationKind(StrEnum):
+    ASSIGNMENT_MADE = "assignment_made"
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+    RETURNED = "returned"  # returned for revision
+    SIGNED_OFF = "signed_off"
+    OUTCOME_RECORDED = "outcome_recorded"
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"  # waiting for its (next) attempt
+    DELIVERED = "delivered"
+    DEAD = "dead"  # gave up after the last retry: a dead letter for administrators

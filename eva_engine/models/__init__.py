@@ -1,5 +1,6 @@
 """SQLAlchemy 2 typed entities. Nothing here opens a session or commits."""
 
+from eva_engine.models.api import ApiToken, IdempotencyRecord
 from eva_engine.models.assessment import (
     Alternative,
     Answer,
@@ -13,12 +14,14 @@ from eva_engine.models.audit import GENESIS_HASH, AuditChainHead, AuditEvent
 from eva_engine.models.base import Audited, Base, jsonable, utcnow
 from eva_engine.models.definition import PublishedDefinition
 from eva_engine.models.organisation import Body, Meeting, Organisation
+from eva_engine.models.outbox import OutboxMessage, Webhook
 from eva_engine.models.proposal import Proposal
 from eva_engine.models.user import RoleGrant, User
 
 __all__ = [
     "GENESIS_HASH",
     "Alternative",
+    "ApiToken",
     "Answer",
     "Assessment",
     "Assignment",
@@ -28,14 +31,17 @@ __all__ = [
     "Base",
     "Body",
     "FollowUpIndicator",
+    "IdempotencyRecord",
     "Meeting",
     "Mitigation",
     "Organisation",
+    "OutboxMessage",
     "Proposal",
     "PublishedDefinition",
     "RoleGrant",
     "Screening",
     "User",
+    "Webhook",
     "jsonable",
     "utcnow",
 ]
