@@ -21,8 +21,8 @@ from eva_engine.models.user import RoleGrant, User
 __all__ = [
     "GENESIS_HASH",
     "Alternative",
-    "ApiToken",
     "Answer",
+    "ApiToken",
     "Assessment",
     "Assignment",
     "AuditChainHead",
