@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+
+def N_(template: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
+    """Marks an English message template for the translation catalogs. The engine speaks
+    English (command line, API); the web UI translates ``Text`` by its template."""
+    return template
+
+
+@dataclass(frozen=True)
+class Text:
+    """A message as a translatable template (``%(name)s`` placeholders) and its values."""
+
+    template: str
+    params: Mapping[str, str | int] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.template % dict(self.params) if self.params else self.template
 
 
 class EvaError(Exception):
@@ -11,9 +28,10 @@ class EvaError(Exception):
 
     code = "error"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, text: Text | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.text = text  # the message as a translatable template, where one is given
 
     def details(self) -> list[str]:
         return []
@@ -33,10 +51,20 @@ class PermissionDenied(EvaError):
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with an input, located by a path such as ``answers[3].direction``."""
+    """One thing wrong with an input, located by a path such as ``answers[3].direction``.
+
+    ``where`` and ``what`` carry the location and the message as translatable ``Text`` where the
+    engine knows them (guards, completeness); ``location`` and ``message`` are their English."""
 
     location: str
     message: str
+    where: Text | None = None
+    what: Text | None = None
+
+    @classmethod
+    def of(cls, location: str, what: Text, where: Text | None = None) -> Problem:
+        """A problem whose message (and, given ``where``, location) people read translated."""
+        return cls(str(where) if where and not location else location, str(what), where, what)
 
     def __str__(self) -> str:
         return f"{self.location}: {self.message}" if self.location else self.message
@@ -47,8 +75,10 @@ class InvalidInput(EvaError):
 
     code = "invalid_input"
 
-    def __init__(self, message: str, problems: Sequence[Problem] = ()) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, problems: Sequence[Problem] = (), *, text: Text | None = None
+    ) -> None:
+        super().__init__(message, text=text)
         self.problems = list(problems)
 
     def details(self) -> list[str]:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from eva_engine.db.audit import VerifyResult
 from eva_engine.services import history
 from eva_engine.services.runtime import Eva
-from tests.builders import proposal_in
+from tests.builders import as_, proposal_in
 from tests.conftest import World
 
 
@@ -171,3 +171,51 @@ def test_an_event_appended_behind_the_heads_back_is_found(eva: Eva, walked: int)
     result = verify(eva)
     assert not result.ok
     assert result.first_bad_seq == walked + 1
+
+
+def proposal_events(eva: Eva, pid: int) -> list[int]:
+    rows = connection(eva).execute(
+        text("SELECT seq FROM audit_events WHERE proposal_id = :p ORDER BY seq"), {"p": pid}
+    )
+    return [int(seq) for (seq,) in rows]
+
+
+@pytest.fixture
+def one_proposal(eva: Eva, world: World) -> int:
+    proposal_in(eva, "review")
+    return proposal_in(eva, "review")
+
+
+def test_a_proposals_own_events_verify_without_walking_the_chain(
+    eva: Eva, one_proposal: int
+) -> None:
+    result = history.verify_proposal(eva, as_("aud"), one_proposal)
+    assert result.ok
+    assert result.verified == len(proposal_events(eva, one_proposal)) > 5
+
+
+def test_an_edit_of_a_proposals_event_is_found_on_its_page(eva: Eva, one_proposal: int) -> None:
+    seq = proposal_events(eva, one_proposal)[2]
+    with triggers_bypassed(eva) as conn:
+        conn.execute(text("UPDATE audit_events SET reason = 'forged' WHERE seq = :s"), {"s": seq})
+    result = history.verify_proposal(eva, as_("aud"), one_proposal)
+    assert (result.ok, result.first_bad_seq) == (False, seq)
+    assert "altered" in str(result.problem)
+
+
+def test_a_deletion_just_before_a_proposals_event_is_found(eva: Eva, one_proposal: int) -> None:
+    seq = proposal_events(eva, one_proposal)[3]
+    with triggers_bypassed(eva) as conn:
+        conn.execute(text("DELETE FROM audit_events WHERE seq = :s"), {"s": seq - 1})
+    result = history.verify_proposal(eva, as_("aud"), one_proposal)
+    assert not result.ok
+    assert result.first_bad_seq in (seq - 1, seq)
+
+
+def test_a_proposal_from_another_organisation_is_not_verified_for_you(
+    eva: Eva, one_proposal: int
+) -> None:
+    from eva_engine.errors import NotFound  # noqa: PLC0415
+
+    with pytest.raises(NotFound):
+        history.verify_proposal(eva, as_("outsider"), one_proposal)

@@ -11,10 +11,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from eva_engine.config import Settings
-from eva_engine.services import accounts
+from eva_engine.services import accounts, assessment
 from eva_engine.services.runtime import Eva
-from eva_engine.vocabulary import Publicity
-from tests.builders import OPERATOR, new_proposal, proposal_in, state_of
+from eva_engine.vocabulary import Publicity, ScreeningOutcome
+from tests.builders import OPERATOR, as_, document, new_proposal, proposal_in, state_of
 from tests.conftest import World
 from web import create_app
 
@@ -199,8 +199,36 @@ def test_a_step_that_needs_a_reason_says_so_and_changes_nothing(app: Flask, eva:
         data={"csrf_token": csrf(html), "reason": ""},
     )
     assert response.status_code == 422
-    assert "needs a reason" in response.get_data(as_text=True)
+    assert "Perustelu: tämä vaihe vaatii perustelun" in response.get_data(as_text=True)
     assert state_of(eva, pid) == "review"
+
+
+@pytest.mark.parametrize(
+    ("lang", "missing", "location"),
+    [
+        ("fi", "ei vastattu", "vaihtoehto 1 (Esitys)"),
+        ("sv", "obesvarad", "alternativ 1 (Esitys)"),
+        ("en", "not answered", "alternative 1 (Esitys)"),
+    ],
+)
+def test_what_blocks_a_step_is_said_in_the_users_language(
+    app: Flask, eva: Eva, lang: str, missing: str, location: str
+) -> None:
+    pid = proposal_in(eva, "assessment")
+    # Two alternatives, one answer short of complete.
+    assessment.import_assessment(
+        eva, as_("prep"), pid, document(eva, ScreeningOutcome.LIGHT, skip=1)
+    )
+    client = app.test_client()
+    login(client, "prep")
+    html = client.get("/").get_data(as_text=True)
+    client.post("/language", data={"lang": lang, "next": "/", "csrf_token": csrf(html)})
+    page = client.get(f"/proposals/{pid}").get_data(as_text=True)
+    assert missing in page
+    assert location in page
+    # No English engine text leaks into the other languages.
+    if lang != "en":
+        assert "not answered" not in page
 
 
 def test_signing_off_needs_the_presenters_password(app: Flask, eva: Eva) -> None:
@@ -239,9 +267,9 @@ def test_the_auditor_sees_the_history_with_the_chain_verified(app: Flask, eva: E
     client = app.test_client()
     login(client, "aud")
     html = client.get(f"/proposals/{pid}/history").get_data(as_text=True)
-    assert "Lokiketju on eheä" in html
-    assert "proposal.transition" in html
-    assert "sign_off" in html
+    assert "tapahtumaa on varmennettu" in html
+    assert "Työnkulun vaihe" in html
+    assert "Esittelijä hyväksynyt" in html  # a state, by its title
 
 
 def test_an_auditor_has_no_actions_to_take(app: Flask, eva: Eva) -> None:

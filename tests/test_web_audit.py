@@ -11,7 +11,7 @@ from eva_engine.errors import PermissionDenied
 from eva_engine.services import history
 from eva_engine.services.runtime import Eva
 from tests.builders import as_, proposal_in
-from tests.test_web import app, login
+from tests.test_web import app, csrf, login
 
 __all__ = ["app"]
 YEAR = datetime.now(UTC).year
@@ -36,8 +36,45 @@ def test_the_auditor_pages_through_the_years_events_filtered_by_type(app: Flask,
     client = app.test_client()
     login(client, "aud")
     html = client.get("/audit/?action=proposal.transition").get_data(as_text=True)
-    assert "Lokiketju on eheä" in html
-    assert "proposal.transition" in html
+    assert "Koko ketjua ei ole vielä varmennettu" in html
+    assert "Työnkulun vaihe" in html  # the event type, in Finnish
+    assert '<option value="proposal.transition" selected>' in html
+
+
+def test_the_auditor_verifies_the_whole_chain_and_the_check_is_recorded(
+    app: Flask, eva: Eva
+) -> None:
+    proposal_in(eva, "review")
+    client = app.test_client()
+    login(client, "aud")
+    html = client.get("/audit/").get_data(as_text=True)
+    assert client.post("/audit/verify", data={}).status_code == 400  # no CSRF token: refused
+    assert "Lokiketju varmennettiin" not in client.get("/audit/").get_data(as_text=True)
+    response = client.post("/audit/verify", data={"csrf_token": csrf(html)})
+    assert response.status_code == 302
+    page = client.get("/audit/").get_data(as_text=True)
+    assert "Lokiketju on eheä" in page  # the flash
+    assert "Lokiketju varmennettiin" in page
+    checks = history.audit_events(eva, as_("aud"), year=YEAR, action="audit.chain_verified")
+    assert [(e.actor, e.after and e.after["ok"]) for e in checks.events] == [("aud", True)]
+    preparer = app.test_client()
+    login(preparer, "prep")
+    token = csrf(preparer.get("/").get_data(as_text=True))
+    assert preparer.post("/audit/verify", data={"csrf_token": token}).status_code == 403
+
+
+def test_a_proposal_history_reads_in_the_users_language_and_checks_its_own_events(
+    app: Flask, eva: Eva
+) -> None:
+    pid = proposal_in(eva, "review")
+    client = app.test_client()
+    login(client, "aud")
+    html = client.get(f"/proposals/{pid}/history").get_data(as_text=True)
+    assert "tapahtumaa on varmennettu" in html
+    assert "Työnkulun vaihe" in html
+    assert '<th scope="row">Tila</th><td>avoin</td><td>valmis</td>' in html  # a task done
+    assert "Tarkastettavana" in html or "Tarkastus" in html  # a state title, not its id
+    assert "proposal.transition" not in html
 
 
 def test_only_an_auditor_or_administrator_reads_the_whole_history(app: Flask, eva: Eva) -> None:

@@ -6,6 +6,12 @@ from flask import Flask, render_template
 from flask_babel import gettext as _
 
 from eva_engine.errors import Conflict, EvaError, NotFound, PermissionDenied, Unavailable
+from web.i18n import problem_text, translated
+
+
+def _message(error: EvaError) -> str:
+    """The error in the user's language where the engine gave a template, else its English."""
+    return translated(error.text) if error.text else error.message
 
 
 def init_app(app: Flask) -> None:
@@ -20,18 +26,18 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(PermissionDenied)
     def forbidden(error: PermissionDenied) -> tuple[str, int]:
-        return render_template("error.html", title=_("Not allowed"), message=error.message), 403
+        return render_template("error.html", title=_("Not allowed"), message=_message(error)), 403
 
     @app.errorhandler(Conflict)
     def conflict(error: Conflict) -> tuple[str, int]:
         return render_template(
-            "error.html", title=_("Someone else changed this first"), message=error.message
+            "error.html", title=_("Someone else changed this first"), message=_message(error)
         ), 409
 
     @app.errorhandler(Unavailable)
     def unavailable(error: Unavailable) -> tuple[str, int]:
         return render_template(
-            "error.html", title=_("Service unavailable"), message=error.message
+            "error.html", title=_("Service unavailable"), message=_message(error)
         ), 503
 
     @app.errorhandler(EvaError)
@@ -39,6 +45,6 @@ def init_app(app: Flask) -> None:
         return render_template(
             "error.html",
             title=_("That did not work"),
-            message=error.message,
-            details=error.details(),
+            message=_message(error),
+            details=[problem_text(p) for p in getattr(error, "problems", [])],
         ), 400

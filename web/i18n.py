@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, request, session
-from flask_babel import Babel, format_date, format_datetime
+from flask import Flask, current_app, request, session
+from flask_babel import Babel, format_date, format_datetime, gettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -115,8 +115,45 @@ def text(value: object) -> str:
     return str(getattr(value, select_locale(), None) or getattr(value, "fi", ""))
 
 
+def _area_title(area_id: str) -> str:
+    eva = current_app.extensions["eva"]
+    for checklist in eva.catalogue.checklists.values():
+        for area in checklist.areas:
+            if area.id == area_id:
+                return text(area.title)
+    return area_id
+
+
+def _param(name: str, value: str | int) -> str | int:
+    """Placeholder values that are themselves vocabulary are shown in the user's language."""
+    if name == "area" and isinstance(value, str):
+        return _area_title(value)
+    if name == "depth" and isinstance(value, str):
+        return screening_name(value)
+    return value
+
+
+def translated(message: Any) -> str:
+    """An engine message (``Text``/``TextView``: English template and values) translated."""
+    if message is None:
+        return ""
+    lang = select_locale()
+    given = message.params
+    # A value given per language (``state_fi``, ``state_sv``, ``state_en``) fills ``state``.
+    params = {k: given.get(f"{k}_{lang}", _param(k, v)) for k, v in given.items()}
+    return str(gettext(message.template, **params))
+
+
+def problem_text(problem: Any) -> str:
+    """A problem (from a guard, the completeness check or a form) as people read it."""
+    what = translated(problem.what) if problem.what else problem.message
+    where = translated(problem.where) if problem.where else problem.location
+    return f"{where}: {what}" if where else what
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["role_name"] = role_name
+    app.jinja_env.filters["problem_text"] = problem_text
     Babel(
         app,
         locale_selector=select_locale,

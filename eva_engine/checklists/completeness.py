@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from eva_engine.checklists.definition import Checklist
-from eva_engine.errors import Problem
+from eva_engine.errors import N_, Problem, Text
 from eva_engine.models import Alternative, Answer, Mitigation
 from eva_engine.vocabulary import Direction, Magnitude, ScreeningOutcome
 
@@ -23,24 +23,27 @@ class AreaProgress:
         return self.complete >= self.required
 
 
-def alternative_label(alternative: Alternative) -> str:
-    return f"alternative {alternative.position} ({alternative.title})"
+NOT_ANSWERED = Text(N_("not answered"))
+NO_MAGNITUDE = Text(N_("magnitude missing"))
+NO_JUSTIFICATION = Text(N_("justification missing"))
+NO_DURATION = Text(N_("duration missing"))
+NO_CERTAINTY = Text(N_("certainty missing"))
 
 
-def _answer_gaps(answer: Answer | None, depth: ScreeningOutcome) -> list[str]:
+def _answer_gaps(answer: Answer | None, depth: ScreeningOutcome) -> list[Text]:
     if answer is None:
-        return ["not answered"]
+        return [NOT_ANSWERED]
     gaps = []
     if answer.direction in (Direction.POSITIVE, Direction.NEGATIVE):
         if answer.magnitude is None:
-            gaps.append("magnitude missing")
+            gaps.append(NO_MAGNITUDE)
         if not (answer.justification or "").strip():
-            gaps.append("justification missing")
+            gaps.append(NO_JUSTIFICATION)
         if depth == ScreeningOutcome.FULL:
             if answer.duration is None:
-                gaps.append("duration missing")
+                gaps.append(NO_DURATION)
             if answer.certainty is None:
-                gaps.append("certainty missing")
+                gaps.append(NO_CERTAINTY)
     return gaps
 
 
@@ -67,11 +70,19 @@ def missing_answers(
                         if not gaps:
                             complete += 1
                             continue
-                        location = (
-                            f"area {area.id}, question {question.id}, "
-                            f"{alternative_label(alternative)}"
+                        where = Text(
+                            N_(
+                                "area %(area)s, question %(question)s, "
+                                "alternative %(position)s (%(title)s)"
+                            ),
+                            {
+                                "area": area.id,
+                                "question": question.id,
+                                "position": alternative.position,
+                                "title": alternative.title,
+                            },
                         )
-                        problems.extend(Problem(location, gap) for gap in gaps)
+                        problems.extend(Problem.of("", gap, where) for gap in gaps)
             progress.append(AreaProgress(area.id, required, complete))
     return problems, progress
 
@@ -82,7 +93,7 @@ def unmitigated_negatives(
     mitigations: Iterable[Mitigation],
 ) -> list[Problem]:
     """Significant negative impacts that have no mitigation for that question and alternative."""
-    labels = {a.id: alternative_label(a) for a in alternatives}
+    by_id = {a.id: a for a in alternatives}
     covered = {(m.question_id, m.alternative_id) for m in mitigations}
     problems = []
     for answer in sorted(answers, key=lambda a: (a.question_id, a.alternative_id)):
@@ -92,10 +103,19 @@ def unmitigated_negatives(
             continue
         if (answer.question_id, None) in covered:
             continue
+        alternative = by_id.get(answer.alternative_id)
         problems.append(
-            Problem(
-                f"question {answer.question_id}, {labels.get(answer.alternative_id, '?')}",
-                "significant negative impact has no mitigation",
+            Problem.of(
+                "",
+                Text(N_("significant negative impact has no mitigation")),
+                Text(
+                    N_("question %(question)s, alternative %(position)s (%(title)s)"),
+                    {
+                        "question": answer.question_id,
+                        "position": alternative.position if alternative else "?",
+                        "title": alternative.title if alternative else "?",
+                    },
+                ),
             )
         )
     return problems

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -332,3 +332,43 @@ def _walk(session: Session, stream: Iterable[AuditEvent]) -> tuple[int, str, Ver
         expected_seq += 1
         session.expunge(ev)
     return expected_seq - 1, prev, None
+
+
+def verify_events(session: Session, events: Sequence[AuditEvent]) -> VerifyResult:
+    """Check some events (one proposal's, say) without walking the whole chain: each one's
+    content against its hash, and its link to the event before it in the chain. Finds an edit
+    of these events, and a deletion, insertion or reordering just before any of them; only
+    ``verify_chain`` proves the whole chain."""
+    if not events:
+        return VerifyResult(0)
+    wanted = {ev.seq - 1 for ev in events if ev.seq > 1}
+    previous: dict[int, str] = {}
+    for chunk in _chunks(sorted(wanted), 500):
+        rows = session.execute(
+            select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq.in_(chunk))
+        )
+        previous.update((seq, hash_) for seq, hash_ in rows)
+    previous[0] = GENESIS_HASH
+    for count, ev in enumerate(sorted(events, key=lambda e: e.seq)):
+        problem = None
+        if event_hash(ev) != ev.hash:
+            problem = f"event {ev.seq} was altered: its content does not match its hash"
+        elif ev.seq - 1 not in previous:
+            problem = f"event {ev.seq - 1} is missing before event {ev.seq}"
+        elif previous[ev.seq - 1] != ev.prev_hash:
+            problem = (
+                f"event {ev.seq} does not link to event {ev.seq - 1}: "
+                "an event was removed, inserted or reordered before it"
+            )
+        if problem is not None:
+            return VerifyResult(count, ev.seq, problem)
+    head = session.get(AuditChainHead, 1)
+    last = max(ev.seq for ev in events)
+    if head is None or head.last_seq < last:
+        return VerifyResult(len(events), last, "events were added behind the chain head's back")
+    return VerifyResult(len(events))
+
+
+def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

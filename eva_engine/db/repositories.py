@@ -39,6 +39,13 @@ class ProposalFilter:
     preparer_id: int | None = None
     # None: everything. Otherwise non-public proposals only of these bodies are visible.
     confidential_bodies: frozenset[int] | None = None
+    # The current revision's assessment has answers in this checklist area (question ids
+    # are '<area>.<topic>.<slug>', checked by the loader).
+    area: str | None = None
+    assignee_id: int | None = None  # has an open assignment for this user
+    overdue_on: date | None = None  # has an open assignment due before this day
+    not_overdue_on: date | None = None  # has none
+    after_id: int | None = None  # cursor: only proposals with a greater id
     limit: int = 50
     offset: int = 0
 
@@ -202,7 +209,31 @@ class Repositories:
                     Proposal.body_id.in_(sorted(flt.confidential_bodies)),
                 )
             )
+        if flt.area is not None:
+            conditions.append(
+                select(Answer.id)
+                .join(Assessment, Assessment.id == Answer.assessment_id)
+                .where(
+                    Assessment.proposal_id == Proposal.id,
+                    Assessment.revision == Proposal.revision,
+                    Answer.question_id.startswith(f"{flt.area}.", autoescape=True),
+                )
+                .exists()
+            )
+        open_assignment = select(Assignment.id).where(
+            Assignment.proposal_id == Proposal.id, Assignment.state == AssignmentState.OPEN
+        )
+        if flt.assignee_id is not None:
+            conditions.append(
+                open_assignment.where(Assignment.assignee_id == flt.assignee_id).exists()
+            )
+        if flt.overdue_on is not None:
+            conditions.append(open_assignment.where(Assignment.due < flt.overdue_on).exists())
+        if flt.not_overdue_on is not None:
+            conditions.append(~open_assignment.where(Assignment.due < flt.not_overdue_on).exists())
         total = self.session.scalar(select(func.count()).select_from(Proposal).where(*conditions))
+        if flt.after_id is not None:
+            conditions.append(Proposal.id > flt.after_id)
         rows = self.session.scalars(
             select(Proposal)
             .where(*conditions)
@@ -349,6 +380,14 @@ class Repositories:
         if action is not None:
             query = query.where(AuditEvent.action == action)
         return self.session.scalars(query.order_by(AuditEvent.seq).limit(limit)).all()
+
+    def last_event(self, *, organisation_id: int, action: str) -> AuditEvent | None:
+        return self.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.organisation_id == organisation_id, AuditEvent.action == action)
+            .order_by(AuditEvent.seq.desc())
+            .limit(1)
+        ).first()
 
     def overdue_assignments(self, today: date) -> Sequence[Assignment]:
         return self.session.scalars(

@@ -14,13 +14,16 @@ from sqlalchemy.orm.exc import StaleDataError
 from eva_engine.db.audit import AUDIT_KEY, Actor, AuditContext, install_audit_hooks, seal
 from eva_engine.db.engine import make_engine
 from eva_engine.db.repositories import Repositories
-from eva_engine.errors import Conflict, Unavailable
+from eva_engine.errors import N_, Conflict, Text, Unavailable
 from eva_engine.models import AuditEvent, Proposal
 
 
 def unavailable(exc: OperationalError) -> Unavailable:
     reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
-    return Unavailable(f"the database is unavailable ({reason}); nothing was changed, try again")
+    return Unavailable(
+        f"the database is unavailable ({reason}); nothing was changed, try again",
+        text=Text(N_("The database is unavailable; nothing was changed. Please try again.")),
+    )
 
 
 class EvaSession(Session):
@@ -106,7 +109,10 @@ class UnitOfWork:
             self.session.rollback()
             raise Conflict(
                 "the change conflicts with data stored meanwhile; reload and try again "
-                f"({exc.orig.__class__.__name__})"
+                f"({exc.orig.__class__.__name__})",
+                text=Text(
+                    N_("The change conflicts with data stored meanwhile; reload and try again.")
+                ),
             ) from exc
 
     def _stale(self, _exc: StaleDataError) -> Conflict:
@@ -116,7 +122,10 @@ class UnitOfWork:
 
     def _conflict(self, proposal_id: int | None) -> Conflict:
         if proposal_id is None:
-            return Conflict("someone else changed this record meanwhile; reload and try again")
+            return Conflict(
+                "someone else changed this record meanwhile; reload and try again",
+                text=Text(N_("Someone else changed this record meanwhile; reload and try again.")),
+            )
         last = self.session.execute(
             select(AuditEvent)
             .where(AuditEvent.proposal_id == proposal_id)
@@ -124,14 +133,28 @@ class UnitOfWork:
             .limit(1)
         ).scalar_one_or_none()
         who = f" by {last.actor_name} at {last.occurred_at:%Y-%m-%d %H:%M:%S} UTC" if last else ""
+        params: dict[str, str | int] = {"id": proposal_id}
+        if last:
+            params |= {"who": last.actor_name, "when": f"{last.occurred_at:%Y-%m-%d %H:%M} UTC"}
         return Conflict(
-            f"proposal {proposal_id} was changed{who} after you read it; reload it and try again"
+            f"proposal {proposal_id} was changed{who} after you read it; reload it and try again",
+            text=Text(
+                N_(
+                    "%(who)s changed this proposal at %(when)s after you read it; "
+                    "reload it and try again."
+                )
+                if last
+                else N_("This proposal was changed after you read it; reload it and try again."),
+                params,
+            ),
         )
 
     def check_version(self, proposal: Proposal, expected: int | None) -> None:
         """A stale version from the caller (e.g. an If-Match) is a conflict, never an overwrite."""
         if expected is not None and proposal.row_version != expected:
             conflict = self._conflict(proposal.id)
+            now = proposal.row_version
             raise Conflict(
-                f"{conflict.message} (you had version {expected}, it is now {proposal.row_version})"
+                f"{conflict.message} (you had version {expected}, it is now {now})",
+                text=conflict.text,
             )

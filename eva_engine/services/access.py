@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from eva_engine.db.audit import Actor, AuditContext, PendingEvent
 from eva_engine.db.repositories import Repositories
-from eva_engine.errors import NotFound, PermissionDenied
+from eva_engine.errors import N_, NotFound, PermissionDenied, Text
 from eva_engine.models import Proposal, User
 from eva_engine.services.runtime import Caller
 from eva_engine.vocabulary import Publicity, Role
@@ -46,7 +46,8 @@ def require_role(
             return role
     raise PermissionDenied(
         f"{user.username} cannot {doing}: needs one of the roles "
-        f"{', '.join(r.value for r in wanted)} here, holds {', '.join(sorted(held)) or 'none'}"
+        f"{', '.join(r.value for r in wanted)} here, holds {', '.join(sorted(held)) or 'none'}",
+        text=Text(N_("Your roles here do not allow this.")),
     )
 
 
@@ -55,7 +56,10 @@ def require_admin(repos: Repositories, user: User | None, doing: str) -> None:
     if user is None:
         return
     if not any(g.role == Role.ADMIN for g in repos.grants(user.id)):
-        raise PermissionDenied(f"{user.username} cannot {doing}: only an administrator can")
+        raise PermissionDenied(
+            f"{user.username} cannot {doing}: only an administrator can",
+            text=Text(N_("Only an administrator can do this.")),
+        )
 
 
 def require_proposal_access(repos: Repositories, user: User | None, proposal: Proposal) -> None:

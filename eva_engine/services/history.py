@@ -7,14 +7,17 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
-from eva_engine.db.audit import PendingEvent, VerifyResult, verify_chain
-from eva_engine.errors import InvalidInput, NotFound, PermissionDenied, Problem
-from eva_engine.models import AuditEvent
+from eva_engine.db.audit import PendingEvent, VerifyResult, verify_chain, verify_events
+from eva_engine.db.repositories import Repositories
+from eva_engine.errors import N_, InvalidInput, NotFound, PermissionDenied, Problem, Text
+from eva_engine.models import AuditEvent, User
 from eva_engine.services.access import actor_for, load_proposal, log_disclosure
 from eva_engine.services.proposals import require_named_user
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import HistoryEventView
 from eva_engine.vocabulary import Role
+
+CHAIN_CHECK = "audit.chain_verified"
 
 
 def event_view(ev: AuditEvent) -> HistoryEventView:
@@ -26,6 +29,7 @@ def event_view(ev: AuditEvent) -> HistoryEventView:
         client=ev.client,
         action=ev.action,
         entity=f"{ev.entity_type}:{ev.entity_id}",
+        proposal_id=ev.proposal_id,
         before=json.loads(ev.before) if ev.before else None,
         after=json.loads(ev.after) if ev.after else None,
         reason=ev.reason,
@@ -44,8 +48,91 @@ def proposal_history(eva: Eva, caller: Caller, proposal_id: int) -> list[History
 
 
 def verify(eva: Eva) -> VerifyResult:
+    """The whole chain, walked end to end (``eva audit verify``)."""
     with eva.uow() as uow:
         return verify_chain(uow.session)
+
+
+def verify_proposal(eva: Eva, caller: Caller, proposal_id: int) -> VerifyResult:
+    """One proposal's events: each intact and linked into the chain (fast enough for a page)."""
+    with eva.uow() as uow:
+        _, user = actor_for(uow.repos, caller)
+        load_proposal(uow.repos, proposal_id, user)
+        return verify_events(uow.session, uow.repos.history(proposal_id))
+
+
+class ChainCheck(BaseModel):
+    """A recorded walk of the whole chain: when, by whom, and what it found."""
+
+    checked_at: datetime
+    checked_by: str
+    verified: int
+    ok: bool
+    first_bad_seq: int | None
+    problem: str | None
+
+
+def _auditor_organisation(repos: Repositories, user: User) -> tuple[int, str]:
+    grants = [
+        g
+        for g in repos.grants(user.id)
+        if g.role in (Role.AUDITOR, Role.ADMIN) and g.body_id is None
+    ]
+    if not grants:
+        raise PermissionDenied(
+            "only an auditor or an administrator reads the whole history",
+            text=Text(N_("Only an auditor or an administrator reads the whole history.")),
+        )
+    return grants[0].organisation_id, grants[0].role.value
+
+
+def verify_and_record(eva: Eva, caller: Caller) -> ChainCheck:
+    """Walk the whole chain and record the result in it (who checked, when, what was found)."""
+    with eva.uow() as uow:
+        repos = uow.repos
+        uow.audit.actor, maybe_user = actor_for(repos, caller)
+        user = require_named_user(maybe_user, "verifying the audit chain")
+        org_id, role = _auditor_organisation(repos, user)
+        result = verify_chain(uow.session)
+        check = ChainCheck(
+            checked_at=datetime.now(UTC),
+            checked_by=user.username,
+            verified=result.verified,
+            ok=result.ok,
+            first_bad_seq=result.first_bad_seq,
+            problem=result.problem,
+        )
+        uow.audit.record(
+            PendingEvent(
+                action=CHAIN_CHECK,
+                entity_type="organisation",
+                entity_id=str(org_id),
+                organisation_id=org_id,
+                proposal_id=None,
+                before=None,
+                after=check.model_dump(include={"verified", "ok", "first_bad_seq", "problem"}),
+                reason=None,
+                role=role,
+            )
+        )
+        uow.commit()
+        return check
+
+
+def last_chain_check(eva: Eva, caller: Caller) -> ChainCheck | None:
+    """The latest recorded walk of the whole chain in the auditor's organisation."""
+    with eva.uow() as uow:
+        repos = uow.repos
+        _, maybe_user = actor_for(repos, caller)
+        user = require_named_user(maybe_user, "reading the audit history")
+        org_id, _ = _auditor_organisation(repos, user)
+        event = repos.last_event(organisation_id=org_id, action=CHAIN_CHECK)
+        if event is None or not event.after:
+            return None
+        return ChainCheck.model_validate(
+            json.loads(event.after)
+            | {"checked_at": event.occurred_at, "checked_by": event.actor_name}
+        )
 
 
 class EventPage(BaseModel):
@@ -74,14 +161,8 @@ def audit_events(
         repos = uow.repos
         uow.audit.actor, maybe_user = actor_for(repos, caller)
         user = require_named_user(maybe_user, "reading the audit history")
-        grants = [
-            g
-            for g in repos.grants(user.id)
-            if g.role in (Role.AUDITOR, Role.ADMIN) and g.body_id is None
-        ]
-        if not grants:
-            raise PermissionDenied("only an auditor or an administrator reads the whole history")
-        org = repos.organisation(grants[0].organisation_id)
+        org_id, role = _auditor_organisation(repos, user)
+        org = repos.organisation(org_id)
         if org is None:  # pragma: no cover - a foreign key
             raise NotFound("no organisation")
         rows = repos.events(
@@ -104,7 +185,7 @@ def audit_events(
                 before=None,
                 after={"year": year, "action": action, "after_seq": after_seq},
                 reason=None,
-                role=grants[0].role.value,
+                role=role,
             )
         )
         uow.commit()

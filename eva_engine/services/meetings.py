@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from eva_engine.errors import NotFound, PermissionDenied
+from eva_engine.errors import N_, NotFound, PermissionDenied, Problem, Text
 from eva_engine.services.access import actor_for, require_proposal_access, require_role
 from eva_engine.services.proposals import proposal_view, require_named_user
 from eva_engine.services.runtime import Caller, Eva
@@ -114,9 +114,20 @@ def agenda(eva: Eva, caller: Caller, meeting_id: int) -> AgendaView:
             if not complete:
                 blocking.insert(
                     0,
-                    ProblemView(
-                        location="state",
-                        message=f"not signed off yet (state: {view.state_title_fi})",
+                    ProblemView.of(
+                        Problem.of(
+                            "state",
+                            Text(
+                                N_("not done yet: the proposal is at %(state)s"),
+                                {
+                                    "state": view.state_title_en,
+                                    "state_fi": view.state_title_fi,
+                                    "state_sv": view.state_title_sv,
+                                    "state_en": view.state_title_en,
+                                },
+                            ),
+                            Text(N_("Sign-off")),
+                        )
                     ),
                 )
             assessment = repos.assessment(proposal.id, proposal.revision)

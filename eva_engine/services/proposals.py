@@ -310,7 +310,7 @@ def proposal_view(repos: Repositories, proposal: Proposal, user: User | None) ->
                 )
                 for a in areas
             ]
-            missing = [ProblemView(location=p.location, message=p.message) for p in problems]
+            missing = [ProblemView.of(p) for p in problems]
     meeting = ctx.meeting
     state_title = ctx.bundle.workflow.state(proposal.state).title
     section = (
@@ -329,10 +329,7 @@ def proposal_view(repos: Repositories, proposal: Proposal, user: User | None) ->
                     allowed=verdict.allowed,
                     role_ok=verdict.role_ok,
                     reason_required=t.reason_required,
-                    missing=[
-                        ProblemView(location=p.location, message=p.message)
-                        for p in verdict.problems
-                    ],
+                    missing=[ProblemView.of(p) for p in verdict.problems],
                 )
             )
     return ProposalView(

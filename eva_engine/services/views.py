@@ -7,12 +7,34 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from eva_engine.errors import Problem, Text
 from eva_engine.vocabulary import AssignmentState, MeetingOutcome, Publicity, ScreeningOutcome
+
+
+class TextView(BaseModel):
+    """A translatable message: its English template and the values of its placeholders."""
+
+    template: str
+    params: dict[str, str | int] = Field(default_factory=dict)
 
 
 class ProblemView(BaseModel):
     location: str
     message: str
+    where: TextView | None = None
+    what: TextView | None = None
+
+    @classmethod
+    def of(cls, problem: Problem) -> ProblemView:
+        def text(t: Text | None) -> TextView | None:
+            return TextView(template=t.template, params=dict(t.params)) if t else None
+
+        return cls(
+            location=problem.location,
+            message=problem.message,
+            where=text(problem.where),
+            what=text(problem.what),
+        )
 
 
 class ActionView(BaseModel):
@@ -115,6 +137,7 @@ class HistoryEventView(BaseModel):
     client: str
     action: str
     entity: str
+    proposal_id: int | None = None
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     reason: str | None

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eva_engine.errors import GuardFailed, PermissionDenied, Problem, TransitionNotAllowed
+from eva_engine.errors import (
+    N_,
+    GuardFailed,
+    PermissionDenied,
+    Problem,
+    Text,
+    TransitionNotAllowed,
+)
 from eva_engine.workflow.context import FlowContext, ProposalFlow
 from eva_engine.workflow.definition import Transition, WorkflowBundle
 from eva_engine.workflow.guards import CONDITIONS, GUARDS
@@ -31,14 +38,18 @@ def select_route(ctx: FlowContext, trigger: str) -> Transition:
     if not candidates:
         available = ", ".join(triggers_from(ctx.bundle, state)) or "none: the proposal is closed"
         raise TransitionNotAllowed(
-            f"'{trigger}' is not possible in state '{state}'; possible here: {available}"
+            f"'{trigger}' is not possible in state '{state}'; possible here: {available}",
+            text=Text(N_("This step is not possible in the proposal's present state.")),
         )
     for candidate in candidates:
         if all(CONDITIONS[c](ctx) for c in candidate.when) and not any(
             CONDITIONS[c](ctx) for c in candidate.unless
         ):
             return candidate
-    raise TransitionNotAllowed(f"'{trigger}' has no route from '{state}' in this situation")
+    raise TransitionNotAllowed(
+        f"'{trigger}' has no route from '{state}' in this situation",
+        text=Text(N_("This step is not possible in the proposal's present state.")),
+    )
 
 
 @dataclass(frozen=True)
@@ -75,14 +86,19 @@ def fire(ctx: FlowContext, trigger: str, bundle_hash: str) -> tuple[Transition, 
         roles = ", ".join(r.value for r in transition.roles)
         raise PermissionDenied(
             f"'{trigger}' needs one of the roles {roles} for this proposal's body; "
-            f"you hold: {', '.join(sorted(r.value for r in ctx.actor_roles)) or 'none'}"
+            f"you hold: {', '.join(sorted(r.value for r in ctx.actor_roles)) or 'none'}",
+            text=Text(N_("Your role does not allow this step for this proposal.")),
         )
     problems = list(verdict.problems)
     if transition.reason_required and not (ctx.reason or "").strip():
-        problems.insert(0, Problem("reason", f"'{trigger}' needs a reason"))
+        problems.insert(
+            0, Problem.of("reason", Text(N_("this step needs a reason")), Text(N_("Reason")))
+        )
     if problems:
         raise GuardFailed(
-            f"'{trigger}' cannot be done yet: {len(problems)} item(s) missing", problems
+            f"'{trigger}' cannot be done yet: {len(problems)} item(s) missing",
+            problems,
+            text=Text(N_("The step cannot be taken yet: items are missing.")),
         )
     flow = ProposalFlow(ctx)
     machine = MACHINES.get(bundle_hash, ctx.bundle.workflow)

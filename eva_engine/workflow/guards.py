@@ -6,24 +6,38 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from eva_engine.checklists.completeness import missing_answers, unmitigated_negatives
-from eva_engine.errors import Problem
+from eva_engine.errors import N_, Problem, Text
 from eva_engine.vocabulary import ScreeningOutcome
 from eva_engine.workflow.context import FlowContext
 
 Guard = Callable[[FlowContext], list[Problem]]
+
+# Where each missing item is, as people read it (translated by the web UI).
+SCREENING = Text(N_("Screening"))
+ALTERNATIVES = Text(N_("Alternatives"))
+INDICATORS = Text(N_("Follow-up indicators"))
+REVIEWER = Text(N_("Review"))
+PRESENTER = Text(N_("Sign-off"))
+MEETING = Text(N_("Meeting"))
 Condition = Callable[[FlowContext], bool]
 
 
 def screening_recorded(ctx: FlowContext) -> list[Problem]:
     if ctx.assessment.screening is None:
-        return [Problem("screening", "screening has not been recorded")]
+        return [Problem.of("screening", Text(N_("screening has not been recorded")), SCREENING)]
     return []
 
 
 def screening_requires_assessment(ctx: FlowContext) -> list[Problem]:
     screening = ctx.assessment.screening
     if screening is not None and screening.outcome == ScreeningOutcome.EXEMPT:
-        return [Problem("screening.outcome", "screening is exempt: no assessment is needed")]
+        return [
+            Problem.of(
+                "screening.outcome",
+                Text(N_("screening is exempt: no assessment is needed")),
+                SCREENING,
+            )
+        ]
     return []
 
 
@@ -31,9 +45,13 @@ def screening_is_exempt(ctx: FlowContext) -> list[Problem]:
     screening = ctx.assessment.screening
     if screening is not None and screening.outcome != ScreeningOutcome.EXEMPT:
         return [
-            Problem(
+            Problem.of(
                 "screening.outcome",
-                f"screening found a {screening.outcome.value} assessment is needed: begin it first",
+                Text(
+                    N_("screening found that a %(depth)s is needed: begin it first"),
+                    {"depth": screening.outcome.value},
+                ),
+                SCREENING,
             )
         ]
     return []
@@ -41,7 +59,13 @@ def screening_is_exempt(ctx: FlowContext) -> list[Problem]:
 
 def follow_up_indicators_exist(ctx: FlowContext) -> list[Problem]:
     if not ctx.assessment.indicators:
-        return [Problem("follow_up_indicators", "there are no follow-up indicators to follow")]
+        return [
+            Problem.of(
+                "follow_up_indicators",
+                Text(N_("there are no follow-up indicators to follow")),
+                INDICATORS,
+            )
+        ]
     return []
 
 
@@ -53,9 +77,10 @@ def participation_plan_for_full(ctx: FlowContext) -> list[Problem]:
         and not (screening.participation_plan or "").strip()
     ):
         return [
-            Problem(
+            Problem.of(
                 "screening.participation_plan",
-                "a full assessment needs a participation and communication plan",
+                Text(N_("a full assessment needs a participation and communication plan")),
+                SCREENING,
             )
         ]
     return []
@@ -64,10 +89,23 @@ def participation_plan_for_full(ctx: FlowContext) -> list[Problem]:
 def chosen_alternative_marked(ctx: FlowContext) -> list[Problem]:
     chosen = [a for a in ctx.assessment.alternatives if a.chosen]
     if not ctx.assessment.alternatives:
-        return [Problem("alternatives", "no alternatives: at least the chosen one is assessed")]
+        return [
+            Problem.of(
+                "alternatives",
+                Text(N_("no alternatives: at least the chosen one is assessed")),
+                ALTERNATIVES,
+            )
+        ]
     if len(chosen) != 1:
         return [
-            Problem("alternatives", f"exactly one alternative must be chosen, not {len(chosen)}")
+            Problem.of(
+                "alternatives",
+                Text(
+                    N_("exactly one alternative must be chosen, not %(count)s"),
+                    {"count": len(chosen)},
+                ),
+                ALTERNATIVES,
+            )
         ]
     return []
 
@@ -96,25 +134,47 @@ def follow_up_indicators_named(ctx: FlowContext) -> list[Problem]:
     if screening is None or screening.outcome != ScreeningOutcome.FULL:
         return []
     if not ctx.assessment.indicators:
-        return [Problem("follow_up_indicators", "a full assessment names follow-up indicators")]
+        return [
+            Problem.of(
+                "follow_up_indicators",
+                Text(N_("a full assessment names follow-up indicators")),
+                INDICATORS,
+            )
+        ]
     return []
 
 
 def reviewer_is_not_preparer(ctx: FlowContext) -> list[Problem]:
     if ctx.actor_id == ctx.proposal.preparer_id:
-        return [Problem("reviewer", "the preparer cannot review their own proposal (four eyes)")]
+        return [
+            Problem.of(
+                "reviewer",
+                Text(N_("the preparer cannot review their own proposal (four eyes)")),
+                REVIEWER,
+            )
+        ]
     return []
 
 
 def actor_is_presenter(ctx: FlowContext) -> list[Problem]:
     if ctx.actor_id != ctx.proposal.presenter_id:
-        return [Problem("presenter", "only the proposal's presenter can sign it off")]
+        return [
+            Problem.of(
+                "presenter", Text(N_("only the proposal's presenter can sign it off")), PRESENTER
+            )
+        ]
     return []
 
 
 def meeting_scheduled(ctx: FlowContext) -> list[Problem]:
     if ctx.meeting is None:
-        return [Problem("meeting", "the proposal has not been scheduled for a meeting")]
+        return [
+            Problem.of(
+                "meeting",
+                Text(N_("the proposal has not been scheduled for a meeting")),
+                MEETING,
+            )
+        ]
     return []
 
 

@@ -123,7 +123,7 @@ def test_the_expert_passes_a_review_and_the_presenter_signs_it_off_for_the_audit
     page.get_by_role("link", name="Historia", exact=True).click()
     expect(page).to_have_url(f"{proposal}/history")
     expect(page.locator("h1")).to_have_text("Historia")
-    expect(page.locator(".notice.success[role=status]")).to_contain_text("Lokiketju on eheä")
+    expect(page.locator(".notice.success[role=status]")).to_contain_text("on varmennettu")
     timeline = page.locator("ol.timeline")
     expect(timeline).to_contain_text("koordinaattori")
     expect(timeline).to_contain_text("esittelija")

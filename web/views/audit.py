@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
 
 from eva_engine.services import history
+from web import labels
 from web.runtime import caller, eva
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
+for helper in (
+    labels.action_label,
+    labels.action_choices,
+    labels.field_label,
+    labels.field_value,
+    labels.changed_fields,
+):
+    bp.add_app_template_global(helper)
 
 
 @bp.get("/")
@@ -25,4 +37,27 @@ def events() -> str:
         action=request.args.get("action") or None,
         after_seq=int(after_text) if after_text.isdigit() else 0,
     )
-    return render_template("audit.html", page=page, chain=history.verify(eva()))
+    return render_template(
+        "audit.html",
+        page=page,
+        chain=history.last_chain_check(eva(), caller()),
+        verify_form=FlaskForm(),
+    )
+
+
+@bp.post("/verify")
+@login_required
+def verify() -> Response:
+    """Walk the whole chain now; the result is itself recorded in the history."""
+    if not FlaskForm().validate_on_submit():
+        flash(_("The form had expired; please try again."), "error")
+        return redirect(url_for("audit.events"))
+    check = history.verify_and_record(eva(), caller())
+    if check.ok:
+        flash(
+            _("The audit chain verifies: %(num)d events, none altered.", num=check.verified),
+            "success",
+        )
+    else:
+        flash(_("The audit chain is broken at event %(seq)s.", seq=check.first_bad_seq), "error")
+    return redirect(url_for("audit.events"))

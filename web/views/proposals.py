@@ -63,7 +63,8 @@ def fire(proposal_id: int, trigger: str) -> str | Response | tuple[str, int]:
 def timeline(proposal_id: int) -> str:
     view = proposals.show(eva(), caller(), proposal_id)
     events = history.proposal_history(eva(), caller(), proposal_id)
-    return render_template("history.html", p=view, events=events, chain=history.verify(eva()))
+    chain = history.verify_proposal(eva(), caller(), proposal_id)
+    return render_template("history.html", p=view, events=events, chain=chain)
 
 
 PAGE_SIZE = 25

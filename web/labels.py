@@ -1,0 +1,207 @@
+"""How the audit history reads to people: event types, field names and stored values in the
+user's language. Unknown names fall back to the stored name, so nothing is ever hidden."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from flask_babel import format_datetime
+from flask_babel import lazy_gettext as _l
+
+from web.i18n import publicity_name, role_name, screening_name, text, vocabulary
+
+ENTITIES = {
+    "proposal": _l("Proposal"),
+    "screening": _l("Screening"),
+    "assessment": _l("Assessment"),
+    "alternative": _l("Alternative"),
+    "answer": _l("Answer"),
+    "mitigation": _l("Mitigation"),
+    "follow_up_indicator": _l("Follow-up indicator"),
+    "assignment": _l("Task"),
+    "user": _l("User"),
+    "role_grant": _l("Role"),
+    "definition": _l("Workflow definition"),
+    "organisation": _l("Organisation"),
+    "body": _l("Body"),
+    "meeting": _l("Meeting"),
+    "api_token": _l("API token"),
+    "webhook": _l("Webhook"),
+}
+
+OPERATIONS = {
+    "create": _l("created"),
+    "update": _l("changed"),
+    "delete": _l("removed"),
+}
+
+# Events that are not plain row changes.
+SPECIAL = {
+    "proposal.transition": _l("Workflow step"),
+    "proposal.read": _l("Confidential proposal read"),
+    "proposal.history_read": _l("Confidential history read"),
+    "audit.read": _l("Audit history browsed"),
+    "audit.chain_verified": _l("Audit chain verified"),
+    "user.login": _l("Logged in"),
+    "user.login_failed": _l("Failed login"),
+    "user.logout": _l("Logged out"),
+}
+
+FIELDS = {
+    "state": _l("State"),
+    "case_number": _l("Case number"),
+    "title_fi": _l("Title in Finnish"),
+    "title_sv": _l("Title in Swedish"),
+    "title": _l("Title"),
+    "description": _l("Description"),
+    "body_id": _l("Body"),
+    "meeting_id": _l("Meeting"),
+    "preparer_id": _l("Preparer"),
+    "presenter_id": _l("Presenter"),
+    "publicity": _l("Publicity"),
+    "confidentiality_ground": _l("Legal ground for confidentiality"),
+    "outcome": _l("Outcome"),
+    "revision": _l("Revision"),
+    "section_number": _l("Section"),
+    "section_year": _l("Section year"),
+    "agenda_position": _l("Agenda position"),
+    "criteria": _l("Criteria that applied"),
+    "exemption": _l("Exemption"),
+    "reason": _l("Reason"),
+    "participation_plan": _l("Participation and communication plan"),
+    "position": _l("Alternative number"),
+    "chosen": _l("Chosen"),
+    "question_id": _l("Question"),
+    "alternative_id": _l("Alternative"),
+    "direction": _l("Direction"),
+    "magnitude": _l("Magnitude"),
+    "duration": _l("Duration"),
+    "certainty": _l("Certainty"),
+    "evidence_source": _l("Evidence"),
+    "affected_groups": _l("Affected groups"),
+    "justification": _l("Justification"),
+    "responsible": _l("Responsible"),
+    "name": _l("Name"),
+    "source": _l("Source"),
+    "due": _l("Due"),
+    "kind": _l("Kind"),
+    "assignee_id": _l("Assignee"),
+    "roles": _l("Roles"),
+    "closed_at": _l("Closed"),
+    "username": _l("Username"),
+    "full_name": _l("Name"),
+    "email": _l("Email"),
+    "language": _l("Language"),
+    "password_hash": _l("Password"),
+    "active": _l("Active"),
+    "role": _l("Role"),
+    "summary": _l("Summary"),
+    "verified": _l("Events verified"),
+    "ok": _l("Intact"),
+    "first_bad_seq": _l("First bad event"),
+    "problem": _l("Problem"),
+    "year": _l("Year"),
+}
+
+
+def action_label(action: str) -> str:
+    if action in SPECIAL:
+        return str(SPECIAL[action])
+    entity, _, operation = action.partition(".")
+    if entity in ENTITIES and operation in OPERATIONS:
+        return f"{ENTITIES[entity]}: {OPERATIONS[operation]}"
+    return action
+
+
+def action_choices() -> list[tuple[str, str]]:
+    """(action, label) for the audit page's event type filter."""
+    actions = list(SPECIAL) + [f"{e}.{o}" for e in ENTITIES for o in OPERATIONS]
+    return sorted(((a, action_label(a)) for a in actions), key=lambda pair: pair[1])
+
+
+def field_label(name: str) -> str:
+    return str(FIELDS.get(name, name))
+
+
+ASSIGNMENT_STATES = {
+    "open": _l("open"),
+    "done": _l("done"),
+    "reassigned": _l("reassigned"),
+    "cancelled": _l("cancelled"),
+}
+
+
+def _state_title(state: str) -> str:
+    """A workflow state's title, or a task's state."""
+    eva = current_app.extensions["eva"]
+    for bundle in eva.catalogue.bundles.values():
+        for candidate in bundle.workflow.states:
+            if candidate.id == state:
+                return text(candidate.title)
+    return str(ASSIGNMENT_STATES.get(state, state))
+
+
+def field_value(name: str, value: Any) -> str:
+    """A stored value as people read it."""
+    if value is None or value in ("", []):
+        return "–"
+    if isinstance(value, bool):
+        return str(_l("yes") if value else _l("no"))
+    if isinstance(value, list):
+        return ", ".join(_string_value(name, str(v)) for v in value)
+    if isinstance(value, str):
+        return _string_value(name, value)
+    return str(value)
+
+
+def _timestamp(value: str) -> str:
+    try:
+        return str(format_datetime(datetime.fromisoformat(value)))
+    except ValueError:
+        return value
+
+
+VOCABULARY_FIELDS = {
+    "direction": lambda v: vocabulary("direction", v),
+    "magnitude": lambda v: vocabulary("magnitude", v),
+    "duration": lambda v: vocabulary("duration", v),
+    "certainty": lambda v: vocabulary("certainty", v),
+    "affected_groups": lambda v: vocabulary("group", v),
+    "publicity": publicity_name,
+    "role": role_name,
+    "roles": role_name,
+    "state": _state_title,
+}
+
+
+MEETING_OUTCOMES = {
+    "approved": _l("approved as proposed"),
+    "amended": _l("approved amended"),
+    "tabled": _l("tabled"),
+    "returned": _l("returned for new preparation"),
+    "rejected": _l("rejected"),
+    "removed": _l("removed from the agenda"),
+}
+
+
+def _string_value(name: str, value: str) -> str:
+    if name in VOCABULARY_FIELDS:
+        return str(VOCABULARY_FIELDS[name](value))
+    if name == "outcome" and value in ("exempt", "light", "full"):
+        return screening_name(value)
+    if name == "outcome" and value in MEETING_OUTCOMES:
+        return str(MEETING_OUTCOMES[value])
+    if name.endswith("_at"):
+        return _timestamp(value)
+    return value
+
+
+def changed_fields(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
+    """The fields an event changed: all of a created or removed record, else those that differ."""
+    before, after = before or {}, after or {}
+    names = list(dict.fromkeys([*after, *before]))
+    if not before or not after:
+        return names
+    return [n for n in names if before.get(n) != after.get(n)]
