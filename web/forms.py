@@ -118,3 +118,68 @@ class ScreeningForm(FlaskForm):
         _l("Participation and communication plan (full)"), validators=[Optional(), Length(max=4000)]
     )
     version = HiddenField()
+
+
+class UserForm(FlaskForm):
+    username = StringField(
+        _l("Username"),
+        validators=[DataRequired(), Length(max=80)],
+        description=_l("Lower-case letters, digits, dots, dashes; e.g. maija.meikalainen"),
+        render_kw={"autocomplete": "off"},
+    )
+    full_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=255)])
+    email = StringField(
+        _l("Email"), validators=[Optional(), Length(max=255)], render_kw={"type": "email"}
+    )
+    title = StringField(_l("Title (e.g. wellbeing coordinator)"), validators=[Optional()])
+    language = SelectField(
+        _l("Language"),
+        choices=[
+            SelectChoice("fi", "suomi"),
+            SelectChoice("sv", "svenska"),
+            SelectChoice("en", "English"),
+        ],
+    )
+    password = PasswordField(
+        _l("First password (the user changes it)"),
+        validators=[DataRequired()],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class BodyForm(FlaskForm):
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(), Length(max=40)],
+        description=_l("Capital letters, e.g. HYVLTK"),
+    )
+    name_fi = StringField(_l("Name in Finnish"), validators=[DataRequired(), Length(max=255)])
+    name_sv = StringField(_l("Name in Swedish"), validators=[Optional(), Length(max=255)])
+    kind = SelectField(
+        _l("Kind"),
+        choices=[
+            SelectChoice("council", _l("council")),
+            SelectChoice("executive_board", _l("executive board")),
+            SelectChoice("committee", _l("committee")),
+            SelectChoice("subcommittee", _l("subcommittee")),
+            SelectChoice("office_holder", _l("office holder")),
+        ],
+        default="committee",
+    )
+
+
+class MeetingForm(FlaskForm):
+    body = SelectField(_l("Body"), validators=[DataRequired()], choices=[], validate_choice=False)
+    date = StringField(
+        _l("Date"),
+        validators=[DataRequired()],
+        description=_l("Day.month.year, e.g. 13.6.2027"),
+    )
+    time = StringField(
+        _l("Starts at"), validators=[DataRequired()], description=_l("Hours:minutes, e.g. 16:00")
+    )
+    location = StringField(_l("Place"), validators=[Optional(), Length(max=255)])
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only its CSRF token."""

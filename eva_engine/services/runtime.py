@@ -34,5 +34,10 @@ class Eva:
         """The definition files, validated (only read when a command needs them)."""
         return load_catalogue(self.workflows_dir)
 
+    def reload_definitions(self) -> Catalogue:
+        """Read the definition files again (an administrator publishes a new version)."""
+        self.__dict__.pop("catalogue", None)
+        return self.catalogue
+
     def uow(self, actor: Actor | None = None) -> UnitOfWork:
         return self.database.unit_of_work(actor)

@@ -1,30 +1,127 @@
-"""Administration: users and their role grants, and the published workflow versions."""
+"""Administration of one organisation: users and their roles, bodies, meetings, and the
+published workflow versions with the proposals running on each."""
 
 from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from pydantic import ValidationError
 from werkzeug.wrappers import Response
+from wtforms import Field
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
-from eva_engine.errors import EvaError
-from eva_engine.services import definitions, users
-from eva_engine.vocabulary import Role
+from eva_engine.errors import Conflict, EvaError, InvalidInput, Problem
+from eva_engine.services import accounts, administration, definitions, organisations, users
+from eva_engine.vocabulary import BodyKind, Language, Role
+from web.forms import ActionForm, BodyForm, MeetingForm, UserForm
+from web.i18n import translated
 from web.runtime import caller, eva
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+LOCAL = ZoneInfo("Europe/Helsinki")
 
 
 @bp.get("/")
 @login_required
 def index() -> str:
+    overview = administration.overview(
+        eva(), caller(), since=datetime.now(UTC) - timedelta(days=60)
+    )
     return render_template(
         "admin.html",
-        users=users.list_users(eva(), caller()),
+        overview=overview,
+        users=overview.users,
         versions=definitions.published_versions(eva(), caller()),
         roles=list(Role),
+        action=ActionForm(),
     )
+
+
+def _attach(problems: list[Problem], fields: dict[str, Field], fallback: Field) -> None:
+    """Put each problem the engine found on the form field it concerns."""
+    for problem in problems:
+        field = fields.get(problem.location.split(".")[0], fallback)
+        message = translated(problem.what) if problem.what else problem.message
+        field.errors = [*field.errors, message]
+
+
+def _validation_problems(error: ValidationError) -> list[Problem]:
+    return [Problem(".".join(str(p) for p in e["loc"]), e["msg"]) for e in error.errors()]
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@login_required
+def new_user() -> tuple[str, int] | Response:
+    organisation = administration.administered(eva(), caller())
+    form = UserForm()
+    if form.validate_on_submit():
+        problems = accounts.password_problems(form.password.data or "", form.username.data or "")
+        try:
+            if problems:
+                raise InvalidInput("the password is not acceptable", problems)
+            created = users.create_user(
+                eva(),
+                caller(),
+                users.CreateUser(
+                    username=form.username.data or "",
+                    full_name=form.full_name.data or "",
+                    email=form.email.data or None,
+                    title=form.title.data or None,
+                    language=Language(form.language.data or "fi"),
+                ),
+                organisation=organisation,
+            )
+            accounts.set_password(
+                eva(),
+                caller(),
+                created.username,
+                form.password.data or "",
+                organisation=organisation,
+            )
+        except ValidationError as exc:
+            problems = _validation_problems(exc)
+        except Conflict:
+            problems = [Problem("username", _("This username is taken."))]
+        except InvalidInput as exc:
+            problems = exc.problems
+        else:
+            flash(
+                _("The user %(name)s was created; now grant a role.", name=created.username),
+                "success",
+            )
+            return redirect(url_for("admin.index"))
+        _attach(
+            problems,
+            {
+                "username": form.username,
+                "full_name": form.full_name,
+                "email": form.email,
+                "password": form.password,
+            },
+            form.username,
+        )
+    return render_template("admin_user.html", form=form), 422 if form.errors else 200
+
+
+@bp.post("/users/<username>/active")
+@login_required
+def set_active(username: str) -> Response:
+    if ActionForm().validate_on_submit():
+        active = request.form.get("active") == "1"
+        organisation = administration.administered(eva(), caller())
+        accounts.set_active(eva(), caller(), username, active, organisation=organisation)
+        flash(
+            _("The account %(name)s is in use again.", name=username)
+            if active
+            else _("The account %(name)s was disabled and its sessions ended.", name=username),
+            "success",
+        )
+    return redirect(url_for("admin.index"))
 
 
 @bp.post("/grants")
@@ -35,16 +132,144 @@ def grant() -> Response:
         command = users.GrantRole.model_validate(
             {
                 "username": form.get("username", ""),
-                "organisation": form.get("organisation", ""),
+                "organisation": administration.administered(eva(), caller()),
                 "role": form.get("role", ""),
                 "body": form.get("body") or None,
             }
         )
         users.grant_role(eva(), caller(), command)
-    except ValidationError as exc:
-        flash(_("The role was not granted: %(why)s", why=str(exc.errors()[0]["msg"])), "error")
+    except ValidationError:
+        flash(_("The role was not granted: choose a role from the list."), "error")
     except EvaError as exc:
-        flash(_("The role was not granted: %(why)s", why=exc.message), "error")
+        why = translated(exc.text) if exc.text else exc.message
+        flash(_("The role was not granted: %(why)s", why=why), "error")
     else:
         flash(_("The role was granted."), "success")
+    return redirect(url_for("admin.index"))
+
+
+@bp.post("/grants/revoke")
+@login_required
+def revoke() -> Response:
+    form = request.form
+    if ActionForm().validate_on_submit():
+        try:
+            command = users.GrantRole.model_validate(
+                {
+                    "username": form.get("username", ""),
+                    "organisation": administration.administered(eva(), caller()),
+                    "role": form.get("role", ""),
+                    "body": form.get("body") or None,
+                }
+            )
+        except ValidationError:
+            flash(_("The role was not revoked: choose a role from the list."), "error")
+        else:
+            users.revoke_role(eva(), caller(), command)
+            flash(_("The role was revoked."), "success")
+    return redirect(url_for("admin.index"))
+
+
+@bp.route("/bodies/new", methods=["GET", "POST"])
+@login_required
+def new_body() -> tuple[str, int] | Response:
+    organisation = administration.administered(eva(), caller())
+    form = BodyForm()
+    if form.validate_on_submit():
+        problems: list[Problem] = []
+        try:
+            organisations.create_body(
+                eva(),
+                caller(),
+                organisations.CreateBody(
+                    organisation=organisation,
+                    code=(form.code.data or "").upper(),
+                    name_fi=form.name_fi.data or "",
+                    name_sv=form.name_sv.data or None,
+                    kind=BodyKind(form.kind.data or "committee"),
+                ),
+            )
+        except ValidationError as exc:
+            problems = [
+                Problem(p.location, _("Use capital letters, digits, _ or -, e.g. HYVLTK"))
+                if p.location == "code"
+                else p
+                for p in _validation_problems(exc)
+            ]
+        except Conflict:
+            problems = [Problem("code", _("There is a body with this code already."))]
+        else:
+            flash(_("The body was created."), "success")
+            return redirect(url_for("admin.index"))
+        _attach(problems, {"code": form.code, "name_fi": form.name_fi}, form.code)
+    return render_template("admin_body.html", form=form), 422 if form.errors else 200
+
+
+def _meeting_start(date_text: str, time_text: str) -> datetime | None:
+    """13.6.2027 or 2027-06-13, and 16:00 or 16.00, in Finnish time."""
+    date_text, time_text = date_text.strip(), time_text.strip()
+    day = re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", date_text)
+    iso = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", date_text)
+    clock = re.fullmatch(r"(\d{1,2})[:.](\d{2})", time_text)
+    if not clock or not (day or iso):
+        return None
+    if day:
+        d, m, y = (int(g) for g in day.groups())
+    else:
+        assert iso is not None  # noqa: S101 - one of the two matched
+        y, m, d = (int(g) for g in iso.groups())
+    try:
+        return datetime(y, m, d, int(clock[1]), int(clock[2]), tzinfo=LOCAL)
+    except ValueError:
+        return None
+
+
+@bp.route("/meetings/new", methods=["GET", "POST"])
+@login_required
+def new_meeting() -> tuple[str, int] | Response:
+    overview = administration.overview(eva(), caller(), since=datetime.now(UTC))
+    form = MeetingForm()
+    form.body.choices = [SelectChoice(b.code, f"{b.code} – {b.name_fi}") for b in overview.bodies]
+    if form.validate_on_submit():
+        starts = _meeting_start(form.date.data or "", form.time.data or "")
+        if starts is None:
+            form.date.errors = [
+                *form.date.errors,
+                _("Give a date like 13.6.2027 and a time like 16:00."),
+            ]
+        else:
+            try:
+                organisations.create_meeting(
+                    eva(),
+                    caller(),
+                    organisations.CreateMeeting(
+                        organisation=overview.organisation,
+                        body=form.body.data or "",
+                        starts_at=starts,
+                        location=form.location.data or None,
+                    ),
+                )
+            except ValidationError as exc:
+                _attach(_validation_problems(exc), {}, form.body)
+            else:
+                flash(_("The meeting was created."), "success")
+                return redirect(url_for("admin.index"))
+    return render_template("admin_meeting.html", form=form), 422 if form.errors else 200
+
+
+@bp.post("/workflows/publish")
+@login_required
+def publish() -> Response:
+    administration.administered(eva(), caller())
+    if ActionForm().validate_on_submit():
+        eva().reload_definitions()
+        try:
+            report = definitions.publish(eva(), caller())
+        except EvaError as exc:
+            flash(_("Nothing was published: %(why)s", why=exc.message), "error")
+        else:
+            if report.published:
+                flash(_("Published: %(versions)s", versions=", ".join(report.published)), "success")
+            else:
+                flash(_("Every version in the definition files is published already."), "success")
     return redirect(url_for("admin.index"))

@@ -1,0 +1,103 @@
+"""What an administrator of one organisation sees and manages: its bodies, meetings, users and
+their roles there. Another organisation's people and roles stay out of view."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from eva_engine.errors import N_, PermissionDenied, Text
+from eva_engine.services.access import actor_for
+from eva_engine.services.organisations import BodyView, MeetingView
+from eva_engine.services.proposals import require_named_user
+from eva_engine.services.runtime import Caller, Eva
+from eva_engine.services.users import GrantView, UserView
+from eva_engine.vocabulary import Role
+
+
+class Overview(BaseModel):
+    organisation: str
+    organisation_name: str
+    bodies: list[BodyView]
+    meetings: list[MeetingView]
+    users: list[UserView]
+
+
+def administered(eva: Eva, caller: Caller) -> str:
+    """The code of the organisation the caller administers."""
+    with eva.uow() as uow:
+        _, maybe_user = actor_for(uow.repos, caller)
+        user = require_named_user(maybe_user, "administration")
+        for grant in uow.repos.grants(user.id):
+            if grant.role == Role.ADMIN and grant.body_id is None:
+                org = uow.repos.organisation(grant.organisation_id)
+                if org is not None:
+                    return org.code
+        raise PermissionDenied(
+            f"{user.username} administers no organisation",
+            text=Text(N_("Only an administrator can do this.")),
+        )
+
+
+def overview(eva: Eva, caller: Caller, *, since: datetime | None = None) -> Overview:
+    """The administered organisation's bodies, meetings (from ``since``) and people: everyone
+    holding a role there, and accounts that hold no role anywhere yet (to be granted one)."""
+    code = administered(eva, caller)
+    with eva.uow() as uow:
+        repos = uow.repos
+        org = repos.organisation_by_code(code)
+        assert org is not None  # noqa: S101 - found just above
+        bodies = list(repos.bodies(org.id))
+        body_codes = {b.id: b.code for b in bodies}
+        meetings = [
+            MeetingView(
+                id=m.id, body=body_codes[m.body_id], starts_at=m.starts_at, location=m.location
+            )
+            for m in repos.meetings_of_bodies([b.id for b in bodies])
+            if since is None or m.starts_at >= since
+        ]
+        users = []
+        for user in repos.users():
+            grants = list(repos.grants(user.id))
+            here = [g for g in grants if g.organisation_id == org.id]
+            if grants and not here:
+                continue  # someone else's people
+            users.append(
+                UserView(
+                    id=user.id,
+                    username=user.username,
+                    full_name=user.full_name,
+                    email=user.email,
+                    title=user.title,
+                    language=user.language,
+                    active=user.active,
+                    grants=[
+                        GrantView(
+                            id=g.id,
+                            organisation=org.code,
+                            body=body_codes.get(g.body_id) if g.body_id else None,
+                            role=g.role,
+                            active=True,
+                        )
+                        for g in here
+                    ],
+                )
+            )
+        return Overview(
+            organisation=org.code,
+            organisation_name=org.name_fi,
+            bodies=[
+                BodyView(
+                    id=b.id,
+                    organisation=org.code,
+                    code=b.code,
+                    name_fi=b.name_fi,
+                    name_sv=b.name_sv,
+                    kind=b.kind,
+                )
+                for b in bodies
+            ],
+            meetings=sorted(meetings, key=lambda m: m.starts_at),
+            users=users,
+        )
