@@ -68,3 +68,29 @@ def test_another_organisations_meeting_is_not_found(app: Flask, eva: Eva) -> Non
     client = app.test_client()
     login(client, "outsider")
     assert client.get(f"/meetings/{meeting_id(eva)}").status_code == 404
+
+
+def test_a_bad_agenda_item_is_explained_and_nothing_is_scheduled(app: Flask, eva: Eva) -> None:
+    pid = proposal_in(eva, "signed_off")
+    client = app.test_client()
+    login(client, "sec")
+    address = f"/meetings/{meeting_id(eva)}"
+    page = client.get(address).get_data(as_text=True)
+    for data, message in (
+        ({"proposal_id": "kolme"}, "Anna ehdotuksen numero"),
+        ({"proposal_id": str(pid), "position": "-1"}, "Anna ehdotuksen numero"),
+        ({"proposal_id": "99999"}, "Ehdotusta 99999 ei ole"),
+    ):
+        response = client.post(
+            f"{address}/items", data={"csrf_token": csrf(page), **data}, follow_redirects=True
+        )
+        assert message in response.get_data(as_text=True)
+    assert proposals.show(eva, OPERATOR, pid).meeting_id is None
+
+
+def test_a_meeting_of_ones_own_organisation_is_refused_not_hidden_for_a_wrong_role(
+    app: Flask, eva: Eva
+) -> None:
+    client = app.test_client()
+    login(client, "prep")
+    assert client.get(f"/meetings/{meeting_id(eva)}").status_code == 403

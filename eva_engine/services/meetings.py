@@ -102,8 +102,12 @@ def agenda(eva: Eva, caller: Caller, meeting_id: int) -> AgendaView:
                 [Role.SECRETARY, Role.PRESENTER, Role.AUDITOR, Role.ADMIN],
                 "read agendas",
             )
-        except PermissionDenied as exc:  # not this organisation's or body's: not found
-            raise NotFound(f"no meeting {meeting_id}") from exc
+        except PermissionDenied as exc:
+            # Another organisation's meeting does not exist for this user; in their own, a
+            # meeting of a body they have no part in is refused for what it is.
+            if not repos.holds_any_role(user.id, meeting.organisation_id):
+                raise NotFound(f"no meeting {meeting_id}") from exc
+            raise
         body = repos.body(meeting.body_id)
         items = []
         for proposal in repos.meeting_items(meeting.id):

@@ -128,11 +128,12 @@ def set_active(username: str) -> Response:
 @login_required
 def grant() -> Response:
     form = request.form
+    organisation = administration.administered(eva(), caller())
     try:
         command = users.GrantRole.model_validate(
             {
                 "username": form.get("username", ""),
-                "organisation": administration.administered(eva(), caller()),
+                "organisation": organisation,
                 "role": form.get("role", ""),
                 "body": form.get("body") or None,
             }

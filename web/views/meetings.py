@@ -7,7 +7,9 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
+from eva_engine.errors import InvalidInput, NotFound
 from eva_engine.services import meetings, proposals
+from web.i18n import problem_text
 from web.runtime import caller, eva
 
 bp = Blueprint("meetings", __name__, url_prefix="/meetings")
@@ -29,18 +31,28 @@ def agenda(meeting_id: int) -> str:
 @login_required
 def add_item(meeting_id: int) -> Response:
     """Schedule a proposal (by its id) for this meeting."""
-    proposal_id = request.form.get("proposal_id", "")
-    position = request.form.get("position", "")
-    proposals.schedule(
-        eva(),
-        caller(),
-        proposals.ScheduleProposal(
-            proposal_id=int(proposal_id) if proposal_id.isdigit() else 0,
-            meeting_id=meeting_id,
-            agenda_position=int(position) if position.isdigit() else None,
-        ),
-    )
-    flash(_("The proposal was added to the agenda."), "success")
+    meetings.agenda(eva(), caller(), meeting_id)  # the meeting exists and is the caller's
+    proposal_id = request.form.get("proposal_id", "").strip()
+    position = request.form.get("position", "").strip()
+    if not proposal_id.isdigit() or (position and not position.isdigit()):
+        flash(_("Give the proposal's number (and a position as a whole number)."), "error")
+        return redirect(url_for("meetings.agenda", meeting_id=meeting_id))
+    try:
+        proposals.schedule(
+            eva(),
+            caller(),
+            proposals.ScheduleProposal(
+                proposal_id=int(proposal_id),
+                meeting_id=meeting_id,
+                agenda_position=int(position) if position else None,
+            ),
+        )
+    except NotFound:
+        flash(_("There is no proposal %(id)s that you could add.", id=proposal_id), "error")
+    except InvalidInput as exc:
+        flash(" ".join(problem_text(p) for p in exc.problems) or exc.message, "error")
+    else:
+        flash(_("The proposal was added to the agenda."), "success")
     return redirect(url_for("meetings.agenda", meeting_id=meeting_id))
 
 
