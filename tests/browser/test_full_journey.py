@@ -2,13 +2,20 @@
 creates it, screens it (light), adds the alternatives, fills every required question of the
 impact matrix and submits it; the secretary schedules it and passes the review; the presenter
 signs it off; the secretary places it on the agenda and records the decision; the auditor reads
-its history. axe-core checks every page the journey visits."""
+its history. The journey is made in Finnish, then Swedish, then English: every text it looks
+for is the translation the user reads. axe-core checks every page the journey visits."""
 
 from __future__ import annotations
 
 import re
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
 
 from tests.browser.conftest import require_browser
 
@@ -17,9 +24,11 @@ require_browser()  # before Playwright is imported: skips (or fails) without a b
 from playwright.sync_api import Locator, Page, expect  # noqa: E402
 
 from eva_engine.config import default_workflows_dir  # noqa: E402
-from eva_engine.vocabulary import ScreeningOutcome  # noqa: E402
+from eva_engine.services import accounts, users  # noqa: E402
+from eva_engine.vocabulary import Language, ScreeningOutcome  # noqa: E402
 from eva_engine.workflow.loader import load_catalogue  # noqa: E402
 from tests.browser.conftest import (  # noqa: E402
+    OPERATOR,
     PASSWORD,
     LiveServer,
     check_accessibility,
@@ -30,6 +39,43 @@ from tests.browser.conftest import (  # noqa: E402
 BODY = "HYVLTK"
 PRESENTER = "esittelija"
 ALTERNATIVES = (0, 1)  # 0 is the status quo, 1 the chosen one
+CATALOGS = Path(__file__).resolve().parents[2] / "web" / "translations"
+
+
+@cache
+def catalog(language: str) -> dict[str, str]:
+    path = CATALOGS / language / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as source:
+        return {
+            m.id: m.string
+            for m in read_po(source)
+            if isinstance(m.id, str) and isinstance(m.string, str) and m.string
+        }
+
+
+class Words:
+    """What the user reads in one language: the UI's messages and the workflow's titles."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self.workflow = load_catalogue(default_workflows_dir()).bundle("eva-standard").workflow
+
+    def __call__(self, msgid: str) -> str:
+        return catalog(self.language).get(msgid, msgid)
+
+    def state(self, state_id: str) -> str:
+        return str(getattr(self.workflow.state(state_id).title, self.language))
+
+    def step(self, trigger: str) -> str:
+        transition = next(t for t in self.workflow.transitions if t.trigger == trigger)
+        return str(getattr(transition.title, self.language))
+
+
+def use_language(page: Page, language: str) -> None:
+    """Switch with the header's language form (remembered for the user)."""
+    page.locator("#lang").select_option(language)
+    page.locator("form.language button").click()
+    expect(page.locator("html")).to_have_attribute("lang", language)
 
 
 def required_light_questions() -> dict[str, list[str]]:
@@ -53,14 +99,14 @@ def action(page: Page, proposal_id: int, trigger: str) -> Locator:
     return page.locator(f"form[action='/proposals/{proposal_id}/transitions/{trigger}']")
 
 
-def fire(page: Page, proposal_id: int, trigger: str, button: str, reason: str = "") -> None:
+def fire(page: Page, t: Words, proposal_id: int, trigger: str, reason: str = "") -> None:
     """Take an action on the proposal page and land back on it, checking the page."""
     form = action(page, proposal_id, trigger)
     if reason:
-        form.get_by_label("Perustelu tai kommentti").fill(reason)
-    form.get_by_role("button", name=button, exact=True).click()
+        form.get_by_label(t("Reason or comment")).fill(reason)
+    form.get_by_role("button", name=t.step(trigger), exact=True).click()
     expect(page).to_have_url(re.compile(rf"/proposals/{proposal_id}$"))
-    expect(page.locator(".notice.success")).to_have_text("Tehty.")
+    expect(page.locator(".notice.success")).to_have_text(t("Done."))
     check_accessibility(page)
 
 
@@ -68,67 +114,84 @@ def agenda_row(page: Page, case_number: str) -> Locator:
     return page.locator("main table tbody tr").filter(has_text=case_number)
 
 
-def open_hyvltk_agenda(page: Page) -> None:
+def open_hyvltk_agenda(page: Page, t: Words) -> None:
     """From the Meetings page to the welfare committee's agenda, checking both pages."""
-    page.locator("header nav").get_by_role("link", name="Kokoukset", exact=True).click()
-    expect(page.locator("h1")).to_have_text("Kokoukset")
+    page.locator("header nav").get_by_role("link", name=t("Meetings"), exact=True).click()
+    expect(page.locator("h1")).to_have_text(t("Meetings"))
     check_accessibility(page)
     page.locator("main table tbody tr").filter(has_text=f"{BODY} –").get_by_role("link").click()
-    expect(page.locator("h1")).to_contain_text(f"Esityslista: {BODY}")
+    expect(page.locator("h1")).to_contain_text(f"{t('Agenda')}: {BODY}")
     check_accessibility(page)
 
 
+@pytest.fixture
+def language(request: pytest.FixtureRequest, live_server: LiveServer) -> Iterator[str]:
+    """The journey's language; afterwards every demo user is back in Finnish."""
+    yield str(request.param)
+    for user in users.list_users(live_server.eva, OPERATOR):
+        accounts.set_language(live_server.eva, user.id, Language.FI)
+
+
+@pytest.mark.parametrize("language", ["fi", "sv", "en"], indirect=True)
 def test_a_proposal_is_prepared_reviewed_signed_off_decided_and_audited_in_the_browser(
-    page: Page, live_server: LiveServer
+    page: Page, live_server: LiveServer, language: str
 ) -> None:
+    t = Words(language)
     required = required_light_questions()
     assert required, "the light depth requires no question: nothing to fill in"
     case_number = unique_case_number()
-    title = f"Nuorisotilan aukioloajat {case_number}"
+    title_fi = f"Nuorisotilan aukioloajat {case_number}"
+    title_sv = f"Ungdomslokalens öppettider {case_number}"
+    title = title_sv if language == "sv" else title_fi  # no English title: Finnish is shown
+
+    def enter(username: str) -> None:
+        log_in(page, live_server, username)
+        use_language(page, language)
+        check_accessibility(page)
 
     # 1. The preparer creates the proposal.
-    log_in(page, live_server, "valmistelija")
-    page.locator("header nav").get_by_role("link", name="Uusi päätösehdotus", exact=True).click()
+    enter("valmistelija")
+    page.locator("header nav").get_by_role("link", name=t("New proposal"), exact=True).click()
     expect(page).to_have_url(f"{live_server.url}/proposals/new")
-    expect(page.locator("h1")).to_have_text("Uusi päätösehdotus")
+    expect(page.locator("h1")).to_have_text(t("New proposal"))
     check_accessibility(page)
     page.locator("#case_number").fill(case_number)
-    page.locator("#title_fi").fill(title)
-    page.locator("#title_sv").fill(f"Ungdomslokalens öppettider {case_number}")
+    page.locator("#title_fi").fill(title_fi)
+    page.locator("#title_sv").fill(title_sv)
     page.locator("#body").select_option(BODY)
     page.locator("#presenter").select_option(PRESENTER)
     page.locator("input[name=publicity][value=public]").check()
-    page.get_by_role("button", name="Luo", exact=True).click()
+    page.get_by_role("button", name=t("Create"), exact=True).click()
     expect(page).to_have_url(re.compile(r"/proposals/\d+$"))
-    expect(page.locator(".notice.success")).to_have_text("Päätösehdotus luotiin.")
+    expect(page.locator(".notice.success")).to_have_text(t("The proposal was created."))
     expect(page.locator("h1")).to_have_text(title)
     facts = page.locator("dl.facts")
     expect(facts).to_contain_text(case_number)
-    expect(facts).to_contain_text("Luonnos")
+    expect(facts).to_contain_text(t.state("draft"))
     check_accessibility(page)
     proposal_id = int(page.url.rsplit("/", 1)[1])
     proposal = f"{live_server.url}/proposals/{proposal_id}"
 
     # ... starts the screening and records a light one with one criterion.
-    fire(page, proposal_id, "start_screening", "Aloita tarveharkinta")
-    expect(facts).to_contain_text("Tarveharkinta")
-    page.locator("ul.links").get_by_role("link", name="Tarveharkinta", exact=True).click()
+    fire(page, t, proposal_id, "start_screening")
+    expect(facts).to_contain_text(t.state("screening"))
+    page.locator("ul.links").get_by_role("link", name=t("Screening"), exact=True).click()
     expect(page).to_have_url(f"{proposal}/screening")
     check_accessibility(page)
     page.locator("input[name=outcome][value=light]").check()
     criterion = page.locator("#criteria input[type=checkbox]").first
     criterion.check()
     page.locator("#reason").fill("Muutos koskee nuoria ja heidän vapaa-aikaansa.")
-    page.get_by_role("button", name="Tallenna", exact=True).click()
+    page.get_by_role("button", name=t("Save"), exact=True).click()
     expect(page).to_have_url(proposal)
     expect(page.locator(".notice.success")).to_be_visible()
     check_accessibility(page)
 
-    fire(page, proposal_id, "begin_assessment", "Aloita arviointi")
-    expect(facts).to_contain_text("Arviointi")
+    fire(page, t, proposal_id, "begin_assessment")
+    expect(facts).to_contain_text(t.state("assessment"))
 
     # ... adds the status quo and the chosen alternative.
-    page.locator("ul.links").get_by_role("link", name="Vaihtoehdot", exact=True).click()
+    page.locator("ul.links").get_by_role("link", name=t("Alternatives"), exact=True).click()
     expect(page).to_have_url(f"{proposal}/alternatives")
     check_accessibility(page)
     page.locator("#title-0").fill("Aukioloajat pysyvät ennallaan")
@@ -136,9 +199,9 @@ def test_a_proposal_is_prepared_reviewed_signed_off_decided_and_audited_in_the_b
     page.locator("#title-1").fill("Nuorisotila auki myös lauantaisin")
     page.locator("#description-1").fill("Lauantaisin klo 12–18, ohjaajana kaksi nuoriso-ohjaajaa.")
     page.locator("#chosen-1").check()
-    page.get_by_role("button", name="Tallenna", exact=True).click()
+    page.get_by_role("button", name=t("Save"), exact=True).click()
     expect(page).to_have_url(re.compile(rf"/proposals/{proposal_id}/areas/$"))
-    expect(page.locator(".notice.success")).to_have_text("Vaihtoehdot tallennettiin.")
+    expect(page.locator(".notice.success")).to_have_text(t("The alternatives were saved."))
     check_accessibility(page)
 
     # ... fills every required question of every area for both alternatives.
@@ -160,12 +223,12 @@ def test_a_proposal_is_prepared_reviewed_signed_off_decided_and_audited_in_the_b
                 page.locator(f"[id='{cell}justification']").fill(
                     f"Vaihtoehto {position} parantaa nuorten mahdollisuuksia."
                 )
-        page.get_by_role("button", name="Tallenna tämä vaikutusalue", exact=True).click()
+        page.get_by_role("button", name=t("Save this area"), exact=True).click()
         expect(page).to_have_url(f"{proposal}/areas/{area_id}")
-        expect(page.locator(".notice.success")).to_have_text("Tallennettu.")
+        expect(page.locator(".notice.success")).to_have_text(t("Saved."))
         cells = len(questions) * len(ALTERNATIVES)
         expect(nav.locator(f"li:has(a[href$='/areas/{area_id}']) .progress")).to_have_text(
-            f"{cells}/{cells} – valmis"
+            f"{cells}/{cells} – {t('done')}"
         )
         check_accessibility(page)
 
@@ -173,99 +236,102 @@ def test_a_proposal_is_prepared_reviewed_signed_off_decided_and_audited_in_the_b
     progress = nav.locator(".progress")
     expect(progress).to_have_count(len(required))
     for text in progress.all_inner_texts():
-        assert text.endswith("– valmis"), f"an area is not done: {text!r}"
+        assert text.endswith(f"– {t('done')}"), f"an area is not done: {text!r}"
 
     # ... and submits the proposal for review.
-    page.get_by_role("link", name="Takaisin päätösehdotukseen").click()
+    page.get_by_role("link", name=t("Back to the proposal")).click()
     expect(page).to_have_url(proposal)
     completeness = page.locator("main table tbody tr")
     expect(completeness).to_have_count(len(required))
-    expect(completeness.filter(has_text="Puuttuu")).to_have_count(0)
+    expect(completeness.filter(has_text=t("Missing"))).to_have_count(0)
     check_accessibility(page)
-    fire(page, proposal_id, "submit_for_review", "Lähetä tarkastettavaksi")
-    expect(facts).to_contain_text("Tarkastettavana")
+    fire(page, t, proposal_id, "submit_for_review")
+    expect(facts).to_contain_text(t.state("review"))
     log_out(page, live_server)
 
     # 2. The secretary schedules it for the committee's meeting: incomplete, not signed off yet.
-    log_in(page, live_server, "sihteeri")
-    open_hyvltk_agenda(page)
+    enter("sihteeri")
+    open_hyvltk_agenda(page, t)
     agenda = page.url
     page.locator("#proposal_id").fill(str(proposal_id))
-    page.get_by_role("button", name="Lisää", exact=True).click()
+    page.get_by_role("button", name=t("Add"), exact=True).click()
     expect(page).to_have_url(agenda)
-    expect(page.locator(".notice.success")).to_have_text("Päätösehdotus lisättiin esityslistalle.")
+    expect(page.locator(".notice.success")).to_have_text(t("The proposal was added to the agenda."))
     row = agenda_row(page, case_number)
     expect(row).to_have_count(1)
-    expect(row).to_contain_text("Tarkastettavana")
+    expect(row).to_contain_text(t.state("review"))
     assessment, held_by = row.locator("td").nth(3), row.locator("td").nth(4)
-    expect(assessment.locator("strong")).to_have_text("Keskeneräinen")
-    expect(assessment.locator("ul.missing li").first).to_contain_text("Tarkastettavana")
-    expect(held_by).to_contain_text("sihteeri")  # the review queue, by role
-    expect(held_by).to_contain_text("asiantuntija")
+    expect(assessment.locator("strong")).to_have_text(t("Incomplete"))
+    expect(assessment.locator("ul.missing li").first).to_contain_text(t.state("review"))
+    expect(held_by).to_contain_text(t("secretary"))  # the review queue, by role
+    expect(held_by).to_contain_text(t("expert"))
     check_accessibility(page)
 
     # ... and passes the review (she is not the preparer).
     row.get_by_role("link", name=title).click()
     expect(page).to_have_url(proposal)
     check_accessibility(page)
-    fire(page, proposal_id, "pass_review", "Hyväksy tarkastus", "Arviointi on riittävä.")
-    expect(facts).to_contain_text("Tarkastettu, odottaa hyväksyntää")
+    fire(page, t, proposal_id, "pass_review", "Arviointi on riittävä.")
+    expect(facts).to_contain_text(t.state("reviewed"))
     log_out(page, live_server)
 
     # 3. The presenter signs it off, confirming with the password.
-    log_in(page, live_server, PRESENTER)
+    enter(PRESENTER)
     page.goto(proposal)
     check_accessibility(page)
     sign_off = action(page, proposal_id, "sign_off")
-    sign_off.get_by_label("Salasanasi (hyväksynnän vahvistamiseksi)").fill(PASSWORD)
-    sign_off.get_by_role("button", name="Hyväksy esittelijänä", exact=True).click()
+    sign_off.get_by_label(t("Your password (to confirm the sign-off)")).fill(PASSWORD)
+    sign_off.get_by_role("button", name=t.step("sign_off"), exact=True).click()
     expect(page).to_have_url(proposal)
-    expect(page.locator(".notice.success")).to_have_text("Tehty.")
-    expect(facts).to_contain_text("Esittelijä hyväksynyt")
+    expect(page.locator(".notice.success")).to_have_text(t("Done."))
+    expect(facts).to_contain_text(t.state("signed_off"))
     check_accessibility(page)
     log_out(page, live_server)
 
     # 4. The secretary sees it complete, places it on the agenda and records the decision.
-    log_in(page, live_server, "sihteeri")
-    open_hyvltk_agenda(page)
+    enter("sihteeri")
+    open_hyvltk_agenda(page, t)
     row = agenda_row(page, case_number)
-    expect(row).to_contain_text("Esittelijä hyväksynyt")
+    expect(row).to_contain_text(t.state("signed_off"))
     assessment, held_by = row.locator("td").nth(3), row.locator("td").nth(4)
-    expect(assessment).to_have_text("Valmiina")
+    expect(assessment).to_have_text(t("Complete"))
     expect(assessment.locator("ul.missing")).to_have_count(0)
-    expect(held_by).to_contain_text("sihteeri")  # the agenda queue
-    expect(held_by).not_to_contain_text("asiantuntija")
+    expect(held_by).to_contain_text(t("secretary"))  # the agenda queue
+    expect(held_by).not_to_contain_text(t("expert"))
     row.get_by_role("link", name=title).click()
     expect(page).to_have_url(proposal)
     check_accessibility(page)
-    fire(page, proposal_id, "place_on_agenda", "Vie esityslistalle")
-    expect(facts).to_contain_text("Esityslistalla")
-    fire(page, proposal_id, "approve", "Hyväksytty esityksen mukaisesti", "Hyväksyttiin.")
-    expect(facts).to_contain_text("Päätetty")
+    fire(page, t, proposal_id, "place_on_agenda")
+    expect(facts).to_contain_text(t.state("on_agenda"))
+    fire(page, t, proposal_id, "approve", "Hyväksyttiin.")
+    expect(facts).to_contain_text(t.state("decided"))
     log_out(page, live_server)
     assert live_server.state_of(proposal_id) == "decided"
 
     # 5. The auditor reads the history: the chain verifies and every step is there.
-    log_in(page, live_server, "tarkastaja")
+    enter("tarkastaja")
     page.goto(proposal)
     check_accessibility(page)
-    page.get_by_role("link", name="Historia", exact=True).click()
+    page.get_by_role("link", name=t("History"), exact=True).click()
     expect(page).to_have_url(f"{proposal}/history")
-    expect(page.locator(".notice.success[role=status]")).to_contain_text("on varmennettu")
+    expect(page.locator(".notice.success[role=status]")).to_be_visible()
     timeline = page.locator("ol.timeline")
     for text in ("valmistelija", "sihteeri", PRESENTER, "Arviointi on riittävä.", "Hyväksyttiin."):
         expect(timeline).to_contain_text(text)
-    # Every state the proposal passed, by its title in Finnish (not its id).
+    expect(timeline).to_contain_text(t("Workflow step"))
+    # Every state the proposal passed, by its title in the user's language (not its id).
     for state in (
-        "Tarveharkinta",
-        "Arviointi",
-        "Tarkastettavana",
-        "Tarkastettu, odottaa hyväksyntää",
-        "Esittelijä hyväksynyt",
-        "Esityslistalla",
-        "Päätetty",
+        "screening",
+        "assessment",
+        "review",
+        "reviewed",
+        "signed_off",
+        "on_agenda",
+        "decided",
     ):
         expect(
-            timeline.locator("table.diff td", has_text=re.compile(rf"^{re.escape(state)}$"))
+            timeline.locator(
+                "table.diff td", has_text=re.compile(rf"^{re.escape(t.state(state))}$")
+            )
         ).not_to_have_count(0)
     check_accessibility(page)
