@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+READ_ONLY = "eva_read_only"  # execution option of a read-only unit of work's connection
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
@@ -39,7 +41,12 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # Take the write lock at the start, so two writers queue instead of failing half-way.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A writer takes the write lock at the start, so two writers queue instead of failing
+        # half-way; a reader (a read-only unit of work) begins deferred and, in WAL mode,
+        # neither waits for writers nor holds them up.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from eva_engine.db.audit import AUDIT_KEY, Actor, AuditContext, install_audit_hooks, seal
-from eva_engine.db.engine import make_engine
+from eva_engine.db.engine import READ_ONLY, make_engine
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import N_, Conflict, Text, Unavailable
 from eva_engine.models import AuditEvent, Proposal
@@ -59,8 +59,8 @@ class Database:
     def dialect(self) -> str:
         return self.bind.dialect.name
 
-    def unit_of_work(self, actor: Actor | None = None) -> UnitOfWork:
-        return UnitOfWork(self._sessions, actor or Actor.system())
+    def unit_of_work(self, actor: Actor | None = None, *, read_only: bool = False) -> UnitOfWork:
+        return UnitOfWork(self._sessions, actor or Actor.system(), read_only=read_only)
 
     def dispose(self) -> None:
         if isinstance(self.bind, Engine):
@@ -68,12 +68,18 @@ class Database:
 
 
 class UnitOfWork:
-    def __init__(self, sessions: sessionmaker[EvaSession], actor: Actor) -> None:
+    def __init__(
+        self, sessions: sessionmaker[EvaSession], actor: Actor, *, read_only: bool = False
+    ) -> None:
         self._sessions = sessions
         self.actor = actor
+        self.read_only = read_only
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._sessions()
+        if self.read_only:
+            # On SQLite a reader begins deferred instead of taking the write lock.
+            self.session.connection(execution_options={READ_ONLY: True})
         self.audit = AuditContext(self.actor)
         self.session.info[AUDIT_KEY] = self.audit
         self.repos = Repositories(self.session)
@@ -97,6 +103,8 @@ class UnitOfWork:
             self.session.close()
 
     def commit(self) -> None:
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")  # a bug, not input
         try:
             self.session.flush()
             seal(self.session)

@@ -26,7 +26,7 @@ class Overview(BaseModel):
 
 def administered(eva: Eva, caller: Caller) -> str:
     """The code of the organisation the caller administers."""
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         _, maybe_user = actor_for(uow.repos, caller)
         user = require_named_user(maybe_user, "administration")
         for grant in uow.repos.grants(user.id):
@@ -44,7 +44,7 @@ def overview(eva: Eva, caller: Caller, *, since: datetime | None = None) -> Over
     """The administered organisation's bodies, meetings (from ``since``) and people: everyone
     holding a role there, and accounts that hold no role anywhere yet (to be granted one)."""
     code = administered(eva, caller)
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         repos = uow.repos
         org = repos.organisation_by_code(code)
         assert org is not None  # noqa: S101 - found just above

@@ -165,7 +165,7 @@ def screening_choices(eva: Eva, caller: Caller, proposal_id: int) -> ScreeningCh
 
 def creation_choices(eva: Eva, caller: Caller) -> CreationChoices:
     """Where the caller can create proposals: the first organisation where they prepare."""
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         repos = uow.repos
         _, maybe_user = actor_for(repos, caller)
         user = require_named_user(maybe_user, "creating a proposal")
@@ -216,7 +216,7 @@ class ListChoices(BaseModel):
 
 def list_choices(eva: Eva, caller: Caller) -> ListChoices:
     """The filters of the proposal list: the caller's organisation, its bodies, the states."""
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         repos = uow.repos
         _, maybe_user = actor_for(repos, caller)
         user = require_named_user(maybe_user, "listing proposals")

@@ -49,13 +49,13 @@ def proposal_history(eva: Eva, caller: Caller, proposal_id: int) -> list[History
 
 def verify(eva: Eva) -> VerifyResult:
     """The whole chain, walked end to end (``eva audit verify``)."""
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         return verify_chain(uow.session)
 
 
 def verify_proposal(eva: Eva, caller: Caller, proposal_id: int) -> VerifyResult:
     """One proposal's events: each intact and linked into the chain (fast enough for a page)."""
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         _, user = actor_for(uow.repos, caller)
         load_proposal(uow.repos, proposal_id, user)
         return verify_events(uow.session, uow.repos.history(proposal_id))
@@ -121,7 +121,7 @@ def verify_and_record(eva: Eva, caller: Caller) -> ChainCheck:
 
 def last_chain_check(eva: Eva, caller: Caller) -> ChainCheck | None:
     """The latest recorded walk of the whole chain in the auditor's organisation."""
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         repos = uow.repos
         _, maybe_user = actor_for(repos, caller)
         user = require_named_user(maybe_user, "reading the audit history")

@@ -56,7 +56,7 @@ class AgendaView(BaseModel):
 
 def my_meetings(eva: Eva, caller: Caller) -> list[MeetingSummary]:
     """Meetings of the bodies where the caller is a secretary."""
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         repos = uow.repos
         _, maybe_user = actor_for(repos, caller)
         user = require_named_user(maybe_user, "meetings")
@@ -86,7 +86,7 @@ def my_meetings(eva: Eva, caller: Caller) -> list[MeetingSummary]:
 
 
 def agenda(eva: Eva, caller: Caller, meeting_id: int) -> AgendaView:
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         repos = uow.repos
         _, maybe_user = actor_for(repos, caller)
         user = require_named_user(maybe_user, "an agenda")

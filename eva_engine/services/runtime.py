@@ -41,3 +41,8 @@ class Eva:
 
     def uow(self, actor: Actor | None = None) -> UnitOfWork:
         return self.database.unit_of_work(actor)
+
+    def reading(self) -> UnitOfWork:
+        """A unit of work that only reads (it cannot commit); on SQLite it does not take the
+        write lock, so readers never hold up a writer."""
+        return self.database.unit_of_work(read_only=True)

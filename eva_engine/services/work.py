@@ -37,7 +37,7 @@ class WorkView(BaseModel):
 
 def my_work(eva: Eva, caller: Caller) -> WorkView:
     today = utcnow().date()
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         repos = uow.repos
         _, maybe_user = actor_for(repos, caller)
         user = require_named_user(maybe_user, "my work")
