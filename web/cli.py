@@ -7,6 +7,7 @@ import click
 
 from eva_engine.cli import cli
 from eva_engine.cli.output import reported
+from web.exchange import cli as exchange_cli  # noqa: F401 - adds ``eva export``
 
 
 @cli.command("serve")

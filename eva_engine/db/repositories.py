@@ -395,3 +395,16 @@ class Repositories:
             .where(Assignment.state == AssignmentState.OPEN, Assignment.due < today)
             .order_by(Assignment.due)
         ).all()
+
+    # exchange with case-management systems ----------------------------------------------------
+    def proposal_by_external_ref(
+        self, organisation_id: int, source_system: str, external_ref: str
+    ) -> Proposal | None:
+        """The proposal imported from ``source_system`` under its id there, if any."""
+        return self.session.scalar(
+            select(Proposal).where(
+                Proposal.organisation_id == organisation_id,
+                Proposal.source_system == source_system,
+                Proposal.external_ref == external_ref,
+            )
+        )

@@ -20,6 +20,14 @@ class Proposal(Audited, Base):
             name="confidential_has_ground",
         ),
         Index("ix_proposals_org_state", "organisation_id", "state"),
+        # A case imported from a case-management system is found again by its id there.
+        Index(
+            "ux_proposals_external_ref",
+            "organisation_id",
+            "source_system",
+            "external_ref",
+            unique=True,
+        ),
     )
     __audit_name__ = "proposal"
 
@@ -47,6 +55,10 @@ class Proposal(Audited, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     row_version: Mapped[int] = mapped_column(default=1)
+    # Where an imported case came from (e.g. "dynasty") and its id there (diaarinumero, case id).
+    source_system: Mapped[str | None] = mapped_column(String(40))
+    external_ref: Mapped[str | None] = mapped_column(String(100))
+    description: Mapped[str | None] = mapped_column(Text)  # as registered in the source system
 
     __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012 - SQLAlchemy API
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 from pydantic import Field, model_validator
 
 from eva_engine.checklists.completeness import missing_answers
 from eva_engine.db.repositories import ProposalFilter, Repositories
 from eva_engine.errors import InvalidInput, NotFound, PermissionDenied, Problem
-from eva_engine.models import Assessment, Assignment, Proposal, User, utcnow
+from eva_engine.models import Assessment, Assignment, Body, Organisation, Proposal, User, utcnow
 from eva_engine.services.access import actor_for, load_proposal, log_disclosure, require_role
 from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.organisations import Command
@@ -94,38 +95,58 @@ def create_proposal(eva: Eva, caller: Caller, cmd: CreateProposal) -> ProposalVi
                 f"workflow {org.workflow_name!r} has not been published: "
                 "run 'eva workflows publish' first"
             )
-        bundle, digest = stored_bundle(repos, definition.name, definition.version)
-        proposal = Proposal(
-            organisation_id=org.id,
-            case_number=cmd.case_number,
-            title_fi=cmd.title_fi,
-            title_sv=cmd.title_sv,
-            body_id=body.id,
-            publicity=cmd.publicity,
-            confidentiality_ground=cmd.confidentiality_ground,
-            contains_personal_data=cmd.contains_personal_data,
-            preparer_id=preparer.id,
-            presenter_id=presenter.id,
-            state=bundle.workflow.initial,
-            workflow_name=definition.name,
-            workflow_version=definition.version,
-            workflow_hash=digest,
-            revision=1,
-        )
-        repos.add(proposal)
-        repos.flush()
-        repos.add(Assessment(proposal_id=proposal.id, revision=1))
-        repos.add(
-            Assignment(
-                organisation_id=org.id,
-                proposal_id=proposal.id,
-                kind="prepare",
-                assignee_id=preparer.id,
-                due=(utcnow() + timedelta(days=30)).date(),
-            )
+        proposal = add_proposal(
+            repos, org, body, preparer, presenter, cmd, definition.name, definition.version
         )
         uow.commit()
         return proposal_view(repos, proposal, user)
+
+
+def add_proposal(
+    repos: Repositories,
+    org: Organisation,
+    body: Body,
+    preparer: User,
+    presenter: User,
+    cmd: CreateProposal,
+    workflow_name: str,
+    workflow_version: int,
+    **extra: Any,
+) -> Proposal:
+    """A checked new proposal with its first assessment revision and the preparer's task, in
+    the caller's unit of work (one proposal from the form, or many from an import file)."""
+    bundle, digest = stored_bundle(repos, workflow_name, workflow_version)
+    proposal = Proposal(
+        organisation_id=org.id,
+        case_number=cmd.case_number,
+        title_fi=cmd.title_fi,
+        title_sv=cmd.title_sv,
+        body_id=body.id,
+        publicity=cmd.publicity,
+        confidentiality_ground=cmd.confidentiality_ground,
+        contains_personal_data=cmd.contains_personal_data,
+        preparer_id=preparer.id,
+        presenter_id=presenter.id,
+        state=bundle.workflow.initial,
+        workflow_name=workflow_name,
+        workflow_version=workflow_version,
+        workflow_hash=digest,
+        revision=1,
+        **extra,
+    )
+    repos.add(proposal)
+    repos.flush()
+    repos.add(Assessment(proposal_id=proposal.id, revision=1))
+    repos.add(
+        Assignment(
+            organisation_id=org.id,
+            proposal_id=proposal.id,
+            kind="prepare",
+            assignee_id=preparer.id,
+            due=(utcnow() + timedelta(days=30)).date(),
+        )
+    )
+    return proposal
 
 
 def _user_with_role(

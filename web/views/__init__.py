@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from web.views import admin, audit, editor, language, meetings, proposals, work
+from web.views import admin, audit, editor, exchange, language, meetings, proposals, work
 
 
 def init_app(app: Flask) -> None:
@@ -16,5 +16,6 @@ def init_app(app: Flask) -> None:
         audit.bp,
         admin.bp,
         language.bp,
+        exchange.bp,
     ):
         app.register_blueprint(blueprint)

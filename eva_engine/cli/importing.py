@@ -1,0 +1,97 @@
+"""``eva import``: cases and proposals from a case-management system's export (docs/exchange.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from eva_engine.cli.commands import _eva, cli
+from eva_engine.cli.output import emit, reported
+from eva_engine.errors import InvalidInput, Problem
+from eva_engine.services import importing
+from eva_engine.services.runtime import Caller
+
+
+@cli.group("import")
+def import_group() -> None:
+    """Import from case-management systems (Dynasty, Tweb, CloudNC, Ahjo...)."""
+
+
+def _print(report: importing.ImportReport) -> None:
+    where = f"{report.source} into {report.organisation}"
+    if report.source_system:
+        where += f" (source {report.source_system})"
+    if report.dry_run:
+        click.echo(f"Dry run, nothing was written: {len(report.created)} new case(s) in {where}.")
+    else:
+        click.echo(f"Imported {len(report.created)} new proposal(s) from {where}.")
+    for case in report.created:
+        target = f"proposal {case.proposal_id}" if case.proposal_id else "new proposal"
+        click.echo(f"  line {case.line}: {case.external_id} {case.case_number} → {target}")
+    if report.existing:
+        click.echo(f"Imported before, left unchanged: {len(report.existing)}.")
+        for case in report.existing:
+            click.echo(
+                f"  line {case.line}: {case.external_id} {case.case_number} "
+                f"= proposal {case.proposal_id}"
+            )
+    if report.skipped:
+        click.echo(f"Skipped {len(report.skipped)} bad row(s):")
+        for skipped in report.skipped:
+            for problem in skipped.problems:
+                click.echo(f"  {problem.location}: {problem.message}")
+
+
+@import_group.command("proposals")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--org", "organisation", required=True, help="The organisation to import into.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json"]),
+    help="Default: from the file name (.csv or .json).",
+)
+@click.option(
+    "--source", "source_system", help="The source system, e.g. dynasty (unless the file names it)."
+)
+@click.option("--as", "username", metavar="USER", help="The user who imports.")
+@click.option("--skip-invalid", is_flag=True, help="Import the good rows, report the bad ones.")
+@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def import_proposals(
+    file: Path,
+    organisation: str,
+    fmt: importing.Format | None,
+    source_system: str | None,
+    username: str | None,
+    skip_invalid: bool,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Create proposals from a CSV or JSON export of cases.
+
+    Every row is checked first; a file with a bad row imports nothing (each bad row is named
+    with its line and field) unless --skip-invalid is given. Cases imported before (same source
+    system and external id) are left unchanged."""
+    if as_json:
+        click.get_current_context().find_root().params["as_json"] = True
+    with reported():
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            raise InvalidInput(
+                f"cannot read {file.name}", [Problem(file.name, exc.strerror or str(exc))]
+            ) from exc
+        report = importing.import_proposals(
+            _eva(),
+            Caller(username, f"import:{file.name}"),
+            organisation,
+            data,
+            file.name,
+            fmt=fmt,
+            source_system=source_system,
+            skip_invalid=skip_invalid,
+            dry_run=dry_run,
+        )
+        emit(report, lambda: _print(report))

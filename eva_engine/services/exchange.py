@@ -1,0 +1,342 @@
+"""Giving assessments back to case-management systems: the data of the summary a presenter
+pastes into the proposal's reasoning text (esittelijän perustelut), and the whole assessment
+document. The web layer renders the summary (HTML and text, in Finnish, Swedish or English).
+
+Confidentiality rule (docs/exchange.md): an export marked public never carries confidential
+content. A public export of a partly confidential proposal keeps what comes from definitions and
+controlled vocabularies (question and area texts, screening outcome and criteria, directions,
+magnitudes, durations, affected groups) and leaves out every text people wrote (the written
+summary, reasons, alternative titles and descriptions, justifications, evidence, mitigations,
+indicators), saying so; a public export of a confidential proposal is refused. Every export of a
+non-public proposal is logged as a disclosure (Tiedonhallintalaki 17 §)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+from eva_engine.checklists.definition import LocalizedText
+from eva_engine.db.audit import AuditContext, PendingEvent
+from eva_engine.errors import NotFound, PermissionDenied
+from eva_engine.models import Answer, Proposal
+from eva_engine.services.access import actor_for, load_proposal
+from eva_engine.services.assessment import AssessmentDocument, current_document
+from eva_engine.services.definitions import stored_bundle
+from eva_engine.services.runtime import Caller, Eva
+from eva_engine.vocabulary import (
+    AffectedGroup,
+    Certainty,
+    Direction,
+    Duration,
+    Magnitude,
+    Publicity,
+    ScreeningOutcome,
+)
+
+
+class Localized(BaseModel):
+    """A text of a definition in Finnish, Swedish and English."""
+
+    fi: str
+    sv: str
+    en: str
+
+    @classmethod
+    def of(cls, text: LocalizedText) -> Localized:
+        return cls(fi=text.fi, sv=text.sv, en=text.en)
+
+    def get(self, language: str) -> str:
+        return str(getattr(self, language, None) or self.fi)
+
+
+class ScreeningSummary(BaseModel):
+    outcome: ScreeningOutcome
+    criteria: list[Localized]
+    exemption: Localized | None
+    reason: str | None = Field(description="None when left out of a public export")
+    participation_plan: str | None
+
+
+class AlternativeSummary(BaseModel):
+    position: int
+    title: str | None = Field(description="None when left out of a public export")
+    description: str | None
+    chosen: bool
+
+
+class ImpactCell(BaseModel):
+    alternative: int
+    direction: Direction
+    magnitude: Magnitude | None
+    duration: Duration | None
+    certainty: Certainty | None
+    affected_groups: list[AffectedGroup]
+    justification: str | None
+    evidence_source: str | None
+
+
+class ImpactRow(BaseModel):
+    """One question: the chosen alternative's impact next to the other alternatives'."""
+
+    question_id: str
+    question: Localized
+    topic: Localized
+    chosen: ImpactCell | None
+    others: list[ImpactCell]
+
+
+class AreaSummary(BaseModel):
+    area_id: str
+    title: Localized
+    impacts: list[ImpactRow] = Field(description="questions with an impact in any alternative")
+    without_impact: int = Field(description="answered questions with no impact in any")
+
+
+class MitigationSummary(BaseModel):
+    question: Localized
+    area: Localized
+    alternative: int | None
+    description: str
+    responsible: str | None
+
+
+class IndicatorSummary(BaseModel):
+    name: str
+    source: str | None
+    responsible: str
+    due: date
+    question: Localized | None
+
+
+class SummaryView(BaseModel):
+    """Everything the assessment summary says, in every language the definitions have."""
+
+    proposal_id: int
+    organisation: str
+    case_number: str
+    title_fi: str
+    title_sv: str | None
+    body: str
+    body_name_fi: str
+    body_name_sv: str | None
+    meeting_starts_at: datetime | None
+    section: str | None
+    state: str
+    revision: int
+    publicity: Publicity
+    confidentiality_ground: str | None
+    public: bool = Field(description="made for publication")
+    omitted: bool = Field(description="confidential parts were left out")
+    summary: str | None
+    screening: ScreeningSummary | None
+    alternatives: list[AlternativeSummary]
+    chosen: int | None
+    areas: list[AreaSummary]
+    mitigations: list[MitigationSummary]
+    mitigations_omitted: int
+    indicators: list[IndicatorSummary]
+    indicators_omitted: int
+
+
+def _log_export(audit: AuditContext, proposal: Proposal, what: str, public: bool) -> bool:
+    """An export of non-public material is a disclosure (Tiedonhallintalaki 17 §)."""
+    if proposal.publicity == Publicity.PUBLIC:
+        return False
+    audit.record(
+        PendingEvent(
+            action="proposal.export",
+            entity_type="proposal",
+            entity_id=str(proposal.id),
+            organisation_id=proposal.organisation_id,
+            proposal_id=proposal.id,
+            before=None,
+            after={"export": what, "public": public},
+            reason=None,
+            role=None,
+        )
+    )
+    return True
+
+
+def refuse_public(proposal: Proposal) -> None:
+    if proposal.publicity == Publicity.CONFIDENTIAL:
+        raise PermissionDenied(
+            f"proposal {proposal.id} is confidential ({proposal.confidentiality_ground}): it has "
+            "no public summary. Export it without the public option for internal use only."
+        )
+
+
+def _cell(answer: Answer, position: int, keep_text: bool) -> ImpactCell:
+    return ImpactCell(
+        alternative=position,
+        direction=answer.direction,
+        magnitude=answer.magnitude,
+        duration=answer.duration,
+        certainty=answer.certainty,
+        affected_groups=[AffectedGroup(g) for g in answer.affected_groups],
+        justification=answer.justification if keep_text else None,
+        evidence_source=answer.evidence_source if keep_text else None,
+    )
+
+
+def summary(eva: Eva, caller: Caller, proposal_id: int, *, public: bool = False) -> SummaryView:
+    """The summary of the proposal's current assessment revision. ``public``: for publication
+    (confidential parts left out; refused for a confidential proposal)."""
+    with eva.uow() as uow:
+        repos = uow.repos
+        uow.audit.actor, user = actor_for(repos, caller)
+        proposal = load_proposal(repos, proposal_id, user)
+        if public:
+            refuse_public(proposal)
+        keep = not public or proposal.publicity == Publicity.PUBLIC
+        assessment = repos.assessment(proposal.id, proposal.revision)
+        if assessment is None:  # pragma: no cover - created with every revision
+            raise NotFound(f"proposal {proposal.id} has no assessment")
+        bundle, _ = stored_bundle(repos, proposal.workflow_name, proposal.workflow_version)
+        snap = repos.snapshot(assessment.id)
+        org = repos.organisation(proposal.organisation_id)
+        body = repos.body(proposal.body_id)
+        meeting = repos.meeting(proposal.meeting_id) if proposal.meeting_id else None
+
+        screening = None
+        if snap.screening is not None:
+            s = snap.screening
+            criteria = {c.id: c.text for c in bundle.workflow.screening.criteria}
+            exemptions = {e.id: e.text for e in bundle.workflow.screening.exemptions}
+            screening = ScreeningSummary(
+                outcome=s.outcome,
+                criteria=[Localized.of(criteria[c]) for c in s.criteria if c in criteria],
+                exemption=(
+                    Localized.of(exemptions[s.exemption])
+                    if s.exemption and s.exemption in exemptions
+                    else None
+                ),
+                reason=s.reason if keep else None,
+                participation_plan=s.participation_plan if keep else None,
+            )
+        position = {a.id: a.position for a in snap.alternatives}
+        chosen = next((a.position for a in snap.alternatives if a.chosen), None)
+        by_question: dict[str, list[Answer]] = {}
+        for answer in snap.answers:
+            by_question.setdefault(answer.question_id, []).append(answer)
+
+        areas: list[AreaSummary] = []
+        questions: dict[str, tuple[Localized, Localized]] = {}
+        for checklist in bundle.checklists:
+            for area in checklist.areas:
+                rows: list[ImpactRow] = []
+                quiet = 0
+                for topic in area.topics:
+                    for question in topic.questions:
+                        questions[question.id] = (
+                            Localized.of(question.text),
+                            Localized.of(area.title),
+                        )
+                        answers = by_question.get(question.id, [])
+                        if not answers:
+                            continue
+                        if all(a.direction == Direction.NONE for a in answers):
+                            quiet += 1
+                            continue
+                        cells = sorted(
+                            (_cell(a, position[a.alternative_id], keep) for a in answers),
+                            key=lambda c: c.alternative,
+                        )
+                        rows.append(
+                            ImpactRow(
+                                question_id=question.id,
+                                question=Localized.of(question.text),
+                                topic=Localized.of(topic.title),
+                                chosen=next((c for c in cells if c.alternative == chosen), None),
+                                others=[c for c in cells if c.alternative != chosen],
+                            )
+                        )
+                if rows or quiet:
+                    areas.append(
+                        AreaSummary(
+                            area_id=area.id,
+                            title=Localized.of(area.title),
+                            impacts=rows,
+                            without_impact=quiet,
+                        )
+                    )
+        unknown = Localized(fi="?", sv="?", en="?")
+        mitigations = [
+            MitigationSummary(
+                question=questions.get(m.question_id, (unknown, unknown))[0],
+                area=questions.get(m.question_id, (unknown, unknown))[1],
+                alternative=position[m.alternative_id] if m.alternative_id else None,
+                description=m.description,
+                responsible=m.responsible,
+            )
+            for m in snap.mitigations
+        ]
+        indicators = [
+            IndicatorSummary(
+                name=i.name,
+                source=i.source,
+                responsible=i.responsible,
+                due=i.due,
+                question=questions[i.question_id][0] if i.question_id in questions else None,
+            )
+            for i in snap.indicators
+        ]
+        view = SummaryView(
+            proposal_id=proposal.id,
+            organisation=org.code if org else "?",
+            case_number=proposal.case_number,
+            title_fi=proposal.title_fi,
+            title_sv=proposal.title_sv,
+            body=body.code if body else "?",
+            body_name_fi=body.name_fi if body else "?",
+            body_name_sv=body.name_sv if body else None,
+            meeting_starts_at=meeting.starts_at if meeting else None,
+            section=(
+                f"§ {proposal.section_number}/{proposal.section_year}"
+                if proposal.section_number
+                else None
+            ),
+            state=proposal.state,
+            revision=proposal.revision,
+            publicity=proposal.publicity,
+            confidentiality_ground=proposal.confidentiality_ground,
+            public=public,
+            omitted=not keep,
+            summary=assessment.summary if keep else None,
+            screening=screening,
+            alternatives=[
+                AlternativeSummary(
+                    position=a.position,
+                    title=a.title if keep else None,
+                    description=a.description if keep else None,
+                    chosen=a.chosen,
+                )
+                for a in snap.alternatives
+            ],
+            chosen=chosen,
+            areas=areas,
+            mitigations=mitigations if keep else [],
+            mitigations_omitted=0 if keep else len(mitigations),
+            indicators=indicators if keep else [],
+            indicators_omitted=0 if keep else len(indicators),
+        )
+        if _log_export(uow.audit, proposal, "summary", public):
+            uow.commit()
+        return view
+
+
+def export_assessment(eva: Eva, caller: Caller, proposal_id: int) -> AssessmentDocument:
+    """The whole assessment (eva.assessment/1, what ``eva assessment import`` reads). Never
+    public: it carries everything; the export of a non-public proposal is logged."""
+    with eva.uow() as uow:
+        repos = uow.repos
+        uow.audit.actor, user = actor_for(repos, caller)
+        proposal = load_proposal(repos, proposal_id, user)
+        assessment = repos.assessment(proposal.id, proposal.revision)
+        if assessment is None:  # pragma: no cover - created with every revision
+            raise NotFound(f"proposal {proposal.id} has no assessment")
+        document = current_document(repos, assessment)
+        if _log_export(uow.audit, proposal, "assessment", False):
+            uow.commit()
+        return document

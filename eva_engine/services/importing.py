@@ -1,0 +1,599 @@
+"""Importing cases and proposals from a case-management system's export (CSV or JSON).
+
+Every row is checked first and every problem is reported with its line and field; nothing is
+written from a file with errors unless the caller asks to skip the bad rows. The good rows are
+created in one transaction, by the same steps as ``proposals.create_proposal`` (a proposal, its
+first assessment revision and the preparer's assignment), so the audit history records them with
+the import as the client. A row whose source system and external id were imported before is
+reported as existing and left unchanged: importing the same file twice creates nothing twice.
+See docs/exchange.md for the file formats."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field, ValidationError
+
+from eva_engine.db.repositories import Repositories
+from eva_engine.errors import InvalidInput, NotFound, PermissionDenied, Problem
+from eva_engine.models import Body, Organisation, Proposal, User
+from eva_engine.services.access import actor_for
+from eva_engine.services.proposals import CreateProposal, add_proposal
+from eva_engine.services.runtime import Caller, Eva
+from eva_engine.services.views import ProblemView
+from eva_engine.vocabulary import Publicity, Role
+
+Format = Literal["csv", "json"]
+LOCAL_TIME = ZoneInfo("Europe/Helsinki")
+MAX_EXTERNAL_ID = 100
+MAX_SOURCE_SYSTEM = 40
+
+# field: (required, Finnish and other header names accepted for it)
+FIELDS: dict[str, tuple[bool, tuple[str, ...]]] = {
+    "external_id": (True, ("tunniste", "asian tunniste", "case_id", "id")),
+    "source_system": (False, ("lähdejärjestelmä", "järjestelmä")),
+    "case_number": (True, ("asianumero", "diaarinumero", "dnro")),
+    "title_fi": (True, ("otsikko", "otsikko_fi")),
+    "title_sv": (False, ("rubrik", "otsikko_sv")),
+    "body": (True, ("toimielin",)),
+    "meeting_date": (False, ("kokouspäivä", "kokous")),
+    "preparer": (False, ("valmistelija",)),
+    "presenter": (True, ("esittelijä",)),
+    "publicity": (False, ("julkisuus",)),
+    "confidentiality_ground": (False, ("salassapitoperuste", "ground")),
+    "contains_personal_data": (False, ("henkilötietoja",)),
+    "description": (False, ("kuvaus", "selostus")),
+}
+ALIASES = {alias: name for name, (_, aliases) in FIELDS.items() for alias in (name, *aliases)}
+IGNORED = "(no header)"  # a column without a header is left out
+_FIELD_ORDER = {name: position for position, name in enumerate(FIELDS)}
+REQUIRED_COLUMNS = [name for name, (required, _) in FIELDS.items() if required]
+
+PUBLICITY_WORDS = {
+    "julkinen": Publicity.PUBLIC,
+    "osittain salassa pidettävä": Publicity.PARTLY_CONFIDENTIAL,
+    "salassa pidettävä": Publicity.CONFIDENTIAL,
+    "offentlig": Publicity.PUBLIC,
+    "delvis sekretessbelagd": Publicity.PARTLY_CONFIDENTIAL,
+    "sekretessbelagd": Publicity.CONFIDENTIAL,
+    **{p.value: p for p in Publicity},
+}
+YES = {"1", "true", "yes", "kyllä", "k", "ja", "x"}
+NO = {"", "0", "false", "no", "ei", "e", "nej"}
+
+
+# reading the file ----------------------------------------------------------------------
+@dataclass
+class Row:
+    """One case of the file: where it starts and its fields (by canonical name)."""
+
+    line: int
+    values: dict[str, str]
+
+
+def _header_name(raw: str) -> str:
+    return " ".join(raw.strip().lower().replace("-", "_").split())
+
+
+def _decode(data: bytes, source: str) -> str:
+    if not data.strip():
+        raise InvalidInput(f"{source} is empty", [Problem(source, "the file has no content")])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InvalidInput(
+            f"{source} is not UTF-8 text: save the export as UTF-8 (with or without BOM)",
+            [Problem(f"line {line}", f"byte 0x{data[exc.start]:02x} is not UTF-8")],
+        ) from exc
+    if not text.strip():
+        raise InvalidInput(f"{source} is empty", [Problem(source, "the file has no content")])
+    return text
+
+
+def _columns(names: list[str], source: str) -> list[str]:
+    """Canonical names of the header's columns; unknown, repeated and missing ones refused."""
+    problems: list[Problem] = []
+    canonical: list[str] = []
+    for position, raw in enumerate(names, start=1):
+        if not raw.strip():  # e.g. the empty last column of a spreadsheet's export
+            canonical.append(IGNORED)
+            continue
+        name = ALIASES.get(_header_name(raw))
+        if name is None:
+            problems.append(
+                Problem(
+                    f"line 1, column {position}",
+                    f"unknown column {raw.strip()!r}; the columns are {', '.join(FIELDS)}",
+                )
+            )
+        elif name in canonical:
+            problems.append(Problem(f"line 1, column {position}", f"column {name!r} is repeated"))
+        canonical.append(name or "")
+    missing = [name for name in REQUIRED_COLUMNS if name not in canonical]
+    if missing:
+        problems.append(Problem("line 1", f"missing column(s): {', '.join(missing)}"))
+    if problems:
+        raise InvalidInput(f"{source}: the header row is not usable", problems)
+    return canonical
+
+
+def read_csv(text: str, source: str) -> list[Row]:
+    """A header row, then one case per record; ``;`` (Finnish exports) or ``,`` between fields."""
+    first = text.lstrip("\ufeff").splitlines()[0]
+    delimiter = ";" if first.count(";") >= first.count(",") and ";" in first else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        header = next(reader)
+        columns = _columns(header, source)
+        rows: list[Row] = []
+        start = reader.line_num + 1
+        for record in reader:
+            line, start = start, reader.line_num + 1
+            if not any(cell.strip() for cell in record):
+                continue
+            if len(record) != len(columns):
+                rows.append(
+                    Row(line, {"": f"has {len(record)} fields, the header has {len(columns)}"})
+                )
+                continue
+            rows.append(Row(line, {c: v.strip() for c, v in zip(columns, record, strict=True)}))
+    except csv.Error as exc:
+        raise InvalidInput(
+            f"{source} is not valid CSV", [Problem(f"line {reader.line_num}", str(exc))]
+        ) from exc
+    if not rows:
+        raise InvalidInput(
+            f"{source} has no cases", [Problem("line 2", "no rows after the header")]
+        )
+    return rows
+
+
+def _skip_ws(text: str, idx: int) -> int:
+    while idx < len(text) and text[idx] in " \t\r\n":
+        idx += 1
+    return idx
+
+
+def _element_starts(text: str, idx: int) -> Iterator[int]:
+    """Offsets where the elements of the (already valid) JSON array at ``idx`` start."""
+    decoder = json.JSONDecoder()
+    idx = _skip_ws(text, idx + 1)
+    while idx < len(text) and text[idx] != "]":
+        yield idx
+        _, idx = decoder.raw_decode(text, idx)
+        idx = _skip_ws(text, idx)
+        if idx < len(text) and text[idx] == ",":
+            idx = _skip_ws(text, idx + 1)
+
+
+def _cases_array_start(text: str, idx: int) -> int:
+    """The offset of the ``cases`` value in the (already valid) top-level object at ``idx``."""
+    decoder = json.JSONDecoder()
+    idx = _skip_ws(text, idx + 1)
+    while idx < len(text) and text[idx] != "}":
+        key, idx = decoder.raw_decode(text, idx)
+        idx = _skip_ws(text, _skip_ws(text, idx) + 1)  # past ':'
+        if key == "cases":
+            return idx
+        _, idx = decoder.raw_decode(text, idx)
+        idx = _skip_ws(text, idx)
+        if idx < len(text) and text[idx] == ",":
+            idx = _skip_ws(text, idx + 1)
+    return idx  # pragma: no cover - the caller checked that "cases" is there
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value).strip()
+    return json.dumps(value, ensure_ascii=False)
+
+
+def read_json(text: str, source: str) -> tuple[list[Row], str | None]:
+    """A list of cases, or ``{"source_system": ..., "cases": [...]}``; each case an object."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"{source} is not valid JSON",
+            [Problem(f"line {exc.lineno}, column {exc.colno}", exc.msg)],
+        ) from exc
+    start = _skip_ws(text, 1 if text.startswith("\ufeff") else 0)
+    source_system: str | None = None
+    if isinstance(data, dict):
+        unknown = sorted(set(data) - {"format", "source_system", "cases"})
+        if "cases" not in data or not isinstance(data["cases"], list) or unknown:
+            raise InvalidInput(
+                f"{source} is not a case export",
+                [
+                    Problem(
+                        "line 1",
+                        'give a list of cases, or an object {"source_system": ..., "cases": [...]}'
+                        + (f"; unknown key(s): {', '.join(unknown)}" if unknown else ""),
+                    )
+                ],
+            )
+        source_system = _cell(data.get("source_system")) or None
+        items: list[Any] = data["cases"]
+        start = _cases_array_start(text, start)
+    elif isinstance(data, list):
+        items = data
+    else:
+        raise InvalidInput(
+            f"{source} is not a case export",
+            [Problem("line 1", "the file holds a single value, not a list of cases")],
+        )
+    if not items:
+        raise InvalidInput(f"{source} has no cases", [Problem("cases", "the list is empty")])
+    rows: list[Row] = []
+    for item, offset in zip(items, _element_starts(text, start), strict=True):
+        line = text.count("\n", 0, offset) + 1
+        if not isinstance(item, dict):
+            rows.append(Row(line, {"": "a case must be an object with named fields"}))
+            continue
+        values: dict[str, str] = {}
+        problems: list[str] = []
+        for key, value in item.items():
+            name = ALIASES.get(_header_name(str(key)))
+            if name is None:
+                problems.append(f"unknown field {key!r}")
+            else:
+                values[name] = _cell(value)
+        if problems:
+            values[""] = "; ".join(problems) + f" (the fields are {', '.join(FIELDS)})"
+        rows.append(Row(line, values))
+    return rows, source_system
+
+
+def read_rows(data: bytes, source: str, fmt: Format | None) -> tuple[list[Row], str | None]:
+    """The rows of a file (and the source system it names, for JSON); malformed files refused."""
+    if fmt is None:
+        lowered = source.lower()
+        fmt = "json" if lowered.endswith(".json") else "csv" if lowered.endswith(".csv") else None
+    if fmt is None:
+        raise InvalidInput(
+            f"cannot tell the format of {source}",
+            [Problem("format", "name the file .csv or .json, or give the format")],
+        )
+    text = _decode(data, source)
+    if fmt == "json":
+        return read_json(text, source)
+    return read_csv(text, source), None
+
+
+# checking the rows ----------------------------------------------------------------------
+class ImportedCase(BaseModel):
+    line: int
+    external_id: str
+    case_number: str
+    proposal_id: int | None = Field(description="None in a dry run")
+
+
+class SkippedCase(BaseModel):
+    line: int
+    external_id: str | None
+    problems: list[ProblemView]
+
+
+class ImportReport(BaseModel):
+    source: str
+    organisation: str
+    source_system: str | None
+    dry_run: bool
+    rows: int
+    created: list[ImportedCase]
+    existing: list[ImportedCase] = Field(description="imported before: left unchanged")
+    skipped: list[SkippedCase] = Field(description="bad rows left out (with skip_invalid)")
+
+
+@dataclass
+class Checked:
+    row: Row
+    external_id: str
+    source_system: str
+    cmd: CreateProposal | None = None
+    body: Body | None = None
+    preparer: User | None = None
+    presenter: User | None = None
+    meeting_id: int | None = None
+    description: str | None = None
+    existing: int | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    def bad(self, name: str, message: str) -> None:
+        self.problems.append(Problem(f'line {self.row.line}, field "{name}"', message))
+
+
+def _parse_date(text: str) -> date | None:
+    for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(text, pattern).date()  # noqa: DTZ007 - a calendar date
+        except ValueError:
+            continue
+    return None
+
+
+class _Checker:
+    def __init__(
+        self,
+        repos: Repositories,
+        org: Organisation,
+        user: User | None,
+        default_source: str | None,
+    ) -> None:
+        self.repos = repos
+        self.org = org
+        self.user = user
+        self.default_source = default_source
+        self.seen: dict[tuple[str, str], int] = {}
+        self.bodies: dict[str, Body | None] = {}
+
+    def body(self, code: str) -> Body | None:
+        if code not in self.bodies:
+            self.bodies[code] = self.repos.body_by_code(self.org.id, code)
+        return self.bodies[code]
+
+    def check(self, row: Row) -> Checked:
+        v = row.values
+        out = Checked(
+            row,
+            v.get("external_id", ""),
+            v.get("source_system") or self.default_source or "",
+        )
+        if "" in v:
+            out.problems.append(Problem(f"line {row.line}", v[""]))
+            return out
+        self._check_identity(out)
+        self._check_fields(out)
+        self._check_people(out)
+        self._check_meeting(out)
+        out.problems.sort(key=lambda p: _FIELD_ORDER.get(p.location.partition('"')[2][:-1], 99))
+        return out
+
+    def _check_identity(self, out: Checked) -> None:
+        if not out.external_id:
+            out.bad("external_id", "required: the case's id in the source system")
+        elif len(out.external_id) > MAX_EXTERNAL_ID:
+            out.bad("external_id", f"longer than {MAX_EXTERNAL_ID} characters")
+        if not out.source_system:
+            out.bad("source_system", "required: give the column or the source system option")
+        elif len(out.source_system) > MAX_SOURCE_SYSTEM:
+            out.bad("source_system", f"longer than {MAX_SOURCE_SYSTEM} characters")
+        if out.problems:
+            return
+        key = (out.source_system, out.external_id)
+        if key in self.seen:
+            out.bad("external_id", f"{out.external_id!r} is also on line {self.seen[key]}")
+            return
+        self.seen[key] = out.row.line
+        found = self.repos.proposal_by_external_ref(self.org.id, *key)
+        out.existing = found.id if found else None
+
+    def _check_fields(self, out: Checked) -> None:
+        v = out.row.values
+        publicity_text = v.get("publicity", "").lower()
+        publicity = PUBLICITY_WORDS.get(publicity_text or "public")
+        if publicity is None:
+            out.bad(
+                "publicity",
+                f"{v['publicity']!r} is not one of public, partly_confidential, confidential",
+            )
+        personal = v.get("contains_personal_data", "").lower()
+        if personal not in YES | NO:
+            out.bad("contains_personal_data", f"{personal!r} is not yes or no")
+        out.description = v.get("description") or None
+        case_number = v.get("case_number", "")
+        if case_number and not re.fullmatch(self.org.case_number_pattern, case_number):
+            out.bad(
+                "case_number",
+                f"{case_number!r} does not look like {self.org.case_number_example!r}",
+            )
+        if v.get("body"):
+            out.body = self.body(v["body"])
+            if out.body is None:
+                out.bad("body", f"no body {v['body']!r} in {self.org.code}")
+        try:
+            out.cmd = CreateProposal(
+                organisation=self.org.code,
+                case_number=case_number,
+                title_fi=v.get("title_fi", ""),
+                title_sv=v.get("title_sv") or None,
+                body=v.get("body", ""),
+                preparer=v.get("preparer") or None,
+                presenter=v.get("presenter", ""),
+                publicity=publicity or Publicity.PUBLIC,
+                confidentiality_ground=v.get("confidentiality_ground") or None,
+                contains_personal_data=personal in YES,
+            )
+        except ValidationError as exc:
+            for error in exc.errors():
+                message = str(error["msg"]).removeprefix("Value error, ")
+                name = str(error["loc"][0]) if error["loc"] else message.split(":")[0]
+                out.bad(name, message.removeprefix(f"{name}: "))
+
+    def _person(self, out: Checked, name: str, username: str, role: Role) -> User | None:
+        person = self.repos.user_by_username(username)
+        if person is None or not person.active:
+            out.bad(name, f"no active user {username!r}")
+            return None
+        if out.body is not None and role not in self.repos.roles_for(
+            person.id, self.org.id, out.body.id
+        ):
+            out.bad(name, f"{username} holds no {role.value} role for {out.body.code}")
+        return person
+
+    def _check_people(self, out: Checked) -> None:
+        v = out.row.values
+        preparer = v.get("preparer") or (self.user.username if self.user else None)
+        if preparer is None:
+            out.bad("preparer", "required when the import is not made as a user")
+        else:
+            out.preparer = self._person(out, "preparer", preparer, Role.PREPARER)
+        if v.get("presenter"):
+            out.presenter = self._person(out, "presenter", v["presenter"], Role.PRESENTER)
+        if out.body is not None and self.user is not None:
+            held = self.repos.roles_for(self.user.id, self.org.id, out.body.id)
+            if not held & {Role.PREPARER, Role.ADMIN}:
+                out.bad(
+                    "body",
+                    f"{self.user.username} cannot create proposals in {out.body.code}: "
+                    "needs the preparer or admin role there",
+                )
+
+    def _check_meeting(self, out: Checked) -> None:
+        text = out.row.values.get("meeting_date", "")
+        if not text or out.body is None:
+            return
+        day = _parse_date(text)
+        if day is None:
+            out.bad("meeting_date", f"{text!r} is not a date (2026-12-15 or 15.12.2026)")
+            return
+        found = [
+            m
+            for m in self.repos.meetings(out.body.id)
+            if m.starts_at.astimezone(LOCAL_TIME).date() == day
+        ]
+        if not found:
+            out.bad("meeting_date", f"no meeting of {out.body.code} on {day.isoformat()}")
+            return
+        if self.user is not None and not self.repos.roles_for(
+            self.user.id, self.org.id, out.body.id
+        ) & {Role.SECRETARY, Role.ADMIN}:
+            out.bad(
+                "meeting_date",
+                f"{self.user.username} cannot schedule proposals in {out.body.code}: "
+                "needs the secretary or admin role there (leave the date out)",
+            )
+            return
+        out.meeting_id = found[0].id
+
+
+# importing ----------------------------------------------------------------------
+def import_proposals(
+    eva: Eva,
+    caller: Caller,
+    organisation: str,
+    data: bytes,
+    source: str,
+    *,
+    fmt: Format | None = None,
+    source_system: str | None = None,
+    skip_invalid: bool = False,
+    dry_run: bool = False,
+) -> ImportReport:
+    """Import the cases of one file (``source`` is its name) into ``organisation``.
+
+    ``caller.client`` is what the audit history records (e.g. ``import:cases.csv``)."""
+    rows, file_source_system = read_rows(data, source, fmt)
+    default_source = source_system or file_source_system
+    with eva.uow() as uow:
+        repos = uow.repos
+        uow.audit.actor, user = actor_for(repos, caller)
+        org = repos.organisation_by_code(organisation)
+        if org is None or (user is not None and not repos.holds_any_role(user.id, org.id)):
+            raise NotFound(f"no organisation {organisation!r}")
+        if user is not None:
+            held = {g.role for g in repos.grants(user.id) if g.organisation_id == org.id}
+            acting = next((r for r in (Role.PREPARER, Role.ADMIN) if r in held), None)
+            if acting is None:
+                raise PermissionDenied(
+                    f"{user.username} cannot import proposals: needs the preparer or admin "
+                    f"role in {org.code}"
+                )
+            uow.audit.role = acting.value
+        checker = _Checker(repos, org, user, default_source)
+        checked = [checker.check(row) for row in rows]
+        bad = [c for c in checked if c.problems]
+        if bad and not skip_invalid:
+            problems = [p for c in bad for p in c.problems]
+            raise InvalidInput(
+                f"nothing was imported: {len(bad)} of {len(rows)} row(s) in {source} have "
+                f"errors (fix them, or import the others with skip_invalid)",
+                problems,
+            )
+        report = ImportReport(
+            source=source,
+            organisation=org.code,
+            source_system=default_source,
+            dry_run=dry_run,
+            rows=len(rows),
+            created=[],
+            existing=[
+                ImportedCase(
+                    line=c.row.line,
+                    external_id=c.external_id,
+                    case_number=c.cmd.case_number if c.cmd else "",
+                    proposal_id=c.existing,
+                )
+                for c in checked
+                if not c.problems and c.existing is not None
+            ],
+            skipped=[
+                SkippedCase(
+                    line=c.row.line,
+                    external_id=c.external_id or None,
+                    problems=[ProblemView.of(p) for p in c.problems],
+                )
+                for c in bad
+            ],
+        )
+        new = [c for c in checked if not c.problems and c.existing is None]
+        if dry_run:
+            report.created = [_imported(c, None) for c in new]
+            return report
+        if new:
+            definition = repos.latest_definition(org.workflow_name)
+            if definition is None:
+                raise NotFound(
+                    f"workflow {org.workflow_name!r} has not been published: "
+                    "run 'eva workflows publish' first"
+                )
+            proposals = [_create(repos, org, c, definition.name, definition.version) for c in new]
+            uow.commit()
+            report.created = [_imported(c, p.id) for c, p in zip(new, proposals, strict=True)]
+        return report
+
+
+def _imported(c: Checked, proposal_id: int | None) -> ImportedCase:
+    assert c.cmd is not None  # noqa: S101 - only valid rows are imported
+    return ImportedCase(
+        line=c.row.line,
+        external_id=c.external_id,
+        case_number=c.cmd.case_number,
+        proposal_id=proposal_id,
+    )
+
+
+def _create(
+    repos: Repositories, org: Organisation, c: Checked, name: str, version: int
+) -> Proposal:
+    """What ``proposals.create_proposal`` stores, for one checked row."""
+    cmd, body, preparer, presenter = c.cmd, c.body, c.preparer, c.presenter
+    if cmd is None or body is None or preparer is None or presenter is None:  # pragma: no cover
+        raise ValueError(f"line {c.row.line} was not checked")
+    return add_proposal(
+        repos,
+        org,
+        body,
+        preparer,
+        presenter,
+        cmd,
+        name,
+        version,
+        meeting_id=c.meeting_id,
+        source_system=c.source_system,
+        external_ref=c.external_id,
+        description=c.description,
+    )
