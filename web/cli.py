@@ -8,6 +8,7 @@ import click
 from eva_engine.cli import cli
 from eva_engine.cli.output import reported
 from web.exchange import cli as exchange_cli  # noqa: F401 - adds ``eva export``
+from web.notify import cli as notify_cli  # noqa: F401 - adds outbox, worker, webhooks
 
 
 @cli.command("serve")

@@ -13,6 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from eva_engine.db.audit import AUDIT_KEY, Actor, AuditContext, install_audit_hooks, seal
 from eva_engine.db.engine import READ_ONLY, make_engine
+from eva_engine.db.outbox import install_outbox_hooks
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import N_, Conflict, Text, Unavailable
 from eva_engine.models import AuditEvent, Proposal
@@ -31,6 +32,7 @@ class EvaSession(Session):
 
 
 install_audit_hooks(EvaSession)
+install_outbox_hooks(EvaSession)
 
 
 class Database:

@@ -19,6 +19,7 @@ from eva_engine.models import (
     Screening,
     utcnow,
 )
+from eva_engine.services import notifications
 from eva_engine.services.access import actor_for, load_proposal
 from eva_engine.services.proposals import flow_context, require_named_user
 from eva_engine.services.runtime import Caller, Eva
@@ -59,6 +60,14 @@ def fire(
         role = next(r for r in transition.roles if r in ctx.actor_roles)
         note.role = uow.audit.role = role.value
         apply_effects(repos, proposal, flow.effects)
+        notifications.after_transition(
+            repos,
+            proposal,
+            trigger=trigger,
+            from_state=before,
+            effects=flow.effects,
+            reason=ctx.reason,
+        )
         uow.commit()
         return TransitionResult(
             proposal_id=proposal.id,

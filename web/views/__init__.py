@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from flask import Flask
 
-from web.views import admin, audit, editor, exchange, language, meetings, proposals, work
+from web.views import (
+    admin,
+    audit,
+    editor,
+    exchange,
+    language,
+    meetings,
+    outbox,
+    proposals,
+    work,
+)
 
 
 def init_app(app: Flask) -> None:
@@ -17,5 +27,6 @@ def init_app(app: Flask) -> None:
         admin.bp,
         language.bp,
         exchange.bp,
+        outbox.bp,
     ):
         app.register_blueprint(blueprint)

@@ -1,0 +1,141 @@
+"""Notification events, written to the outbox in the transaction of the change that causes them.
+
+* ``assignment_made``: written by the session hook of ``eva_engine.db.outbox`` for every new
+  open assignment and every reassignment, whatever the path (CLI, web UI, API, import).
+* ``returned``, ``signed_off``, ``outcome_recorded``: written here, from ``transitions.fire``.
+* ``due_soon``, ``overdue``: found by ``scan`` (run by ``eva outbox deliver``, the worker, or
+  ``eva notifications scan``), once per assignment (``dedup_key``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+from pydantic import BaseModel
+
+from eva_engine.db import outbox as store
+from eva_engine.db.repositories import Repositories
+from eva_engine.errors import Conflict
+from eva_engine.models import Proposal, User, utcnow
+from eva_engine.services.access import actor_for, require_admin
+from eva_engine.services.runtime import Caller, Eva
+from eva_engine.vocabulary import NotificationKind
+from eva_engine.workflow.definition import Effect, SetOutcome
+
+# The workflow's triggers that send a proposal back to its preparer for revision, and that
+# are the presenter's sign-off. (An outcome is recognised by its ``set_outcome`` effect.)
+RETURN_TRIGGERS = frozenset({"return_for_revision"})
+SIGN_OFF_TRIGGERS = frozenset({"sign_off"})
+
+
+def _people(repos: Repositories, *ids: int | None) -> list[User]:
+    found: list[User] = []
+    for user_id in dict.fromkeys(i for i in ids if i is not None):
+        user = repos.user(user_id)
+        if user is not None:
+            found.append(user)
+    return found
+
+
+def after_transition(
+    repos: Repositories,
+    proposal: Proposal,
+    *,
+    trigger: str,
+    from_state: str,
+    effects: Sequence[Effect],
+    reason: str | None,
+) -> list[str]:
+    """The events of one workflow step (called by ``fire`` before it commits). Returns the
+    event ids written. Assignments the step opened are notified by the session hook."""
+    session = repos.session
+    public = proposal.publicity.value == "public"
+    step = {
+        "trigger": trigger,
+        "from_state": from_state,
+        "to_state": proposal.state,
+        # A reason may quote confidential content; it travels only with public proposals.
+        "reason": reason if public else None,
+    }
+    written: list[str | None] = []
+    if trigger in RETURN_TRIGGERS:
+        written.append(
+            store.write_event(
+                session,
+                kind=NotificationKind.RETURNED,
+                proposal=proposal,
+                users=_people(repos, proposal.preparer_id),
+                details={"transition": step},
+            )
+        )
+    if trigger in SIGN_OFF_TRIGGERS:
+        written.append(
+            store.write_event(
+                session,
+                kind=NotificationKind.SIGNED_OFF,
+                proposal=proposal,
+                users=_people(repos, proposal.preparer_id),
+                details={"transition": step},
+            )
+        )
+    outcomes = [e.outcome for e in effects if isinstance(e, SetOutcome)]
+    if outcomes:
+        written.append(
+            store.write_event(
+                session,
+                kind=NotificationKind.OUTCOME_RECORDED,
+                proposal=proposal,
+                users=_people(repos, proposal.preparer_id, proposal.presenter_id),
+                details={"transition": step, "outcome": outcomes[-1].value},
+            )
+        )
+    return [w for w in written if w is not None]
+
+
+class ScanResult(BaseModel):
+    due_soon: int = 0
+    overdue: int = 0
+    events: list[str] = []
+
+
+def scan(
+    eva: Eva, caller: Caller, *, today: date | None = None, due_soon_days: int = 2
+) -> ScanResult:
+    """Write ``due_soon`` (due within ``due_soon_days``) and ``overdue`` (due date passed)
+    events for open assignments, each once per assignment. Safe to run from several workers at
+    once: a second writer of the same event fails on the unique ``dedup_key`` and skips it."""
+    today = today or utcnow().date()
+    result = ScanResult()
+    with eva.uow() as uow:
+        uow.audit.actor, user = actor_for(uow.repos, caller)
+        require_admin(uow.repos, user, "scan for due assignments")
+        candidates = [
+            (a.id, a.due)
+            for a in store.open_assignments_due_by(
+                uow.repos.session, today + timedelta(due_soon_days)
+            )
+        ]
+    for assignment_id, due in candidates:
+        if due is None:  # pragma: no cover - the query excludes them
+            continue
+        kind = NotificationKind.OVERDUE if due < today else NotificationKind.DUE_SOON
+        dedup = f"{kind.value}:assignment:{assignment_id}"
+        try:
+            with eva.uow() as uow:
+                uow.audit.actor, _ = actor_for(uow.repos, caller)
+                session = uow.repos.session
+                a = uow.repos.assignment(assignment_id)
+                if a is None or store.event_made(session, dedup):
+                    continue
+                event_id = store.write_assignment_event(session, kind, a, dedup)
+                uow.commit()
+        except Conflict:  # another scan wrote it first
+            continue
+        if event_id is None:  # pragma: no cover
+            continue
+        result.events.append(event_id)
+        if kind == NotificationKind.OVERDUE:
+            result.overdue += 1
+        else:
+            result.due_soon += 1
+    return result

@@ -1,0 +1,249 @@
+"""``eva outbox``, ``eva worker``, ``eva notifications`` and ``eva webhooks``: delivery needs the
+web layer's templates and catalogs, so these commands are added to the program here."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from collections.abc import Callable
+from datetime import date
+from types import FrameType
+from typing import Any
+
+import click
+
+from eva_engine.cli import cli
+from eva_engine.cli.output import reported, to_jsonable
+from eva_engine.config import Settings
+from eva_engine.services import notifications, outbox
+from eva_engine.services.runtime import Caller, Eva
+from eva_engine.vocabulary import DeliveryState, NotificationKind
+from web.notify.deliver import WORKER, PassReport, deliver_pass, run_worker
+
+as_user = click.option("--as", "username", metavar="USER", help="The user who acts.")
+json_flag = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def _eva() -> Eva:
+    root = click.get_current_context().find_root()
+    if root.obj is None:
+        root.obj = Eva.from_settings(_settings())
+        root.call_on_close(root.obj.database.dispose)
+    engine: Eva = root.obj
+    return engine
+
+
+def _show(value: Any, human: Callable[[], None], as_json: bool) -> None:
+    """JSON with ``eva --json ...`` or the command's own ``--json``; else text."""
+    if as_json or click.get_current_context().find_root().params.get("as_json"):
+        click.echo(json.dumps(to_jsonable(value), ensure_ascii=False, indent=2, default=str))
+    else:
+        human()
+
+
+def _print_pass(report: PassReport) -> None:
+    for a in report.attempts:
+        line = f"#{a.id} {a.kind} {a.channel.value} → {a.recipient}: {a.result}"
+        if a.error:
+            line += f" (attempt {a.attempts}: {a.error})"
+        click.echo(line)
+    click.echo(report.summary())
+
+
+# outbox --------------------------------------------------------------------------------------
+@cli.group("outbox")
+def outbox_group() -> None:
+    """Notifications waiting for delivery, delivered, or dead."""
+
+
+@outbox_group.command("deliver")
+@click.option("--no-scan", is_flag=True, help="Do not look for due and overdue tasks first.")
+@json_flag
+def outbox_deliver(no_scan: bool, as_json: bool) -> None:
+    """One pass: scan for due/overdue tasks, then try every message that is due."""
+    with reported():
+        report = deliver_pass(_eva(), _settings().notify, scan=not no_scan)
+        _show(report, lambda: _print_pass(report), as_json)
+
+
+@outbox_group.command("list")
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    type=click.Choice([s.value for s in DeliveryState]),
+    help="Only messages in this state (repeatable). Default: every state.",
+)
+@click.option("--org", "organisation", help="Only this organisation's messages.")
+@click.option("--limit", default=200, show_default=True)
+@as_user
+@json_flag
+def outbox_list(
+    states: tuple[str, ...],
+    organisation: str | None,
+    limit: int,
+    username: str | None,
+    as_json: bool,
+) -> None:
+    """Messages, newest first, with their attempts and last error."""
+    with reported():
+        rows = outbox.list_messages(
+            _eva(),
+            Caller(username, "cli"),
+            organisation=organisation,
+            states=tuple(DeliveryState(s) for s in states),
+            limit=limit,
+        )
+
+        def human() -> None:
+            if not rows:
+                click.echo("no messages")
+            for m in rows:
+                click.echo(
+                    f"#{m.id} {m.state.value:9} {m.kind.value:16} {m.channel.value:7} "
+                    f"{m.recipient or '-'} proposal {m.proposal_id} attempts {m.attempts}"
+                    + (f": {m.last_error}" if m.last_error else "")
+                )
+
+        _show(rows, human, as_json)
+
+
+@outbox_group.command("retry")
+@click.argument("message_id", type=int)
+@as_user
+@json_flag
+def outbox_retry(message_id: int, username: str | None, as_json: bool) -> None:
+    """Give a dead message a fresh set of attempts."""
+    with reported():
+        view = outbox.retry(_eva(), Caller(username, "cli"), message_id)
+        _show(view, lambda: click.echo(f"#{view.id} is pending again"), as_json)
+
+
+# worker --------------------------------------------------------------------------------------
+@cli.command("worker")
+@click.option("--interval", type=float, help="Seconds between passes (EVA_WORKER_INTERVAL).")
+def worker(interval: float | None) -> None:
+    """Deliver notifications until stopped (SIGTERM or Ctrl-C end it after the current send)."""
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        click.echo(f"eva worker: {signal.Signals(signum).name} received, stopping")
+        stop.set()
+
+    previous = {s: signal.signal(s, _stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    settings = _settings().notify
+    try:
+        with reported():
+            every = settings.worker_interval if interval is None else interval
+            click.echo(f"eva worker: delivering every {every:g} s")
+            passes = run_worker(
+                _eva(),
+                settings,
+                stop,
+                interval=interval,
+                report=lambda r: (
+                    click.echo(r.summary()) if r.claimed or r.due_soon + r.overdue else None
+                ),
+                on_error=lambda exc: click.echo(f"eva worker: pass failed: {exc}", err=True),
+            )
+            click.echo(f"eva worker: stopped after {passes} passes")
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+# notifications -------------------------------------------------------------------------------
+@cli.group("notifications")
+def notifications_group() -> None:
+    """Notification events."""
+
+
+@notifications_group.command("scan")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="Scan as if today were this date.")
+@json_flag
+def notifications_scan(today: Any, as_json: bool) -> None:
+    """Write 'due soon' and 'overdue' events (each once per assignment)."""
+    with reported():
+        day: date | None = today.date() if today else None
+        found = notifications.scan(
+            _eva(), WORKER, today=day, due_soon_days=_settings().notify.due_soon_days
+        )
+        _show(
+            found,
+            lambda: click.echo(f"{found.due_soon} due soon, {found.overdue} overdue"),
+            as_json,
+        )
+
+
+# webhooks ------------------------------------------------------------------------------------
+@cli.group("webhooks")
+def webhooks_group() -> None:
+    """An organisation's webhook receivers."""
+
+
+@webhooks_group.command("create")
+@click.option("--org", "organisation", required=True)
+@click.option("--url", required=True, help="Where events are POSTed (https in production).")
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice([k.value for k in NotificationKind]),
+    help="Only these kinds (repeatable). Default: every kind.",
+)
+@as_user
+@json_flag
+def webhooks_create(
+    organisation: str, url: str, kinds: tuple[str, ...], username: str | None, as_json: bool
+) -> None:
+    """Register a receiver. Prints its signing secret once: store it with the receiver."""
+    with reported():
+        created = outbox.create_webhook(
+            _eva(),
+            Caller(username, "cli"),
+            outbox.CreateWebhook.model_validate(
+                {"organisation": organisation, "url": url, "kinds": list(kinds)}
+            ),
+        )
+
+        def human() -> None:
+            click.echo(f"webhook {created.id} → {created.url}")
+            click.echo(f"secret (shown only now): {created.secret}")
+
+        _show(created, human, as_json)
+
+
+@webhooks_group.command("list")
+@click.option("--org", "organisation")
+@as_user
+@json_flag
+def webhooks_list(organisation: str | None, username: str | None, as_json: bool) -> None:
+    """Receivers (never their secrets)."""
+    with reported():
+        hooks = outbox.list_webhooks(_eva(), Caller(username, "cli"), organisation)
+
+        def human() -> None:
+            if not hooks:
+                click.echo("no webhooks")
+            for h in hooks:
+                state = "active" if h.active else "disabled"
+                kinds = ", ".join(h.kinds) or "every kind"
+                click.echo(f"{h.id} {h.organisation} {h.url} ({state}; {kinds})")
+
+        _show(hooks, human, as_json)
+
+
+@webhooks_group.command("disable")
+@click.argument("webhook_id", type=int)
+@as_user
+@json_flag
+def webhooks_disable(webhook_id: int, username: str | None, as_json: bool) -> None:
+    """Stop sending to a receiver (its waiting messages become dead letters)."""
+    with reported():
+        hook = outbox.disable_webhook(_eva(), Caller(username, "cli"), webhook_id)
+        _show(hook, lambda: click.echo(f"webhook {hook.id} disabled"), as_json)

@@ -1,0 +1,70 @@
+"""Administrators' view of the notification outbox: dead and waiting messages, with a retry."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from eva_engine.errors import Conflict
+from eva_engine.services import outbox
+from eva_engine.vocabulary import DeliveryState
+from web.runtime import caller, eva
+
+bp = Blueprint("outbox", __name__, url_prefix="/admin/outbox")
+
+SHOWN = {
+    "open": (DeliveryState.DEAD, DeliveryState.PENDING),
+    "dead": (DeliveryState.DEAD,),
+    "pending": (DeliveryState.PENDING,),
+    "delivered": (DeliveryState.DELIVERED,),
+}
+
+
+def kind_name(kind: str) -> str:
+    names = {
+        "assignment_made": _("new task"),
+        "due_soon": _("task due soon"),
+        "overdue": _("task overdue"),
+        "returned": _("returned for revision"),
+        "signed_off": _("signed off"),
+        "outcome_recorded": _("outcome recorded"),
+    }
+    return str(names.get(kind, kind))
+
+
+class RetryForm(FlaskForm):
+    """Only the CSRF token: the message is named by the URL."""
+
+
+@bp.get("/")
+@login_required
+def index() -> str:
+    shown = request.args.get("state", "open")
+    if shown not in SHOWN:
+        shown = "open"
+    messages = outbox.list_messages(eva(), caller(), states=SHOWN[shown])
+    return render_template(
+        "outbox.html",
+        messages=messages,
+        shown=shown,
+        choices=list(SHOWN),
+        form=RetryForm(),
+        kind_name=kind_name,
+    )
+
+
+@bp.post("/<int:message_id>/retry")
+@login_required
+def retry(message_id: int) -> Response:
+    if not RetryForm().validate_on_submit():
+        abort(400)
+    try:
+        outbox.retry(eva(), caller(), message_id)
+    except Conflict:
+        flash(_("Message %(id)s is not a dead letter; it was not retried.", id=message_id), "error")
+    else:
+        flash(_("Message %(id)s will be delivered again.", id=message_id), "success")
+    return redirect(url_for("outbox.index"))
