@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
+from eva_engine.services import proposals
 from eva_engine.services.runtime import Eva
-from tests.builders import new_proposal, proposal_in
+from eva_engine.vocabulary import ScreeningOutcome
+from tests.builders import as_, meeting_id, new_proposal, proposal_in, required_questions
 from tests.test_web import app, login
 
 __all__ = ["app"]
@@ -35,3 +37,30 @@ def test_another_organisations_user_sees_none_of_its_proposals(app: Flask, eva: 
     login(client, "outsider")
     html = client.get("/proposals/").get_data(as_text=True)
     assert f'/proposals/{pid}"' not in html
+
+
+def test_the_list_filters_by_meeting_area_assignee_and_overdue_tasks(app: Flask, eva: Eva) -> None:
+    drafted = new_proposal(eva)
+    reviewed = proposal_in(eva, "review")  # assessment answered in every required area
+    signed = proposal_in(eva, "signed_off")
+    proposals.schedule(
+        eva,
+        as_("sec"),
+        proposals.ScheduleProposal(proposal_id=signed, meeting_id=meeting_id(eva)),
+    )
+    client = app.test_client()
+    login(client, "sec")
+
+    def listed(query: str) -> set[int]:
+        html = client.get(f"/proposals/?{query}").get_data(as_text=True)
+        return {p for p in (drafted, reviewed, signed) if f'/proposals/{p}"' in html}
+
+    assert listed(f"meeting={meeting_id(eva)}") == {signed}
+    area = required_questions(eva, ScreeningOutcome.LIGHT)[0][0]
+    assert listed(f"area={area}") == {reviewed, signed}
+    assert listed("assignee=prep") == {drafted}  # the preparer's open task: prepare
+    assert listed("overdue=yes") == set()  # every task is due in the future
+    assert listed("overdue=no") == {drafted, reviewed, signed}
+    page = client.get(f"/proposals/?area={area}&state=review").get_data(as_text=True)
+    assert f'<option value="{area}" selected>' in page  # the filter is kept on the page
+    assert "meeting=" not in page.split("<table>")[1]  # no empty filters in the links

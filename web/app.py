@@ -11,7 +11,7 @@ from flask_wtf import CSRFProtect
 from eva_engine.config import Settings
 from eva_engine.errors import ConfigurationError
 from eva_engine.services.runtime import Eva
-from web import auth, errors, i18n, security, views
+from web import api, auth, errors, i18n, security, views
 
 DEV_SECRET = "dev-only-not-secret"  # noqa: S105 - refused in production below
 MIN_SECRET_LENGTH = 32
@@ -51,6 +51,7 @@ def create_app(
     security.init_app(app)
     errors.init_app(app)
     views.init_app(app)
+    api.init_app(app)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -3,7 +3,9 @@ what a preparer can choose when creating a proposal."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from datetime import datetime
+
+from pydantic import BaseModel, Field
 
 from eva_engine.checklists.completeness import missing_answers
 from eva_engine.errors import NotFound
@@ -208,10 +210,19 @@ class StateOption(BaseModel):
     title: Text
 
 
+class MeetingOption(BaseModel):
+    id: int
+    body: str
+    starts_at: datetime
+
+
 class ListChoices(BaseModel):
     organisation: str
     bodies: list[Option]
     states: list[StateOption]
+    meetings: list[MeetingOption] = Field(default_factory=list)
+    areas: list[StateOption] = Field(default_factory=list)  # impact areas: id and title
+    people: list[Option] = Field(default_factory=list)  # who may hold tasks: username, name
 
 
 def list_choices(eva: Eva, caller: Caller) -> ListChoices:
@@ -228,11 +239,30 @@ def list_choices(eva: Eva, caller: Caller) -> ListChoices:
             raise NotFound("no organisation")
         definition = repos.latest_definition(org.workflow_name)
         states: list[StateOption] = []
+        areas: list[StateOption] = []
         if definition is not None:
             bundle, _ = stored_bundle(repos, definition.name, definition.version)
             states = [StateOption(id=s.id, title=_text(s.title)) for s in bundle.workflow.states]
+            areas = [
+                StateOption(id=a.id, title=_text(a.title))
+                for c in bundle.checklists
+                for a in c.areas
+            ]
+        bodies = list(repos.bodies(org.id))
+        codes = {b.id: b.code for b in bodies}
+        people = [
+            Option(code=u.username, name=u.full_name)
+            for u in repos.users()
+            if u.active and repos.holds_any_role(u.id, org.id)
+        ]
         return ListChoices(
             organisation=org.code,
-            bodies=[Option(code=b.code, name=b.name_fi) for b in repos.bodies(org.id)],
+            bodies=[Option(code=b.code, name=b.name_fi) for b in bodies],
             states=states,
+            meetings=[
+                MeetingOption(id=m.id, body=codes[m.body_id], starts_at=m.starts_at)
+                for m in repos.meetings_of_bodies(list(codes))
+            ],
+            areas=areas,
+            people=sorted(people, key=lambda o: o.name),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import timedelta
 from typing import Any
@@ -212,6 +213,34 @@ def show(eva: Eva, caller: Caller, proposal_id: int) -> ProposalView:
         return view
 
 
+class ProposalListPage(ProposalPage):
+    """A page of proposals; ``next_cursor`` continues after its last item (None: no more)."""
+
+    next_cursor: str | None = None
+
+
+_CURSOR = "proposals-after:"
+
+
+def proposal_cursor(after_id: int) -> str:
+    """An opaque cursor: continue after the proposal ``after_id`` (the order is by id)."""
+    return base64.urlsafe_b64encode(f"{_CURSOR}{after_id}".encode()).decode().rstrip("=")
+
+
+def _after_id(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        value = int(text.removeprefix(_CURSOR)) if text.startswith(_CURSOR) else -1
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**63:
+        raise InvalidInput(
+            "the cursor is not one this list gave",
+            [Problem("cursor", "use the next_cursor of the previous page as it is")],
+        )
+    return value
+
+
 def list_proposals(
     eva: Eva,
     caller: Caller,
@@ -221,9 +250,27 @@ def list_proposals(
     body: str | None = None,
     limit: int = 50,
     offset: int = 0,
-) -> ProposalPage:
+    meeting_id: int | None = None,
+    area: str | None = None,
+    assignee: str | None = None,
+    overdue: bool | None = None,
+    cursor: str | None = None,
+) -> ProposalListPage:
+    """Proposals visible to the caller, by id. ``area``: the current assessment has answers in
+    that checklist area; ``assignee``: that user has an open assignment on it; ``overdue``: it
+    has (True) or has no (False) open assignment past its due date. Page either by ``offset``
+    or by ``cursor`` (the ``next_cursor`` of the previous page)."""
+    problems = []
     if not 1 <= limit <= 500:
-        raise InvalidInput("limit must be 1-500", [Problem("limit", str(limit))])
+        problems.append(Problem("limit", f"{limit}: give 1-500"))
+    if offset < 0:
+        problems.append(Problem("offset", f"{offset}: give 0 or more"))
+    if area is not None and not re.fullmatch(r"[a-z][a-z0-9_]{0,79}", area):
+        problems.append(Problem("area", f"{area!r} is not a checklist area id"))
+    if problems:
+        raise InvalidInput("the list cannot be read so", problems)
+    after_id = _after_id(cursor) if cursor is not None else None
+    today = utcnow().date()
     with eva.uow() as uow:
         repos = uow.repos
         _, user = actor_for(repos, caller)
@@ -236,16 +283,28 @@ def list_proposals(
             if found is None:
                 raise NotFound(f"no body {body!r} in {org.code}")
             body_id = found.id
+        assignee_id = None
+        if assignee is not None:
+            named = repos.user_by_username(assignee)
+            assignee_id = named.id if named else -1  # nobody: nothing matches
         rows, total = repos.proposals(
             ProposalFilter(
                 organisation_id=org.id,
                 state=state,
                 body_id=body_id,
-                limit=limit,
-                offset=offset,
+                meeting_id=meeting_id,
+                area=area,
+                assignee_id=assignee_id,
+                overdue_on=today if overdue else None,
+                not_overdue_on=today if overdue is False else None,
+                after_id=after_id,
+                limit=limit + 1,
+                offset=0 if after_id is not None else offset,
                 confidential_bodies=repos.covered_bodies(user.id, org.id) if user else None,
             )
         )
+        more = len(rows) > limit
+        rows = rows[:limit]
         names = _usernames(repos, {p.preparer_id for p in rows})
         bodies = {b.id: b.code for b in repos.bodies(org.id)}
         items = [
@@ -260,7 +319,13 @@ def list_proposals(
             )
             for p in rows
         ]
-        return ProposalPage(items=items, total=total, limit=limit, offset=offset)
+        return ProposalListPage(
+            items=items,
+            total=total,
+            limit=limit,
+            offset=offset if after_id is None else 0,
+            next_cursor=proposal_cursor(rows[-1].id) if more and rows else None,
+        )
 
 
 def _usernames(repos: Repositories, ids: set[int]) -> dict[int, str]:

@@ -13,6 +13,7 @@ from web.views import (
     meetings,
     outbox,
     proposals,
+    tokens,
     work,
 )
 
@@ -25,8 +26,9 @@ def init_app(app: Flask) -> None:
         meetings.bp,
         audit.bp,
         admin.bp,
-        language.bp,
-        exchange.bp,
         outbox.bp,
+        language.bp,
+        tokens.bp,
+        exchange.bp,
     ):
         app.register_blueprint(blueprint)

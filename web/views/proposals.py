@@ -73,17 +73,28 @@ PAGE_SIZE = 25
 @bp.get("/")
 @login_required
 def index() -> str:
-    """Proposals of the user's organisation, filtered by state and body, a page at a time."""
+    """Proposals of the user's organisation, filtered by state, body, meeting, impact area,
+    who holds a task on it and whether a task is overdue, a page at a time."""
     args = request.args
     choices = editor.list_choices(eva(), caller())
     page_text = args.get("page", "1")
     page_number = int(page_text) if page_text.isdigit() and int(page_text) > 0 else 1
+    filters = {
+        name: args.get(name, "").strip()
+        for name in ("state", "body", "meeting", "area", "assignee", "overdue")
+    }
+    meeting = filters["meeting"]
+    overdue = {"yes": True, "no": False}.get(filters["overdue"])
     page = proposals.list_proposals(
         eva(),
         caller(),
         choices.organisation,
-        state=args.get("state") or None,
-        body=args.get("body") or None,
+        state=filters["state"] or None,
+        body=filters["body"] or None,
+        meeting_id=int(meeting) if meeting.isdigit() else None,
+        area=filters["area"] or None,
+        assignee=filters["assignee"] or None,
+        overdue=overdue,
         limit=PAGE_SIZE,
         offset=(page_number - 1) * PAGE_SIZE,
     )
@@ -94,7 +105,7 @@ def index() -> str:
         choices=choices,
         page_number=page_number,
         pages=pages,
-        state=args.get("state", ""),
-        body=args.get("body", ""),
+        filters=filters,
+        active={k: v for k, v in filters.items() if v},
         state_titles={s.id: s.title for s in choices.states},
     )

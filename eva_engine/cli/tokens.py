@@ -1,0 +1,91 @@
+"""``eva tokens``: a user's API tokens (docs/api.md). A new token is printed once; eva keeps
+only its SHA-256."""
+
+from __future__ import annotations
+
+import click
+
+from eva_engine.cli.commands import _caller, _eva, cli
+from eva_engine.cli.output import emit, reported
+from eva_engine.services import tokens
+from eva_engine.vocabulary import TokenScope
+
+
+@cli.group("tokens")
+def tokens_group() -> None:
+    """API tokens: create, list and revoke (always a named user's own)."""
+
+
+def _when(value: object) -> str:
+    return f"{value:%Y-%m-%d %H:%M}" if value is not None else "-"
+
+
+@tokens_group.command("create")
+@click.option("--as", "username", metavar="USER", required=True, help="The token's user.")
+@click.option("--name", required=True, help="What the token is for, e.g. 'Dynasty sync'.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice([s.value for s in TokenScope]),
+    default=[TokenScope.READ.value],
+    show_default=True,
+    help="read (GET requests) and/or write (changes); repeat for both.",
+)
+@click.option(
+    "--expires-days",
+    type=click.IntRange(1, tokens.MAX_EXPIRY_DAYS),
+    default=90,
+    show_default=True,
+    help="Days until the token expires.",
+)
+def tokens_create(username: str, name: str, scopes: tuple[str, ...], expires_days: int) -> None:
+    """Create a token; it is shown this once."""
+    with reported():
+        created = tokens.create_token(
+            _eva(),
+            _caller(username),
+            tokens.CreateToken(
+                name=name, scopes=[TokenScope(s) for s in scopes], expires_days=expires_days
+            ),
+        )
+
+        def human() -> None:
+            d = created.details
+            click.echo(
+                f"Token {d.id} '{d.name}' ({', '.join(d.scopes)}), expires {_when(d.expires_at)}."
+            )
+            click.echo("Copy it now; it is not shown again:")
+            click.echo(created.token)
+
+        emit(created, human)
+
+
+@tokens_group.command("list")
+@click.option("--as", "username", metavar="USER", required=True, help="Whose tokens.")
+def tokens_list(username: str) -> None:
+    """The user's tokens (never their secrets)."""
+    with reported():
+        views = tokens.list_tokens(_eva(), _caller(username))
+
+        def human() -> None:
+            if not views:
+                click.echo(f"{username} has no API tokens.")
+            for t in views:
+                status = "revoked" if t.revoked_at else ("active" if t.active else "expired")
+                click.echo(
+                    f"{t.id:>4}  {t.prefix}…  {t.name}  [{', '.join(t.scopes)}]  {status}  "
+                    f"expires {_when(t.expires_at)}  last used {_when(t.last_used_at)}"
+                )
+
+        emit(views, human)
+
+
+@tokens_group.command("revoke")
+@click.argument("token_id", type=click.IntRange(1, 2**31 - 1))
+@click.option("--as", "username", metavar="USER", required=True, help="The token's user.")
+def tokens_revoke(token_id: int, username: str) -> None:
+    """Revoke a token at once."""
+    with reported():
+        view = tokens.revoke_token(_eva(), _caller(username), token_id)
+        emit(view, lambda: click.echo(f"Token {view.id} '{view.name}' revoked."))

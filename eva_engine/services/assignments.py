@@ -1,0 +1,131 @@
+"""Assignments of a proposal, and handing an open assignment over to someone else."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from eva_engine.errors import InvalidInput, NotFound, Problem
+from eva_engine.models import Assignment, utcnow
+from eva_engine.services.access import actor_for, load_proposal, require_role
+from eva_engine.services.organisations import Command
+from eva_engine.services.proposals import assignment_view, require_named_user
+from eva_engine.services.runtime import Caller, Eva
+from eva_engine.services.views import AssignmentView
+from eva_engine.vocabulary import AssignmentState, Role
+
+# Who can take over a named assignment of each kind (queues name their roles themselves).
+KIND_ROLES: dict[str, list[Role]] = {
+    "prepare": [Role.PREPARER],
+    "revise": [Role.PREPARER],
+    "follow_up": [Role.PREPARER],
+    "sign_off": [Role.PRESENTER],
+}
+
+
+class Reassign(Command):
+    assignment_id: int = Field(ge=1, lt=2**31)
+    assignee: str = Field(min_length=1, max_length=80, description="The new assignee's username")
+    reason: str | None = Field(default=None, max_length=2000)
+    expected_version: int | None = None
+
+
+def proposal_assignments(eva: Eva, caller: Caller, proposal_id: int) -> list[AssignmentView]:
+    """Every assignment of the proposal, open and closed, oldest first."""
+    with eva.uow() as uow:
+        _, user = actor_for(uow.repos, caller)
+        proposal = load_proposal(uow.repos, proposal_id, user)
+        return [
+            assignment_view(uow.repos, a) for a in uow.repos.assignments_for_proposal(proposal.id)
+        ]
+
+
+def reassign(eva: Eva, caller: Caller, cmd: Reassign) -> AssignmentView:
+    """Close an open assignment as reassigned and open the same task for another user. The
+    current assignee, or a secretary or administrator of the proposal's body, may do it; the new
+    assignee must hold a role that can do the task. Bumps the proposal's row version."""
+    with eva.uow() as uow:
+        repos = uow.repos
+        uow.audit.actor, maybe_user = actor_for(repos, caller)
+        user = require_named_user(maybe_user, "reassigning")
+        current = repos.assignment(cmd.assignment_id)
+        if current is None:
+            raise NotFound(f"no assignment {cmd.assignment_id}")
+        proposal = load_proposal(repos, current.proposal_id, user)
+        uow.check_version(proposal, cmd.expected_version)
+        if current.assignee_id == user.id:
+            role = None
+        else:
+            role = require_role(
+                repos,
+                user,
+                proposal.organisation_id,
+                proposal.body_id,
+                [Role.SECRETARY, Role.ADMIN],
+                "reassign another user's assignment",
+            )
+        uow.audit.role = role.value if role else None
+        if current.state != AssignmentState.OPEN:
+            raise InvalidInput(
+                "only an open assignment can be reassigned",
+                [Problem("assignment_id", f"assignment {current.id} is {current.state.value}")],
+            )
+        assignee = repos.user_by_username(cmd.assignee)
+        if assignee is None or not assignee.active:
+            raise InvalidInput(
+                "no such active user", [Problem("assignee", f"no active user {cmd.assignee!r}")]
+            )
+        if assignee.id == current.assignee_id:
+            raise InvalidInput(
+                "the assignment is theirs already",
+                [Problem("assignee", f"{cmd.assignee} has this assignment already")],
+            )
+        wanted = [Role(r) for r in current.roles] or KIND_ROLES.get(current.kind, [])
+        held = repos.roles_for(assignee.id, proposal.organisation_id, proposal.body_id)
+        if not held or (wanted and not held.intersection(wanted)):
+            raise InvalidInput(
+                f"{cmd.assignee} cannot take this assignment",
+                [
+                    Problem(
+                        "assignee",
+                        f"{cmd.assignee} holds none of the roles "
+                        f"{', '.join(r.value for r in wanted) or 'of this body'} here",
+                    )
+                ],
+            )
+        if current.kind == "review" and assignee.id == proposal.preparer_id:
+            raise InvalidInput(
+                "four eyes: the preparer does not review their own proposal",
+                [Problem("assignee", f"{cmd.assignee} prepared this proposal")],
+            )
+        reason = (cmd.reason or "").strip() or None
+        current.state, current.closed_at, current.reason = (
+            AssignmentState.REASSIGNED,
+            utcnow(),
+            reason,
+        )
+        new = Assignment(
+            organisation_id=current.organisation_id,
+            proposal_id=current.proposal_id,
+            kind=current.kind,
+            assignee_id=assignee.id,
+            roles=list(current.roles),
+            due=current.due,
+            reason=reason,
+        )
+        repos.add(new)
+        proposal.touch()
+        uow.commit()
+        return assignment_view(repos, new)
+
+
+def assignment_proposal(eva: Eva, caller: Caller, assignment_id: int) -> int:
+    """The id of the assignment's proposal, if the caller may read it."""
+    with eva.uow() as uow:
+        _, user = actor_for(uow.repos, caller)
+        current = uow.repos.assignment(assignment_id)
+        if current is None:
+            raise NotFound(f"no assignment {assignment_id}")
+        try:
+            return load_proposal(uow.repos, current.proposal_id, user).id
+        except NotFound:
+            raise NotFound(f"no assignment {assignment_id}") from None

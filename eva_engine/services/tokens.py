@@ -1,0 +1,167 @@
+"""Per-user API tokens. A token is ``eva_`` and 43 characters of ``secrets.token_urlsafe(32)``
+(256 random bits); it is shown once, when it is made, and only its SHA-256 is stored, with its
+first characters (the prefix) so that people can tell their tokens apart. A token has an
+expiry and scopes: ``read`` for GET requests, ``write`` for changes. The API acts as the
+token's user, with exactly that user's grants, and records ``api:token:<id>`` as the client
+of every change in the audit history."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from eva_engine.errors import EvaError, NotFound
+from eva_engine.models import ApiToken, utcnow
+from eva_engine.services.access import actor_for
+from eva_engine.services.organisations import Command
+from eva_engine.services.proposals import require_named_user
+from eva_engine.services.runtime import Caller, Eva
+from eva_engine.vocabulary import TokenScope
+
+TOKEN_PREFIX = "eva_"  # noqa: S105 - not a secret: every token starts so
+PREFIX_LENGTH = 12  # "eva_" and 8 random characters: enough to recognise, useless to guess
+MAX_EXPIRY_DAYS = 366
+TOUCH_INTERVAL = timedelta(minutes=5)  # how often last_used_at is written
+
+
+class TokenRejected(EvaError):
+    """The request carries no token, or one that is unknown, expired or revoked, or whose user
+    is disabled (HTTP 401)."""
+
+    code = "unauthenticated"
+
+
+class CreateToken(Command):
+    name: str = Field(min_length=1, max_length=120, description="What the token is for")
+    scopes: list[TokenScope] = Field(min_length=1, description="read, write or both")
+    expires_days: int = Field(default=90, ge=1, le=MAX_EXPIRY_DAYS)
+
+
+class TokenView(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    scopes: list[TokenScope]
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    active: bool
+
+
+class CreatedToken(BaseModel):
+    """The new token, shown this once: only its hash is kept."""
+
+    token: str
+    details: TokenView
+
+
+class TokenPrincipal(BaseModel):
+    """Who a valid token speaks for."""
+
+    model_config = ConfigDict(frozen=True)
+
+    token_id: int
+    username: str
+    scopes: frozenset[TokenScope]
+
+    @property
+    def caller(self) -> Caller:
+        return Caller(self.username, client=f"api:token:{self.token_id}")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _view(token: ApiToken, now: datetime) -> TokenView:
+    return TokenView(
+        id=token.id,
+        name=token.name,
+        prefix=token.prefix,
+        scopes=[TokenScope(s) for s in token.scopes],
+        created_at=token.created_at,
+        expires_at=token.expires_at,
+        last_used_at=token.last_used_at,
+        revoked_at=token.revoked_at,
+        active=token.revoked_at is None and token.expires_at > now,
+    )
+
+
+def create_token(eva: Eva, caller: Caller, cmd: CreateToken) -> CreatedToken:
+    """A new token for the calling user (never for someone else)."""
+    with eva.uow() as uow:
+        uow.audit.actor, maybe_user = actor_for(uow.repos, caller)
+        user = require_named_user(maybe_user, "an API token")
+        raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        now = utcnow()
+        token = ApiToken(
+            user_id=user.id,
+            name=cmd.name,
+            prefix=raw[:PREFIX_LENGTH],
+            token_hash=token_hash(raw),
+            scopes=sorted({s.value for s in cmd.scopes}),
+            created_at=now,
+            expires_at=now + timedelta(days=cmd.expires_days),
+        )
+        uow.repos.add(token)
+        uow.commit()
+        return CreatedToken(token=raw, details=_view(token, now))
+
+
+def list_tokens(eva: Eva, caller: Caller) -> list[TokenView]:
+    """The calling user's tokens, newest first (never their secrets)."""
+    with eva.uow() as uow:
+        _, maybe_user = actor_for(uow.repos, caller)
+        user = require_named_user(maybe_user, "API tokens")
+        rows = uow.session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+        ).all()
+        now = utcnow()
+        return [_view(t, now) for t in rows]
+
+
+def revoke_token(eva: Eva, caller: Caller, token_id: int) -> TokenView:
+    """Revoke one of the calling user's tokens; another user's token is not found."""
+    with eva.uow() as uow:
+        uow.audit.actor, maybe_user = actor_for(uow.repos, caller)
+        user = require_named_user(maybe_user, "revoking an API token")
+        token = uow.session.get(ApiToken, token_id) if 0 < token_id < 2**63 else None
+        if token is None or token.user_id != user.id:
+            raise NotFound(f"no API token {token_id} of {user.username}")
+        now = utcnow()
+        if token.revoked_at is None:
+            token.revoked_at = now
+            uow.commit()
+        return _view(token, now)
+
+
+def authenticate(eva: Eva, raw: str) -> TokenPrincipal:
+    """The principal of a presented token, or ``TokenRejected`` naming why not."""
+    if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
+        raise TokenRejected("that is not an eva API token")
+    with eva.uow() as uow:
+        token = uow.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(raw)))
+        if token is None:
+            raise TokenRejected("unknown API token")
+        now = utcnow()
+        if token.revoked_at is not None:
+            raise TokenRejected(f"API token {token.prefix}… was revoked")
+        if token.expires_at <= now:
+            raise TokenRejected(f"API token {token.prefix}… expired; make a new one")
+        user = uow.repos.user(token.user_id)
+        if user is None or not user.active:
+            raise TokenRejected("the token's user is disabled")
+        principal = TokenPrincipal(
+            token_id=token.id,
+            username=user.username,
+            scopes=frozenset(TokenScope(s) for s in token.scopes),
+        )
+        if token.last_used_at is None or now - token.last_used_at > TOUCH_INTERVAL:
+            token.last_used_at = now  # not audited (``__audit_ignore__``)
+            uow.commit()
+        return principal

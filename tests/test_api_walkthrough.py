@@ -1,0 +1,130 @@
+"""The issue's "done when": a script outside eva creates a proposal, fills its assessment,
+walks it through the workflow to closed and reads its history, using only the documented API
+(an HTTP client, here httpx over WSGI) and tokens."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from flask import Flask
+
+from eva_engine.services.runtime import Eva
+from tests.api_support import api_app, make_token
+
+__all__ = ["api_app"]  # fixtures
+
+
+class Script:
+    """A tiny API client as an outside program would write it."""
+
+    def __init__(self, app: Flask, token: str) -> None:
+        self.http = httpx.Client(
+            transport=httpx.WSGITransport(app=app),
+            base_url="http://eva.invalid/api/v1",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+    def call(self, method: str, path: str, body: Any = None, **headers: str) -> httpx.Response:
+        if method == "POST":
+            headers.setdefault("Idempotency-Key", str(uuid.uuid4()))
+        response = self.http.request(method, path, json=body, headers=headers)
+        assert response.status_code < 300, (method, path, response.status_code, response.text)
+        return response
+
+    def step(self, pid: int, trigger: str, reason: str | None = None) -> str:
+        etag = self.call("GET", f"/proposals/{pid}").headers["ETag"]
+        body = {"reason": reason} if reason else {}
+        result = self.call(
+            "POST", f"/proposals/{pid}/transitions/{trigger}", body, **{"If-Match": etag}
+        )
+        return str(result.json()["to_state"])
+
+
+def test_a_script_walks_a_proposal_from_draft_to_closed(
+    api_app: Flask, eva: Eva, world: Any
+) -> None:
+    preparer = Script(api_app, make_token(eva, "prep"))
+    reviewer = Script(api_app, make_token(eva, "sec"))
+    presenter = Script(api_app, make_token(eva, "pres"))
+
+    org = preparer.call("GET", "/organisations").json()["items"][0]["code"]
+    created = preparer.call(
+        "POST",
+        "/proposals",
+        {
+            "organisation": org,
+            "case_number": "321/05.00.00/2026",
+            "title_fi": "Uimahallin aukioloajat",
+            "title_sv": "Simhallens öppettider",
+            "body": "HYVLTK",
+            "presenter": "pres",
+        },
+    )
+    assert created.status_code == 201
+    pid = created.json()["id"]
+    assert preparer.step(pid, "start_screening") == "screening"
+    preparer.call(
+        "PUT", f"/proposals/{pid}/screening", {"outcome": "light", "criteria": ["many_residents"]}
+    )
+    assert preparer.step(pid, "begin_assessment") == "assessment"
+
+    questions = preparer.call("GET", f"/proposals/{pid}/questions").json()["items"]
+    required = [q["id"] for q in questions if q["required"]]
+    assert required
+    preparer.call(
+        "PUT",
+        f"/proposals/{pid}/alternatives",
+        {
+            "alternatives": [
+                {"position": 0, "title": "Nykyiset aukioloajat"},
+                {"position": 1, "title": "Pidemmät aukioloajat", "chosen": True},
+            ]
+        },
+    )
+    answers = [
+        {
+            "question": qid,
+            "alternative": position,
+            "direction": "positive",
+            "magnitude": "minor",
+            "duration": "council_term",
+            "certainty": "medium",
+            "affected_groups": ["families"],
+            "justification": "Liikuntamahdollisuudet paranevat.",
+        }
+        for qid in required
+        for position in (0, 1)
+    ]
+    filled = preparer.call("POST", f"/proposals/{pid}/answers", {"answers": answers}).json()
+    assert filled["missing"] == [], filled["missing"]
+    due = (datetime.now(UTC) + timedelta(days=365)).date().isoformat()
+    preparer.call(
+        "POST",
+        f"/proposals/{pid}/indicators",
+        {"name": "Uimahallin käyntikerrat", "responsible": "liikuntatoimi", "due": due},
+    )
+    assert preparer.step(pid, "submit_for_review") == "review"
+
+    assert reviewer.step(pid, "pass_review") == "reviewed"
+    assert presenter.step(pid, "sign_off") == "signed_off"
+    meeting = reviewer.call("GET", f"/organisations/{org}/meetings").json()["items"]
+    hyvltk = next(m["id"] for m in meeting if m["body"] == "HYVLTK")
+    reviewer.call("PUT", f"/proposals/{pid}/meeting", {"meeting_id": hyvltk})
+    assert reviewer.step(pid, "place_on_agenda") == "on_agenda"
+    agenda = reviewer.call("GET", f"/meetings/{hyvltk}/agenda").json()
+    assert [i["complete"] for i in agenda["items"] if i["proposal_id"] == pid] == [True]
+    assert reviewer.step(pid, "approve") == "decided"
+    assert preparer.step(pid, "start_follow_up") == "follow_up"
+    assert preparer.step(pid, "close") == "closed"
+
+    history = preparer.call("GET", f"/proposals/{pid}/history").json()["items"]
+    steps = [e["after"]["state"] for e in history if e["action"] == "proposal.transition"]
+    assert steps[-1] == "closed"
+    clients = {e["client"] for e in history}
+    assert all(c.startswith("api:token:") for c in clients), clients
+    assert len(clients) == 3  # three users' tokens, each named in the history
+    actors = {e["actor"] for e in history if e["action"] == "proposal.transition"}
+    assert actors == {"prep", "sec", "pres"}
