@@ -138,6 +138,8 @@ class RunResult:
     ratio: float
     setup_seconds: float
     chain_verified: int
+    chain_verify_seconds: float  # walking the whole chain (eva audit verify)
+    proposal_verify_ms: float  # median: one proposal's own events (its history page)
     per_trigger: dict[str, Latency] = field(default_factory=dict)
     python: str = platform.python_version()
     sqlalchemy: str = sqlalchemy.__version__
@@ -422,9 +424,17 @@ def measure(eva: Eva, backend: str, count: int, say: Callable[[str], None]) -> R
     events = audit_seq(eva) - first_seq
     samples = [s for values in timings.per_trigger.values() for s in values]
     say(f"{backend}: verifying the audit chain...")
+    started = time.perf_counter()
     verified = history.verify(eva)
+    chain_seconds = time.perf_counter() - started
     if not verified.ok:
         raise SystemExit(f"{backend}: the audit chain does NOT verify: {verified.problem}")
+    own: list[float] = []
+    for pid in pids[:: max(1, len(pids) // 50)]:  # about 50 proposals' history pages
+        started = time.perf_counter()
+        if not history.verify_proposal(eva, OPERATOR, pid).ok:
+            raise SystemExit(f"{backend}: proposal {pid}'s events do NOT verify")
+        own.append(time.perf_counter() - started)
     overall = latency(samples)
     return RunResult(
         backend=backend,
@@ -444,6 +454,8 @@ def measure(eva: Eva, backend: str, count: int, say: Callable[[str], None]) -> R
         ratio=(timings.engine_seconds / len(samples)) / (timings.raw_seconds / timings.raw_count),
         setup_seconds=setup_seconds,
         chain_verified=verified.verified,
+        chain_verify_seconds=chain_seconds,
+        proposal_verify_ms=statistics.median(own) * 1000,
         per_trigger={t: latency(values) for t, values in timings.per_trigger.items()},
     )
 
@@ -487,7 +499,8 @@ def table(results: Sequence[RunResult]) -> str:
     lines.extend(
         f"{r.backend}: {r.server}; setup {r.setup_seconds:.1f} s; raw {r.raw_transactions} tx "
         f"in {r.raw_seconds:.2f} s, cpu {r.raw_cpu_ms:.2f} ms/tx; "
-        f"audit chain verified ({r.chain_verified} events)"
+        f"audit chain verified ({r.chain_verified} events in {r.chain_verify_seconds:.2f} s; "
+        f"one proposal's own events {r.proposal_verify_ms:.2f} ms)"
         for r in results
     )
     first = results[0]
