@@ -66,6 +66,9 @@ class NotifySettings:
     smtp_timeout: float = 10.0
     base_url: str = "http://127.0.0.1:5000"  # links in emails and webhook payloads
     webhook_timeout: float = 10.0
+    # Webhooks to loopback, private and link-local addresses: allowed outside production, where
+    # they would let an administrator reach internal hosts (server-side request forgery).
+    webhook_allow_private: bool = True
     max_attempts: int = 8  # after this many failed attempts a message is dead
     backoff_seconds: float = 30.0  # first retry delay, doubled for each further attempt
     backoff_max_seconds: float = 6 * 3600.0
@@ -85,6 +88,11 @@ class NotifySettings:
             smtp_timeout=_float(env, "EVA_SMTP_TIMEOUT", 10.0),
             base_url=(env.get("EVA_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
             webhook_timeout=_float(env, "EVA_WEBHOOK_TIMEOUT", 10.0),
+            webhook_allow_private=(
+                _flag(env, "EVA_WEBHOOK_ALLOW_PRIVATE")
+                if env.get("EVA_WEBHOOK_ALLOW_PRIVATE")
+                else env.get("EVA_ENV", "development") != "production"
+            ),
             max_attempts=_int(env, "EVA_OUTBOX_MAX_ATTEMPTS", 8, 1),
             backoff_seconds=_float(env, "EVA_OUTBOX_BACKOFF_SECONDS", 30.0),
             backoff_max_seconds=_float(env, "EVA_OUTBOX_BACKOFF_MAX_SECONDS", 6 * 3600.0),

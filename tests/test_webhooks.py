@@ -251,3 +251,28 @@ def test_the_documented_verification_code_accepts_eva_signatures() -> None:
     assert check("k", headers, body)
     assert not check("other", headers, body)
     assert not check("k", {**headers, "X-Eva-Timestamp": "1000"}, body)
+
+
+def test_in_production_a_webhook_to_an_internal_address_is_refused_for_good(
+    eva: Eva, world: World
+) -> None:
+    """Server-side request forgery: an administrator's webhook must not reach the server's own
+    network in production (loopback here), unless that is allowed explicitly."""
+    from eva_engine.config import NotifySettings  # noqa: PLC0415
+
+    production = NotifySettings.from_env({"EVA_ENV": "production"})
+    assert not production.webhook_allow_private
+    assert NotifySettings.from_env(
+        {"EVA_ENV": "production", "EVA_WEBHOOK_ALLOW_PRIVATE": "1"}
+    ).webhook_allow_private
+    assert NotifySettings.from_env({"EVA_ENV": "development"}).webhook_allow_private
+    with webhook_receiver() as receiver:
+        hook = register(eva, receiver.url)
+        receiver.secret = hook.secret
+        new_proposal(eva)
+        report = deliver_pass(eva, settings(None, webhook_allow_private=False), scan=False)
+        assert receiver.requests == []  # nothing was sent
+    [row] = hook_rows(eva)
+    assert row.state == DeliveryState.DEAD  # refused for good, not retried
+    assert "non-public address 127.0.0.1" in (row.last_error or "")
+    assert report.delivered == 0

@@ -3,14 +3,17 @@ and the long-running worker that repeats passes until it is told to stop."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import smtplib
+import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from flask import Flask
@@ -66,10 +69,30 @@ def webhook_body(delivery: outbox.Delivery, settings: NotifySettings) -> bytes:
     return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
+def refuse_private_address(url: str) -> None:
+    """A webhook must reach a public address (production): no loopback, private, link-local
+    or reserved host, so that a webhook cannot be used to reach the server's own network."""
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
+    except OSError as exc:
+        raise DeliveryFailed(f"webhook {url}: cannot resolve {host!r}: {exc}") from exc
+    for address in sorted(addresses):
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global:
+            raise DeliveryFailed(
+                f"webhook {url}: refused, {host!r} is the non-public address {ip} "
+                "(set EVA_WEBHOOK_ALLOW_PRIVATE=1 to allow internal receivers)",
+                permanent=True,
+            )
+
+
 def post_webhook(delivery: outbox.Delivery, settings: NotifySettings, client: httpx.Client) -> int:
     """POST the signed event; a 2xx answer is a delivery, anything else a failed attempt."""
     if delivery.webhook_url is None or delivery.webhook_secret is None:  # pragma: no cover
         raise DeliveryFailed("the webhook has no URL or secret", permanent=True)
+    if not settings.webhook_allow_private:
+        refuse_private_address(delivery.webhook_url)
     body = webhook_body(delivery, settings)
     timestamp = str(int(time.time()))
     headers = {
