@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import pytest
@@ -10,7 +12,7 @@ import pytest
 from eva_engine.errors import Conflict
 from eva_engine.models import utcnow
 from eva_engine.services import api_idempotency, transitions
-from eva_engine.services.runtime import Eva
+from eva_engine.services.runtime import Caller, Eva
 from tests.api_support import NEW_PROPOSAL, api_app, api_as, locations, problem
 from tests.builders import as_, new_proposal, proposal_in
 
@@ -189,3 +191,29 @@ def test_expired_records_are_purged(api_as: Any, eva: Eva, monkeypatch: pytest.M
     )
     assert again.status_code == 201  # the old key expired: a new request
     assert api_idempotency.purge(eva) == 1  # what is older than the retention goes
+
+
+def test_a_key_held_by_a_running_request_is_not_run_twice(api_as: Any, eva: Eva) -> None:
+    """Two requests with one key at the same moment: the key is claimed before the change
+    runs, so the second is told to retry (409) and nothing is done twice."""
+    prep = api_as("prep")
+    caller = Caller("prep", "api:test")
+    # Another request with this key and this very request holds the claim, still running.
+    canonical = json.dumps(NEW_PROPOSAL, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    same = hashlib.sha256(f"POST /api/v1/proposals\n\n{canonical}".encode()).hexdigest()
+    assert api_idempotency.claim(eva, caller, "busy", "POST", "/api/v1/proposals", same) is None
+    response = prep.post("/proposals", NEW_PROPOSAL, headers={"Idempotency-Key": "busy"})
+    assert problem(response, 409)["code"] == "idempotency_key_in_use"
+    assert prep.get("/proposals?organisation=testila").json["total"] == 0
+
+
+def test_a_failed_request_frees_its_key_for_the_retry(api_as: Any, eva: Eva) -> None:
+    pid = new_proposal(eva)
+    prep = api_as("prep")
+    key = {"Idempotency-Key": "fix-and-retry"}
+    # Not possible yet (no screening recorded): refused, and the key is not kept.
+    failed = prep.post(f"/proposals/{pid}/transitions/begin_assessment", {}, headers=key)
+    assert failed.status_code >= 400
+    started = prep.post(f"/proposals/{pid}/transitions/start_screening", {}, headers=key)
+    assert started.status_code == 200
+    assert "Idempotent-Replayed" not in started.headers

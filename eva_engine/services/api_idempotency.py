@@ -33,54 +33,90 @@ def _user_id(eva: Eva, caller: Caller) -> int:
         return user.id
 
 
-def find(eva: Eva, caller: Caller, key: str) -> StoredResponse | None:
-    """The response stored for the caller's key, if it is recent enough."""
+IN_PROGRESS = 0  # the status of a claimed key whose request has not finished
+
+
+def _stored(record: IdempotencyRecord) -> StoredResponse:
+    return StoredResponse(
+        method=record.method,
+        path=record.path,
+        request_hash=record.request_hash,
+        status_code=record.status_code,
+        body=record.response_body,
+        headers=dict(record.response_headers),
+    )
+
+
+def claim(
+    eva: Eva, caller: Caller, key: str, method: str, path: str, request_hash: str
+) -> StoredResponse | None:
+    """Claim the key before the request runs, so that two requests with one key sent at the
+    same moment cannot both make the change: None if this request now holds the key; else
+    what is stored for it (``status_code`` 0 while the other request is still running)."""
+    user_id = _user_id(eva, caller)
+    for _ in range(2):
+        with eva.uow() as uow:
+            uow.session.execute(
+                delete(IdempotencyRecord).where(
+                    IdempotencyRecord.created_at <= utcnow() - RETENTION
+                )
+            )
+            record = uow.session.scalar(
+                select(IdempotencyRecord).where(
+                    IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key
+                )
+            )
+            if record is not None:
+                return _stored(record)
+            uow.repos.add(
+                IdempotencyRecord(
+                    user_id=user_id,
+                    key=key,
+                    method=method,
+                    path=path,
+                    request_hash=request_hash,
+                    status_code=IN_PROGRESS,
+                    response_body="",
+                    response_headers={},
+                )
+            )
+            try:
+                uow.commit()
+            except Conflict:
+                continue  # claimed by a concurrent request this instant: read what it holds
+            return None
+    raise Conflict("the Idempotency-Key is being claimed by another request; retry")
+
+
+def complete(eva: Eva, caller: Caller, key: str, response: StoredResponse) -> None:
+    """Store the response of the request that holds the key."""
     user_id = _user_id(eva, caller)
     with eva.uow() as uow:
         record = uow.session.scalar(
             select(IdempotencyRecord).where(
-                IdempotencyRecord.user_id == user_id,
-                IdempotencyRecord.key == key,
-                IdempotencyRecord.created_at > utcnow() - RETENTION,
+                IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key
             )
         )
-        if record is None:
-            return None
-        return StoredResponse(
-            method=record.method,
-            path=record.path,
-            request_hash=record.request_hash,
-            status_code=record.status_code,
-            body=record.response_body,
-            headers=dict(record.response_headers),
-        )
+        if record is None:  # pragma: no cover - purged while the request ran
+            return
+        record.status_code = response.status_code
+        record.response_body = response.body
+        record.response_headers = response.headers
+        uow.commit()
 
 
-def store(eva: Eva, caller: Caller, key: str, response: StoredResponse) -> None:
-    """Keep the response for the key. Expired records (of anyone) go at the same time, so the
-    table holds about a day of keys. If a concurrent request with the same key stored its
-    response first, that one is kept."""
+def release(eva: Eva, caller: Caller, key: str) -> None:
+    """The request failed: the key is free again, so the client may retry with it."""
     user_id = _user_id(eva, caller)
     with eva.uow() as uow:
         uow.session.execute(
-            delete(IdempotencyRecord).where(IdempotencyRecord.created_at <= utcnow() - RETENTION)
-        )
-        uow.repos.add(
-            IdempotencyRecord(
-                user_id=user_id,
-                key=key,
-                method=response.method,
-                path=response.path,
-                request_hash=response.request_hash,
-                status_code=response.status_code,
-                response_body=response.body,
-                response_headers=response.headers,
+            delete(IdempotencyRecord).where(
+                IdempotencyRecord.user_id == user_id,
+                IdempotencyRecord.key == key,
+                IdempotencyRecord.status_code == IN_PROGRESS,
             )
         )
-        try:
-            uow.commit()
-        except Conflict:
-            return
+        uow.commit()
 
 
 def purge(eva: Eva) -> int:

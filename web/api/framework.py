@@ -370,7 +370,9 @@ def _handle(route: Route, handler: Callable[..., Reply], values: dict[str, Any])
     key = _idempotency_key() if route.method == "POST" else None
     request_hash = _request_hash(raw_body) if key else ""
     if key:
-        stored = api_idempotency.find(eva(), caller, key)
+        stored = api_idempotency.claim(
+            eva(), caller, key, request.method, request.path, request_hash
+        )
         if stored is not None:
             if stored.request_hash != request_hash:
                 raise ApiProblem(
@@ -379,24 +381,41 @@ def _handle(route: Route, handler: Callable[..., Reply], values: dict[str, Any])
                     "this Idempotency-Key was used for another request; use a new key",
                     [FieldError(location="header.Idempotency-Key", detail="used before")],
                 )
+            if stored.status_code == api_idempotency.IN_PROGRESS:
+                raise ApiProblem(
+                    409,
+                    "idempotency_key_in_use",
+                    "a request with this Idempotency-Key is still running; retry in a moment",
+                    [FieldError(location="header.Idempotency-Key", detail="in use")],
+                )
             return _replay(stored)
-    expected = _expected_version(route, caller, values)
-    call = Call(caller=caller, body=body, query=query, expected_version=expected)
-    # A Conflict from the service now is a concurrent change (409): a stale If-Match was
-    # refused above with 412.
-    response = _render(route, handler(call, **values))
-    if key and 200 <= response.status_code < 300:
-        api_idempotency.store(
-            eva(),
-            caller,
-            key,
-            api_idempotency.StoredResponse(
-                method=request.method,
-                path=request.path,
-                request_hash=request_hash,
-                status_code=response.status_code,
-                body=response.get_data(as_text=True),
-                headers={k: v for k, v in response.headers.items() if k in ("ETag", "Location")},
-            ),
-        )
+    try:
+        expected = _expected_version(route, caller, values)
+        call = Call(caller=caller, body=body, query=query, expected_version=expected)
+        # A Conflict from the service now is a concurrent change (409): a stale If-Match was
+        # refused above with 412.
+        response = _render(route, handler(call, **values))
+    except BaseException:
+        if key:
+            api_idempotency.release(eva(), caller, key)
+        raise
+    if key:
+        if 200 <= response.status_code < 300:
+            api_idempotency.complete(
+                eva(),
+                caller,
+                key,
+                api_idempotency.StoredResponse(
+                    method=request.method,
+                    path=request.path,
+                    request_hash=request_hash,
+                    status_code=response.status_code,
+                    body=response.get_data(as_text=True),
+                    headers={
+                        k: v for k, v in response.headers.items() if k in ("ETag", "Location")
+                    },
+                ),
+            )
+        else:
+            api_idempotency.release(eva(), caller, key)
     return response
