@@ -149,12 +149,24 @@ def write_event(
     return event_id if rows else None
 
 
+WEBHOOKS_KEY = "eva.outbox.webhooks"  # session.info: active webhooks by organisation
+
+
 def webhooks_for(session: Session, organisation_id: int, kind: NotificationKind) -> list[Webhook]:
-    hooks = session.scalars(
-        select(Webhook)
-        .where(Webhook.organisation_id == organisation_id, Webhook.active.is_(True))
-        .order_by(Webhook.id)
-    ).all()
+    """The organisation's active webhooks for this kind: read once per unit of work (a
+    transition writes several events), and read again after a webhook changes in it."""
+    cache: dict[int, list[Webhook]] = session.info.setdefault(WEBHOOKS_KEY, {})
+    if any(isinstance(o, Webhook) for o in (*session.new, *session.dirty)):
+        cache.clear()
+    hooks = cache.get(organisation_id)
+    if hooks is None:
+        hooks = cache[organisation_id] = list(
+            session.scalars(
+                select(Webhook)
+                .where(Webhook.organisation_id == organisation_id, Webhook.active.is_(True))
+                .order_by(Webhook.id)
+            ).all()
+        )
     return [h for h in hooks if not h.kinds or kind.value in h.kinds]
 
 
