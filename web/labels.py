@@ -103,7 +103,41 @@ FIELDS = {
     "first_bad_seq": _l("First bad event"),
     "problem": _l("Problem"),
     "year": _l("Year"),
+    "contains_personal_data": _l("Contains personal data"),
+    "created_at": _l("Created"),
+    "recorded_at": _l("Recorded"),
+    "recorded_by_id": _l("Recorded by"),
+    "granted_at": _l("Granted"),
+    "revoked_at": _l("Revoked"),
+    "expires_at": _l("Expires"),
+    "external_ref": _l("Id in the case-management system"),
+    "source_system": _l("Case-management system"),
+    "workflow_name": _l("Workflow"),
+    "workflow_version": _l("Workflow version"),
+    "scopes": _l("Scopes"),
+    "url": _l("Address"),
+    "kinds": _l("Kinds"),
+    "starts_at": _l("Starts at"),
+    "location": _l("Place"),
+    "code": _l("Code"),
+    "name_fi": _l("Name in Finnish"),
+    "name_sv": _l("Name in Swedish"),
+    "password_changed_at": _l("Password changed"),
 }
+
+# Keys and hashes that mean nothing to a reader of the history (they stay in the stored event).
+TECHNICAL = frozenset(
+    {
+        "id",
+        "organisation_id",
+        "proposal_id",
+        "assessment_id",
+        "workflow_hash",
+        "content_hash",
+        "prefix",
+        "session_epoch",
+    }
+)
 
 
 def action_label(action: str) -> str:
@@ -201,7 +235,9 @@ def _string_value(name: str, value: str) -> str:
 def changed_fields(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
     """The fields an event changed: all of a created or removed record, else those that differ."""
     before, after = before or {}, after or {}
-    names = list(dict.fromkeys([*after, *before]))
+    names = [n for n in dict.fromkeys([*after, *before]) if n not in TECHNICAL]
     if not before or not after:
-        return names
+        # A record created or removed: the fields it had, not the empty ones.
+        values = after or before
+        return [n for n in names if values.get(n) not in (None, "", [], False)]
     return [n for n in names if before.get(n) != after.get(n)]
