@@ -12,7 +12,7 @@ from eva_engine.services.access import actor_for
 from eva_engine.services.organisations import BodyView, MeetingView
 from eva_engine.services.proposals import require_named_user
 from eva_engine.services.runtime import Caller, Eva
-from eva_engine.services.users import GrantView, UserView
+from eva_engine.services.users import GrantView, UserView, user_view
 from eva_engine.vocabulary import Role
 
 
@@ -64,15 +64,9 @@ def overview(eva: Eva, caller: Caller, *, since: datetime | None = None) -> Over
             if grants and not here:
                 continue  # someone else's people
             users.append(
-                UserView(
-                    id=user.id,
-                    username=user.username,
-                    full_name=user.full_name,
-                    email=user.email,
-                    title=user.title,
-                    language=user.language,
-                    active=user.active,
-                    grants=[
+                user_view(
+                    user,
+                    [
                         GrantView(
                             id=g.id,
                             organisation=org.code,

@@ -58,15 +58,7 @@ def create_user(
         user = User(**cmd.model_dump())
         uow.repos.add(user)
         uow.commit()
-        return UserView(
-            id=user.id,
-            username=user.username,
-            full_name=user.full_name,
-            email=user.email,
-            title=user.title,
-            language=user.language,
-            active=user.active,
-        )
+        return user_view(user, [])
 
 
 def grant_role(eva: Eva, caller: Caller, cmd: GrantRole) -> GrantView:
@@ -141,16 +133,18 @@ def list_users(eva: Eva, caller: Caller) -> list[UserView]:
                         active=True,
                     )
                 )
-            views.append(
-                UserView(
-                    id=user.id,
-                    username=user.username,
-                    full_name=user.full_name,
-                    email=user.email,
-                    title=user.title,
-                    language=user.language,
-                    active=user.active,
-                    grants=grants,
-                )
-            )
+            views.append(user_view(user, grants))
         return views
+
+
+def user_view(user: User, grants: list[GrantView]) -> UserView:
+    return UserView(
+        id=user.id,
+        username=user.username,
+        full_name=user.full_name,
+        email=user.email,
+        title=user.title,
+        language=user.language,
+        active=user.active,
+        grants=grants,
+    )
