@@ -177,10 +177,12 @@ def _state_title(state: str) -> str:
     return str(ASSIGNMENT_STATES.get(state, state))
 
 
-def field_value(name: str, value: Any) -> str:
-    """A stored value as people read it."""
+def field_value(name: str, value: Any, names: dict[str, dict[str, str]] | None = None) -> str:
+    """A stored value as people read it (``names``: what ids stand for, by field)."""
     if value is None or value in ("", []):
         return "–"
+    if names and isinstance(value, int) and str(value) in names.get(name, {}):
+        return names[name][str(value)]
     if isinstance(value, bool):
         return str(_l("yes") if value else _l("no"))
     if isinstance(value, list):

@@ -354,6 +354,9 @@ class Repositories:
     def assignment(self, assignment_id: int) -> Assignment | None:
         return self.session.get(Assignment, assignment_id)
 
+    def alternative(self, alternative_id: int) -> Alternative | None:
+        return self.session.get(Alternative, alternative_id)
+
     # history ---------------------------------------------------------------------------------
     def history(self, proposal_id: int) -> Sequence[AuditEvent]:
         return self.session.scalars(

@@ -47,6 +47,54 @@ def proposal_history(eva: Eva, caller: Caller, proposal_id: int) -> list[History
         return views
 
 
+USER_FIELDS = frozenset({"preparer_id", "presenter_id", "assignee_id", "recorded_by_id", "user_id"})
+
+
+def referenced_names(
+    eva: Eva, caller: Caller, proposal_id: int, events: list[HistoryEventView]
+) -> dict[str, dict[str, str]]:
+    """What the ids in a proposal's events stand for, by field: people by username, bodies by
+    code, meetings by body and date, alternatives by number and title (for reading the history;
+    the events themselves keep the ids)."""
+    ids: dict[str, set[int]] = {}
+    for event in events:
+        for stored in (event.before or {}, event.after or {}):
+            for key, value in stored.items():
+                if isinstance(value, int) and not isinstance(value, bool):
+                    ids.setdefault(key, set()).add(value)
+    with eva.reading() as uow:
+        repos = uow.repos
+        _, user = actor_for(repos, caller)
+        load_proposal(repos, proposal_id, user)
+        names: dict[str, dict[str, str]] = {}
+        for key, numbers in ids.items():
+            found: dict[str, str] = {}
+            for value in sorted(numbers):
+                label = _name_of(repos, key, value)
+                if label is not None:
+                    found[str(value)] = label
+            if found:
+                names[key] = found
+        return names
+
+
+def _name_of(repos: Repositories, key: str, value: int) -> str | None:
+    if key in USER_FIELDS:
+        person = repos.user(value)
+        return person.username if person else None
+    if key == "body_id":
+        body = repos.body(value)
+        return body.code if body else None
+    if key == "meeting_id":
+        meeting = repos.meeting(value)
+        body = repos.body(meeting.body_id) if meeting else None
+        return f"{body.code if body else '?'} {meeting.starts_at:%Y-%m-%d}" if meeting else None
+    if key == "alternative_id":
+        alternative = repos.alternative(value)
+        return f"{alternative.position} ({alternative.title})" if alternative else None
+    return None
+
+
 def verify(eva: Eva) -> VerifyResult:
     """The whole chain, walked end to end (``eva audit verify``)."""
     with eva.reading() as uow:

@@ -64,7 +64,8 @@ def timeline(proposal_id: int) -> str:
     view = proposals.show(eva(), caller(), proposal_id)
     events = history.proposal_history(eva(), caller(), proposal_id)
     chain = history.verify_proposal(eva(), caller(), proposal_id)
-    return render_template("history.html", p=view, events=events, chain=chain)
+    names = history.referenced_names(eva(), caller(), proposal_id, events)
+    return render_template("history.html", p=view, events=events, chain=chain, names=names)
 
 
 PAGE_SIZE = 25
