@@ -105,6 +105,7 @@ class Language(StrEnum):
 class TokenScope(StrEnum):
     READ = "read"  # read everything the user's grants cover
     WRITE = "write"  # also change it
+    SIGN = "sign"  # also sign off as the presenter (granted only explicitly, never by default)
 
 
 class NotificationKind(StrEnum):

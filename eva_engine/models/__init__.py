@@ -16,7 +16,7 @@ from eva_engine.models.definition import PublishedDefinition
 from eva_engine.models.organisation import Body, Meeting, Organisation
 from eva_engine.models.outbox import OutboxMessage, Webhook
 from eva_engine.models.proposal import Proposal
-from eva_engine.models.user import RoleGrant, User
+from eva_engine.models.user import RateLimitCounter, RoleGrant, User
 
 __all__ = [
     "GENESIS_HASH",
@@ -38,6 +38,7 @@ __all__ = [
     "OutboxMessage",
     "Proposal",
     "PublishedDefinition",
+    "RateLimitCounter",
     "RoleGrant",
     "Screening",
     "User",

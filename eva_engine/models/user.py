@@ -20,6 +20,10 @@ class User(Audited, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
+    # The home organisation: its administrators manage this account (none: only the operator).
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id"), index=True
+    )
     full_name: Mapped[str]
     email: Mapped[str | None]
     title: Mapped[str | None]  # e.g. hyvinvointijohtaja
@@ -46,3 +50,14 @@ class RoleGrant(Audited, Base):
     role: Mapped[Role] = mapped_column(enum_column(Role))
     granted_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+
+
+class RateLimitCounter(Base):
+    """A fixed-window counter of the rate limiter (e.g. failed logins per account), kept in the
+    database so that every worker process counts the same attempts."""
+
+    __tablename__ = "rate_limit_counters"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    hits: Mapped[int]
+    expires_at: Mapped[datetime] = mapped_column(index=True)

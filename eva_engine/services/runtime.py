@@ -14,10 +14,15 @@ from eva_engine.workflow.loader import Catalogue, load_catalogue
 
 @dataclass(frozen=True)
 class Caller:
-    """Who calls a service: a username (None for the shell operator) and through what client."""
+    """Who calls a service: a username (None for the shell operator) and through what client.
+
+    ``confirmed`` says the caller proved again who they are for this very request (the web UI
+    asked the password, the API token holds the ``sign`` scope, or it is the command line on the
+    server): steps that need re-authentication, such as the presenter's sign-off, require it."""
 
     username: str | None = None
     client: str = "cli"
+    confirmed: bool = False
 
 
 class Eva:
