@@ -200,7 +200,7 @@ def server_version(engine: Engine) -> str:
 
 
 def as_(username: str) -> Caller:
-    return Caller(username, "bench")
+    return Caller(username, "bench", confirmed=True)  # on the server, like the command line
 
 
 def build_world(eva: Eva) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,13 +10,15 @@ from eva_engine.services import (
     assessment,
     definitions,
     organisations,
+    outbox,
     proposals,
     screening,
+    tokens,
     transitions,
     users,
 )
 from eva_engine.services.runtime import Caller, Eva
-from eva_engine.vocabulary import Publicity, Role, ScreeningOutcome
+from eva_engine.vocabulary import DeliveryState, Publicity, Role, ScreeningOutcome, TokenScope
 from eva_engine.workflow.definition import WorkflowBundle
 
 ORG = "testila"
@@ -73,7 +76,10 @@ def build_world(eva: Eva) -> None:
     )
     for username, grants in PEOPLE.items():
         users.create_user(
-            eva, OPERATOR, users.CreateUser(username=username, full_name=username.title())
+            eva,
+            OPERATOR,
+            users.CreateUser(username=username, full_name=username.title()),
+            organisation=ORG,
         )
         for role, body in grants:
             users.grant_role(
@@ -81,15 +87,87 @@ def build_world(eva: Eva) -> None:
                 OPERATOR,
                 users.GrantRole(username=username, organisation=ORG, role=role, body=body),
             )
-    users.create_user(eva, OPERATOR, users.CreateUser(username="outsider", full_name="Outsider"))
+    users.create_user(
+        eva,
+        OPERATOR,
+        users.CreateUser(username="outsider", full_name="Outsider"),
+        organisation=OTHER_ORG,
+    )
     for role in (Role.PREPARER, Role.PRESENTER, Role.SECRETARY, Role.AUDITOR):
         users.grant_role(
             eva, OPERATOR, users.GrantRole(username="outsider", organisation=OTHER_ORG, role=role)
         )
 
 
+@dataclass(frozen=True)
+class Foreign:
+    """Records of the other organisation (muualla), the targets of cross-organisation tests."""
+
+    proposal: int  # a draft in muualla's KH, prepared and presented by outsider
+    assignment: int  # its open preparation task
+    meeting: int  # a meeting of muualla's KH
+    webhook: int
+    token: int  # outsider's API token
+    message: int  # a dead letter of muualla (outsider has no email address)
+    admin: str = "muu_admin"  # muualla's administrator
+
+
+def build_foreign(eva: Eva) -> Foreign:
+    """muualla's administrator, meeting, proposal, webhook, token and dead letter."""
+    users.create_user(
+        eva,
+        OPERATOR,
+        users.CreateUser(username="muu_admin", full_name="Muu Admin"),
+        organisation=OTHER_ORG,
+    )
+    users.grant_role(
+        eva,
+        OPERATOR,
+        users.GrantRole(username="muu_admin", organisation=OTHER_ORG, role=Role.ADMIN),
+    )
+    meeting = organisations.create_meeting(
+        eva,
+        OPERATOR,
+        organisations.CreateMeeting(
+            organisation=OTHER_ORG, body="KH", starts_at=datetime(2026, 12, 16, 16, tzinfo=UTC)
+        ),
+    )
+    proposal = proposals.create_proposal(
+        eva,
+        as_("outsider"),
+        proposals.CreateProposal(
+            organisation=OTHER_ORG,
+            case_number="900/05.00.00/2026",
+            title_fi="Muun kunnan esitys",
+            body="KH",
+            presenter="outsider",
+        ),
+    )
+    hook = outbox.create_webhook(
+        eva,
+        OPERATOR,
+        outbox.CreateWebhook.model_validate(
+            {"organisation": OTHER_ORG, "url": "https://muualla.example/eva"}
+        ),
+    )
+    token = tokens.create_token(
+        eva, as_("outsider"), tokens.CreateToken(name="muu", scopes=[TokenScope.READ])
+    )
+    dead = outbox.list_messages(eva, OPERATOR, organisation=OTHER_ORG, states=(DeliveryState.DEAD,))
+    return Foreign(
+        proposal=proposal.id,
+        assignment=proposal.assignments[0].id,
+        meeting=meeting.id,
+        webhook=hook.id,
+        token=token.details.id,
+        message=dead[0].id,
+    )
+
+
 def as_(username: str) -> Caller:
-    return Caller(username, "tests")
+    """The user calling the services directly, on the server, like the command line: steps that
+    need re-authentication count as confirmed (``Caller(username, "tests")`` is not)."""
+    return Caller(username, "tests", confirmed=True)
 
 
 def meeting_id(eva: Eva, body: str = "HYVLTK") -> int:

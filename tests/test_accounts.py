@@ -44,7 +44,27 @@ def test_a_wrong_password_and_an_unknown_user_get_the_same_answer_and_are_logged
 ) -> None:
     assert accounts.authenticate(eva, "prep", "wrong password!") is None
     assert accounts.authenticate(eva, "ghost", prep_password) is None
-    assert events(eva) == [("user.login_failed", "prep"), ("user.login_failed", "unknown (ghost)")]
+    assert events(eva) == [("user.login_failed", "prep"), ("user.login_failed", "unknown user")]
+
+
+@pytest.mark.parametrize("typed", ["Salainen-Sana-2027!", "  prep-salasana ", "ghost", "PREP x"])
+def test_a_typed_username_that_names_nobody_never_enters_the_history(
+    eva: Eva, prep_password: str, typed: str
+) -> None:
+    # People type their password into the username field; the history is append-only.
+    assert accounts.authenticate(eva, typed, prep_password) is None
+    with eva.uow() as uow:
+        rows = uow.session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
+        recorded = json.dumps(
+            [{c.name: getattr(e, c.name) for c in AuditEvent.__table__.columns} for e in rows],
+            default=str,
+        )
+    assert typed.strip() not in recorded
+    assert typed.strip().lower() not in recorded.lower()
+    assert events(eva)[-1] == ("user.login_failed", accounts.UNKNOWN_USER)
+    # A username that names a real user is recorded as that user.
+    assert accounts.authenticate(eva, " PREP ", "väärin-arvattu-sana") is None
+    assert events(eva)[-1] == ("user.login_failed", "prep")
 
 
 def test_a_user_without_a_password_cannot_log_in(eva: Eva, world: World) -> None:

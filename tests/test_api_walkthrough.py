@@ -12,7 +12,8 @@ import httpx
 from flask import Flask
 
 from eva_engine.services.runtime import Eva
-from tests.api_support import api_app, make_token
+from eva_engine.vocabulary import TokenScope
+from tests.api_support import BOTH, api_app, make_token
 
 __all__ = ["api_app"]  # fixtures
 
@@ -48,7 +49,7 @@ def test_a_script_walks_a_proposal_from_draft_to_closed(
 ) -> None:
     preparer = Script(api_app, make_token(eva, "prep"))
     reviewer = Script(api_app, make_token(eva, "sec"))
-    presenter = Script(api_app, make_token(eva, "pres"))
+    presenter = Script(api_app, make_token(eva, "pres", (*BOTH, TokenScope.SIGN)))
 
     org = preparer.call("GET", "/organisations").json()["items"][0]["code"]
     created = preparer.call(

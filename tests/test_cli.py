@@ -66,7 +66,7 @@ def setup_municipality(eva: Eva) -> None:
         ("auditor", "auditor"),
     ]:
         if user != "director" or role == "preparer":
-            eva("users", "create", user, "--name", user.title())
+            eva("users", "create", user, "--name", user.title(), "--org", "virrat")
         eva("users", "grant", user, role, "--org", "virrat", "--body", "HYVLTK")
 
 

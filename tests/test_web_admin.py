@@ -9,6 +9,7 @@ from flask.testing import FlaskClient
 from eva_engine.errors import PermissionDenied
 from eva_engine.services import accounts, users
 from eva_engine.services.runtime import Eva
+from eva_engine.vocabulary import Role
 from tests.builders import OPERATOR, as_
 from tests.test_web import PASSWORD, app, csrf, login
 
@@ -74,6 +75,37 @@ def test_another_organisations_people_stay_out_of_view(app: Flask, eva: Eva) -> 
     assert "outsider" not in html  # holds roles only in muualla
 
 
+def test_a_user_at_home_elsewhere_is_neither_shown_nor_managed_even_with_a_role_here(
+    app: Flask, eva: Eva
+) -> None:
+    # A grant in testila for muualla's user is the operator's; testila's administrator does
+    # not manage that account (its home is muualla).
+    users.grant_role(
+        eva,
+        OPERATOR,
+        users.GrantRole(username="outsider", organisation="testila", role=Role.EXPERT),
+    )
+    client, html = admin_client(app, eva)
+    assert "outsider" not in html
+    token = csrf(html)
+    for url, data in [
+        ("/admin/users/outsider/active", {"active": "0"}),
+        ("/admin/grants/revoke", {"username": "outsider", "role": "expert"}),
+    ]:
+        assert client.post(url, data={"csrf_token": token, **data}).status_code == 404
+    refused = client.post(
+        "/admin/grants",
+        data={"csrf_token": token, "username": "outsider", "role": "auditor"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "Organisaatiossasi ei ole käyttäjää outsider." in refused
+    outsider = next(u for u in users.list_users(eva, OPERATOR) if u.username == "outsider")
+    assert outsider.active
+    held = {(g.role.value, g.organisation) for g in outsider.grants}
+    assert ("expert", "testila") in held
+    assert ("auditor", "testila") not in held
+
+
 def test_the_administrator_creates_a_user_who_can_then_log_in(app: Flask, eva: Eva) -> None:
     client, _ = admin_client(app, eva)
     page = client.get("/admin/users/new").get_data(as_text=True)
@@ -92,7 +124,7 @@ def test_the_administrator_creates_a_user_who_can_then_log_in(app: Flask, eva: E
     assert "uusi.valmistelija" in client.get("/admin/").get_data(as_text=True)
     assert accounts.authenticate(eva, "uusi.valmistelija", "vahva-salasana-2027") is not None
     created = next(u for u in users.list_users(eva, OPERATOR) if u.username == "uusi.valmistelija")
-    assert (created.language.value, created.grants) == ("sv", [])
+    assert (created.language.value, created.grants, created.organisation) == ("sv", [], "testila")
 
 
 @pytest.mark.parametrize(

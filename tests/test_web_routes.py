@@ -1,7 +1,9 @@
 """Every route of the UI, for every kind of visitor: the one it is for, a wrong role, another
 organisation's user, and someone whose grant does not cover a confidential proposal. Another
 organisation's (or a hidden confidential) record is 404, never 403. A meta-test fails when a
-route is added without a line here (or in the test module named for it)."""
+route is added without a line here (or in the test module named for it). Every route of the
+administration, and every route that changes something, is also tried on another
+organisation's records (``CROSS``), with a meta-test of its own."""
 
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from flask.testing import FlaskClient
 from eva_engine.services import accounts, history
 from eva_engine.services.runtime import Eva
 from eva_engine.vocabulary import Publicity
-from tests.builders import OPERATOR, meeting_id, proposal_in
+from tests.builders import OPERATOR, Foreign, build_foreign, meeting_id, proposal_in
+from tests.test_cross_organisation import changed, snapshot
 from tests.test_web import PASSWORD, app, csrf, login
 
 __all__ = ["app"]
@@ -240,6 +243,165 @@ def test_a_confidential_proposal_is_not_found_outside_the_grant_that_covers_it(
     # tek prepares in TEKLTK only: HYVLTK's confidential proposals do not exist for them.
     assert visit(app, "tek", route, route.url(target, True), target) == 404
     assert visit(app, route.allowed, route, route.url(target, True), target) in route.ok
+
+
+# Another organisation's records as targets: every route of the administration (users,
+# grants, tokens, the outbox) and every other route that changes something, tried by testila's
+# people on muualla's records. None succeeds and nothing changes; a record is 404 where the
+# route names it (a form that names a user or a proposal in its fields answers with a message).
+@dataclass(frozen=True)
+class Cross:
+    endpoint: str
+    method: str
+    url: Callable[[Foreign], str]
+    user: str
+    data: Callable[[Foreign], dict[str, str]] = lambda _f: {}
+    status: int = 404
+
+
+def _on(address: str) -> Callable[[Foreign], str]:
+    return lambda f: address.format(**vars(f))
+
+
+CROSS = [
+    Cross(
+        "admin.set_active",
+        "POST",
+        _on("/admin/users/outsider/active"),
+        "admin",
+        lambda _f: {"active": "0"},
+    ),
+    Cross(
+        "admin.set_active",
+        "POST",
+        _on("/admin/users/muu_admin/active"),
+        "admin",
+        lambda _f: {"active": "1"},
+    ),
+    Cross(
+        "admin.revoke",
+        "POST",
+        _on("/admin/grants/revoke"),
+        "admin",
+        lambda _f: {"username": "outsider", "role": "preparer"},
+    ),
+    Cross(
+        "admin.grant",
+        "POST",
+        _on("/admin/grants"),
+        "admin",
+        lambda _f: {"username": "outsider", "role": "expert"},
+        status=302,  # the form answers "The role was not granted: there is no user ..."
+    ),
+    Cross(
+        "tokens.revoke",
+        "POST",
+        _on("/account/tokens/revoke"),
+        "admin",
+        lambda f: {"token_id": str(f.token)},
+    ),
+    Cross("outbox.retry", "POST", _on("/admin/outbox/{message}/retry"), "admin"),
+    Cross("meetings.agenda", "GET", _on("/meetings/{meeting}"), "sec"),
+    Cross("meetings.summaries", "GET", _on("/meetings/{meeting}/summaries"), "sec"),
+    Cross(
+        "meetings.add_item",
+        "POST",
+        _on("/meetings/{meeting}/items"),
+        "sec",
+        lambda f: {"proposal_id": str(f.proposal)},
+    ),
+    Cross(
+        "proposals.fire",
+        "POST",
+        _on("/proposals/{proposal}/transitions/start_screening"),
+        "prep",
+        lambda _f: {"reason": ""},
+    ),
+    Cross(
+        "proposals.fire",
+        "POST",
+        _on("/proposals/{proposal}/transitions/sign_off"),
+        "pres",
+        lambda _f: {"reason": "", "password": PASSWORD},
+    ),
+    Cross(
+        "editor.record_screening",
+        "POST",
+        _on("/proposals/{proposal}/screening"),
+        "prep",
+        lambda _f: {"outcome": "light"},
+    ),
+    Cross("editor.alternatives", "POST", _on("/proposals/{proposal}/alternatives"), "prep"),
+    Cross("editor.area", "POST", _on("/proposals/{proposal}/areas/children"), "prep"),
+    Cross(
+        "editor.follow_up",
+        "POST",
+        _on("/proposals/{proposal}/follow-up"),
+        "prep",
+        lambda _f: {"action": "summary", "summary": "Yhteenveto."},
+    ),
+]
+
+# Routes of the administration, or that change something, with no target of another
+# organisation: what they act on is the user's own, or the organisation they administer.
+CROSS_NO_TARGET = {
+    "admin.index": "shows the administered organisation",
+    "admin.new_user": "creates a user at home in the administered organisation",
+    "admin.new_body": "creates a body of the administered organisation",
+    "admin.new_meeting": "offers only the administered organisation's bodies",
+    "admin.publish": "definitions are shared by every organisation",
+    "audit.verify": "records the check in the auditor's organisation",
+    "auth.login": "the user's own session",
+    "auth.logout": "the user's own session",
+    "auth.password": "the user's own password",
+    "language.switch": "the user's own language",
+    "editor.create": "creates a proposal in the user's organisation",
+    "outbox.index": "lists the administered organisations' messages",
+    "tokens.index": "lists the user's own tokens",
+    "tokens.create": "makes a token of the user themself",
+}
+
+
+@pytest.fixture
+def foreign(eva: Eva) -> Foreign:
+    for username in ("admin", "prep", "sec", "pres"):
+        accounts.set_password(eva, OPERATOR, username, PASSWORD)
+    return build_foreign(eva)
+
+
+@pytest.mark.parametrize("case", CROSS, ids=lambda c: f"{c.method} {c.endpoint} as {c.user}")
+def test_another_organisations_records_are_never_reached_and_nothing_changes(
+    app: Flask, eva: Eva, foreign: Foreign, case: Cross
+) -> None:
+    client: FlaskClient = app.test_client()
+    login(client, case.user)
+    token = csrf(client.get("/").get_data(as_text=True))
+    before = snapshot(eva)
+    if case.method == "GET":
+        response = client.get(case.url(foreign))
+    else:
+        response = client.post(case.url(foreign), data={"csrf_token": token, **case.data(foreign)})
+    assert response.status_code == case.status
+    assert changed(before, snapshot(eva)) == []
+    if case.status == 302:
+        page = client.get(response.location).get_data(as_text=True)
+        assert "Organisaatiossasi ei ole käyttäjää outsider." in page
+
+
+def test_every_administration_and_changing_route_has_a_cross_organisation_case(
+    app: Flask,
+) -> None:
+    wanted = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if not rule.endpoint.startswith(("api.", "exchange.", "static"))
+        and (
+            rule.endpoint.split(".")[0] in ("admin", "tokens", "outbox")
+            or "POST" in (rule.methods or ())
+        )
+    }
+    covered = {c.endpoint for c in CROSS} | set(CROSS_NO_TARGET)
+    assert sorted(wanted - covered) == []
 
 
 def test_every_route_is_covered_here_or_in_the_module_named_for_it(app: Flask) -> None:

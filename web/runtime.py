@@ -13,6 +13,7 @@ def eva() -> Eva:
     return engine
 
 
-def caller() -> Caller:
-    """The logged-in user as the engine's caller (views require a login)."""
-    return Caller(current_user.username, "web")
+def caller(*, confirmed: bool = False) -> Caller:
+    """The logged-in user as the engine's caller (views require a login). ``confirmed``: the
+    view has just checked the user's password again (the presenter's sign-off)."""
+    return Caller(current_user.username, "web", confirmed=confirmed)

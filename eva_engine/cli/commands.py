@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from eva_engine.cli.output import emit, reported
+from eva_engine.cli.output import RetryingGroup, emit, reported
+from eva_engine.cli.params import ID, WHOLE
 from eva_engine.config import Settings
 from eva_engine.errors import InvalidInput, Problem
 from eva_engine.services import (
@@ -37,7 +38,13 @@ from eva_engine.vocabulary import (
 from eva_engine.workflow.diagram import mermaid
 from eva_engine.workflow.loader import load_catalogue
 
-as_user = click.option("--as", "username", metavar="USER", help="The user who acts.")
+AS_HELP = (
+    "The user who acts, with exactly that user's roles. The command line is the operator on the "
+    "server: without --as it acts as the operator; with --as USER it acts as USER (an "
+    "administrator acting on the server), and steps that need re-authentication, such as the "
+    "presenter's sign-off, count as confirmed."
+)
+as_user = click.option("--as", "username", metavar="USER", help=AS_HELP)
 
 
 def _eva() -> Eva:
@@ -51,14 +58,16 @@ def _eva() -> Eva:
 
 
 def _caller(username: str | None) -> Caller:
-    return Caller(username=username, client="cli")
+    """Whoever runs ``eva`` controls the server (its database and its files): the command line
+    is confirmed, the password the web UI asks adds nothing here (see ``AS_HELP``)."""
+    return Caller(username=username, client="cli", confirmed=True)
 
 
 def _choice(enum: Any) -> click.Choice[str]:
     return click.Choice([m.value for m in enum])
 
 
-@click.group()
+@click.group(cls=RetryingGroup)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.version_option(package_name="eva")
 def cli(as_json: bool) -> None:
@@ -106,7 +115,7 @@ def orgs_create(
     case_example: str,
     username: str | None,
 ) -> None:
-    """Create an organisation with its own case-number format."""
+    """Create an organisation with its own case-number format (only the operator: no --as)."""
     with reported():
         view = organisations.create_organisation(
             _eva(),
@@ -138,7 +147,7 @@ def bodies() -> None:
 def bodies_create(
     organisation: str, code: str, name_fi: str, name_sv: str | None, kind: str, username: str | None
 ) -> None:
-    """Create a body, e.g. HYVLTK (hyvinvointilautakunta)."""
+    """Create a body, e.g. HYVLTK (hyvinvointilautakunta); with --as, its administrator."""
     with reported():
         view = organisations.create_body(
             _eva(),
@@ -170,7 +179,7 @@ def meetings() -> None:
 def meetings_create(
     organisation: str, body: str, starts_at: str, location: str | None, username: str | None
 ) -> None:
-    """Create a meeting of a body."""
+    """Create a meeting of a body; with --as, an administrator or the body's secretary."""
     with reported():
         view = organisations.create_meeting(
             _eva(),
@@ -206,18 +215,24 @@ def users_group() -> None:
 @click.option("--email")
 @click.option("--title")
 @click.option("--language", type=_choice(Language), default="fi", show_default=True)
-@click.option("--org", "organisation", help="The organisation you administer (with --as).")
-@click.option("--as", "actor", metavar="USER", help="The administrator who creates.")
+@click.option(
+    "--org",
+    "organisation",
+    required=True,
+    help="The user's home organisation, whose administrators manage the account "
+    "(with --as: the one you administer).",
+)
+@click.option("--as", "actor", metavar="USER", help="The administrator who creates. " + AS_HELP)
 def users_create(
     username: str,
     full_name: str,
     email: str | None,
     title: str | None,
     language: str,
-    organisation: str | None,
+    organisation: str,
     actor: str | None,
 ) -> None:
-    """Create a user."""
+    """Create a user at home in an organisation."""
     with reported():
         view = users.create_user(
             _eva(),
@@ -239,11 +254,14 @@ def users_create(
 @click.argument("role", type=_choice(Role))
 @click.option("--org", "organisation", required=True)
 @click.option("--body", help="Only in this body (default: the whole organisation).")
-@click.option("--as", "actor", metavar="USER", help="The administrator who grants.")
+@click.option("--as", "actor", metavar="USER", help="The administrator who grants. " + AS_HELP)
 def users_grant(
     username: str, role: str, organisation: str, body: str | None, actor: str | None
 ) -> None:
-    """Grant a role in an organisation, optionally only in one body."""
+    """Grant a role in an organisation, optionally only in one body.
+
+    An administrator grants roles only in the organisation they administer and only to its own
+    users; a grant in another organisation than the user's home is the operator's (no --as)."""
     with reported():
         view = users.grant_role(
             _eva(),
@@ -267,7 +285,7 @@ def users_grant(
 @click.argument("role", type=_choice(Role))
 @click.option("--org", "organisation", required=True)
 @click.option("--body")
-@click.option("--as", "actor", metavar="USER")
+@click.option("--as", "actor", metavar="USER", help="The administrator who revokes. " + AS_HELP)
 def users_revoke(
     username: str, role: str, organisation: str, body: str | None, actor: str | None
 ) -> None:
@@ -286,7 +304,9 @@ def users_revoke(
 @users_group.command("set-password")
 @click.argument("username")
 @click.option("--org", "organisation", help="The organisation you administer (with --as).")
-@click.option("--as", "actor", metavar="USER", help="Yourself, or the administrator.")
+@click.option(
+    "--as", "actor", metavar="USER", help="Yourself, or the user's administrator. " + AS_HELP
+)
 @click.password_option("--password", prompt="New password", help="Asked if not given.")
 def users_set_password(
     username: str, organisation: str | None, actor: str | None, password: str
@@ -303,9 +323,11 @@ def users_set_password(
 @users_group.command("disable")
 @click.argument("username")
 @click.option("--org", "organisation", help="The organisation you administer (with --as).")
-@click.option("--as", "actor", metavar="USER")
+@click.option("--as", "actor", metavar="USER", help="The user's administrator. " + AS_HELP)
 def users_disable(username: str, organisation: str | None, actor: str | None) -> None:
-    """Disable an account; its sessions end at their next request."""
+    """Disable an account; its sessions end at their next request.
+
+    With --as, only an administrator of the user's home organisation may."""
     with reported():
         accounts.set_active(
             _eva(), _caller(actor), username, active=False, organisation=organisation
@@ -314,10 +336,12 @@ def users_disable(username: str, organisation: str | None, actor: str | None) ->
 
 
 @users_group.command("list")
-def users_list() -> None:
-    """List users and their active grants."""
+@click.option("--org", "organisation", help="Only the users at home in this organisation.")
+@click.option("--as", "actor", metavar="USER", help="The administrator who lists. " + AS_HELP)
+def users_list(organisation: str | None, actor: str | None) -> None:
+    """List users and their active grants (an administrator: those of their organisation)."""
     with reported():
-        views = users.list_users(_eva(), _caller(None))
+        views = users.list_users(_eva(), _caller(actor), organisation)
 
         def human() -> None:
             for v in views:
@@ -388,7 +412,7 @@ def proposals_create(
 
 
 @proposals_group.command("show")
-@click.argument("proposal_id", type=int)
+@click.argument("proposal_id", type=ID)
 @as_user
 def proposals_show(proposal_id: int, username: str | None) -> None:
     """Show a proposal: state, screening, completeness, assignments and possible actions."""
@@ -452,8 +476,8 @@ def proposals_show(proposal_id: int, username: str | None) -> None:
 @click.option("--org", "organisation", required=True)
 @click.option("--state")
 @click.option("--body")
-@click.option("--limit", default=50, show_default=True)
-@click.option("--offset", default=0)
+@click.option("--limit", type=WHOLE, default=50, show_default=True)
+@click.option("--offset", type=WHOLE, default=0)
 @as_user
 def proposals_list(
     organisation: str,
@@ -484,14 +508,14 @@ def proposals_list(
 
 
 @proposals_group.command("fire")
-@click.argument("proposal_id", type=int)
+@click.argument("proposal_id", type=ID)
 @click.argument("trigger")
-@click.option("--as", "username", metavar="USER", required=True)
+@click.option("--as", "username", metavar="USER", required=True, help=AS_HELP)
 @click.option("--reason", help="Why (required by some steps, e.g. return_for_revision).")
 @click.option(
     "--if-version",
     "expected_version",
-    type=int,
+    type=ID,
     help="Refuse if the proposal is no longer at this version.",
 )
 def proposals_fire(
@@ -499,13 +523,19 @@ def proposals_fire(
 ) -> None:
     """Fire a workflow TRIGGER on a proposal as USER."""
     with reported():
+        step = proposals.FireTrigger(
+            proposal_id=proposal_id,
+            trigger=trigger,
+            reason=reason,
+            expected_version=expected_version,
+        )
         result = transitions.fire(
             _eva(),
             _caller(username),
-            proposal_id,
-            trigger,
-            reason=reason,
-            expected_version=expected_version,
+            step.proposal_id,
+            step.trigger,
+            reason=step.reason,
+            expected_version=step.expected_version,
         )
         emit(
             result,
@@ -517,11 +547,11 @@ def proposals_fire(
 
 
 @proposals_group.command("schedule")
-@click.argument("proposal_id", type=int)
-@click.option("--meeting", "meeting_id", type=int, required=True)
-@click.option("--position", type=int, help="Position on the meeting's agenda.")
-@click.option("--section", type=int, help="The § number (default: the next free one).")
-@click.option("--if-version", "expected_version", type=int)
+@click.argument("proposal_id", type=ID)
+@click.option("--meeting", "meeting_id", type=ID, required=True)
+@click.option("--position", type=WHOLE, help="Position on the meeting's agenda.")
+@click.option("--section", type=WHOLE, help="The § number (default: the next free one).")
+@click.option("--if-version", "expected_version", type=ID)
 @as_user
 def proposals_schedule(
     proposal_id: int,
@@ -556,7 +586,7 @@ def screening_group() -> None:
 
 
 @screening_group.command("record")
-@click.argument("proposal_id", type=int)
+@click.argument("proposal_id", type=ID)
 @click.option("--outcome", type=click.Choice(["exempt", "light", "full"]), required=True)
 @click.option("--criterion", "criteria", multiple=True, help="A criterion id; repeat for more.")
 @click.option("--exemption", help="The exemption id (with --outcome exempt).")
@@ -595,10 +625,10 @@ def assessment_group() -> None:
 
 
 @assessment_group.command("import")
-@click.argument("proposal_id", type=int)
+@click.argument("proposal_id", type=ID)
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--as", "username", metavar="USER", required=True)
-@click.option("--if-version", "expected_version", type=int)
+@click.option("--if-version", "expected_version", type=ID)
 def assessment_import(
     proposal_id: int, file: Path, username: str, expected_version: int | None
 ) -> None:
@@ -629,7 +659,7 @@ def assessment_schema() -> None:
 
 # history and audit ------------------------------------------------------------------------------
 @cli.command("history")
-@click.argument("proposal_id", type=int)
+@click.argument("proposal_id", type=ID)
 @as_user
 def history_cmd(proposal_id: int, username: str | None) -> None:
     """Print the full history of a proposal."""
@@ -655,40 +685,6 @@ def history_cmd(proposal_id: int, username: str | None) -> None:
                     click.echo(f"         reason: {ev.reason}")
 
         emit(events, human)
-
-
-@cli.group()
-def audit() -> None:
-    """The tamper-evident audit history."""
-
-
-@audit.command("verify")
-def audit_verify() -> None:
-    """Verify the hash chain of the whole audit history; non-zero exit if broken."""
-    with reported():
-        result = history.verify(_eva())
-        payload = {
-            "ok": result.ok,
-            "verified": result.verified,
-            "first_bad_seq": result.first_bad_seq,
-            "problem": result.problem,
-        }
-        if result.ok:
-            emit(
-                payload,
-                lambda: click.echo(f"OK: {result.verified} events verified; the chain is intact."),
-            )
-            return
-        emit(
-            payload,
-            lambda: click.secho(
-                f"BROKEN at event {result.first_bad_seq}: {result.problem} "
-                f"({result.verified} events before it verified).",
-                fg="red",
-                err=True,
-            ),
-        )
-        raise SystemExit(8)
 
 
 # workflows --------------------------------------------------------------------------------------
@@ -752,7 +748,7 @@ def workflows_publish(username: str | None) -> None:
 
 @workflows.command("diagram")
 @click.argument("name", default="eva-standard")
-@click.option("--version", "version", type=int)
+@click.option("--version", "version", type=WHOLE)
 @click.option("--language", type=_choice(Language), default="en", show_default=True)
 def workflows_diagram(name: str, version: int | None, language: str) -> None:
     """Print a workflow as a Mermaid state diagram."""

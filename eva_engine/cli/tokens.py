@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import click
 
-from eva_engine.cli.commands import _caller, _eva, cli
+from eva_engine.cli.commands import AS_HELP, _caller, _eva, cli
 from eva_engine.cli.output import emit, reported
+from eva_engine.cli.params import ID, WholeNumber
 from eva_engine.services import tokens
 from eva_engine.vocabulary import TokenScope
 
 
 @cli.group("tokens")
 def tokens_group() -> None:
-    """API tokens: create, list and revoke (always a named user's own)."""
+    """API tokens: create, list and revoke (a named user's own; an administrator may also revoke
+    the tokens of their organisation's users)."""
 
 
 def _when(value: object) -> str:
@@ -21,20 +23,23 @@ def _when(value: object) -> str:
 
 
 @tokens_group.command("create")
-@click.option("--as", "username", metavar="USER", required=True, help="The token's user.")
+@click.option(
+    "--as", "username", metavar="USER", required=True, help="The token's user. " + AS_HELP
+)
 @click.option("--name", required=True, help="What the token is for, e.g. 'Dynasty sync'.")
 @click.option(
     "--scope",
     "scopes",
     multiple=True,
     type=click.Choice([s.value for s in TokenScope]),
-    default=[TokenScope.READ.value],
+    default=[s.value for s in tokens.DEFAULT_SCOPES],
     show_default=True,
-    help="read (GET requests) and/or write (changes); repeat for both.",
+    help="read (GET requests), write (changes), sign (sign off as the presenter without the "
+    "password the web UI asks; needs write, never given unless named); repeat for more.",
 )
 @click.option(
     "--expires-days",
-    type=click.IntRange(1, tokens.MAX_EXPIRY_DAYS),
+    type=WholeNumber(1, tokens.MAX_EXPIRY_DAYS),
     default=90,
     show_default=True,
     help="Days until the token expires.",
@@ -62,7 +67,7 @@ def tokens_create(username: str, name: str, scopes: tuple[str, ...], expires_day
 
 
 @tokens_group.command("list")
-@click.option("--as", "username", metavar="USER", required=True, help="Whose tokens.")
+@click.option("--as", "username", metavar="USER", required=True, help="Whose tokens. " + AS_HELP)
 def tokens_list(username: str) -> None:
     """The user's tokens (never their secrets)."""
     with reported():
@@ -82,8 +87,14 @@ def tokens_list(username: str) -> None:
 
 
 @tokens_group.command("revoke")
-@click.argument("token_id", type=click.IntRange(1, 2**31 - 1))
-@click.option("--as", "username", metavar="USER", required=True, help="The token's user.")
+@click.argument("token_id", type=ID)
+@click.option(
+    "--as",
+    "username",
+    metavar="USER",
+    required=True,
+    help="The token's user, or an administrator of the user's organisation. " + AS_HELP,
+)
 def tokens_revoke(token_id: int, username: str) -> None:
     """Revoke a token at once."""
     with reported():

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from eva_engine.db.audit import Actor, AuditContext, PendingEvent
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import N_, NotFound, PermissionDenied, Text
-from eva_engine.models import Proposal, User
+from eva_engine.models import Organisation, Proposal, User
 from eva_engine.services.runtime import Caller
 from eva_engine.vocabulary import Publicity, Role
 
@@ -97,21 +97,88 @@ def log_disclosure(audit: AuditContext, proposal: Proposal, action: str) -> bool
     return True
 
 
+def require_role_in(
+    repos: Repositories,
+    user: User | None,
+    organisation_id: int,
+    body_id: int | None,
+    roles: Iterable[Role],
+    doing: str,
+    missing: str,
+    missing_text: Text | None = None,
+) -> Role | None:
+    """``require_role`` for a target of ``organisation_id``: where the user holds no role at
+    all, the target is another organisation's and is reported as ``missing`` (not found, never
+    forbidden, so that its existence is not revealed); in their own organisation a role that
+    does not allow it is forbidden."""
+    if user is None:
+        return None
+    if not repos.holds_any_role(user.id, organisation_id):
+        raise NotFound(missing, text=missing_text)
+    return require_role(repos, user, organisation_id, body_id, roles, doing)
+
+
+def administered_organisation(
+    repos: Repositories, user: User | None, organisation: str | None, doing: str
+) -> tuple[Organisation, str | None]:
+    """The organisation ``organisation`` if the user administers it, and the role they act in
+    (None for the operator). Another organisation is not found; one's own without the
+    administrator role is forbidden."""
+    missing = f"no organisation {organisation!r}: name the one you administer"
+    org = repos.organisation_by_code(organisation or "")
+    if org is None:
+        raise NotFound(missing)
+    role = require_role_in(repos, user, org.id, None, [Role.ADMIN], doing, missing)
+    return org, role.value if role else None
+
+
 def administrator_of(
     repos: Repositories, user: User | None, organisation: str | None, doing: str
 ) -> str | None:
     """The role a user acts in when administering ``organisation`` (None for the operator)."""
-    if user is None:
-        return None
-    org = repos.organisation_by_code(organisation or "")
-    if org is None:
-        raise NotFound(f"no organisation {organisation!r}: name the one you administer")
-    role = require_role(repos, user, org.id, None, [Role.ADMIN], doing)
-    return role.value if role else None
+    return administered_organisation(repos, user, organisation, doing)[1]
 
 
-def load_proposal(repos: Repositories, proposal_id: int, user: User | None) -> Proposal:
-    proposal = repos.proposal(proposal_id)
+def managed_user(
+    repos: Repositories,
+    admin: User | None,
+    username: str,
+    doing: str,
+    organisation: str | None = None,
+) -> tuple[User, str | None]:
+    """The account ``username`` if the caller may manage it, and the role they act in: the shell
+    operator manages every account, an administrator only those whose home organisation they
+    administer (and, if they name ``organisation``, only of that one). Any other account,
+    including one without a home, does not exist for them."""
+    missing = f"no user {username!r}"
+    target = repos.user_by_username(username)
+    if target is None:
+        raise NotFound(missing, text=_no_user(username))
+    if admin is None:
+        return target, None
+    home = target.organisation_id
+    if home is None:
+        raise NotFound(missing, text=_no_user(username))
+    if organisation is not None:
+        named = repos.organisation_by_code(organisation)
+        if named is None or named.id != home:
+            raise NotFound(missing, text=_no_user(username))
+    role = require_role_in(
+        repos, admin, home, None, [Role.ADMIN], doing, missing, _no_user(username)
+    )
+    return target, role.value if role else None
+
+
+def _no_user(username: str) -> Text:
+    return Text(N_("There is no user %(username)s in your organisation."), {"username": username})
+
+
+def load_proposal(
+    repos: Repositories, proposal_id: int, user: User | None, *, for_update: bool = False
+) -> Proposal:
+    """The proposal if the user may see it. ``for_update``: a write to its aggregate follows,
+    so lock it first (``Repositories.lock_proposal``), before anything else of it is read."""
+    proposal = repos.proposal(proposal_id, for_update=for_update)
     if proposal is None:
         raise NotFound(f"no proposal {proposal_id}")
     require_proposal_access(repos, user, proposal)

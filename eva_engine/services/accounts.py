@@ -11,15 +11,16 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel
 
 from eva_engine.db.audit import Actor, PendingEvent
-from eva_engine.errors import InvalidInput, NotFound, PermissionDenied, Problem
+from eva_engine.errors import InvalidInput, NotFound, Problem
 from eva_engine.models import User, utcnow
-from eva_engine.services.access import actor_for, administrator_of, require_role
+from eva_engine.services.access import actor_for, managed_user
 from eva_engine.services.runtime import Caller, Eva
-from eva_engine.vocabulary import Language, Role
+from eva_engine.vocabulary import Language
 
 MIN_PASSWORD_LENGTH = 12
 _HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
 _DUMMY_HASH = _HASHER.hash("eva: never a real password, only spends the same time")
+UNKNOWN_USER = "unknown user"  # the actor of a failed login whose username names nobody
 
 
 class SessionUser(BaseModel):
@@ -75,10 +76,10 @@ def authenticate(eva: Eva, username: str, password: str, client: str = "web") ->
         except (VerificationError, InvalidHashError):
             ok = False
         ok = ok and user is not None and user.active
+        # What was typed is recorded only when it names a real user: a password typed into
+        # the username field must never enter the append-only history.
         uow.audit.actor = Actor(
-            user.id if user else None,
-            user.username if user else f"unknown ({username[:40]})",
-            client,
+            user.id if user else None, user.username if user else UNKNOWN_USER, client
         )
         uow.audit.record(_login_event(user, "user.login" if ok else "user.login_failed"))
         if ok and user is not None and _HASHER.check_needs_rehash(stored):
@@ -116,14 +117,14 @@ def set_password(
     current_password: str | None = None,
     organisation: str | None = None,
 ) -> None:
-    """A user changes their own password (giving the current one); an administrator or the
-    shell operator sets anyone's. Either way every session of that user ends."""
+    """A user changes their own password (giving the current one); an administrator sets the
+    password of a user at home in the organisation they administer (``organisation``, if
+    named, must be that one), the shell operator anyone's. Either way every session of that
+    user ends."""
     with eva.uow() as uow:
         uow.audit.actor, actor = actor_for(uow.repos, caller)
-        user = uow.repos.user_by_username(username)
-        if user is None:
-            raise NotFound(f"no user {username!r}")
-        if actor is not None and actor.id == user.id:
+        if actor is not None and actor.username == username:
+            user = actor
             stored = user.password_hash or _DUMMY_HASH
             try:
                 _HASHER.verify(stored, current_password or "")
@@ -131,12 +132,9 @@ def set_password(
                 raise InvalidInput(
                     "the current password is wrong", [Problem("current_password", "wrong password")]
                 ) from exc
-        elif actor is not None:
-            org = uow.repos.organisation_by_code(organisation or "")
-            if org is None:
-                raise PermissionDenied("only an administrator can set another user's password")
-            uow.audit.role = require_role(
-                uow.repos, actor, org.id, None, [Role.ADMIN], "set passwords"
+        else:
+            user, uow.audit.role = managed_user(
+                uow.repos, actor, username, "set passwords", organisation
             )
         problems = password_problems(new_password, user.username)
         if problems:
@@ -161,13 +159,14 @@ def set_language(eva: Eva, user_id: int, language: Language) -> None:
 def set_active(
     eva: Eva, caller: Caller, username: str, active: bool, organisation: str | None = None
 ) -> None:
-    """Disable (or enable) an account; disabling ends its sessions at once."""
+    """Disable (or enable) an account; disabling ends its sessions at once. An administrator
+    may do it only to a user at home in the organisation they administer (``organisation``,
+    if named, must be that one); the shell operator to anyone."""
     with eva.uow() as uow:
         uow.audit.actor, actor = actor_for(uow.repos, caller)
-        uow.audit.role = administrator_of(uow.repos, actor, organisation, "disable users")
-        user = uow.repos.user_by_username(username)
-        if user is None:
-            raise NotFound(f"no user {username!r}")
+        user, uow.audit.role = managed_user(
+            uow.repos, actor, username, "disable users", organisation
+        )
         user.active = active
         if not active:
             user.session_epoch += 1

@@ -41,8 +41,8 @@ def administered(eva: Eva, caller: Caller) -> str:
 
 
 def overview(eva: Eva, caller: Caller, *, since: datetime | None = None) -> Overview:
-    """The administered organisation's bodies, meetings (from ``since``) and people: everyone
-    holding a role there, and accounts that hold no role anywhere yet (to be granted one)."""
+    """The administered organisation's bodies, meetings (from ``since``) and people: the
+    accounts at home there, with their roles there (some may hold none yet)."""
     code = administered(eva, caller)
     with eva.reading() as uow:
         repos = uow.repos
@@ -59,10 +59,9 @@ def overview(eva: Eva, caller: Caller, *, since: datetime | None = None) -> Over
         ]
         users = []
         for user in repos.users():
-            grants = list(repos.grants(user.id))
-            here = [g for g in grants if g.organisation_id == org.id]
-            if grants and not here:
-                continue  # someone else's people
+            if user.organisation_id != org.id:
+                continue  # someone else's people (or the operator's, without a home)
+            here = [g for g in repos.grants(user.id) if g.organisation_id == org.id]
             users.append(
                 user_view(
                     user,
@@ -76,6 +75,7 @@ def overview(eva: Eva, caller: Caller, *, since: datetime | None = None) -> Over
                         )
                         for g in here
                     ],
+                    org.code,
                 )
             )
         return Overview(

@@ -156,6 +156,11 @@ class DemoReport(BaseModel):
     message: str
 
 
+def _as(username: str | None) -> Caller:
+    """The loader runs on the server like the command line: its sign-offs count as confirmed."""
+    return Caller(username, "demo-data", confirmed=True)
+
+
 def _day(days: int) -> datetime:
     base = datetime.now(UTC).replace(hour=14, minute=0, second=0, microsecond=0)
     return base + timedelta(days=days)
@@ -247,7 +252,7 @@ def load_demo_data(eva: Eva, *, if_empty: bool = False) -> DemoReport:
                 proposals=0,
                 message="Demo data not loaded: the database has data already.",
             )
-    op = Caller(None, "demo-data")
+    op = _as(None)
     definitions.publish(eva, op)
     organisations.create_organisation(
         eva,
@@ -279,6 +284,7 @@ def load_demo_data(eva: Eva, *, if_empty: bool = False) -> DemoReport:
                 email=f"{username}@esimerkkila.invalid",
                 language=Language.FI,
             ),
+            organisation=ORG,
         )
         accounts.set_password(eva, op, username, DEMO_PASSWORD)
         for role, body in grants:
@@ -343,7 +349,7 @@ def _create_and_walk(
 ) -> int:
     view = proposals.create_proposal(
         eva,
-        Caller(preparer, "demo-data"),
+        _as(preparer),
         proposals.CreateProposal(
             organisation=ORG, case_number=case, title_fi=title, body=body, presenter=presenter
         ),
@@ -360,10 +366,10 @@ def _create_and_walk(
         if trigger == "place_on_agenda":
             proposals.schedule(
                 eva,
-                Caller("sihteeri", "demo-data"),
+                _as("sihteeri"),
                 proposals.ScheduleProposal(proposal_id=pid, meeting_id=meeting),
             )
-        result = transitions.fire(eva, Caller(user, "demo-data"), pid, trigger)
+        result = transitions.fire(eva, _as(user), pid, trigger)
         if say:
             say(f"  {user:<15} {trigger:<18} {result.from_state} → {result.to_state}")
         if depth == ScreeningOutcome.EXEMPT and result.to_state == "review":
@@ -371,14 +377,14 @@ def _create_and_walk(
     if ending is not None:
         trigger, reason = ending
         actor = preparer if trigger == "withdraw" else "sihteeri"
-        transitions.fire(eva, Caller(actor, "demo-data"), pid, trigger, reason=reason or None)
+        transitions.fire(eva, _as(actor), pid, trigger, reason=reason or None)
     return pid
 
 
 def _screen_and_assess(
     eva: Eva, bundle: WorkflowBundle, pid: int, preparer: str, depth: ScreeningOutcome, title: str
 ) -> None:
-    caller = Caller(preparer, "demo-data")
+    caller = _as(preparer)
     if depth == ScreeningOutcome.EXEMPT:
         screening.record_screening(
             eva,
@@ -435,7 +441,12 @@ def _virrat(eva: Eva, op: Caller) -> None:
         ("virrat.hyvinvointijohtaja", "Virtain hyvinvointijohtaja", "hyvinvointijohtaja", None),
         ("virrat.sihteeri", "Virtain lautakunnan sihteeri", "sihteeri", Role.SECRETARY),
     ]:
-        users.create_user(eva, op, users.CreateUser(username=username, full_name=name, title=title))
+        users.create_user(
+            eva,
+            op,
+            users.CreateUser(username=username, full_name=name, title=title),
+            organisation="virrat",
+        )
         roles = [Role.PREPARER, Role.PRESENTER] if role is None else [role]
         for r in roles:
             users.grant_role(
@@ -453,8 +464,8 @@ def _virrat(eva: Eva, op: Caller) -> None:
             location="Virrat",
         ),
     )
-    director = Caller("virrat.hyvinvointijohtaja", "demo-data")
-    secretary = Caller("virrat.sihteeri", "demo-data")
+    director = _as("virrat.hyvinvointijohtaja")
+    secretary = _as("virrat.sihteeri")
     pid = proposals.create_proposal(
         eva,
         director,

@@ -1,4 +1,5 @@
-"""Setting up organisations, their bodies and meetings."""
+"""Setting up organisations (the operator of the server), their bodies (an organisation's
+administrator) and meetings (its administrator or a secretary of the body)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from eva_engine.errors import Conflict, InvalidInput, NotFound, Problem
+from eva_engine.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied, Problem, Text
 from eva_engine.models import Body, Meeting, Organisation
-from eva_engine.services.access import actor_for, require_admin, require_role
+from eva_engine.services.access import actor_for, administered_organisation, require_role_in
+from eva_engine.services.fields import CaseNumber, CasePattern, ChoiceId, Code, Name
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import BodyKind, OrganisationKind, Role
 
@@ -19,13 +21,13 @@ class Command(BaseModel):
 
 
 class CreateOrganisation(Command):
-    code: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")
-    name_fi: str = Field(min_length=1, max_length=255)
-    name_sv: str | None = None
+    code: Code = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")
+    name_fi: Name = Field(min_length=1)
+    name_sv: Name | None = None
     kind: OrganisationKind = OrganisationKind.MUNICIPALITY
-    case_number_pattern: str = Field(min_length=1, max_length=200)
-    case_number_example: str = Field(min_length=1, max_length=60)
-    workflow_name: str = "eva-standard"
+    case_number_pattern: CasePattern = Field(min_length=1)
+    case_number_example: CaseNumber = Field(min_length=1)
+    workflow_name: ChoiceId = Field(default="eva-standard", min_length=1)
 
     @field_validator("case_number_pattern")
     @classmethod
@@ -38,18 +40,18 @@ class CreateOrganisation(Command):
 
 
 class CreateBody(Command):
-    organisation: str
-    code: str = Field(pattern=r"^[A-ZÅÄÖ0-9][A-ZÅÄÖ0-9_-]{0,39}$")
-    name_fi: str = Field(min_length=1, max_length=255)
-    name_sv: str | None = None
+    organisation: Code = Field(min_length=1)
+    code: Code = Field(pattern=r"^[A-ZÅÄÖ0-9][A-ZÅÄÖ0-9_-]{0,39}$")
+    name_fi: Name = Field(min_length=1)
+    name_sv: Name | None = None
     kind: BodyKind = BodyKind.COMMITTEE
 
 
 class CreateMeeting(Command):
-    organisation: str
-    body: str
+    organisation: Code = Field(min_length=1)
+    body: Code = Field(min_length=1)
     starts_at: datetime
-    location: str | None = None
+    location: Name | None = None
 
     @field_validator("starts_at")
     @classmethod
@@ -85,7 +87,7 @@ class MeetingView(BaseModel):
 
 
 def create_organisation(eva: Eva, caller: Caller, cmd: CreateOrganisation) -> OrganisationView:
-    if not re.fullmatch(cmd.case_number_pattern, cmd.case_number_example):
+    if not re.fullmatch(cmd.case_number_pattern, cmd.case_number_example, re.ASCII):
         raise InvalidInput(
             "the example case number does not match the pattern",
             [
@@ -97,7 +99,14 @@ def create_organisation(eva: Eva, caller: Caller, cmd: CreateOrganisation) -> Or
         )
     with eva.uow() as uow:
         uow.audit.actor, user = actor_for(uow.repos, caller)
-        require_admin(uow.repos, user, "create organisations")
+        if user is not None:
+            # An organisation's administrator administers that one organisation; setting up
+            # another is for the operator of the server.
+            raise PermissionDenied(
+                f"{user.username} cannot create organisations: only the operator of the server "
+                "can (without --as)",
+                text=Text(N_("Only the operator of the server can do this.")),
+            )
         if uow.repos.organisation_by_code(cmd.code) is not None:
             raise Conflict(f"organisation {cmd.code!r} exists already")
         org = Organisation(**cmd.model_dump())
@@ -128,10 +137,9 @@ def organisation_by_code(eva: Eva, code: str) -> OrganisationView:
 def create_body(eva: Eva, caller: Caller, cmd: CreateBody) -> BodyView:
     with eva.uow() as uow:
         uow.audit.actor, user = actor_for(uow.repos, caller)
-        org = uow.repos.organisation_by_code(cmd.organisation)
-        if org is None:
-            raise NotFound(f"no organisation {cmd.organisation!r}")
-        uow.audit.role = require_role(uow.repos, user, org.id, None, [Role.ADMIN], "create bodies")
+        org, uow.audit.role = administered_organisation(
+            uow.repos, user, cmd.organisation, "create bodies"
+        )
         if uow.repos.body_by_code(org.id, cmd.code) is not None:
             raise Conflict(f"body {cmd.code!r} exists already in {org.code}")
         body = Body(
@@ -156,14 +164,21 @@ def create_body(eva: Eva, caller: Caller, cmd: CreateBody) -> BodyView:
 def create_meeting(eva: Eva, caller: Caller, cmd: CreateMeeting) -> MeetingView:
     with eva.uow() as uow:
         uow.audit.actor, user = actor_for(uow.repos, caller)
+        missing = f"no organisation {cmd.organisation!r}"
         org = uow.repos.organisation_by_code(cmd.organisation)
-        if org is None:
-            raise NotFound(f"no organisation {cmd.organisation!r}")
+        if org is None or (user is not None and not uow.repos.holds_any_role(user.id, org.id)):
+            raise NotFound(missing)  # another organisation's bodies are not revealed
         body = uow.repos.body_by_code(org.id, cmd.body)
         if body is None:
             raise NotFound(f"no body {cmd.body!r} in {org.code}")
-        uow.audit.role = require_role(
-            uow.repos, user, org.id, body.id, [Role.ADMIN, Role.SECRETARY], "create meetings"
+        uow.audit.role = require_role_in(
+            uow.repos,
+            user,
+            org.id,
+            body.id,
+            [Role.ADMIN, Role.SECRETARY],
+            "create meetings",
+            missing,
         )
         meeting = Meeting(
             organisation_id=org.id, body_id=body.id, starts_at=cmd.starts_at, location=cmd.location

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,9 +27,9 @@ from eva_engine.errors import (
     Text,
 )
 from eva_engine.models import OutboxMessage, User, Webhook, utcnow
-from eva_engine.services.access import actor_for, administrator_of
+from eva_engine.services.access import actor_for, administered_organisation, require_role_in
 from eva_engine.services.runtime import Caller, Eva
-from eva_engine.vocabulary import Channel, DeliveryState, NotificationKind
+from eva_engine.vocabulary import Channel, DeliveryState, NotificationKind, Role
 
 ERROR_LIMIT = 2000
 _jitter = random.Random()  # noqa: S311 - spreading retries needs no cryptographic randomness
@@ -147,16 +148,20 @@ def _delivery(repos: Repositories, m: OutboxMessage) -> Delivery:
 
 
 # delivery ------------------------------------------------------------------------------------
+DEFAULT_LEASE = timedelta(seconds=30)  # EVA_OUTBOX_LEASE_SECONDS
+
+
 def claim_due(
     eva: Eva,
     *,
     limit: int = 100,
-    lease: timedelta = timedelta(minutes=5),
+    lease: timedelta = DEFAULT_LEASE,
     channels: tuple[Channel, ...] = tuple(Channel),
 ) -> list[Delivery]:
     """Claim up to ``limit`` due messages for one attempt each. A claimed message is not due
-    again until its lease ends: if this worker dies before settling it, another one retries it
-    then (at least once). Concurrent workers never claim the same message."""
+    again until its lease ends; a living worker keeps extending it (``renew``), so if this
+    worker dies before settling it, another one retries it soon after (at least once).
+    Concurrent workers never claim the same message."""
     with eva.uow() as uow:
         session = uow.repos.session
         now = utcnow()
@@ -169,6 +174,32 @@ def claim_due(
         deliveries = [_delivery(uow.repos, m) for m in found if m is not None]
         uow.commit()
         return deliveries
+
+
+def renew(
+    eva: Eva, deliveries: Sequence[Delivery], lease: timedelta = DEFAULT_LEASE
+) -> dict[int, datetime]:
+    """Extend the lease of claimed messages this worker still holds, to ``lease`` from now, in
+    one short transaction. Returns each renewed message's new token (the caller settles with
+    it); a message missing from the answer is no longer held (its lease ran out and another
+    worker took it, or it was settled)."""
+    with eva.uow() as uow:
+        session = uow.repos.session
+        lease_until = utcnow() + lease
+        renewed = {
+            d.id: lease_until
+            for d in deliveries
+            if store.extend_lease(session, d.id, d.token, lease_until)
+        }
+        uow.commit()
+        return renewed
+
+
+def next_due(eva: Eva, channels: tuple[Channel, ...] = tuple(Channel)) -> datetime | None:
+    """When the next pending message is due (a retry's time, or the end of a lease that its
+    worker may no longer renew), or None: a worker sleeps until then at most."""
+    with eva.reading() as uow:
+        return store.next_due_at(uow.repos.session, channels)
 
 
 def settle_delivered(eva: Eva, delivery: Delivery) -> bool:
@@ -336,10 +367,9 @@ def create_webhook(eva: Eva, caller: Caller, cmd: CreateWebhook) -> NewWebhook:
         )
     with eva.uow() as uow:
         uow.audit.actor, user = actor_for(uow.repos, caller)
-        uow.audit.role = administrator_of(uow.repos, user, cmd.organisation, "add a webhook")
-        org = uow.repos.organisation_by_code(cmd.organisation)
-        if org is None:
-            raise NotFound(f"no organisation {cmd.organisation!r}")
+        org, uow.audit.role = administered_organisation(
+            uow.repos, user, cmd.organisation, "add a webhook"
+        )
         secret = secrets.token_hex(32)
         hook = Webhook(
             organisation_id=org.id,
@@ -355,23 +385,31 @@ def create_webhook(eva: Eva, caller: Caller, cmd: CreateWebhook) -> NewWebhook:
 
 
 def list_webhooks(eva: Eva, caller: Caller, organisation: str | None = None) -> list[WebhookView]:
+    """The webhooks of ``organisation`` (its administrators only), or of every organisation the
+    caller administers."""
     with eva.uow() as uow:
         _, user = actor_for(uow.repos, caller)
-        orgs = _visible_organisations(uow.repos, user, organisation)
+        if organisation is not None:
+            org, _ = administered_organisation(uow.repos, user, organisation, "see webhooks")
+            orgs: list[int] | None = [org.id]
+        else:
+            orgs = _visible_organisations(uow.repos, user, None)
         return [_webhook_view(uow.repos, h) for h in store.webhooks(uow.repos.session, orgs)]
 
 
 def disable_webhook(eva: Eva, caller: Caller, webhook_id: int) -> WebhookView:
-    """No new messages are written for a disabled webhook; its pending ones go dead."""
+    """No new messages are written for a disabled webhook; its pending ones go dead. Only an
+    administrator of the webhook's organisation may; another organisation's does not exist."""
     with eva.uow() as uow:
         uow.audit.actor, user = actor_for(uow.repos, caller)
-        hook = store.webhook(uow.repos.session, webhook_id)
-        if hook is None or (
-            user is not None
-            and hook.organisation_id not in store.admin_organisations(uow.repos.session, user.id)
-        ):
-            raise NotFound(f"no webhook {webhook_id}")
+        missing = f"no webhook {webhook_id}"
+        hook = store.webhook(uow.repos.session, webhook_id) if 0 < webhook_id < 2**63 else None
+        if hook is None:
+            raise NotFound(missing)
+        role = require_role_in(
+            uow.repos, user, hook.organisation_id, None, [Role.ADMIN], "disable webhooks", missing
+        )
         hook.active = False
-        uow.audit.role = "admin" if user is not None else None
+        uow.audit.role = role.value if role else None
         uow.commit()
         return _webhook_view(uow.repos, hook)

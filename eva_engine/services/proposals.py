@@ -15,6 +15,19 @@ from eva_engine.errors import InvalidInput, NotFound, PermissionDenied, Problem
 from eva_engine.models import Assessment, Assignment, Body, Organisation, Proposal, User, utcnow
 from eva_engine.services.access import actor_for, load_proposal, log_disclosure, require_role
 from eva_engine.services.definitions import stored_bundle
+from eva_engine.services.fields import (
+    AgendaPosition,
+    CaseNumber,
+    ChoiceId,
+    Code,
+    Id,
+    LegalGround,
+    Reason,
+    SectionNumber,
+    Title,
+    Username,
+    Version,
+)
 from eva_engine.services.organisations import Command
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import (
@@ -33,15 +46,15 @@ from eva_engine.workflow.engine import available_actions
 
 
 class CreateProposal(Command):
-    organisation: str
-    case_number: str = Field(min_length=1, max_length=60)
-    title_fi: str = Field(min_length=1, max_length=500)
-    title_sv: str | None = Field(default=None, max_length=500)
-    body: str
-    preparer: str | None = None  # defaults to the caller
-    presenter: str
+    organisation: Code = Field(min_length=1)
+    case_number: CaseNumber = Field(min_length=1)
+    title_fi: Title = Field(min_length=1)
+    title_sv: Title | None = None
+    body: Code = Field(min_length=1)
+    preparer: Username | None = None  # defaults to the caller
+    presenter: Username = Field(min_length=1)
     publicity: Publicity = Publicity.PUBLIC
-    confidentiality_ground: str | None = None
+    confidentiality_ground: LegalGround | None = None
     contains_personal_data: bool = False
 
     @model_validator(mode="after")
@@ -55,11 +68,20 @@ class CreateProposal(Command):
 
 
 class ScheduleProposal(Command):
-    proposal_id: int
-    meeting_id: int
-    agenda_position: int | None = Field(default=None, ge=1)
-    section_number: int | None = Field(default=None, ge=1, description="§; default: next free")
-    expected_version: int | None = None
+    proposal_id: Id
+    meeting_id: Id
+    agenda_position: AgendaPosition | None = None
+    section_number: SectionNumber | None = Field(default=None, description="§; default: next free")
+    expected_version: Version | None = None
+
+
+class FireTrigger(Command):
+    """A workflow step on a proposal: the input of ``transitions.fire``."""
+
+    proposal_id: Id
+    trigger: ChoiceId = Field(min_length=1, description="e.g. submit_for_review")
+    reason: Reason | None = Field(default=None, description="Required by some steps")
+    expected_version: Version | None = None
 
 
 def create_proposal(eva: Eva, caller: Caller, cmd: CreateProposal) -> ProposalView:
@@ -67,12 +89,15 @@ def create_proposal(eva: Eva, caller: Caller, cmd: CreateProposal) -> ProposalVi
         repos = uow.repos
         uow.audit.actor, user = actor_for(repos, caller)
         org = repos.organisation_by_code(cmd.organisation)
-        if org is None:
+        if org is None or (user is not None and not repos.holds_any_role(user.id, org.id)):
             raise NotFound(f"no organisation {cmd.organisation!r}")
         body = repos.body_by_code(org.id, cmd.body)
         if body is None:
             raise NotFound(f"no body {cmd.body!r} in {org.code}")
-        if not re.fullmatch(org.case_number_pattern, cmd.case_number):
+        uow.audit.role = require_role(
+            repos, user, org.id, body.id, [Role.PREPARER, Role.ADMIN], "create proposals"
+        )
+        if not re.fullmatch(org.case_number_pattern, cmd.case_number, re.ASCII):
             raise InvalidInput(
                 "the case number is not in this organisation's format",
                 [
@@ -87,9 +112,6 @@ def create_proposal(eva: Eva, caller: Caller, cmd: CreateProposal) -> ProposalVi
             raise InvalidInput("name the preparer", [Problem("preparer", "required")])
         preparer = _user_with_role(repos, preparer_name, org.id, body.id, Role.PREPARER)
         presenter = _user_with_role(repos, cmd.presenter, org.id, body.id, Role.PRESENTER)
-        uow.audit.role = require_role(
-            repos, user, org.id, body.id, [Role.PREPARER, Role.ADMIN], "create proposals"
-        )
         definition = repos.latest_definition(org.workflow_name)
         if definition is None:
             raise NotFound(
@@ -169,7 +191,7 @@ def schedule(eva: Eva, caller: Caller, cmd: ScheduleProposal) -> ProposalView:
     with eva.uow() as uow:
         repos = uow.repos
         uow.audit.actor, user = actor_for(repos, caller)
-        proposal = load_proposal(repos, cmd.proposal_id, user)
+        proposal = load_proposal(repos, cmd.proposal_id, user, for_update=True)
         uow.check_version(proposal, cmd.expected_version)
         uow.audit.role = require_role(
             repos,
@@ -179,8 +201,10 @@ def schedule(eva: Eva, caller: Caller, cmd: ScheduleProposal) -> ProposalView:
             [Role.SECRETARY],
             "schedule proposals",
         )
-        meeting = repos.meeting(cmd.meeting_id)
-        if meeting is None or meeting.body_id != proposal.body_id:
+        meeting = repos.meeting(cmd.meeting_id) if 0 < cmd.meeting_id < 2**63 else None
+        if meeting is None or meeting.organisation_id != proposal.organisation_id:
+            raise NotFound(f"no meeting {cmd.meeting_id}")  # another organisation's: unknown
+        if meeting.body_id != proposal.body_id:
             raise InvalidInput(
                 "that meeting is not a meeting of the proposal's body",
                 [Problem("meeting_id", f"no meeting {cmd.meeting_id} of this body")],
@@ -230,7 +254,9 @@ def proposal_cursor(after_id: int) -> str:
 def _after_id(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        value = int(text.removeprefix(_CURSOR)) if text.startswith(_CURSOR) else -1
+        digits = text.removeprefix(_CURSOR)
+        ascii_number = text.startswith(_CURSOR) and digits.isascii() and digits.isdigit()
+        value = int(digits) if ascii_number else -1
     except ValueError:
         value = -1
     if not 0 <= value < 2**63:

@@ -1,9 +1,12 @@
 """Per-user API tokens. A token is ``eva_`` and 43 characters of ``secrets.token_urlsafe(32)``
 (256 random bits); it is shown once, when it is made, and only its SHA-256 is stored, with its
 first characters (the prefix) so that people can tell their tokens apart. A token has an
-expiry and scopes: ``read`` for GET requests, ``write`` for changes. The API acts as the
-token's user, with exactly that user's grants, and records ``api:token:<id>`` as the client
-of every change in the audit history."""
+expiry and scopes: ``read`` for GET requests, ``write`` for changes, and ``sign`` (with
+``write``) to take the steps that need re-authentication, such as the presenter's sign-off;
+``sign`` is never given unless asked for. The API acts as the token's user, with exactly that
+user's grants, and records ``api:token:<id>`` as the client of every change in the audit
+history. A user manages their own tokens; an administrator may also revoke the tokens of the
+users at home in the organisation they administer."""
 
 from __future__ import annotations
 
@@ -11,16 +14,17 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
 from eva_engine.errors import EvaError, NotFound
 from eva_engine.models import ApiToken, utcnow
 from eva_engine.services.access import actor_for
+from eva_engine.services.fields import TokenName, WholeNumber
 from eva_engine.services.organisations import Command
 from eva_engine.services.proposals import require_named_user
 from eva_engine.services.runtime import Caller, Eva
-from eva_engine.vocabulary import TokenScope
+from eva_engine.vocabulary import Role, TokenScope
 
 TOKEN_PREFIX = "eva_"  # noqa: S105 - not a secret: every token starts so
 PREFIX_LENGTH = 12  # "eva_" and 8 random characters: enough to recognise, useless to guess
@@ -35,10 +39,24 @@ class TokenRejected(EvaError):
     code = "unauthenticated"
 
 
+DEFAULT_SCOPES = (TokenScope.READ,)  # never ``sign``: that one is asked for explicitly
+
+
 class CreateToken(Command):
-    name: str = Field(min_length=1, max_length=120, description="What the token is for")
-    scopes: list[TokenScope] = Field(min_length=1, description="read, write or both")
-    expires_days: int = Field(default=90, ge=1, le=MAX_EXPIRY_DAYS)
+    name: TokenName = Field(min_length=1, description="What the token is for")
+    scopes: list[TokenScope] = Field(
+        min_length=1,
+        max_length=len(TokenScope),
+        description="read, write or both; sign (with write) to sign off as the presenter",
+    )
+    expires_days: WholeNumber = Field(default=90, ge=1, le=MAX_EXPIRY_DAYS)
+
+    @field_validator("scopes")
+    @classmethod
+    def _sign_needs_write(cls, value: list[TokenScope]) -> list[TokenScope]:
+        if TokenScope.SIGN in value and TokenScope.WRITE not in value:
+            raise ValueError("the sign scope signs off through a change: give write too")
+        return value
 
 
 class TokenView(BaseModel):
@@ -71,7 +89,12 @@ class TokenPrincipal(BaseModel):
 
     @property
     def caller(self) -> Caller:
-        return Caller(self.username, client=f"api:token:{self.token_id}")
+        """The token's user; only a token with the ``sign`` scope counts as re-authenticated."""
+        return Caller(
+            self.username,
+            client=f"api:token:{self.token_id}",
+            confirmed=TokenScope.SIGN in self.scopes,
+        )
 
 
 def token_hash(token: str) -> str:
@@ -126,13 +149,22 @@ def list_tokens(eva: Eva, caller: Caller) -> list[TokenView]:
 
 
 def revoke_token(eva: Eva, caller: Caller, token_id: int) -> TokenView:
-    """Revoke one of the calling user's tokens; another user's token is not found."""
+    """Revoke one of the calling user's tokens, or, for an administrator, a token of a user at
+    home in the organisation they administer. Anyone else's token is not found: tokens are
+    personal, not records of the organisation."""
     with eva.uow() as uow:
         uow.audit.actor, maybe_user = actor_for(uow.repos, caller)
         user = require_named_user(maybe_user, "revoking an API token")
         token = uow.session.get(ApiToken, token_id) if 0 < token_id < 2**63 else None
-        if token is None or token.user_id != user.id:
-            raise NotFound(f"no API token {token_id} of {user.username}")
+        missing = f"no API token {token_id} of {user.username}"
+        if token is None:
+            raise NotFound(missing)
+        if token.user_id != user.id:
+            owner = uow.repos.user(token.user_id)
+            home = owner.organisation_id if owner else None
+            if home is None or Role.ADMIN not in uow.repos.roles_for(user.id, home, None):
+                raise NotFound(missing)
+            uow.audit.role = Role.ADMIN.value
         now = utcnow()
         if token.revoked_at is None:
             token.revoked_at = now

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from eva_engine.db.audit import Annotation
 from eva_engine.db.repositories import Repositories
+from eva_engine.errors import N_, PermissionDenied, Text
 from eva_engine.models import (
     Alternative,
     Answer,
@@ -34,6 +35,10 @@ from eva_engine.workflow.definition import (
     SimpleEffect,
 )
 
+# Steps whose actor proves again who they are (``Caller.confirmed``): the web UI asks the
+# password, an API token needs the ``sign`` scope, the command line runs on the server.
+REAUTHENTICATE = frozenset({"sign_off"})
+
 
 def fire(
     eva: Eva,
@@ -44,11 +49,22 @@ def fire(
     reason: str | None = None,
     expected_version: int | None = None,
 ) -> TransitionResult:
+    if trigger in REAUTHENTICATE and not caller.confirmed:
+        raise PermissionDenied(
+            f"{trigger} needs re-authentication: sign off in the web UI, which asks your "
+            "password, or use an API token with the 'sign' scope",
+            text=Text(
+                N_(
+                    "This step needs you to confirm who you are: sign off in the web UI, "
+                    "which asks your password, or use an API token with the sign scope."
+                )
+            ),
+        )
     with eva.uow() as uow:
         repos = uow.repos
         uow.audit.actor, maybe_user = actor_for(repos, caller)
         user = require_named_user(maybe_user, "a workflow step")
-        proposal = load_proposal(repos, proposal_id, user)
+        proposal = load_proposal(repos, proposal_id, user, for_update=True)
         uow.check_version(proposal, expected_version)
         ctx, digest = flow_context(repos, proposal, user, reason=(reason or "").strip() or None)
         before = proposal.state

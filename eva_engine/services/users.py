@@ -1,30 +1,37 @@
-"""People and their role grants. Grants are revoked, never deleted, so history stays whole."""
+"""People and their role grants. Grants are revoked, never deleted, so history stays whole.
+
+Every account has a home organisation, whose administrators manage it (and the shell operator):
+an administrator creates users at home in the organisation they administer, and grants or
+revokes roles only there and only to its own users. A grant in another organisation than the
+user's home is the operator's to make."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from eva_engine.errors import Conflict, NotFound
-from eva_engine.models import RoleGrant, User, utcnow
-from eva_engine.services.access import actor_for, administrator_of, require_admin, require_role
+from eva_engine.db.repositories import Repositories
+from eva_engine.errors import N_, Conflict, NotFound, PermissionDenied, Text
+from eva_engine.models import Body, Organisation, RoleGrant, User, utcnow
+from eva_engine.services.access import actor_for, administered_organisation, managed_user
+from eva_engine.services.fields import Code, Email, Name, Username
 from eva_engine.services.organisations import Command
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import Language, Role
 
 
 class CreateUser(Command):
-    username: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,79}$")
-    full_name: str = Field(min_length=1, max_length=255)
-    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    title: str | None = None
+    username: Username = Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,79}$")
+    full_name: Name = Field(min_length=1)
+    email: Email | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    title: Name | None = None
     language: Language = Language.FI
 
 
 class GrantRole(Command):
-    username: str
-    organisation: str
+    username: Username = Field(min_length=1)
+    organisation: Code = Field(min_length=1)
     role: Role
-    body: str | None = None
+    body: Code | None = None
 
 
 class GrantView(BaseModel):
@@ -43,43 +50,57 @@ class UserView(BaseModel):
     title: str | None
     language: Language
     active: bool
+    organisation: str | None = None  # the home organisation
     grants: list[GrantView] = Field(default_factory=list)
 
 
 def create_user(
     eva: Eva, caller: Caller, cmd: CreateUser, organisation: str | None = None
 ) -> UserView:
-    """A shell operator may create anyone; a user needs the admin role (in ``organisation``)."""
+    """A new account at home in ``organisation``. An administrator creates users only in the
+    organisation they administer; the shell operator in any (a user the operator creates
+    without one gets the organisation of their first grant as home)."""
     with eva.uow() as uow:
-        uow.audit.actor, admin = actor_for(uow.repos, caller)
-        uow.audit.role = administrator_of(uow.repos, admin, organisation, "create users")
-        if uow.repos.user_by_username(cmd.username) is not None:
+        repos = uow.repos
+        uow.audit.actor, admin = actor_for(repos, caller)
+        home: Organisation | None = None
+        if admin is not None or organisation is not None:
+            home, uow.audit.role = administered_organisation(
+                repos, admin, organisation, "create users"
+            )
+        if repos.user_by_username(cmd.username) is not None:
             raise Conflict(f"user {cmd.username!r} exists already")
-        user = User(**cmd.model_dump())
-        uow.repos.add(user)
+        user = User(**cmd.model_dump(), organisation_id=home.id if home else None)
+        repos.add(user)
         uow.commit()
-        return user_view(user, [])
+        return user_view(user, [], home.code if home else None)
+
+
+def _grant_target(
+    repos: Repositories, admin: User | None, cmd: GrantRole, doing: str
+) -> tuple[Organisation, User, Body | None, str | None]:
+    """The organisation, user and body of a grant the caller may make or revoke, and the role
+    they act in: an administrator of the organisation, for a user at home there."""
+    org, role = administered_organisation(repos, admin, cmd.organisation, doing)
+    user, _ = managed_user(repos, admin, cmd.username, doing, cmd.organisation)
+    body = None
+    if cmd.body is not None:
+        body = repos.body_by_code(org.id, cmd.body)
+        if body is None:
+            raise NotFound(f"no body {cmd.body!r} in {org.code}")
+    return org, user, body, role
 
 
 def grant_role(eva: Eva, caller: Caller, cmd: GrantRole) -> GrantView:
     with eva.uow() as uow:
         uow.audit.actor, admin = actor_for(uow.repos, caller)
-        org = uow.repos.organisation_by_code(cmd.organisation)
-        if org is None:
-            raise NotFound(f"no organisation {cmd.organisation!r}")
-        uow.audit.role = require_role(uow.repos, admin, org.id, None, [Role.ADMIN], "grant roles")
-        user = uow.repos.user_by_username(cmd.username)
-        if user is None:
-            raise NotFound(f"no user {cmd.username!r}")
-        body_id = None
-        if cmd.body is not None:
-            body = uow.repos.body_by_code(org.id, cmd.body)
-            if body is None:
-                raise NotFound(f"no body {cmd.body!r} in {org.code}")
-            body_id = body.id
+        org, user, body, uow.audit.role = _grant_target(uow.repos, admin, cmd, "grant roles")
+        body_id = body.id if body else None
         for grant in uow.repos.grants(user.id):
             if (grant.organisation_id, grant.body_id, grant.role) == (org.id, body_id, cmd.role):
                 raise Conflict(f"{user.username} already holds {cmd.role.value} there")
+        if user.organisation_id is None:
+            user.organisation_id = org.id  # the first grant gives a home
         grant = RoleGrant(user_id=user.id, organisation_id=org.id, body_id=body_id, role=cmd.role)
         uow.repos.add(grant)
         uow.commit()
@@ -91,20 +112,10 @@ def grant_role(eva: Eva, caller: Caller, cmd: GrantRole) -> GrantView:
 def revoke_role(eva: Eva, caller: Caller, cmd: GrantRole) -> GrantView:
     with eva.uow() as uow:
         uow.audit.actor, admin = actor_for(uow.repos, caller)
-        org = uow.repos.organisation_by_code(cmd.organisation)
-        if org is None:
-            raise NotFound(f"no organisation {cmd.organisation!r}")
-        uow.audit.role = require_role(uow.repos, admin, org.id, None, [Role.ADMIN], "revoke roles")
-        user = uow.repos.user_by_username(cmd.username)
-        if user is None:
-            raise NotFound(f"no user {cmd.username!r}")
-        body = uow.repos.body_by_code(org.id, cmd.body) if cmd.body else None
+        org, user, body, uow.audit.role = _grant_target(uow.repos, admin, cmd, "revoke roles")
+        body_id = body.id if body else None
         for grant in uow.repos.grants(user.id):
-            if (grant.organisation_id, grant.body_id, grant.role) == (
-                org.id,
-                body.id if body else None,
-                cmd.role,
-            ):
+            if (grant.organisation_id, grant.body_id, grant.role) == (org.id, body_id, cmd.role):
                 grant.revoked_at = utcnow()
                 uow.commit()
                 return GrantView(
@@ -113,17 +124,40 @@ def revoke_role(eva: Eva, caller: Caller, cmd: GrantRole) -> GrantView:
         raise NotFound(f"{user.username} holds no {cmd.role.value} grant there")
 
 
-def list_users(eva: Eva, caller: Caller) -> list[UserView]:
-    """Every user with their active grants: for administrators (and the shell operator)."""
-    with eva.uow() as uow:
-        _, admin = actor_for(uow.repos, caller)
-        require_admin(uow.repos, admin, "list users")
+def list_users(eva: Eva, caller: Caller, organisation: str | None = None) -> list[UserView]:
+    """Users with their active grants. The shell operator sees everyone (or the users at home
+    in ``organisation``); an administrator only the users at home in the organisations they
+    administer, with their grants there."""
+    with eva.reading() as uow:
+        repos = uow.repos
+        _, admin = actor_for(repos, caller)
+        if organisation is not None:
+            shown: set[int] | None = {
+                administered_organisation(repos, admin, organisation, "list users")[0].id
+            }
+        elif admin is None:
+            shown = None
+        else:
+            shown = {
+                g.organisation_id
+                for g in repos.grants(admin.id)
+                if g.role == Role.ADMIN and g.body_id is None
+            }
+            if not shown:
+                raise PermissionDenied(
+                    f"{admin.username} cannot list users: only an administrator can",
+                    text=Text(N_("Only an administrator can do this.")),
+                )
+        org_codes = {o.id: o.code for o in repos.organisations()}
         views = []
-        org_codes = {o.id: o.code for o in uow.repos.organisations()}
-        for user in uow.repos.users():
+        for user in repos.users():
+            if shown is not None and user.organisation_id not in shown:
+                continue
             grants = []
-            for g in uow.repos.grants(user.id):
-                body = uow.repos.body(g.body_id) if g.body_id else None
+            for g in repos.grants(user.id):
+                if admin is not None and shown is not None and g.organisation_id not in shown:
+                    continue  # another organisation's grant: not theirs to see
+                body = repos.body(g.body_id) if g.body_id else None
                 grants.append(
                     GrantView(
                         id=g.id,
@@ -133,11 +167,12 @@ def list_users(eva: Eva, caller: Caller) -> list[UserView]:
                         active=True,
                     )
                 )
-            views.append(user_view(user, grants))
+            home = org_codes.get(user.organisation_id) if user.organisation_id else None
+            views.append(user_view(user, grants, home))
         return views
 
 
-def user_view(user: User, grants: list[GrantView]) -> UserView:
+def user_view(user: User, grants: list[GrantView], organisation: str | None = None) -> UserView:
     return UserView(
         id=user.id,
         username=user.username,
@@ -146,5 +181,6 @@ def user_view(user: User, grants: list[GrantView]) -> UserView:
         title=user.title,
         language=user.language,
         active=user.active,
+        organisation=organisation,
         grants=grants,
     )

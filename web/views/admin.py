@@ -209,9 +209,9 @@ def new_body() -> tuple[str, int] | Response:
 def _meeting_start(date_text: str, time_text: str) -> datetime | None:
     """13.6.2027 or 2027-06-13, and 16:00 or 16.00, in Finnish time."""
     date_text, time_text = date_text.strip(), time_text.strip()
-    day = re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", date_text)
-    iso = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", date_text)
-    clock = re.fullmatch(r"(\d{1,2})[:.](\d{2})", time_text)
+    day = re.fullmatch(r"([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})", date_text)  # ASCII digits
+    iso = re.fullmatch(r"([0-9]{4})-([0-9]{2})-([0-9]{2})", date_text)
+    clock = re.fullmatch(r"([0-9]{1,2})[:.]([0-9]{2})", time_text)
     if not clock or not (day or iso):
         return None
     if day:

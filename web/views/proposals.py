@@ -8,13 +8,23 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from eva_engine.errors import GuardFailed, InvalidInput
-from eva_engine.services import accounts, editor, history, proposals, transitions
-from web.forms import ReauthForm, TransitionForm
+from eva_engine.services import (
+    accounts,
+    api_directory,
+    editor,
+    history,
+    proposals,
+    transitions,
+)
+from eva_engine.services.fields import parse_int
+from web.forms import ReauthForm, TransitionForm, form_problems
 from web.runtime import caller, eva
 
 bp = Blueprint("proposals", __name__, url_prefix="/proposals")
 
-REAUTHENTICATE = {"sign_off"}  # the presenter confirms the sign-off with their password
+# The steps the user confirms with their password (the presenter's sign-off); the service
+# refuses them from a caller that is not confirmed.
+REAUTHENTICATE = transitions.REAUTHENTICATE
 
 
 def _page(proposal_id: int, failure: Exception | None = None) -> str:
@@ -40,17 +50,28 @@ def show(proposal_id: int) -> str:
 def fire(proposal_id: int, trigger: str) -> str | Response | tuple[str, int]:
     form = ReauthForm() if trigger in REAUTHENTICATE else TransitionForm()
     if not form.validate_on_submit():
-        abort(400)
-    if (
-        isinstance(form, ReauthForm)
-        and accounts.authenticate(eva(), current_user.username, form.password.data or "") is None
-    ):
-        flash(_("The password was wrong; the proposal was not signed off."), "error")
-        return redirect(url_for("proposals.show", proposal_id=proposal_id))
+        problems = form_problems(form)
+        if not problems:
+            abort(400)  # the CSRF token
+        return _page(proposal_id, failure=InvalidInput("the step was not taken", problems)), 422
+    confirmed = False
+    if isinstance(form, ReauthForm):
+        # The proposal must be one this user may see before the password is checked (and
+        # the check recorded): another organisation's is not found, and nothing is recorded.
+        api_directory.proposal_version(eva(), caller(), proposal_id)
+        if accounts.authenticate(eva(), current_user.username, form.password.data or "") is None:
+            flash(_("The password was wrong; the proposal was not signed off."), "error")
+            return redirect(url_for("proposals.show", proposal_id=proposal_id))
+        confirmed = True
     try:
-        version = int(form.version.data) if form.version.data else None
+        version = parse_int(form.version.data)
         transitions.fire(
-            eva(), caller(), proposal_id, trigger, reason=form.reason.data, expected_version=version
+            eva(),
+            caller(confirmed=confirmed),
+            proposal_id,
+            trigger,
+            reason=form.reason.data,
+            expected_version=version,
         )
     except (GuardFailed, InvalidInput) as exc:
         return _page(proposal_id, failure=exc), 422
@@ -79,7 +100,7 @@ def index() -> str:
     args = request.args
     choices = editor.list_choices(eva(), caller())
     page_text = args.get("page", "1")
-    page_number = int(page_text) if page_text.isdigit() and int(page_text) > 0 else 1
+    page_number = max(1, parse_int(page_text, high=100_000) or 1)
     filters = {
         name: args.get(name, "").strip()
         for name in ("state", "body", "meeting", "area", "assignee", "overdue")
@@ -92,7 +113,7 @@ def index() -> str:
         choices.organisation,
         state=filters["state"] or None,
         body=filters["body"] or None,
-        meeting_id=int(meeting) if meeting.isdigit() else None,
+        meeting_id=parse_int(meeting),
         area=filters["area"] or None,
         assignee=filters["assignee"] or None,
         overdue=overdue,

@@ -1,4 +1,5 @@
-"""The logged-in user's API tokens: create one (shown once), see them, revoke one."""
+"""The logged-in user's API tokens: create one (shown once), see them, revoke one. The ``sign``
+scope (signing off without the password) is given only when it is chosen."""
 
 from __future__ import annotations
 
@@ -8,14 +9,21 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import HiddenField, IntegerField, SelectMultipleField, StringField
+from wtforms import HiddenField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    NumberRange,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from eva_engine.errors import NotFound
 from eva_engine.services import tokens
+from eva_engine.services.fields import parse_int
 from eva_engine.vocabulary import TokenScope
+from web.forms import CommandLength, WholeNumber, WholeNumberField
 from web.runtime import caller, eva
 
 bp = Blueprint("tokens", __name__, url_prefix="/account/tokens")
@@ -29,26 +37,35 @@ class ScopesField(SelectMultipleField):
 class TokenForm(FlaskForm):
     name = StringField(
         _l("Name of the token"),
-        validators=[DataRequired(), Length(max=120)],
+        validators=[DataRequired(), CommandLength(tokens.CreateToken, "name")],
     )
     scopes = ScopesField(
         _l("Scopes"),
         choices=[
             SelectChoice(TokenScope.READ.value, _l("Read (GET requests)")),
             SelectChoice(TokenScope.WRITE.value, _l("Write (changes)")),
+            SelectChoice(
+                TokenScope.SIGN.value,
+                _l("Sign off as the presenter (with write; never given unless chosen)"),
+            ),
         ],
         validators=[DataRequired(message=_l("Choose at least one scope."))],
-        default=[TokenScope.READ.value],
+        default=[s.value for s in tokens.DEFAULT_SCOPES],
     )
-    expires_days = IntegerField(
+    expires_days = WholeNumberField(
         _l("Valid for days"),
         validators=[InputRequired(), NumberRange(min=1, max=tokens.MAX_EXPIRY_DAYS)],
         default=90,
     )
 
+    def validate_scopes(self, field: ScopesField) -> None:
+        chosen = set(field.data or [])
+        if TokenScope.SIGN.value in chosen and TokenScope.WRITE.value not in chosen:
+            raise ValidationError(_("Signing off is a change: choose write too."))
+
 
 class RevokeForm(FlaskForm):
-    token_id = HiddenField(validators=[DataRequired()])
+    token_id = HiddenField(validators=[DataRequired(), WholeNumber()])
 
 
 def _page(form: TokenForm, created: tokens.CreatedToken | None = None) -> str:
@@ -89,8 +106,9 @@ def create() -> str | tuple[str, int]:
 @login_required
 def revoke() -> Response:
     form = RevokeForm()
-    if form.validate_on_submit() and (form.token_id.data or "").isdigit():
-        view = tokens.revoke_token(eva(), caller(), int(form.token_id.data or 0))
+    token_id = parse_int(form.token_id.data)  # ASCII digits only
+    if form.validate_on_submit() and token_id is not None:
+        view = tokens.revoke_token(eva(), caller(), token_id)
         flash(_("The token %(name)s was revoked.", name=view.name), "success")
     else:
         raise NotFound("no such token")
