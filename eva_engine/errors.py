@@ -118,3 +118,15 @@ class Conflict(EvaError):
     """Someone else changed the record since the caller read it."""
 
     code = "conflict"
+
+
+class Contended(Conflict):
+    """Another transaction held what this one needed at the same moment (a deadlock, a
+    serialisation failure, a lock not granted in time): nothing was changed; the same request
+    sent again is expected to succeed. Entry points retry it a few times before reporting it."""
+
+    def __init__(self, message: str | None = None, *, text: Text | None = None) -> None:
+        super().__init__(
+            message or "someone else was saving at the same moment; nothing was changed, try again",
+            text=text or Text(N_("Someone else was saving at the same moment; try again.")),
+        )

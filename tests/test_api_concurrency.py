@@ -193,18 +193,22 @@ def test_expired_records_are_purged(api_as: Any, eva: Eva, monkeypatch: pytest.M
     assert api_idempotency.purge(eva) == 1  # what is older than the retention goes
 
 
-def test_a_key_held_by_a_running_request_is_not_run_twice(api_as: Any, eva: Eva) -> None:
-    """Two requests with one key at the same moment: the key is claimed before the change
-    runs, so the second is told to retry (409) and nothing is done twice."""
+def test_a_claim_left_unfinished_does_not_hold_the_key(api_as: Any, eva: Eva) -> None:
+    """A claim committed without its response (what a crash between the claim and the change
+    left behind before the claim moved into the request's transaction) no longer answers 409
+    for a day: the key is free, and the request runs once."""
     prep = api_as("prep")
     caller = Caller("prep", "api:test")
-    # Another request with this key and this very request holds the claim, still running.
     canonical = json.dumps(NEW_PROPOSAL, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     same = hashlib.sha256(f"POST /api/v1/proposals\n\n{canonical}".encode()).hexdigest()
-    assert api_idempotency.claim(eva, caller, "busy", "POST", "/api/v1/proposals", same) is None
-    response = prep.post("/proposals", NEW_PROPOSAL, headers={"Idempotency-Key": "busy"})
-    assert problem(response, 409)["code"] == "idempotency_key_in_use"
-    assert prep.get("/proposals?organisation=testila").json["total"] == 0
+    # Claimed on its own and committed, the response never stored.
+    assert api_idempotency.claim(eva, caller, "left", "POST", "/api/v1/proposals", same) is None
+    response = prep.post("/proposals", NEW_PROPOSAL, headers={"Idempotency-Key": "left"})
+    assert response.status_code == 201, response.json
+    again = prep.post("/proposals", NEW_PROPOSAL, headers={"Idempotency-Key": "left"})
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json == response.json
+    assert prep.get("/proposals?organisation=testila").json["total"] == 1
 
 
 def test_a_failed_request_frees_its_key_for_the_retry(api_as: Any, eva: Eva) -> None:

@@ -1,25 +1,39 @@
 """Races on PostgreSQL: several processes fire the same transition on the same proposal at the
 same moment. Exactly one succeeds, the others get a conflict, and the history holds exactly one
-event for it, in an unbroken chain."""
+event for it, in an unbroken chain.
+
+Contention (here: a lock held by another transaction beyond PostgreSQL's ``lock_timeout``) is
+run again by every entry point — the API, the web UI, the command line — and, if it persists,
+reported as a conflict (409, the conflict exit code 5), never as "database unavailable"."""
 
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+from sqlalchemy import text
+from werkzeug.test import TestResponse
 
-from eva_engine.config import default_workflows_dir
+from eva_engine.cli import cli
+from eva_engine.config import Settings, default_workflows_dir
 from eva_engine.db.migrate import upgrade
-from eva_engine.db.unit_of_work import Database
-from eva_engine.errors import Conflict, EvaError, TransitionNotAllowed
-from eva_engine.services import history, proposals, transitions
-from eva_engine.services.runtime import Caller, Eva
-from tests.builders import build_world, proposal_in
-from tests.conftest import FreshDatabase, publish_workflows, skip_without_postgres
+from eva_engine.db.unit_of_work import ATTEMPTS, Database
+from eva_engine.errors import Conflict, EvaError, InvalidInput, TransitionNotAllowed
+from eva_engine.models import Organisation
+from eva_engine.services import accounts, history, proposals, transitions
+from eva_engine.services.runtime import RETRY_STATS, Caller, Eva
+from eva_engine.vocabulary import OrganisationKind
+from tests.api_support import make_token
+from tests.builders import as_, build_world, new_proposal, proposal_in, screen, state_of
+from tests.conftest import FreshDatabase, World, publish_workflows, skip_without_postgres
+from tests.test_web import PASSWORD, csrf, login
+from web import create_app
 
 WORKERS = 6
 
@@ -108,4 +122,220 @@ def test_without_a_version_the_optimistic_lock_still_lets_exactly_one_through(
     assert results.count("ok") == 1
     assert set(results) - {"ok"} <= {"conflict", "too late"}
     assert _transition_events(eva, pid) == 1
+    assert history.verify(eva).ok
+
+
+# contention at the entry points -----------------------------------------------------------------
+LOCK_WAIT_MS = 300
+
+
+class HeldLock:
+    """Another transaction that holds a proposal's row lock (as a long writer would)."""
+
+    def __init__(self, eva: Eva, pid: int) -> None:
+        self.connection = eva.database.engine.connect()
+        self.transaction = self.connection.begin()
+        self.connection.execute(
+            text("SELECT id FROM proposals WHERE id = :id FOR UPDATE"), {"id": pid}
+        )
+
+    def release(self) -> None:
+        if self.transaction.is_active:
+            self.transaction.rollback()
+        self.connection.close()
+
+
+@pytest.fixture
+def impatient(committed: tuple[Eva, str]) -> Iterator[tuple[Eva, Eva, str]]:
+    """The race database, and the engine as an entry point sees it with a short lock wait
+    (PostgreSQL's ``lock_timeout``): a lock held elsewhere is "lock not available"."""
+    eva, url = committed
+    short = f"{url}?options=-c%20lock_timeout%3D{LOCK_WAIT_MS}"
+    entry = Eva(Database.connect(short), default_workflows_dir())
+    yield eva, entry, short
+    entry.database.dispose()
+
+
+def _api(entry: Eva, token: str) -> Callable[[int], TestResponse]:
+    settings = Settings.from_env({"EVA_DATABASE_URL": "sqlite://", "EVA_ENV": "test"})
+    client = create_app(settings, engine=entry, TESTING=True).test_client()
+
+    def start_screening(pid: int) -> TestResponse:
+        return client.post(
+            f"/api/v1/proposals/{pid}/transitions/start_screening",
+            json={},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+    return start_screening
+
+
+@pytest.mark.postgres
+def test_contention_is_retried_then_a_409_in_the_api(impatient: tuple[Eva, Eva, str]) -> None:
+    eva, entry, _ = impatient
+    pid = new_proposal(eva)
+    start_screening = _api(entry, make_token(eva, "prep"))
+    retries = RETRY_STATS.retries
+    lock = HeldLock(eva, pid)
+    try:
+        response = start_screening(pid)
+    finally:
+        lock.release()
+    assert response.status_code == 409, response.get_data(as_text=True)
+    body = response.get_json()
+    assert body["code"] == "conflict"
+    assert body["detail"].startswith("someone else was saving at the same moment")
+    assert RETRY_STATS.retries - retries == ATTEMPTS - 1  # run again before giving up
+    assert proposals.show(eva, Caller(None, "tests"), pid).state == "draft"
+    assert start_screening(pid).status_code == 200  # the lock is gone: the same request works
+
+
+@pytest.mark.postgres
+def test_a_lock_released_meanwhile_is_retried_into_success(
+    impatient: tuple[Eva, Eva, str],
+) -> None:
+    eva, entry, _ = impatient
+    pid = new_proposal(eva)
+    start_screening = _api(entry, make_token(eva, "prep"))
+    retries = RETRY_STATS.retries
+    lock = HeldLock(eva, pid)
+    timer = threading.Timer(LOCK_WAIT_MS / 1000 * 1.5, lock.release)
+    timer.start()
+    try:
+        response = start_screening(pid)
+    finally:
+        timer.join()
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert RETRY_STATS.retries - retries >= 1
+    assert proposals.show(eva, Caller(None, "tests"), pid).state == "screening"
+    assert _transition_events_of(eva, pid, "start_screening") == 1
+
+
+@pytest.mark.postgres
+def test_contention_is_a_409_page_in_the_web_ui(impatient: tuple[Eva, Eva, str]) -> None:
+    eva, entry, _ = impatient
+    pid = new_proposal(eva)
+    accounts.set_password(eva, Caller(None, "tests"), "prep", PASSWORD)
+    settings = Settings.from_env({"EVA_DATABASE_URL": "sqlite://", "EVA_ENV": "test"})
+    client = create_app(settings, engine=entry, TESTING=True).test_client()
+    login(client, "prep")
+    html = client.get(f"/proposals/{pid}").get_data(as_text=True)
+    retries = RETRY_STATS.retries
+    lock = HeldLock(eva, pid)
+    try:
+        response = client.post(
+            f"/proposals/{pid}/transitions/start_screening",
+            data={"csrf_token": csrf(html), "reason": "", "version": "1"},
+        )
+    finally:
+        lock.release()
+    assert response.status_code == 409
+    assert "Joku muu tallensi samalla hetkellä; yritä uudelleen." in response.get_data(as_text=True)
+    assert RETRY_STATS.retries - retries == ATTEMPTS - 1
+    assert proposals.show(eva, Caller(None, "tests"), pid).state == "draft"
+
+
+@pytest.mark.postgres
+def test_contention_is_the_conflict_exit_code_on_the_command_line(
+    impatient: tuple[Eva, Eva, str],
+) -> None:
+    eva, _, short = impatient
+    pid = new_proposal(eva)
+    retries = RETRY_STATS.retries
+    lock = HeldLock(eva, pid)
+    try:
+        result = CliRunner().invoke(
+            cli,
+            ["proposals", "fire", str(pid), "start_screening", "--as", "prep"],
+            env={"EVA_DATABASE_URL": short},
+        )
+    finally:
+        lock.release()
+    assert result.exit_code == 5, (result.output, result.stderr)
+    assert "someone else was saving at the same moment" in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    assert RETRY_STATS.retries - retries == ATTEMPTS - 1
+    assert proposals.show(eva, Caller(None, "tests"), pid).state == "draft"
+
+
+def _transition_events_of(eva: Eva, pid: int, trigger: str) -> int:
+    return sum(
+        1
+        for e in history.proposal_history(eva, Caller(None, "tests"), pid)
+        if e.action == "proposal.transition" and (e.after or {}).get("trigger") == trigger
+    )
+
+
+# one transaction at the entry point ------------------------------------------------------------
+def _actions(eva: Eva, pid: int) -> list[tuple[str, str]]:
+    return [(e.action, e.actor) for e in history.proposal_history(eva, Caller(None, "tests"), pid)]
+
+
+def test_services_inside_an_entry_points_transaction_join_it(eva: Eva, world: World) -> None:
+    """Every unit of work opened inside ``Eva.transaction()`` joins it: nothing is committed
+    until the transaction commits, leaving it without a commit undoes every service's part, and
+    the events keep each service's actor, sealed into the chain at the one commit."""
+    pid = new_proposal(eva)
+    before = _actions(eva, pid)
+    with eva.transaction():
+        transitions.fire(eva, as_("prep"), pid, "start_screening")
+        screen(eva, pid)
+        assert state_of(eva, pid) == "screening"  # seen inside the transaction
+    assert state_of(eva, pid) == "draft"  # left without a commit: all of it undone
+    assert _actions(eva, pid) == before
+    with eva.transaction() as uow:
+        transitions.fire(eva, as_("prep"), pid, "start_screening")
+        transitions.fire(eva, as_("prep2"), pid, "withdraw", reason="Ei tarvita.")
+        uow.commit()
+    assert state_of(eva, pid) == "withdrawn"
+    made = _actions(eva, pid)[len(before) :]
+    assert [a for a in made if a[0] == "proposal.transition"] == [
+        ("proposal.transition", "prep"),
+        ("proposal.transition", "prep2"),
+    ]
+    assert {actor for _, actor in made} == {"prep", "prep2"}
+    assert history.verify(eva).ok
+
+
+def _add_organisation(eva: Eva, code: str) -> None:
+    with eva.uow() as uow:
+        uow.repos.add(
+            Organisation(
+                code=code,
+                name_fi="Kaksoiskappale",
+                kind=OrganisationKind.MUNICIPALITY,
+                case_number_pattern=".*",
+                case_number_example="1",
+            )
+        )
+        uow.commit()  # the unique code: an IntegrityError, reported as a conflict
+
+
+def _withdraw_then_refuse(eva: Eva, pid: int) -> None:
+    with eva.uow():
+        transitions.fire(eva, as_("prep"), pid, "withdraw", reason="Ei tarvita.")
+        assert state_of(eva, pid) == "withdrawn"
+        raise InvalidInput("changed my mind")
+
+
+def test_a_refused_service_inside_a_transaction_undoes_only_its_own_part(
+    eva: Eva, world: World
+) -> None:
+    """A joined unit of work runs in a savepoint: its failure (a duplicate refused by the
+    database at its commit; a refusal after a service it called had done its part) undoes what
+    it wrote and the events of what it undid, and the entry point may still commit the rest."""
+    pid = new_proposal(eva)
+    with eva.transaction() as uow:
+        transitions.fire(eva, as_("prep"), pid, "start_screening")
+        with pytest.raises(Conflict):
+            _add_organisation(eva, world.org)  # its code is taken: refused at the commit
+        with pytest.raises(InvalidInput):
+            _withdraw_then_refuse(eva, pid)  # a part that called a service, then failed
+        uow.commit()
+    assert state_of(eva, pid) == "screening"
+    steps = [a for a in _actions(eva, pid) if a[0] == "proposal.transition"]
+    assert steps == [("proposal.transition", "prep")]  # no event of the undone withdrawal
+    with eva.reading() as uow:
+        assert uow.repos.organisation_by_code(world.org) is not None
+        assert len(uow.repos.organisations()) == 2
     assert history.verify(eva).ok

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
 from flask import Flask, render_template
 from flask_babel import gettext as _
 
 from eva_engine.errors import Conflict, EvaError, NotFound, PermissionDenied, Unavailable
+from eva_engine.services.runtime import run_retrying
 from web.i18n import problem_text, translated
 
 
@@ -48,3 +53,22 @@ def init_app(app: Flask) -> None:
             message=_message(error),
             details=[problem_text(p) for p in getattr(error, "problems", [])],
         ), 400
+
+
+def _retrying(view: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(view)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        return run_retrying(lambda: view(*args, **kwargs))
+
+    return run
+
+
+def retry_views(app: Flask) -> None:
+    """Run every view of the web UI again when the database reports contention (a deadlock,
+    a lock not granted, SQLite busy), a few times, before its ``Contended`` conflict becomes
+    the 409 page. Call it after the blueprints are registered. The API retries in its own
+    dispatcher (around its transaction), and static files need no database."""
+    for endpoint, view in list(app.view_functions.items()):
+        if endpoint == "static" or endpoint.startswith("api."):
+            continue
+        app.view_functions[endpoint] = _retrying(view)

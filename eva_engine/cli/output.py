@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from eva_engine.errors import (
     Conflict,
+    Contended,
     EvaError,
     GuardFailed,
     InvalidInput,
@@ -22,6 +23,7 @@ from eva_engine.errors import (
     TransitionNotAllowed,
     Unavailable,
 )
+from eva_engine.services.runtime import retry_active, run_retrying
 
 EXIT_CODES: dict[type[EvaError], int] = {
     NotFound: 3,
@@ -71,9 +73,15 @@ def fail(error: EvaError) -> NoReturn:
 
 @contextmanager
 def reported() -> Iterator[None]:
-    """Turn the engine's errors (and invalid commands) into a message and an exit code."""
+    """Turn the engine's errors (and invalid commands) into a message and an exit code.
+    Contention is left to the command's runner (``RetryingCommand``), which runs the command
+    again before reporting it."""
     try:
         yield
+    except Contended as error:
+        if retry_active():
+            raise
+        fail(error)
     except EvaError as error:
         fail(error)
     except ValidationError as error:
@@ -82,3 +90,21 @@ def reported() -> Iterator[None]:
             for e in error.errors()
         ]
         fail(InvalidInput("the command's input is not valid", problems))
+
+
+class RetryingCommand(click.Command):
+    """A command run again, a few times, when the database reports contention (a deadlock, a
+    lock not granted, SQLite busy); then the conflict's exit code (5), never "unavailable"."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return run_retrying(lambda: super(RetryingCommand, self).invoke(ctx))
+        except Contended as error:
+            fail(error)
+
+
+class RetryingGroup(click.Group):
+    """The ``eva`` group: every command (and the commands of its subgroups) retries."""
+
+    command_class = RetryingCommand
+    group_class = type  # subgroups are RetryingGroups too

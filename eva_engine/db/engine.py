@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,25 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 READ_ONLY = "eva_read_only"  # execution option of a read-only unit of work's connection
+
+# PostgreSQL's deadlock_detected, serialization_failure and lock_not_available: another
+# transaction held what this one needed; the transaction was rolled back and can be run again.
+CONTENTION_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
+_SQLITE_BUSY = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+
+
+def is_contention(error: BaseException) -> bool:
+    """Whether a database error (SQLAlchemy's, or the driver's own) means "someone else was
+    writing at the same moment" rather than "the database cannot be reached"."""
+    orig = getattr(error, "orig", None) or error
+    if getattr(orig, "sqlstate", None) in CONTENTION_SQLSTATES:
+        return True
+    if isinstance(orig, sqlite3.OperationalError):
+        code = getattr(orig, "sqlite_errorcode", None)
+        if code is not None:
+            return code & 0xFF in _SQLITE_BUSY  # the primary code of an extended one
+        return "database is locked" in str(orig) or "database table is locked" in str(orig)
+    return False
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -187,8 +187,26 @@ class Repositories:
         return {(name, version): count for name, version, count in rows}
 
     # proposals -------------------------------------------------------------------------------
-    def proposal(self, proposal_id: int) -> Proposal | None:
+    def proposal(self, proposal_id: int, *, for_update: bool = False) -> Proposal | None:
+        if for_update:
+            return self.lock_proposal(proposal_id)
         return self.session.get(Proposal, proposal_id)
+
+    def lock_proposal(self, proposal_id: int) -> Proposal | None:
+        """The proposal, locked for this transaction: the first lock of every write to its
+        aggregate (assignments, answers, alternatives, screening, agenda place), so that writers
+        of one proposal queue in one order instead of deadlocking. On PostgreSQL ``SELECT … FOR
+        NO KEY UPDATE`` (what an UPDATE of it takes anyway; inserts of rows referring to it are
+        not held up); on SQLite the writer's ``BEGIN IMMEDIATE`` already serialises. Everything
+        read before the lock may be stale, so the session's objects are read again."""
+        self.session.flush()
+        self.session.expire_all()
+        return self.session.scalar(
+            select(Proposal)
+            .where(Proposal.id == proposal_id)
+            .with_for_update(key_share=True)
+            .execution_options(populate_existing=True)
+        )
 
     def proposals(self, flt: ProposalFilter) -> tuple[Sequence[Proposal], int]:
         conditions: list[ColumnElement[bool]] = []

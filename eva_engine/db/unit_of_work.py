@@ -1,25 +1,51 @@
 """The only place that commits. One unit of work = one transaction: the change, its audit
-events and its optimistic version check succeed together or not at all."""
+events and its optimistic version check succeed together or not at all.
+
+A unit of work opened while another one of the same database is active in this context (an
+entry point's ``Eva.transaction()``, say) *joins* it instead of opening a second transaction:
+it runs in a savepoint of the outer one (so a refusal undoes only its own part), its
+``commit()`` flushes but does not commit, and its audit events (with its own actor) are sealed
+into the chain when the outermost unit of work commits. Only the outermost one commits.
+
+``retrying`` runs a whole unit of work (or an entry point's request) again when the database
+reports contention — a deadlock, a serialisation failure, a lock not granted, SQLite's
+"database is locked" — a bounded number of times, then reports it as a ``Contended``
+conflict; a database that cannot be reached stays ``Unavailable``."""
 
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, select
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from eva_engine.db.audit import AUDIT_KEY, Actor, AuditContext, install_audit_hooks, seal
-from eva_engine.db.engine import READ_ONLY, make_engine
+from eva_engine.db.engine import READ_ONLY, is_contention, make_engine
 from eva_engine.db.outbox import install_outbox_hooks
 from eva_engine.db.repositories import Repositories
-from eva_engine.errors import N_, Conflict, Text, Unavailable
+from eva_engine.errors import N_, Conflict, Contended, EvaError, Text, Unavailable
 from eva_engine.models import AuditEvent, Proposal
 
+T = TypeVar("T")
 
-def unavailable(exc: OperationalError) -> Unavailable:
+ATTEMPTS = 3  # how many times ``retrying`` runs a contended unit of work in all
+BACKOFF = 0.02  # seconds before the second attempt; doubled for each further one, jittered
+
+
+def unavailable(exc: OperationalError) -> EvaError:
+    """The error an OperationalError means: contention (retried, then a conflict) or a
+    database that cannot be reached or used."""
+    if is_contention(exc):
+        return Contended()
     reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
     return Unavailable(
         f"the database is unavailable ({reason}); nothing was changed, try again",
@@ -33,6 +59,10 @@ class EvaSession(Session):
 
 install_audit_hooks(EvaSession)
 install_outbox_hooks(EvaSession)
+
+# The outermost unit of work active in this context (a thread, a request).
+_ACTIVE: ContextVar[UnitOfWork | None] = ContextVar("eva_unit_of_work", default=None)
+_INNERMOST = "eva.unit_of_work.innermost"  # session.info: the innermost joined unit of work
 
 
 class Database:
@@ -62,7 +92,7 @@ class Database:
         return self.bind.dialect.name
 
     def unit_of_work(self, actor: Actor | None = None, *, read_only: bool = False) -> UnitOfWork:
-        return UnitOfWork(self._sessions, actor or Actor.system(), read_only=read_only)
+        return UnitOfWork(self, actor or Actor.system(), read_only=read_only)
 
     def dispose(self) -> None:
         if isinstance(self.bind, Engine):
@@ -70,21 +100,50 @@ class Database:
 
 
 class UnitOfWork:
-    def __init__(
-        self, sessions: sessionmaker[EvaSession], actor: Actor, *, read_only: bool = False
-    ) -> None:
-        self._sessions = sessions
+    session: EvaSession
+    audit: AuditContext
+    repos: Repositories
+
+    def __init__(self, database: Database, actor: Actor, *, read_only: bool = False) -> None:
+        self.database = database
         self.actor = actor
         self.read_only = read_only
+        self._outer: UnitOfWork | None = None  # the innermost unit of work this one joined
+        self._savepoint: SessionTransaction | None = None
+        self._previous_audit: AuditContext | None = None
+        self._token: Token[UnitOfWork | None] | None = None
+        self._deferred: list[AuditContext] = []  # joined units' events, sealed at commit
+
+    @property
+    def joined(self) -> bool:
+        """Whether this unit of work runs inside an outer one (and does not commit itself)."""
+        return self._outer is not None
 
     def __enter__(self) -> UnitOfWork:
-        self.session = self._sessions()
+        active = _ACTIVE.get()
+        if (
+            active is not None
+            and active.database is self.database
+            and (self.read_only or not active.read_only)
+        ):
+            self.session = active.session
+            self._outer = self.session.info.get(_INNERMOST, active)
+            self.session.info[_INNERMOST] = self
+            self.audit = AuditContext(self.actor)
+            self._previous_audit = self.session.info.get(AUDIT_KEY)
+            # What the outer unit did so far is flushed (and so recorded) under its actor.
+            self._savepoint = self.session.begin_nested()
+            self.session.info[AUDIT_KEY] = self.audit
+            self.repos = Repositories(self.session)
+            return self
+        self.session = self.database._sessions()
         if self.read_only:
             # On SQLite a reader begins deferred instead of taking the write lock.
             self.session.connection(execution_options={READ_ONLY: True})
         self.audit = AuditContext(self.actor)
         self.session.info[AUDIT_KEY] = self.audit
         self.repos = Repositories(self.session)
+        self._token = _ACTIVE.set(self)
         return self
 
     def __exit__(
@@ -100,23 +159,48 @@ class UnitOfWork:
             if isinstance(exc, OperationalError):
                 raise unavailable(exc) from exc
         finally:
-            # close() ends the transaction (rolling back anything uncommitted) without
-            # expiring the objects a read-only unit of work hands back.
-            self.session.close()
+            if self._outer is not None:
+                # Whatever this joined unit did not commit is undone (with the events of units
+                # it joined in turn); the outer one goes on.
+                self._end_savepoint()
+                self._deferred.clear()
+                self.session.info[AUDIT_KEY] = self._previous_audit
+                if self._outer.joined:
+                    self.session.info[_INNERMOST] = self._outer
+                else:
+                    self.session.info.pop(_INNERMOST, None)
+            else:
+                if self._token is not None:
+                    try:
+                        _ACTIVE.reset(self._token)
+                    except ValueError:  # pragma: no cover - left in another context
+                        _ACTIVE.set(None)
+                    self._token = None
+                # close() ends the transaction (rolling back anything uncommitted) without
+                # expiring the objects a read-only unit of work hands back.
+                self.session.close()
 
     def commit(self) -> None:
         if self.read_only:
             raise RuntimeError("a read-only unit of work cannot commit")  # a bug, not input
         try:
+            if self._outer is not None:
+                self._commit_joined(self._outer)
+                return
             self.session.flush()
-            seal(self.session)
+            for ctx in [*self._deferred, self.audit]:
+                self.session.info[AUDIT_KEY] = ctx
+                seal(self.session)
+            self.session.info[AUDIT_KEY] = self.audit
+            self._deferred.clear()
             self.session.commit()
+            _committed()
         except StaleDataError as exc:
             raise self._stale(exc) from exc
         except OperationalError as exc:
             raise unavailable(exc) from exc
         except IntegrityError as exc:
-            self.session.rollback()
+            self._rollback()
             raise Conflict(
                 "the change conflicts with data stored meanwhile; reload and try again "
                 f"({exc.orig.__class__.__name__})",
@@ -125,12 +209,47 @@ class UnitOfWork:
                 ),
             ) from exc
 
+    def _commit_joined(self, outer: UnitOfWork) -> None:
+        """Flush this unit's changes into the outer transaction; its events wait for the
+        outer commit (the audit chain head is locked last, when the transaction commits)."""
+        for _ in range(5):  # the outbox adds its messages after a flush: flush those too
+            self.session.flush()
+            if not (self.session.new or self.session.dirty or self.session.deleted):
+                break
+        if self._savepoint is not None:
+            self._savepoint.commit()
+        # The outer unit seals them, or drops them if its own part is undone.
+        outer._deferred.extend([*self._deferred, self.audit])
+        self._deferred = []
+        # Anything this unit does after its commit is a new part, with the same actor.
+        fresh = AuditContext(self.audit.actor, role=self.audit.role)
+        self.audit = fresh
+        self._savepoint = self.session.begin_nested()
+        self.session.info[AUDIT_KEY] = fresh
+
+    def _end_savepoint(self) -> None:
+        savepoint, self._savepoint = self._savepoint, None
+        if savepoint is None or self.session.get_nested_transaction() is None:
+            return
+        with suppress(SQLAlchemyError):  # the connection is gone: the outer unit fails too
+            savepoint.rollback()
+
+    def _rollback(self) -> None:
+        """Undo this unit's part: its savepoint when joined, else the transaction."""
+        if self._outer is not None:
+            self._end_savepoint()
+            self._savepoint = self.session.begin_nested()
+        else:
+            self.session.rollback()
+
     def _stale(self, _exc: StaleDataError) -> Conflict:
         stale = [o.id for o in self.session.dirty if isinstance(o, Proposal)]
-        self.session.rollback()
-        return self._conflict(stale[0] if stale else None)
+        self._rollback()
+        return self.conflict(stale[0] if stale else None)
 
-    def _conflict(self, proposal_id: int | None) -> Conflict:
+    def conflict(self, proposal_id: int | None) -> Conflict:
+        """The conflict to report when someone else changed the proposal meanwhile: names who
+        and when, from its last audit event."""
         if proposal_id is None:
             return Conflict(
                 "someone else changed this record meanwhile; reload and try again",
@@ -162,9 +281,66 @@ class UnitOfWork:
     def check_version(self, proposal: Proposal, expected: int | None) -> None:
         """A stale version from the caller (e.g. an If-Match) is a conflict, never an overwrite."""
         if expected is not None and proposal.row_version != expected:
-            conflict = self._conflict(proposal.id)
+            conflict = self.conflict(proposal.id)
             now = proposal.row_version
             raise Conflict(
                 f"{conflict.message} (you had version {expected}, it is now {now})",
                 text=conflict.text,
             )
+
+
+# retrying ---------------------------------------------------------------------------------------
+@dataclass
+class RetryStats:
+    """What ``retrying`` did in this process (for tests and measurements)."""
+
+    runs: int = 0  # calls of the outermost runner
+    retries: int = 0  # attempts run again after contention
+    gave_up: int = 0  # contention reported after the last attempt (or after a commit)
+
+
+RETRY_STATS = RetryStats()
+
+
+@dataclass
+class _Attempt:
+    committed: bool = False  # an outermost unit of work committed during this attempt
+
+
+_ATTEMPT: ContextVar[_Attempt | None] = ContextVar("eva_retry_attempt", default=None)
+
+
+def _committed() -> None:
+    attempt = _ATTEMPT.get()
+    if attempt is not None:
+        attempt.committed = True
+
+
+def retry_active() -> bool:
+    """Whether a ``retrying`` runner is around the code running now."""
+    return _ATTEMPT.get() is not None
+
+
+def retrying(fn: Callable[[], T], *, attempts: int = ATTEMPTS) -> T:
+    """Run ``fn`` (a whole request: every unit of work it opens) and run it again, up to
+    ``attempts`` times in all with a short jittered pause, when it fails with ``Contended``.
+    An attempt that already committed a transaction is not run again (that would do its
+    committed part twice): its contention is reported. Inside another runner ``fn`` just runs
+    (the outermost runner retries)."""
+    if _ATTEMPT.get() is not None:
+        return fn()
+    RETRY_STATS.runs += 1
+    for attempt in range(1, attempts + 1):
+        state = _Attempt()
+        token = _ATTEMPT.set(state)
+        try:
+            return fn()
+        except Contended:
+            if attempt >= attempts or state.committed:
+                RETRY_STATS.gave_up += 1
+                raise
+            RETRY_STATS.retries += 1
+        finally:
+            _ATTEMPT.reset(token)
+        time.sleep(BACKOFF * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))  # noqa: S311
+    raise AssertionError("unreachable")  # pragma: no cover

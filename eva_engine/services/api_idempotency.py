@@ -1,6 +1,13 @@
 """Stored results of POST requests sent with an ``Idempotency-Key``: a retry with the same key
 and the same request gets the stored response instead of doing the change twice; the same key
-with another request is refused. Keys are per user and kept for ``RETENTION``."""
+with another request is refused. Keys are per user and kept for ``RETENTION``.
+
+The record, the change and the stored response are one transaction: the entry point opens
+``Eva.transaction()``, ``claim``s the key, runs the request, ``complete``s the record with the
+response and commits once. A request that fails, or a process that dies before the commit,
+leaves nothing behind (the key is free again); once committed, the response is there. A
+duplicate sent at the same moment waits for the first one's transaction — on PostgreSQL on the
+unique (user, key) index, on SQLite for the write lock — and then gets its stored response."""
 
 from __future__ import annotations
 
@@ -8,12 +15,19 @@ from datetime import timedelta
 
 from pydantic import BaseModel
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
-from eva_engine.errors import Conflict, NotFound
+from eva_engine.errors import NotFound
 from eva_engine.models import IdempotencyRecord, utcnow
 from eva_engine.services.runtime import Caller, Eva
 
 RETENTION = timedelta(hours=24)
+
+# The status of a record whose request has not finished. Such a record is only ever seen by
+# the transaction that made it; one found committed (left by an older version) means nothing.
+IN_PROGRESS = 0
 
 
 class StoredResponse(BaseModel):
@@ -33,9 +47,6 @@ def _user_id(eva: Eva, caller: Caller) -> int:
         return user.id
 
 
-IN_PROGRESS = 0  # the status of a claimed key whose request has not finished
-
-
 def _stored(record: IdempotencyRecord) -> StoredResponse:
     return StoredResponse(
         method=record.method,
@@ -47,57 +58,68 @@ def _stored(record: IdempotencyRecord) -> StoredResponse:
     )
 
 
+def _record(session: Session, user_id: int, key: str) -> IdempotencyRecord | None:
+    return session.scalar(
+        select(IdempotencyRecord)
+        .where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
+        .execution_options(populate_existing=True)
+    )
+
+
 def claim(
     eva: Eva, caller: Caller, key: str, method: str, path: str, request_hash: str
 ) -> StoredResponse | None:
-    """Claim the key before the request runs, so that two requests with one key sent at the
-    same moment cannot both make the change: None if this request now holds the key; else
-    what is stored for it (``status_code`` 0 while the other request is still running)."""
+    """Claim the key for this request, inside the entry point's transaction: None if this
+    request now holds it (and is to run), else the response stored for it. A concurrent
+    request with the same key holds this one up until its transaction ends: committed, its
+    response is returned; rolled back, the key is this request's."""
     user_id = _user_id(eva, caller)
-    for _ in range(2):
-        with eva.uow() as uow:
-            uow.session.execute(
-                delete(IdempotencyRecord).where(
-                    IdempotencyRecord.created_at <= utcnow() - RETENTION
-                )
+    with eva.uow() as uow:
+        # This user's expired records go (only theirs: the rows stay locked until the request
+        # commits, and nobody else's request should wait for that).
+        uow.session.execute(
+            delete(IdempotencyRecord).where(
+                IdempotencyRecord.user_id == user_id,
+                IdempotencyRecord.created_at <= utcnow() - RETENTION,
             )
-            record = uow.session.scalar(
-                select(IdempotencyRecord).where(
-                    IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key
-                )
-            )
+        )
+        existing = _record(uow.session, user_id, key)
+        if existing is not None and existing.status_code == IN_PROGRESS:
+            uow.session.delete(existing)  # left unfinished by an older version: the key is free
+            uow.session.flush()
+            existing = None
+        if existing is not None:
+            return _stored(existing)
+        values = {
+            "user_id": user_id,
+            "key": key,
+            "method": method,
+            "path": path,
+            "request_hash": request_hash,
+            "status_code": IN_PROGRESS,
+            "response_body": "",
+            "response_headers": {},
+        }
+        postgres = uow.session.get_bind().dialect.name == "postgresql"
+        insert = (pg_insert if postgres else sqlite_insert)(IdempotencyRecord).values(**values)
+        inserted = uow.session.execute(
+            insert.on_conflict_do_nothing().returning(IdempotencyRecord.id)
+        ).scalar_one_or_none()
+        if inserted is None:
+            # Another request with this key committed while this one waited on the index.
+            record = _record(uow.session, user_id, key)
             if record is not None:
                 return _stored(record)
-            uow.repos.add(
-                IdempotencyRecord(
-                    user_id=user_id,
-                    key=key,
-                    method=method,
-                    path=path,
-                    request_hash=request_hash,
-                    status_code=IN_PROGRESS,
-                    response_body="",
-                    response_headers={},
-                )
-            )
-            try:
-                uow.commit()
-            except Conflict:
-                continue  # claimed by a concurrent request this instant: read what it holds
-            return None
-    raise Conflict("the Idempotency-Key is being claimed by another request; retry")
+        uow.commit()
+        return None
 
 
 def complete(eva: Eva, caller: Caller, key: str, response: StoredResponse) -> None:
-    """Store the response of the request that holds the key."""
+    """Store the response of the request that holds the key (committed with its change)."""
     user_id = _user_id(eva, caller)
     with eva.uow() as uow:
-        record = uow.session.scalar(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key
-            )
-        )
-        if record is None:  # pragma: no cover - purged while the request ran
+        record = _record(uow.session, user_id, key)
+        if record is None:  # pragma: no cover - claimed in this very transaction
             return
         record.status_code = response.status_code
         record.response_body = response.body
@@ -106,7 +128,7 @@ def complete(eva: Eva, caller: Caller, key: str, response: StoredResponse) -> No
 
 
 def release(eva: Eva, caller: Caller, key: str) -> None:
-    """The request failed: the key is free again, so the client may retry with it."""
+    """The request did not succeed: its claim goes, so the client may retry with the key."""
     user_id = _user_id(eva, caller)
     with eva.uow() as uow:
         uow.session.execute(

@@ -7,6 +7,7 @@ from pydantic import Field
 from eva_engine.errors import InvalidInput, NotFound, Problem
 from eva_engine.models import Assignment, utcnow
 from eva_engine.services.access import actor_for, load_proposal, require_role
+from eva_engine.services.fields import Id, Reason, Username, Version
 from eva_engine.services.organisations import Command
 from eva_engine.services.proposals import assignment_view, require_named_user
 from eva_engine.services.runtime import Caller, Eva
@@ -23,10 +24,10 @@ KIND_ROLES: dict[str, list[Role]] = {
 
 
 class Reassign(Command):
-    assignment_id: int = Field(ge=1, lt=2**31)
-    assignee: str = Field(min_length=1, max_length=80, description="The new assignee's username")
-    reason: str | None = Field(default=None, max_length=2000)
-    expected_version: int | None = None
+    assignment_id: Id
+    assignee: Username = Field(min_length=1, description="The new assignee's username")
+    reason: Reason | None = None
+    expected_version: Version | None = None
 
 
 def proposal_assignments(eva: Eva, caller: Caller, proposal_id: int) -> list[AssignmentView]:
@@ -42,15 +43,25 @@ def proposal_assignments(eva: Eva, caller: Caller, proposal_id: int) -> list[Ass
 def reassign(eva: Eva, caller: Caller, cmd: Reassign) -> AssignmentView:
     """Close an open assignment as reassigned and open the same task for another user. The
     current assignee, or a secretary or administrator of the proposal's body, may do it; the new
-    assignee must hold a role that can do the task. Bumps the proposal's row version."""
+    assignee must hold a role that can do the task. Bumps the proposal's row version.
+
+    The proposal is locked before the assignment's state is read for the change (the lock
+    order of every write to a proposal): of two reassignments of one task at the same moment
+    one wins and the other is a conflict, never a second open task."""
     with eva.uow() as uow:
         repos = uow.repos
         uow.audit.actor, maybe_user = actor_for(repos, caller)
         user = require_named_user(maybe_user, "reassigning")
-        current = repos.assignment(cmd.assignment_id)
-        if current is None:
+        found = repos.assignment(cmd.assignment_id)  # only to find its proposal
+        if found is None:
             raise NotFound(f"no assignment {cmd.assignment_id}")
-        proposal = load_proposal(repos, current.proposal_id, user)
+        was_open = found.state == AssignmentState.OPEN
+        proposal = load_proposal(repos, found.proposal_id, user, for_update=True)
+        current = repos.assignment(cmd.assignment_id)  # read again, after the lock
+        if current is None:  # pragma: no cover - assignments are never deleted
+            raise NotFound(f"no assignment {cmd.assignment_id}")
+        if was_open and current.state != AssignmentState.OPEN:
+            raise uow.conflict(proposal.id)  # closed or reassigned while we waited
         uow.check_version(proposal, cmd.expected_version)
         if current.assignee_id == user.id:
             role = None

@@ -29,7 +29,7 @@ def open_for_edit(
 ) -> EditTarget:
     uow.audit.actor, maybe_user = actor_for(uow.repos, caller)
     user = require_named_user(maybe_user, doing)
-    proposal = load_proposal(uow.repos, proposal_id, user)
+    proposal = load_proposal(uow.repos, proposal_id, user, for_update=True)
     uow.check_version(proposal, expected_version)
     role = require_role(
         uow.repos,

@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 from eva_engine.config import Settings
 from eva_engine.db.audit import Actor
-from eva_engine.db.unit_of_work import Database, UnitOfWork
+from eva_engine.db.unit_of_work import (
+    RETRY_STATS,
+    Database,
+    RetryStats,
+    UnitOfWork,
+    retry_active,
+    retrying,
+)
 from eva_engine.workflow.loader import Catalogue, load_catalogue
+
+T = TypeVar("T")
+
+__all__ = ["RETRY_STATS", "Caller", "Eva", "RetryStats", "retry_active", "run_retrying"]
+
+
+def run_retrying(fn: Callable[[], T]) -> T:
+    """Run an entry point's work (one request, one command) again when the database reports
+    contention (a deadlock, a serialisation failure, a lock not granted), a few times, then
+    report it as a ``Contended`` conflict. See ``eva_engine.db.unit_of_work.retrying``."""
+    return retrying(fn)
 
 
 @dataclass(frozen=True)
@@ -45,7 +65,18 @@ class Eva:
         return self.catalogue
 
     def uow(self, actor: Actor | None = None) -> UnitOfWork:
+        """A unit of work; inside an active one (``transaction()``) it joins that one."""
         return self.database.unit_of_work(actor)
+
+    def transaction(self) -> UnitOfWork:
+        """The one transaction of an entry point around several service calls: every unit of
+        work opened inside it joins it, and nothing is committed until its ``commit()``
+        (leaving the block without committing rolls everything back)."""
+        return self.database.unit_of_work()
+
+    def run(self, fn: Callable[[], T]) -> T:
+        """Run an entry point's work, again on contention (see ``run_retrying``)."""
+        return run_retrying(fn)
 
     def reading(self) -> UnitOfWork:
         """A unit of work that only reads (it cannot commit); on SQLite it does not take the

@@ -23,6 +23,7 @@ from eva_engine.services import api_directory, api_idempotency, tokens
 from eva_engine.services.runtime import Caller
 from eva_engine.services.tokens import TokenPrincipal, TokenRejected
 from eva_engine.vocabulary import TokenScope
+from web.api.body import read_json
 from web.api.problems import (
     ApiProblem,
     FieldError,
@@ -37,7 +38,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1", template_folder="templates
 
 MAX_ID = 2**31 - 1
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
-ETAG = re.compile(r'^(?:W/)?"(\d{1,18})"$')
+ETAG = re.compile(r'^(?:W/)?"([0-9]{1,18})"$')  # ASCII digits: \d also takes "１"
 
 
 @dataclass(frozen=True)
@@ -213,27 +214,8 @@ def _query(route: Route) -> Any:
 
 
 def _json_body(route: Route) -> Any:
-    data = request.get_data(cache=True)
-    if not data.strip() and route.body_optional:
-        return {}
-    if request.mimetype != "application/json" and not (
-        request.mimetype.startswith("application/") and request.mimetype.endswith("+json")
-    ):
-        raise ApiProblem(
-            415, "unsupported_media_type", "send the body as JSON (Content-Type: application/json)"
-        )
-    try:
-        return json.loads(data)
-    except UnicodeDecodeError as exc:
-        raise ApiProblem(400, "malformed_json", f"the body is not UTF-8: {exc.reason}") from exc
-    except json.JSONDecodeError as exc:
-        raise ApiProblem(
-            400,
-            "malformed_json",
-            f"the body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
-        ) from exc
-    except RecursionError as exc:
-        raise ApiProblem(400, "malformed_json", "the body is nested too deeply") from exc
+    """Strictly (web.api.body): size, media type, UTF-8, no duplicate keys or huge numbers."""
+    return read_json(optional=route.body_optional)
 
 
 def _body(route: Route, raw: Any) -> Any:
@@ -367,40 +349,47 @@ def _handle(route: Route, handler: Callable[..., Reply], values: dict[str, Any])
     query = _query(route)
     raw_body = _json_body(route) if route.body is not None else None
     body = _body(route, raw_body)
+    call = Call(caller=caller, body=body, query=query)
     key = _idempotency_key() if route.method == "POST" else None
     request_hash = _request_hash(raw_body) if key else ""
-    if key:
-        stored = api_idempotency.claim(
-            eva(), caller, key, request.method, request.path, request_hash
-        )
-        if stored is not None:
-            if stored.request_hash != request_hash:
-                raise ApiProblem(
-                    422,
-                    "idempotency_key_reused",
-                    "this Idempotency-Key was used for another request; use a new key",
-                    [FieldError(location="header.Idempotency-Key", detail="used before")],
-                )
-            if stored.status_code == api_idempotency.IN_PROGRESS:
-                raise ApiProblem(
-                    409,
-                    "idempotency_key_in_use",
-                    "a request with this Idempotency-Key is still running; retry in a moment",
-                    [FieldError(location="header.Idempotency-Key", detail="in use")],
-                )
-            return _replay(stored)
-    try:
-        expected = _expected_version(route, caller, values)
-        call = Call(caller=caller, body=body, query=query, expected_version=expected)
+    # Contention (a deadlock, a lock not granted) runs the work again, a few times; the token
+    # check above (which may note the token's last use) is not part of it.
+    return eva().run(lambda: _work(route, handler, values, call, key, request_hash))
+
+
+def _work(
+    route: Route,
+    handler: Callable[..., Reply],
+    values: dict[str, Any],
+    call: Call,
+    key: str | None,
+    request_hash: str,
+) -> Response:
+    caller = call.caller
+    if route.method == "GET":
+        call.expected_version = _expected_version(route, caller, values)
+        return _render(route, handler(call, **values))
+    # One transaction for the whole write: the claim of the key, the If-Match check, the
+    # change and the stored response commit together, or nothing does.
+    with eva().transaction() as uow:
+        if key:
+            stored = api_idempotency.claim(
+                eva(), caller, key, request.method, request.path, request_hash
+            )
+            if stored is not None:
+                if stored.request_hash != request_hash:
+                    raise ApiProblem(
+                        422,
+                        "idempotency_key_reused",
+                        "this Idempotency-Key was used for another request; use a new key",
+                        [FieldError(location="header.Idempotency-Key", detail="used before")],
+                    )
+                return _replay(stored)
+        call.expected_version = _expected_version(route, caller, values)
         # A Conflict from the service now is a concurrent change (409): a stale If-Match was
         # refused above with 412.
         response = _render(route, handler(call, **values))
-    except BaseException:
-        if key:
-            api_idempotency.release(eva(), caller, key)
-        raise
-    if key:
-        if 200 <= response.status_code < 300:
+        if key and 200 <= response.status_code < 300:
             api_idempotency.complete(
                 eva(),
                 caller,
@@ -416,6 +405,7 @@ def _handle(route: Route, handler: Callable[..., Reply], values: dict[str, Any])
                     },
                 ),
             )
-        else:
+        elif key:
             api_idempotency.release(eva(), caller, key)
+        uow.commit()
     return response
