@@ -3,18 +3,24 @@ edit, deletion, insertion or reordering is found, and the first bad event is nam
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
+from eva_engine.config import default_workflows_dir
 from eva_engine.db.audit import VerifyResult
-from eva_engine.services import history
+from eva_engine.db.migrate import upgrade
+from eva_engine.db.unit_of_work import Database
+from eva_engine.services import history, transitions
 from eva_engine.services.runtime import Eva
-from tests.builders import as_, proposal_in
-from tests.conftest import World
+from tests.builders import as_, build_world, proposal_in
+from tests.conftest import FreshDatabase, World, publish_workflows
 
 
 def connection(eva: Eva) -> Connection:
@@ -219,3 +225,67 @@ def test_a_proposal_from_another_organisation_is_not_verified_for_you(
 
     with pytest.raises(NotFound):
         history.verify_proposal(eva, as_("outsider"), one_proposal)
+
+
+# verifying while others write -------------------------------------------------------------------
+@pytest.fixture
+def busy(fresh_databases: FreshDatabase) -> Iterator[tuple[Eva, list[int]]]:
+    """A committed database of its own (a snapshot needs real transactions) with proposals in
+    review, which writers move back and forth."""
+    eva = Eva(Database.connect(fresh_databases.new_url()), default_workflows_dir())
+    upgrade(eva.database.engine)
+    publish_workflows(eva)
+    build_world(eva)
+    pids = [proposal_in(eva, "review") for _ in range(3)]
+    yield eva, pids
+    eva.database.dispose()
+
+
+def _keep_writing(eva: Eva, pid: int, stop: threading.Event, errors: list[str]) -> None:
+    """Commit transitions (a state change and its events in one transaction) until stopped."""
+    try:
+        while not stop.is_set():
+            transitions.fire(eva, as_("sec"), pid, "return_for_revision", reason="Korjattava.")
+            transitions.fire(eva, as_("prep"), pid, "submit_for_review")
+    except Exception as exc:  # reported by the test
+        errors.append(f"{type(exc).__name__}: {exc}")
+
+
+@pytest.mark.slow
+def test_verifying_while_others_commit_never_reports_a_false_break(
+    busy: tuple[Eva, list[int]],
+) -> None:
+    eva, pids = busy
+    stop, errors = threading.Event(), list[str]()
+    writers = [threading.Thread(target=_keep_writing, args=(eva, p, stop, errors)) for p in pids]
+    start = history.verify(eva).verified
+    for writer in writers:
+        writer.start()
+    false_results: list[str] = []
+    rounds = 0
+    try:
+        deadline = time.monotonic() + 6
+        while rounds < 30 or time.monotonic() < deadline:
+            rounds += 1
+            if rounds % 3:
+                result = history.verify(eva)
+                if not result.ok:
+                    false_results.append(f"verify: {result.problem}")
+            else:  # the auditor's walk from the web page records what it found
+                check = history.verify_and_record(eva, as_("aud"))
+                if not check.ok:
+                    false_results.append(f"recorded: {check.problem}")
+    finally:
+        stop.set()
+        for writer in writers:
+            writer.join(60)
+    assert errors == []
+    grown = history.verify(eva)
+    assert grown.ok
+    assert grown.verified > start + 2 * rounds  # the writers kept committing throughout
+    assert false_results == [], f"{len(false_results)} of {rounds} rounds: {false_results[:3]}"
+    recorded = history.audit_events(
+        eva, as_("aud"), year=datetime.now(UTC).year, action=history.CHAIN_CHECK, limit=500
+    )
+    assert recorded.events
+    assert all((e.after or {}).get("ok") for e in recorded.events)

@@ -6,17 +6,20 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import Connection, Engine, event, inspect, select
 from sqlalchemy.orm import Session, UOWTransaction
 
+from eva_engine.db.engine import READ_ONLY
 from eva_engine.models import (
     GENESIS_HASH,
     AuditChainHead,
     Audited,
     AuditEvent,
+    Proposal,
     jsonable,
     utcnow,
 )
@@ -273,65 +276,225 @@ class VerifyResult:
     verified: int
     first_bad_seq: int | None = None
     problem: str | None = None
+    last_hash: str = GENESIS_HASH  # of the last event verified (the head's, when ok)
+    first_hash: str | None = None  # of event 1: which chain this is
 
     @property
     def ok(self) -> bool:
         return self.problem is None
 
 
-def verify_chain(session: Session, batch: int = 2000) -> VerifyResult:
+@dataclass(frozen=True)
+class Anchor:
+    """A point the chain must still pass through: event ``seq`` with ``hash``, as remembered
+    outside the database (a checkpoint file). ``name`` says which, in a problem."""
+
+    seq: int
+    hash: str
+    name: str
+    first_hash: str | None = None
+
+
+@contextmanager
+def snapshot(bind: Engine | Connection) -> Iterator[Session]:
+    """A read-only session whose every query sees one snapshot of the database, however long
+    it reads while others commit: on PostgreSQL a ``REPEATABLE READ READ ONLY`` transaction; on
+    SQLite one deferred read transaction (in WAL mode its snapshot is fixed by the first read).
+    ``bind`` is a connection already in a transaction (the tests' outer one): it is used as is."""
+    if isinstance(bind, Connection):
+        with Session(bind=bind) as session:
+            yield session
+        return
+    options: dict[str, Any] = {READ_ONLY: True}
+    if bind.dialect.name == "postgresql":
+        options |= {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+    with bind.connect() as connection:
+        connection.execution_options(**options)
+        with Session(bind=connection) as session:
+            yield session
+
+
+def verify_chain(
+    session: Session, batch: int = 2000, anchors: Sequence[Anchor] = ()
+) -> VerifyResult:
     """Walk the whole chain in order, in constant memory. Finds the first edited, deleted,
-    inserted or reordered event, and a tail cut off behind the chain head."""
+    inserted or reordered event, a tail cut off behind the chain head, a chain that no longer
+    passes through an ``anchor`` (rewritten, or cut back below it), and a proposal whose state
+    is not the one its history last recorded. Give it a ``snapshot`` session: a chain read
+    while others append is otherwise a moving target."""
+    head = session.get(AuditChainHead, 1)  # read first: the snapshot holds it and the events
+    walk = _Walk({a.seq: a for a in anchors})
     result = session.execute(
         select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=batch)
     )
     try:
-        verified, prev, broken = _walk(session, result.scalars())
+        broken = walk.run(session, result.scalars())
     finally:
         result.close()  # a server-side cursor on PostgreSQL: never leave it open
     if broken is not None:
         return broken
-    head = session.get(AuditChainHead, 1)
+    problem = _head_problem(head, walk.verified, walk.prev) or _anchor_problem(
+        anchors, walk.verified
+    )
+    if problem is not None:
+        return walk.result(*problem)
+    state_problem = _check_states(session, walk.states, batch)
+    if state_problem is not None:
+        return walk.result(*state_problem)
+    return walk.result(None, None)
+
+
+def _head_problem(
+    head: AuditChainHead | None, verified: int, prev: str
+) -> tuple[int | None, str] | None:
     if head is None:
-        return VerifyResult(verified, None, "the chain head row is missing")
+        return None, "the chain head row is missing"
     if head.last_seq > verified:
-        return VerifyResult(
-            verified,
-            verified + 1,
+        return verified + 1, (
             f"the chain head says {head.last_seq} events but {verified} are stored: "
-            "events at the end were removed",
+            "events at the end were removed"
         )
     if head.last_seq < verified or head.last_hash != prev:
-        return VerifyResult(
-            verified,
-            head.last_seq + 1,
+        return head.last_seq + 1, (
             f"the chain head says {head.last_seq} events but {verified} are stored: "
-            "events were added behind the chain head's back",
+            "events were added behind the chain head's back"
         )
-    return VerifyResult(verified)
+    return None
 
 
-def _walk(session: Session, stream: Iterable[AuditEvent]) -> tuple[int, str, VerifyResult | None]:
-    """Checks sequence, link and hash of each event; stops at the first bad one."""
-    expected_seq = 1
-    prev = GENESIS_HASH
-    for ev in stream:
-        problem = None
+def _anchor_problem(anchors: Sequence[Anchor], verified: int) -> tuple[int, str] | None:
+    for anchor in sorted(anchors, key=lambda a: a.seq):
+        if anchor.seq > verified:
+            return verified + 1, (
+                f"the chain ends at {verified}, before the checkpoint at {anchor.seq} "
+                f"({anchor.name}): events were removed"
+            )
+    return None
+
+
+@dataclass
+class _Recorded:
+    """What the history last recorded of one proposal: its state (None once deleted), the
+    event that recorded it, and its case number."""
+
+    state: str | None
+    seq: int
+    case_number: str | None
+
+
+@dataclass
+class _Walk:
+    anchors: dict[int, Anchor]
+    verified: int = 0
+    prev: str = GENESIS_HASH
+    first_hash: str | None = None
+    states: dict[int, _Recorded] = field(default_factory=dict)
+
+    def result(self, first_bad_seq: int | None, problem: str | None) -> VerifyResult:
+        return VerifyResult(self.verified, first_bad_seq, problem, self.prev, self.first_hash)
+
+    def run(self, session: Session, stream: Iterable[AuditEvent]) -> VerifyResult | None:
+        """Checks sequence, link and hash of each event (and the anchors' hashes); stops at the
+        first bad one."""
+        for ev in stream:
+            problem = self._problem(ev)
+            if problem is not None:
+                return self.result(self.verified + 1, problem)
+            if ev.seq == 1:
+                self.first_hash = ev.hash
+            if ev.entity_type == "proposal":
+                self._note_proposal(ev)
+            self.prev = ev.hash
+            self.verified = ev.seq
+            session.expunge(ev)
+        return None
+
+    def _problem(self, ev: AuditEvent) -> str | None:
+        expected_seq = self.verified + 1
         if ev.seq != expected_seq:
-            problem = f"event {expected_seq} is missing (next stored is {ev.seq})"
-        elif ev.prev_hash != prev:
-            problem = (
+            return f"event {expected_seq} is missing (next stored is {ev.seq})"
+        if ev.prev_hash != self.prev:
+            return (
                 f"event {ev.seq} does not link to event {ev.seq - 1}: "
                 "an event was removed, inserted or reordered before it"
             )
-        elif event_hash(ev) != ev.hash:
-            problem = f"event {ev.seq} was altered: its content does not match its hash"
-        if problem is not None:
-            return expected_seq - 1, prev, VerifyResult(expected_seq - 1, expected_seq, problem)
-        prev = ev.hash
-        expected_seq += 1
-        session.expunge(ev)
-    return expected_seq - 1, prev, None
+        if event_hash(ev) != ev.hash:
+            return f"event {ev.seq} was altered: its content does not match its hash"
+        if ev.seq == 1:
+            for other in self.anchors.values():
+                if other.first_hash is not None and other.first_hash != ev.hash:
+                    return (
+                        f"event 1's hash differs from the checkpoint ({other.name}): the "
+                        "checkpoint is of another database, or the whole history was rewritten"
+                    )
+        anchor = self.anchors.get(ev.seq)
+        if anchor is not None and anchor.hash != ev.hash:
+            return (
+                f"event {ev.seq}'s hash differs from the checkpoint ({anchor.name}): the "
+                "history up to it was rewritten"
+            )
+        return None
+
+    def _note_proposal(self, ev: AuditEvent) -> None:
+        try:
+            proposal_id = int(ev.entity_id)
+        except ValueError:  # not a proposal row's event
+            return
+        known = self.states.get(proposal_id)
+        if ev.after is None:  # deleted
+            if ev.before is not None:
+                case = known.case_number if known else None
+                self.states[proposal_id] = _Recorded(None, ev.seq, case)
+            return
+        if '"state"' not in ev.after and '"case_number"' not in ev.after:
+            return
+        after = json.loads(ev.after)
+        state = after.get("state", known.state if known else None)
+        case_number = after.get("case_number", known.case_number if known else None)
+        seq = ev.seq if "state" in after else (known.seq if known else ev.seq)
+        self.states[proposal_id] = _Recorded(state, seq, case_number)
+
+
+def _check_states(
+    session: Session, recorded: dict[int, _Recorded], batch: int
+) -> tuple[int | None, str] | None:
+    """Every proposal's state must be the one its history last recorded (its creation, or the
+    transition that last moved it): a state written into the table without going through eva
+    leaves no event. Memory grows with the number of proposals, not of events."""
+    rows = session.execute(
+        select(Proposal.id, Proposal.case_number, Proposal.state)
+        .order_by(Proposal.id)
+        .execution_options(yield_per=batch)
+    )
+    try:
+        for proposal_id, case_number, state in rows:
+            known = recorded.pop(proposal_id, None)
+            if known is None:
+                return None, (
+                    f"proposal {case_number} has no history: it was written into the "
+                    "database without an audit event"
+                )
+            if known.state is None:
+                return known.seq, (
+                    f"proposal {case_number} exists, but its history records its deletion "
+                    f"(event {known.seq}): it was put back without an audit event"
+                )
+            if known.state != state:
+                return known.seq, (
+                    f"proposal {case_number} is in state '{state}' but its history says "
+                    f"'{known.state}' (event {known.seq}): its state was changed without an "
+                    "audit event"
+                )
+    finally:
+        rows.close()
+    for known in recorded.values():
+        if known.state is not None:
+            return known.seq, (
+                f"proposal {known.case_number} is missing, but its history (event "
+                f"{known.seq}) does not record its deletion: it was deleted without an audit "
+                "event"
+            )
+    return None
 
 
 def verify_events(session: Session, events: Sequence[AuditEvent]) -> VerifyResult:

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 
-from eva_engine.db.audit import PendingEvent, VerifyResult, verify_chain, verify_events
+from eva_engine.db.audit import (
+    Anchor,
+    PendingEvent,
+    VerifyResult,
+    snapshot,
+    verify_chain,
+    verify_events,
+)
 from eva_engine.db.repositories import Repositories
+from eva_engine.db.unit_of_work import unavailable
 from eva_engine.errors import N_, InvalidInput, NotFound, PermissionDenied, Problem, Text
 from eva_engine.models import AuditEvent, User
 from eva_engine.services.access import actor_for, load_proposal, log_disclosure
@@ -95,10 +105,15 @@ def _name_of(repos: Repositories, key: str, value: int) -> str | None:
     return None
 
 
-def verify(eva: Eva) -> VerifyResult:
-    """The whole chain, walked end to end (``eva audit verify``)."""
-    with eva.reading() as uow:
-        return verify_chain(uow.session)
+def verify(eva: Eva, anchors: Sequence[Anchor] = ()) -> VerifyResult:
+    """The whole chain, walked end to end in one snapshot of the database, so that events
+    committed meanwhile are neither half seen nor taken for a cut-off tail (``eva audit
+    verify``); it must still pass through each of the ``anchors`` (checkpoints)."""
+    try:
+        with snapshot(eva.database.bind) as session:
+            return verify_chain(session, anchors=anchors)
+    except OperationalError as exc:
+        raise unavailable(exc) from exc
 
 
 def verify_proposal(eva: Eva, caller: Caller, proposal_id: int) -> VerifyResult:
@@ -135,13 +150,20 @@ def _auditor_organisation(repos: Repositories, user: User) -> tuple[int, str]:
 
 
 def verify_and_record(eva: Eva, caller: Caller) -> ChainCheck:
-    """Walk the whole chain and record the result in it (who checked, when, what was found)."""
+    """Walk the whole chain and record the result in it (who checked, when, what was found).
+    The walk reads one snapshot (never a chain half-way through someone's commit); the result
+    is recorded afterwards, in a unit of work of its own."""
+    with eva.reading() as uow:
+        _, maybe_user = actor_for(uow.repos, caller)
+        _auditor_organisation(
+            uow.repos, require_named_user(maybe_user, "verifying the audit chain")
+        )
+    result = verify(eva)
     with eva.uow() as uow:
         repos = uow.repos
         uow.audit.actor, maybe_user = actor_for(repos, caller)
         user = require_named_user(maybe_user, "verifying the audit chain")
         org_id, role = _auditor_organisation(repos, user)
-        result = verify_chain(uow.session)
         check = ChainCheck(
             checked_at=datetime.now(UTC),
             checked_by=user.username,

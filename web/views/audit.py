@@ -11,6 +11,7 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from eva_engine.services import history
+from eva_engine.services.fields import parse_int
 from web import labels
 from web.runtime import caller, eva
 
@@ -33,9 +34,9 @@ def events() -> str:
     page = history.audit_events(
         eva(),
         caller(),
-        year=int(year_text) if year_text.isdigit() else datetime.now(UTC).year,
+        year=parse_int(year_text, high=9999) or datetime.now(UTC).year,
         action=request.args.get("action") or None,
-        after_seq=int(after_text) if after_text.isdigit() else 0,
+        after_seq=parse_int(after_text, high=2**63 - 1) or 0,
     )
     return render_template(
         "audit.html",
@@ -58,6 +59,8 @@ def verify() -> Response:
             _("The audit chain verifies: %(num)d events, none altered.", num=check.verified),
             "success",
         )
+    elif check.first_bad_seq is None:  # e.g. a proposal with no history at all
+        flash(_("The audit history is broken."), "error")
     else:
         flash(_("The audit chain is broken at event %(seq)s.", seq=check.first_bad_seq), "error")
     return redirect(url_for("audit.events"))

@@ -1,0 +1,518 @@
+"""Backing up a live database and restoring it into a fresh one (docs/backup.md).
+
+A backup is a folder: the database (SQLite: a copy made with SQLite's online backup API;
+PostgreSQL: a ``pg_dump --format=custom`` archive), ``manifest.json`` (format, schema revision,
+row counts, chain head, SHA-256 of the database file) read from the very snapshot that was
+copied, and, when ``EVA_AUDIT_KEY`` is set, ``checkpoint.json`` of that snapshot's chain head.
+A restore goes into an empty database only and then checks the result: schema revision, row
+counts against the manifest, the whole chain, and the checkpoints."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy import Engine, func, inspect, select, table, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from eva_engine.db.audit import Anchor, VerifyResult, snapshot, verify_chain
+from eva_engine.db.engine import make_engine
+from eva_engine.db.migrate import alembic_config
+from eva_engine.errors import InvalidInput, Problem, Unavailable
+from eva_engine.models import GENESIS_HASH, AuditChainHead
+from eva_engine.services import checkpoints
+
+FORMAT = "eva-backup/1"
+MANIFEST = "manifest.json"
+CHECKPOINT = "checkpoint.json"
+DATA_FILES = {"sqlite": "database.sqlite3", "postgresql": "database.dump"}
+Backend = Literal["sqlite", "postgresql"]
+
+
+class Manifest(BaseModel):
+    """What the backup holds, read from the same snapshot as the copy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: str
+    backend: Backend
+    database: str  # for people: where it was taken (no user, no password)
+    file: str
+    sha256: str  # of ``file``
+    schema_revision: str | None
+    counts: dict[str, int]  # rows per table
+    head_seq: int
+    head_hash: str
+    chain_ok: bool
+    chain_problem: str | None
+    created_at: datetime
+
+
+class BackupReport(BaseModel):
+    path: str
+    manifest: Manifest
+    checkpoint: str | None  # the checkpoint file written into the backup, if any
+    note: str | None
+
+
+class Check(BaseModel):
+    """One check of a restored database: ``ok`` None means it could not be made (why: detail)."""
+
+    name: str
+    ok: bool | None
+    detail: str
+
+
+class RestoreReport(BaseModel):
+    database: str
+    manifest: Manifest
+    checks: list[Check]
+    upgrade_needed: bool
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok is not False for c in self.checks)
+
+
+# what a snapshot holds ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Contents:
+    revision: str | None
+    counts: dict[str, int]
+    head_seq: int
+    head_hash: str
+    chain: VerifyResult
+
+
+def _contents(session: Session, anchors: Sequence[Anchor] = ()) -> _Contents:
+    """Schema revision, rows per table and the verified chain, all in the session's snapshot."""
+    connection = session.connection()
+    revision = MigrationContext.configure(connection).get_current_revision()
+    names = sorted(n for n in inspect(connection).get_table_names() if n != "alembic_version")
+    counts = {
+        name: int(session.execute(select(func.count()).select_from(table(name))).scalar_one())
+        for name in names
+    }
+    head = session.get(AuditChainHead, 1)
+    seq, hash_ = (head.last_seq, head.last_hash) if head else (0, GENESIS_HASH)
+    return _Contents(revision, counts, seq, hash_, verify_chain(session, anchors=anchors))
+
+
+def _backend(url: URL) -> Backend:
+    name = url.get_backend_name()
+    if name == "sqlite":
+        return "sqlite"
+    if name == "postgresql":
+        return "postgresql"
+    raise InvalidInput(
+        f"eva backs up SQLite and PostgreSQL databases, not {name}",
+        [Problem("EVA_DATABASE_URL", f"a {name} database")],
+    )
+
+
+def _sqlite_path(url: URL, variable: str) -> Path:
+    if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+        raise InvalidInput(
+            "a SQLite database is backed up and restored as a file",
+            [Problem(variable, "give sqlite:///path/to/file.sqlite3")],
+        )
+    return Path(url.database)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        for block in iter(lambda: source.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# PostgreSQL client programs ------------------------------------------------------------------
+def _libpq(url: URL) -> tuple[str, dict[str, str]]:
+    """A libpq connection URI without the password, and the environment carrying it: a
+    password never appears on a command line (where ``ps`` shows it) or in a message."""
+    env = dict(os.environ)
+    if url.password is not None:
+        env["PGPASSWORD"] = str(url.password)
+    uri = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    return uri, env
+
+
+def _run(program: str, arguments: list[str], url: URL) -> None:
+    binary = shutil.which(program)
+    if binary is None:
+        raise Unavailable(
+            f"{program} is not installed (or not on PATH): install the PostgreSQL client "
+            "programs of the server's major version"
+        )
+    uri, env = _libpq(url)
+    done = subprocess.run(  # noqa: S603 - a fixed program, arguments as a list, no shell
+        [binary, "--no-password", *arguments, f"--dbname={uri}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        raise Unavailable(
+            f"{program} failed (exit {done.returncode}): "
+            + (lines[0] if lines else "no message")
+            + ("" if len(lines) < 2 else f" (and {len(lines) - 1} more lines)")
+        )
+
+
+# backup ---------------------------------------------------------------------------------------
+def _new_folder(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InvalidInput(
+            f"{out} exists and is not an empty folder; a backup is never written over anything",
+            [Problem("--out", f"{out}: give a new folder, e.g. with the date")],
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInput(
+            f"the backup folder {out} cannot be made ({exc.strerror})",
+            [Problem("--out", f"{out}: {exc.strerror}")],
+        ) from None
+
+
+@contextmanager
+def _engine(url: str) -> Iterator[Engine]:
+    engine = make_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _copy_sqlite(source: Path, target: Path) -> None:
+    """SQLite's online backup API, all pages in one step: one read transaction on the source,
+    so the copy is one committed state however busy the writers are (a plain copy of a live
+    file misses what is still in the write-ahead log)."""
+    src = sqlite3.connect(source)
+    dst = sqlite3.connect(target)
+    try:
+        src.execute("PRAGMA busy_timeout = 30000")
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+
+
+def _backup_sqlite(url: URL, out: Path) -> _Contents:
+    source = _sqlite_path(url, "EVA_DATABASE_URL")
+    if not source.is_file():
+        raise InvalidInput(
+            f"there is no database at {source}",
+            [Problem("EVA_DATABASE_URL", f"{source}: no such file")],
+        )
+    copy = out / DATA_FILES["sqlite"]
+    _copy_sqlite(source, copy)
+    # The manifest describes the copy itself, so it is exactly what was copied.
+    with _engine(f"sqlite:///{copy}") as engine, snapshot(engine) as session:
+        return _contents(session)
+
+
+def _backup_postgresql(url: URL, out: Path) -> _Contents:
+    """``pg_dump`` reads the snapshot exported by a transaction that stays open while it runs,
+    and that transaction reads the manifest: both see the same committed state."""
+    with _engine(url.render_as_string(hide_password=False)) as engine, snapshot(engine) as session:
+        exported = str(session.execute(text("SELECT pg_export_snapshot()")).scalar_one())
+        contents = _contents(session)
+        _run(
+            "pg_dump",
+            [
+                "--format=custom",
+                f"--snapshot={exported}",
+                f"--file={out / DATA_FILES['postgresql']}",
+            ],
+            url,
+        )
+        return contents
+
+
+def _unreachable(database_url: str, exc: OperationalError) -> Unavailable:
+    reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+    return Unavailable(
+        f"the database {checkpoints.database_label(database_url)} cannot be used ({reason})"
+    )
+
+
+def backup(database_url: str, out: Path, raw_key: str | None) -> BackupReport:
+    """``eva backup --out FOLDER``: copy the database while it runs, describe the copy in a
+    manifest and, with a key, anchor its chain head in a checkpoint. A backup that fails
+    half-way leaves nothing behind."""
+    url = make_url(database_url)
+    backend = _backend(url)
+    key = checkpoints.audit_key(raw_key) if raw_key else None
+    created = not out.exists()
+    _new_folder(out)
+    try:
+        return _backup(database_url, url, backend, out, key)
+    except BaseException as exc:
+        for name in (*DATA_FILES.values(), MANIFEST, CHECKPOINT):
+            (out / name).unlink(missing_ok=True)
+        if created:
+            with suppress(OSError):
+                out.rmdir()
+        if isinstance(exc, OperationalError):
+            raise _unreachable(database_url, exc) from exc
+        raise
+
+
+def _backup(
+    database_url: str, url: URL, backend: Backend, out: Path, key: bytes | None
+) -> BackupReport:
+    contents = _backup_sqlite(url, out) if backend == "sqlite" else _backup_postgresql(url, out)
+    file = DATA_FILES[backend]
+    now = datetime.now(UTC)
+    label = checkpoints.database_label(database_url)
+    manifest = Manifest(
+        format=FORMAT,
+        backend=backend,
+        database=label,
+        file=file,
+        sha256=_sha256(out / file),
+        schema_revision=contents.revision,
+        counts=contents.counts,
+        head_seq=contents.head_seq,
+        head_hash=contents.head_hash,
+        chain_ok=contents.chain.ok,
+        chain_problem=contents.chain.problem,
+        created_at=now,
+    )
+    (out / MANIFEST).write_text(
+        json.dumps(manifest.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
+    written, note = None, None
+    if key is None:
+        note = f"no checkpoint in the backup: {checkpoints.KEY_VARIABLE} is not set"
+    elif not contents.chain.ok:
+        note = f"no checkpoint in the backup: the chain does not verify ({contents.chain.problem})"
+    else:
+        checkpoint = checkpoints.sign(key, database=label, chain=contents.chain, at=now)
+        checkpoints.save(checkpoint, out / CHECKPOINT)
+        written = str(out / CHECKPOINT)
+    return BackupReport(path=str(out), manifest=manifest, checkpoint=written, note=note)
+
+
+# restore --------------------------------------------------------------------------------------
+def read_manifest(folder: Path) -> Manifest:
+    path = folder / MANIFEST
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        manifest = Manifest.model_validate(data)
+    except OSError as exc:
+        raise InvalidInput(
+            f"{folder} is not an eva backup: {MANIFEST} cannot be read ({exc.strerror})",
+            [Problem("PATH", f"{path}: {exc.strerror}")],
+        ) from None
+    except (ValueError, ValidationError):
+        raise InvalidInput(
+            f"{folder} is not an eva backup: {MANIFEST} is not a manifest of format {FORMAT}",
+            [Problem("PATH", f"{path}: not a manifest")],
+        ) from None
+    if manifest.format != FORMAT or manifest.file != DATA_FILES[manifest.backend]:
+        raise InvalidInput(
+            f"{folder} is a backup of another format ({manifest.format})",
+            [Problem("PATH", f"{path}: format {manifest.format}, this eva reads {FORMAT}")],
+        )
+    data_file = folder / manifest.file
+    if not data_file.is_file() or _sha256(data_file) != manifest.sha256:
+        raise InvalidInput(
+            f"the backup's database file {data_file} is missing or does not match its manifest "
+            "(damaged, or altered): nothing was restored",
+            [Problem("PATH", f"{data_file}: SHA-256 differs from {MANIFEST}")],
+        )
+    return manifest
+
+
+def _refuse_non_empty(engine: Engine, where: str) -> None:
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            found = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')"
+                    " AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+                    " AND n.nspname NOT LIKE 'pg_toast%'"
+                )
+            ).scalar_one()
+        else:
+            found = connection.execute(
+                text("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
+            ).scalar_one()
+    if found:
+        raise InvalidInput(
+            f"the database {where} is not empty (it holds {found} tables or other objects): "
+            "a backup is restored into a fresh, empty database only; nothing was restored",
+            [Problem("--database", f"{where}: not empty; create a new database")],
+        )
+
+
+def _revision_check(revision: str | None) -> tuple[Check, bool]:
+    script = ScriptDirectory.from_config(alembic_config())
+    head = script.get_current_head()
+    known = {r.revision for r in script.walk_revisions()}
+    if revision == head:
+        return Check(name="schema", ok=True, detail=f"at revision {revision}, the newest"), False
+    if revision in known:
+        return (
+            Check(
+                name="schema",
+                ok=True,
+                detail=f"at revision {revision}, older than this eva's {head}: run "
+                "'eva db upgrade' on it before use",
+            ),
+            True,
+        )
+    return (
+        Check(
+            name="schema",
+            ok=False,
+            detail=f"at revision {revision}, which this eva does not know (newest: {head}): "
+            "restore it with the eva version that made it",
+        ),
+        False,
+    )
+
+
+def _count_check(manifest: Manifest, counts: dict[str, int]) -> Check:
+    differences = [
+        f"{name}: {manifest.counts.get(name, 0)} in the backup, {counts.get(name, 0)} restored"
+        for name in sorted(set(manifest.counts) | set(counts))
+        if manifest.counts.get(name, 0) != counts.get(name, 0)
+    ]
+    if differences:
+        return Check(name="counts", ok=False, detail="; ".join(differences))
+    total = sum(counts.values())
+    return Check(
+        name="counts", ok=True, detail=f"{total} rows in {len(counts)} tables, as backed up"
+    )
+
+
+def _chain_check(manifest: Manifest, chain: VerifyResult) -> Check:
+    if not chain.ok:
+        where = f" at event {chain.first_bad_seq}" if chain.first_bad_seq else ""
+        return Check(name="chain", ok=False, detail=f"broken{where}: {chain.problem}")
+    if (chain.verified, chain.last_hash) != (manifest.head_seq, manifest.head_hash):
+        return Check(
+            name="chain",
+            ok=False,
+            detail=f"verifies, but ends at event {chain.verified}, not at the backup's head "
+            f"{manifest.head_seq}",
+        )
+    return Check(name="chain", ok=True, detail=f"{chain.verified} events verified, up to the head")
+
+
+def _anchors(
+    folder: Path, raw_key: str | None, given: Sequence[Path]
+) -> tuple[list[Anchor], list[Check]]:
+    """The checkpoints to check: those given and the one in the backup. A given one needs the
+    key; the backup's own one is only skipped (and said so) when there is none."""
+    paths = list(given)
+    inside = folder / CHECKPOINT
+    checks: list[Check] = []
+    if inside.is_file():
+        if raw_key or given:
+            paths.insert(0, inside)
+        else:
+            checks.append(
+                Check(
+                    name="checkpoint",
+                    ok=None,
+                    detail=f"{CHECKPOINT} in the backup not checked: "
+                    f"{checkpoints.KEY_VARIABLE} is not set",
+                )
+            )
+    if not paths:
+        return [], checks
+    key = checkpoints.audit_key(raw_key)
+    anchors: list[Anchor] = []
+    for path in paths:
+        loaded = checkpoints.load(path, key)
+        if loaded.anchor is None:
+            checks.append(Check(name="checkpoint", ok=False, detail=str(loaded.problem)))
+        else:
+            anchors.append(loaded.anchor)
+    return anchors, checks
+
+
+def restore(
+    folder: Path, database_url: str, raw_key: str | None, given: Sequence[Path] = ()
+) -> RestoreReport:
+    """``eva restore FOLDER --database URL``: into an empty database of the backup's kind, then
+    check schema, counts, chain and checkpoints. Refuses (restoring nothing) a damaged backup,
+    another kind of database, or one that is not empty."""
+    try:
+        return _restore(folder, database_url, raw_key, given)
+    except OperationalError as exc:
+        raise _unreachable(database_url, exc) from exc
+
+
+def _restore(
+    folder: Path, database_url: str, raw_key: str | None, given: Sequence[Path]
+) -> RestoreReport:
+    manifest = read_manifest(folder)
+    url = make_url(database_url)
+    target = checkpoints.database_label(database_url)
+    if _backend(url) != manifest.backend:
+        raise InvalidInput(
+            f"a {manifest.backend} backup is restored into a {manifest.backend} database, "
+            f"not into {url.get_backend_name()}",
+            [Problem("--database", f"{target}: another kind of database")],
+        )
+    anchors, checkpoint_checks = _anchors(folder, raw_key, given)  # a bad key: refused first
+    data_file = folder / manifest.file
+    if manifest.backend == "sqlite":
+        path = _sqlite_path(url, "--database")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            with _engine(database_url) as engine:
+                _refuse_non_empty(engine, target)
+        _copy_sqlite(data_file, path)
+    else:
+        with _engine(database_url) as engine:
+            _refuse_non_empty(engine, target)
+        _run(
+            "pg_restore",
+            ["--exit-on-error", "--single-transaction", "--no-owner", str(data_file)],
+            url,
+        )
+    with _engine(database_url) as engine, snapshot(engine) as session:
+        contents = _contents(session, anchors)
+    schema, upgrade_needed = _revision_check(contents.revision)
+    checks = [
+        schema,
+        _count_check(manifest, contents.counts),
+        _chain_check(manifest, contents.chain),
+    ]
+    if anchors and contents.chain.ok:
+        names = ", ".join(a.name for a in anchors)
+        checkpoint_checks.append(
+            Check(name="checkpoint", ok=True, detail=f"the chain extends {names}")
+        )
+    return RestoreReport(
+        database=target,
+        manifest=manifest,
+        checks=checks + checkpoint_checks,
+        upgrade_needed=upgrade_needed,
+    )

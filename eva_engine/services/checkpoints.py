@@ -1,0 +1,236 @@
+"""Checkpoints of the audit chain: where its head was (sequence and hash) at a moment, in a
+small JSON file authenticated with HMAC-SHA256 under a key the database never holds
+(``EVA_AUDIT_KEY``). Kept outside the database (sent to the auditors, see docs/audit.md), a
+checkpoint is what a database owner cannot rewrite: a chain cut back below it, or rewritten up
+to it with eva's own hash function, no longer extends it."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy.engine import make_url
+
+from eva_engine.db.audit import Anchor, VerifyResult, canonical
+from eva_engine.errors import InvalidInput, Problem
+from eva_engine.services import history
+from eva_engine.services.runtime import Eva
+
+FORMAT = "eva-audit-checkpoint/1"
+KEY_VARIABLE = "EVA_AUDIT_KEY"
+MIN_KEY_BYTES = 32  # 256 bits, the size of the HMAC-SHA256 output
+MIN_DISTINCT_BYTES = 16  # 32 random bytes have ~30 distinct values; "aaaa…" has one
+_HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")
+_KEY_ID_LABEL = b"eva audit checkpoint key id"
+
+
+def _key_problem(message: str) -> InvalidInput:
+    return InvalidInput(
+        f"{KEY_VARIABLE} is not usable: {message}",
+        [
+            Problem(
+                KEY_VARIABLE,
+                f"{message}; make one with: python3 -c "
+                "'import secrets; print(secrets.token_hex(32))'",
+            )
+        ],
+    )
+
+
+def audit_key(raw: str | None) -> bytes:
+    """The checkpoint key from ``EVA_AUDIT_KEY``: at least 32 random bytes, written as hex (64
+    or more hex digits; tried first) or as base64 (standard or URL-safe, padding optional).
+    A missing, short or visibly non-random key is refused: a checkpoint under a guessable key
+    proves nothing."""
+    text = (raw or "").strip()
+    if not text:
+        raise _key_problem("it is not set, and a checkpoint needs a key kept outside the database")
+    if _HEX.fullmatch(text):
+        key = bytes.fromhex(text)
+    else:
+        normalised = text.replace("-", "+").replace("_", "/")
+        try:
+            key = base64.b64decode(normalised + "=" * (-len(normalised) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            raise _key_problem("it is neither hex nor base64") from None
+    if len(key) < MIN_KEY_BYTES:
+        raise _key_problem(f"it holds {len(key)} bytes, fewer than {MIN_KEY_BYTES}")
+    if len(set(key)) < MIN_DISTINCT_BYTES:
+        raise _key_problem("its bytes repeat too much to be random")
+    return key
+
+
+def key_id(key: bytes) -> str:
+    """Names the key without revealing it (an HMAC of a fixed label), so that a checkpoint made
+    under another key is told apart from an altered one."""
+    return hmac.new(key, _KEY_ID_LABEL, hashlib.sha256).hexdigest()[:16]
+
+
+def _mac(key: bytes, content: dict[str, Any]) -> str:
+    return hmac.new(key, canonical(content).encode(), hashlib.sha256).hexdigest()
+
+
+class Checkpoint(BaseModel):
+    """The document: which chain (the hash of its first event, and the database it was read
+    from, for people), where its head was, when, under which key, and the HMAC-SHA256 of all
+    that (its canonical JSON without ``mac``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format: str
+    database: str
+    chain_start: str | None
+    seq: int
+    hash: str
+    created_at: datetime
+    key_id: str
+    mac: str
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+
+
+def database_label(url: str) -> str:
+    """The database, for people, without user or password: ``postgresql://host:5432/eva``,
+    ``sqlite:eva.sqlite3``."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return f"sqlite:{Path(parsed.database or ':memory:').name}"
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{backend}://{parsed.host or 'localhost'}{port}/{parsed.database or ''}"
+
+
+def sign(key: bytes, *, database: str, chain: VerifyResult, at: datetime) -> Checkpoint:
+    """A checkpoint of a verified chain's head."""
+    content: dict[str, Any] = {
+        "format": FORMAT,
+        "database": database,
+        "chain_start": chain.first_hash,
+        "seq": chain.verified,
+        "hash": chain.last_hash,
+        "created_at": at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "key_id": key_id(key),
+    }
+    return Checkpoint.model_validate(content | {"mac": _mac(key, content)})
+
+
+@dataclass(frozen=True)
+class CheckpointMade:
+    """A checkpoint, or (``checkpoint`` None) why none was made: the chain did not verify."""
+
+    chain: VerifyResult
+    checkpoint: Checkpoint | None
+
+
+def make_checkpoint(eva: Eva, raw_key: str | None, database: str) -> CheckpointMade:
+    """Verify the chain in one snapshot and, only if it verifies, sign its head: a checkpoint
+    of a chain already tampered with would anchor the forgery."""
+    key = audit_key(raw_key)
+    chain = history.verify(eva)
+    if not chain.ok:
+        return CheckpointMade(chain, None)
+    return CheckpointMade(chain, sign(key, database=database, chain=chain, at=datetime.now(UTC)))
+
+
+def save(checkpoint: Checkpoint, path: Path) -> None:
+    """Write the file, never over an existing one (an older checkpoint is an anchor too)."""
+    try:
+        with path.open("x", encoding="utf-8") as out:
+            out.write(checkpoint.to_json())
+            out.flush()
+            os.fsync(out.fileno())
+    except FileExistsError:
+        raise InvalidInput(
+            f"{path} exists already; a checkpoint is never written over another one",
+            [Problem("--out", f"{path}: exists; give a new file name, e.g. with the date")],
+        ) from None
+    except OSError as exc:
+        raise InvalidInput(
+            f"the checkpoint cannot be written to {path} ({exc.strerror})",
+            [Problem("--out", f"{path}: {exc.strerror}")],
+        ) from None
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A checkpoint file read back: its anchor if authentic, else why it is not."""
+
+    path: Path
+    anchor: Anchor | None
+    problem: str | None = None
+
+
+def load(path: Path, key: bytes) -> Loaded:
+    """Read a checkpoint file and check its HMAC. A file that is not a checkpoint at all is
+    invalid input; one whose content or key does not match its HMAC is reported (``problem``)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InvalidInput(
+            f"the checkpoint {path} cannot be read ({exc.strerror})",
+            [Problem("--checkpoint", f"{path}: {exc.strerror}")],
+        ) from None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = None
+    if not isinstance(data, dict) or data.get("format") != FORMAT or "mac" not in data:
+        raise InvalidInput(
+            f"{path} is not an eva audit checkpoint",
+            [Problem("--checkpoint", f"{path}: not a JSON document of format {FORMAT}")],
+        )
+    content = {k: v for k, v in data.items() if k != "mac"}
+    if content.get("key_id") != key_id(key):
+        return Loaded(
+            path,
+            None,
+            f"the checkpoint {path.name} was not made with this {KEY_VARIABLE}: it cannot be "
+            "checked (another key), or it is forged",
+        )
+    if not isinstance(data["mac"], str) or not hmac.compare_digest(data["mac"], _mac(key, content)):
+        return Loaded(
+            path,
+            None,
+            f"the checkpoint {path.name} is not authentic: its content does not match its HMAC "
+            "(the file was altered or forged)",
+        )
+    try:
+        checkpoint = Checkpoint.model_validate(data)
+    except ValidationError:  # authentic, yet not what eva writes: a bug, or an old format
+        raise InvalidInput(
+            f"{path} is not an eva audit checkpoint",
+            [Problem("--checkpoint", f"{path}: its fields are not those of {FORMAT}")],
+        ) from None
+    when = f"{checkpoint.created_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    anchor = Anchor(
+        seq=checkpoint.seq,
+        hash=checkpoint.hash,
+        name=f"{path.name} of {when}",
+        first_hash=checkpoint.chain_start,
+    )
+    return Loaded(path, anchor)
+
+
+def verify(eva: Eva, raw_key: str | None, paths: Sequence[Path]) -> VerifyResult:
+    """``eva audit verify --checkpoint FILE``: each file is authentic under the key, and the
+    chain, walked in one snapshot, verifies and still passes through each checkpoint."""
+    if not paths:
+        return history.verify(eva)
+    key = audit_key(raw_key)
+    anchors: list[Anchor] = []
+    for path in paths:
+        loaded = load(path, key)
+        if loaded.anchor is None:
+            return VerifyResult(0, None, loaded.problem)
+        anchors.append(loaded.anchor)
+    return history.verify(eva, anchors)
