@@ -7,13 +7,14 @@ import click
 
 from eva_engine.cli import cli
 from eva_engine.cli.output import reported
+from eva_engine.cli.params import WholeNumber
 from web.exchange import cli as exchange_cli  # noqa: F401 - adds ``eva export``
 from web.notify import cli as notify_cli  # noqa: F401 - adds outbox, worker, webhooks
 
 
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True)
+@click.option("--port", type=WholeNumber(1, 65535), default=5000, show_default=True)
 def serve(host: str, port: int) -> None:
     """Serve the web UI (development server)."""
     from web.app import create_app  # noqa: PLC0415 - only this command needs Flask

@@ -1,11 +1,21 @@
-"""Forms (Flask-WTF: every form carries a CSRF token). Labels go through translations."""
+"""Forms (Flask-WTF: every form carries a CSRF token). Labels go through translations.
+
+A text field that feeds a service command takes its length limits from that command's field
+(``CommandLength``), so the form, the API and the CLI share one rule per field (and the browser
+gets it as ``maxlength``); numbers take the ASCII digits 0-9 only (``WholeNumber``)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Any, cast
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from pydantic import BaseModel
 from wtforms import (
+    Field,
     HiddenField,
+    IntegerField,
     PasswordField,
     RadioField,
     SelectField,
@@ -14,63 +24,150 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
-from wtforms.validators import AnyOf, DataRequired, Length, Optional
+from wtforms.form import BaseForm
+from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from eva_engine.errors import Problem
+from eva_engine.services.accounts import MIN_PASSWORD_LENGTH
+from eva_engine.services.fields import (
+    MAX_DIGITS,
+    MAX_ID,
+    PASSWORD_LENGTH,
+    parse_int,
+    text_limits,
+)
+from eva_engine.services.organisations import CreateBody, CreateMeeting
+from eva_engine.services.proposals import CreateProposal, FireTrigger
+from eva_engine.services.screening import RecordScreening
+from eva_engine.services.users import CreateUser
+
+
+class CommandLength(Length):
+    """The length limits of the text field ``name`` of a service command, counted as the
+    command counts them: surrounding spaces left out, a line end (CRLF) one character."""
+
+    def __init__(self, command: type[BaseModel], name: str) -> None:
+        low, high = text_limits(command, name)
+        if high is None:  # pragma: no cover - every command's text field has one
+            raise TypeError(f"{command.__name__}.{name} has no max_length")
+        super().__init__(min=-1 if low is None else low, max=high)
+        self.command, self.name = command, name
+
+    def __call__(self, form: BaseForm, field: StringField) -> None:
+        text = field.data if isinstance(field.data, str) else ""
+        measured = SimpleNamespace(
+            data=text.replace("\r\n", "\n").strip(),
+            gettext=field.gettext,
+            ngettext=field.ngettext,
+        )
+        super().__call__(form, cast(StringField, measured))  # WTForms' own (translated) messages
+
+
+class WholeNumber:
+    """A whole number from ``low`` to ``high`` in the ASCII digits 0-9 (``int()`` would also
+    read ``１２`` and ``١٢``); empty passes (``Optional`` or ``DataRequired`` decide that)."""
+
+    def __init__(self, low: int = 1, high: int = MAX_ID) -> None:
+        self.low, self.high = low, high
+
+    def __call__(self, _form: BaseForm, field: Field) -> None:
+        raw = field.raw_data[0] if field.raw_data else field.data
+        text = str(raw or "").strip()
+        if not text:
+            return
+        number = parse_int(text, high=self.high)
+        if number is None or not self.low <= number <= self.high:
+            raise ValidationError(
+                _l("Give a whole number from %(low)s to %(high)s.", low=self.low, high=self.high)
+            )
+
+
+def form_problems(form: FlaskForm) -> list[Problem]:
+    """The errors of a submitted form, each named by its field's label; the CSRF token's is
+    left out (that one is a 400 of its own)."""
+    return [
+        Problem(str(form[name].label.text), str(message))
+        for name, messages in form.errors.items()
+        if name != "csrf_token"
+        for message in messages
+    ]
+
+
+_NOT_AN_INTEGER = "Not a valid integer value."  # IntegerField's message: WTForms translates it
+
+
+class WholeNumberField(IntegerField):
+    """An integer field that reads ASCII digits only (see ``WholeNumber``)."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist:
+            return
+        self.data = parse_int(str(valuelist[0]).strip(), high=10**MAX_DIGITS - 1)
+        if self.data is None and str(valuelist[0]).strip():
+            raise ValueError(self.gettext(_NOT_AN_INTEGER))
 
 
 class LoginForm(FlaskForm):
     username = StringField(
         _l("Username"),
-        validators=[DataRequired(), Length(max=80)],
+        validators=[DataRequired(), CommandLength(CreateUser, "username")],
         render_kw={"autocomplete": "username"},
     )
     password = PasswordField(
         _l("Password"),
-        validators=[DataRequired(), Length(max=200)],
+        validators=[DataRequired(), Length(max=PASSWORD_LENGTH)],
         render_kw={"autocomplete": "current-password"},
     )
-    next = HiddenField()
+    next = HiddenField(validators=[Length(max=2000)])
 
 
 class PasswordForm(FlaskForm):
     current_password = PasswordField(
         _l("Current password"),
-        validators=[DataRequired()],
+        validators=[DataRequired(), Length(max=PASSWORD_LENGTH)],
         render_kw={"autocomplete": "current-password"},
     )
     new_password = PasswordField(
         _l("New password"),
-        validators=[DataRequired(), Length(min=12, max=200)],
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=PASSWORD_LENGTH)],
         render_kw={"autocomplete": "new-password"},
     )
 
 
 class TransitionForm(FlaskForm):
-    reason = TextAreaField(_l("Reason or comment"), validators=[Optional(), Length(max=4000)])
-    version = HiddenField()
+    reason = TextAreaField(
+        _l("Reason or comment"), validators=[Optional(), CommandLength(FireTrigger, "reason")]
+    )
+    version = HiddenField(validators=[WholeNumber()])
 
 
 class ReauthForm(TransitionForm):
     password = PasswordField(
         _l("Your password (to confirm the sign-off)"),
-        validators=[DataRequired()],
+        validators=[DataRequired(), Length(max=PASSWORD_LENGTH)],
         render_kw={"autocomplete": "current-password"},
     )
 
 
 class LanguageForm(FlaskForm):
     lang = StringField(_l("Language"), validators=[AnyOf(["fi", "sv", "en"])])
-    next = HiddenField()
+    next = HiddenField(validators=[Length(max=2000)])
 
 
 class ProposalForm(FlaskForm):
     case_number = StringField(
         _l("Case number"),
-        validators=[DataRequired(), Length(max=60)],
+        validators=[DataRequired(), CommandLength(CreateProposal, "case_number")],
         description=_l("In your organisation's format, e.g. 257/05.00.00/2023"),
     )
-    title_fi = StringField(_l("Title in Finnish"), validators=[DataRequired(), Length(max=500)])
-    title_sv = StringField(_l("Title in Swedish"), validators=[Optional(), Length(max=500)])
+    title_fi = StringField(
+        _l("Title in Finnish"),
+        validators=[DataRequired(), CommandLength(CreateProposal, "title_fi")],
+    )
+    title_sv = StringField(
+        _l("Title in Swedish"), validators=[Optional(), CommandLength(CreateProposal, "title_sv")]
+    )
     body = SelectField(_l("Body"), validators=[DataRequired()], choices=[], validate_choice=False)
     presenter = SelectField(
         _l("Presenter"), validators=[DataRequired()], choices=[], validate_choice=False
@@ -87,7 +184,7 @@ class ProposalForm(FlaskForm):
     )
     ground = StringField(
         _l("Legal ground of confidentiality"),
-        validators=[Optional(), Length(max=500)],
+        validators=[Optional(), CommandLength(CreateProposal, "confidentiality_ground")],
         description=_l("Required unless public, e.g. JulkL 24 § 1 mom. 25 k"),
     )
 
@@ -112,26 +209,34 @@ class ScreeningForm(FlaskForm):
     exemption = SelectField(_l("Ground for no assessment"), choices=[], validate_choice=False)
     reason = TextAreaField(
         _l("Reason (required when no assessment is needed)"),
-        validators=[Optional(), Length(max=4000)],
+        validators=[Optional(), CommandLength(RecordScreening, "reason")],
     )
     participation_plan = TextAreaField(
-        _l("Participation and communication plan (full)"), validators=[Optional(), Length(max=4000)]
+        _l("Participation and communication plan (full)"),
+        validators=[Optional(), CommandLength(RecordScreening, "participation_plan")],
     )
-    version = HiddenField()
+    version = HiddenField(validators=[WholeNumber()])
 
 
 class UserForm(FlaskForm):
     username = StringField(
         _l("Username"),
-        validators=[DataRequired(), Length(max=80)],
+        validators=[DataRequired(), CommandLength(CreateUser, "username")],
         description=_l("Lower-case letters, digits, dots, dashes; e.g. maija.meikalainen"),
         render_kw={"autocomplete": "off"},
     )
-    full_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=255)])
-    email = StringField(
-        _l("Email"), validators=[Optional(), Length(max=255)], render_kw={"type": "email"}
+    full_name = StringField(
+        _l("Name"), validators=[DataRequired(), CommandLength(CreateUser, "full_name")]
     )
-    title = StringField(_l("Title (e.g. wellbeing coordinator)"), validators=[Optional()])
+    email = StringField(
+        _l("Email"),
+        validators=[Optional(), CommandLength(CreateUser, "email")],
+        render_kw={"type": "email"},
+    )
+    title = StringField(
+        _l("Title (e.g. wellbeing coordinator)"),
+        validators=[Optional(), CommandLength(CreateUser, "title")],
+    )
     language = SelectField(
         _l("Language"),
         choices=[
@@ -142,7 +247,7 @@ class UserForm(FlaskForm):
     )
     password = PasswordField(
         _l("First password (the user changes it)"),
-        validators=[DataRequired()],
+        validators=[DataRequired(), Length(max=PASSWORD_LENGTH)],
         render_kw={"autocomplete": "new-password"},
     )
 
@@ -150,11 +255,15 @@ class UserForm(FlaskForm):
 class BodyForm(FlaskForm):
     code = StringField(
         _l("Code"),
-        validators=[DataRequired(), Length(max=40)],
+        validators=[DataRequired(), CommandLength(CreateBody, "code")],
         description=_l("Capital letters, e.g. HYVLTK"),
     )
-    name_fi = StringField(_l("Name in Finnish"), validators=[DataRequired(), Length(max=255)])
-    name_sv = StringField(_l("Name in Swedish"), validators=[Optional(), Length(max=255)])
+    name_fi = StringField(
+        _l("Name in Finnish"), validators=[DataRequired(), CommandLength(CreateBody, "name_fi")]
+    )
+    name_sv = StringField(
+        _l("Name in Swedish"), validators=[Optional(), CommandLength(CreateBody, "name_sv")]
+    )
     kind = SelectField(
         _l("Kind"),
         choices=[
@@ -172,13 +281,17 @@ class MeetingForm(FlaskForm):
     body = SelectField(_l("Body"), validators=[DataRequired()], choices=[], validate_choice=False)
     date = StringField(
         _l("Date"),
-        validators=[DataRequired()],
+        validators=[DataRequired(), Length(max=20)],
         description=_l("Day.month.year, e.g. 13.6.2027"),
     )
     time = StringField(
-        _l("Starts at"), validators=[DataRequired()], description=_l("Hours:minutes, e.g. 16:00")
+        _l("Starts at"),
+        validators=[DataRequired(), Length(max=20)],
+        description=_l("Hours:minutes, e.g. 16:00"),
     )
-    location = StringField(_l("Place"), validators=[Optional(), Length(max=255)])
+    location = StringField(
+        _l("Place"), validators=[Optional(), CommandLength(CreateMeeting, "location")]
+    )
 
 
 class ActionForm(FlaskForm):

@@ -7,19 +7,33 @@ document no longer contains are removed. Nothing is written unless the whole doc
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import InvalidInput, Problem
 from eva_engine.models import Alternative, Answer, Assessment, FollowUpIndicator, Mitigation
 from eva_engine.services.access import actor_for, load_proposal
 from eva_engine.services.editing import commit_edit, open_for_edit
+from eva_engine.services.fields import (
+    MAX_ALTERNATIVES,
+    MAX_ANSWERS,
+    MAX_INDICATORS,
+    MAX_MITIGATIONS,
+    JsonRefused,
+    LongText,
+    Name,
+    Position,
+    QuestionId,
+    Source,
+    Title,
+    strict_json,
+)
+from eva_engine.services.organisations import Command
 from eva_engine.services.proposals import show
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import ProposalView
@@ -30,42 +44,46 @@ from eva_engine.workflow.loader import pydantic_problems
 FORMAT: Literal["eva.assessment/1"] = "eva.assessment/1"
 
 
-class Part(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class Part(Command):
+    """A part of the assessment document (a command: the same limits on every channel)."""
 
 
 class AlternativeIn(Part):
-    position: int = Field(ge=0, le=20, description="0 is the status quo (do nothing)")
-    title: str = Field(min_length=1, max_length=500)
-    description: str | None = None
+    position: Position = Field(description="0 is the status quo (do nothing)")
+    title: Title = Field(min_length=1)
+    description: LongText | None = None
     chosen: bool = False
 
 
 class AnswerIn(Part):
-    question: str = Field(description="A checklist question id, e.g. lifestyles.exercise.x")
-    alternative: int = Field(ge=0, description="The position of the alternative")
+    question: QuestionId = Field(
+        min_length=1, description="A checklist question id, e.g. lifestyles.exercise.x"
+    )
+    alternative: Position = Field(description="The position of the alternative")
     direction: Direction
     magnitude: Magnitude | None = None
     duration: Duration | None = None
     certainty: Certainty | None = None
-    evidence_source: str | None = Field(default=None, description="e.g. Sotkanet indicator 289")
-    affected_groups: list[AffectedGroup] = Field(default_factory=list)
-    justification: str | None = None
+    evidence_source: Source | None = Field(default=None, description="e.g. Sotkanet indicator 289")
+    affected_groups: list[AffectedGroup] = Field(
+        default_factory=list, max_length=len(AffectedGroup)
+    )
+    justification: LongText | None = None
 
 
 class MitigationIn(Part):
-    question: str
-    alternative: int | None = Field(default=None, description="None: under every alternative")
-    description: str = Field(min_length=1)
-    responsible: str | None = None
+    question: QuestionId = Field(min_length=1)
+    alternative: Position | None = Field(default=None, description="None: under every alternative")
+    description: LongText = Field(min_length=1)
+    responsible: Name | None = None
 
 
 class IndicatorIn(Part):
-    name: str = Field(min_length=1, max_length=500)
-    source: str | None = None
-    responsible: str = Field(min_length=1)
+    name: Title = Field(min_length=1)
+    source: Source | None = None
+    responsible: Name = Field(min_length=1)
     due: date
-    question: str | None = None
+    question: QuestionId | None = None
 
 
 class AssessmentDocument(Part):
@@ -78,11 +96,17 @@ class AssessmentDocument(Part):
     )
 
     format: Literal["eva.assessment/1"]
-    summary: str | None = Field(default=None, description="For the proposal's reasoning text")
-    alternatives: list[AlternativeIn] = Field(min_length=1)
-    answers: list[AnswerIn] = Field(default_factory=list)
-    mitigations: list[MitigationIn] = Field(default_factory=list)
-    follow_up_indicators: list[IndicatorIn] = Field(default_factory=list)
+    summary: LongText | None = Field(default=None, description="For the proposal's reasoning text")
+    alternatives: list[AlternativeIn] = Field(min_length=1, max_length=MAX_ALTERNATIVES)
+    answers: list[AnswerIn] = Field(default_factory=list, max_length=MAX_ANSWERS)
+    mitigations: list[MitigationIn] = Field(default_factory=list, max_length=MAX_MITIGATIONS)
+    follow_up_indicators: list[IndicatorIn] = Field(default_factory=list, max_length=MAX_INDICATORS)
+
+
+class SummaryIn(Part):
+    """The summary alone (the web UI saves it by itself)."""
+
+    summary: LongText | None = Field(default=None, description="For the proposal's reasoning text")
 
 
 def json_schema() -> dict[str, Any]:
@@ -91,11 +115,10 @@ def json_schema() -> dict[str, Any]:
 
 def parse_document(text: str, where: str = "document") -> AssessmentDocument:
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
+        data = strict_json(text)  # no repeated keys, no huge numbers, no NaN
+    except JsonRefused as exc:
         raise InvalidInput(
-            f"{where} is not valid JSON",
-            [Problem(f"line {exc.lineno}, column {exc.colno}", exc.msg)],
+            f"{where} is not valid JSON", [Problem(exc.location, exc.detail)]
         ) from exc
     try:
         return AssessmentDocument.model_validate(data)

@@ -26,6 +26,17 @@ from eva_engine.db.repositories import Repositories
 from eva_engine.errors import InvalidInput, NotFound, PermissionDenied, Problem
 from eva_engine.models import Body, Organisation, Proposal, User
 from eva_engine.services.access import actor_for
+from eva_engine.services.fields import (
+    EXTERNAL_ID_LENGTH,
+    SOURCE_SYSTEM_LENGTH,
+    ExternalId,
+    JsonRefused,
+    LongText,
+    SourceSystem,
+    check_field,
+    strict_json,
+)
+from eva_engine.services.organisations import Command
 from eva_engine.services.proposals import CreateProposal, add_proposal
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import ProblemView
@@ -33,8 +44,8 @@ from eva_engine.vocabulary import Publicity, Role
 
 Format = Literal["csv", "json"]
 LOCAL_TIME = ZoneInfo("Europe/Helsinki")
-MAX_EXTERNAL_ID = 100
-MAX_SOURCE_SYSTEM = 40
+MAX_EXTERNAL_ID = EXTERNAL_ID_LENGTH
+MAX_SOURCE_SYSTEM = SOURCE_SYSTEM_LENGTH
 
 # field: (required, Finnish and other header names accepted for it)
 FIELDS: dict[str, tuple[bool, tuple[str, ...]]] = {
@@ -204,11 +215,10 @@ def _cell(value: Any) -> str:
 def read_json(text: str, source: str) -> tuple[list[Row], str | None]:
     """A list of cases, or ``{"source_system": ..., "cases": [...]}``; each case an object."""
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
+        data = strict_json(text)  # no repeated keys, no huge numbers, no NaN
+    except JsonRefused as exc:
         raise InvalidInput(
-            f"{source} is not valid JSON",
-            [Problem(f"line {exc.lineno}, column {exc.colno}", exc.msg)],
+            f"{source} is not valid JSON", [Problem(exc.location, exc.detail)]
         ) from exc
     start = _skip_ws(text, 1 if text.startswith("\ufeff") else 0)
     source_system: str | None = None
@@ -274,6 +284,14 @@ def read_rows(data: bytes, source: str, fmt: Format | None) -> tuple[list[Row], 
 
 
 # checking the rows ----------------------------------------------------------------------
+class CaseRow(Command):
+    """The fields of an imported case besides those of its ``CreateProposal``."""
+
+    external_id: ExternalId = Field(min_length=1, description="The case's id in the source")
+    source_system: SourceSystem = Field(min_length=1)
+    description: LongText | None = Field(default=None, description="As registered there")
+
+
 class ImportedCase(BaseModel):
     line: int
     external_id: str
@@ -393,9 +411,12 @@ class _Checker:
         personal = v.get("contains_personal_data", "").lower()
         if personal not in YES | NO:
             out.bad("contains_personal_data", f"{personal!r} is not yes or no")
-        out.description = v.get("description") or None
+        try:
+            out.description = check_field(CaseRow, "description", v.get("description") or None)
+        except InvalidInput as exc:
+            out.bad("description", exc.problems[0].message)
         case_number = v.get("case_number", "")
-        if case_number and not re.fullmatch(self.org.case_number_pattern, case_number):
+        if case_number and not re.fullmatch(self.org.case_number_pattern, case_number, re.ASCII):
             out.bad(
                 "case_number",
                 f"{case_number!r} does not look like {self.org.case_number_example!r}",

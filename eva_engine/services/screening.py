@@ -7,6 +7,7 @@ from pydantic import Field
 from eva_engine.errors import InvalidInput, Problem
 from eva_engine.models import Screening, utcnow
 from eva_engine.services.editing import commit_edit, open_for_edit
+from eva_engine.services.fields import MAX_CRITERIA, ChoiceId, Id, LongText, Reason, Version
 from eva_engine.services.organisations import Command
 from eva_engine.services.proposals import show
 from eva_engine.services.runtime import Caller, Eva
@@ -16,13 +17,13 @@ from eva_engine.workflow.definition import WorkflowBundle
 
 
 class RecordScreening(Command):
-    proposal_id: int
+    proposal_id: Id
     outcome: ScreeningOutcome
-    criteria: list[str] = Field(default_factory=list)
-    exemption: str | None = None
-    reason: str | None = None
-    participation_plan: str | None = None
-    expected_version: int | None = None
+    criteria: list[ChoiceId] = Field(default_factory=list, max_length=MAX_CRITERIA)
+    exemption: ChoiceId | None = None
+    reason: Reason | None = Field(default=None, description="Required when exempt")
+    participation_plan: LongText | None = None
+    expected_version: Version | None = None
 
 
 def screening_problems(cmd: RecordScreening, bundle: WorkflowBundle) -> list[Problem]:

@@ -9,13 +9,15 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from eva_engine.services.fields import MAX_DIGITS, MAX_ID
+from web.api.body import MAX_BODY_BYTES, MAX_DEPTH
 from web.api.framework import ROUTES, Route
 from web.api.problems import TITLES, ProblemDetails
 
 REF = "#/components/schemas/{model}"
 VERSION = "1.0.0"
 
-DESCRIPTION = """\
+DESCRIPTION = f"""\
 The JSON API of eva, the ex-ante impact assessment (ennakkoarviointi) engine.
 
 * Authenticate with a personal API token: `Authorization: Bearer eva_…` (make one on the
@@ -27,6 +29,10 @@ The JSON API of eva, the ex-ante impact assessment (ennakkoarviointi) engine.
   `If-Match` to change only what you read: a stale one is refused with 412.
 * POST requests accept an `Idempotency-Key`: a retry with the same key and body gets the
   stored response (header `Idempotent-Replayed: true`); the same key with another body is 422.
+* Bodies are strict JSON: UTF-8, at most {MAX_BODY_BYTES} bytes (413), nested at most
+  {MAX_DEPTH} levels; a key repeated in an object, `NaN` or `Infinity` is 400, an integer of
+  more than {MAX_DIGITS} digits 422. Every text field states its `maxLength`: the web UI and
+  the command line apply the same limits (docs/limits.md). Ids in paths are the ASCII digits.
 """
 
 
@@ -48,7 +54,7 @@ def _parameters(route: Route, refs: dict[Any, Any], defs: dict[str, Any]) -> lis
     params: list[dict[str, Any]] = []
     for name, converter in route.path_params:
         schema: dict[str, Any] = (
-            {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+            {"type": "integer", "minimum": 1, "maximum": MAX_ID}
             if converter == "int"
             else {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"^[^/\x00]+$"}
         )
@@ -224,12 +230,16 @@ PROBLEM_CODES: dict[str, str] = {
     "transition_not_allowed": "409: the step does not exist in the proposal's state.",
     "precondition_failed": "412: If-Match names a version that is no longer current.",
     "unsupported_media_type": "415: the body must be JSON.",
-    "malformed_json": "400: the body is not JSON.",
+    "malformed_json": "400: the body is not JSON (or not UTF-8, nested too deeply, NaN).",
+    "duplicate_key": "400: a key appears twice in one object of the body (pointer names it).",
+    "request_too_large": "413: the body is larger than the limit.",
     "invalid_header": "400: If-Match or Idempotency-Key cannot be read.",
     "invalid_input": "422: fields are wrong; errors names each one.",
     "guard_failed": "422: the step's conditions are not met; errors names each missing item.",
     "idempotency_key_reused": "422: the Idempotency-Key was used for another request.",
     "unavailable": "503: the database is unavailable; nothing was changed, try again.",
+    "http_error": "4xx: another HTTP error (e.g. 429 too many requests).",
+    "internal_error": "500: a fault of the server (logged); nothing else is told.",
 }
 
 

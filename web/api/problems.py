@@ -5,11 +5,12 @@ always by its path (``location``, e.g. ``answers[3].direction`` or ``query.limit
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from flask import Response, request
+from flask import Flask, Response, current_app, request
 from pydantic import BaseModel, Field, ValidationError
+from werkzeug.exceptions import HTTPException
 
 from eva_engine.errors import (
     Conflict,
@@ -21,6 +22,7 @@ from eva_engine.errors import (
     TransitionNotAllowed,
     Unavailable,
 )
+from eva_engine.services.fields import message as field_message
 from eva_engine.services.tokens import TokenRejected
 
 PROBLEM_JSON = "application/problem+json"
@@ -37,6 +39,8 @@ TITLES: dict[int, str] = {
     413: "Request too large",
     415: "Unsupported media type",
     422: "Invalid input",
+    429: "Too many requests",
+    500: "Internal error",
     503: "Service unavailable",
 }
 
@@ -84,7 +88,7 @@ class ApiProblem(Exception):
         self.headers = headers or {}
 
 
-_SEGMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+_SEGMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[([0-9]+)\]")
 
 
 def _segments(location: str) -> list[str] | None:
@@ -125,7 +129,7 @@ def validation_errors(exc: ValidationError, where: str = "body") -> list[FieldEr
         path = ""
         for part in loc:
             path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-        message = str(item["msg"]).removeprefix("Value error, ")
+        message = field_message(item)
         named = re.match(r"([a-z_][a-z0-9_]*): (.+)", message, re.DOTALL)
         if named and where == "body":  # a model validator that names its field
             loc, message = [*loc, named.group(1)], named.group(2)
@@ -188,3 +192,60 @@ def from_error(error: EvaError, body_fields: frozenset[str] = frozenset()) -> Re
 
 def problem_schema() -> dict[str, Any]:
     return ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}")
+
+
+# errors outside the API's views ----------------------------------------------------------------
+PREFIX = "/api/"
+
+
+def _in_api() -> bool:
+    return request.path.startswith(PREFIX)
+
+
+def error_response(error: Exception) -> Response:
+    """Any error of a request below /api/ as problem details: an engine error by its kind, an
+    HTTP error by its status (413: the body is too large), anything else a 500 that tells
+    nothing of the inside (it is logged)."""
+    if isinstance(error, EvaError):
+        return from_error(error)
+    if isinstance(error, HTTPException):
+        status = error.code or 500
+        if status == 413:
+            limit = current_app.config.get("MAX_CONTENT_LENGTH")
+            return problem_response(
+                413,
+                "request_too_large",
+                f"the request is larger than {limit} bytes"
+                if limit
+                else "the request is too large",
+            )
+        headers = {k: v for k, v in error.get_headers() if k in ("Allow", "Retry-After")}
+        return problem_response(status, "http_error", error.description or error.name, (), headers)
+    current_app.logger.exception("unexpected error in %s %s", request.method, request.path)
+    return problem_response(
+        500, "internal_error", "the server could not complete the request; it has been logged"
+    )
+
+
+def _api_first(handler: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def handle(error: Any) -> Any:
+        return error_response(error) if _in_api() else handler(error)
+
+    return handle
+
+
+def _anything(error: Exception) -> Any:
+    if _in_api():
+        return error_response(error)
+    if isinstance(error, HTTPException):
+        return error  # the UI's default for HTTP errors it has no page for
+    raise error  # the UI's own 500
+
+
+def init_app(app: Flask) -> None:
+    """Below /api/ every error is problem+json, whatever raised it: the UI's error pages (which
+    ``web.errors`` registered first) answer only outside the API."""
+    for handlers in app.error_handler_spec.get(None, {}).values():
+        for kind, handler in list(handlers.items()):
+            handlers[kind] = _api_first(handler)
+    app.register_error_handler(Exception, _anything)

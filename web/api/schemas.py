@@ -3,7 +3,7 @@ Responses are the services' views (``eva_engine.services.views`` and the service
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,96 +15,129 @@ from eva_engine.services.assessment import (
     IndicatorIn,
     MitigationIn,
 )
+from eva_engine.services.assignments import Reassign
+from eva_engine.services.fields import (
+    MAX_ALTERNATIVES,
+    MAX_ANSWERS,
+    MAX_CRITERIA,
+    AgendaPosition,
+    ChoiceId,
+    Code,
+    Id,
+    LongText,
+    Position,
+    QuestionId,
+    Reason,
+    SectionNumber,
+    Title,
+    Username,
+    WholeNumber,
+)
 from eva_engine.services.organisations import BodyView, MeetingView, OrganisationView
+from eva_engine.services.proposals import FireTrigger, ScheduleProposal
+from eva_engine.services.screening import RecordScreening
 from eva_engine.services.views import AssignmentView, HistoryEventView
 from eva_engine.vocabulary import ScreeningOutcome
 
-Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
-
 
 class Body(BaseModel):
+    """A request body or query: the fields a service command takes from the request, with that
+    command's types and limits (``command``; tests/test_input_limits.py compares them)."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    command: ClassVar[type[BaseModel] | None] = None
 
 
 class ScreeningBody(Body):
     """The screening (tarveharkinta): exempt with an exemption and a reason, or light or full."""
 
+    command = RecordScreening
     outcome: ScreeningOutcome
-    criteria: list[str] = Field(default_factory=list, max_length=50)
-    exemption: str | None = Field(default=None, max_length=80)
-    reason: str | None = Field(default=None, max_length=10000)
-    participation_plan: str | None = Field(default=None, max_length=10000)
+    criteria: list[ChoiceId] = Field(default_factory=list, max_length=MAX_CRITERIA)
+    exemption: ChoiceId | None = None
+    reason: Reason | None = Field(default=None, description="Required when exempt")
+    participation_plan: LongText | None = None
 
 
 class AlternativesBody(Body):
     """Every alternative (0 is the status quo); answers and mitigations of a removed one go."""
 
-    alternatives: list[AlternativeIn] = Field(min_length=1, max_length=21)
+    alternatives: list[AlternativeIn] = Field(min_length=1, max_length=MAX_ALTERNATIVES)
 
 
 class Cell(Body):
-    question: str = Field(min_length=1, max_length=160)
-    alternative: int = Field(ge=0, le=20)
+    command = AnswerIn
+    question: QuestionId = Field(min_length=1)
+    alternative: Position
 
 
 class AnswersBody(Body):
     """Cells of the impact matrix to store (insert or replace) and cells to empty."""
 
-    answers: list[AnswerIn] = Field(default_factory=list, max_length=2000)
-    cleared: list[Cell] = Field(default_factory=list, max_length=2000)
+    answers: list[AnswerIn] = Field(default_factory=list, max_length=MAX_ANSWERS)
+    cleared: list[Cell] = Field(default_factory=list, max_length=MAX_ANSWERS)
 
 
 class ScheduleBody(Body):
     """Put the proposal on a meeting of its body."""
 
+    command = ScheduleProposal
     meeting_id: Id
-    agenda_position: int | None = Field(default=None, ge=1, le=10000)
-    section_number: int | None = Field(default=None, ge=1, le=100000, description="§")
+    agenda_position: AgendaPosition | None = None
+    section_number: SectionNumber | None = Field(default=None, description="§")
 
 
 class TransitionBody(Body):
-    reason: str | None = Field(
-        default=None, max_length=10000, description="Required by some steps (e.g. returning)"
+    command = FireTrigger
+    reason: Reason | None = Field(
+        default=None, description="Required by some steps (e.g. returning)"
     )
 
 
 class ReassignBody(Body):
-    assignee: str = Field(min_length=1, max_length=80, description="The new assignee's username")
-    reason: str | None = Field(default=None, max_length=2000)
+    command = Reassign
+    assignee: Username = Field(min_length=1, description="The new assignee's username")
+    reason: Reason | None = None
 
 
 class ProposalQuery(Body):
-    organisation: str = Field(min_length=1, max_length=40, description="Organisation code")
-    state: str | None = Field(default=None, max_length=40)
-    body: str | None = Field(default=None, max_length=40, description="Body code, e.g. HYVLTK")
+    organisation: Code = Field(min_length=1, description="Organisation code")
+    state: ChoiceId | None = None
+    body: Code | None = Field(default=None, description="Body code, e.g. HYVLTK")
     meeting: Id | None = Field(default=None, description="Meeting id")
     area: str | None = Field(
         default=None,
+        max_length=80,
         pattern=r"^[a-z][a-z0-9_]{0,79}$",
         description="Checklist area with answers, e.g. children",
     )
-    assignee: str | None = Field(
-        default=None, max_length=80, description="Username with an open assignment on it"
+    assignee: Username | None = Field(
+        default=None, description="Username with an open assignment on it"
     )
     overdue: bool | None = Field(default=None, description="Has an open assignment past due")
     cursor: str | None = Field(
-        default=None, pattern=r"^[A-Za-z0-9_-]{1,200}$", description="next_cursor of a page"
+        default=None,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9_-]{1,200}$",
+        description="next_cursor of a page",
     )
-    limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0, le=1_000_000, description="Ignored with a cursor")
+    limit: WholeNumber = Field(default=50, ge=1, le=500)
+    offset: WholeNumber = Field(default=0, ge=0, le=1_000_000, description="Ignored with a cursor")
 
 
 class MeetingQuery(Body):
-    body: str | None = Field(default=None, max_length=40, description="Only this body's")
+    body: Code | None = Field(default=None, description="Only this body's")
 
 
 class MitigationKey(Body):
-    question: str = Field(min_length=1, max_length=160)
-    alternative: int | None = Field(default=None, ge=0, le=20)
+    command = MitigationIn
+    question: QuestionId = Field(min_length=1)
+    alternative: Position | None = None
 
 
 class IndicatorKey(Body):
-    name: str = Field(min_length=1, max_length=500)
+    command = IndicatorIn
+    name: Title = Field(min_length=1)
 
 
 class AssessmentView(BaseModel):

@@ -12,6 +12,7 @@ import click
 from eva_engine.cli import cli
 from eva_engine.cli.commands import _eva
 from eva_engine.cli.output import reported
+from eva_engine.cli.params import ID
 from eva_engine.errors import InvalidInput, Problem
 from eva_engine.services import exchange
 from eva_engine.services.runtime import Caller
@@ -44,7 +45,7 @@ def export_group() -> None:
 
 
 @export_group.command("summary")
-@click.argument("proposal_id", type=int)
+@click.argument("proposal_id", type=ID)
 @click.option("--as", "username", metavar="USER", help="The user who exports.")
 @click.option(
     "--format", "kind", type=click.Choice(["html", "text"]), default="text", show_default=True
@@ -78,7 +79,7 @@ def export_summary(
 
 
 @export_group.command("assessment")
-@click.argument("proposal_id", type=int)
+@click.argument("proposal_id", type=ID)
 @click.option("--as", "username", metavar="USER", help="The user who exports.")
 @output_option
 def export_assessment(proposal_id: int, username: str | None, output: Path | None) -> None:

@@ -13,8 +13,14 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
 from eva_engine.errors import InvalidInput, Problem
-from eva_engine.services import assessment, editor, proposals, screening
-from eva_engine.services.assessment import AlternativeIn, AnswerIn, IndicatorIn, MitigationIn
+from eva_engine.services import assessment, editor, fields, proposals, screening
+from eva_engine.services.assessment import (
+    AlternativeIn,
+    AnswerIn,
+    IndicatorIn,
+    MitigationIn,
+    SummaryIn,
+)
 from eva_engine.vocabulary import (
     AffectedGroup,
     Certainty,
@@ -32,13 +38,18 @@ bp = Blueprint("editor", __name__, url_prefix="/proposals")
 MAX_ALTERNATIVES = 4
 
 
-def _problems(error: ValidationError) -> list[Problem]:
-    return [Problem(".".join(str(p) for p in e["loc"]), e["msg"]) for e in error.errors()]
+def _problems(error: ValidationError, prefix: str = "") -> list[Problem]:
+    return fields.problems(error, prefix)
+
+
+def _status(problems: list[Problem] | None = None, form: Any = None) -> int:
+    """422 for a form that came back with problems (each named at its field), else 200."""
+    return 422 if problems or (form is not None and form.errors) else 200
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
-def create() -> str | Response:
+def create() -> tuple[str, int] | Response:
     choices = editor.creation_choices(eva(), caller())
     form = ProposalForm()
     form.body.choices = [SelectChoice(b.code, f"{b.code} – {b.name}") for b in choices.bodies]
@@ -72,12 +83,12 @@ def create() -> str | Response:
             problem.location.split(".")[0], form.title_fi
         )
         field.errors = [*field.errors, problem.message]
-    return render_template("proposal_new.html", form=form)
+    return render_template("proposal_new.html", form=form), _status(problems, form)
 
 
 @bp.route("/<int:proposal_id>/screening", methods=["GET", "POST"])
 @login_required
-def record_screening(proposal_id: int) -> str | Response:
+def record_screening(proposal_id: int) -> tuple[str, int] | Response:
     view = proposals.show(eva(), caller(), proposal_id)
     options = editor.screening_choices(eva(), caller(), proposal_id)
     form = ScreeningForm()
@@ -104,7 +115,7 @@ def record_screening(proposal_id: int) -> str | Response:
                     exemption=form.exemption.data or None,
                     reason=form.reason.data,
                     participation_plan=form.participation_plan.data,
-                    expected_version=int(form.version.data) if form.version.data else None,
+                    expected_version=fields.parse_int(form.version.data),
                 ),
             )
         except InvalidInput as exc:
@@ -116,12 +127,12 @@ def record_screening(proposal_id: int) -> str | Response:
             flash(_("The screening was saved."), "success")
             return redirect(url_for("proposals.show", proposal_id=proposal_id))
     form.version.data = str(view.row_version)
-    return render_template("screening.html", p=view, form=form, options=options)
+    return render_template("screening.html", p=view, form=form, options=options), _status(form=form)
 
 
 @bp.route("/<int:proposal_id>/alternatives", methods=["GET", "POST"])
 @login_required
-def alternatives(proposal_id: int) -> str | Response:
+def alternatives(proposal_id: int) -> tuple[str, int] | Response:
     problems: list[Problem] = []
     if request.method == "POST":
         chosen = request.form.get("chosen", "")
@@ -129,15 +140,21 @@ def alternatives(proposal_id: int) -> str | Response:
         for position in range(MAX_ALTERNATIVES):
             title = request.form.get(f"title-{position}", "").strip()
             if title:
-                rows.append(
-                    AlternativeIn(
-                        position=position,
-                        title=title,
-                        description=request.form.get(f"description-{position}", "").strip() or None,
-                        chosen=chosen == str(position),
+                try:
+                    rows.append(
+                        AlternativeIn(
+                            position=position,
+                            title=title,
+                            description=request.form.get(f"description-{position}", "").strip()
+                            or None,
+                            chosen=chosen == str(position),
+                        )
                     )
-                )
+                except ValidationError as exc:
+                    problems += _problems(exc, f"alternatives[{position}]")
         try:
+            if problems:
+                raise InvalidInput("", problems)
             if not rows:
                 raise InvalidInput("", [Problem("title-0", _("Give at least one alternative."))])
             assessment.save_alternatives(
@@ -152,11 +169,11 @@ def alternatives(proposal_id: int) -> str | Response:
     view = proposals.show(eva(), caller(), proposal_id)
     return render_template(
         "alternatives.html", p=view, matrix=matrix, problems=problems, slots=range(MAX_ALTERNATIVES)
-    )
+    ), _status(problems)
 
 
 def _version(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return fields.parse_int(value)
 
 
 def _cell(form: Any, question: str, position: int) -> AnswerIn | None:
@@ -181,7 +198,7 @@ def _cell(form: Any, question: str, position: int) -> AnswerIn | None:
 @bp.route("/<int:proposal_id>/areas/", methods=["GET"], defaults={"area_id": None})
 @bp.route("/<int:proposal_id>/areas/<area_id>", methods=["GET", "POST"])
 @login_required
-def area(proposal_id: int, area_id: str | None) -> str | Response:
+def area(proposal_id: int, area_id: str | None) -> tuple[str, int] | Response:
     matrix = editor.area_matrix(eva(), caller(), proposal_id, area_id)
     problems: list[Problem] = []
     if request.method == "POST":
@@ -190,7 +207,11 @@ def area(proposal_id: int, area_id: str | None) -> str | Response:
             for topic in matrix.topics:
                 for question in topic.questions:
                     for alternative in matrix.alternatives:
-                        cell = _cell(request.form, question.id, alternative.position)
+                        try:
+                            cell = _cell(request.form, question.id, alternative.position)
+                        except ValidationError as exc:
+                            where = f"{question.id}[{alternative.position}]"
+                            raise InvalidInput("", _problems(exc, where)) from exc
                         if cell is None:
                             cleared.append((question.id, alternative.position))
                         else:
@@ -203,8 +224,8 @@ def area(proposal_id: int, area_id: str | None) -> str | Response:
                 cleared,
                 _version(request.form.get("version")),
             )
-        except (ValueError, ValidationError) as exc:
-            problems = [Problem("form", str(exc).splitlines()[0])]
+        except ValueError:  # a choice that is not on the form
+            problems = [Problem("form", _("A choice on the form is not one of its options."))]
         except InvalidInput as exc:
             problems = exc.problems
         else:
@@ -219,12 +240,12 @@ def area(proposal_id: int, area_id: str | None) -> str | Response:
         durations=list(Duration),
         certainties=list(Certainty),
         groups=list(AffectedGroup),
-    )
+    ), _status(problems)
 
 
 @bp.route("/<int:proposal_id>/follow-up", methods=["GET", "POST"])
 @login_required
-def follow_up(proposal_id: int) -> str | Response:
+def follow_up(proposal_id: int) -> tuple[str, int] | Response:
     """Mitigations of negative impacts, follow-up indicators and the summary."""
     problems: list[Problem] = []
     if request.method == "POST":
@@ -233,7 +254,8 @@ def follow_up(proposal_id: int) -> str | Response:
         action = form.get("action", "")
         try:
             if action == "summary":
-                assessment.save_summary(eva(), caller(), proposal_id, form.get("summary"), version)
+                summary = fields.check_field(SummaryIn, "summary", form.get("summary") or None)
+                assessment.save_summary(eva(), caller(), proposal_id, summary, version)
             elif action in ("add-mitigation", "remove-mitigation"):
                 mitigation = MitigationIn.model_validate(
                     {
@@ -284,4 +306,4 @@ def follow_up(proposal_id: int) -> str | Response:
         problems=problems,
         alternatives=doc.alternatives,
         questions=editor.question_texts(eva(), caller(), proposal_id),
-    )
+    ), _status(problems)

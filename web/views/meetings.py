@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from eva_engine.errors import InvalidInput, NotFound
 from eva_engine.services import meetings, proposals
+from eva_engine.services.fields import parse_int
 from web.i18n import problem_text
 from web.runtime import caller, eva
 
@@ -34,7 +35,8 @@ def add_item(meeting_id: int) -> Response:
     meetings.agenda(eva(), caller(), meeting_id)  # the meeting exists and is the caller's
     proposal_id = request.form.get("proposal_id", "").strip()
     position = request.form.get("position", "").strip()
-    if not proposal_id.isdigit() or (position and not position.isdigit()):
+    number, place = parse_int(proposal_id), parse_int(position)  # ASCII digits only
+    if number is None or (position and place is None):
         flash(_("Give the proposal's number (and a position as a whole number)."), "error")
         return redirect(url_for("meetings.agenda", meeting_id=meeting_id))
     try:
@@ -42,9 +44,7 @@ def add_item(meeting_id: int) -> Response:
             eva(),
             caller(),
             proposals.ScheduleProposal(
-                proposal_id=int(proposal_id),
-                meeting_id=meeting_id,
-                agenda_position=int(position) if position else None,
+                proposal_id=number, meeting_id=meeting_id, agenda_position=place
             ),
         )
     except NotFound:

@@ -1,0 +1,344 @@
+"""The limits of what people and systems send in, declared once.
+
+Every text and number field of a service command is one of the named types below (or bounded
+where it is declared). The web forms, the API's request models, the OpenAPI document, the CLI
+and the case import read their limits from the commands, so the same rule holds on every
+channel; docs/limits.md lists them (a test keeps it true).
+
+Texts: Windows line ends (CRLF) count as one character, as browsers count them; a NUL
+character or a lone surrogate (which no database stores) is refused. Numbers written as text
+take the ASCII digits 0-9 only: Python's ``int()`` (and ``\\d`` in a regular expression) also
+read full-width ``１２`` and Arabic-Indic ``١٢`` digits."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
+
+from eva_engine.errors import N_, InvalidInput, Problem, Text
+
+MAX_ID = 2**31 - 1  # every id and row version (a 32-bit signed integer on every database)
+MAX_DIGITS = 18  # the longest whole number accepted anywhere (2**63 has 19 digits)
+MAX_NUMBER_TEXT = 40  # characters of a JSON number with a fraction or an exponent
+MAX_JSON_DEPTH = 32  # objects and arrays inside each other
+
+# The limits, in characters. The database columns are at least as wide.
+CODE_LENGTH = 40  # an organisation's or a body's code, a state id
+USERNAME_LENGTH = 80
+CHOICE_LENGTH = 80  # an id from a definition: a criterion, an exemption, a trigger
+NAME_LENGTH = 255  # a person's, a body's or an organisation's name; a title of a person; a place
+TITLE_LENGTH = 500  # a proposal's or an alternative's title, an indicator's name
+CASE_NUMBER_LENGTH = 60
+PATTERN_LENGTH = 200  # the regular expression of an organisation's case numbers
+LEGAL_GROUND_LENGTH = 500  # salassapitoperuste, e.g. "JulkL 24 § 1 mom. 25 k"
+REASON_LENGTH = 2000  # why: a workflow step, an exempt screening, a reassignment
+SOURCE_LENGTH = 1000  # where evidence or an indicator's data comes from
+LONG_TEXT_LENGTH = 10_000  # prose: summaries, descriptions, justifications, plans
+QUESTION_LENGTH = 160  # a checklist question id
+EXTERNAL_ID_LENGTH = 100  # a case's id in the source system
+SOURCE_SYSTEM_LENGTH = 40
+TOKEN_NAME_LENGTH = 120
+EMAIL_LENGTH = 255
+PASSWORD_LENGTH = 200  # what the login form takes (a password is hashed, never stored)
+
+# How many items a list holds at most.
+MAX_ALTERNATIVES = 21  # positions 0 (the status quo) to 20
+MAX_POSITION = MAX_ALTERNATIVES - 1
+MAX_CRITERIA = 50
+MAX_ANSWERS = 5000
+MAX_MITIGATIONS = 1000
+MAX_INDICATORS = 500
+MAX_AGENDA_POSITION = 10_000
+MAX_SECTION_NUMBER = 100_000
+
+_DIGITS = re.compile(rf"-?[0-9]{{1,{MAX_DIGITS}}}")
+
+
+def parse_int(text: str | None, *, high: int = MAX_ID) -> int | None:
+    """A whole number from 0 to ``high`` in the ASCII digits 0-9, else None."""
+    if text is None or not 0 < len(text) <= len(str(high)):
+        return None
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if number <= high else None
+
+
+def _whole_number(value: Any) -> Any:
+    if isinstance(value, bool | float):
+        raise PydanticCustomError("whole_number", "a whole number written with the digits 0-9")
+    if isinstance(value, str):
+        if not _DIGITS.fullmatch(value):
+            raise PydanticCustomError("whole_number", "a whole number written with the digits 0-9")
+        return int(value)
+    return value
+
+
+def _line_ends(value: Any) -> Any:
+    return value.replace("\r\n", "\n") if isinstance(value, str) else value
+
+
+def _storable(value: str) -> str:
+    if "\x00" in value:
+        raise PydanticCustomError("unstorable_text", "contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise PydanticCustomError("unstorable_text", "is not valid text") from exc
+    return value
+
+
+_LINES = BeforeValidator(_line_ends)
+_STORABLE = AfterValidator(_storable)
+
+# Texts. A required field adds ``Field(min_length=1)`` where it is declared.
+Code = Annotated[str, Field(max_length=CODE_LENGTH), _LINES, _STORABLE]
+Username = Annotated[str, Field(max_length=USERNAME_LENGTH), _LINES, _STORABLE]
+ChoiceId = Annotated[str, Field(max_length=CHOICE_LENGTH), _LINES, _STORABLE]
+Name = Annotated[str, Field(max_length=NAME_LENGTH), _LINES, _STORABLE]
+Email = Annotated[str, Field(max_length=EMAIL_LENGTH), _LINES, _STORABLE]
+Title = Annotated[str, Field(max_length=TITLE_LENGTH), _LINES, _STORABLE]
+CaseNumber = Annotated[str, Field(max_length=CASE_NUMBER_LENGTH), _LINES, _STORABLE]
+CasePattern = Annotated[str, Field(max_length=PATTERN_LENGTH), _LINES, _STORABLE]
+LegalGround = Annotated[str, Field(max_length=LEGAL_GROUND_LENGTH), _LINES, _STORABLE]
+Reason = Annotated[str, Field(max_length=REASON_LENGTH), _LINES, _STORABLE]
+Source = Annotated[str, Field(max_length=SOURCE_LENGTH), _LINES, _STORABLE]
+LongText = Annotated[str, Field(max_length=LONG_TEXT_LENGTH), _LINES, _STORABLE]
+QuestionId = Annotated[str, Field(max_length=QUESTION_LENGTH), _LINES, _STORABLE]
+ExternalId = Annotated[str, Field(max_length=EXTERNAL_ID_LENGTH), _LINES, _STORABLE]
+SourceSystem = Annotated[str, Field(max_length=SOURCE_SYSTEM_LENGTH), _LINES, _STORABLE]
+TokenName = Annotated[str, Field(max_length=TOKEN_NAME_LENGTH), _LINES, _STORABLE]
+
+# Numbers: ASCII digits only when written as text, never true/false or a fraction.
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_whole_number)]
+Version = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_whole_number)]
+Position = Annotated[int, Field(ge=0, le=MAX_POSITION), BeforeValidator(_whole_number)]
+AgendaPosition = Annotated[int, Field(ge=1, le=MAX_AGENDA_POSITION), BeforeValidator(_whole_number)]
+SectionNumber = Annotated[int, Field(ge=1, le=MAX_SECTION_NUMBER), BeforeValidator(_whole_number)]
+
+
+# reading the limits back -----------------------------------------------------------------------
+def _string_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    if schema.get("type") == "string":
+        return schema
+    for option in schema.get("anyOf", []):
+        if option.get("type") == "string":
+            return dict(option)
+    return {}
+
+
+@cache
+def _properties(model: type[BaseModel]) -> dict[str, Any]:
+    schema = model.model_json_schema(mode="validation")
+    properties: dict[str, Any] = schema.get("properties", {})
+    return properties
+
+
+def text_limits(model: type[BaseModel], name: str) -> tuple[int | None, int | None]:
+    """(min_length, max_length) of a text field of ``model``, as its JSON schema states them."""
+    schema = _string_schema(_properties(model)[name])
+    return schema.get("minLength"), schema.get("maxLength")
+
+
+@cache
+def _adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
+    info = model.model_fields[name]
+    config = ConfigDict(str_strip_whitespace=bool(model.model_config.get("str_strip_whitespace")))
+    annotated: Any = Annotated[info.annotation, info]
+    return TypeAdapter(annotated, config=config)
+
+
+def check_field(model: type[BaseModel], name: str, value: Any, location: str = "") -> Any:
+    """``value`` validated as the field ``name`` of ``model`` would be, or InvalidInput naming
+    the field (``location``, default its name)."""
+    try:
+        return _adapter(model, name).validate_python(value)
+    except ValidationError as exc:
+        raise InvalidInput(
+            f"{location or name} is not valid", problems(exc, location or name)
+        ) from exc
+
+
+# what is wrong, as people read it ---------------------------------------------------------------
+def _what(item: ErrorDetails) -> Text | None:  # noqa: PLR0911 - one case each
+    kind, ctx = item["type"], item.get("ctx") or {}
+    given = item.get("input")
+    if kind == "string_too_long":
+        length = len(given) if isinstance(given, str) else 0
+        return Text(
+            N_("too long: %(length)s characters, at most %(max)s"),
+            {"length": length, "max": int(ctx["max_length"])},
+        )
+    if kind == "string_too_short":
+        return Text(N_("may not be empty"))
+    if kind == "too_long":
+        return Text(N_("too many: at most %(max)s"), {"max": int(ctx["max_length"])})
+    if kind in ("whole_number", "int_parsing", "int_type", "int_from_float"):
+        return Text(N_("a whole number written with the digits 0-9"))
+    if kind == "greater_than_equal":
+        return Text(N_("must be at least %(limit)s"), {"limit": str(ctx["ge"])})
+    if kind == "less_than_equal":
+        return Text(N_("must be at most %(limit)s"), {"limit": str(ctx["le"])})
+    if kind == "string_pattern_mismatch":  # the pattern itself is never shown
+        return Text(N_("not in the expected form"))
+    if kind == "unstorable_text":
+        return Text(N_("contains a character no record can store"))
+    if kind == "missing":
+        return Text(N_("required"))
+    return None
+
+
+def message(item: ErrorDetails) -> str:
+    """One pydantic error's message in plain English (a translatable one where known)."""
+    what = _what(item)
+    return str(what) if what else str(item["msg"]).removeprefix("Value error, ")
+
+
+def dotted(parts: tuple[int | str, ...] | list[int | str], prefix: str = "") -> str:
+    """``("answers", 3, "direction")`` → ``answers[3].direction`` (after ``prefix``)."""
+    out = prefix
+    for part in parts:
+        if isinstance(part, str) and part.startswith("function-"):
+            continue
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def problems(error: ValidationError, prefix: str = "") -> list[Problem]:
+    """Every error of a pydantic validation as a located Problem, translatable where known."""
+    out = []
+    for item in error.errors(include_url=False):
+        location = dotted(list(item["loc"]), prefix)
+        what = _what(item)
+        if what is None:
+            out.append(Problem(location, message(item)))
+        else:
+            out.append(Problem.of(location, what))
+    return out
+
+
+# JSON documents -----------------------------------------------------------------------------
+class JsonRefused(ValueError):
+    """A JSON text that is refused: ``kind`` is ``malformed`` (not JSON, or NaN, or nested too
+    deeply), ``duplicate_key`` or ``number`` (too many digits); ``path`` is where (keys and
+    indexes), ``line`` and ``column`` where known."""
+
+    def __init__(
+        self,
+        kind: str,
+        detail: str,
+        path: list[str | int] | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.kind, self.detail, self.path = kind, detail, path or []
+        self.line, self.column = line, column
+
+    @property
+    def location(self) -> str:
+        if self.line is not None:
+            return f"line {self.line}, column {self.column}"
+        return dotted(self.path) or "(the whole document)"
+
+
+@dataclass(frozen=True)
+class _Refused:
+    """Left by the decoder where a value is not acceptable; found (with its place) after."""
+
+    kind: str
+    detail: str
+
+
+class _Repeated(dict[str, Any]):
+    """An object whose keys repeat (``keys``)."""
+
+    keys_repeated: list[str]
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for key, _ in pairs:
+        if key in seen and key not in repeated:
+            repeated.append(key)
+        seen.add(key)
+    if not repeated:
+        return dict(pairs)
+    found = _Repeated(pairs)
+    found.keys_repeated = repeated
+    return found
+
+
+def _integer(text: str) -> Any:
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        return _Refused("number", f"a number of more than {MAX_DIGITS} digits")
+    return int(text)
+
+
+def _float(text: str) -> Any:
+    if len(text) > MAX_NUMBER_TEXT:
+        return _Refused("number", f"a number of more than {MAX_NUMBER_TEXT} characters")
+    value = float(text)
+    if not math.isfinite(value):
+        return _Refused("number", "a number too large to store")
+    return value
+
+
+def _constant(name: str) -> Any:
+    return _Refused("malformed", f"{name} is not a JSON value")
+
+
+def _check_document(document: Any) -> None:
+    stack: list[tuple[Any, list[str | int]]] = [(document, [])]
+    while stack:
+        value, path = stack.pop()
+        if len(path) > MAX_JSON_DEPTH:
+            raise JsonRefused("malformed", f"nested deeper than {MAX_JSON_DEPTH} levels", path)
+        if isinstance(value, _Refused):
+            raise JsonRefused(value.kind, value.detail, path)
+        if isinstance(value, _Repeated):
+            key = value.keys_repeated[0]
+            detail = f"the key {key[:80]!r} appears more than once"
+            raise JsonRefused("duplicate_key", detail, [*path, key])
+        if isinstance(value, dict):
+            stack.extend((item, [*path, key]) for key, item in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((item, [*path, i]) for i, item in reversed(list(enumerate(value))))
+
+
+def strict_json(text: str) -> Any:
+    """The JSON document of ``text``, refusing what ``json.loads`` lets through: a key twice in
+    an object (the last would win), NaN and Infinity, integers of more than ``MAX_DIGITS``
+    digits (``int()`` gives up at 4300 with a ValueError), numbers no float holds, nesting
+    deeper than ``MAX_JSON_DEPTH``. Raises ``JsonRefused``."""
+    try:
+        document = json.loads(
+            text.removeprefix("\ufeff"),
+            object_pairs_hook=_pairs,
+            parse_int=_integer,
+            parse_float=_float,
+            parse_constant=_constant,
+        )
+    except json.JSONDecodeError as exc:
+        raise JsonRefused("malformed", exc.msg, line=exc.lineno, column=exc.colno) from exc
+    except RecursionError as exc:
+        raise JsonRefused("malformed", f"nested deeper than {MAX_JSON_DEPTH} levels") from exc
+    _check_document(document)
+    return document
