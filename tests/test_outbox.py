@@ -191,6 +191,45 @@ def test_claims_keep_concurrent_workers_apart(eva: Eva, people: World) -> None:
     assert outbox.settle_delivered(eva, again) is True
 
 
+def test_a_lease_is_short_and_renewed_by_its_holder_only(eva: Eva, people: World) -> None:
+    new_proposal(eva, preparer="anna", presenter="emma")
+    [held] = outbox.claim_due(eva, limit=10)
+    left = held.token - utcnow()
+    assert timedelta(seconds=25) < left <= timedelta(seconds=30)  # the default lease: 30 s
+    assert outbox.next_due(eva) == held.token  # a worker sleeps until then at most
+    renewed = outbox.renew(eva, [held], timedelta(seconds=30))
+    assert list(renewed) == [held.id]
+    assert renewed[held.id] > held.token
+    old_token, held.token = held.token, renewed[held.id]
+    assert outbox.next_due(eva) == held.token
+    # The renewed lease is the claim now: the old token settles nothing.
+    stale = held.model_copy(update={"token": old_token})
+    assert outbox.settle_delivered(eva, stale) is False
+    # A lease that ran out and was claimed by another worker is not renewed any more.
+    make_due(eva)
+    [taken] = outbox.claim_due(eva, limit=10)
+    assert outbox.renew(eva, [held]) == {}
+    assert outbox.settle_delivered(eva, held) is False
+    assert outbox.settle_delivered(eva, taken) is True
+    assert outbox.next_due(eva) is None  # nothing pending
+
+
+def test_a_worker_waits_for_the_next_lease_end_not_a_whole_interval(
+    eva: Eva, people: World
+) -> None:
+    from web.notify.deliver import _until_next_due  # noqa: PLC0415
+
+    config = settings(free_port())
+    assert _until_next_due(eva, config, 30.0) == 30.0  # nothing pending
+    new_proposal(eva, preparer="anna", presenter="emma")
+    outbox.claim_due(eva, limit=10, lease=timedelta(seconds=5))  # a worker that died
+    assert 4.0 < _until_next_due(eva, config, 30.0) <= 5.1
+    make_due(eva)
+    assert _until_next_due(eva, config, 30.0) == 0.2  # due now: at once (no busy loop)
+    # Without an SMTP server email is not claimed, so it does not wake the worker.
+    assert _until_next_due(eva, settings(None), 30.0) == 30.0
+
+
 def test_email_waits_while_no_smtp_server_is_configured(eva: Eva, people: World) -> None:
     new_proposal(eva, preparer="anna", presenter="emma")
     report = deliver_pass(eva, settings(None), scan=False)
@@ -278,8 +317,8 @@ def test_the_commands_deliver_and_list(fresh_databases: FreshDatabase) -> None:
             "--case-example", "1/05.00.00/2026",
         )  # fmt: skip
         eva("bodies", "create", ORG, "HYVLTK", "--name-fi", "Hyvinvointilautakunta")
-        eva("users", "create", "anna", "--name", "Anna", "--email", "anna@example.fi")
-        eva("users", "create", "emma", "--name", "Emma", "--language", "en")
+        eva("users", "create", "anna", "--name", "Anna", "--email", "anna@example.fi", "--org", ORG)
+        eva("users", "create", "emma", "--name", "Emma", "--language", "en", "--org", ORG)
         eva("users", "grant", "anna", "preparer", "--org", ORG)
         eva("users", "grant", "emma", "presenter", "--org", ORG)
         eva(

@@ -129,19 +129,36 @@ def test_an_idle_session_ends(app: Flask) -> None:
     assert response.location.startswith("/login")
 
 
-def test_the_next_parameter_never_leads_to_another_site(app: Flask) -> None:
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/",
+        "/\\evil.example",  # browsers read a backslash as a slash: //evil.example
+        "/\\/evil.example",
+        "/\t/evil.example",  # browsers drop tabs and newlines from a URL
+        "/\n/evil.example",
+        "https://evil.example/",
+        "javascript:alert(1)",
+    ],
+)
+def test_the_next_parameter_never_leads_to_another_site(app: Flask, target: str) -> None:
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
     response = client.post(
         "/login",
-        data={
-            "username": "prep",
-            "password": PASSWORD,
-            "csrf_token": csrf(page),
-            "next": "//evil.example/",
-        },
+        data={"username": "prep", "password": PASSWORD, "csrf_token": csrf(page), "next": target},
     )
     assert response.location == "/"
+
+
+def test_the_next_parameter_leads_back_to_a_page_of_this_site(app: Flask) -> None:
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    response = client.post(
+        "/login",
+        data={"username": "prep", "password": PASSWORD, "csrf_token": csrf(page), "next": "/?a=1"},
+    )
+    assert response.location == "/?a=1"
 
 
 def test_my_work_lists_the_queue_of_my_role_overdue_first(app: Flask, eva: Eva) -> None:

@@ -9,12 +9,10 @@ from flask import Flask
 from flask_wtf import CSRFProtect
 
 from eva_engine.config import Settings
-from eva_engine.errors import ConfigurationError
 from eva_engine.services.runtime import Eva
-from web import api, auth, errors, i18n, security, views
-
-DEV_SECRET = "dev-only-not-secret"  # noqa: S105 - refused in production below
-MIN_SECRET_LENGTH = 32
+from web import api, auth, converters, errors, i18n, security, throttle, views
+from web.api import problems as api_problems
+from web.api.body import MAX_BODY_BYTES
 
 
 def create_app(
@@ -23,17 +21,10 @@ def create_app(
     """The web application. ``engine`` is given by tests; otherwise built from ``settings``."""
     settings = settings or Settings.from_env()
     production = settings.environment == "production"
-    if production and (
-        not settings.secret_key
-        or settings.secret_key == DEV_SECRET
-        or len(settings.secret_key) < MIN_SECRET_LENGTH
-    ):
-        raise ConfigurationError(
-            "EVA_SECRET_KEY must be set to a random value of at least 32 characters in production"
-        )
     app = Flask(__name__)
     app.config.update(
-        SECRET_KEY=settings.secret_key or DEV_SECRET,
+        # Production: EVA_SECRET_KEY, refused if weak; else one made on first run (instance/).
+        SECRET_KEY=security.secret_key(settings, app.instance_path),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=production,
@@ -41,17 +32,21 @@ def create_app(
         PERMANENT_SESSION_LIFETIME=security.ABSOLUTE_TIMEOUT,
         EVA_IDLE_TIMEOUT=timedelta(minutes=30),
         WTF_CSRF_TIME_LIMIT=None,  # the session's own timeouts bound the token
-        MAX_CONTENT_LENGTH=5 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,  # larger: 413 (a problem+json in the API)
         **overrides,
     )
     app.extensions["eva"] = engine or Eva.from_settings(settings)
+    converters.init_app(app)  # ids in paths: ASCII digits only (before any route is added)
     CSRFProtect(app)
     i18n.init_app(app)
     auth.init_app(app)
-    security.init_app(app)
+    security.init_app(app, trust_proxy=settings.trust_proxy)
+    throttle.init_app(app, app.extensions["eva"], settings.throttle)
     errors.init_app(app)
     views.init_app(app)
     api.init_app(app)
+    api_problems.init_app(app)  # any error below /api/ is problem+json, never an HTML page
+    errors.retry_views(app)  # contention is retried, then a 409 (after every blueprint)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

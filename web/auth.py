@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 from eva_engine.errors import InvalidInput
 from eva_engine.services import accounts
 from eva_engine.services.accounts import SessionUser
+from web import throttle
 from web.forms import LoginForm, PasswordForm
 from web.runtime import caller, eva
 
@@ -50,8 +51,13 @@ def load_user(session_id: str) -> WebUser | None:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site, never another host (open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    """Only a path on this site, never another host (open redirect). Browsers read a backslash
+    as a slash and drop tabs and newlines, so ``/\\evil.example`` would be ``//evil.example``:
+    a target with either is refused too."""
+    unsafe = (
+        target is None or "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target)
+    )
+    if target and not unsafe and target.startswith("/") and not target.startswith("//"):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target
@@ -64,14 +70,23 @@ def login() -> str | Response:
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
-        user = accounts.authenticate(eva(), form.username.data or "", form.password.data or "")
+        username = form.username.data or ""
+        wait = throttle.login_locked(username)
+        if wait is not None:
+            # The password is not checked while the account or the address is locked.
+            page = render_template("login.html", form=form, locked=throttle.locked_message(wait))
+            return Response(page, 429, {"Retry-After": str(wait)})
+        user = accounts.authenticate(eva(), username, form.password.data or "")
         if user is not None:
             target = _safe_next(form.next.data)
             session.clear()  # a new session for the new login: no fixation
             login_user(WebUser(user))
             now = datetime.now(UTC).timestamp()
             session["started"] = session["seen"] = now
-            return redirect(target)
+            response = redirect(target)
+            throttle.login_succeeded(response, username)
+            return response
+        throttle.login_failed(username)
         form.password.errors = [_("Wrong username or password.")]
     return render_template("login.html", form=form)
 

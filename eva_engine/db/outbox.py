@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, event, inspect, or_, select, update
+from sqlalchemy import ColumnElement, event, func, inspect, or_, select, update
 from sqlalchemy.orm import Session, UOWTransaction
 
 from eva_engine.db.audit import AUDIT_KEY, AuditContext
@@ -316,6 +316,25 @@ def claim(session: Session, message_id: int, seen_at: datetime, lease_until: dat
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def extend_lease(session: Session, message_id: int, token: datetime, lease_until: datetime) -> bool:
+    """Move a held claim's lease end (its token) to ``lease_until``, only if the message still
+    carries our token: False when its lease ran out and another worker took it, or it was
+    settled. A lease that ran out but that nobody took is still ours and is extended."""
+    return claim(session, message_id, token, lease_until)
+
+
+def next_due_at(session: Session, channels: Sequence[Channel]) -> datetime | None:
+    """When the next pending message of these channels is due (a held lease ends, a retry
+    waits), or None when none is pending."""
+    found: datetime | None = session.scalar(
+        select(func.min(OutboxMessage.next_attempt_at)).where(
+            OutboxMessage.state == DeliveryState.PENDING,
+            OutboxMessage.channel.in_(list(channels)),
+        )
+    )
+    return found
 
 
 def claimed_message(session: Session, message_id: int, token: datetime) -> OutboxMessage | None:

@@ -15,6 +15,7 @@ import click
 
 from eva_engine.cli import cli
 from eva_engine.cli.output import reported, to_jsonable
+from eva_engine.cli.params import ID, WholeNumber
 from eva_engine.config import Settings
 from eva_engine.services import notifications, outbox
 from eva_engine.services.runtime import Caller, Eva
@@ -80,7 +81,7 @@ def outbox_deliver(no_scan: bool, as_json: bool) -> None:
     help="Only messages in this state (repeatable). Default: every state.",
 )
 @click.option("--org", "organisation", help="Only this organisation's messages.")
-@click.option("--limit", default=200, show_default=True)
+@click.option("--limit", type=WholeNumber(1, 10_000), default=200, show_default=True)
 @as_user
 @json_flag
 def outbox_list(
@@ -114,7 +115,7 @@ def outbox_list(
 
 
 @outbox_group.command("retry")
-@click.argument("message_id", type=int)
+@click.argument("message_id", type=ID)
 @as_user
 @json_flag
 def outbox_retry(message_id: int, username: str | None, as_json: bool) -> None:
@@ -140,7 +141,10 @@ def worker(interval: float | None) -> None:
     try:
         with reported():
             every = settings.worker_interval if interval is None else interval
-            click.echo(f"eva worker: delivering every {every:g} s")
+            click.echo(
+                f"eva worker: delivering every {every:g} s at most, "
+                f"leases of {settings.lease_seconds:g} s renewed while it lives"
+            )
             passes = run_worker(
                 _eva(),
                 settings,
@@ -239,7 +243,7 @@ def webhooks_list(organisation: str | None, username: str | None, as_json: bool)
 
 
 @webhooks_group.command("disable")
-@click.argument("webhook_id", type=int)
+@click.argument("webhook_id", type=ID)
 @as_user
 @json_flag
 def webhooks_disable(webhook_id: int, username: str | None, as_json: bool) -> None:

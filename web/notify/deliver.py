@@ -10,7 +10,9 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,6 +30,7 @@ from web.notify.signing import signature
 
 WORKER = Caller(None, "worker")
 USER_AGENT = "eva-webhooks/1"
+MIN_WAIT = 0.2  # seconds between passes at the least
 
 
 class DeliveryFailed(Exception):
@@ -119,6 +122,82 @@ def post_webhook(delivery: outbox.Delivery, settings: NotifySettings, client: ht
     return response.status_code
 
 
+# leases --------------------------------------------------------------------------------------
+class Leases:
+    """The messages a pass claimed and has not settled yet, and a heartbeat thread that renews
+    their lease every third of it while the pass runs: a slow SMTP server or webhook never
+    makes a living worker lose what it holds, and the messages of a worker that died (kill -9,
+    a crash, a lost machine) are due again within one lease. Settling and renewing take turns
+    (a lock), so a settle never carries a token that a renewal just replaced."""
+
+    def __init__(self, eva: Eva, deliveries: list[outbox.Delivery], lease: timedelta) -> None:
+        self._eva = eva
+        self._lease = lease
+        self._lock = threading.Lock()
+        self._held = {d.id: d for d in deliveries}
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="eva-outbox-lease", daemon=True)
+        self.renewals = 0
+        self.failures = 0
+
+    def __enter__(self) -> Leases:
+        if self._held:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._done.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        for d in list(self._held.values()):  # the pass ended early: give back the rest
+            with suppress(Exception):  # the lease ends by itself then
+                outbox.release(self._eva, d)
+        self._held.clear()
+
+    def _beat(self) -> None:
+        while not self._done.wait(self._lease.total_seconds() / 3):
+            self.renew()
+
+    def renew(self) -> None:
+        """Extend every held lease; forget the ones another worker took meanwhile."""
+        with self._lock:
+            if not self._held:
+                return
+            try:
+                tokens = outbox.renew(self._eva, list(self._held.values()), self._lease)
+            except Exception:  # the database is away: holds() stops sends before the lease ends
+                self.failures += 1
+                return
+            self.renewals += 1
+            for message_id, d in list(self._held.items()):
+                token = tokens.get(message_id)
+                if token is None:
+                    del self._held[message_id]
+                else:
+                    d.token = token
+
+    def holds(self, d: outbox.Delivery) -> bool:
+        """Whether the message is still ours with at least a third of the lease left, enough to
+        start an attempt (else it is left to whoever claims it when the lease ends)."""
+        with self._lock:
+            if d.id not in self._held:
+                return False
+            left = d.token - datetime.now(UTC)
+            if left > self._lease / 3:
+                return True
+            del self._held[d.id]
+            return False
+
+    @contextmanager
+    def settling(self, d: outbox.Delivery) -> Iterator[None]:
+        """Record the attempt's result with the current token; then the message is not held."""
+        with self._lock:
+            try:
+                yield
+            finally:
+                self._held.pop(d.id, None)
+
+
 # one pass ------------------------------------------------------------------------------------
 class Attempt(BaseModel):
     id: int
@@ -180,32 +259,38 @@ def deliver_pass(
     if scan:
         found = notifications.scan(eva, WORKER, due_soon_days=settings.due_soon_days)
         report.due_soon, report.overdue = found.due_soon, found.overdue
-    channels = tuple(Channel) if settings.smtp_host else (Channel.WEBHOOK,)
     report.email_waiting = not settings.smtp_host
     policy = outbox.RetryPolicy(
         settings.max_attempts, settings.backoff_seconds, settings.backoff_max_seconds
     )
-    claimed = outbox.claim_due(eva, limit=settings.batch_size, channels=channels)
+    lease = timedelta(seconds=settings.lease_seconds)
+    claimed = outbox.claim_due(
+        eva, limit=settings.batch_size, lease=lease, channels=channels_for(settings)
+    )
     report.claimed = len(claimed)
     own_client = client is None
     http = client or httpx.Client(timeout=settings.webhook_timeout, follow_redirects=False)
     try:
-        for d in claimed:
-            attempt = Attempt(
-                id=d.id,
-                event_id=d.event_id,
-                kind=d.kind.value,
-                channel=d.channel,
-                recipient=_recipient(d),
-                result="delivered",
-                attempts=d.attempts + 1,
-            )
-            if stop is not None and stop.is_set():
-                outbox.release(eva, d)
-                attempt.result, attempt.attempts = "released", d.attempts
-            else:
-                _attempt(eva, d, settings, app, http, policy, attempt)
-            report.attempts.append(attempt)
+        with Leases(eva, claimed, lease) as leases:
+            for d in claimed:
+                attempt = Attempt(
+                    id=d.id,
+                    event_id=d.event_id,
+                    kind=d.kind.value,
+                    channel=d.channel,
+                    recipient=_recipient(d),
+                    result="delivered",
+                    attempts=d.attempts + 1,
+                )
+                if stop is not None and stop.is_set():
+                    with leases.settling(d):
+                        outbox.release(eva, d)
+                    attempt.result, attempt.attempts = "released", d.attempts
+                elif not leases.holds(d):
+                    attempt.result, attempt.attempts = "lost_claim", d.attempts
+                else:
+                    _attempt(eva, d, settings, app, http, policy, attempt, leases)
+                report.attempts.append(attempt)
     finally:
         if own_client:
             http.close()
@@ -223,11 +308,13 @@ def _attempt(
     http: httpx.Client,
     policy: outbox.RetryPolicy,
     attempt: Attempt,
+    leases: Leases,
 ) -> None:
     try:
-        _send(d, settings, app, http)
+        _send(d, settings, app, http)  # the heartbeat renews the lease meanwhile
     except DeliveryFailed as exc:
-        settled = outbox.settle_failed(eva, d, str(exc), policy, permanent=exc.permanent)
+        with leases.settling(d):
+            settled = outbox.settle_failed(eva, d, str(exc), policy, permanent=exc.permanent)
         attempt.error = str(exc)
         if settled is None:
             attempt.result = "lost_claim"
@@ -235,7 +322,9 @@ def _attempt(
             attempt.result = "dead" if settled.state.value == "dead" else "retry"
             attempt.attempts = settled.attempts
         return
-    if not outbox.settle_delivered(eva, d):
+    with leases.settling(d):
+        delivered = outbox.settle_delivered(eva, d)
+    if not delivered:
         attempt.result = "lost_claim"
 
 
@@ -253,11 +342,13 @@ def run_worker(
     A pass that fails (say the database is away) is reported and tried again next interval."""
     app = render.mail_app()
     passes = 0
-    wait = settings.worker_interval if interval is None else interval
+    every = settings.worker_interval if interval is None else interval
     with httpx.Client(timeout=settings.webhook_timeout, follow_redirects=False) as client:
         while not stop.is_set():
+            wait = every
             try:
                 done = deliver_pass(eva, settings, app=app, stop=stop, client=client)
+                wait = _until_next_due(eva, settings, every)
             except Exception as exc:  # the worker outlives a failed pass
                 if on_error is not None:
                     on_error(exc)
@@ -267,3 +358,19 @@ def run_worker(
             passes += 1
             stop.wait(wait)
     return passes
+
+
+def channels_for(settings: NotifySettings) -> tuple[Channel, ...]:
+    """Email is claimed only while an SMTP server is configured."""
+    return tuple(Channel) if settings.smtp_host else (Channel.WEBHOOK,)
+
+
+def _until_next_due(eva: Eva, settings: NotifySettings, interval: float) -> float:
+    """Seconds to sleep: the interval, or less when a message is due sooner (a retry, or the
+    lease of a worker that died ending), so that it is taken over without waiting a whole
+    interval. At least ``MIN_WAIT`` (no busy loop)."""
+    due = outbox.next_due(eva, channels_for(settings))
+    if due is None:
+        return interval
+    seconds = (due - datetime.now(UTC)).total_seconds() + 0.05
+    return min(interval, max(MIN_WAIT, seconds))
