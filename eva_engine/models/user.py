@@ -21,9 +21,7 @@ class User(Audited, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     # The home organisation: its administrators manage this account (none: only the operator).
-    organisation_id: Mapped[int | None] = mapped_column(
-        ForeignKey("organisations.id"), index=True
-    )
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     full_name: Mapped[str]
     email: Mapped[str | None]
     title: Mapped[str | None]  # e.g. hyvinvointijohtaja
