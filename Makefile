@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup translations run demo test check lint format types contracts pytest chromium screenshots bench clean
+.PHONY: setup translations run demo test check lint format types contracts pytest chromium screenshots bench wheel wheel-smoke clean
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -61,5 +61,16 @@ screenshots: setup chromium
 bench: setup
 	$(BIN)/python -m bench.transitions
 
+## wheel: dist/eva-*.whl, with the workflows, migrations, templates and compiled catalogs inside
+wheel: translations
+	rm -rf build dist/eva-*.whl
+	$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation --no-index --wheel-dir dist .
+	rm -rf build
+
+## wheel-smoke: install that wheel into a fresh virtualenv outside the checkout and run eva there
+## (`make pytest` runs the same test on a wheel it builds itself)
+wheel-smoke: wheel
+	EVA_TEST_WHEEL="$(wildcard dist/eva-*.whl)" $(BIN)/pytest tests/test_wheel.py -q $(PYTEST_ARGS)
+
 clean:
-	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) instance build dist .pytest_cache .mypy_cache .ruff_cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from eva_engine.errors import ConfigurationError
@@ -15,9 +16,23 @@ MIN_LEASE_SECONDS = 3.0
 MAX_PROXIES = 5
 
 
+def _shipped(inside: str, checkout: str) -> Path:
+    """A data folder of eva: ``eva_engine/<inside>`` when installed from a wheel (setup.cfg maps
+    the checkout's top-level folder there), else the checkout's own top-level ``<checkout>/``."""
+    installed = resources.files("eva_engine") / inside
+    if isinstance(installed, Path) and installed.is_dir():
+        return installed
+    return Path(__file__).resolve().parent.parent / checkout
+
+
 def default_workflows_dir() -> Path:
-    """The ``workflows/`` folder shipped beside the package."""
-    return Path(__file__).resolve().parent.parent / "workflows"
+    """The workflow definitions and checklists (``workflows/`` in the checkout)."""
+    return _shipped("definitions", "workflows")
+
+
+def migrations_dir() -> Path:
+    """The Alembic migrations: ``env.py``, ``versions/`` (``migrations/`` in the checkout)."""
+    return _shipped("migrations", "migrations")
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:

@@ -1,19 +1,24 @@
-"""Running the Alembic migrations from code (``eva db upgrade``, the tests)."""
+"""Running the Alembic migrations from code (``eva db upgrade``, the tests).
+
+The configuration is built here, not read from ``alembic.ini``: an installed wheel has no
+``alembic.ini``, and its migrations live inside the package (``config.migrations_dir``). The
+top-level ``alembic.ini`` of the checkout serves only the ``alembic`` command (``alembic
+revision --autogenerate``); it points at the same ``migrations/`` folder."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+from eva_engine.config import migrations_dir
 
 
 def alembic_config() -> Config:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config = Config()
+    # set_main_option interpolates like an .ini file: a % in the path must be doubled.
+    config.set_main_option("script_location", str(migrations_dir()).replace("%", "%%"))
+    config.set_main_option("path_separator", "os")
     return config
 
 
