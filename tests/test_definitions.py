@@ -4,6 +4,7 @@ state machines built from them are cached, one per workflow version."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 from collections.abc import Callable
@@ -19,10 +20,12 @@ from eva_engine.cli import cli
 from eva_engine.cli.output import EXIT_CODES
 from eva_engine.config import default_workflows_dir
 from eva_engine.errors import DefinitionError, InvalidInput, Problem
+from eva_engine.models import PublishedDefinition
+from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.runtime import Eva
 from eva_engine.workflow import machine
 from eva_engine.workflow.definition import Workflow
-from eva_engine.workflow.loader import load_catalogue
+from eva_engine.workflow.loader import canonical_json, load_catalogue
 from tests.builders import proposal_in, state_of
 from tests.conftest import World
 
@@ -406,7 +409,7 @@ def test_the_same_workflow_name_and_version_in_two_files_is_reported(defs: Path)
     assert_reported(
         problems_in(defs),
         "workflows/zz-copy.yaml: version",
-        "workflow 'eva-standard' version 1",
+        "workflow 'eva-standard' version 2",
         f"also defined in {WORKFLOW}",
     )
 
@@ -551,3 +554,148 @@ def test_firing_triggers_on_many_proposals_builds_no_more_machines(eva: Eva, wor
 
     assert [state_of(eva, pid) for pid in walked] == ["decided", "closed"]
     assert machine.MACHINES.builds == before
+
+
+# workflow knowledge declared in the file (phases, task kinds, re-authentication, notices) -------
+def first_effect(data: Data, trigger: str, source: str, do: str) -> tuple[int, int, Data]:
+    index, tr = transition(data, trigger, source)
+    e_index = next(i for i, e in enumerate(tr["effects"]) if e["do"] == do)
+    return index, e_index, tr["effects"][e_index]
+
+
+def test_an_unknown_task_kind_in_any_effect_or_the_initial_task_is_reported(defs: Path) -> None:
+    data = yaml.safe_load((defs / "eva-standard.yaml").read_text(encoding="utf-8"))
+    opened = first_effect(data, "pass_review", "review", "open_assignment")
+    closed = first_effect(data, "pass_review", "review", "close_assignments")
+
+    def misspell(d: Data) -> None:
+        d["transitions"][opened[0]]["effects"][opened[1]]["kind"] = "sign_of"
+        d["transitions"][closed[0]]["effects"][closed[1]]["kinds"] = ["reveiw"]
+        d["initial_task"]["kind"] = "preparing"
+
+    edit(defs / "eva-standard.yaml", misspell)
+    problems = problems_in(defs)
+
+    at = f"{WORKFLOW}: transitions[{opened[0]}].effects"
+    assert_reported(problems, f"{at}[{opened[1]}].kind", "unknown task kind 'sign_of'", "sign_off")
+    assert_reported(problems, f"{at}[{closed[1]}].kinds[0]", "unknown task kind 'reveiw'")
+    assert_reported(problems, f"{WORKFLOW}: initial_task.kind", "unknown task kind 'preparing'")
+
+
+def test_a_task_kind_defined_twice_is_reported(defs: Path) -> None:
+    edit(defs / "eva-standard.yaml", lambda d: d["task_kinds"].append(dict(d["task_kinds"][0])))
+
+    assert_reported(problems_in(defs), f"{WORKFLOW}: task_kinds", "'prepare' is defined 2 times")
+
+
+def test_a_task_kind_without_roles_is_reported(defs: Path) -> None:
+    edit(defs / "eva-standard.yaml", lambda d: d["task_kinds"][1].update(roles=[]))
+
+    assert_reported(problems_in(defs), f"{WORKFLOW}: task_kinds[1].roles", "at least 1 item")
+
+
+def test_a_workflow_without_task_kinds_or_initial_task_is_reported(defs: Path) -> None:
+    def without(data: Data) -> None:
+        del data["task_kinds"], data["initial_task"]
+
+    edit(defs / "eva-standard.yaml", without)
+    problems = problems_in(defs)
+
+    assert_reported(problems, f"{WORKFLOW}: task_kinds", "required field is missing")
+    assert_reported(problems, f"{WORKFLOW}: initial_task", "required field is missing")
+
+
+def test_routes_of_one_trigger_that_disagree_on_reauthentication_are_reported(
+    defs: Path,
+) -> None:
+    index = index_of("return_for_revision", "reviewed")
+    edit(defs / "eva-standard.yaml", lambda d: d["transitions"][index].update(reauthenticate=True))
+
+    assert_reported(
+        problems_in(defs),
+        f"{WORKFLOW}: transitions[{index}].reauthenticate",
+        "routes of trigger 'return_for_revision' disagree",
+    )
+
+
+def test_a_notice_a_transition_cannot_send_is_reported_at_the_notify_field(defs: Path) -> None:
+    start = index_of("start_screening", "draft")
+    sign = index_of("sign_off", "reviewed")
+
+    def notices(d: Data) -> None:
+        d["transitions"][start]["notify"] = ["due_soon", "outcome_recorded"]
+        d["transitions"][sign]["notify"] = ["signed_off", "signed_off"]
+
+    edit(defs / "eva-standard.yaml", notices)
+    problems = problems_in(defs)
+
+    at = f"{WORKFLOW}: transitions[{start}].notify"
+    assert_reported(problems, f"{at}[0]", "'due_soon' is not sent by a transition", "returned")
+    assert_reported(problems, at, "'outcome_recorded' needs a set_outcome effect")
+    assert_reported(problems, f"{WORKFLOW}: transitions[{sign}].notify", "named 2 times")
+    edit(defs / "eva-standard.yaml", lambda d: d["transitions"][sign].update(notify=["shouted"]))
+    assert_reported(problems_in(defs), f"{WORKFLOW}: transitions[{sign}].notify[0]", "'returned'")
+
+
+def test_an_unknown_or_impossible_state_phase_is_reported(defs: Path) -> None:
+    data = yaml.safe_load((defs / "eva-standard.yaml").read_text(encoding="utf-8"))
+    ids = [s["id"] for s in data["states"]]
+
+    def phases(d: Data) -> None:
+        d["states"][ids.index("draft")]["phase"] = "ready"
+        d["states"][ids.index("withdrawn")]["phase"] = "ready"
+
+    edit(defs / "eva-standard.yaml", phases)
+    problems = problems_in(defs)
+
+    states = f"{WORKFLOW}: states"
+    assert_reported(problems, f"{states}[{ids.index('draft')}].phase", "'draft'", "preparation")
+    assert_reported(problems, f"{states}[{ids.index('withdrawn')}].phase", "is final")
+    edit(defs / "eva-standard.yaml", lambda d: d["states"][3].update(phase="almost"))
+    assert_reported(problems_in(defs), f"{states}[3].phase", "'preparation'", "'ready'")
+
+
+def legacy_content() -> str:
+    """The shipped bundle as a version published before the workflow declared its knowledge
+    (format 1) was stored: no task kinds, initial task, phases, re-authentication or notices."""
+    data = load_catalogue(SHIPPED).bundle("eva-standard").model_dump(mode="json")
+    wf = data["workflow"]
+    wf["name"], wf["version"] = "eva-legacy", 1
+    for key in ("task_kinds", "initial_task"):
+        wf.pop(key)
+    for state in wf["states"]:
+        state.pop("phase")
+    for tr in wf["transitions"]:
+        tr.pop("reauthenticate")
+        tr.pop("notify")
+    return canonical_json(data)
+
+
+def test_a_bundle_published_before_the_knowledge_fields_keeps_the_old_knowledge(
+    eva: Eva, world: World
+) -> None:
+    content = legacy_content()
+    with eva.uow() as uow:
+        uow.repos.add(
+            PublishedDefinition(
+                kind="workflow",
+                name="eva-legacy",
+                version=1,
+                content_hash=hashlib.sha256(content.encode()).hexdigest(),
+                content=content,
+                source_file="workflows/eva-standard.yaml",
+            )
+        )
+        uow.commit()
+    with eva.reading() as uow:
+        legacy = stored_bundle(uow.repos, "eva-legacy", 1)[0].workflow
+    current = shipped_workflow()
+    # What the code used to know for the standard workflow, now read from the bundle, the same
+    # as version 2 declares it.
+    assert {s.id: s.phase for s in legacy.states} == {s.id: s.phase for s in current.states}
+    assert legacy.reauthenticated_triggers() == current.reauthenticated_triggers() == {"sign_off"}
+    assert [t.notify for t in legacy.transitions] == [t.notify for t in current.transitions]
+    assert legacy.initial_task == current.initial_task
+    assert sorted(legacy.task_kinds, key=lambda k: k.id) == sorted(
+        current.task_kinds, key=lambda k: k.id
+    )

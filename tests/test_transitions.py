@@ -48,7 +48,7 @@ def test_a_new_proposal_is_a_draft_pinned_to_the_published_workflow_with_a_prepa
     assert (view.state, view.workflow, view.workflow_version, view.revision) == (
         "draft",
         "eva-standard",
-        1,
+        2,
         1,
     )
     assert open_assignments(eva, view.id) == [("prepare", "prep", [])]
@@ -533,15 +533,15 @@ def test_publishing_a_new_version_never_changes_a_running_proposal(
     folder = Path(str(tmp_path)) / "workflows"
     shutil.copytree(eva.workflows_dir, folder)
     source = folder / "eva-standard.yaml"
-    text = source.read_text(encoding="utf-8").replace("version: 1\ntitle:", "version: 2\ntitle:")
+    text = source.read_text(encoding="utf-8").replace("version: 2\ntitle:", "version: 3\ntitle:")
     source.write_text(text.replace("due_days: 14}", "due_days: 10}"), encoding="utf-8")
     report = definitions.publish(Runtime(eva.database, folder), OPERATOR)
-    assert report.published == ["eva-standard v2"]
-    assert proposals.show(eva, OPERATOR, pid).workflow_version == 1
-    assert proposals.show(eva, OPERATOR, new_proposal(eva)).workflow_version == 2
+    assert report.published == ["eva-standard v3"]
+    assert proposals.show(eva, OPERATOR, pid).workflow_version == 2
+    assert proposals.show(eva, OPERATOR, new_proposal(eva)).workflow_version == 3
     assessment.import_assessment(eva, as_("prep"), pid, document(eva))
     fire(eva, pid, "submit_for_review", "prep")
-    # Still on version 1's 14 days, not version 2's 10.
+    # Still on version 2's 14 days, not version 3's 10.
     review = proposals.show(eva, OPERATOR, pid).assignments[0]
     assert review.due == (datetime.now(UTC) + timedelta(days=14)).date()
     assert state_of(eva, pid) == "review"

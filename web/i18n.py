@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, current_app, request, session
-from flask_babel import Babel, format_date, format_datetime, gettext
+from flask_babel import Babel, format_date, format_datetime, get_locale, gettext
 from flask_babel import gettext as _
 from flask_login import current_user
+
+from eva_engine.services import definitions
 
 LANGUAGES = ("fi", "sv", "en")
 DEFAULT = "fi"
@@ -30,16 +32,16 @@ def localized(obj: Any, field: str) -> str:
 
 
 def task_name(kind: str) -> str:
-    names = {
-        "prepare": _("Prepare the assessment"),
-        "revise": _("Revise after review"),
-        "review": _("Review the assessment"),
-        "sign_off": _("Sign off as presenter"),
-        "agenda": _("Place on an agenda"),
-        "record_outcome": _("Record the meeting outcome"),
-        "follow_up": _("Follow up the impacts"),
-    }
-    return str(names.get(kind, kind))
+    """A task kind's title, as the workflow files declare it (``task_kinds``), in the current
+    language (also under ``force_locale``, as emails are rendered). The mail renderer has no
+    ``eva``: it reads the titles of the configured definitions folder."""
+    eva = current_app.extensions.get("eva")
+    titles = definitions.task_titles(eva.catalogue) if eva else definitions.configured_task_titles()
+    title = titles.get(kind)
+    if title is None:
+        return kind
+    language = str(get_locale() or DEFAULT)
+    return str(getattr(title, language, None) or title.fi)
 
 
 def role_name(role: str) -> str:

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from eva_engine.checklists.definition import LocalizedText
+from eva_engine.config import Settings
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import Conflict, DefinitionError, NotFound, Problem
 from eva_engine.models import PublishedDefinition
 from eva_engine.services.access import actor_for, require_admin
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.workflow.definition import WorkflowBundle
-from eva_engine.workflow.loader import bundle_from_json, canonical_json
+from eva_engine.workflow.loader import Catalogue, bundle_from_json, canonical_json, load_catalogue
 
 _BUNDLES: dict[str, WorkflowBundle] = {}
 _LOCK = threading.Lock()
@@ -32,7 +35,9 @@ def stored_bundle(repos: Repositories, name: str, version: int) -> tuple[Workflo
         raise NotFound(f"workflow {name!r} version {version} has not been published")
     bundle = _BUNDLES.get(record.content_hash)
     if bundle is None:
-        if bundle_content(bundle_from_json(record.content))[1] != record.content_hash:
+        # The stored text itself is checked: a bundle of an older format is read with that
+        # format's defaults (``bundle_from_json``), which its hash does not include.
+        if hashlib.sha256(record.content.encode()).hexdigest() != record.content_hash:
             raise DefinitionError(
                 f"published workflow {name} v{version} does not match its hash",
                 [Problem("published_definitions", f"row {record.id} has been altered")],
@@ -40,6 +45,22 @@ def stored_bundle(repos: Repositories, name: str, version: int) -> tuple[Workflo
         with _LOCK:
             bundle = _BUNDLES.setdefault(record.content_hash, bundle_from_json(record.content))
     return bundle, record.content_hash
+
+
+def task_titles(catalogue: Catalogue) -> dict[str, LocalizedText]:
+    """The title of every task kind the workflows of the catalogue declare (``task_kinds``);
+    of a kind in several workflows or versions, the newest version's title."""
+    titles: dict[str, LocalizedText] = {}
+    for _, bundle in sorted(catalogue.bundles.items()):
+        titles.update({k.id: k.title for k in bundle.workflow.task_kinds})
+    return titles
+
+
+@functools.cache
+def configured_task_titles() -> dict[str, LocalizedText]:
+    """``task_titles`` of the configured definitions folder (``EVA_WORKFLOWS_DIR``), read
+    once: for a renderer that has no ``Eva`` (the mail worker)."""
+    return task_titles(load_catalogue(Settings.from_env().workflows_dir))
 
 
 class PublishedVersion(BaseModel):
@@ -102,7 +123,7 @@ def publish(eva: Eva, caller: Caller) -> PublishReport:
 
 
 def published_versions(eva: Eva, caller: Caller | None = None) -> list[PublishedVersion]:
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         if caller is not None:
             require_admin(uow.repos, actor_for(uow.repos, caller)[1], "manage workflows")
         counts = uow.repos.proposal_counts_by_version()

@@ -6,14 +6,23 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from eva_engine.db.repositories import Repositories
 from eva_engine.errors import N_, NotFound, PermissionDenied, Problem, Text
+from eva_engine.models import Proposal
 from eva_engine.services.access import actor_for, require_proposal_access, require_role
+from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.proposals import proposal_view, require_named_user
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import ProblemView
 from eva_engine.vocabulary import Role
 
-READY = {"signed_off", "on_agenda", "decided", "follow_up", "closed"}
+
+def agenda_ready(repos: Repositories, proposal: Proposal) -> bool:
+    """Done as far as a meeting is concerned: its state's ``phase`` (in the proposal's own
+    workflow version) is ``ready`` (signed off, on the agenda) or ``decided`` (approved,
+    rejected, removed, followed up, closed), not still in preparation."""
+    bundle, _ = stored_bundle(repos, proposal.workflow_name, proposal.workflow_version)
+    return bundle.workflow.state(proposal.state).phase != "preparation"
 
 
 class Holder(BaseModel):
@@ -79,7 +88,7 @@ def my_meetings(eva: Eva, caller: Caller) -> list[MeetingSummary]:
                     body_name=body.name_fi if body else "?",
                     starts_at=meeting.starts_at,
                     items=len(items),
-                    incomplete=sum(p.state not in READY for p in items),
+                    incomplete=sum(not agenda_ready(repos, p) for p in items),
                 )
             )
         return result
@@ -113,7 +122,7 @@ def agenda(eva: Eva, caller: Caller, meeting_id: int) -> AgendaView:
         for proposal in repos.meeting_items(meeting.id):
             require_proposal_access(repos, user, proposal)
             view = proposal_view(repos, proposal, None)
-            complete = proposal.state in READY
+            complete = agenda_ready(repos, proposal)
             blocking = list(view.missing)
             if not complete:
                 blocking.insert(

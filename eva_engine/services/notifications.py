@@ -2,7 +2,8 @@
 
 * ``assignment_made``: written by the session hook of ``eva_engine.db.outbox`` for every new
   open assignment and every reassignment, whatever the path (CLI, web UI, API, import).
-* ``returned``, ``signed_off``, ``outcome_recorded``: written here, from ``transitions.fire``.
+* ``returned``, ``signed_off``, ``outcome_recorded``: written here, from ``transitions.fire``,
+  for a transition whose ``notify`` (in the workflow file) names them.
 * ``due_soon``, ``overdue``: found by ``scan`` (run by ``eva outbox deliver``, the worker, or
   ``eva notifications scan``), once per assignment (``dedup_key``)."""
 
@@ -20,12 +21,7 @@ from eva_engine.models import Proposal, User, utcnow
 from eva_engine.services.access import actor_for, require_admin
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import NotificationKind
-from eva_engine.workflow.definition import Effect, SetOutcome
-
-# The workflow's triggers that send a proposal back to its preparer for revision, and that
-# are the presenter's sign-off. (An outcome is recognised by its ``set_outcome`` effect.)
-RETURN_TRIGGERS = frozenset({"return_for_revision"})
-SIGN_OFF_TRIGGERS = frozenset({"sign_off"})
+from eva_engine.workflow.definition import Effect, SetOutcome, Transition
 
 
 def _people(repos: Repositories, *ids: int | None) -> list[User]:
@@ -41,7 +37,7 @@ def after_transition(
     repos: Repositories,
     proposal: Proposal,
     *,
-    trigger: str,
+    transition: Transition,
     from_state: str,
     effects: Sequence[Effect],
     reason: str | None,
@@ -51,35 +47,26 @@ def after_transition(
     session = repos.session
     public = proposal.publicity.value == "public"
     step = {
-        "trigger": trigger,
+        "trigger": transition.trigger,
         "from_state": from_state,
         "to_state": proposal.state,
         # A reason may quote confidential content; it travels only with public proposals.
         "reason": reason if public else None,
     }
     written: list[str | None] = []
-    if trigger in RETURN_TRIGGERS:
-        written.append(
-            store.write_event(
-                session,
-                kind=NotificationKind.RETURNED,
-                proposal=proposal,
-                users=_people(repos, proposal.preparer_id),
-                details={"transition": step},
+    for kind in (NotificationKind.RETURNED, NotificationKind.SIGNED_OFF):
+        if kind in transition.notify:
+            written.append(
+                store.write_event(
+                    session,
+                    kind=kind,
+                    proposal=proposal,
+                    users=_people(repos, proposal.preparer_id),
+                    details={"transition": step},
+                )
             )
-        )
-    if trigger in SIGN_OFF_TRIGGERS:
-        written.append(
-            store.write_event(
-                session,
-                kind=NotificationKind.SIGNED_OFF,
-                proposal=proposal,
-                users=_people(repos, proposal.preparer_id),
-                details={"transition": step},
-            )
-        )
     outcomes = [e.outcome for e in effects if isinstance(e, SetOutcome)]
-    if outcomes:
+    if outcomes and NotificationKind.OUTCOME_RECORDED in transition.notify:
         written.append(
             store.write_event(
                 session,

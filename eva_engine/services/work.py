@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from eva_engine.models import Assignment, utcnow
 from eva_engine.services.access import actor_for
+from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.proposals import require_named_user
 from eva_engine.services.runtime import Caller, Eva
 
@@ -52,7 +53,9 @@ def my_work(eva: Eva, caller: Caller) -> WorkView:
                 continue
             if queue:
                 held = repos.roles_for(user.id, proposal.organisation_id, proposal.body_id)
-                own_review = a.kind == "review" and proposal.preparer_id == user.id
+                bundle, _ = stored_bundle(repos, proposal.workflow_name, proposal.workflow_version)
+                task = bundle.workflow.task_kind(a.kind)
+                own_review = task is not None and task.four_eyes and proposal.preparer_id == user.id
                 if own_review or not held.intersection(a.roles):
                     continue
             days = (a.due - today).days if a.due else None

@@ -14,9 +14,21 @@ from eva_engine.checklists.definition import (
     LocalizedText,
     Strict,
 )
-from eva_engine.vocabulary import MeetingOutcome, Role
+from eva_engine.vocabulary import MeetingOutcome, NotificationKind, Role
 
 ANY_OPEN_STATE = "*"
+
+# Where a state stands for the meeting: still being prepared (not ready for an agenda), ready
+# for one (signed off, on an agenda), or decided (the body has made its decision: approved,
+# rejected, removed, in follow-up, closed). A decided proposal cannot be scheduled again.
+Phase = Literal["preparation", "ready", "decided"]
+
+# The notifications a transition may send (assignments are notified whenever one is opened).
+TRANSITION_NOTICES = (
+    NotificationKind.RETURNED,
+    NotificationKind.SIGNED_OFF,
+    NotificationKind.OUTCOME_RECORDED,
+)
 
 
 class State(Strict):
@@ -24,6 +36,23 @@ class State(Strict):
     title: LocalizedText
     final: bool = False
     editable: bool = False  # the assessment may be edited in this state
+    phase: Phase = "preparation"
+
+
+class TaskKind(Strict):
+    """A kind of task (assignment) the workflow's effects open and close."""
+
+    id: str = Field(pattern=SNAKE)
+    title: LocalizedText
+    roles: list[Role] = Field(min_length=1)  # who may take the task over when it is named
+    four_eyes: bool = False  # the proposal's preparer may never hold it
+
+
+class InitialTask(Strict):
+    """The task opened for the preparer when a proposal is created."""
+
+    kind: str = Field(pattern=SNAKE)
+    due_days: int = Field(ge=0, le=365)
 
 
 class OpenAssignment(Strict):
@@ -81,6 +110,8 @@ class Transition(Strict):
     unless: list[str] = Field(default_factory=list)  # route: taken only if these do not hold
     guards: list[str] = Field(default_factory=list)  # must pass, else every missing item is named
     reason_required: bool = False
+    reauthenticate: bool = False  # the actor proves again who they are (``Caller.confirmed``)
+    notify: list[NotificationKind] = Field(default_factory=list)
     effects: list[Effect] = Field(default_factory=list)
 
     def sources(self, states: list[State]) -> list[str]:
@@ -112,11 +143,21 @@ class Workflow(Strict):
     initial: str
     checklists: list[ChecklistRef] = Field(min_length=1)
     screening: ScreeningDefinition
+    task_kinds: list[TaskKind] = Field(min_length=1)
+    initial_task: InitialTask
     states: list[State] = Field(min_length=2)
     transitions: list[Transition] = Field(min_length=1)
 
     def state(self, state_id: str) -> State:
         return next(s for s in self.states if s.id == state_id)
+
+    def task_kind(self, kind: str) -> TaskKind | None:
+        return next((k for k in self.task_kinds if k.id == kind), None)
+
+    def reauthenticated_triggers(self) -> frozenset[str]:
+        """Triggers whose actor must prove again who they are (every route of a trigger agrees:
+        the loader checks it, so a form can ask the password before the route is known)."""
+        return frozenset(t.trigger for t in self.transitions if t.reauthenticate)
 
 
 class WorkflowBundle(BaseModel):

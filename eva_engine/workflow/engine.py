@@ -15,12 +15,17 @@ from eva_engine.errors import (
 from eva_engine.workflow.context import FlowContext, ProposalFlow
 from eva_engine.workflow.definition import Transition, WorkflowBundle
 from eva_engine.workflow.guards import CONDITIONS, GUARDS
-from eva_engine.workflow.machine import MACHINES
+from eva_engine.workflow.machine import MACHINES, route_event
 
 
 def routes(bundle: WorkflowBundle, state: str, trigger: str) -> list[Transition]:
     wf = bundle.workflow
     return [t for t in wf.transitions if t.trigger == trigger and state in t.sources(wf.states)]
+
+
+def route_index(bundle: WorkflowBundle, transition: Transition) -> int:
+    """The position of this route (this very object) among the workflow's transitions."""
+    return next(i for i, t in enumerate(bundle.workflow.transitions) if t is transition)
 
 
 def triggers_from(bundle: WorkflowBundle, state: str) -> list[str]:
@@ -65,12 +70,7 @@ class Verdict:
 
 
 def judge(ctx: FlowContext, trigger: str) -> Verdict:
-    transition = select_route(ctx, trigger)
-    role_ok = bool(ctx.actor_roles.intersection(transition.roles))
-    problems: list[Problem] = []
-    for name in transition.guards:
-        problems.extend(GUARDS[name](ctx))
-    return Verdict(trigger, transition, role_ok, problems)
+    return judge_route(ctx, select_route(ctx, trigger))
 
 
 def available_actions(ctx: FlowContext) -> list[Verdict]:
@@ -78,10 +78,24 @@ def available_actions(ctx: FlowContext) -> list[Verdict]:
     return [judge(ctx, trigger) for trigger in triggers_from(ctx.bundle, ctx.proposal.state)]
 
 
-def fire(ctx: FlowContext, trigger: str, bundle_hash: str) -> tuple[Transition, ProposalFlow]:
-    """Check everything, then move the proposal. Raises before changing anything."""
-    verdict = judge(ctx, trigger)
-    transition = verdict.transition
+def judge_route(ctx: FlowContext, transition: Transition) -> Verdict:
+    """The role and the guards of a route already chosen (by ``select_route``)."""
+    role_ok = bool(ctx.actor_roles.intersection(transition.roles))
+    problems: list[Problem] = []
+    for name in transition.guards:
+        problems.extend(GUARDS[name](ctx))
+    return Verdict(transition.trigger, transition, role_ok, problems)
+
+
+def fire(
+    ctx: FlowContext, route: Transition | str, bundle_hash: str
+) -> tuple[Transition, ProposalFlow]:
+    """Check everything, then move the proposal. Raises before changing anything. ``route`` is
+    a trigger, or the route ``select_route`` chose for it (its conditions are not evaluated
+    again: the machine fires exactly that route)."""
+    transition = select_route(ctx, route) if isinstance(route, str) else route
+    verdict = judge_route(ctx, transition)
+    trigger = transition.trigger
     if not verdict.role_ok:
         roles = ", ".join(r.value for r in transition.roles)
         raise PermissionDenied(
@@ -102,6 +116,6 @@ def fire(ctx: FlowContext, trigger: str, bundle_hash: str) -> tuple[Transition, 
         )
     flow = ProposalFlow(ctx)
     machine = MACHINES.get(bundle_hash, ctx.bundle.workflow)
-    if not machine.events[trigger].trigger(flow):
+    if not machine.events[route_event(route_index(ctx.bundle, transition))].trigger(flow):
         raise TransitionNotAllowed(f"'{trigger}' did not change the state")  # pragma: no cover
     return transition, flow

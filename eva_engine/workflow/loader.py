@@ -17,7 +17,17 @@ from pydantic import BaseModel, ValidationError
 
 from eva_engine.checklists.definition import SNAKE, Checklist
 from eva_engine.errors import DefinitionError, NotFound, Problem
-from eva_engine.workflow.definition import ANY_OPEN_STATE, EFFECT_TAGS, Workflow, WorkflowBundle
+from eva_engine.vocabulary import NotificationKind
+from eva_engine.workflow.definition import (
+    ANY_OPEN_STATE,
+    EFFECT_TAGS,
+    TRANSITION_NOTICES,
+    CloseAssignments,
+    OpenAssignment,
+    SetOutcome,
+    Workflow,
+    WorkflowBundle,
+)
 from eva_engine.workflow.guards import CONDITIONS, GUARDS
 
 
@@ -87,6 +97,74 @@ def _state_problems(report: _Report, wf: Workflow) -> None:
         report.add("initial", f"the initial state {wf.initial!r} cannot be final")
     if not finals:
         report.add("states", "no final state: every proposal must be able to end")
+    for index, state in enumerate(wf.states):
+        if state.id == wf.initial and state.phase != "preparation":
+            report.add(
+                f"states[{index}].phase",
+                f"the initial state {state.id!r} is where preparation starts: "
+                "its phase must be 'preparation'",
+            )
+        if state.final and state.phase == "ready":
+            report.add(
+                f"states[{index}].phase",
+                f"{state.id!r} is final: a final state cannot wait for an agenda "
+                "(use 'decided' or 'preparation')",
+            )
+
+
+def _task_kind_problems(report: _Report, wf: Workflow) -> None:
+    """Every task kind an effect or the initial task names is declared in ``task_kinds``."""
+    known = [k.id for k in wf.task_kinds]
+    for kind, count in Counter(known).items():
+        if count > 1:
+            report.add("task_kinds", f"task kind {kind!r} is defined {count} times")
+
+    def check(loc: str, kind: str) -> None:
+        if kind not in known:
+            report.add(loc, f"unknown task kind {kind!r}; known task kinds: {', '.join(known)}")
+
+    check("initial_task.kind", wf.initial_task.kind)
+    for t_index, tr in enumerate(wf.transitions):
+        for e_index, effect in enumerate(tr.effects):
+            loc = f"transitions[{t_index}].effects[{e_index}]"
+            if isinstance(effect, OpenAssignment):
+                check(f"{loc}.kind", effect.kind)
+            elif isinstance(effect, CloseAssignments):
+                for k_index, kind in enumerate(effect.kinds):
+                    if kind != ANY_OPEN_STATE:
+                        check(f"{loc}.kinds[{k_index}]", kind)
+
+
+def _knowledge_problems(report: _Report, wf: Workflow) -> None:
+    """What the code reads from a transition: re-authentication and notifications."""
+    reauth: dict[str, set[bool]] = defaultdict(set)
+    for tr in wf.transitions:
+        reauth[tr.trigger].add(tr.reauthenticate)
+    for index, tr in enumerate(wf.transitions):
+        loc = f"transitions[{index}]"
+        if len(reauth[tr.trigger]) > 1:
+            report.add(
+                f"{loc}.reauthenticate",
+                f"the routes of trigger {tr.trigger!r} disagree: re-authentication is asked "
+                "before the route is known, so give every route of a trigger the same value",
+            )
+        for n_index, kind in enumerate(tr.notify):
+            if kind not in TRANSITION_NOTICES:
+                report.add(
+                    f"{loc}.notify[{n_index}]",
+                    f"{kind.value!r} is not sent by a transition; a transition sends: "
+                    f"{', '.join(k.value for k in TRANSITION_NOTICES)}",
+                )
+        for kind, count in Counter(tr.notify).items():
+            if count > 1:
+                report.add(f"{loc}.notify", f"{kind.value!r} is named {count} times")
+        if NotificationKind.OUTCOME_RECORDED in tr.notify and not any(
+            isinstance(e, SetOutcome) for e in tr.effects
+        ):
+            report.add(
+                f"{loc}.notify",
+                "'outcome_recorded' needs a set_outcome effect on the same transition",
+            )
 
 
 def _names_problems(
@@ -158,6 +236,8 @@ def workflow_problems(where: str, wf: Workflow) -> list[Problem]:
     """Rules a schema cannot express: references between states, transitions and guards."""
     report = _Report(where)
     _state_problems(report, wf)
+    _task_kind_problems(report, wf)
+    _knowledge_problems(report, wf)
     edges = _transition_problems(report, wf)
     _graph_problems(report, wf, edges)
     for key, choices in (
@@ -365,6 +445,113 @@ def _folder_checklists(directory: Path) -> dict[tuple[str, int], Checklist]:
     return found
 
 
+# What the code knew of a workflow before the workflow files said it themselves (format 1:
+# bundles published without ``task_kinds``). Filled in by ``bundle_from_json`` only, so a
+# proposal pinned to such a version keeps working exactly as it did; files must say it all.
+LEGACY_PHASES = {
+    "signed_off": "ready",
+    "on_agenda": "ready",
+    "decided": "decided",
+    "follow_up": "decided",
+    "closed": "decided",
+    "rejected": "decided",
+    "removed": "decided",
+}
+LEGACY_REAUTHENTICATE = frozenset({"sign_off"})
+LEGACY_NOTIFY = {"return_for_revision": ["returned"], "sign_off": ["signed_off"]}
+LEGACY_TASK_KINDS: dict[str, tuple[list[str], dict[str, str]]] = {
+    "prepare": (
+        ["preparer"],
+        {"fi": "Valmistele arviointi", "sv": "Bered bedömningen", "en": "Prepare the assessment"},
+    ),
+    "revise": (
+        ["preparer"],
+        {
+            "fi": "Korjaa tarkastuksen jälkeen",
+            "sv": "Korrigera efter granskningen",
+            "en": "Revise after review",
+        },
+    ),
+    "review": (
+        ["secretary", "expert"],
+        {"fi": "Tarkasta arviointi", "sv": "Granska bedömningen", "en": "Review the assessment"},
+    ),
+    "sign_off": (
+        ["presenter"],
+        {
+            "fi": "Hyväksy esittelijänä",
+            "sv": "Godkänn som föredragande",
+            "en": "Sign off as presenter",
+        },
+    ),
+    "agenda": (
+        ["secretary"],
+        {
+            "fi": "Vie esityslistalle",
+            "sv": "För upp på en föredragningslista",
+            "en": "Place on an agenda",
+        },
+    ),
+    "record_outcome": (
+        ["secretary"],
+        {
+            "fi": "Kirjaa kokouksen päätös",
+            "sv": "Anteckna sammanträdets beslut",
+            "en": "Record the meeting outcome",
+        },
+    ),
+    "follow_up": (
+        ["preparer"],
+        {
+            "fi": "Seuraa vaikutuksia",
+            "sv": "Följ upp konsekvenserna",
+            "en": "Follow up the impacts",
+        },
+    ),
+}
+
+
+def _legacy_workflow(wf: dict[str, Any]) -> dict[str, Any]:
+    """A format-1 workflow with the knowledge the code used to hard-code made explicit."""
+    upgraded = dict(wf)
+    upgraded["states"] = [
+        {**s, "phase": LEGACY_PHASES.get(s["id"], "preparation")} for s in wf["states"]
+    ]
+    transitions = []
+    kinds: dict[str, None] = {"prepare": None}
+    for tr in wf["transitions"]:
+        effects = tr.get("effects", [])
+        notify = list(LEGACY_NOTIFY.get(tr["trigger"], []))
+        if any(e.get("do") == "set_outcome" for e in effects):
+            notify.append("outcome_recorded")
+        for effect in effects:
+            if effect.get("do") == "open_assignment":
+                kinds.setdefault(effect["kind"])
+            elif effect.get("do") == "close_assignments":
+                kinds.update(dict.fromkeys(k for k in effect["kinds"] if k != ANY_OPEN_STATE))
+        transitions.append(
+            {**tr, "reauthenticate": tr["trigger"] in LEGACY_REAUTHENTICATE, "notify": notify}
+        )
+    upgraded["transitions"] = transitions
+    upgraded["task_kinds"] = [
+        {
+            "id": kind,
+            "title": LEGACY_TASK_KINDS.get(kind, (["preparer"], {}))[1]
+            or {"fi": kind, "sv": kind, "en": kind},
+            "roles": LEGACY_TASK_KINDS.get(kind, (["preparer"], {}))[0],
+            "four_eyes": kind == "review",
+        }
+        for kind in kinds
+    ]
+    upgraded["initial_task"] = {"kind": "prepare", "due_days": 30}
+    return upgraded
+
+
 def bundle_from_json(content: str) -> WorkflowBundle:
-    """A published bundle, as stored. It was validated before it was published."""
-    return WorkflowBundle.model_validate_json(content)
+    """A published bundle, as stored. It was validated before it was published. A bundle
+    published before the workflow format declared its own knowledge (no ``task_kinds``) is
+    read with the knowledge the code had then (``_legacy_workflow``): the one fallback."""
+    data = json.loads(content)
+    if isinstance(data, dict) and "task_kinds" not in data.get("workflow", {}):
+        data = {**data, "workflow": _legacy_workflow(data["workflow"])}
+    return WorkflowBundle.model_validate(data)

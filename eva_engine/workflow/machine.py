@@ -1,5 +1,9 @@
 """One ``transitions`` machine per published workflow version, built once and cached. A machine
-drives any number of proposals: each firing wraps the stored proposal in a ProposalFlow."""
+drives any number of proposals: each firing wraps the stored proposal in a ProposalFlow.
+
+The engine chooses the route (``engine.select_route`` evaluates the ``when``/``unless``
+conditions once); the machine has one event per route, named by ``route_event``, without
+conditions, and fires exactly the route chosen."""
 
 from __future__ import annotations
 
@@ -10,18 +14,11 @@ from transitions import EventData, Machine
 
 from eva_engine.workflow.context import ProposalFlow
 from eva_engine.workflow.definition import Transition, Workflow
-from eva_engine.workflow.guards import CONDITIONS
 
 
-def _condition(name: str) -> Any:
-    condition = CONDITIONS[name]
-
-    def check(event: EventData) -> bool:
-        flow = cast(ProposalFlow, event.model)
-        return condition(flow.context)
-
-    check.__name__ = name
-    return check
+def route_event(index: int) -> str:
+    """The machine's event of the workflow's ``transitions[index]``: one event per route."""
+    return f"route_{index}"
 
 
 def _collect_effects(transition: Transition) -> Any:
@@ -42,13 +39,11 @@ def build_machine(workflow: Workflow) -> Machine:
         model_attribute="state",
         name=f"{workflow.name}@{workflow.version}",
     )
-    for transition in workflow.transitions:
+    for index, transition in enumerate(workflow.transitions):
         machine.add_transition(
-            transition.trigger,
+            route_event(index),
             cast("list[Any]", transition.sources(workflow.states)),
             transition.dest,
-            conditions=[_condition(c) for c in transition.when],
-            unless=[_condition(c) for c in transition.unless],
             after=_collect_effects(transition),
         )
     return machine
