@@ -21,7 +21,7 @@ def create_app(
     """The web application. ``engine`` is given by tests; otherwise built from ``settings``."""
     settings = settings or Settings.from_env()
     production = settings.environment == "production"
-    app = Flask(__name__)
+    app = errors.EvaFlask(__name__)  # each request owns one unit of work
     app.config.update(
         # Production: EVA_SECRET_KEY, refused if weak; else one made on first run (instance/).
         SECRET_KEY=security.secret_key(settings, app.instance_path),

@@ -42,6 +42,8 @@ class WebUser(UserMixin):
 
 @login_manager.user_loader
 def load_user(session_id: str) -> WebUser | None:
+    if request.endpoint == "static":
+        return None  # a static file is the same for everyone: no database for it
     try:
         user_id, epoch = (int(part) for part in session_id.split(":"))
     except ValueError:

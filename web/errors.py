@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, Response, render_template, request, request_started
 from flask_babel import gettext as _
 
 from eva_engine.errors import Conflict, EvaError, NotFound, PermissionDenied, Unavailable
-from eva_engine.services.runtime import run_retrying
+from eva_engine.services.runtime import Eva, run_retrying
 from web.i18n import problem_text, translated
 
 
@@ -55,20 +53,52 @@ def init_app(app: Flask) -> None:
         ), 400
 
 
-def _retrying(view: Callable[..., Any]) -> Callable[..., Any]:
-    @wraps(view)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        return run_retrying(lambda: view(*args, **kwargs))
+# Endpoints that open no unit of work of the request: static files need no database; the
+# login's failed attempts are counted in the throttle's storage, a transaction of its own,
+# which on SQLite would wait for the request's write lock.
+NO_REQUEST_UNIT = frozenset({"static", "auth.login"})
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-    return run
+
+class EvaFlask(Flask):
+    """The entry point owns the unit of work: each request (its ``before_request`` hooks, the
+    logged-in user, the view and every service it calls) runs in one unit of work that every
+    service's own unit joins. A GET or HEAD reads (``Eva.reading()``: SQLite's deferred
+    ``BEGIN``, PostgreSQL's ``REPEATABLE READ, READ ONLY``: one snapshot for the page); other
+    methods write (``Eva.transaction()``), committed once when the view has answered; an
+    exception undoes it. Contention runs the whole request's unit of work again
+    (``run_retrying``) before its ``Contended`` becomes a 409."""
+
+    def full_dispatch_request(self) -> Response:
+        self._got_first_request = True
+        try:
+            request_started.send(self, _async_wrapper=self.ensure_sync)
+            if request.endpoint in NO_REQUEST_UNIT:
+                rv = self._preprocess_and_dispatch()
+            else:
+                rv = run_retrying(self._in_unit_of_work)
+        except Exception as e:  # what Flask itself does with an error of a view
+            rv = self.handle_user_exception(e)
+        return self.finalize_request(rv)
+
+    def _preprocess_and_dispatch(self) -> Any:
+        rv = self.preprocess_request()
+        return self.dispatch_request() if rv is None else rv
+
+    def _in_unit_of_work(self) -> Any:
+        eva: Eva = self.extensions["eva"]
+        if request.method in READING_METHODS:
+            with eva.reading():
+                return self._preprocess_and_dispatch()
+        with eva.transaction() as uow:
+            rv = self._preprocess_and_dispatch()
+            uow.commit()
+            return rv
 
 
 def retry_views(app: Flask) -> None:
-    """Run every view of the web UI again when the database reports contention (a deadlock,
-    a lock not granted, SQLite busy), a few times, before its ``Contended`` conflict becomes
-    the 409 page. Call it after the blueprints are registered. The API retries in its own
-    dispatcher (around its transaction), and static files need no database."""
-    for endpoint, view in list(app.view_functions.items()):
-        if endpoint == "static" or endpoint.startswith("api."):
-            continue
-        app.view_functions[endpoint] = _retrying(view)
+    """Check that the app is an ``EvaFlask``: its requests run in one unit of work each,
+    retried as a whole on contention (a deadlock, a lock not granted, SQLite busy) before its
+    ``Contended`` conflict becomes the 409 page or problem."""
+    if not isinstance(app, EvaFlask):  # pragma: no cover - a bug of the app factory
+        raise TypeError("the eva web app is an EvaFlask: its requests own their unit of work")

@@ -7,6 +7,14 @@ it runs in a savepoint of the outer one (so a refusal undoes only its own part),
 ``commit()`` flushes but does not commit, and its audit events (with its own actor) are sealed
 into the chain when the outermost unit of work commits. Only the outermost one commits.
 
+A *read-only* unit of work (``read_only=True``) reads one consistent snapshot without taking
+a write lock: on SQLite a deferred ``BEGIN``, on PostgreSQL ``REPEATABLE READ, READ ONLY``. It
+joins any active unit of work; a writing one never joins a read-only one (it opens a short
+transaction of its own). The reads the law makes into writes (a disclosure of a non-public
+proposal, the auditor's reads) are audit events recorded on a read-only unit: its
+``commit()`` writes just those events, in a short writing transaction of its own (or, joined
+to a writing unit, with that one); any other change in it is a bug and is refused.
+
 ``retrying`` runs a whole unit of work (or an entry point's request) again when the database
 reports contention — a deadlock, a serialisation failure, a lock not granted, SQLite's
 "database is locked" — a bounded number of times, then reports it as a ``Contended``
@@ -76,6 +84,20 @@ class Database:
         self._sessions = sessionmaker(
             bind=bind, class_=EvaSession, expire_on_commit=False, autoflush=True, **options
         )
+        self._readers = self._sessions
+        if isinstance(bind, Engine):
+            # Readers begin lazily (a unit of work that reads nothing begins nothing) with
+            # their own options: SQLite begins deferred (``engine._on_begin``), PostgreSQL
+            # reads one snapshot and refuses any write. The pool resets them on check-in.
+            reading: dict[str, Any] = {READ_ONLY: True}
+            if bind.dialect.name == "postgresql":
+                reading |= {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+            self._readers = sessionmaker(
+                bind=bind.execution_options(**reading),
+                class_=EvaSession,
+                expire_on_commit=False,
+                autoflush=True,
+            )
 
     @classmethod
     def connect(cls, url: str) -> Database:
@@ -136,10 +158,10 @@ class UnitOfWork:
             self.session.info[AUDIT_KEY] = self.audit
             self.repos = Repositories(self.session)
             return self
-        self.session = self.database._sessions()
         if self.read_only:
-            # On SQLite a reader begins deferred instead of taking the write lock.
-            self.session.connection(execution_options={READ_ONLY: True})
+            self.session = self.database._readers()
+        else:
+            self.session = self.database._sessions()
         self.audit = AuditContext(self.actor)
         self.session.info[AUDIT_KEY] = self.audit
         self.repos = Repositories(self.session)
@@ -162,7 +184,7 @@ class UnitOfWork:
             if self._outer is not None:
                 # Whatever this joined unit did not commit is undone (with the events of units
                 # it joined in turn); the outer one goes on.
-                self._end_savepoint()
+                self._end_savepoint(release=self._unchanged_read())
                 self._deferred.clear()
                 self.session.info[AUDIT_KEY] = self._previous_audit
                 if self._outer.joined:
@@ -176,13 +198,27 @@ class UnitOfWork:
                     except ValueError:  # pragma: no cover - left in another context
                         _ACTIVE.set(None)
                     self._token = None
+                if self.read_only and exc is None and self._deferred:
+                    self._write_reads(self._deferred)
+                self._deferred = []
+                if self._unchanged_read():
+                    # A reader ends its transaction (or, on one shared connection, its
+                    # savepoint) without undoing what a short writer recorded meanwhile.
+                    with suppress(SQLAlchemyError):
+                        self.session.commit()
                 # close() ends the transaction (rolling back anything uncommitted) without
                 # expiring the objects a read-only unit of work hands back.
                 self.session.close()
 
+    def _unchanged_read(self) -> bool:
+        return self.read_only and not (
+            self.session.new or self.session.deleted or self.session.dirty
+        )
+
     def commit(self) -> None:
         if self.read_only:
-            raise RuntimeError("a read-only unit of work cannot commit")  # a bug, not input
+            self._record_reads()
+            return
         try:
             if self._outer is not None:
                 self._commit_joined(self._outer)
@@ -209,6 +245,32 @@ class UnitOfWork:
                 ),
             ) from exc
 
+    def _record_reads(self) -> None:
+        """A read-only unit's commit: write the audit events it recorded (reads the law makes
+        into writes), with the writing unit it joined, else in a short transaction of its
+        own, so a reading request never holds the write lock for its whole length."""
+        if self.session.new or self.session.deleted or self.session.dirty:
+            raise RuntimeError("a read-only unit of work cannot commit changes")  # a bug
+        active = _ACTIVE.get()
+        if self._outer is not None and active is not None and not active.read_only:
+            self._commit_joined(self._outer)
+            return
+        if not self.audit.pending:
+            return
+        done, self.audit = self.audit, AuditContext(self.audit.actor, role=self.audit.role)
+        self.session.info[AUDIT_KEY] = self.audit
+        if self._outer is not None and active is not None:
+            active._deferred.append(done)  # the request's reader writes them all at its end
+        else:
+            self._write_reads([done])
+
+    def _write_reads(self, contexts: list[AuditContext]) -> None:
+        """Write recorded reads (each with its own actor) in one short writing transaction."""
+        recorder = UnitOfWork(self.database, Actor.system())
+        with recorder:  # never joins a read-only unit: a transaction of its own
+            recorder._deferred.extend(contexts)
+            recorder.commit()
+
     def _commit_joined(self, outer: UnitOfWork) -> None:
         """Flush this unit's changes into the outer transaction; its events wait for the
         outer commit (the audit chain head is locked last, when the transaction commits)."""
@@ -227,12 +289,15 @@ class UnitOfWork:
         self._savepoint = self.session.begin_nested()
         self.session.info[AUDIT_KEY] = fresh
 
-    def _end_savepoint(self) -> None:
+    def _end_savepoint(self, *, release: bool = False) -> None:
         savepoint, self._savepoint = self._savepoint, None
         if savepoint is None or self.session.get_nested_transaction() is None:
             return
         with suppress(SQLAlchemyError):  # the connection is gone: the outer unit fails too
-            savepoint.rollback()
+            if release:  # a reader changed nothing: keep what was written meanwhile
+                savepoint.commit()
+            else:
+                savepoint.rollback()
 
     def _rollback(self) -> None:
         """Undo this unit's part: its savepoint when joined, else the transaction."""

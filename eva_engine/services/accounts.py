@@ -90,7 +90,7 @@ def authenticate(eva: Eva, username: str, password: str, client: str = "web") ->
 
 def session_user(eva: Eva, user_id: int, epoch: int) -> SessionUser | None:
     """The session's user while the session is still valid (same epoch, account active)."""
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         user = uow.repos.user(user_id)
         if user is None or not user.active or user.session_epoch != epoch:
             return None

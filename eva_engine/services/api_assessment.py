@@ -21,7 +21,7 @@ from eva_engine.services.runtime import Caller, Eva
 def check_answers(eva: Eva, caller: Caller, proposal_id: int, answers: list[AnswerIn]) -> None:
     """``InvalidInput`` naming ``answers[i]`` of the request for every answer that cannot be
     stored: an unknown question, an alternative that does not exist, a duplicate cell."""
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         _, user = actor_for(uow.repos, caller)
         proposal = load_proposal(uow.repos, proposal_id, user)
         assessment = uow.repos.assessment(proposal.id, proposal.revision)
@@ -61,7 +61,7 @@ class QuestionView(BaseModel):
 
 def questions(eva: Eva, caller: Caller, proposal_id: int) -> list[QuestionView]:
     """The checklist questions the proposal's assessment answers, in checklist order."""
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         _, user = actor_for(uow.repos, caller)
         proposal = load_proposal(uow.repos, proposal_id, user)
         bundle, _ = stored_bundle(uow.repos, proposal.workflow_name, proposal.workflow_version)

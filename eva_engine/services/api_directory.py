@@ -22,7 +22,7 @@ def _organisation(repos: Repositories, user: User, code: str) -> Organisation:
 
 def my_organisations(eva: Eva, caller: Caller) -> list[OrganisationView]:
     """The organisations where the caller holds a role."""
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         repos = uow.repos
         _, maybe_user = actor_for(repos, caller)
         user = require_named_user(maybe_user, "organisations")
@@ -44,7 +44,7 @@ def my_organisations(eva: Eva, caller: Caller) -> list[OrganisationView]:
 
 
 def bodies(eva: Eva, caller: Caller, organisation: str) -> list[BodyView]:
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         repos = uow.repos
         _, maybe_user = actor_for(repos, caller)
         org = _organisation(repos, require_named_user(maybe_user, "bodies"), organisation)
@@ -65,7 +65,7 @@ def meetings(
     eva: Eva, caller: Caller, organisation: str, body: str | None = None
 ) -> list[MeetingView]:
     """Meetings of the organisation's bodies (or of one body), earliest first."""
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         repos = uow.repos
         _, maybe_user = actor_for(repos, caller)
         org = _organisation(repos, require_named_user(maybe_user, "meetings"), organisation)
@@ -85,13 +85,13 @@ def meetings(
 def require_member(eva: Eva, caller: Caller, organisation: str) -> None:
     """NotFound unless the caller holds a role in the organisation (another organisation's
     records, even its existence, are not revealed)."""
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         _, maybe_user = actor_for(uow.repos, caller)
         _organisation(uow.repos, require_named_user(maybe_user, "an organisation"), organisation)
 
 
 def proposal_version(eva: Eva, caller: Caller, proposal_id: int) -> int:
     """The proposal's row version, if the caller may read the proposal."""
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         _, user = actor_for(uow.repos, caller)
         return load_proposal(uow.repos, proposal_id, user).row_version

@@ -40,7 +40,7 @@ class StoredResponse(BaseModel):
 
 
 def _user_id(eva: Eva, caller: Caller) -> int:
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         user = uow.repos.user_by_username(caller.username or "")
         if user is None:
             raise NotFound(f"no user {caller.username!r}")

@@ -418,7 +418,7 @@ def current_document(repos: Repositories, assessment: Assessment) -> AssessmentD
 
 def export_document(eva: Eva, caller: Caller, proposal_id: int) -> AssessmentDocument:
     """The proposal's current assessment revision as an eva.assessment/1 document."""
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         _, user = actor_for(uow.repos, caller)
         proposal = load_proposal(uow.repos, proposal_id, user)
         assessment = uow.repos.assessment(proposal.id, proposal.revision)

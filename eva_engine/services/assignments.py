@@ -7,20 +7,13 @@ from pydantic import Field
 from eva_engine.errors import InvalidInput, NotFound, Problem
 from eva_engine.models import Assignment, utcnow
 from eva_engine.services.access import actor_for, load_proposal, require_role
+from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.fields import Id, Reason, Username, Version
 from eva_engine.services.organisations import Command
 from eva_engine.services.proposals import assignment_view, require_named_user
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import AssignmentView
 from eva_engine.vocabulary import AssignmentState, Role
-
-# Who can take over a named assignment of each kind (queues name their roles themselves).
-KIND_ROLES: dict[str, list[Role]] = {
-    "prepare": [Role.PREPARER],
-    "revise": [Role.PREPARER],
-    "follow_up": [Role.PREPARER],
-    "sign_off": [Role.PRESENTER],
-}
 
 
 class Reassign(Command):
@@ -32,7 +25,7 @@ class Reassign(Command):
 
 def proposal_assignments(eva: Eva, caller: Caller, proposal_id: int) -> list[AssignmentView]:
     """Every assignment of the proposal, open and closed, oldest first."""
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         _, user = actor_for(uow.repos, caller)
         proposal = load_proposal(uow.repos, proposal_id, user)
         return [
@@ -90,7 +83,11 @@ def reassign(eva: Eva, caller: Caller, cmd: Reassign) -> AssignmentView:
                 "the assignment is theirs already",
                 [Problem("assignee", f"{cmd.assignee} has this assignment already")],
             )
-        wanted = [Role(r) for r in current.roles] or KIND_ROLES.get(current.kind, [])
+        # Who can take it over: a queue names its roles; a named task's kind, in the
+        # proposal's own workflow version, names them (``task_kinds``).
+        bundle, _ = stored_bundle(repos, proposal.workflow_name, proposal.workflow_version)
+        task = bundle.workflow.task_kind(current.kind)
+        wanted = [Role(r) for r in current.roles] or (list(task.roles) if task else [])
         held = repos.roles_for(assignee.id, proposal.organisation_id, proposal.body_id)
         if not held or (wanted and not held.intersection(wanted)):
             raise InvalidInput(
@@ -103,7 +100,7 @@ def reassign(eva: Eva, caller: Caller, cmd: Reassign) -> AssignmentView:
                     )
                 ],
             )
-        if current.kind == "review" and assignee.id == proposal.preparer_id:
+        if task is not None and task.four_eyes and assignee.id == proposal.preparer_id:
             raise InvalidInput(
                 "four eyes: the preparer does not review their own proposal",
                 [Problem("assignee", f"{cmd.assignee} prepared this proposal")],
@@ -131,7 +128,7 @@ def reassign(eva: Eva, caller: Caller, cmd: Reassign) -> AssignmentView:
 
 def assignment_proposal(eva: Eva, caller: Caller, assignment_id: int) -> int:
     """The id of the assignment's proposal, if the caller may read it."""
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         _, user = actor_for(uow.repos, caller)
         current = uow.repos.assignment(assignment_id)
         if current is None:

@@ -88,7 +88,7 @@ def _text(value: object) -> Text:
 
 
 def area_matrix(eva: Eva, caller: Caller, proposal_id: int, area_id: str | None) -> AreaMatrix:
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         repos = uow.repos
         _, user = actor_for(repos, caller)
         proposal = load_proposal(repos, proposal_id, user)
@@ -154,7 +154,7 @@ def area_matrix(eva: Eva, caller: Caller, proposal_id: int, area_id: str | None)
 
 
 def screening_choices(eva: Eva, caller: Caller, proposal_id: int) -> ScreeningChoices:
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         _, user = actor_for(uow.repos, caller)
         proposal = load_proposal(uow.repos, proposal_id, user)
         bundle, _ = stored_bundle(uow.repos, proposal.workflow_name, proposal.workflow_version)
@@ -198,7 +198,7 @@ def creation_choices(eva: Eva, caller: Caller) -> CreationChoices:
 
 def question_texts(eva: Eva, caller: Caller, proposal_id: int) -> dict[str, Text]:
     """Every question of the proposal's workflow version, by id, in checklist order."""
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         _, user = actor_for(uow.repos, caller)
         proposal = load_proposal(uow.repos, proposal_id, user)
         bundle, _ = stored_bundle(uow.repos, proposal.workflow_name, proposal.workflow_version)

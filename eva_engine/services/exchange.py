@@ -183,7 +183,7 @@ def _cell(answer: Answer, position: int, keep_text: bool) -> ImpactCell:
 def summary(eva: Eva, caller: Caller, proposal_id: int, *, public: bool = False) -> SummaryView:
     """The summary of the proposal's current assessment revision. ``public``: for publication
     (confidential parts left out; refused for a confidential proposal)."""
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         repos = uow.repos
         uow.audit.actor, user = actor_for(repos, caller)
         proposal = load_proposal(repos, proposal_id, user)
@@ -329,7 +329,7 @@ def summary(eva: Eva, caller: Caller, proposal_id: int, *, public: bool = False)
 def export_assessment(eva: Eva, caller: Caller, proposal_id: int) -> AssessmentDocument:
     """The whole assessment (eva.assessment/1, what ``eva assessment import`` reads). Never
     public: it carries everything; the export of a non-public proposal is logged."""
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         repos = uow.repos
         uow.audit.actor, user = actor_for(repos, caller)
         proposal = load_proposal(repos, proposal_id, user)

@@ -48,7 +48,7 @@ def event_view(ev: AuditEvent) -> HistoryEventView:
 
 
 def proposal_history(eva: Eva, caller: Caller, proposal_id: int) -> list[HistoryEventView]:
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         uow.audit.actor, user = actor_for(uow.repos, caller)
         proposal = load_proposal(uow.repos, proposal_id, user)
         views = [event_view(ev) for ev in uow.repos.history(proposal_id)]
@@ -227,7 +227,7 @@ def audit_events(
         raise InvalidInput("limit must be 1-500", [Problem("limit", str(limit))])
     if not 2000 <= year <= 2100:
         raise InvalidInput("not a year", [Problem("year", str(year))])
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         repos = uow.repos
         uow.audit.actor, maybe_user = actor_for(repos, caller)
         user = require_named_user(maybe_user, "reading the audit history")

@@ -127,7 +127,7 @@ def _org_view(org: Organisation) -> OrganisationView:
 
 
 def organisation_by_code(eva: Eva, code: str) -> OrganisationView:
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         org = uow.repos.organisation_by_code(code)
         if org is None:
             raise NotFound(f"no organisation {code!r}")

@@ -285,7 +285,7 @@ def list_messages(
     limit: int = 200,
 ) -> list[MessageView]:
     """Messages of the organisations the caller administers, newest first."""
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         _, user = actor_for(uow.repos, caller)
         orgs = _visible_organisations(uow.repos, user, organisation)
         rows = store.messages(uow.repos.session, orgs, states, limit)
@@ -387,7 +387,7 @@ def create_webhook(eva: Eva, caller: Caller, cmd: CreateWebhook) -> NewWebhook:
 def list_webhooks(eva: Eva, caller: Caller, organisation: str | None = None) -> list[WebhookView]:
     """The webhooks of ``organisation`` (its administrators only), or of every organisation the
     caller administers."""
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         _, user = actor_for(uow.repos, caller)
         if organisation is not None:
             org, _ = administered_organisation(uow.repos, user, organisation, "see webhooks")

@@ -160,13 +160,14 @@ def add_proposal(
     repos.add(proposal)
     repos.flush()
     repos.add(Assessment(proposal_id=proposal.id, revision=1))
+    first = bundle.workflow.initial_task  # the workflow names the preparer's first task
     repos.add(
         Assignment(
             organisation_id=org.id,
             proposal_id=proposal.id,
-            kind="prepare",
+            kind=first.kind,
             assignee_id=preparer.id,
-            due=(utcnow() + timedelta(days=30)).date(),
+            due=(utcnow() + timedelta(days=first.due_days)).date(),
         )
     )
     return proposal
@@ -210,10 +211,8 @@ def schedule(eva: Eva, caller: Caller, cmd: ScheduleProposal) -> ProposalView:
                 [Problem("meeting_id", f"no meeting {cmd.meeting_id} of this body")],
             )
         bundle, _ = stored_bundle(repos, proposal.workflow_name, proposal.workflow_version)
-        if bundle.workflow.state(proposal.state).final or proposal.state in (
-            "decided",
-            "follow_up",
-        ):
+        current = bundle.workflow.state(proposal.state)
+        if current.final or current.phase == "decided":
             raise InvalidInput(
                 "a decided or closed proposal cannot be scheduled",
                 [Problem("state", proposal.state)],
@@ -228,7 +227,7 @@ def schedule(eva: Eva, caller: Caller, cmd: ScheduleProposal) -> ProposalView:
 
 
 def show(eva: Eva, caller: Caller, proposal_id: int) -> ProposalView:
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         uow.audit.actor, user = actor_for(uow.repos, caller)
         proposal = load_proposal(uow.repos, proposal_id, user)
         view = proposal_view(uow.repos, proposal, user)
@@ -297,7 +296,7 @@ def list_proposals(
         raise InvalidInput("the list cannot be read so", problems)
     after_id = _after_id(cursor) if cursor is not None else None
     today = utcnow().date()
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         repos = uow.repos
         _, user = actor_for(repos, caller)
         org = repos.organisation_by_code(organisation)

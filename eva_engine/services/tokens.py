@@ -138,7 +138,7 @@ def create_token(eva: Eva, caller: Caller, cmd: CreateToken) -> CreatedToken:
 
 def list_tokens(eva: Eva, caller: Caller) -> list[TokenView]:
     """The calling user's tokens, newest first (never their secrets)."""
-    with eva.uow() as uow:
+    with eva.reading() as uow:
         _, maybe_user = actor_for(uow.repos, caller)
         user = require_named_user(maybe_user, "API tokens")
         rows = uow.session.scalars(
@@ -176,7 +176,7 @@ def authenticate(eva: Eva, raw: str) -> TokenPrincipal:
     """The principal of a presented token, or ``TokenRejected`` naming why not."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         raise TokenRejected("that is not an eva API token")
-    with eva.uow() as uow:
+    with eva.reading() as uow:  # joins the request's unit of work; writes only a due touch
         token = uow.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(raw)))
         if token is None:
             raise TokenRejected("unknown API token")
@@ -193,7 +193,12 @@ def authenticate(eva: Eva, raw: str) -> TokenPrincipal:
             username=user.username,
             scopes=frozenset(TokenScope(s) for s in token.scopes),
         )
-        if token.last_used_at is None or now - token.last_used_at > TOUCH_INTERVAL:
-            token.last_used_at = now  # not audited (``__audit_ignore__``)
-            uow.commit()
-        return principal
+        due = token.last_used_at is None or now - token.last_used_at > TOUCH_INTERVAL
+    if due:
+        # At most once per TOUCH_INTERVAL: with a writing request, else in a short transaction.
+        with eva.uow() as touch:
+            touched = touch.session.get(ApiToken, principal.token_id)
+            if touched is not None:
+                touched.last_used_at = now  # not audited (``__audit_ignore__``)
+            touch.commit()
+    return principal

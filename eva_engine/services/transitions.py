@@ -22,6 +22,7 @@ from eva_engine.models import (
 )
 from eva_engine.services import notifications
 from eva_engine.services.access import actor_for, load_proposal
+from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.proposals import flow_context, require_named_user
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import TransitionResult
@@ -35,9 +36,30 @@ from eva_engine.workflow.definition import (
     SimpleEffect,
 )
 
-# Steps whose actor proves again who they are (``Caller.confirmed``): the web UI asks the
-# password, an API token needs the ``sign`` scope, the command line runs on the server.
-REAUTHENTICATE = frozenset({"sign_off"})
+
+def reauthenticated_triggers(eva: Eva, caller: Caller, proposal_id: int) -> frozenset[str]:
+    """The triggers of the proposal's workflow version whose actor proves again who they are
+    (``reauthenticate: true`` in the workflow file, e.g. the presenter's sign-off): the web UI
+    asks the password, an API token needs the ``sign`` scope, the command line runs on the
+    server. Another organisation's proposal is not found."""
+    with eva.reading() as uow:
+        _, user = actor_for(uow.repos, caller)
+        proposal = load_proposal(uow.repos, proposal_id, user)
+        bundle, _ = stored_bundle(uow.repos, proposal.workflow_name, proposal.workflow_version)
+        return bundle.workflow.reauthenticated_triggers()
+
+
+def _refuse_unconfirmed(trigger: str) -> PermissionDenied:
+    return PermissionDenied(
+        f"{trigger} needs re-authentication: sign off in the web UI, which asks your "
+        "password, or use an API token with the 'sign' scope",
+        text=Text(
+            N_(
+                "This step needs you to confirm who you are: sign off in the web UI, "
+                "which asks your password, or use an API token with the sign scope."
+            )
+        ),
+    )
 
 
 def fire(
@@ -49,17 +71,6 @@ def fire(
     reason: str | None = None,
     expected_version: int | None = None,
 ) -> TransitionResult:
-    if trigger in REAUTHENTICATE and not caller.confirmed:
-        raise PermissionDenied(
-            f"{trigger} needs re-authentication: sign off in the web UI, which asks your "
-            "password, or use an API token with the 'sign' scope",
-            text=Text(
-                N_(
-                    "This step needs you to confirm who you are: sign off in the web UI, "
-                    "which asks your password, or use an API token with the sign scope."
-                )
-            ),
-        )
     with eva.uow() as uow:
         repos = uow.repos
         uow.audit.actor, maybe_user = actor_for(repos, caller)
@@ -72,14 +83,17 @@ def fire(
             action="proposal.transition", reason=ctx.reason, extra={"trigger": trigger}
         )
         uow.audit.annotate(proposal, note)
-        transition, flow = engine.fire(ctx, trigger, digest)
+        route = engine.select_route(ctx, trigger)  # the one place a route is chosen
+        if route.reauthenticate and not caller.confirmed:
+            raise _refuse_unconfirmed(trigger)
+        transition, flow = engine.fire(ctx, route, digest)
         role = next(r for r in transition.roles if r in ctx.actor_roles)
         note.role = uow.audit.role = role.value
         apply_effects(repos, proposal, flow.effects)
         notifications.after_transition(
             repos,
             proposal,
-            trigger=trigger,
+            transition=transition,
             from_state=before,
             effects=flow.effects,
             reason=ctx.reason,

@@ -18,7 +18,7 @@ from flask import Blueprint, Response, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
-from eva_engine.errors import EvaError
+from eva_engine.errors import Contended, EvaError
 from eva_engine.services import api_directory, api_idempotency, tokens
 from eva_engine.services.runtime import Caller
 from eva_engine.services.tokens import TokenPrincipal, TokenRejected
@@ -317,6 +317,8 @@ def _view(route: Route, handler: Callable[..., Reply]) -> Callable[..., Response
             return problem_response(
                 problem.status, problem.code, problem.detail, problem.errors, problem.headers
             )
+        except Contended:
+            raise  # the entry point runs the request's unit of work again, then a 409
         except EvaError as error:
             return from_error(error, _body_fields(route))
         except ValidationError as exc:  # a service command built from a valid body
@@ -352,8 +354,8 @@ def _handle(route: Route, handler: Callable[..., Reply], values: dict[str, Any])
     call = Call(caller=caller, body=body, query=query)
     key = _idempotency_key() if route.method == "POST" else None
     request_hash = _request_hash(raw_body) if key else ""
-    # Contention (a deadlock, a lock not granted) runs the work again, a few times; the token
-    # check above (which may note the token's last use) is not part of it.
+    # The request's unit of work (``web.errors.EvaFlask``) holds all of it: the token check,
+    # the work and, for a POST, the idempotency record; contention runs it all again.
     return eva().run(lambda: _work(route, handler, values, call, key, request_hash))
 
 

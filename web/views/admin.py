@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 from wtforms import Field
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
-from eva_engine.errors import Conflict, EvaError, InvalidInput, Problem
+from eva_engine.errors import Conflict, Contended, EvaError, InvalidInput, Problem
 from eva_engine.services import accounts, administration, definitions, organisations, users
 from eva_engine.vocabulary import BodyKind, Language, Role
 from web.forms import ActionForm, BodyForm, MeetingForm, UserForm
@@ -85,6 +85,8 @@ def new_user() -> tuple[str, int] | Response:
             )
         except ValidationError as exc:
             problems = _validation_problems(exc)
+        except Contended:
+            raise  # someone was saving at the same moment: the request is retried as a whole
         except Conflict:
             problems = [Problem("username", _("This username is taken."))]
         except InvalidInput as exc:
@@ -197,6 +199,8 @@ def new_body() -> tuple[str, int] | Response:
                 else p
                 for p in _validation_problems(exc)
             ]
+        except Contended:
+            raise  # someone was saving at the same moment: the request is retried as a whole
         except Conflict:
             problems = [Problem("code", _("There is a body with this code already."))]
         else:

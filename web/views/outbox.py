@@ -8,7 +8,7 @@ from flask_login import login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from eva_engine.errors import Conflict
+from eva_engine.errors import Conflict, Contended
 from eva_engine.services import outbox
 from eva_engine.vocabulary import DeliveryState
 from web.runtime import caller, eva
@@ -63,6 +63,8 @@ def retry(message_id: int) -> Response:
         abort(400)
     try:
         outbox.retry(eva(), caller(), message_id)
+    except Contended:
+        raise  # someone was saving at the same moment: the request is retried as a whole
     except Conflict:
         flash(_("Message %(id)s is not a dead letter; it was not retried.", id=message_id), "error")
     else:

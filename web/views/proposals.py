@@ -22,15 +22,16 @@ from web.runtime import caller, eva
 
 bp = Blueprint("proposals", __name__, url_prefix="/proposals")
 
-# The steps the user confirms with their password (the presenter's sign-off); the service
-# refuses them from a caller that is not confirmed.
-REAUTHENTICATE = transitions.REAUTHENTICATE
+# The steps the user confirms with their password (``reauthenticate: true`` in the proposal's
+# workflow, e.g. the presenter's sign-off); the service refuses them from a caller that is not
+# confirmed.
 
 
 def _page(proposal_id: int, failure: Exception | None = None) -> str:
     view = proposals.show(eva(), caller(), proposal_id)
+    reauthenticate = transitions.reauthenticated_triggers(eva(), caller(), proposal_id)
     forms = {
-        a.trigger: (ReauthForm() if a.trigger in REAUTHENTICATE else TransitionForm())
+        a.trigger: (ReauthForm() if a.trigger in reauthenticate else TransitionForm())
         for a in view.actions
         if a.allowed
     }
@@ -48,7 +49,8 @@ def show(proposal_id: int) -> str:
 @bp.post("/<int:proposal_id>/transitions/<trigger>")
 @login_required
 def fire(proposal_id: int, trigger: str) -> str | Response | tuple[str, int]:
-    form = ReauthForm() if trigger in REAUTHENTICATE else TransitionForm()
+    reauthenticate = transitions.reauthenticated_triggers(eva(), caller(), proposal_id)
+    form = ReauthForm() if trigger in reauthenticate else TransitionForm()
     if not form.validate_on_submit():
         problems = form_problems(form)
         if not problems:
