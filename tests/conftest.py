@@ -180,3 +180,20 @@ def world(eva: Eva) -> World:
 
     build_world(eva)
     return World()
+
+
+def committed_postgres_world(tmp_path: Path) -> Iterator[tuple[Eva, str]]:
+    """A committed PostgreSQL database of its own with the small municipality in it (races
+    need real transactions, not the rolled-back outer one): the engine and its URL."""
+    from tests.builders import build_world  # noqa: PLC0415 - keeps fixtures light
+
+    skip_without_postgres()
+    databases = FreshDatabase("postgresql", tmp_path)
+    url = databases.new_url()
+    eva = Eva(Database.connect(url), default_workflows_dir())
+    upgrade(eva.database.engine)
+    publish_workflows(eva)
+    build_world(eva)
+    yield eva, url
+    eva.database.dispose()
+    databases.drop_all()

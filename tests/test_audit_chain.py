@@ -6,11 +6,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from eva_engine.config import default_workflows_dir
@@ -19,31 +18,9 @@ from eva_engine.db.migrate import upgrade
 from eva_engine.db.unit_of_work import Database
 from eva_engine.services import history, transitions
 from eva_engine.services.runtime import Eva
+from tests.audit_support import connection, triggers_bypassed
 from tests.builders import as_, build_world, proposal_in
 from tests.conftest import FreshDatabase, World, publish_workflows
-
-
-def connection(eva: Eva) -> Connection:
-    bind = eva.database.bind
-    assert isinstance(bind, Connection)
-    return bind
-
-
-@contextmanager
-def triggers_bypassed(eva: Eva) -> Iterator[Connection]:
-    """What an attacker with DBA rights does first. Undone by the test's rollback."""
-    conn = connection(eva)
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("ALTER TABLE audit_events DISABLE TRIGGER USER")
-        conn.exec_driver_sql("ALTER TABLE audit_chain_head DISABLE TRIGGER USER")
-    else:
-        for name in (
-            "audit_events_no_update",
-            "audit_events_no_delete",
-            "audit_chain_head_no_delete",
-        ):
-            conn.exec_driver_sql(f"DROP TRIGGER {name}")
-    yield conn
 
 
 def verify(eva: Eva) -> VerifyResult:

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 from flask import Flask
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 
 from eva_engine.cli import cli
 from eva_engine.config import default_workflows_dir
@@ -25,6 +23,7 @@ from eva_engine.errors import InvalidInput
 from eva_engine.models import GENESIS_HASH, AuditEvent
 from eva_engine.services import checkpoints, history, proposals
 from eva_engine.services.runtime import Eva
+from tests.audit_support import connection, triggers_bypassed
 from tests.builders import OPERATOR, as_, build_world, proposal_in
 from tests.conftest import FreshDatabase, World, publish_workflows
 from tests.test_web import app, csrf, login
@@ -34,25 +33,6 @@ __all__ = ["app"]
 KEY = hashlib.sha256(b"eva test audit key").hexdigest()  # 32 bytes, as hex
 OTHER_KEY = hashlib.sha256(b"somebody else's key").hexdigest()
 YEAR = 2026
-
-
-def connection(eva: Eva) -> Connection:
-    bind = eva.database.bind
-    assert isinstance(bind, Connection)
-    return bind
-
-
-@contextmanager
-def triggers_bypassed(eva: Eva) -> Iterator[Connection]:
-    """What the owner of the database does first. Undone by the test's rollback."""
-    conn = connection(eva)
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("ALTER TABLE audit_events DISABLE TRIGGER USER")
-        conn.exec_driver_sql("ALTER TABLE audit_chain_head DISABLE TRIGGER USER")
-    else:
-        for name in ("audit_events_no_update", "audit_events_no_delete"):
-            conn.exec_driver_sql(f"DROP TRIGGER {name}")
-    yield conn
 
 
 def head(eva: Eva) -> int:

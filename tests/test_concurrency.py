@@ -22,7 +22,6 @@ from werkzeug.test import TestResponse
 
 from eva_engine.cli import cli
 from eva_engine.config import Settings, default_workflows_dir
-from eva_engine.db.migrate import upgrade
 from eva_engine.db.unit_of_work import ATTEMPTS, Database
 from eva_engine.errors import Conflict, EvaError, InvalidInput, TransitionNotAllowed
 from eva_engine.models import Organisation
@@ -30,8 +29,11 @@ from eva_engine.services import accounts, history, proposals, transitions
 from eva_engine.services.runtime import RETRY_STATS, Caller, Eva
 from eva_engine.vocabulary import OrganisationKind
 from tests.api_support import make_token
-from tests.builders import as_, build_world, new_proposal, proposal_in, screen, state_of
-from tests.conftest import FreshDatabase, World, publish_workflows, skip_without_postgres
+from tests.builders import as_, new_proposal, proposal_in, screen, state_of
+from tests.conftest import (
+    World,
+    committed_postgres_world,
+)
 from tests.test_web import PASSWORD, csrf, login
 from web import create_app
 
@@ -61,16 +63,7 @@ def _race(
 @pytest.fixture
 def committed(tmp_path: Path) -> Iterator[tuple[Eva, str]]:
     """A committed PostgreSQL database of its own (races need real transactions)."""
-    skip_without_postgres()
-    databases = FreshDatabase("postgresql", tmp_path)
-    url = databases.new_url()
-    eva = Eva(Database.connect(url), default_workflows_dir())
-    upgrade(eva.database.engine)
-    publish_workflows(eva)
-    build_world(eva)
-    yield eva, url
-    eva.database.dispose()
-    databases.drop_all()
+    yield from committed_postgres_world(tmp_path)
 
 
 def _run(url: str, pid: int, version: int | None) -> list[str]:

@@ -29,7 +29,6 @@ from typing import Any
 import pytest
 
 from eva_engine.config import default_workflows_dir
-from eva_engine.db.migrate import upgrade
 from eva_engine.db.unit_of_work import Database
 from eva_engine.errors import (
     Conflict,
@@ -42,8 +41,10 @@ from eva_engine.errors import (
 from eva_engine.services import assessment, assignments, history, proposals, transitions
 from eva_engine.services.runtime import RETRY_STATS, Caller, Eva
 from eva_engine.services.views import ProposalView
-from tests.builders import build_world, document, proposal_in
-from tests.conftest import FreshDatabase, publish_workflows, skip_without_postgres
+from tests.builders import document, proposal_in
+from tests.conftest import (
+    committed_postgres_world,
+)
 
 OPERATOR = Caller(None, "tests")
 
@@ -201,16 +202,7 @@ class Arena:
 @pytest.fixture
 def arena_db(tmp_path: Path) -> Iterator[tuple[Eva, str]]:
     """A committed PostgreSQL database of its own (races need real transactions)."""
-    skip_without_postgres()
-    databases = FreshDatabase("postgresql", tmp_path)
-    url = databases.new_url()
-    eva = Eva(Database.connect(url), default_workflows_dir())
-    upgrade(eva.database.engine)
-    publish_workflows(eva)
-    build_world(eva)
-    yield eva, url
-    eva.database.dispose()
-    databases.drop_all()
+    yield from committed_postgres_world(tmp_path)
 
 
 def _view(eva: Eva, pid: int) -> ProposalView:
