@@ -1,8 +1,9 @@
 """A reference model of a published workflow for the stateful property test
 (tests/test_workflow_properties.py).
 
-The model is built from the published bundle: its states, routes, roles, reasons, guards and
-effects are read from the definition, never listed here. What the definition only *names*
+The model is built from the published bundle: its states (editable, final, decided), routes,
+roles, reasons, guards, effects, task kinds (roles, four eyes), initial task and re-authenticated
+steps are read from the definition, never listed here. What the definition only *names*
 (a guard, a routing condition) is given a small independent meaning below, written from
 docs/workflow.md rather than copied from ``eva_engine.workflow.guards``; a definition that names
 one the model does not know is refused at once, so the model never silently ignores a rule.
@@ -38,10 +39,6 @@ from eva_engine.workflow.definition import (
     Transition,
     WorkflowBundle,
 )
-
-# Steps that need the caller to have proved again who they are (Caller(confirmed=True)), for a
-# definition that does not mark them itself (eva-standard v1).
-CONFIRMED_TRIGGERS = frozenset({"sign_off"})
 
 
 @dataclass(frozen=True)
@@ -304,61 +301,16 @@ class WorkflowModel:
         )
         if unknown:
             raise AssertionError(f"the reference model does not know {', '.join(unknown)}")
-        self.kind_roles, self.four_eyes_kinds = self._task_kinds()
-        initial = getattr(self.workflow, "initial_task", None)
-        self.initial_task: str = initial.kind if initial else "prepare"
+        # What the definition declares beside its routes: task kinds (who takes a named task
+        # over; which the preparer may never hold), the initial task, the steps whose actor
+        # proves again who they are, the states where the body has decided.
+        self.kind_roles = {k.id: frozenset(k.roles) for k in self.workflow.task_kinds}
+        self.four_eyes_kinds = {k.id for k in self.workflow.task_kinds if k.four_eyes}
+        self.initial_task = self.workflow.initial_task.kind
         self.confirmed_triggers = frozenset(
-            t.trigger for t in self.workflow.transitions if getattr(t, "reauthenticate", False)
-        ) or (CONFIRMED_TRIGGERS & set(self.triggers))
-        self.unschedulable = self._unschedulable()
-
-    # What eva-standard v1 left to the code and later versions declare: task kinds (who takes a
-    # named task over; which the preparer may never hold), the initial task, re-authenticated
-    # steps, the decided phase. Read from the definition where it declares them, else derived
-    # from what v1 does declare.
-    def _task_kinds(self) -> tuple[dict[str, frozenset[Role]], set[str]]:
-        declared = getattr(self.workflow, "task_kinds", None)
-        if declared:
-            return (
-                {k.id: frozenset(k.roles) for k in declared},
-                {k.id for k in declared if k.four_eyes},
-            )
-        # A named task is taken over by whoever holds the role its assignee stands for; the
-        # preparer never takes a task that a step with the four-eyes guard closes.
-        stands_for = {"preparer": Role.PREPARER, "presenter": Role.PRESENTER}
-        roles: dict[str, frozenset[Role]] = {"prepare": frozenset({Role.PREPARER})}
-        four_eyes: set[str] = set()
-        for t in self.workflow.transitions:
-            for effect in t.effects:
-                if isinstance(effect, OpenAssignment) and effect.assignee in stands_for:
-                    roles[effect.kind] = frozenset({stands_for[effect.assignee]})
-                if isinstance(effect, CloseAssignments) and "reviewer_is_not_preparer" in t.guards:
-                    four_eyes.update(k for k in effect.kinds if k != "*")
-        return roles, four_eyes
-
-    def _unschedulable(self) -> set[str]:
-        """Final and decided states: a proposal there is never scheduled again."""
-        states = self.workflow.states
-        final = {s.id for s in states if s.final}
-        if any(getattr(s, "phase", None) for s in states):
-            return final | {s.id for s in states if getattr(s, "phase", None) == "decided"}
-        # Decided: an approval's destination and whatever follows it.
-        decided = {
-            t.dest
-            for t in self.workflow.transitions
-            if any(
-                isinstance(e, SetOutcome) and e.outcome.value in ("approved", "amended")
-                for e in t.effects
-            )
-        }
-        frontier = list(decided)
-        while frontier:
-            state = frontier.pop()
-            for t in self.workflow.transitions:
-                if state in t.sources(states) and t.dest not in decided:
-                    decided.add(t.dest)
-                    frontier.append(t.dest)
-        return final | decided
+            t.trigger for t in self.workflow.transitions if t.reauthenticate
+        )
+        self.unschedulable = {s.id for s in self.workflow.states if s.final or s.phase == "decided"}
 
     # the assessment's completeness, from the checklists' required questions --------------
     def complete(self, p: ProposalModel) -> bool:

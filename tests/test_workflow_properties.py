@@ -942,6 +942,10 @@ def workflow_machine(env: Environment) -> type[RuleBasedStateMachine]:
             """A step the model allows (so proposals travel far), or an edit that helps."""
             self._advance(pid, data)
 
+        @rule(pid=proposals, data=st.data())
+        def advance_again(self, pid: int, data: st.DataObject) -> None:
+            self._advance(pid, data)
+
         def _advance(self, pid: int, data: st.DataObject) -> None:
             pid = self.live(pid)
             p = self.driver.models[pid]
