@@ -212,7 +212,7 @@ def schedule(eva: Eva, caller: Caller, cmd: ScheduleProposal) -> ProposalView:
             )
         bundle, _ = stored_bundle(repos, proposal.workflow_name, proposal.workflow_version)
         current = bundle.workflow.state(proposal.state)
-        if current.final or current.phase == "decided":
+        if current.final or current.decided:
             raise InvalidInput(
                 "a decided or closed proposal cannot be scheduled",
                 [Problem("state", proposal.state)],

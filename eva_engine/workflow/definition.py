@@ -38,6 +38,11 @@ class State(Strict):
     editable: bool = False  # the assessment may be edited in this state
     phase: Phase = "preparation"
 
+    @property
+    def decided(self) -> bool:
+        """The body has decided the matter (or it left the agenda for good): no scheduling."""
+        return self.phase == "decided"
+
 
 class TaskKind(Strict):
     """A kind of task (assignment) the workflow's effects open and close."""

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from eva_engine.errors import Conflict, Contended
 from eva_engine.services import outbox
-from eva_engine.vocabulary import DeliveryState
+from eva_engine.vocabulary import DeliveryState, NotificationKind
 from web.runtime import caller, eva
 
 bp = Blueprint("outbox", __name__, url_prefix="/admin/outbox")
@@ -24,13 +24,13 @@ SHOWN = {
 
 
 def kind_name(kind: str) -> str:
-    names = {
-        "assignment_made": _("new task"),
-        "due_soon": _("task due soon"),
-        "overdue": _("task overdue"),
-        "returned": _("returned for revision"),
-        "signed_off": _("signed off"),
-        "outcome_recorded": _("outcome recorded"),
+    names: dict[str, str] = {
+        NotificationKind.ASSIGNMENT_MADE: _("new task"),
+        NotificationKind.DUE_SOON: _("task due soon"),
+        NotificationKind.OVERDUE: _("task overdue"),
+        NotificationKind.RETURNED: _("returned for revision"),
+        NotificationKind.SIGNED_OFF: _("signed off"),
+        NotificationKind.OUTCOME_RECORDED: _("outcome recorded"),
     }
     return str(names.get(kind, kind))
 
