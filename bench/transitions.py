@@ -5,7 +5,7 @@ dropped at the end) the benchmark migrates a fresh database, publishes the shipp
 builds a small organisation through the services and creates N proposals, each with a LIGHT
 screening and a complete assessment (two alternatives, every required question answered).
 
-The engine: ``eva_engine.services.transitions.fire`` walks every proposal along the normal
+The engine: ``eva_engine.services.steps.transitions.fire`` walks every proposal along the normal
 path (start_screening, begin_assessment, submit_for_review, pass_review by a secretary, sign_off
 by the presenter), in a fixed, seeded interleaving of the proposals. Each call is one full unit
 of work: permission, guards (submit_for_review checks the completeness of the answers), state
@@ -65,17 +65,13 @@ from eva_engine.config import default_workflows_dir
 from eva_engine.db.migrate import upgrade
 from eva_engine.db.unit_of_work import Database
 from eva_engine.models import AuditChainHead, Proposal, utcnow
-from eva_engine.services import (
-    assessment,
-    definitions,
-    history,
-    organisations,
-    proposals,
-    screening,
-    transitions,
-    users,
-)
+from eva_engine.services import definitions
+from eva_engine.services.assessment import documents, screening
+from eva_engine.services.history import trail
+from eva_engine.services.people import organisations, users
+from eva_engine.services.proposals import commands as proposal_commands
 from eva_engine.services.runtime import Caller, Eva
+from eva_engine.services.steps import transitions
 from eva_engine.vocabulary import Role, ScreeningOutcome
 
 PG_ENV = "EVA_BENCH_POSTGRES_URL"
@@ -248,7 +244,7 @@ def required_questions(eva: Eva, depth: ScreeningOutcome) -> list[str]:
     ]
 
 
-def light_document(eva: Eva) -> assessment.AssessmentDocument:
+def light_document(eva: Eva) -> documents.AssessmentDocument:
     """A complete LIGHT assessment: two alternatives, every required question answered."""
     answers = [
         {
@@ -265,9 +261,9 @@ def light_document(eva: Eva) -> assessment.AssessmentDocument:
         for position in (0, 1)
     ]
     due = (datetime.now(UTC) + timedelta(days=300)).date().isoformat()
-    return assessment.AssessmentDocument.model_validate(
+    return documents.AssessmentDocument.model_validate(
         {
-            "format": assessment.FORMAT,
+            "format": documents.FORMAT,
             "summary": "Yhteenveto.",
             "alternatives": [
                 {"position": 0, "title": "Nykytila"},
@@ -281,12 +277,12 @@ def light_document(eva: Eva) -> assessment.AssessmentDocument:
     )
 
 
-def prepared_proposal(eva: Eva, number: int, document: assessment.AssessmentDocument) -> int:
+def prepared_proposal(eva: Eva, number: int, document: documents.AssessmentDocument) -> int:
     """A draft proposal with a LIGHT screening and a complete assessment (drafts are editable)."""
-    view = proposals.create_proposal(
+    view = proposal_commands.create_proposal(
         eva,
         as_(PREPARER),
-        proposals.CreateProposal(
+        proposal_commands.CreateProposal(
             organisation=ORG,
             case_number=f"{number}/05.00.00/2026",
             title_fi=f"Penkkiesitys {number}",
@@ -301,7 +297,7 @@ def prepared_proposal(eva: Eva, number: int, document: assessment.AssessmentDocu
             proposal_id=view.id, outcome=ScreeningOutcome.LIGHT, criteria=["many_residents"]
         ),
     )
-    assessment.import_assessment(eva, as_(PREPARER), view.id, document)
+    documents.import_assessment(eva, as_(PREPARER), view.id, document)
     return view.id
 
 
@@ -425,14 +421,14 @@ def measure(eva: Eva, backend: str, count: int, say: Callable[[str], None]) -> R
     samples = [s for values in timings.per_trigger.values() for s in values]
     say(f"{backend}: verifying the audit chain...")
     started = time.perf_counter()
-    verified = history.verify(eva)
+    verified = trail.verify(eva)
     chain_seconds = time.perf_counter() - started
     if not verified.ok:
         raise SystemExit(f"{backend}: the audit chain does NOT verify: {verified.problem}")
     own: list[float] = []
     for pid in pids[:: max(1, len(pids) // 50)]:  # about 50 proposals' history pages
         started = time.perf_counter()
-        if not history.verify_proposal(eva, OPERATOR, pid).ok:
+        if not trail.verify_proposal(eva, OPERATOR, pid).ok:
             raise SystemExit(f"{backend}: proposal {pid}'s events do NOT verify")
         own.append(time.perf_counter() - started)
     overall = latency(samples)

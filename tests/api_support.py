@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from eva_engine.config import Settings
-from eva_engine.services import tokens
+from eva_engine.services.people import tokens
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import TokenScope
 from tests.conftest import World

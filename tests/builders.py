@@ -6,18 +6,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from eva_engine.services import (
-    assessment,
-    definitions,
-    organisations,
-    outbox,
-    proposals,
-    screening,
-    tokens,
-    transitions,
-    users,
-)
+from eva_engine.services import definitions
+from eva_engine.services.assessment import documents, screening
+from eva_engine.services.notifications import outbox
+from eva_engine.services.people import organisations, tokens, users
+from eva_engine.services.proposals import commands as proposal_commands
+from eva_engine.services.proposals import queries as proposal_queries
 from eva_engine.services.runtime import Caller, Eva
+from eva_engine.services.steps import transitions
 from eva_engine.vocabulary import DeliveryState, Publicity, Role, ScreeningOutcome, TokenScope
 from eva_engine.workflow.definition import WorkflowBundle
 
@@ -132,10 +128,10 @@ def build_foreign(eva: Eva) -> Foreign:
             organisation=OTHER_ORG, body="KH", starts_at=datetime(2026, 12, 16, 16, tzinfo=UTC)
         ),
     )
-    proposal = proposals.create_proposal(
+    proposal = proposal_commands.create_proposal(
         eva,
         as_("outsider"),
-        proposals.CreateProposal(
+        proposal_commands.CreateProposal(
             organisation=OTHER_ORG,
             case_number="900/05.00.00/2026",
             title_fi="Muun kunnan esitys",
@@ -189,10 +185,10 @@ def new_proposal(
     ground: str | None = None,
 ) -> int:
     _counter["case"] += 1
-    view = proposals.create_proposal(
+    view = proposal_commands.create_proposal(
         eva,
         as_(preparer),
-        proposals.CreateProposal(
+        proposal_commands.CreateProposal(
             organisation=ORG,
             case_number=f"{_counter['case']}/05.00.00/2026",
             title_fi=f"Testiesitys {_counter['case']}",
@@ -230,7 +226,7 @@ def document(
     negative: str | None = None,
     mitigate: bool = True,
     indicators: bool = True,
-) -> assessment.AssessmentDocument:
+) -> documents.AssessmentDocument:
     """A complete assessment for two alternatives, less the last ``skip`` answers.
     ``negative`` names a question whose chosen alternative has a significant negative impact."""
     answers: list[dict[str, Any]] = []
@@ -254,9 +250,9 @@ def document(
                 ans["direction"], ans["magnitude"] = "negative", "significant"
     if skip:
         answers = answers[:-skip]
-    return assessment.AssessmentDocument.model_validate(
+    return documents.AssessmentDocument.model_validate(
         {
-            "format": assessment.FORMAT,
+            "format": documents.FORMAT,
             "summary": "Yhteenveto.",
             "alternatives": [
                 {"position": 0, "title": "Nykytila"},
@@ -345,16 +341,18 @@ def proposal_in(
         if trigger == "begin_assessment":
             screen(eva, pid, depth, preparer)
         if trigger == "submit_for_review":
-            assessment.import_assessment(eva, as_(preparer), pid, document(eva, depth))
+            documents.import_assessment(eva, as_(preparer), pid, document(eva, depth))
         if trigger == "place_on_agenda":
-            proposals.schedule(
+            proposal_commands.schedule(
                 eva,
                 as_("sec"),
-                proposals.ScheduleProposal(proposal_id=pid, meeting_id=meeting_id(eva, body)),
+                proposal_commands.ScheduleProposal(
+                    proposal_id=pid, meeting_id=meeting_id(eva, body)
+                ),
             )
         transitions.fire(eva, as_(who.get(actor, actor)), pid, trigger)
     return pid
 
 
 def state_of(eva: Eva, pid: int) -> str:
-    return proposals.show(eva, OPERATOR, pid).state
+    return proposal_queries.show(eva, OPERATOR, pid).state

@@ -117,7 +117,7 @@ def cheap_password_hashing() -> Iterator[None]:
     Production keeps the library's recommended parameters."""
     from argon2 import PasswordHasher, profiles  # noqa: PLC0415
 
-    from eva_engine.services import accounts  # noqa: PLC0415
+    from eva_engine.services.people import accounts  # noqa: PLC0415
 
     saved = accounts._HASHER, accounts._DUMMY_HASH
     accounts._HASHER = PasswordHasher.from_parameters(profiles.CHEAPEST)

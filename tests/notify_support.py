@@ -21,7 +21,8 @@ from sqlalchemy import update
 
 from eva_engine.config import NotifySettings
 from eva_engine.models import OutboxMessage, utcnow
-from eva_engine.services import outbox, users
+from eva_engine.services.notifications import outbox
+from eva_engine.services.people import users
 from eva_engine.services.runtime import Eva
 from eva_engine.vocabulary import Language, Role
 from tests.builders import OPERATOR, ORG

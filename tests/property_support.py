@@ -28,7 +28,7 @@ from eva_engine.errors import (
     PermissionDenied,
     TransitionNotAllowed,
 )
-from eva_engine.services.assessment import AnswerIn, AssessmentDocument
+from eva_engine.services.assessment.documents import AnswerIn, AssessmentDocument
 from eva_engine.vocabulary import Direction, Magnitude, Role, ScreeningOutcome
 from eva_engine.workflow.definition import (
     CloseAssignments,

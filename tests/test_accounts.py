@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from eva_engine.errors import InvalidInput, PermissionDenied
 from eva_engine.models import AuditEvent
-from eva_engine.services import accounts, history
+from eva_engine.services.history import trail
+from eva_engine.services.people import accounts
 from eva_engine.services.runtime import Eva
 from tests.builders import OPERATOR, as_
 from tests.conftest import World
@@ -133,4 +134,4 @@ def test_history_is_untouched_by_the_session_epoch(eva: Eva, prep_password: str)
     assert user is not None
     accounts.end_sessions(eva, user.id)
     assert [a for a, _ in history_of_user(eva)][-2:] == ["user.login", "user.logout"]
-    assert history.verify(eva).ok
+    assert trail.verify(eva).ok

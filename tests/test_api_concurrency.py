@@ -11,8 +11,9 @@ import pytest
 
 from eva_engine.errors import Conflict
 from eva_engine.models import utcnow
-from eva_engine.services import api_idempotency, transitions
+from eva_engine.services import idempotency
 from eva_engine.services.runtime import Caller, Eva
+from eva_engine.services.steps import transitions
 from tests.api_support import NEW_PROPOSAL, api_app, api_as, locations, problem
 from tests.builders import as_, new_proposal, proposal_in
 
@@ -184,13 +185,13 @@ def test_an_unusable_key_is_400(api_as: Any, eva: Eva, key: str) -> None:
 def test_expired_records_are_purged(api_as: Any, eva: Eva, monkeypatch: pytest.MonkeyPatch) -> None:
     prep = api_as("prep")
     prep.post("/proposals", NEW_PROPOSAL, headers={"Idempotency-Key": "old"})
-    later = utcnow() + api_idempotency.RETENTION * 2
-    monkeypatch.setattr(api_idempotency, "utcnow", lambda: later)
+    later = utcnow() + idempotency.RETENTION * 2
+    monkeypatch.setattr(idempotency, "utcnow", lambda: later)
     again = prep.post(
         "/proposals", NEW_PROPOSAL | {"title_fi": "Uusi"}, headers={"Idempotency-Key": "old"}
     )
     assert again.status_code == 201  # the old key expired: a new request
-    assert api_idempotency.purge(eva) == 1  # what is older than the retention goes
+    assert idempotency.purge(eva) == 1  # what is older than the retention goes
 
 
 def test_a_claim_left_unfinished_does_not_hold_the_key(api_as: Any, eva: Eva) -> None:
@@ -202,7 +203,7 @@ def test_a_claim_left_unfinished_does_not_hold_the_key(api_as: Any, eva: Eva) ->
     canonical = json.dumps(NEW_PROPOSAL, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     same = hashlib.sha256(f"POST /api/v1/proposals\n\n{canonical}".encode()).hexdigest()
     # Claimed on its own and committed, the response never stored.
-    assert api_idempotency.claim(eva, caller, "left", "POST", "/api/v1/proposals", same) is None
+    assert idempotency.claim(eva, caller, "left", "POST", "/api/v1/proposals", same) is None
     response = prep.post("/proposals", NEW_PROPOSAL, headers={"Idempotency-Key": "left"})
     assert response.status_code == 201, response.json
     again = prep.post("/proposals", NEW_PROPOSAL, headers={"Idempotency-Key": "left"})

@@ -190,11 +190,12 @@ def test_listing_with_filters(api_as: Any, eva: Eva) -> None:
 def test_overdue_means_an_open_assignment_past_its_due_date(
     api_as: Any, eva: Eva, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from eva_engine.services.proposals import queries as proposal_queries  # noqa: PLC0415
+
     pid = new_proposal(eva)
-    from eva_engine.services import proposals  # noqa: PLC0415
 
     later = utcnow() + timedelta(days=45)  # the preparation task is due in 30 days
-    monkeypatch.setattr(proposals, "utcnow", lambda: later)
+    monkeypatch.setattr(proposal_queries, "utcnow", lambda: later)
     listed = api_as("prep").get("/proposals?organisation=testila&overdue=true").json
     assert [p["id"] for p in listed["items"]] == [pid]
 

@@ -16,7 +16,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from eva_engine.models import ApiToken, utcnow
-from eva_engine.services import accounts, tokens, users
+from eva_engine.services.people import accounts, tokens, users
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import Role, TokenScope
 from tests.api_support import NEW_PROPOSAL, Api, api_app, api_as, make_token, problem

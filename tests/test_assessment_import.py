@@ -14,9 +14,10 @@ from click.testing import CliRunner
 
 from eva_engine.cli import cli
 from eva_engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
-from eva_engine.services import assessment, proposals, screening
-from eva_engine.services.assessment import AssessmentDocument
-from eva_engine.services.history import proposal_history
+from eva_engine.services.assessment import documents, screening
+from eva_engine.services.assessment.documents import AssessmentDocument
+from eva_engine.services.history.trail import proposal_history
+from eva_engine.services.proposals import queries as proposal_queries
 from eva_engine.services.runtime import Eva
 from eva_engine.services.views import HistoryEventView
 from eva_engine.vocabulary import ScreeningOutcome
@@ -45,7 +46,7 @@ def at(problems: list[Problem], location: str) -> list[str]:
 
 def invalid_json(text: str) -> InvalidInput:
     with pytest.raises(InvalidInput) as caught:
-        assessment.parse_document(text, "assessment.json")
+        documents.parse_document(text, "assessment.json")
     return caught.value
 
 
@@ -104,7 +105,7 @@ def test_a_valid_document_parses_into_its_parts() -> None:
         }
     )
 
-    doc = assessment.parse_document(text)
+    doc = documents.parse_document(text)
 
     assert doc.alternatives[0].title == "Nykytila"
     assert doc.answers[0].magnitude is None
@@ -178,17 +179,17 @@ def test_an_invalid_document_is_refused_naming_the_path_and_nothing_is_stored(
     words: list[str],
 ) -> None:
     pid = new_proposal(eva)
-    before = proposals.show(eva, as_("prep"), pid)
+    before = proposal_queries.show(eva, as_("prep"), pid)
     events = history(eva, pid)
     doc = changed(eva, change)
 
     with pytest.raises(InvalidInput) as caught:
-        assessment.import_assessment(eva, as_("prep"), pid, doc)
+        documents.import_assessment(eva, as_("prep"), pid, doc)
 
     assert "nothing was changed" in caught.value.message
     messages = at(caught.value.problems, location)
     assert any(all(w in m for w in words) for m in messages), caught.value.problems
-    after = proposals.show(eva, as_("prep"), pid)
+    after = proposal_queries.show(eva, as_("prep"), pid)
     assert (after.alternatives, after.answers) == (0, 0)
     assert after.row_version == before.row_version
     assert history(eva, pid) == events
@@ -203,22 +204,22 @@ def test_every_problem_of_a_document_is_named_at_once(eva: Eva, world: World) ->
         d["answers"][2].update(direction="unknown", magnitude="minor")
 
     with pytest.raises(InvalidInput) as caught:
-        assessment.import_assessment(eva, as_("prep"), pid, changed(eva, many))
+        documents.import_assessment(eva, as_("prep"), pid, changed(eva, many))
 
     locations = {p.location for p in caught.value.problems}
     assert {"answers[0].question", "alternatives", "answers[2].magnitude"} <= locations
-    assert proposals.show(eva, as_("prep"), pid).answers == 0
+    assert proposal_queries.show(eva, as_("prep"), pid).answers == 0
 
 
 # re-importing -----------------------------------------------------------------------------------
 def test_importing_the_same_document_twice_records_no_new_events(eva: Eva, world: World) -> None:
     pid = new_proposal(eva)
     doc = document(eva)
-    first = assessment.import_assessment(eva, as_("prep"), pid, doc)
+    first = documents.import_assessment(eva, as_("prep"), pid, doc)
     events = history(eva, pid)
     assert any(e.action == "answer.create" for e in events)
 
-    again = assessment.import_assessment(eva, as_("prep"), pid, doc)
+    again = documents.import_assessment(eva, as_("prep"), pid, doc)
 
     assert history(eva, pid) == events
     assert (again.alternatives, again.answers) == (first.alternatives, first.answers)
@@ -226,13 +227,13 @@ def test_importing_the_same_document_twice_records_no_new_events(eva: Eva, world
 
 def test_changing_one_direction_records_exactly_one_answer_update(eva: Eva, world: World) -> None:
     pid = new_proposal(eva)
-    assessment.import_assessment(eva, as_("prep"), pid, document(eva))
+    documents.import_assessment(eva, as_("prep"), pid, document(eva))
     events = history(eva, pid)
 
     def negative(d: Data) -> None:
         d["answers"][0]["direction"] = "negative"
 
-    assessment.import_assessment(eva, as_("prep"), pid, changed(eva, negative))
+    documents.import_assessment(eva, as_("prep"), pid, changed(eva, negative))
 
     new = history(eva, pid)[len(events) :]
     assert [e.action for e in new] == ["answer.update"]
@@ -246,7 +247,7 @@ def test_removing_an_alternative_from_the_document_removes_it_and_its_answers(
 ) -> None:
     pid = new_proposal(eva)
     full = document(eva)
-    imported = assessment.import_assessment(eva, as_("prep"), pid, full)
+    imported = documents.import_assessment(eva, as_("prep"), pid, full)
     assert (imported.alternatives, imported.answers) == (2, len(full.answers))
     events = history(eva, pid)
     kept = [a for a in full.answers if a.alternative == 1]
@@ -255,7 +256,7 @@ def test_removing_an_alternative_from_the_document_removes_it_and_its_answers(
         d["alternatives"] = [a for a in d["alternatives"] if a["position"] != 0]
         d["answers"] = [a for a in d["answers"] if a["alternative"] != 0]
 
-    view = assessment.import_assessment(eva, as_("prep"), pid, changed(eva, without_status_quo))
+    view = documents.import_assessment(eva, as_("prep"), pid, changed(eva, without_status_quo))
 
     assert (view.alternatives, view.answers) == (1, len(kept))
     new = history(eva, pid)[len(events) :]
@@ -271,16 +272,16 @@ def test_editing_is_refused_in_a_state_that_is_not_editable_naming_the_state(
     eva: Eva, world: World
 ) -> None:
     pid = proposal_in(eva, "review")
-    version = proposals.show(eva, as_("prep"), pid).row_version
+    version = proposal_queries.show(eva, as_("prep"), pid).row_version
 
     with pytest.raises(InvalidInput) as caught:
-        assessment.import_assessment(eva, as_("prep"), pid, document(eva))
+        documents.import_assessment(eva, as_("prep"), pid, document(eva))
 
     assert "'review'" in caught.value.message
     assert at(caught.value.problems, "state") == [
         "editing is possible in: draft, screening, assessment"
     ]
-    assert proposals.show(eva, as_("prep"), pid).row_version == version
+    assert proposal_queries.show(eva, as_("prep"), pid).row_version == version
 
 
 def test_editing_is_refused_to_a_user_without_a_preparer_or_expert_role(
@@ -289,11 +290,11 @@ def test_editing_is_refused_to_a_user_without_a_preparer_or_expert_role(
     pid = new_proposal(eva)
 
     with pytest.raises(PermissionDenied) as caught:
-        assessment.import_assessment(eva, as_("sec"), pid, document(eva))
+        documents.import_assessment(eva, as_("sec"), pid, document(eva))
 
     assert "sec cannot edit the assessment" in caught.value.message
     assert "preparer, expert" in caught.value.message
-    assert proposals.show(eva, as_("prep"), pid).answers == 0
+    assert proposal_queries.show(eva, as_("prep"), pid).answers == 0
 
 
 @pytest.mark.parametrize("username", ["expert", "prep2"])
@@ -303,7 +304,7 @@ def test_an_expert_or_another_preparer_may_edit_the_assessment(
     pid = new_proposal(eva)
     doc = document(eva)
 
-    view = assessment.import_assessment(eva, as_(username), pid, doc)
+    view = documents.import_assessment(eva, as_(username), pid, doc)
 
     assert (view.alternatives, view.answers) == (2, len(doc.answers))
     assert {e.actor for e in history(eva, pid) if e.action == "answer.create"} == {username}
@@ -315,38 +316,38 @@ def test_a_user_of_another_organisation_is_told_the_proposal_does_not_exist(
     pid = new_proposal(eva)
 
     with pytest.raises(NotFound) as caught:
-        assessment.import_assessment(eva, as_("outsider"), pid, document(eva))
+        documents.import_assessment(eva, as_("outsider"), pid, document(eva))
 
     assert caught.value.message == f"no proposal {pid}"
-    assert proposals.show(eva, as_("prep"), pid).answers == 0
+    assert proposal_queries.show(eva, as_("prep"), pid).answers == 0
 
 
 def test_a_stale_expected_version_is_a_conflict_naming_who_changed_the_proposal(
     eva: Eva, world: World
 ) -> None:
     pid = new_proposal(eva)
-    read = proposals.show(eva, as_("prep"), pid).row_version
-    theirs = assessment.import_assessment(eva, as_("prep2"), pid, document(eva), read)
+    read = proposal_queries.show(eva, as_("prep"), pid).row_version
+    theirs = documents.import_assessment(eva, as_("prep2"), pid, document(eva), read)
     assert theirs.row_version != read
 
     def mine(d: Data) -> None:
         d["answers"][0]["direction"] = "negative"
 
     with pytest.raises(Conflict) as caught:
-        assessment.import_assessment(eva, as_("prep"), pid, changed(eva, mine), read)
+        documents.import_assessment(eva, as_("prep"), pid, changed(eva, mine), read)
 
     assert "by prep2" in caught.value.message
     assert f"you had version {read}, it is now {theirs.row_version}" in caught.value.message
-    current = proposals.show(eva, as_("prep"), pid)
+    current = proposal_queries.show(eva, as_("prep"), pid)
     assert current.row_version == theirs.row_version
     assert not any(e.action == "answer.update" for e in history(eva, pid))
 
 
 def test_the_current_expected_version_is_accepted(eva: Eva, world: World) -> None:
     pid = new_proposal(eva)
-    read = proposals.show(eva, as_("prep"), pid).row_version
+    read = proposal_queries.show(eva, as_("prep"), pid).row_version
 
-    view = assessment.import_assessment(eva, as_("prep"), pid, document(eva), read)
+    view = documents.import_assessment(eva, as_("prep"), pid, document(eva), read)
 
     assert view.row_version > read
     assert view.alternatives == 2
@@ -354,13 +355,13 @@ def test_the_current_expected_version_is_accepted(eva: Eva, world: World) -> Non
 
 # the JSON Schema --------------------------------------------------------------------------------
 def test_the_json_schema_requires_the_documents_required_properties() -> None:
-    schema = assessment.json_schema()
+    schema = documents.json_schema()
 
     required = {n for n, f in AssessmentDocument.model_fields.items() if f.is_required()}
     assert set(schema["required"]) == required == {"format", "alternatives"}
     assert set(schema["properties"]) == set(AssessmentDocument.model_fields)
     assert schema["additionalProperties"] is False
-    assert schema["properties"]["format"]["const"] == assessment.FORMAT
+    assert schema["properties"]["format"]["const"] == documents.FORMAT
 
 
 def test_assessment_schema_prints_the_json_schema_as_valid_json() -> None:
@@ -368,7 +369,7 @@ def test_assessment_schema_prints_the_json_schema_as_valid_json() -> None:
 
     assert result.exit_code == 0, result.output
     printed = json.loads(result.stdout)
-    assert printed == assessment.json_schema()
+    assert printed == documents.json_schema()
     assert printed["$id"] == "https://eva.invalid/schemas/assessment-1.json"
 
 
@@ -378,7 +379,7 @@ def refused_screening(eva: Eva, pid: int, **fields: Any) -> list[Problem]:
     with pytest.raises(InvalidInput) as caught:
         screening.record_screening(eva, as_("prep"), cmd)
     assert caught.value.message == "the screening was not recorded"
-    assert proposals.show(eva, as_("prep"), pid).screening is None
+    assert proposal_queries.show(eva, as_("prep"), pid).screening is None
     return caught.value.problems
 
 
@@ -446,13 +447,13 @@ def test_two_mitigations_for_the_same_question_and_alternative_are_refused(
     doc = document(eva).model_copy(
         update={
             "mitigations": [
-                assessment.MitigationIn(question=question, alternative=1, description="A."),
-                assessment.MitigationIn(question=question, alternative=1, description="B."),
+                documents.MitigationIn(question=question, alternative=1, description="A."),
+                documents.MitigationIn(question=question, alternative=1, description="B."),
             ]
         }
     )
     with pytest.raises(InvalidInput) as caught:
-        assessment.import_assessment(eva, as_("prep"), pid, doc)
+        documents.import_assessment(eva, as_("prep"), pid, doc)
     assert [p.location for p in caught.value.problems] == ["mitigations[1]"]
 
 
@@ -460,12 +461,12 @@ def test_an_import_that_changes_nothing_leaves_the_version_and_the_conflict_name
     eva: Eva, world: World
 ) -> None:
     pid = proposal_in(eva, "assessment")
-    first = assessment.import_assessment(eva, as_("prep"), pid, document(eva))
-    again = assessment.import_assessment(eva, as_("prep2"), pid, document(eva))
+    first = documents.import_assessment(eva, as_("prep"), pid, document(eva))
+    again = documents.import_assessment(eva, as_("prep2"), pid, document(eva))
     assert again.row_version == first.row_version
     changed = document(eva, skip=2)
-    assessment.import_assessment(eva, as_("prep2"), pid, changed)
+    documents.import_assessment(eva, as_("prep2"), pid, changed)
     with pytest.raises(Conflict, match="changed by prep2"):
-        assessment.import_assessment(
+        documents.import_assessment(
             eva, as_("prep"), pid, document(eva), expected_version=first.row_version
         )

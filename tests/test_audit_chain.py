@@ -16,15 +16,16 @@ from eva_engine.config import default_workflows_dir
 from eva_engine.db.audit import VerifyResult
 from eva_engine.db.migrate import upgrade
 from eva_engine.db.unit_of_work import Database
-from eva_engine.services import history, transitions
+from eva_engine.services.history import trail
 from eva_engine.services.runtime import Eva
+from eva_engine.services.steps import transitions
 from tests.audit_support import connection, triggers_bypassed
 from tests.builders import as_, build_world, proposal_in
 from tests.conftest import FreshDatabase, World, publish_workflows
 
 
 def verify(eva: Eva) -> VerifyResult:
-    return history.verify(eva)
+    return trail.verify(eva)
 
 
 def count(eva: Eva) -> int:
@@ -172,7 +173,7 @@ def one_proposal(eva: Eva, world: World) -> int:
 def test_a_proposals_own_events_verify_without_walking_the_chain(
     eva: Eva, one_proposal: int
 ) -> None:
-    result = history.verify_proposal(eva, as_("aud"), one_proposal)
+    result = trail.verify_proposal(eva, as_("aud"), one_proposal)
     assert result.ok
     assert result.verified == len(proposal_events(eva, one_proposal)) > 5
 
@@ -181,7 +182,7 @@ def test_an_edit_of_a_proposals_event_is_found_on_its_page(eva: Eva, one_proposa
     seq = proposal_events(eva, one_proposal)[2]
     with triggers_bypassed(eva) as conn:
         conn.execute(text("UPDATE audit_events SET reason = 'forged' WHERE seq = :s"), {"s": seq})
-    result = history.verify_proposal(eva, as_("aud"), one_proposal)
+    result = trail.verify_proposal(eva, as_("aud"), one_proposal)
     assert (result.ok, result.first_bad_seq) == (False, seq)
     assert "altered" in str(result.problem)
 
@@ -190,7 +191,7 @@ def test_a_deletion_just_before_a_proposals_event_is_found(eva: Eva, one_proposa
     seq = proposal_events(eva, one_proposal)[3]
     with triggers_bypassed(eva) as conn:
         conn.execute(text("DELETE FROM audit_events WHERE seq = :s"), {"s": seq - 1})
-    result = history.verify_proposal(eva, as_("aud"), one_proposal)
+    result = trail.verify_proposal(eva, as_("aud"), one_proposal)
     assert not result.ok
     assert result.first_bad_seq in (seq - 1, seq)
 
@@ -201,7 +202,7 @@ def test_a_proposal_from_another_organisation_is_not_verified_for_you(
     from eva_engine.errors import NotFound  # noqa: PLC0415
 
     with pytest.raises(NotFound):
-        history.verify_proposal(eva, as_("outsider"), one_proposal)
+        trail.verify_proposal(eva, as_("outsider"), one_proposal)
 
 
 # verifying while others write -------------------------------------------------------------------
@@ -235,7 +236,7 @@ def test_verifying_while_others_commit_never_reports_a_false_break(
     eva, pids = busy
     stop, errors = threading.Event(), list[str]()
     writers = [threading.Thread(target=_keep_writing, args=(eva, p, stop, errors)) for p in pids]
-    start = history.verify(eva).verified
+    start = trail.verify(eva).verified
     for writer in writers:
         writer.start()
     false_results: list[str] = []
@@ -245,11 +246,11 @@ def test_verifying_while_others_commit_never_reports_a_false_break(
         while rounds < 30 or time.monotonic() < deadline:
             rounds += 1
             if rounds % 3:
-                result = history.verify(eva)
+                result = trail.verify(eva)
                 if not result.ok:
                     false_results.append(f"verify: {result.problem}")
             else:  # the auditor's walk from the web page records what it found
-                check = history.verify_and_record(eva, as_("aud"))
+                check = trail.verify_and_record(eva, as_("aud"))
                 if not check.ok:
                     false_results.append(f"recorded: {check.problem}")
     finally:
@@ -257,12 +258,12 @@ def test_verifying_while_others_commit_never_reports_a_false_break(
         for writer in writers:
             writer.join(60)
     assert errors == []
-    grown = history.verify(eva)
+    grown = trail.verify(eva)
     assert grown.ok
     assert grown.verified > start + 2 * rounds  # the writers kept committing throughout
     assert false_results == [], f"{len(false_results)} of {rounds} rounds: {false_results[:3]}"
-    recorded = history.audit_events(
-        eva, as_("aud"), year=datetime.now(UTC).year, action=history.CHAIN_CHECK, limit=500
+    recorded = trail.audit_events(
+        eva, as_("aud"), year=datetime.now(UTC).year, action=trail.CHAIN_CHECK, limit=500
     )
     assert recorded.events
     assert all((e.after or {}).get("ok") for e in recorded.events)

@@ -20,9 +20,10 @@ from eva_engine.config import default_workflows_dir
 from eva_engine.db.engine import make_engine
 from eva_engine.db.migrate import upgrade
 from eva_engine.db.unit_of_work import Database
-from eva_engine.services import backup as backups
-from eva_engine.services import history, transitions
+from eva_engine.services.history import trail
+from eva_engine.services.installation import backup as backups
 from eva_engine.services.runtime import Eva
+from eva_engine.services.steps import transitions
 from tests.builders import as_, build_world, proposal_in
 from tests.conftest import FreshDatabase, publish_workflows
 
@@ -81,7 +82,7 @@ def test_a_backup_restores_into_a_fresh_database_and_checks_out(
     assert f"Backup written to {folder}" in made.stdout
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["counts"] == counts(url)
-    assert manifest["head_seq"] == history.verify(source).verified
+    assert manifest["head_seq"] == trail.verify(source).verified
     assert (folder / "checkpoint.json").is_file()
     password = source.database.engine.url.password
     assert password is None or str(password) not in (folder / "manifest.json").read_text()
@@ -102,7 +103,7 @@ def test_a_backup_restores_into_a_fresh_database_and_checks_out(
     restored_eva = Eva(Database.connect(target), default_workflows_dir())
     try:
         proposal_in(restored_eva, "screening")
-        assert history.verify(restored_eva).ok
+        assert trail.verify(restored_eva).ok
     finally:
         restored_eva.database.dispose()
 
@@ -129,7 +130,7 @@ def test_a_backup_taken_while_writers_commit_holds_every_event_committed_before_
     reports: list[tuple[int, backups.RestoreReport, int]] = []
     try:
         for n in range(3):
-            before = history.verify(source).verified  # committed before the backup begins
+            before = trail.verify(source).verified  # committed before the backup begins
             report = backups.backup(url, tmp_path / f"backup-{n}", KEY)
             target = fresh_databases.new_url()
             reports.append(
@@ -154,7 +155,7 @@ def test_a_backup_taken_while_writers_commit_holds_every_event_committed_before_
         for writer in writers:
             writer.join(60)
     assert errors == []
-    after = history.verify(source).verified
+    after = trail.verify(source).verified
     for before, restored, head_seq in reports:
         assert restored.ok, restored.checks
         assert before <= head_seq

@@ -21,7 +21,8 @@ from eva_engine.db.migrate import upgrade
 from eva_engine.db.unit_of_work import Database
 from eva_engine.errors import InvalidInput
 from eva_engine.models import GENESIS_HASH, AuditEvent
-from eva_engine.services import checkpoints, history, proposals
+from eva_engine.services.history import checkpoints, trail
+from eva_engine.services.proposals import queries as proposal_queries
 from eva_engine.services.runtime import Eva
 from tests.audit_support import connection, triggers_bypassed
 from tests.builders import OPERATOR, as_, build_world, proposal_in
@@ -42,7 +43,7 @@ def head(eva: Eva) -> int:
 def reads(eva: Eva, times: int) -> None:
     """Events that change no proposal's state: the auditor browsing the history."""
     for _ in range(times):
-        history.audit_events(eva, as_("aud"), year=YEAR)
+        trail.audit_events(eva, as_("aud"), year=YEAR)
 
 
 def checkpoint_file(eva: Eva, path: Path, key: str = KEY) -> checkpoints.Checkpoint:
@@ -106,7 +107,7 @@ def test_a_tail_deleted_with_the_head_moved_back_is_found_by_the_checkpoint(
             ),
             {"n": cut},
         )
-    assert history.verify(eva).ok  # the chain alone cannot tell
+    assert trail.verify(eva).ok  # the chain alone cannot tell
     result = checkpoints.verify(eva, KEY, [path])
     assert (result.ok, result.first_bad_seq) == (False, cut + 1)
     assert f"the chain ends at {cut}, before the checkpoint at {seq}" in str(result.problem)
@@ -149,7 +150,7 @@ def test_an_edit_with_every_later_hash_recomputed_is_found_by_the_checkpoint(
     path, seq = anchored
     reads(eva, 2)
     rewrite_from(eva, edited or seq)
-    assert history.verify(eva).ok  # the chain alone cannot tell
+    assert trail.verify(eva).ok  # the chain alone cannot tell
     result = checkpoints.verify(eva, KEY, [path])
     assert not result.ok
     if edited == 1:
@@ -161,7 +162,7 @@ def test_an_edit_with_every_later_hash_recomputed_is_found_by_the_checkpoint(
 
 
 def case_number(eva: Eva, pid: int) -> str:
-    return proposals.show(eva, OPERATOR, pid).case_number
+    return proposal_queries.show(eva, OPERATOR, pid).case_number
 
 
 def test_a_state_rewritten_without_an_audit_event_is_found_naming_the_case(
@@ -169,11 +170,11 @@ def test_a_state_rewritten_without_an_audit_event_is_found_naming_the_case(
 ) -> None:
     pid = proposal_in(eva, "review")
     proposal_in(eva, "decided")
-    assert history.verify(eva).ok
+    assert trail.verify(eva).ok
     connection(eva).execute(
         text("UPDATE proposals SET state = 'decided' WHERE id = :p"), {"p": pid}
     )
-    result = history.verify(eva)
+    result = trail.verify(eva)
     assert not result.ok
     assert f"proposal {case_number(eva, pid)} is in state 'decided'" in str(result.problem)
     assert "its history says 'review'" in str(result.problem)
@@ -190,7 +191,7 @@ def test_a_state_rewritten_without_an_audit_event_is_found_naming_the_case(
 def test_a_state_set_back_to_its_previous_value_is_found_too(eva: Eva, world: World) -> None:
     pid = proposal_in(eva, "reviewed")
     connection(eva).execute(text("UPDATE proposals SET state = 'review' WHERE id = :p"), {"p": pid})
-    result = history.verify(eva)
+    result = trail.verify(eva)
     assert not result.ok
     assert f"proposal {case_number(eva, pid)} is in state 'review'" in str(result.problem)
 
@@ -209,7 +210,7 @@ def test_a_proposal_written_into_the_table_without_history_is_found(eva: Eva, wo
         ),
         {"p": pid},
     )
-    result = history.verify(eva)
+    result = trail.verify(eva)
     assert not result.ok
     assert "proposal 999/00.00.00/2026 has no history" in str(result.problem)
 

@@ -25,8 +25,11 @@ from eva_engine.config import Settings, default_workflows_dir
 from eva_engine.db.unit_of_work import ATTEMPTS, Database
 from eva_engine.errors import Conflict, EvaError, InvalidInput, TransitionNotAllowed
 from eva_engine.models import Organisation
-from eva_engine.services import accounts, history, proposals, transitions
+from eva_engine.services.history import trail
+from eva_engine.services.people import accounts
+from eva_engine.services.proposals import queries as proposal_queries
 from eva_engine.services.runtime import RETRY_STATS, Caller, Eva
+from eva_engine.services.steps import transitions
 from eva_engine.vocabulary import OrganisationKind
 from tests.api_support import make_token
 from tests.builders import as_, new_proposal, proposal_in, screen, state_of
@@ -86,7 +89,7 @@ def _run(url: str, pid: int, version: int | None) -> list[str]:
 def _transition_events(eva: Eva, pid: int) -> int:
     return sum(
         1
-        for e in history.proposal_history(eva, Caller(None, "tests"), pid)
+        for e in trail.proposal_history(eva, Caller(None, "tests"), pid)
         if e.action == "proposal.transition" and (e.after or {}).get("trigger") == "pass_review"
     )
 
@@ -97,12 +100,12 @@ def test_of_several_simultaneous_reviewers_with_the_same_version_exactly_one_win
 ) -> None:
     eva, url = committed
     pid = proposal_in(eva, "review")
-    version = proposals.show(eva, Caller(None, "tests"), pid).row_version
+    version = proposal_queries.show(eva, Caller(None, "tests"), pid).row_version
     results = _run(url, pid, version)
     assert results == ["conflict"] * (WORKERS - 1) + ["ok"]
     assert _transition_events(eva, pid) == 1
-    assert proposals.show(eva, Caller(None, "tests"), pid).state == "reviewed"
-    assert history.verify(eva).ok
+    assert proposal_queries.show(eva, Caller(None, "tests"), pid).state == "reviewed"
+    assert trail.verify(eva).ok
 
 
 @pytest.mark.postgres
@@ -115,7 +118,7 @@ def test_without_a_version_the_optimistic_lock_still_lets_exactly_one_through(
     assert results.count("ok") == 1
     assert set(results) - {"ok"} <= {"conflict", "too late"}
     assert _transition_events(eva, pid) == 1
-    assert history.verify(eva).ok
+    assert trail.verify(eva).ok
 
 
 # contention at the entry points -----------------------------------------------------------------
@@ -179,7 +182,7 @@ def test_contention_is_retried_then_a_409_in_the_api(impatient: tuple[Eva, Eva, 
     assert body["code"] == "conflict"
     assert body["detail"].startswith("someone else was saving at the same moment")
     assert RETRY_STATS.retries - retries == ATTEMPTS - 1  # run again before giving up
-    assert proposals.show(eva, Caller(None, "tests"), pid).state == "draft"
+    assert proposal_queries.show(eva, Caller(None, "tests"), pid).state == "draft"
     assert start_screening(pid).status_code == 200  # the lock is gone: the same request works
 
 
@@ -200,7 +203,7 @@ def test_a_lock_released_meanwhile_is_retried_into_success(
         timer.join()
     assert response.status_code == 200, response.get_data(as_text=True)
     assert RETRY_STATS.retries - retries >= 1
-    assert proposals.show(eva, Caller(None, "tests"), pid).state == "screening"
+    assert proposal_queries.show(eva, Caller(None, "tests"), pid).state == "screening"
     assert _transition_events_of(eva, pid, "start_screening") == 1
 
 
@@ -225,7 +228,7 @@ def test_contention_is_a_409_page_in_the_web_ui(impatient: tuple[Eva, Eva, str])
     assert response.status_code == 409
     assert "Joku muu tallensi samalla hetkellä; yritä uudelleen." in response.get_data(as_text=True)
     assert RETRY_STATS.retries - retries == ATTEMPTS - 1
-    assert proposals.show(eva, Caller(None, "tests"), pid).state == "draft"
+    assert proposal_queries.show(eva, Caller(None, "tests"), pid).state == "draft"
 
 
 @pytest.mark.postgres
@@ -248,20 +251,20 @@ def test_contention_is_the_conflict_exit_code_on_the_command_line(
     assert "someone else was saving at the same moment" in result.stderr
     assert "Traceback" not in result.output + result.stderr
     assert RETRY_STATS.retries - retries == ATTEMPTS - 1
-    assert proposals.show(eva, Caller(None, "tests"), pid).state == "draft"
+    assert proposal_queries.show(eva, Caller(None, "tests"), pid).state == "draft"
 
 
 def _transition_events_of(eva: Eva, pid: int, trigger: str) -> int:
     return sum(
         1
-        for e in history.proposal_history(eva, Caller(None, "tests"), pid)
+        for e in trail.proposal_history(eva, Caller(None, "tests"), pid)
         if e.action == "proposal.transition" and (e.after or {}).get("trigger") == trigger
     )
 
 
 # one transaction at the entry point ------------------------------------------------------------
 def _actions(eva: Eva, pid: int) -> list[tuple[str, str]]:
-    return [(e.action, e.actor) for e in history.proposal_history(eva, Caller(None, "tests"), pid)]
+    return [(e.action, e.actor) for e in trail.proposal_history(eva, Caller(None, "tests"), pid)]
 
 
 def test_services_inside_an_entry_points_transaction_join_it(eva: Eva, world: World) -> None:
@@ -287,7 +290,7 @@ def test_services_inside_an_entry_points_transaction_join_it(eva: Eva, world: Wo
         ("proposal.transition", "prep2"),
     ]
     assert {actor for _, actor in made} == {"prep", "prep2"}
-    assert history.verify(eva).ok
+    assert trail.verify(eva).ok
 
 
 def _add_organisation(eva: Eva, code: str) -> None:
@@ -331,4 +334,4 @@ def test_a_refused_service_inside_a_transaction_undoes_only_its_own_part(
     with eva.reading() as uow:
         assert uow.repos.organisation_by_code(world.org) is not None
         assert len(uow.repos.organisations()) == 2
-    assert history.verify(eva).ok
+    assert trail.verify(eva).ok

@@ -25,8 +25,10 @@ from sqlalchemy import select
 from eva_engine.cli import cli
 from eva_engine.errors import NotFound, PermissionDenied
 from eva_engine.models import Base
-from eva_engine.services import accounts, outbox, tokens, transitions, users
+from eva_engine.services.notifications import outbox
+from eva_engine.services.people import accounts, tokens, users
 from eva_engine.services.runtime import Caller, Eva
+from eva_engine.services.steps import transitions
 from eva_engine.vocabulary import Role, ScreeningOutcome, TokenScope
 from tests.api_support import Api, api_app, make_token, problem
 from tests.builders import (

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from eva_engine.config import default_workflows_dir
-from eva_engine.services.assessment import document_problems, parse_document
+from eva_engine.services.assessment.documents import document_problems, parse_document
 from eva_engine.workflow.diagram import mermaid
 from eva_engine.workflow.loader import load_catalogue
 

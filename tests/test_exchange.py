@@ -16,8 +16,12 @@ from flask.testing import FlaskClient
 
 from eva_engine.config import Settings
 from eva_engine.errors import NotFound, PermissionDenied
-from eva_engine.services import accounts, assessment, exchange, history, transitions
+from eva_engine.services.assessment import documents
+from eva_engine.services.exchange import summaries
+from eva_engine.services.history import trail
+from eva_engine.services.people import accounts
 from eva_engine.services.runtime import Eva
+from eva_engine.services.steps import transitions
 from eva_engine.vocabulary import Publicity, ScreeningOutcome
 from tests.builders import (
     OPERATOR,
@@ -82,8 +86,8 @@ def assessed(
             answer.update(justification="SALAINEN-PERUSTELU", evidence_source="SALAINEN-LÄHDE")
         data["mitigations"][0]["description"] = "SALAINEN-LIEVENNYS"
         data["follow_up_indicators"][0]["name"] = "SALAINEN-MITTARI"
-        doc = assessment.AssessmentDocument.model_validate(data)
-    assessment.import_assessment(eva, as_("prep"), pid, doc)
+        doc = documents.AssessmentDocument.model_validate(data)
+    documents.import_assessment(eva, as_("prep"), pid, doc)
     return pid
 
 
@@ -91,7 +95,7 @@ def assessed(
 def test_the_finnish_text_summary_says_what_the_presenter_needs(eva: Eva, world: World) -> None:
     pid = assessed(eva)
     question, area = texts_of(eva, negative_question(eva))
-    text = render_summary(exchange.summary(eva, as_("prep"), pid), "text", "fi")
+    text = render_summary(summaries.summary(eva, as_("prep"), pid), "text", "fi")
     assert text.startswith("Vaikutusten ennakkoarviointi: Testiesitys")
     assert "Tarveharkinnan tulos: kevyt arviointi." in text
     assert "- Vaikuttaa suureen osaan asukkaista" in text  # the screening criterion, in Finnish
@@ -112,7 +116,7 @@ def test_the_finnish_text_summary_says_what_the_presenter_needs(eva: Eva, world:
 def test_the_swedish_html_summary_uses_the_swedish_texts(eva: Eva, world: World) -> None:
     pid = assessed(eva)
     question, area = texts_of(eva, negative_question(eva))
-    page = render_summary(exchange.summary(eva, as_("prep"), pid), "html", "sv")
+    page = render_summary(summaries.summary(eva, as_("prep"), pid), "html", "sv")
     assert page.startswith("<!doctype html>") or '<html lang="sv">' in page
     assert '<html lang="sv">' in page
     assert f"<h3>{html.escape(area['sv'])}</h3>" in page
@@ -131,18 +135,18 @@ def test_the_english_summary_and_an_exempt_screening(eva: Eva, world: World) -> 
     pid = new_proposal(eva)
     transitions.fire(eva, as_("prep"), pid, "start_screening")
     screen(eva, pid, ScreeningOutcome.EXEMPT)
-    text = render_summary(exchange.summary(eva, as_("prep"), pid), "text", "en")
+    text = render_summary(summaries.summary(eva, as_("prep"), pid), "text", "en")
     assert "Outcome of the screening: no assessment needed." in text
     assert "Exemption: " in text
     assert "Viran täyttö." in text
     assert "No mitigations are needed or recorded." in text
-    sv = render_summary(exchange.summary(eva, as_("prep"), pid), "text", "sv")
+    sv = render_summary(summaries.summary(eva, as_("prep"), pid), "text", "sv")
     assert "Behovsprövning" in sv
 
 
 def test_a_summary_before_screening_says_so(eva: Eva, world: World) -> None:
     pid = new_proposal(eva)
-    text = render_summary(exchange.summary(eva, as_("prep"), pid), "text", "fi")
+    text = render_summary(summaries.summary(eva, as_("prep"), pid), "text", "fi")
     assert "Tarveharkintaa ei ole kirjattu." in text
 
 
@@ -154,7 +158,7 @@ def test_a_public_export_of_a_partly_confidential_proposal_leaves_out_what_peopl
     eva: Eva, world: World
 ) -> None:
     pid = assessed(eva, Publicity.PARTLY_CONFIDENTIAL, GROUND, secret_texts=True)
-    public = exchange.summary(eva, as_("prep"), pid, public=True)
+    public = summaries.summary(eva, as_("prep"), pid, public=True)
     question, _ = texts_of(eva, negative_question(eva))
     for language in ("fi", "sv", "en"):
         for kind in ("html", "text"):
@@ -168,7 +172,7 @@ def test_a_public_export_of_a_partly_confidential_proposal_leaves_out_what_peopl
     assert "- Vaihtoehto 1: esitetty vaihtoehto" in text
     assert text.count("Jätetty pois julkisesta versiosta.") == 2  # mitigations, indicators
     # for internal use everything is there, marked not public
-    internal = render_summary(exchange.summary(eva, as_("prep"), pid), "text", "fi")
+    internal = render_summary(summaries.summary(eva, as_("prep"), pid), "text", "fi")
     assert all(s in internal for s in SECRETS)
     assert "Ei julkinen: vain sisäiseen käyttöön." in internal
 
@@ -176,7 +180,7 @@ def test_a_public_export_of_a_partly_confidential_proposal_leaves_out_what_peopl
 def test_a_confidential_proposal_has_no_public_summary(eva: Eva, world: World) -> None:
     pid = assessed(eva, Publicity.CONFIDENTIAL, GROUND)
     with pytest.raises(PermissionDenied) as caught:
-        exchange.summary(eva, as_("prep"), pid, public=True)
+        summaries.summary(eva, as_("prep"), pid, public=True)
     assert "is confidential" in caught.value.message
     assert GROUND in caught.value.message
     failed = run(eva, "export", "summary", str(pid), "--as", "prep", "--public", code=4)
@@ -185,7 +189,7 @@ def test_a_confidential_proposal_has_no_public_summary(eva: Eva, world: World) -
 
 def test_a_public_proposal_is_whole_in_its_public_export(eva: Eva, world: World) -> None:
     pid = assessed(eva)
-    view = exchange.summary(eva, as_("prep"), pid, public=True)
+    view = summaries.summary(eva, as_("prep"), pid, public=True)
     assert view.omitted is False
     assert view.mitigations
     assert view.summary == "Yhteenveto."
@@ -193,19 +197,19 @@ def test_a_public_proposal_is_whole_in_its_public_export(eva: Eva, world: World)
 
 def test_exports_of_a_non_public_proposal_are_logged_as_disclosures(eva: Eva, world: World) -> None:
     pid = assessed(eva, Publicity.PARTLY_CONFIDENTIAL, GROUND)
-    exchange.summary(eva, as_("pres"), pid, public=True)
-    exchange.export_assessment(eva, as_("aud"), pid)
+    summaries.summary(eva, as_("pres"), pid, public=True)
+    summaries.export_assessment(eva, as_("aud"), pid)
     events = [
-        e for e in history.proposal_history(eva, OPERATOR, pid) if e.action == "proposal.export"
+        e for e in trail.proposal_history(eva, OPERATOR, pid) if e.action == "proposal.export"
     ]
     assert [(e.actor, e.after) for e in events] == [
         ("pres", {"export": "summary", "public": True}),
         ("aud", {"export": "assessment", "public": False}),
     ]
     public_pid = assessed(eva)
-    exchange.summary(eva, as_("pres"), public_pid)
+    summaries.summary(eva, as_("pres"), public_pid)
     assert not any(
-        e.action == "proposal.export" for e in history.proposal_history(eva, OPERATOR, public_pid)
+        e.action == "proposal.export" for e in trail.proposal_history(eva, OPERATOR, public_pid)
     )
 
 
@@ -224,7 +228,7 @@ def test_the_json_export_round_trips_through_assessment_import(
     screen(eva, other)
     transitions.fire(eva, as_("prep"), other, "begin_assessment")
     run(eva, "assessment", "import", str(other), str(exported), "--as", "prep")
-    again = exchange.export_assessment(eva, as_("prep"), other).model_dump(mode="json")
+    again = summaries.export_assessment(eva, as_("prep"), other).model_dump(mode="json")
     assert again == data
 
 
@@ -247,7 +251,7 @@ def test_the_cli_applies_the_proposal_access_rules(eva: Eva, world: World) -> No
     run(eva, "export", "summary", str(pid), "--as", "sec_tek", code=3)  # no grant for HYVLTK
     run(eva, "export", "summary", "99999", "--as", "prep", code=3)
     with pytest.raises(NotFound):
-        exchange.export_assessment(eva, as_("sec_tek"), pid)
+        summaries.export_assessment(eva, as_("sec_tek"), pid)
     assert run(eva, "export", "summary", str(pid), "--as", "director").stdout
 
 
@@ -281,7 +285,7 @@ def test_the_routes_download_the_summary_and_the_assessment(eva: Eva, app: Flask
     assert default.startswith("Vaikutusten ennakkoarviointi")  # the UI's language
     document_json = client.get(f"/proposals/{pid}/assessment.json")
     assert document_json.content_type == "application/json"
-    parsed = assessment.parse_document(document_json.get_data(as_text=True))
+    parsed = documents.parse_document(document_json.get_data(as_text=True))
     assert parsed.summary == "Yhteenveto."
     assert client.get(f"/proposals/{pid}/summary.txt?lang=de").status_code == 400
 

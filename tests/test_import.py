@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from eva_engine.errors import InvalidInput, NotFound, PermissionDenied
-from eva_engine.services import history, importing, proposals
+from eva_engine.services.exchange import importing
+from eva_engine.services.history import trail
+from eva_engine.services.proposals import queries as proposal_queries
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import Publicity
 from tests.builders import OPERATOR, as_, meeting_id
@@ -36,7 +38,7 @@ def do_import(
 
 
 def count(eva: Eva) -> int:
-    return proposals.list_proposals(eva, OPERATOR, "testila").total
+    return proposal_queries.list_proposals(eva, OPERATOR, "testila").total
 
 
 def test_a_good_csv_file_imports_every_case(eva: Eva, world: World) -> None:
@@ -46,7 +48,7 @@ def test_a_good_csv_file_imports_every_case(eva: Eva, world: World) -> None:
     assert report.skipped == []
     assert report.existing == []
     first, second, third = (
-        proposals.show(eva, OPERATOR, c.proposal_id or 0) for c in report.created
+        proposal_queries.show(eva, OPERATOR, c.proposal_id or 0) for c in report.created
     )
     assert first.title_sv == "Idrottsplatsernas öppettider"
     assert first.body == "HYVLTK"
@@ -64,7 +66,7 @@ def test_a_good_json_file_imports_with_its_source_system(eva: Eva, world: World)
     assert report.source_system == "tweb"
     assert [c.external_id for c in report.created] == ["T-55", "T-56"]
     assert [c.line for c in report.created] == [4, 15]
-    view = proposals.show(eva, OPERATOR, report.created[1].proposal_id or 0)
+    view = proposal_queries.show(eva, OPERATOR, report.created[1].proposal_id or 0)
     assert view.preparer == "prep"  # defaults to the importing user
     assert view.publicity == Publicity.PARTLY_CONFIDENTIAL
     assert view.contains_personal_data is True
@@ -72,7 +74,7 @@ def test_a_good_json_file_imports_with_its_source_system(eva: Eva, world: World)
 
 def test_the_history_records_the_import_as_the_client(eva: Eva, world: World) -> None:
     report = do_import(eva, "cases-good.json", user="prep")
-    events = history.proposal_history(eva, OPERATOR, report.created[0].proposal_id or 0)
+    events = trail.proposal_history(eva, OPERATOR, report.created[0].proposal_id or 0)
     created = next(e for e in events if e.action == "proposal.create")
     assert created.actor == "prep"
     assert created.client == "import:cases-good.json"

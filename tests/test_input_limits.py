@@ -45,18 +45,17 @@ from eva_engine.cli import cli
 from eva_engine.cli.params import WholeNumber
 from eva_engine.config import Settings
 from eva_engine.errors import InvalidInput
-from eva_engine.services import (
-    accounts,
-    assessment,
-    history,
-    importing,
-    outbox,
-    proposals,
-    screening,
-)
+from eva_engine.services.assessment import documents, screening
+from eva_engine.services.command import Command
+from eva_engine.services.exchange import importing
 from eva_engine.services.fields import text_limits
-from eva_engine.services.organisations import Command
+from eva_engine.services.history import trail
+from eva_engine.services.notifications import outbox
+from eva_engine.services.people import accounts
+from eva_engine.services.proposals import commands as proposal_commands
+from eva_engine.services.proposals import queries as proposal_queries
 from eva_engine.services.runtime import Caller, Eva
+from eva_engine.services.steps import transitions
 from tests.api_support import Api, make_token, problem
 from tests.builders import OPERATOR, ORG, bundle, meeting_id, new_proposal, proposal_in
 from tests.conftest import World
@@ -78,8 +77,8 @@ FOREIGN_DIGITS = {"full-width": FULL_WIDTH, "Arabic-Indic": ARABIC_INDIC}
 # the models ---------------------------------------------------------------------------------
 def command_models() -> list[type[BaseModel]]:
     """Every service command (a ``Command`` of a module of eva_engine.services)."""
-    for module in pkgutil.iter_modules(eva_engine.services.__path__):
-        importlib.import_module(f"eva_engine.services.{module.name}")
+    for module in pkgutil.walk_packages(eva_engine.services.__path__, "eva_engine.services."):
+        importlib.import_module(module.name)
     found: dict[str, type[BaseModel]] = {}
     todo: list[type[BaseModel]] = [Command]
     while todo:
@@ -381,7 +380,7 @@ def _exemption(eva: Eva) -> str:
 
 LIMITED = {
     "ground": Limited(
-        proposals.CreateProposal,
+        proposal_commands.CreateProposal,
         "confidentiality_ground",
         form=lambda _e, text: (
             "/proposals/new",
@@ -459,7 +458,7 @@ LIMITED = {
         fresh=lambda eva: proposal_in(eva, "screening"),
     ),
     "step reason": Limited(
-        proposals.FireTrigger,
+        transitions.FireTrigger,
         "reason",
         form=lambda _e, text: ("/proposals/{pid}/transitions/start_screening", {"reason": text}),
         api=lambda _e, text: (
@@ -513,7 +512,7 @@ def _browser(app: Flask, username: str) -> FlaskClient:
 
 
 def _events(eva: Eva) -> int:
-    return history.verify(eva).verified
+    return trail.verify(eva).verified
 
 
 def _over_and_at(field: Limited) -> tuple[str, str]:
@@ -598,7 +597,7 @@ def test_the_command_line_refuses_one_over_the_limit_and_takes_the_limit(
 def test_a_case_import_names_the_line_and_field_of_every_over_long_value(
     eva: Eva, world: World
 ) -> None:
-    title = "x" * (text_limits(proposals.CreateProposal, "title_fi")[1] or 0)
+    title = "x" * (text_limits(proposal_commands.CreateProposal, "title_fi")[1] or 0)
     description = "k" * (text_limits(importing.CaseRow, "description")[1] or 0)
     rows = [
         "tunniste;asianumero;otsikko;toimielin;esittelijä;salassapitoperuste;kuvaus",
@@ -695,7 +694,7 @@ def test_json_files_are_read_as_strictly_as_api_bodies(kind: str) -> None:
     traceback."""
     text, where = JSON_FILES[kind]
     for read in (
-        lambda: assessment.parse_document(text, "doc.json"),
+        lambda: documents.parse_document(text, "doc.json"),
         lambda: importing.read_rows(text.encode(), "cases.json", "json"),
     ):
         with pytest.raises(InvalidInput) as refused:
@@ -805,7 +804,7 @@ def test_no_page_of_the_ui_reads_an_id_in_other_digits(app: Flask, eva: Eva, scr
         f"/meetings/{meeting}/items",
         data={"csrf_token": _token(page), "proposal_id": _foreign(pid, FOREIGN_DIGITS[script])},
     )
-    assert proposals.show(eva, OPERATOR, pid).meeting_id is None
+    assert proposal_queries.show(eva, OPERATOR, pid).meeting_id is None
 
 
 @pytest.mark.parametrize("script", FOREIGN_DIGITS)
@@ -816,7 +815,7 @@ def test_json_strings_take_ascii_digits_only(app: Flask, eva: Eva, script: str) 
     for written in (_foreign(meeting, FOREIGN_DIGITS[script]), f"+{meeting}", f"{meeting}.0"):
         response = api.put(f"/proposals/{pid}/meeting", {"meeting_id": written})
         assert [e["pointer"] for e in problem(response, 422)["errors"]] == ["#/meeting_id"]
-    assert proposals.show(eva, OPERATOR, pid).meeting_id is None
+    assert proposal_queries.show(eva, OPERATOR, pid).meeting_id is None
 
 
 def _cli_commands() -> Iterator[tuple[str, click.Command]]:
@@ -866,15 +865,15 @@ def test_an_etag_takes_ascii_digits_only(app: Flask, eva: Eva, script: str) -> N
         f"/proposals/{pid}/transitions/start_screening", {}, headers={"If-Match": f'"{foreign}"'}
     )
     assert problem(response, 400)["code"] == "invalid_header"
-    assert proposals.show(eva, OPERATOR, pid).state == "draft"
+    assert proposal_queries.show(eva, OPERATOR, pid).state == "draft"
 
 
 @pytest.mark.parametrize("script", FOREIGN_DIGITS)
 def test_a_case_number_takes_ascii_digits_only(eva: Eva, world: World, script: str) -> None:
     case = _foreign(257, FOREIGN_DIGITS[script]) + "/05.00.00/2026"
-    command = proposals.CreateProposal(
+    command = proposal_commands.CreateProposal(
         organisation=ORG, case_number=case, title_fi="Esitys", body="HYVLTK", presenter="pres"
     )
     with pytest.raises(InvalidInput) as refused:
-        proposals.create_proposal(eva, Caller("prep", "tests"), command)
+        proposal_commands.create_proposal(eva, Caller("prep", "tests"), command)
     assert [p.location for p in refused.value.problems] == ["case_number"]

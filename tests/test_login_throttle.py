@@ -28,7 +28,7 @@ from eva_engine.db.rate_limits import DatabaseStorage
 from eva_engine.db.unit_of_work import Database
 from eva_engine.errors import ConfigurationError
 from eva_engine.models import RateLimitCounter
-from eva_engine.services import accounts, throttle
+from eva_engine.services.people import accounts, throttle
 from eva_engine.services.runtime import Eva
 from tests.builders import OPERATOR, build_world
 from tests.conftest import FreshDatabase, World

@@ -10,8 +10,10 @@ import pytest
 from eva_engine.db import unit_of_work
 from eva_engine.errors import GuardFailed
 from eva_engine.models import Assignment, OutboxMessage
-from eva_engine.services import notifications, outbox, proposals, transitions
+from eva_engine.services.notifications import notices, outbox
+from eva_engine.services.proposals import queries as proposal_queries
 from eva_engine.services.runtime import Eva
+from eva_engine.services.steps import transitions
 from eva_engine.vocabulary import Channel, DeliveryState, NotificationKind
 from tests.builders import OPERATOR, ORG, as_, new_proposal, proposal_in
 from tests.conftest import World
@@ -147,7 +149,7 @@ def test_a_change_rolled_back_at_commit_leaves_no_message(
     assert seen
     assert seen[0] > before  # signed_off and the agenda task were written...
     assert len(messages(eva)) == before  # ...and rolled back with the step
-    assert proposals.show(eva, OPERATOR, pid).state == "reviewed"
+    assert proposal_queries.show(eva, OPERATOR, pid).state == "reviewed"
 
 
 def test_a_reassignment_is_seen_by_the_session_hook(eva: Eva, people: World) -> None:
@@ -168,19 +170,19 @@ def test_due_soon_and_overdue_are_made_once_per_assignment(eva: Eva, people: Wor
         due: date = task.due  # type: ignore[assignment]
         assignment_id = task.id
 
-    early = notifications.scan(eva, OPERATOR, today=due - timedelta(days=10))
+    early = notices.scan(eva, OPERATOR, today=due - timedelta(days=10))
     assert (early.due_soon, early.overdue) == (0, 0)
 
-    first = notifications.scan(eva, OPERATOR, today=due - timedelta(days=1))
+    first = notices.scan(eva, OPERATOR, today=due - timedelta(days=1))
     assert first.due_soon == 1
-    again = notifications.scan(eva, OPERATOR, today=due)
+    again = notices.scan(eva, OPERATOR, today=due)
     assert again.due_soon == 0
     [soon] = messages(eva, kind=KIND.DUE_SOON, proposal_id=pid)
     assert soon.recipient == "anna"
 
-    late = notifications.scan(eva, OPERATOR, today=due + timedelta(days=1))
+    late = notices.scan(eva, OPERATOR, today=due + timedelta(days=1))
     assert late.overdue == 1
-    assert notifications.scan(eva, OPERATOR, today=due + timedelta(days=5)).overdue == 0
+    assert notices.scan(eva, OPERATOR, today=due + timedelta(days=5)).overdue == 0
     [overdue] = messages(eva, kind=KIND.OVERDUE, proposal_id=pid)
     with eva.uow() as uow:
         row = uow.repos.session.get(OutboxMessage, overdue.id)
@@ -195,7 +197,7 @@ def test_a_closed_task_is_never_due(eva: Eva, people: World) -> None:
     with eva.uow() as uow:
         tasks = [a for a in uow.repos.assignments_for_proposal(pid) if isinstance(a, Assignment)]
         last_due = max(a.due for a in tasks if a.due)
-    found = notifications.scan(eva, OPERATOR, today=last_due + timedelta(days=3))
+    found = notices.scan(eva, OPERATOR, today=last_due + timedelta(days=3))
     assert messages(eva, kind=KIND.OVERDUE, proposal_id=pid) == []
     assert found.overdue == 0
 
@@ -204,8 +206,8 @@ def test_only_an_administrator_scans(eva: Eva, people: World) -> None:
     from eva_engine.errors import PermissionDenied  # noqa: PLC0415
 
     with pytest.raises(PermissionDenied):
-        notifications.scan(eva, as_("anna"))
-    assert notifications.scan(eva, as_("admin")).overdue == 0
+        notices.scan(eva, as_("anna"))
+    assert notices.scan(eva, as_("admin")).overdue == 0
 
 
 def test_webhooks_get_every_event_they_take(eva: Eva, people: World) -> None:

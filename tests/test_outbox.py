@@ -20,7 +20,8 @@ from flask import Flask
 from eva_engine.config import Settings
 from eva_engine.errors import Conflict, NotFound, PermissionDenied
 from eva_engine.models import utcnow
-from eva_engine.services import accounts, outbox
+from eva_engine.services.notifications import outbox
+from eva_engine.services.people import accounts
 from eva_engine.services.runtime import Eva
 from eva_engine.vocabulary import Channel, DeliveryState, NotificationKind
 from tests.builders import OPERATOR, ORG, as_, new_proposal, proposal_in
@@ -83,12 +84,13 @@ def test_each_recipient_gets_the_email_in_their_own_language(eva: Eva, people: W
 
 def test_every_kind_has_a_subject_and_body_in_every_language(eva: Eva, people: World) -> None:
     pid = proposal_in(eva, "reviewed", preparer="anna", presenter="emma")
-    from eva_engine.services import notifications, transitions  # noqa: PLC0415
+    from eva_engine.services.notifications import notices  # noqa: PLC0415
+    from eva_engine.services.steps import transitions  # noqa: PLC0415
 
     transitions.fire(eva, as_("emma"), pid, "return_for_revision", reason="Korjaa.")
     proposal_in(eva, "decided", preparer="sven", presenter="emma")
-    notifications.scan(eva, OPERATOR, today=utcnow().date() + timedelta(days=40))
-    notifications.scan(eva, OPERATOR, today=utcnow().date() + timedelta(days=6))
+    notices.scan(eva, OPERATOR, today=utcnow().date() + timedelta(days=40))
+    notices.scan(eva, OPERATOR, today=utcnow().date() + timedelta(days=6))
     with smtp_server() as (inbox, port):
         deliver_pass(eva, settings(port), scan=False)
     subjects = {str(m["Subject"]).split(":")[0] for m in inbox.mails}

@@ -38,8 +38,11 @@ from eva_engine.errors import (
     TransitionNotAllowed,
     Unavailable,
 )
-from eva_engine.services import assessment, assignments, history, proposals, transitions
+from eva_engine.services.assessment import documents
+from eva_engine.services.history import trail
+from eva_engine.services.proposals import queries as proposal_queries
 from eva_engine.services.runtime import RETRY_STATS, Caller, Eva
+from eva_engine.services.steps import assignments, transitions
 from eva_engine.services.views import ProposalView
 from tests.builders import document, proposal_in
 from tests.conftest import (
@@ -100,10 +103,10 @@ def _perform(eva: Eva, order: Order) -> None:
         who, trigger, reason = fire[order.op]
         transitions.fire(eva, person(who), pid, trigger, reason=reason)
     elif order.op == "edit":
-        answer = assessment.AnswerIn.model_validate(
+        answer = documents.AnswerIn.model_validate(
             (order.answer or {}) | {"justification": order.tag}
         )
-        assessment.save_answers(eva, person("prep"), pid, [answer])
+        documents.save_answers(eva, person("prep"), pid, [answer])
     elif order.op == "reassign":
         assert order.task_id is not None
         assert order.assignee is not None
@@ -206,7 +209,7 @@ def arena_db(tmp_path: Path) -> Iterator[tuple[Eva, str]]:
 
 
 def _view(eva: Eva, pid: int) -> ProposalView:
-    return proposals.show(eva, OPERATOR, pid)
+    return proposal_queries.show(eva, OPERATOR, pid)
 
 
 def _open_task(view: ProposalView) -> tuple[int, str, str | None]:
@@ -216,7 +219,7 @@ def _open_task(view: ProposalView) -> tuple[int, str, str | None]:
 
 
 def _last_seq(eva: Eva, pid: int) -> int:
-    events = history.proposal_history(eva, OPERATOR, pid)
+    events = trail.proposal_history(eva, OPERATOR, pid)
     return events[-1].seq if events else 0
 
 
@@ -236,7 +239,7 @@ def _check_round(
     # The steps that succeeded are a path of the workflow from where the round started.
     steps = [
         e
-        for e in history.proposal_history(eva, OPERATOR, pid)
+        for e in trail.proposal_history(eva, OPERATOR, pid)
         if e.seq > since_seq and e.action == "proposal.transition"
     ]
     assert len(steps) == len(fired), (results, steps)
@@ -252,7 +255,7 @@ def _check_round(
     open_kinds = Counter(a.kind for a in view.assignments if a.state == "open")
     assert all(n == 1 for n in open_kinds.values()), (results, view.assignments)
     assert set(open_kinds) == OPEN_TASKS[view.state], (results, view.state, open_kinds)
-    assert history.verify(eva).ok
+    assert trail.verify(eva).ok
     return view
 
 
@@ -385,4 +388,4 @@ def test_a_long_mixed_race_stays_coherent(arena_db: tuple[Eva, str]) -> None:
     print(f"proposals finished: {dict(finished)}")
     assert arena.rounds == ROUNDS
     assert not [o for o in arena.outcomes if o.startswith("unavailable")]
-    assert history.verify(eva).ok
+    assert trail.verify(eva).ok

@@ -12,7 +12,7 @@ from eva_engine.config import default_workflows_dir
 from eva_engine.db.audit import PendingEvent
 from eva_engine.db.migrate import upgrade
 from eva_engine.db.unit_of_work import Database
-from eva_engine.services import organisations
+from eva_engine.services.people import organisations
 from eva_engine.services.runtime import Caller, Eva
 
 

@@ -16,18 +16,14 @@ import yaml
 
 from eva_engine.config import default_workflows_dir
 from eva_engine.errors import InvalidInput, PermissionDenied
-from eva_engine.services import (
-    assessment,
-    assignments,
-    definitions,
-    meetings,
-    organisations,
-    proposals,
-    transitions,
-    users,
-    work,
-)
+from eva_engine.services import definitions
+from eva_engine.services.assessment import documents
+from eva_engine.services.meetings import agendas
+from eva_engine.services.people import organisations, users
+from eva_engine.services.proposals import commands as proposal_commands
+from eva_engine.services.proposals import queries as proposal_queries
 from eva_engine.services.runtime import Caller, Eva
+from eva_engine.services.steps import assignments, transitions, work
 from eva_engine.vocabulary import NotificationKind, Role, ScreeningOutcome
 from eva_engine.workflow.loader import load_catalogue
 from tests.builders import OPERATOR, PATTERN, as_, document, screen
@@ -124,10 +120,10 @@ def renamed_eva(eva: Eva, world: World, folder: Path) -> Eva:
 
 
 def create(eva: Eva, case: int) -> int:
-    return proposals.create_proposal(
+    return proposal_commands.create_proposal(
         eva,
         as_("x_prep"),
-        proposals.CreateProposal(
+        proposal_commands.CreateProposal(
             organisation=ORG,
             case_number=f"{case}/05.00.00/2026",
             title_fi=f"Nimetty {case}",
@@ -150,12 +146,12 @@ def sent(eva: Eva, kind: NotificationKind, pid: int) -> list[str]:
 
 
 def open_task(eva: Eva, pid: int, kind: str) -> int:
-    view = proposals.show(eva, OPERATOR, pid)
+    view = proposal_queries.show(eva, OPERATOR, pid)
     return next(a.id for a in view.assignments if a.kind == x(kind))
 
 
 def meeting(eva: Eva) -> int:
-    found = meetings.my_meetings(eva, as_("x_sec"))
+    found = agendas.my_meetings(eva, as_("x_sec"))
     assert len(found) == 1
     return found[0].id
 
@@ -164,7 +160,7 @@ def to_signed_off(eva: Eva, pid: int) -> None:
     fire(eva, pid, "start_screening", "x_prep")
     screen(eva, pid, ScreeningOutcome.LIGHT, "x_prep")
     fire(eva, pid, "begin_assessment", "x_prep")
-    assessment.import_assessment(eva, as_("x_prep"), pid, document(eva))
+    documents.import_assessment(eva, as_("x_prep"), pid, document(eva))
     fire(eva, pid, "submit_for_review", "x_prep")
     fire(eva, pid, "pass_review", "x_sec")
     fire(eva, pid, "sign_off", "x_pres")
@@ -182,14 +178,14 @@ def test_the_whole_journey_works_on_a_workflow_with_every_name_changed(
 ) -> None:
     eva = renamed_eva
     pid = create(eva, 1)
-    assert proposals.show(eva, OPERATOR, pid).state == "x_draft"
+    assert proposal_queries.show(eva, OPERATOR, pid).state == "x_draft"
     # The initial task is the workflow's, in My work.
     assert kinds_of(eva, "x_prep") == ["x_prepare"]
     fire(eva, pid, "start_screening", "x_prep")
     screen(eva, pid, ScreeningOutcome.LIGHT, "x_prep")
     # The route is chosen once, by the engine: not exempt, so on to the assessment.
     assert fire(eva, pid, "begin_assessment", "x_prep") == "x_assessment"
-    assessment.import_assessment(eva, as_("x_prep"), pid, document(eva))
+    documents.import_assessment(eva, as_("x_prep"), pid, document(eva))
     assert fire(eva, pid, "submit_for_review", "x_prep") == "x_review"
 
     # Four eyes (``four_eyes`` of the review task kind): the preparer, an expert too, does not
@@ -226,22 +222,22 @@ def test_the_whole_journey_works_on_a_workflow_with_every_name_changed(
 
     # Scheduled: the agenda counts it as ready (``phase: ready``).
     mid = meeting(eva)
-    proposals.schedule(
-        eva, as_("x_sec"), proposals.ScheduleProposal(proposal_id=pid, meeting_id=mid)
+    proposal_commands.schedule(
+        eva, as_("x_sec"), proposal_commands.ScheduleProposal(proposal_id=pid, meeting_id=mid)
     )
-    item = meetings.agenda(eva, as_("x_sec"), mid).items[0]
+    item = agendas.agenda(eva, as_("x_sec"), mid).items[0]
     assert (item.state, item.complete, item.blocking) == ("x_signed_off", True, [])
-    assert meetings.my_meetings(eva, as_("x_sec"))[0].incomplete == 0
+    assert agendas.my_meetings(eva, as_("x_sec"))[0].incomplete == 0
     assert fire(eva, pid, "place_on_agenda", "x_sec") == "x_on_agenda"
     assert kinds_of(eva, "x_sec") == ["x_record_outcome"]
     assert fire(eva, pid, "approve", "x_sec") == "x_decided"
     assert sent(eva, NotificationKind.OUTCOME_RECORDED, pid) == ["x_prep", "x_pres"]
-    assert meetings.agenda(eva, as_("x_sec"), mid).items[0].complete
+    assert agendas.agenda(eva, as_("x_sec"), mid).items[0].complete
 
     # Decided (``phase: decided``): it cannot be scheduled again.
     with pytest.raises(InvalidInput, match="cannot be scheduled"):
-        proposals.schedule(
-            eva, as_("x_sec"), proposals.ScheduleProposal(proposal_id=pid, meeting_id=mid)
+        proposal_commands.schedule(
+            eva, as_("x_sec"), proposal_commands.ScheduleProposal(proposal_id=pid, meeting_id=mid)
         )
     assert kinds_of(eva, "x_prep") == ["x_follow_up"]
     assert fire(eva, pid, "start_follow_up", "x_prep") == "x_follow_up"
@@ -258,22 +254,22 @@ def test_a_rejected_or_removed_item_counts_on_the_agenda_as_decided_not_incomple
     for case, (trigger, reason) in enumerate([("reject", None), ("remove", "Lisäselvitys.")]):
         pid = create(eva, 10 + case)
         to_signed_off(eva, pid)
-        proposals.schedule(
-            eva, as_("x_sec"), proposals.ScheduleProposal(proposal_id=pid, meeting_id=mid)
+        proposal_commands.schedule(
+            eva, as_("x_sec"), proposal_commands.ScheduleProposal(proposal_id=pid, meeting_id=mid)
         )
         fire(eva, pid, "place_on_agenda", "x_sec")
         ended[pid] = fire(eva, pid, trigger, "x_sec", reason)
         assert sent(eva, NotificationKind.OUTCOME_RECORDED, pid) == ["x_prep", "x_pres"]
     waiting = create(eva, 20)  # a draft on the agenda is what is incomplete
-    proposals.schedule(
-        eva, as_("x_sec"), proposals.ScheduleProposal(proposal_id=waiting, meeting_id=mid)
+    proposal_commands.schedule(
+        eva, as_("x_sec"), proposal_commands.ScheduleProposal(proposal_id=waiting, meeting_id=mid)
     )
-    view = meetings.agenda(eva, as_("x_sec"), mid)
+    view = agendas.agenda(eva, as_("x_sec"), mid)
     complete = {i.proposal_id: i.complete for i in view.items}
     assert sorted(ended.values()) == ["x_rejected", "x_removed"]
     assert complete == {**dict.fromkeys(ended, True), waiting: False}
     assert view.meeting.incomplete == 1
-    assert meetings.my_meetings(eva, as_("x_sec"))[0].incomplete == 1
+    assert agendas.my_meetings(eva, as_("x_sec"))[0].incomplete == 1
 
 
 def test_the_task_titles_come_from_the_workflow_file(renamed_eva: Eva) -> None:

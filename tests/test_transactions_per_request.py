@@ -23,7 +23,7 @@ from eva_engine.config import Settings, default_workflows_dir
 from eva_engine.db.engine import READ_ONLY, make_engine
 from eva_engine.db.migrate import upgrade
 from eva_engine.db.unit_of_work import Database
-from eva_engine.services import accounts
+from eva_engine.services.people import accounts
 from eva_engine.services.runtime import Eva
 from eva_engine.vocabulary import Publicity
 from tests import test_web_routes as ui

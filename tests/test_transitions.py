@@ -14,8 +14,12 @@ from eva_engine.errors import (
     PermissionDenied,
     TransitionNotAllowed,
 )
-from eva_engine.services import assessment, history, proposals, transitions
+from eva_engine.services.assessment import documents
+from eva_engine.services.history import trail
+from eva_engine.services.proposals import commands as proposal_commands
+from eva_engine.services.proposals import queries as proposal_queries
 from eva_engine.services.runtime import Eva
+from eva_engine.services.steps import transitions
 from eva_engine.vocabulary import AssignmentState, MeetingOutcome, Publicity, ScreeningOutcome
 from tests.builders import (
     OPERATOR,
@@ -36,7 +40,7 @@ def fire(eva: Eva, pid: int, trigger: str, user: str, reason: str | None = None)
 
 
 def open_assignments(eva: Eva, pid: int) -> list[tuple[str, str | None, list[str]]]:
-    view = proposals.show(eva, OPERATOR, pid)
+    view = proposal_queries.show(eva, OPERATOR, pid)
     return [(a.kind, a.assignee, a.roles) for a in view.assignments]
 
 
@@ -44,7 +48,7 @@ def open_assignments(eva: Eva, pid: int) -> list[tuple[str, str | None, list[str
 def test_a_new_proposal_is_a_draft_pinned_to_the_published_workflow_with_a_prepare_task(
     eva: Eva, world: World
 ) -> None:
-    view = proposals.show(eva, OPERATOR, new_proposal(eva))
+    view = proposal_queries.show(eva, OPERATOR, new_proposal(eva))
     assert (view.state, view.workflow, view.workflow_version, view.revision) == (
         "draft",
         "eva-standard",
@@ -103,7 +107,7 @@ def test_submitting_an_incomplete_assessment_names_every_missing_area_question_a
     eva: Eva, world: World
 ) -> None:
     pid = proposal_in(eva, "assessment")
-    assessment.import_assessment(eva, as_("prep"), pid, document(eva, skip=3))
+    documents.import_assessment(eva, as_("prep"), pid, document(eva, skip=3))
     with pytest.raises(GuardFailed) as caught:
         fire(eva, pid, "submit_for_review", "prep")
     missing = [p for p in caught.value.problems if p.message == "not answered"]
@@ -129,7 +133,7 @@ def test_a_positive_or_negative_answer_needs_magnitude_and_justification(
     doc = document(eva)
     first = doc.answers[0].model_copy(update={"magnitude": None, "justification": None})
     doc = doc.model_copy(update={"answers": [first, *doc.answers[1:]]})
-    assessment.import_assessment(eva, as_("prep"), pid, doc)
+    documents.import_assessment(eva, as_("prep"), pid, doc)
     with pytest.raises(GuardFailed) as caught:
         fire(eva, pid, "submit_for_review", "prep")
     assert sorted(p.message for p in caught.value.problems) == [
@@ -141,7 +145,7 @@ def test_a_positive_or_negative_answer_needs_magnitude_and_justification(
 def test_a_significant_negative_impact_needs_a_mitigation(eva: Eva, world: World) -> None:
     pid = proposal_in(eva, "assessment")
     _, question = required_questions(eva, ScreeningOutcome.LIGHT)[0]
-    assessment.import_assessment(
+    documents.import_assessment(
         eva, as_("prep"), pid, document(eva, negative=question, mitigate=False)
     )
     with pytest.raises(GuardFailed) as caught:
@@ -150,7 +154,7 @@ def test_a_significant_negative_impact_needs_a_mitigation(eva: Eva, world: World
         f"question {question}, alternative 1 (Esitys): significant negative impact has no "
         "mitigation"
     ]
-    assessment.import_assessment(eva, as_("prep"), pid, document(eva, negative=question))
+    documents.import_assessment(eva, as_("prep"), pid, document(eva, negative=question))
     assert fire(eva, pid, "submit_for_review", "prep") == "review"
 
 
@@ -158,7 +162,7 @@ def test_a_full_assessment_needs_a_participation_plan_more_answers_and_indicator
     eva: Eva, world: World
 ) -> None:
     pid = proposal_in(eva, "assessment")
-    from eva_engine.services import screening  # noqa: PLC0415
+    from eva_engine.services.assessment import screening  # noqa: PLC0415
 
     screening.record_screening(
         eva,
@@ -167,7 +171,7 @@ def test_a_full_assessment_needs_a_participation_plan_more_answers_and_indicator
             proposal_id=pid, outcome=ScreeningOutcome.FULL, criteria=["many_residents"]
         ),
     )
-    assessment.import_assessment(
+    documents.import_assessment(
         eva, as_("prep"), pid, document(eva, ScreeningOutcome.LIGHT, indicators=False)
     )
     with pytest.raises(GuardFailed) as caught:
@@ -178,7 +182,7 @@ def test_a_full_assessment_needs_a_participation_plan_more_answers_and_indicator
     full = len(required_questions(eva, ScreeningOutcome.FULL))
     assert sum(p.message == "not answered" for p in caught.value.problems) == 2 * (full - light)
     screen(eva, pid, ScreeningOutcome.FULL)
-    assessment.import_assessment(eva, as_("prep"), pid, document(eva, ScreeningOutcome.FULL))
+    documents.import_assessment(eva, as_("prep"), pid, document(eva, ScreeningOutcome.FULL))
     assert fire(eva, pid, "submit_for_review", "prep") == "review"
 
 
@@ -225,7 +229,7 @@ def test_returning_for_revision_needs_a_reason_and_goes_back_to_the_preparer(
         "assessment"
     )
     assert open_assignments(eva, pid) == [("revise", "prep", [])]
-    last = history.proposal_history(eva, OPERATOR, pid)
+    last = trail.proposal_history(eva, OPERATOR, pid)
     transition = [e for e in last if e.action == "proposal.transition"][-1]
     assert (transition.reason, transition.role) == ("Lapsivaikutukset puuttuvat.", "secretary")
 
@@ -270,18 +274,22 @@ def test_a_proposal_goes_on_an_agenda_only_when_signed_off_and_scheduled(
     pid = proposal_in(eva, "signed_off")
     with pytest.raises(GuardFailed, match="1 item"):
         fire(eva, pid, "place_on_agenda", "sec")
-    proposals.schedule(
-        eva, as_("sec"), proposals.ScheduleProposal(proposal_id=pid, meeting_id=meeting_id(eva))
+    proposal_commands.schedule(
+        eva,
+        as_("sec"),
+        proposal_commands.ScheduleProposal(proposal_id=pid, meeting_id=meeting_id(eva)),
     )
     assert fire(eva, pid, "place_on_agenda", "sec") == "on_agenda"
-    assert proposals.show(eva, OPERATOR, pid).section == "§ 1/2026"
+    assert proposal_queries.show(eva, OPERATOR, pid).section == "§ 1/2026"
 
 
 def test_sections_run_per_body_per_year(eva: Eva, world: World) -> None:
     first = proposal_in(eva, "on_agenda")
     second = proposal_in(eva, "on_agenda")
     other_body = proposal_in(eva, "on_agenda", body="KH")
-    sections = [proposals.show(eva, OPERATOR, p).section for p in (first, second, other_body)]
+    sections = [
+        proposal_queries.show(eva, OPERATOR, p).section for p in (first, second, other_body)
+    ]
     assert sections == ["§ 1/2026", "§ 2/2026", "§ 1/2026"]
 
 
@@ -305,7 +313,7 @@ def test_the_secretary_records_each_meeting_outcome(
 ) -> None:
     pid = proposal_in(eva, "on_agenda")
     assert fire(eva, pid, trigger, "sec", reason) == state
-    view = proposals.show(eva, OPERATOR, pid)
+    view = proposal_queries.show(eva, OPERATOR, pid)
     assert view.outcome == outcome
     if trigger == "table":
         assert (view.meeting_id, view.section) == (None, None)
@@ -326,7 +334,7 @@ def test_returned_for_new_preparation_starts_a_new_revision_and_keeps_the_old_on
     assert fire(eva, pid, "return_for_new_preparation", "sec", "Selvitä lapsivaikutukset.") == (
         "draft"
     )
-    view = proposals.show(eva, OPERATOR, pid)
+    view = proposal_queries.show(eva, OPERATOR, pid)
     assert (view.revision, view.outcome, view.meeting_id) == (2, MeetingOutcome.RETURNED, None)
     assert view.screening is not None
     assert view.answers > 0
@@ -350,8 +358,10 @@ def test_the_new_revision_can_be_walked_again_to_a_decision(eva: Eva, world: Wor
         ("sign_off", "pres"),
     ]:
         fire(eva, pid, trigger, user)
-    proposals.schedule(
-        eva, as_("sec"), proposals.ScheduleProposal(proposal_id=pid, meeting_id=meeting_id(eva))
+    proposal_commands.schedule(
+        eva,
+        as_("sec"),
+        proposal_commands.ScheduleProposal(proposal_id=pid, meeting_id=meeting_id(eva)),
     )
     fire(eva, pid, "place_on_agenda", "sec")
     assert fire(eva, pid, "approve", "sec") == "decided"
@@ -379,15 +389,17 @@ def test_a_decision_without_indicators_cannot_enter_follow_up_but_can_close(
     eva: Eva, world: World
 ) -> None:
     pid = proposal_in(eva, "assessment")
-    assessment.import_assessment(eva, as_("prep"), pid, document(eva, indicators=False))
+    documents.import_assessment(eva, as_("prep"), pid, document(eva, indicators=False))
     for trigger, user in [
         ("submit_for_review", "prep"),
         ("pass_review", "sec"),
         ("sign_off", "pres"),
     ]:
         fire(eva, pid, trigger, user)
-    proposals.schedule(
-        eva, as_("sec"), proposals.ScheduleProposal(proposal_id=pid, meeting_id=meeting_id(eva))
+    proposal_commands.schedule(
+        eva,
+        as_("sec"),
+        proposal_commands.ScheduleProposal(proposal_id=pid, meeting_id=meeting_id(eva)),
     )
     fire(eva, pid, "place_on_agenda", "sec")
     fire(eva, pid, "approve", "sec")
@@ -440,7 +452,7 @@ def test_another_organisations_proposal_is_not_found_rather_than_forbidden(
     with pytest.raises(NotFound):
         fire(eva, pid, "start_screening", "outsider")
     with pytest.raises(NotFound):
-        proposals.show(eva, as_("outsider"), pid)
+        proposal_queries.show(eva, as_("outsider"), pid)
 
 
 def test_a_confidential_proposal_is_hidden_from_grants_that_do_not_cover_its_body(
@@ -448,18 +460,16 @@ def test_a_confidential_proposal_is_hidden_from_grants_that_do_not_cover_its_bod
 ) -> None:
     pid = new_proposal(eva, publicity=Publicity.CONFIDENTIAL, ground="JulkL 24 § 1 mom. 25 k")
     with pytest.raises(NotFound):
-        proposals.show(eva, as_("sec_tek"), pid)
-    assert proposals.show(eva, as_("aud"), pid).publicity == Publicity.CONFIDENTIAL
+        proposal_queries.show(eva, as_("sec_tek"), pid)
+    assert proposal_queries.show(eva, as_("aud"), pid).publicity == Publicity.CONFIDENTIAL
     public = new_proposal(eva)
-    assert proposals.show(eva, as_("sec_tek"), public).id == public
+    assert proposal_queries.show(eva, as_("sec_tek"), public).id == public
 
 
 def test_reading_a_confidential_proposal_is_logged_as_a_disclosure(eva: Eva, world: World) -> None:
     pid = new_proposal(eva, publicity=Publicity.CONFIDENTIAL, ground="JulkL 24 § 1 mom. 32 k")
-    proposals.show(eva, as_("aud"), pid)
-    reads = [
-        e for e in history.proposal_history(eva, as_("aud"), pid) if e.action == "proposal.read"
-    ]
+    proposal_queries.show(eva, as_("aud"), pid)
+    reads = [e for e in trail.proposal_history(eva, as_("aud"), pid) if e.action == "proposal.read"]
     assert [(e.actor, e.action) for e in reads] == [("aud", "proposal.read")]
 
 
@@ -470,10 +480,10 @@ def test_a_non_public_proposal_needs_its_legal_ground(eva: Eva, world: World) ->
 
 def test_a_case_number_in_the_wrong_format_is_refused(eva: Eva, world: World) -> None:
     with pytest.raises(InvalidInput) as caught:
-        proposals.create_proposal(
+        proposal_commands.create_proposal(
             eva,
             as_("prep"),
-            proposals.CreateProposal(
+            proposal_commands.CreateProposal(
                 organisation="testila",
                 case_number="HEL 2024-009117",
                 title_fi="X",
@@ -488,7 +498,7 @@ def test_a_stale_version_is_a_conflict_naming_who_changed_the_proposal(
     eva: Eva, world: World
 ) -> None:
     pid = new_proposal(eva)
-    read = proposals.show(eva, OPERATOR, pid).row_version
+    read = proposal_queries.show(eva, OPERATOR, pid).row_version
     fire(eva, pid, "start_screening", "prep")
     with pytest.raises(Conflict, match=r"changed by prep at .* UTC.*you had version 1"):
         transitions.fire(eva, as_("prep"), pid, "withdraw", reason="x", expected_version=read)
@@ -501,7 +511,7 @@ def test_a_transition_is_one_audit_event_with_actor_role_reason_and_states(
     pid = proposal_in(eva, "review")
     fire(eva, pid, "return_for_revision", "expert", "Korjaa.")
     event = [
-        e for e in history.proposal_history(eva, OPERATOR, pid) if e.action == "proposal.transition"
+        e for e in trail.proposal_history(eva, OPERATOR, pid) if e.action == "proposal.transition"
     ][-1]
     assert (event.actor, event.role, event.reason) == ("expert", "expert", "Korjaa.")
     assert event.before == {"state": "review"}
@@ -510,12 +520,12 @@ def test_a_transition_is_one_audit_event_with_actor_role_reason_and_states(
 
 def test_the_available_actions_say_why_one_is_not_possible(eva: Eva, world: World) -> None:
     pid = proposal_in(eva, "assessment")
-    view = proposals.show(eva, as_("prep"), pid)
+    view = proposal_queries.show(eva, as_("prep"), pid)
     submit = next(a for a in view.actions if a.trigger == "submit_for_review")
     assert not submit.allowed
     assert submit.role_ok
     assert submit.missing
-    view = proposals.show(eva, as_("sec"), pid)
+    view = proposal_queries.show(eva, as_("sec"), pid)
     submit = next(a for a in view.actions if a.trigger == "submit_for_review")
     assert not submit.role_ok
 
@@ -537,12 +547,12 @@ def test_publishing_a_new_version_never_changes_a_running_proposal(
     source.write_text(text.replace("due_days: 14}", "due_days: 10}"), encoding="utf-8")
     report = definitions.publish(Runtime(eva.database, folder), OPERATOR)
     assert report.published == ["eva-standard v3"]
-    assert proposals.show(eva, OPERATOR, pid).workflow_version == 2
-    assert proposals.show(eva, OPERATOR, new_proposal(eva)).workflow_version == 3
-    assessment.import_assessment(eva, as_("prep"), pid, document(eva))
+    assert proposal_queries.show(eva, OPERATOR, pid).workflow_version == 2
+    assert proposal_queries.show(eva, OPERATOR, new_proposal(eva)).workflow_version == 3
+    documents.import_assessment(eva, as_("prep"), pid, document(eva))
     fire(eva, pid, "submit_for_review", "prep")
     # Still on version 2's 14 days, not version 3's 10.
-    review = proposals.show(eva, OPERATOR, pid).assignments[0]
+    review = proposal_queries.show(eva, OPERATOR, pid).assignments[0]
     assert review.due == (datetime.now(UTC) + timedelta(days=14)).date()
     assert state_of(eva, pid) == "review"
 
@@ -579,9 +589,9 @@ def test_the_proposal_list_neither_shows_nor_counts_what_the_user_may_not_see(
         publicity=Publicity.CONFIDENTIAL,
         ground="JulkL 24 § 1 mom. 25 k",
     )
-    narrow = proposals.list_proposals(eva, as_("sec_tek"), "testila")
+    narrow = proposal_queries.list_proposals(eva, as_("sec_tek"), "testila")
     assert ({p.id for p in narrow.items}, narrow.total) == ({public, tek}, 2)
-    wide = proposals.list_proposals(eva, as_("aud"), "testila")
+    wide = proposal_queries.list_proposals(eva, as_("aud"), "testila")
     assert ({p.id for p in wide.items}, wide.total) == ({public, hidden, tek}, 3)
     with pytest.raises(NotFound):
-        proposals.list_proposals(eva, as_("outsider"), "testila")
+        proposal_queries.list_proposals(eva, as_("outsider"), "testila")

@@ -11,7 +11,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from eva_engine.config import Settings
-from eva_engine.services import accounts, assessment
+from eva_engine.services.assessment import documents
+from eva_engine.services.people import accounts
 from eva_engine.services.runtime import Eva
 from eva_engine.vocabulary import Publicity, ScreeningOutcome
 from tests.builders import OPERATOR, as_, document, new_proposal, proposal_in, state_of
@@ -233,7 +234,7 @@ def test_what_blocks_a_step_is_said_in_the_users_language(
 ) -> None:
     pid = proposal_in(eva, "assessment")
     # Two alternatives, one answer short of complete.
-    assessment.import_assessment(
+    documents.import_assessment(
         eva, as_("prep"), pid, document(eva, ScreeningOutcome.LIGHT, skip=1)
     )
     client = app.test_client()

@@ -7,7 +7,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from eva_engine.errors import PermissionDenied
-from eva_engine.services import accounts, users
+from eva_engine.services.people import accounts, users
 from eva_engine.services.runtime import Eva
 from eva_engine.vocabulary import Role
 from tests.builders import OPERATOR, as_

@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 
 from eva_engine.config import Settings
 from eva_engine.errors import ConfigurationError
-from eva_engine.services import accounts
+from eva_engine.services.people import accounts
 from eva_engine.services.runtime import Eva
 from tests.builders import OPERATOR
 from tests.conftest import World

@@ -7,7 +7,8 @@ import re
 
 from flask import Flask
 
-from eva_engine.services import assessment, proposals
+from eva_engine.services.assessment import documents
+from eva_engine.services.proposals import queries as proposal_queries
 from eva_engine.services.runtime import Eva
 from eva_engine.vocabulary import ScreeningOutcome
 from tests.builders import OPERATOR, new_proposal, proposal_in, required_questions, state_of
@@ -36,7 +37,7 @@ def test_a_preparer_creates_a_proposal_from_the_form(app: Flask, eva: Eva) -> No
     )
     assert response.status_code == 302
     pid = int(response.location.rsplit("/", 1)[1])
-    assert proposals.show(eva, OPERATOR, pid).case_number == "77/05.00.00/2026"
+    assert proposal_queries.show(eva, OPERATOR, pid).case_number == "77/05.00.00/2026"
 
 
 def test_a_wrong_case_number_is_shown_at_its_field_and_nothing_is_created(
@@ -58,7 +59,7 @@ def test_a_wrong_case_number_is_shown_at_its_field_and_nothing_is_created(
     ).get_data(as_text=True)
     assert 'href="#case_number"' in html
     assert 'aria-invalid="true"' in html
-    assert proposals.list_proposals(eva, OPERATOR, "testila").total == 0
+    assert proposal_queries.list_proposals(eva, OPERATOR, "testila").total == 0
 
 
 def test_an_exempt_screening_without_a_reason_is_refused_at_the_reason_field(
@@ -78,7 +79,7 @@ def test_an_exempt_screening_without_a_reason_is_refused_at_the_reason_field(
         },
     ).get_data(as_text=True)
     assert 'href="#reason"' in html
-    assert proposals.show(eva, OPERATOR, pid).screening is None
+    assert proposal_queries.show(eva, OPERATOR, pid).screening is None
 
 
 def test_the_whole_assessment_is_filled_in_the_browser_forms_and_submitted(
@@ -133,12 +134,12 @@ def test_the_whole_assessment_is_filled_in_the_browser_forms_and_submitted(
                     prefix + "groups": ["families", "children"],
                 }
         assert client.post(f"/proposals/{pid}/areas/{area}", data=data).status_code == 302
-    view = proposals.show(eva, OPERATOR, pid)
+    view = proposal_queries.show(eva, OPERATOR, pid)
     assert view.missing == []
     page = client.get(f"/proposals/{pid}").get_data(as_text=True)
     client.post(f"/proposals/{pid}/transitions/submit_for_review", data={"csrf_token": csrf(page)})
     assert state_of(eva, pid) == "review"
-    doc = assessment.export_document(eva, OPERATOR, pid)
+    doc = documents.export_document(eva, OPERATOR, pid)
     assert {g.value for g in doc.answers[0].affected_groups} == {"families", "children"}
 
 
@@ -190,7 +191,7 @@ def test_mitigations_indicators_and_the_summary_are_edited_on_their_page(
             ).status_code
             == 302
         )
-    doc = assessment.export_document(eva, OPERATOR, pid)
+    doc = documents.export_document(eva, OPERATOR, pid)
     assert doc.summary == "Tiivistelmä päättäjille."
     assert [(m.question, m.alternative) for m in doc.mitigations] == [(question, 1)]
     assert [i.name for i in doc.follow_up_indicators] == ["Koululaisten liikunta"]
@@ -219,7 +220,7 @@ def test_an_indicator_without_a_valid_date_is_refused_and_nothing_is_saved(
         },
     ).get_data(as_text=True)
     assert "due" in html
-    assert assessment.export_document(eva, OPERATOR, pid).follow_up_indicators == []
+    assert documents.export_document(eva, OPERATOR, pid).follow_up_indicators == []
 
 
 def test_the_first_area_posts_to_its_own_address_so_saving_right_away_works(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from eva_engine.services import proposals
+from eva_engine.services.proposals import commands as proposal_commands
 from eva_engine.services.runtime import Eva
 from eva_engine.vocabulary import ScreeningOutcome
 from tests.builders import as_, meeting_id, new_proposal, proposal_in, required_questions
@@ -43,10 +43,10 @@ def test_the_list_filters_by_meeting_area_assignee_and_overdue_tasks(app: Flask,
     drafted = new_proposal(eva)
     reviewed = proposal_in(eva, "review")  # assessment answered in every required area
     signed = proposal_in(eva, "signed_off")
-    proposals.schedule(
+    proposal_commands.schedule(
         eva,
         as_("sec"),
-        proposals.ScheduleProposal(proposal_id=signed, meeting_id=meeting_id(eva)),
+        proposal_commands.ScheduleProposal(proposal_id=signed, meeting_id=meeting_id(eva)),
     )
     client = app.test_client()
     login(client, "sec")

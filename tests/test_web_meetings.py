@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from eva_engine.services import meetings, proposals
+from eva_engine.services.meetings import agendas
+from eva_engine.services.proposals import commands as proposal_commands
+from eva_engine.services.proposals import queries as proposal_queries
 from eva_engine.services.runtime import Eva
 from tests.builders import OPERATOR, as_, meeting_id, proposal_in
 from tests.test_web import app, csrf, login
@@ -16,14 +18,14 @@ def test_an_item_is_incomplete_until_signed_off_and_says_who_holds_it(app: Flask
     waiting = proposal_in(eva, "review")
     ready = proposal_in(eva, "signed_off")
     for pid, position in ((waiting, 1), (ready, 2)):
-        proposals.schedule(
+        proposal_commands.schedule(
             eva,
             as_("sec"),
-            proposals.ScheduleProposal(
+            proposal_commands.ScheduleProposal(
                 proposal_id=pid, meeting_id=meeting_id(eva), agenda_position=position
             ),
         )
-    view = meetings.agenda(eva, as_("sec"), meeting_id(eva))
+    view = agendas.agenda(eva, as_("sec"), meeting_id(eva))
     first, second = view.items
     assert (first.proposal_id, first.complete) == (waiting, False)
     assert [(h.user, h.roles) for h in first.held_by] == [(None, ["secretary", "expert"])]
@@ -48,7 +50,7 @@ def test_the_secretary_adds_a_proposal_to_the_agenda_from_the_page(app: Flask, e
         data={"csrf_token": csrf(page), "proposal_id": str(pid), "position": "3"},
     )
     assert response.status_code == 302
-    assert proposals.show(eva, OPERATOR, pid).agenda_position == 3
+    assert proposal_queries.show(eva, OPERATOR, pid).agenda_position == 3
     listing = client.get("/meetings/").get_data(as_text=True)
     assert f"/meetings/{meeting_id(eva)}" in listing
 
@@ -59,7 +61,7 @@ def test_the_summaries_page_prints_each_items_summary(app: Flask, eva: Eva) -> N
     login(client, "sec")
     html = client.get(f"/meetings/{meeting_id(eva)}/summaries").get_data(as_text=True)
     assert "Yhteenveto." in html
-    section = proposals.show(eva, OPERATOR, pid).section
+    section = proposal_queries.show(eva, OPERATOR, pid).section
     assert section is not None
     assert section in html
 
@@ -85,7 +87,7 @@ def test_a_bad_agenda_item_is_explained_and_nothing_is_scheduled(app: Flask, eva
             f"{address}/items", data={"csrf_token": csrf(page), **data}, follow_redirects=True
         )
         assert message in response.get_data(as_text=True)
-    assert proposals.show(eva, OPERATOR, pid).meeting_id is None
+    assert proposal_queries.show(eva, OPERATOR, pid).meeting_id is None
 
 
 def test_a_meeting_of_ones_own_organisation_is_refused_not_hidden_for_a_wrong_role(

@@ -16,7 +16,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from eva_engine.services import accounts, history
+from eva_engine.services.history import trail
+from eva_engine.services.people import accounts
 from eva_engine.services.runtime import Eva
 from eva_engine.vocabulary import Publicity
 from tests.builders import OPERATOR, Foreign, build_foreign, meeting_id, proposal_in
@@ -223,10 +224,10 @@ def test_a_wrong_role_is_refused_and_nothing_changes(
     counted: list[int] = []
 
     def count() -> None:
-        counted.append(history.verify(eva).verified)
+        counted.append(trail.verify(eva).verified)
 
     assert visit(app, route.refused, route, route.url(target, False), target, count) == 403
-    assert history.verify(eva).verified == counted[0]  # no event: nothing was changed
+    assert trail.verify(eva).verified == counted[0]  # no event: nothing was changed
 
 
 @pytest.mark.parametrize("route", [r for r in ROUTES if r.per_proposal], ids=ids)

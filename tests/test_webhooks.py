@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from eva_engine.errors import InvalidInput, NotFound, PermissionDenied
 from eva_engine.models import utcnow
-from eva_engine.services import outbox
+from eva_engine.services.notifications import outbox
 from eva_engine.services.runtime import Eva
 from eva_engine.vocabulary import Channel, DeliveryState, NotificationKind
 from tests.builders import ORG, as_, new_proposal, proposal_in

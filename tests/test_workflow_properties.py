@@ -9,7 +9,7 @@ nothing (no row version, no assignment, no audit event), an accepted one wrote i
 events (the ``proposal.transition`` event with its trigger; an event for every row it changed),
 the new events link into an intact chain, no review task is held or done by the proposal's
 preparer, at most one task per kind is open, a final state holds no open task. Each example
-ends with a walk of the whole chain (``history.verify``).
+ends with a walk of the whole chain (``trail.verify``).
 
 Each backend's migrated database gets one world (a municipality with a user per role, a foreign
 organisation, a disabled user) and a pool of proposals in every state, inside one outer
@@ -58,18 +58,13 @@ from eva_engine.db.audit import event_hash
 from eva_engine.db.unit_of_work import Database
 from eva_engine.errors import EvaError, GuardFailed, InvalidInput
 from eva_engine.models import Assignment, AuditChainHead, AuditEvent, Proposal
-from eva_engine.services import (
-    accounts,
-    assessment,
-    assignments,
-    history,
-    proposals,
-    screening,
-    transitions,
-    users,
-)
-from eva_engine.services.assessment import AnswerIn, AssessmentDocument
+from eva_engine.services.assessment import documents, screening
+from eva_engine.services.assessment.documents import AnswerIn, AssessmentDocument
+from eva_engine.services.history import trail
+from eva_engine.services.people import accounts, users
+from eva_engine.services.proposals import commands as proposal_commands
 from eva_engine.services.runtime import Caller, Eva
+from eva_engine.services.steps import assignments, transitions
 from eva_engine.vocabulary import (
     AffectedGroup,
     Certainty,
@@ -707,7 +702,7 @@ class Driver:
         done = self.attempt(
             f"{actor} saves answers {answers} clearing {cleared} on {pid} ({p.state})",
             expected,
-            lambda: assessment.save_answers(
+            lambda: documents.save_answers(
                 self.eva,
                 caller(actor),
                 pid,
@@ -737,7 +732,7 @@ class Driver:
         done = self.attempt(
             f"{actor} imports {variant} into {pid} ({p.state})",
             expected,
-            lambda: assessment.import_assessment(
+            lambda: documents.import_assessment(
                 self.eva, caller(actor), pid, doc, expected_version=self.version(pid, version)
             ),
             pid=pid,
@@ -792,10 +787,10 @@ class Driver:
         done = self.attempt(
             f"{actor} schedules {pid} ({p.state}) for a {body} meeting",
             expected,
-            lambda: proposals.schedule(
+            lambda: proposal_commands.schedule(
                 self.eva,
                 caller(actor),
-                proposals.ScheduleProposal(
+                proposal_commands.ScheduleProposal(
                     proposal_id=pid,
                     meeting_id=meeting,
                     expected_version=self.version(pid, version),
@@ -815,10 +810,10 @@ class Driver:
         number = builders._counter["case"]
 
         def call() -> int:
-            view = proposals.create_proposal(
+            view = proposal_commands.create_proposal(
                 self.eva,
                 caller(actor),
-                proposals.CreateProposal(
+                proposal_commands.CreateProposal(
                     organisation=builders.ORG,
                     case_number=f"{number}/05.00.00/2026",
                     title_fi=f"Ominaisuustesti {number}",
@@ -878,7 +873,7 @@ class Driver:
                 assert not stored, f"proposal {pid} is {p.state} but has open tasks {stored}"
 
     def check_chain(self) -> None:
-        result = history.verify(self.eva)
+        result = trail.verify(self.eva)
         assert result.ok, f"the audit chain does not verify: {result.problem}"
         assert result.verified == self.snapshot().last_seq
 

@@ -19,8 +19,8 @@ from flask_login import (
 from werkzeug.wrappers import Response
 
 from eva_engine.errors import InvalidInput
-from eva_engine.services import accounts
-from eva_engine.services.accounts import SessionUser
+from eva_engine.services.people import accounts
+from eva_engine.services.people.accounts import SessionUser
 from web import throttle
 from web.forms import LoginForm, PasswordForm
 from web.runtime import caller, eva

@@ -29,18 +29,13 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional, Validation
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from eva_engine.errors import Problem
-from eva_engine.services.accounts import MIN_PASSWORD_LENGTH
-from eva_engine.services.fields import (
-    MAX_DIGITS,
-    MAX_ID,
-    PASSWORD_LENGTH,
-    parse_int,
-    text_limits,
-)
-from eva_engine.services.organisations import CreateBody, CreateMeeting
-from eva_engine.services.proposals import CreateProposal, FireTrigger
-from eva_engine.services.screening import RecordScreening
-from eva_engine.services.users import CreateUser
+from eva_engine.services.assessment.screening import RecordScreening
+from eva_engine.services.fields import MAX_DIGITS, MAX_ID, PASSWORD_LENGTH, parse_int, text_limits
+from eva_engine.services.people.accounts import MIN_PASSWORD_LENGTH
+from eva_engine.services.people.organisations import CreateBody, CreateMeeting
+from eva_engine.services.people.users import CreateUser
+from eva_engine.services.proposals.commands import CreateProposal
+from eva_engine.services.steps.transitions import FireTrigger
 
 
 class CommandLength(Length):

@@ -36,7 +36,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from eva_engine.config import ThrottleSettings
 from eva_engine.errors import N_, Text, Unavailable
-from eva_engine.services import throttle as counters
+from eva_engine.services.people import throttle as counters
 from eva_engine.services.runtime import Eva
 from web.api import PREFIX as API_PREFIX
 from web.api.problems import problem_response

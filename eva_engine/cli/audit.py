@@ -12,8 +12,8 @@ import click
 from eva_engine.cli.commands import _eva, cli
 from eva_engine.cli.output import emit, reported
 from eva_engine.config import Settings
-from eva_engine.services import backup as backups
-from eva_engine.services import checkpoints
+from eva_engine.services.history import checkpoints
+from eva_engine.services.installation import backup as backups
 
 BROKEN = 8  # the chain, a checkpoint or a restored database does not verify
 

@@ -9,24 +9,20 @@ from typing import Any
 
 import click
 
+from eva_engine import demo
 from eva_engine.cli.output import RetryingGroup, emit, reported
 from eva_engine.cli.params import ID, WHOLE
 from eva_engine.config import Settings
 from eva_engine.errors import InvalidInput, Problem
-from eva_engine.services import (
-    accounts,
-    assessment,
-    definitions,
-    demo,
-    history,
-    organisations,
-    proposals,
-    schema,
-    screening,
-    transitions,
-    users,
-)
+from eva_engine.services import definitions
+from eva_engine.services.assessment import documents, screening
+from eva_engine.services.history import trail
+from eva_engine.services.installation import schema
+from eva_engine.services.people import accounts, organisations, users
+from eva_engine.services.proposals import commands as proposal_commands
+from eva_engine.services.proposals import queries as proposal_queries
 from eva_engine.services.runtime import Caller, Eva
+from eva_engine.services.steps import transitions
 from eva_engine.vocabulary import (
     BodyKind,
     Language,
@@ -387,10 +383,10 @@ def proposals_create(
 ) -> None:
     """Create a proposal; it starts as a draft on the newest published workflow."""
     with reported():
-        view = proposals.create_proposal(
+        view = proposal_commands.create_proposal(
             _eva(),
             _caller(username),
-            proposals.CreateProposal(
+            proposal_commands.CreateProposal(
                 organisation=organisation,
                 case_number=case_number,
                 title_fi=title_fi,
@@ -417,7 +413,7 @@ def proposals_create(
 def proposals_show(proposal_id: int, username: str | None) -> None:
     """Show a proposal: state, screening, completeness, assignments and possible actions."""
     with reported():
-        view = proposals.show(_eva(), _caller(username), proposal_id)
+        view = proposal_queries.show(_eva(), _caller(username), proposal_id)
 
         def human() -> None:
             click.echo(f"Proposal {view.id}  {view.case_number}  {view.title_fi}")
@@ -489,7 +485,7 @@ def proposals_list(
 ) -> None:
     """List proposals, filtered and paginated."""
     with reported():
-        page = proposals.list_proposals(
+        page = proposal_queries.list_proposals(
             _eva(),
             _caller(username),
             organisation,
@@ -523,7 +519,7 @@ def proposals_fire(
 ) -> None:
     """Fire a workflow TRIGGER on a proposal as USER."""
     with reported():
-        step = proposals.FireTrigger(
+        step = transitions.FireTrigger(
             proposal_id=proposal_id,
             trigger=trigger,
             reason=reason,
@@ -563,10 +559,10 @@ def proposals_schedule(
 ) -> None:
     """Schedule a proposal for a meeting of its body."""
     with reported():
-        view = proposals.schedule(
+        view = proposal_commands.schedule(
             _eva(),
             _caller(username),
-            proposals.ScheduleProposal(
+            proposal_commands.ScheduleProposal(
                 proposal_id=proposal_id,
                 meeting_id=meeting_id,
                 agenda_position=position,
@@ -638,8 +634,8 @@ def assessment_import(
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise InvalidInput(f"cannot read {file}", [Problem(str(file), str(exc))]) from exc
-        doc = assessment.parse_document(text, str(file))
-        view = assessment.import_assessment(
+        doc = documents.parse_document(text, str(file))
+        view = documents.import_assessment(
             _eva(), _caller(username), proposal_id, doc, expected_version
         )
         emit(
@@ -654,7 +650,7 @@ def assessment_import(
 @assessment_group.command("schema")
 def assessment_schema() -> None:
     """Print the JSON Schema of the assessment document."""
-    click.echo(json.dumps(assessment.json_schema(), ensure_ascii=False, indent=2))
+    click.echo(json.dumps(documents.json_schema(), ensure_ascii=False, indent=2))
 
 
 # history and audit ------------------------------------------------------------------------------
@@ -664,7 +660,7 @@ def assessment_schema() -> None:
 def history_cmd(proposal_id: int, username: str | None) -> None:
     """Print the full history of a proposal."""
     with reported():
-        events = history.proposal_history(_eva(), _caller(username), proposal_id)
+        events = trail.proposal_history(_eva(), _caller(username), proposal_id)
 
         def human() -> None:
             for ev in events:

@@ -9,7 +9,7 @@ import click
 from eva_engine.cli.commands import _eva, cli
 from eva_engine.cli.output import emit, reported
 from eva_engine.errors import InvalidInput, Problem
-from eva_engine.services import importing
+from eva_engine.services.exchange import importing
 from eva_engine.services.runtime import Caller
 
 

@@ -8,7 +8,7 @@ import click
 from eva_engine.cli.commands import AS_HELP, _caller, _eva, cli
 from eva_engine.cli.output import emit, reported
 from eva_engine.cli.params import ID, WholeNumber
-from eva_engine.services import tokens
+from eva_engine.services.people import tokens
 from eva_engine.vocabulary import TokenScope
 
 

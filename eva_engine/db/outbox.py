@@ -5,7 +5,7 @@ Assignments are seen by a session hook (``install_outbox_hooks``): whichever pat
 open assignment or names a new assignee (the workflow's effects, a new proposal, a
 reassignment through the API, an import), the flush that writes it also writes an
 ``assignment_made`` message for each receiver. Events that belong to a workflow step (returned,
-signed off, outcome recorded) are written by ``services.notifications`` from ``fire()``."""
+signed off, outcome recorded) are written by ``services.notifications.notices`` from ``fire()``."""
 
 from __future__ import annotations
 

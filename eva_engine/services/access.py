@@ -183,3 +183,10 @@ def load_proposal(
         raise NotFound(f"no proposal {proposal_id}")
     require_proposal_access(repos, user, proposal)
     return proposal
+
+
+def require_named_user(user: User | None, doing: str) -> User:
+    """Some steps are always a named person's: the shell operator (no user) cannot do them."""
+    if user is None:
+        raise PermissionDenied(f"{doing} is always done by a named user: give --as USERNAME")
+    return user

@@ -25,11 +25,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from eva_engine import demo
 from eva_engine.config import Settings, default_workflows_dir
 from eva_engine.db.engine import make_engine
 from eva_engine.db.migrate import upgrade
 from eva_engine.db.unit_of_work import Database
-from eva_engine.services import demo, proposals
+from eva_engine.services.proposals import queries as proposal_queries
 from eva_engine.services.runtime import Caller, Eva
 from web import create_app
 
@@ -94,14 +95,14 @@ class LiveServer:
     eva: Eva
 
     def proposals_in(self, state: str) -> list[int]:
-        page = proposals.list_proposals(self.eva, OPERATOR, ORG, state=state, limit=100)
+        page = proposal_queries.list_proposals(self.eva, OPERATOR, ORG, state=state, limit=100)
         return [item.id for item in page.items]
 
     def state_of(self, proposal_id: int) -> str:
-        return proposals.show(self.eva, OPERATOR, proposal_id).state
+        return proposal_queries.show(self.eva, OPERATOR, proposal_id).state
 
     def presenter_of(self, proposal_id: int) -> str:
-        return proposals.show(self.eva, OPERATOR, proposal_id).presenter
+        return proposal_queries.show(self.eva, OPERATOR, proposal_id).presenter
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,7 @@ require_browser()  # before Playwright is imported: skips (or fails) without a b
 from playwright.sync_api import Locator, Page, expect  # noqa: E402
 
 from eva_engine.config import default_workflows_dir  # noqa: E402
-from eva_engine.services import accounts, users  # noqa: E402
+from eva_engine.services.people import accounts, users  # noqa: E402
 from eva_engine.vocabulary import Language, ScreeningOutcome  # noqa: E402
 from eva_engine.workflow.loader import load_catalogue  # noqa: E402
 from tests.browser.conftest import (  # noqa: E402

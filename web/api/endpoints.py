@@ -13,25 +13,17 @@ from typing import Any
 from flask import url_for
 
 from eva_engine.errors import InvalidInput
-from eva_engine.services import (
-    api_assessment,
-    api_directory,
-    assessment,
-    assignments,
-    history,
-    meetings,
-    proposals,
-    screening,
-    transitions,
-    work,
-)
-from eva_engine.services.proposals import CreateProposal, ProposalListPage
+from eva_engine.services.assessment import documents, questions, screening
+from eva_engine.services.history import trail
+from eva_engine.services.meetings import agendas
+from eva_engine.services.people import directory
+from eva_engine.services.proposals import commands as proposal_commands
+from eva_engine.services.proposals import queries as proposal_queries
+from eva_engine.services.proposals.commands import CreateProposal
+from eva_engine.services.proposals.queries import ProposalListPage
 from eva_engine.services.runtime import Caller
-from eva_engine.services.views import (
-    AssignmentView,
-    ProposalView,
-    TransitionResult,
-)
+from eva_engine.services.steps import assignments, transitions, work
+from eva_engine.services.views import AssignmentView, ProposalView, TransitionResult
 from web.api import schemas
 from web.api.framework import Call, Reply, api_route
 from web.runtime import eva
@@ -73,7 +65,7 @@ def _proposal(view: ProposalView, status: int | None = None) -> Reply:
 )
 def list_organisations(call: Call) -> Reply:
     """The organisations where the token's user holds a role."""
-    return Reply(schemas.OrganisationList(items=api_directory.my_organisations(eva(), call.caller)))
+    return Reply(schemas.OrganisationList(items=directory.my_organisations(eva(), call.caller)))
 
 
 @api_route(
@@ -85,7 +77,7 @@ def list_organisations(call: Call) -> Reply:
 )
 def list_bodies(call: Call, organisation: str) -> Reply:
     """Councils, boards, committees and office holders (toimielimet)."""
-    return Reply(schemas.BodyList(items=api_directory.bodies(eva(), call.caller, organisation)))
+    return Reply(schemas.BodyList(items=directory.bodies(eva(), call.caller, organisation)))
 
 
 @api_route(
@@ -98,7 +90,7 @@ def list_bodies(call: Call, organisation: str) -> Reply:
 )
 def list_meetings(call: Call, organisation: str) -> Reply:
     """Meetings of the organisation's bodies, or of one body, earliest first."""
-    found = api_directory.meetings(eva(), call.caller, organisation, call.query.body)
+    found = directory.meetings(eva(), call.caller, organisation, call.query.body)
     return Reply(schemas.MeetingList(items=found))
 
 
@@ -107,11 +99,11 @@ def list_meetings(call: Call, organisation: str) -> Reply:
     "/meetings/<int(signed=True):meeting_id>/agenda",
     summary="A meeting's agenda",
     tag="organisations",
-    response=meetings.AgendaView,
+    response=agendas.AgendaView,
 )
 def meeting_agenda(call: Call, meeting_id: int) -> Reply:
     """Each agenda item with its completeness: what still blocks it and who has it now."""
-    return Reply(meetings.agenda(eva(), call.caller, meeting_id))
+    return Reply(agendas.agenda(eva(), call.caller, meeting_id))
 
 
 # proposals -------------------------------------------------------------------------------------
@@ -127,7 +119,7 @@ def list_proposals(call: Call) -> Reply:
     """Proposals visible to the token's user, ordered by id, with filters. Page with
     ``cursor`` (the ``next_cursor`` of the previous page) or with ``offset``."""
     q: schemas.ProposalQuery = call.query
-    page = proposals.list_proposals(
+    page = proposal_queries.list_proposals(
         eva(),
         call.caller,
         q.organisation,
@@ -155,8 +147,8 @@ def list_proposals(call: Call) -> Reply:
 )
 def create_proposal(call: Call) -> Reply:
     """A new proposal in draft, with its first assessment revision and a preparation task."""
-    api_directory.require_member(eva(), call.caller, call.body.organisation)
-    view = proposals.create_proposal(eva(), call.caller, call.body)
+    directory.require_member(eva(), call.caller, call.body.organisation)
+    view = proposal_commands.create_proposal(eva(), call.caller, call.body)
     reply = _proposal(view, 201)
     reply.location = url_for("api.get_proposal", proposal_id=view.id)
     return reply
@@ -168,7 +160,7 @@ def create_proposal(call: Call) -> Reply:
 def get_proposal(call: Call, proposal_id: int) -> Reply:
     """The proposal with its state, completeness, assignments and the actions the token's user
     can take now (and what is missing for each). The ETag is its row version."""
-    return _proposal(proposals.show(eva(), call.caller, proposal_id))
+    return _proposal(proposal_queries.show(eva(), call.caller, proposal_id))
 
 
 @api_route(
@@ -184,14 +176,14 @@ def get_proposal(call: Call, proposal_id: int) -> Reply:
 def schedule(call: Call, proposal_id: int) -> Reply:
     """Put the proposal on a meeting of its body (a secretary)."""
     body: schemas.ScheduleBody = call.body
-    cmd = proposals.ScheduleProposal(
+    cmd = proposal_commands.ScheduleProposal(
         proposal_id=proposal_id,
         meeting_id=body.meeting_id,
         agenda_position=body.agenda_position,
         section_number=body.section_number,
         expected_version=call.expected_version,
     )
-    return _proposal(proposals.schedule(eva(), call.caller, cmd))
+    return _proposal(proposal_commands.schedule(eva(), call.caller, cmd))
 
 
 @api_route(
@@ -230,9 +222,7 @@ def fire(call: Call, proposal_id: int, trigger: str) -> Reply:
 )
 def proposal_history(call: Call, proposal_id: int) -> Reply:
     """Every recorded change of the proposal, oldest first, with before and after values."""
-    return Reply(
-        schemas.HistoryList(items=history.proposal_history(eva(), call.caller, proposal_id))
-    )
+    return Reply(schemas.HistoryList(items=trail.proposal_history(eva(), call.caller, proposal_id)))
 
 
 # the assessment --------------------------------------------------------------------------------
@@ -270,7 +260,7 @@ def record_screening(call: Call, proposal_id: int) -> Reply:
 )
 def get_assessment(call: Call, proposal_id: int) -> Reply:
     """The current revision's assessment as an eva.assessment/1 document."""
-    doc = assessment.export_document(eva(), call.caller, proposal_id)
+    doc = documents.export_document(eva(), call.caller, proposal_id)
     return Reply(schemas.AssessmentView.model_validate(doc, from_attributes=True))
 
 
@@ -283,9 +273,7 @@ def get_assessment(call: Call, proposal_id: int) -> Reply:
 )
 def get_questions(call: Call, proposal_id: int) -> Reply:
     """The questions of the proposal's pinned checklists, and which the screening requires."""
-    return Reply(
-        schemas.QuestionList(items=api_assessment.questions(eva(), call.caller, proposal_id))
-    )
+    return Reply(schemas.QuestionList(items=questions.questions(eva(), call.caller, proposal_id)))
 
 
 @api_route(
@@ -294,13 +282,13 @@ def get_questions(call: Call, proposal_id: int) -> Reply:
     summary="Replace the assessment",
     tag="assessment",
     response=ProposalView,
-    body=assessment.AssessmentDocument,
+    body=documents.AssessmentDocument,
     etag=True,
     proposal_of=_proposal_id,
 )
 def put_assessment(call: Call, proposal_id: int) -> Reply:
     """Store a whole eva.assessment/1 document (rows it no longer holds are removed)."""
-    view = assessment.import_assessment(
+    view = documents.import_assessment(
         eva(), call.caller, proposal_id, call.body, expected_version=call.expected_version
     )
     return _proposal(view)
@@ -319,7 +307,7 @@ def put_assessment(call: Call, proposal_id: int) -> Reply:
 def put_alternatives(call: Call, proposal_id: int) -> Reply:
     """The alternatives compared (0 is the status quo); at most one is chosen."""
     body: schemas.AlternativesBody = call.body
-    view = assessment.save_alternatives(
+    view = documents.save_alternatives(
         eva(), call.caller, proposal_id, body.alternatives, call.expected_version
     )
     return _proposal(view)
@@ -339,8 +327,8 @@ def post_answers(call: Call, proposal_id: int) -> Reply:
     """Insert or replace cells of the impact matrix (question × alternative) and empty the
     ``cleared`` ones; other cells stay. Nothing is stored if any cell is wrong."""
     body: schemas.AnswersBody = call.body
-    api_assessment.check_answers(eva(), call.caller, proposal_id, body.answers)
-    view = assessment.save_answers(
+    questions.check_answers(eva(), call.caller, proposal_id, body.answers)
+    view = documents.save_answers(
         eva(),
         call.caller,
         proposal_id,
@@ -357,14 +345,14 @@ def post_answers(call: Call, proposal_id: int) -> Reply:
     summary="Store a mitigation",
     tag="assessment",
     response=ProposalView,
-    body=assessment.MitigationIn,
+    body=documents.MitigationIn,
     etag=True,
     proposal_of=_proposal_id,
 )
 def post_mitigation(call: Call, proposal_id: int) -> Reply:
     """Insert or replace the mitigation of a question (under one alternative or all)."""
     with _relocated("mitigations"):
-        view = assessment.save_mitigation(
+        view = documents.save_mitigation(
             eva(), call.caller, proposal_id, call.body, expected_version=call.expected_version
         )
     return _proposal(view)
@@ -383,10 +371,10 @@ def post_mitigation(call: Call, proposal_id: int) -> Reply:
 def delete_mitigation(call: Call, proposal_id: int) -> Reply:
     """Remove the mitigation of a question (and alternative)."""
     key: schemas.MitigationKey = call.query
-    mitigation = assessment.MitigationIn.model_construct(
+    mitigation = documents.MitigationIn.model_construct(
         question=key.question, alternative=key.alternative, description="-", responsible=None
     )
-    view = assessment.save_mitigation(
+    view = documents.save_mitigation(
         eva(), call.caller, proposal_id, mitigation, True, call.expected_version
     )
     return _proposal(view)
@@ -398,14 +386,14 @@ def delete_mitigation(call: Call, proposal_id: int) -> Reply:
     summary="Store a follow-up indicator",
     tag="assessment",
     response=ProposalView,
-    body=assessment.IndicatorIn,
+    body=documents.IndicatorIn,
     etag=True,
     proposal_of=_proposal_id,
 )
 def post_indicator(call: Call, proposal_id: int) -> Reply:
     """Insert or replace a follow-up indicator (by its name)."""
     with _relocated("follow_up_indicators"):
-        view = assessment.save_indicator(
+        view = documents.save_indicator(
             eva(), call.caller, proposal_id, call.body, expected_version=call.expected_version
         )
     return _proposal(view)
@@ -425,10 +413,10 @@ def delete_indicator(call: Call, proposal_id: int) -> Reply:
     """Remove the follow-up indicator of this name."""
     key: schemas.IndicatorKey = call.query
     # Removal matches by name only; the other fields are placeholders.
-    indicator = assessment.IndicatorIn.model_construct(
+    indicator = documents.IndicatorIn.model_construct(
         name=key.name, responsible="-", due=date.min, source=None, question=None
     )
-    view = assessment.save_indicator(
+    view = documents.save_indicator(
         eva(), call.caller, proposal_id, indicator, True, call.expected_version
     )
     return _proposal(view)

@@ -19,9 +19,10 @@ from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from eva_engine.errors import Contended, EvaError
-from eva_engine.services import api_directory, api_idempotency, tokens
+from eva_engine.services import idempotency
+from eva_engine.services.people import directory, tokens
+from eva_engine.services.people.tokens import TokenPrincipal, TokenRejected
 from eva_engine.services.runtime import Caller
-from eva_engine.services.tokens import TokenPrincipal, TokenRejected
 from eva_engine.vocabulary import TokenScope
 from web.api.body import read_json
 from web.api.problems import (
@@ -250,7 +251,7 @@ def _expected_version(route: Route, caller: Caller, values: dict[str, Any]) -> i
         )
     wanted = {int(t.group(1)) for t in tags if t}
     proposal_id = route.proposal_of(caller, values)
-    current = api_directory.proposal_version(eva(), caller, proposal_id)
+    current = directory.proposal_version(eva(), caller, proposal_id)
     if current not in wanted:
         raise ApiProblem(
             412,
@@ -296,7 +297,7 @@ def _render(route: Route, reply: Reply) -> Response:
     return response
 
 
-def _replay(stored: api_idempotency.StoredResponse) -> Response:
+def _replay(stored: idempotency.StoredResponse) -> Response:
     response = Response(stored.body, status=stored.status_code)
     response.mimetype = "application/json"
     for name, value in stored.headers.items():
@@ -375,7 +376,7 @@ def _work(
     # change and the stored response commit together, or nothing does.
     with eva().transaction() as uow:
         if key:
-            stored = api_idempotency.claim(
+            stored = idempotency.claim(
                 eva(), caller, key, request.method, request.path, request_hash
             )
             if stored is not None:
@@ -392,11 +393,11 @@ def _work(
         # refused above with 412.
         response = _render(route, handler(call, **values))
         if key and 200 <= response.status_code < 300:
-            api_idempotency.complete(
+            idempotency.complete(
                 eva(),
                 caller,
                 key,
-                api_idempotency.StoredResponse(
+                idempotency.StoredResponse(
                     method=request.method,
                     path=request.path,
                     request_hash=request_hash,
@@ -408,6 +409,6 @@ def _work(
                 ),
             )
         elif key:
-            api_idempotency.release(eva(), caller, key)
+            idempotency.release(eva(), caller, key)
         uow.commit()
     return response

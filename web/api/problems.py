@@ -23,7 +23,7 @@ from eva_engine.errors import (
     Unavailable,
 )
 from eva_engine.services.fields import message as field_message
-from eva_engine.services.tokens import TokenRejected
+from eva_engine.services.people.tokens import TokenRejected
 
 PROBLEM_JSON = "application/problem+json"
 DOCS = "/api/v1/docs"

@@ -7,15 +7,15 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from eva_engine.services.api_assessment import QuestionView
-from eva_engine.services.assessment import (
+from eva_engine.services.assessment.documents import (
     FORMAT,
     AlternativeIn,
     AnswerIn,
     IndicatorIn,
     MitigationIn,
 )
-from eva_engine.services.assignments import Reassign
+from eva_engine.services.assessment.questions import QuestionView
+from eva_engine.services.assessment.screening import RecordScreening
 from eva_engine.services.fields import (
     MAX_ALTERNATIVES,
     MAX_ANSWERS,
@@ -33,9 +33,10 @@ from eva_engine.services.fields import (
     Username,
     WholeNumber,
 )
-from eva_engine.services.organisations import BodyView, MeetingView, OrganisationView
-from eva_engine.services.proposals import FireTrigger, ScheduleProposal
-from eva_engine.services.screening import RecordScreening
+from eva_engine.services.people.organisations import BodyView, MeetingView, OrganisationView
+from eva_engine.services.proposals.commands import ScheduleProposal
+from eva_engine.services.steps.assignments import Reassign
+from eva_engine.services.steps.transitions import FireTrigger
 from eva_engine.services.views import AssignmentView, HistoryEventView
 from eva_engine.vocabulary import ScreeningOutcome
 

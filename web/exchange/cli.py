@@ -14,7 +14,7 @@ from eva_engine.cli.commands import _eva
 from eva_engine.cli.output import reported
 from eva_engine.cli.params import ID
 from eva_engine.errors import InvalidInput, Problem
-from eva_engine.services import exchange
+from eva_engine.services.exchange import summaries
 from eva_engine.services.runtime import Caller
 from eva_engine.vocabulary import Language
 
@@ -74,7 +74,7 @@ def export_summary(
     from web.exchange.render import render_summary  # noqa: PLC0415 - only this command needs Flask
 
     with reported():
-        view = exchange.summary(_eva(), Caller(username, "cli:export"), proposal_id, public=public)
+        view = summaries.summary(_eva(), Caller(username, "cli:export"), proposal_id, public=public)
         _write(render_summary(view, kind, language), output)
 
 
@@ -85,6 +85,6 @@ def export_summary(
 def export_assessment(proposal_id: int, username: str | None, output: Path | None) -> None:
     """The whole assessment as JSON (eva.assessment/1, read by 'eva assessment import')."""
     with reported():
-        document = exchange.export_assessment(_eva(), Caller(username, "cli:export"), proposal_id)
+        document = summaries.export_assessment(_eva(), Caller(username, "cli:export"), proposal_id)
         text = json.dumps(document.model_dump(mode="json"), ensure_ascii=False, indent=2)
         _write(text + "\n", output)

@@ -15,7 +15,7 @@ from flask import Flask, has_app_context, render_template
 from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 
-from eva_engine.services.exchange import AlternativeSummary, ImpactCell, SummaryView
+from eva_engine.services.exchange.summaries import AlternativeSummary, ImpactCell, SummaryView
 from web import i18n
 
 Kind = Literal["html", "text"]

@@ -17,7 +17,7 @@ from eva_engine.cli import cli
 from eva_engine.cli.output import reported, to_jsonable
 from eva_engine.cli.params import ID, WholeNumber
 from eva_engine.config import Settings
-from eva_engine.services import notifications, outbox
+from eva_engine.services.notifications import notices, outbox
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import DeliveryState, NotificationKind
 from web.notify.deliver import WORKER, PassReport, deliver_pass, run_worker
@@ -174,7 +174,7 @@ def notifications_scan(today: Any, as_json: bool) -> None:
     """Write 'due soon' and 'overdue' events (each once per assignment)."""
     with reported():
         day: date | None = today.date() if today else None
-        found = notifications.scan(
+        found = notices.scan(
             _eva(), WORKER, today=day, due_soon_days=_settings().notify.due_soon_days
         )
         _show(

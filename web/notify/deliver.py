@@ -22,7 +22,7 @@ from flask import Flask
 from pydantic import BaseModel
 
 from eva_engine.config import NotifySettings
-from eva_engine.services import notifications, outbox
+from eva_engine.services.notifications import notices, outbox
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import Channel
 from web.notify import render
@@ -257,7 +257,7 @@ def deliver_pass(
     app = app or render.mail_app()
     report = PassReport()
     if scan:
-        found = notifications.scan(eva, WORKER, due_soon_days=settings.due_soon_days)
+        found = notices.scan(eva, WORKER, due_soon_days=settings.due_soon_days)
         report.due_soon, report.overdue = found.due_soon, found.overdue
     report.email_waiting = not settings.smtp_host
     policy = outbox.RetryPolicy(

@@ -13,7 +13,7 @@ from flask_babel import Babel, force_locale, format_date
 from flask_babel import gettext as _
 
 from eva_engine.config import NotifySettings
-from eva_engine.services.outbox import Delivery
+from eva_engine.services.notifications.outbox import Delivery
 from eva_engine.vocabulary import NotificationKind
 from web.i18n import DEFAULT, LANGUAGES, role_name, task_name
 

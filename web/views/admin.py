@@ -16,7 +16,8 @@ from wtforms import Field
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
 from eva_engine.errors import Conflict, Contended, EvaError, InvalidInput, Problem
-from eva_engine.services import accounts, administration, definitions, organisations, users
+from eva_engine.services import definitions
+from eva_engine.services.people import accounts, administration, organisations, users
 from eva_engine.vocabulary import BodyKind, Language, Role
 from web.forms import ActionForm, BodyForm, MeetingForm, UserForm
 from web.i18n import translated

@@ -10,8 +10,8 @@ from flask_login import login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from eva_engine.services import history
 from eva_engine.services.fields import parse_int
+from eva_engine.services.history import trail
 from web import labels
 from web.runtime import caller, eva
 
@@ -31,7 +31,7 @@ for helper in (
 def events() -> str:
     year_text = request.args.get("year", "")
     after_text = request.args.get("after", "")
-    page = history.audit_events(
+    page = trail.audit_events(
         eva(),
         caller(),
         year=parse_int(year_text, high=9999) or datetime.now(UTC).year,
@@ -41,7 +41,7 @@ def events() -> str:
     return render_template(
         "audit.html",
         page=page,
-        chain=history.last_chain_check(eva(), caller()),
+        chain=trail.last_chain_check(eva(), caller()),
         verify_form=FlaskForm(),
     )
 
@@ -53,7 +53,7 @@ def verify() -> Response:
     if not FlaskForm().validate_on_submit():
         flash(_("The form had expired; please try again."), "error")
         return redirect(url_for("audit.events"))
-    check = history.verify_and_record(eva(), caller())
+    check = trail.verify_and_record(eva(), caller())
     if check.ok:
         flash(
             _("The audit chain verifies: %(num)d events, none altered.", num=check.verified),

@@ -13,14 +13,17 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
 from eva_engine.errors import InvalidInput, Problem
-from eva_engine.services import assessment, editor, fields, proposals, screening
-from eva_engine.services.assessment import (
+from eva_engine.services import fields
+from eva_engine.services.assessment import documents, editor, screening
+from eva_engine.services.assessment.documents import (
     AlternativeIn,
     AnswerIn,
     IndicatorIn,
     MitigationIn,
     SummaryIn,
 )
+from eva_engine.services.proposals import commands as proposal_commands
+from eva_engine.services.proposals import queries as proposal_queries
 from eva_engine.vocabulary import (
     AffectedGroup,
     Certainty,
@@ -57,10 +60,10 @@ def create() -> tuple[str, int] | Response:
     problems: list[Problem] = []
     if form.validate_on_submit():
         try:
-            view = proposals.create_proposal(
+            view = proposal_commands.create_proposal(
                 eva(),
                 caller(),
-                proposals.CreateProposal(
+                proposal_commands.CreateProposal(
                     organisation=choices.organisation,
                     case_number=form.case_number.data or "",
                     title_fi=form.title_fi.data or "",
@@ -89,7 +92,7 @@ def create() -> tuple[str, int] | Response:
 @bp.route("/<int:proposal_id>/screening", methods=["GET", "POST"])
 @login_required
 def record_screening(proposal_id: int) -> tuple[str, int] | Response:
-    view = proposals.show(eva(), caller(), proposal_id)
+    view = proposal_queries.show(eva(), caller(), proposal_id)
     options = editor.screening_choices(eva(), caller(), proposal_id)
     form = ScreeningForm()
     form.criteria.choices = [SelectChoice(c.id, text(c.text)) for c in options.criteria]
@@ -157,7 +160,7 @@ def alternatives(proposal_id: int) -> tuple[str, int] | Response:
                 raise InvalidInput("", problems)
             if not rows:
                 raise InvalidInput("", [Problem("title-0", _("Give at least one alternative."))])
-            assessment.save_alternatives(
+            documents.save_alternatives(
                 eva(), caller(), proposal_id, rows, _version(request.form.get("version"))
             )
         except InvalidInput as exc:
@@ -166,7 +169,7 @@ def alternatives(proposal_id: int) -> tuple[str, int] | Response:
             flash(_("The alternatives were saved."), "success")
             return redirect(url_for("editor.area", proposal_id=proposal_id))
     matrix = editor.area_matrix(eva(), caller(), proposal_id, None)
-    view = proposals.show(eva(), caller(), proposal_id)
+    view = proposal_queries.show(eva(), caller(), proposal_id)
     return render_template(
         "alternatives.html", p=view, matrix=matrix, problems=problems, slots=range(MAX_ALTERNATIVES)
     ), _status(problems)
@@ -216,7 +219,7 @@ def area(proposal_id: int, area_id: str | None) -> tuple[str, int] | Response:
                             cleared.append((question.id, alternative.position))
                         else:
                             answers.append(cell)
-            assessment.save_answers(
+            documents.save_answers(
                 eva(),
                 caller(),
                 proposal_id,
@@ -255,7 +258,7 @@ def follow_up(proposal_id: int) -> tuple[str, int] | Response:
         try:
             if action == "summary":
                 summary = fields.check_field(SummaryIn, "summary", form.get("summary") or None)
-                assessment.save_summary(eva(), caller(), proposal_id, summary, version)
+                documents.save_summary(eva(), caller(), proposal_id, summary, version)
             elif action in ("add-mitigation", "remove-mitigation"):
                 mitigation = MitigationIn.model_validate(
                     {
@@ -265,7 +268,7 @@ def follow_up(proposal_id: int) -> tuple[str, int] | Response:
                         "responsible": form.get("responsible", "").strip() or None,
                     }
                 )
-                assessment.save_mitigation(
+                documents.save_mitigation(
                     eva(),
                     caller(),
                     proposal_id,
@@ -282,7 +285,7 @@ def follow_up(proposal_id: int) -> tuple[str, int] | Response:
                         "due": form.get("due", ""),
                     }
                 )
-                assessment.save_indicator(
+                documents.save_indicator(
                     eva(),
                     caller(),
                     proposal_id,
@@ -297,8 +300,8 @@ def follow_up(proposal_id: int) -> tuple[str, int] | Response:
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("editor.follow_up", proposal_id=proposal_id))
-    view = proposals.show(eva(), caller(), proposal_id)
-    doc = assessment.export_document(eva(), caller(), proposal_id)
+    view = proposal_queries.show(eva(), caller(), proposal_id)
+    doc = documents.export_document(eva(), caller(), proposal_id)
     return render_template(
         "follow_up.html",
         p=view,

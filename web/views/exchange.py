@@ -10,7 +10,7 @@ import json
 from flask import Blueprint, Response, abort, request
 from flask_login import login_required
 
-from eva_engine.services import exchange
+from eva_engine.services.exchange import summaries
 from web.exchange.render import LANGUAGES, MEDIA_TYPES, Kind, render_summary
 from web.i18n import select_locale
 from web.runtime import caller, eva
@@ -32,7 +32,7 @@ def _summary(proposal_id: int, kind: Kind) -> Response:
     if language not in LANGUAGES:
         abort(400)
     public = request.args.get("public", "") in ("1", "true", "yes")
-    view = exchange.summary(eva(), caller(), proposal_id, public=public)
+    view = summaries.summary(eva(), caller(), proposal_id, public=public)
     suffix = "-public" if public else ""
     return _download(
         render_summary(view, kind, language),
@@ -56,7 +56,7 @@ def summary_text(proposal_id: int) -> Response:
 @bp.get("/<int:proposal_id>/assessment.json")
 @login_required
 def assessment_json(proposal_id: int) -> Response:
-    document = exchange.export_assessment(eva(), caller(), proposal_id)
+    document = summaries.export_assessment(eva(), caller(), proposal_id)
     return _download(
         json.dumps(document.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n",
         "application/json",

@@ -6,7 +6,7 @@ from flask import Blueprint, redirect, session
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from eva_engine.services import accounts
+from eva_engine.services.people import accounts
 from eva_engine.vocabulary import Language
 from web.auth import _safe_next
 from web.forms import LanguageForm

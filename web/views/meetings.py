@@ -8,8 +8,9 @@ from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from eva_engine.errors import InvalidInput, NotFound
-from eva_engine.services import meetings, proposals
 from eva_engine.services.fields import parse_int
+from eva_engine.services.meetings import agendas
+from eva_engine.services.proposals import commands as proposal_commands
 from web.i18n import problem_text
 from web.runtime import caller, eva
 
@@ -19,20 +20,20 @@ bp = Blueprint("meetings", __name__, url_prefix="/meetings")
 @bp.get("/")
 @login_required
 def index() -> str:
-    return render_template("meetings.html", meetings=meetings.my_meetings(eva(), caller()))
+    return render_template("meetings.html", meetings=agendas.my_meetings(eva(), caller()))
 
 
 @bp.get("/<int:meeting_id>")
 @login_required
 def agenda(meeting_id: int) -> str:
-    return render_template("agenda.html", agenda=meetings.agenda(eva(), caller(), meeting_id))
+    return render_template("agenda.html", agenda=agendas.agenda(eva(), caller(), meeting_id))
 
 
 @bp.post("/<int:meeting_id>/items")
 @login_required
 def add_item(meeting_id: int) -> Response:
     """Schedule a proposal (by its id) for this meeting."""
-    meetings.agenda(eva(), caller(), meeting_id)  # the meeting exists and is the caller's
+    agendas.agenda(eva(), caller(), meeting_id)  # the meeting exists and is the caller's
     proposal_id = request.form.get("proposal_id", "").strip()
     position = request.form.get("position", "").strip()
     number, place = parse_int(proposal_id), parse_int(position)  # ASCII digits only
@@ -40,10 +41,10 @@ def add_item(meeting_id: int) -> Response:
         flash(_("Give the proposal's number (and a position as a whole number)."), "error")
         return redirect(url_for("meetings.agenda", meeting_id=meeting_id))
     try:
-        proposals.schedule(
+        proposal_commands.schedule(
             eva(),
             caller(),
-            proposals.ScheduleProposal(
+            proposal_commands.ScheduleProposal(
                 proposal_id=number, meeting_id=meeting_id, agenda_position=place
             ),
         )
@@ -59,4 +60,4 @@ def add_item(meeting_id: int) -> Response:
 @bp.get("/<int:meeting_id>/summaries")
 @login_required
 def summaries(meeting_id: int) -> str:
-    return render_template("summaries.html", agenda=meetings.agenda(eva(), caller(), meeting_id))
+    return render_template("summaries.html", agenda=agendas.agenda(eva(), caller(), meeting_id))

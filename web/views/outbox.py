@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from eva_engine.errors import Conflict, Contended
-from eva_engine.services import outbox
+from eva_engine.services.notifications import outbox
 from eva_engine.vocabulary import DeliveryState, NotificationKind
 from web.runtime import caller, eva
 

@@ -8,15 +8,12 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from eva_engine.errors import GuardFailed, InvalidInput
-from eva_engine.services import (
-    accounts,
-    api_directory,
-    editor,
-    history,
-    proposals,
-    transitions,
-)
+from eva_engine.services.assessment import editor
 from eva_engine.services.fields import parse_int
+from eva_engine.services.history import trail
+from eva_engine.services.people import accounts, directory
+from eva_engine.services.proposals import queries as proposal_queries
+from eva_engine.services.steps import transitions
 from web.forms import ReauthForm, TransitionForm, form_problems
 from web.runtime import caller, eva
 
@@ -28,7 +25,7 @@ bp = Blueprint("proposals", __name__, url_prefix="/proposals")
 
 
 def _page(proposal_id: int, failure: Exception | None = None) -> str:
-    view = proposals.show(eva(), caller(), proposal_id)
+    view = proposal_queries.show(eva(), caller(), proposal_id)
     reauthenticate = transitions.reauthenticated_triggers(eva(), caller(), proposal_id)
     forms = {
         a.trigger: (ReauthForm() if a.trigger in reauthenticate else TransitionForm())
@@ -60,7 +57,7 @@ def fire(proposal_id: int, trigger: str) -> str | Response | tuple[str, int]:
     if isinstance(form, ReauthForm):
         # The proposal must be one this user may see before the password is checked (and
         # the check recorded): another organisation's is not found, and nothing is recorded.
-        api_directory.proposal_version(eva(), caller(), proposal_id)
+        directory.proposal_version(eva(), caller(), proposal_id)
         if accounts.authenticate(eva(), current_user.username, form.password.data or "") is None:
             flash(_("The password was wrong; the proposal was not signed off."), "error")
             return redirect(url_for("proposals.show", proposal_id=proposal_id))
@@ -84,10 +81,10 @@ def fire(proposal_id: int, trigger: str) -> str | Response | tuple[str, int]:
 @bp.get("/<int:proposal_id>/history")
 @login_required
 def timeline(proposal_id: int) -> str:
-    view = proposals.show(eva(), caller(), proposal_id)
-    events = history.proposal_history(eva(), caller(), proposal_id)
-    chain = history.verify_proposal(eva(), caller(), proposal_id)
-    names = history.referenced_names(eva(), caller(), proposal_id, events)
+    view = proposal_queries.show(eva(), caller(), proposal_id)
+    events = trail.proposal_history(eva(), caller(), proposal_id)
+    chain = trail.verify_proposal(eva(), caller(), proposal_id)
+    names = trail.referenced_names(eva(), caller(), proposal_id, events)
     return render_template("history.html", p=view, events=events, chain=chain, names=names)
 
 
@@ -109,7 +106,7 @@ def index() -> str:
     }
     meeting = filters["meeting"]
     overdue = {"yes": True, "no": False}.get(filters["overdue"])
-    page = proposals.list_proposals(
+    page = proposal_queries.list_proposals(
         eva(),
         caller(),
         choices.organisation,

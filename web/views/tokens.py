@@ -20,8 +20,8 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from eva_engine.errors import NotFound
-from eva_engine.services import tokens
 from eva_engine.services.fields import parse_int
+from eva_engine.services.people import tokens
 from eva_engine.vocabulary import TokenScope
 from web.forms import CommandLength, WholeNumber, WholeNumberField
 from web.runtime import caller, eva

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import login_required
 
-from eva_engine.services import work
+from eva_engine.services.steps import work
 from web.runtime import caller, eva
 
 bp = Blueprint("work", __name__)

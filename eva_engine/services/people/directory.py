@@ -6,9 +6,8 @@ from __future__ import annotations
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import NotFound
 from eva_engine.models import Organisation, User
-from eva_engine.services.access import actor_for, load_proposal
-from eva_engine.services.organisations import BodyView, MeetingView, OrganisationView
-from eva_engine.services.proposals import require_named_user
+from eva_engine.services.access import actor_for, load_proposal, require_named_user
+from eva_engine.services.people.organisations import BodyView, MeetingView, OrganisationView
 from eva_engine.services.runtime import Caller, Eva
 
 

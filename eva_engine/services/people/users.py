@@ -13,8 +13,8 @@ from eva_engine.db.repositories import Repositories
 from eva_engine.errors import N_, Conflict, NotFound, PermissionDenied, Text
 from eva_engine.models import Body, Organisation, RoleGrant, User, utcnow
 from eva_engine.services.access import actor_for, administered_organisation, managed_user
+from eva_engine.services.command import Command
 from eva_engine.services.fields import Code, Email, Name, Username
-from eva_engine.services.organisations import Command
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import Language, Role
 

@@ -6,18 +6,15 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from eva_engine.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied, Problem, Text
 from eva_engine.models import Body, Meeting, Organisation
 from eva_engine.services.access import actor_for, administered_organisation, require_role_in
+from eva_engine.services.command import Command
 from eva_engine.services.fields import CaseNumber, CasePattern, ChoiceId, Code, Name
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import BodyKind, OrganisationKind, Role
-
-
-class Command(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class CreateOrganisation(Command):

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
+from pydantic import Field
+
 from eva_engine.db.audit import Annotation
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import N_, PermissionDenied, Text
@@ -20,10 +22,12 @@ from eva_engine.models import (
     Screening,
     utcnow,
 )
-from eva_engine.services import notifications
-from eva_engine.services.access import actor_for, load_proposal
+from eva_engine.services.access import actor_for, load_proposal, require_named_user
+from eva_engine.services.command import Command
 from eva_engine.services.definitions import stored_bundle
-from eva_engine.services.proposals import flow_context, require_named_user
+from eva_engine.services.fields import ChoiceId, Id, Reason, Version
+from eva_engine.services.notifications import notices
+from eva_engine.services.proposals.queries import flow_context
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import TransitionResult
 from eva_engine.vocabulary import AssignmentState
@@ -35,6 +39,15 @@ from eva_engine.workflow.definition import (
     SetOutcome,
     SimpleEffect,
 )
+
+
+class FireTrigger(Command):
+    """A workflow step on a proposal: the input of ``fire``."""
+
+    proposal_id: Id
+    trigger: ChoiceId = Field(min_length=1, description="e.g. submit_for_review")
+    reason: Reason | None = Field(default=None, description="Required by some steps")
+    expected_version: Version | None = None
 
 
 def reauthenticated_triggers(eva: Eva, caller: Caller, proposal_id: int) -> frozenset[str]:
@@ -90,7 +103,7 @@ def fire(
         role = next(r for r in transition.roles if r in ctx.actor_roles)
         note.role = uow.audit.role = role.value
         apply_effects(repos, proposal, flow.effects)
-        notifications.after_transition(
+        notices.after_transition(
             repos,
             proposal,
             transition=transition,

@@ -13,18 +13,13 @@ from pydantic import BaseModel
 
 from eva_engine.db.repositories import ProposalFilter
 from eva_engine.errors import NotFound
-from eva_engine.services import (
-    accounts,
-    assessment,
-    definitions,
-    history,
-    organisations,
-    proposals,
-    screening,
-    transitions,
-    users,
-)
+from eva_engine.services import definitions
+from eva_engine.services.assessment import documents, screening
+from eva_engine.services.history import trail
+from eva_engine.services.people import accounts, organisations, users
+from eva_engine.services.proposals import commands as proposal_commands
 from eva_engine.services.runtime import Caller, Eva
+from eva_engine.services.steps import transitions
 from eva_engine.services.views import HistoryEventView
 from eva_engine.vocabulary import BodyKind, Language, Role, ScreeningOutcome
 from eva_engine.workflow.definition import WorkflowBundle
@@ -212,9 +207,9 @@ def _document(bundle: WorkflowBundle, depth: ScreeningOutcome, title: str) -> An
                             "responsible": "talousjohtaja",
                         }
                     )
-    return assessment.AssessmentDocument.model_validate(
+    return documents.AssessmentDocument.model_validate(
         {
-            "format": assessment.FORMAT,
+            "format": documents.FORMAT,
             "summary": f"{title}: päätöksellä arvioidaan olevan myönteisiä vaikutuksia "
             "asukkaiden hyvinvointiin; haitat lievennetään.",
             "alternatives": [
@@ -347,10 +342,10 @@ def _create_and_walk(
     ending: tuple[str, str] | None,
     say: Callable[[str], None] | None = None,
 ) -> int:
-    view = proposals.create_proposal(
+    view = proposal_commands.create_proposal(
         eva,
         _as(preparer),
-        proposals.CreateProposal(
+        proposal_commands.CreateProposal(
             organisation=ORG, case_number=case, title_fi=title, body=body, presenter=presenter
         ),
     )
@@ -364,10 +359,10 @@ def _create_and_walk(
             if depth == ScreeningOutcome.EXEMPT:
                 trigger = "submit_for_review"
         if trigger == "place_on_agenda":
-            proposals.schedule(
+            proposal_commands.schedule(
                 eva,
                 _as("sihteeri"),
-                proposals.ScheduleProposal(proposal_id=pid, meeting_id=meeting),
+                proposal_commands.ScheduleProposal(proposal_id=pid, meeting_id=meeting),
             )
         result = transitions.fire(eva, _as(user), pid, trigger)
         if say:
@@ -411,7 +406,7 @@ def _screen_and_assess(
             ),
         ),
     )
-    assessment.import_assessment(eva, caller, pid, _document(bundle, depth, title))
+    documents.import_assessment(eva, caller, pid, _document(bundle, depth, title))
 
 
 def _virrat(eva: Eva, op: Caller) -> None:
@@ -466,10 +461,10 @@ def _virrat(eva: Eva, op: Caller) -> None:
     )
     director = _as("virrat.hyvinvointijohtaja")
     secretary = _as("virrat.sihteeri")
-    pid = proposals.create_proposal(
+    pid = proposal_commands.create_proposal(
         eva,
         director,
-        proposals.CreateProposal(
+        proposal_commands.CreateProposal(
             organisation="virrat",
             case_number="257/05.00.00/2023",
             title_fi="Hakemus Terve Kunta -verkostoon",
@@ -487,7 +482,7 @@ def _virrat(eva: Eva, op: Caller) -> None:
         ),
     )
     transitions.fire(eva, director, pid, "begin_assessment")
-    assessment.import_assessment(
+    documents.import_assessment(
         eva,
         director,
         pid,
@@ -496,10 +491,10 @@ def _virrat(eva: Eva, op: Caller) -> None:
     transitions.fire(eva, director, pid, "submit_for_review")
     transitions.fire(eva, secretary, pid, "pass_review")
     transitions.fire(eva, director, pid, "sign_off")
-    proposals.schedule(
+    proposal_commands.schedule(
         eva,
         secretary,
-        proposals.ScheduleProposal(
+        proposal_commands.ScheduleProposal(
             proposal_id=pid, meeting_id=meeting.id, agenda_position=1, section_number=26
         ),
     )
@@ -540,7 +535,7 @@ def walk(eva: Eva, say: Callable[[str], None]) -> None:
     )
     say("")
     say(f"History of proposal {pid} (eva history {pid}):")
-    events = history.proposal_history(eva, Caller(None, "demo"), pid)
+    events = trail.proposal_history(eva, Caller(None, "demo"), pid)
 
     # Transitions one by one; runs of the same other change (12 answers...) on one line.
     def key(ev: HistoryEventView) -> tuple[str, str, int]:
@@ -554,7 +549,7 @@ def walk(eva: Eva, say: Callable[[str], None]) -> None:
         else:
             detail = ev.entity if len(run) == 1 else f"{len(run)} events"
         say(f"  #{ev.seq:<5} {ev.occurred_at:%H:%M:%S} {ev.actor:<14} {ev.action:<26} {detail}")
-    result = history.verify(eva)
+    result = trail.verify(eva)
     say("")
     say(
         f"Audit chain: {'intact' if result.ok else 'BROKEN: ' + str(result.problem)}, "

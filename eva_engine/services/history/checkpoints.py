@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 
 from eva_engine.db.audit import Anchor, VerifyResult, canonical
 from eva_engine.errors import InvalidInput, Problem
-from eva_engine.services import history
+from eva_engine.services.history import trail
 from eva_engine.services.runtime import Eva
 
 FORMAT = "eva-audit-checkpoint/1"
@@ -138,7 +138,7 @@ def make_checkpoint(eva: Eva, raw_key: str | None, database: str) -> CheckpointM
     """Verify the chain in one snapshot and, only if it verifies, sign its head: a checkpoint
     of a chain already tampered with would anchor the forgery."""
     key = audit_key(raw_key)
-    chain = history.verify(eva)
+    chain = trail.verify(eva)
     if not chain.ok:
         return CheckpointMade(chain, None)
     return CheckpointMade(chain, sign(key, database=database, chain=chain, at=datetime.now(UTC)))
@@ -225,7 +225,7 @@ def verify(eva: Eva, raw_key: str | None, paths: Sequence[Path]) -> VerifyResult
     """``eva audit verify --checkpoint FILE``: each file is authentic under the key, and the
     chain, walked in one snapshot, verifies and still passes through each checkpoint."""
     if not paths:
-        return history.verify(eva)
+        return trail.verify(eva)
     key = audit_key(raw_key)
     anchors: list[Anchor] = []
     for path in paths:
@@ -233,4 +233,4 @@ def verify(eva: Eva, raw_key: str | None, paths: Sequence[Path]) -> VerifyResult
         if loaded.anchor is None:
             return VerifyResult(0, None, loaded.problem)
         anchors.append(loaded.anchor)
-    return history.verify(eva, anchors)
+    return trail.verify(eva, anchors)

@@ -26,6 +26,7 @@ from eva_engine.db.repositories import Repositories
 from eva_engine.errors import InvalidInput, NotFound, PermissionDenied, Problem
 from eva_engine.models import Body, Organisation, Proposal, User
 from eva_engine.services.access import actor_for
+from eva_engine.services.command import Command
 from eva_engine.services.fields import (
     EXTERNAL_ID_LENGTH,
     SOURCE_SYSTEM_LENGTH,
@@ -36,8 +37,7 @@ from eva_engine.services.fields import (
     check_field,
     strict_json,
 )
-from eva_engine.services.organisations import Command
-from eva_engine.services.proposals import CreateProposal, add_proposal
+from eva_engine.services.proposals.commands import CreateProposal, add_proposal
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import ProblemView
 from eva_engine.vocabulary import Publicity, Role

@@ -21,7 +21,7 @@ from eva_engine.db.audit import AuditContext, PendingEvent
 from eva_engine.errors import NotFound, PermissionDenied
 from eva_engine.models import Answer, Proposal
 from eva_engine.services.access import actor_for, load_proposal
-from eva_engine.services.assessment import AssessmentDocument, current_document
+from eva_engine.services.assessment.documents import AssessmentDocument, current_document
 from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import (

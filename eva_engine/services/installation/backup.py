@@ -35,7 +35,7 @@ from eva_engine.db.engine import make_engine
 from eva_engine.db.migrate import alembic_config
 from eva_engine.errors import InvalidInput, Problem, Unavailable
 from eva_engine.models import GENESIS_HASH, AuditChainHead
-from eva_engine.services import checkpoints
+from eva_engine.services.history import checkpoints
 
 FORMAT = "eva-backup/1"
 MANIFEST = "manifest.json"

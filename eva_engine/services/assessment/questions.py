@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from eva_engine.errors import InvalidInput
 from eva_engine.services.access import actor_for, load_proposal
-from eva_engine.services.assessment import (
+from eva_engine.services.assessment.documents import (
     FORMAT,
     AnswerIn,
     AssessmentDocument,

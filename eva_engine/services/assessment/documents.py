@@ -18,7 +18,8 @@ from eva_engine.db.repositories import Repositories
 from eva_engine.errors import InvalidInput, Problem
 from eva_engine.models import Alternative, Answer, Assessment, FollowUpIndicator, Mitigation
 from eva_engine.services.access import actor_for, load_proposal
-from eva_engine.services.editing import commit_edit, open_for_edit
+from eva_engine.services.assessment.editing import commit_edit, open_for_edit
+from eva_engine.services.command import Command
 from eva_engine.services.fields import (
     MAX_ALTERNATIVES,
     MAX_ANSWERS,
@@ -33,8 +34,7 @@ from eva_engine.services.fields import (
     Title,
     strict_json,
 )
-from eva_engine.services.organisations import Command
-from eva_engine.services.proposals import show
+from eva_engine.services.proposals.queries import show
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import ProposalView
 from eva_engine.vocabulary import AffectedGroup, Certainty, Direction, Duration, Magnitude

@@ -21,8 +21,7 @@ from eva_engine.db.repositories import Repositories
 from eva_engine.db.unit_of_work import unavailable
 from eva_engine.errors import N_, InvalidInput, NotFound, PermissionDenied, Problem, Text
 from eva_engine.models import AuditEvent, User
-from eva_engine.services.access import actor_for, load_proposal, log_disclosure
-from eva_engine.services.proposals import require_named_user
+from eva_engine.services.access import actor_for, load_proposal, log_disclosure, require_named_user
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import HistoryEventView
 from eva_engine.vocabulary import Role

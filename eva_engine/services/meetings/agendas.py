@@ -9,9 +9,14 @@ from pydantic import BaseModel
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import N_, NotFound, PermissionDenied, Problem, Text
 from eva_engine.models import Proposal
-from eva_engine.services.access import actor_for, require_proposal_access, require_role
+from eva_engine.services.access import (
+    actor_for,
+    require_named_user,
+    require_proposal_access,
+    require_role,
+)
 from eva_engine.services.definitions import stored_bundle
-from eva_engine.services.proposals import proposal_view, require_named_user
+from eva_engine.services.proposals.queries import proposal_view
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import ProblemView
 from eva_engine.vocabulary import Role

@@ -19,10 +19,9 @@ from sqlalchemy import select
 
 from eva_engine.errors import EvaError, NotFound
 from eva_engine.models import ApiToken, utcnow
-from eva_engine.services.access import actor_for
+from eva_engine.services.access import actor_for, require_named_user
+from eva_engine.services.command import Command
 from eva_engine.services.fields import TokenName, WholeNumber
-from eva_engine.services.organisations import Command
-from eva_engine.services.proposals import require_named_user
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import Role, TokenScope
 

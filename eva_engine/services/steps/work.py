@@ -7,9 +7,8 @@ from datetime import date
 from pydantic import BaseModel
 
 from eva_engine.models import Assignment, utcnow
-from eva_engine.services.access import actor_for
+from eva_engine.services.access import actor_for, require_named_user
 from eva_engine.services.definitions import stored_bundle
-from eva_engine.services.proposals import require_named_user
 from eva_engine.services.runtime import Caller, Eva
 
 DUE_SOON_DAYS = 3

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from eva_engine.db.unit_of_work import UnitOfWork
 from eva_engine.errors import InvalidInput, NotFound, Problem
 from eva_engine.models import Assessment, Proposal, User
-from eva_engine.services.access import actor_for, load_proposal, require_role
+from eva_engine.services.access import actor_for, load_proposal, require_named_user, require_role
 from eva_engine.services.definitions import stored_bundle
-from eva_engine.services.proposals import require_named_user
 from eva_engine.services.runtime import Caller
 from eva_engine.vocabulary import Role
 from eva_engine.workflow.definition import WorkflowBundle

@@ -6,11 +6,11 @@ from pydantic import Field
 
 from eva_engine.errors import InvalidInput, NotFound, Problem
 from eva_engine.models import Assignment, utcnow
-from eva_engine.services.access import actor_for, load_proposal, require_role
+from eva_engine.services.access import actor_for, load_proposal, require_named_user, require_role
+from eva_engine.services.command import Command
 from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.fields import Id, Reason, Username, Version
-from eva_engine.services.organisations import Command
-from eva_engine.services.proposals import assignment_view, require_named_user
+from eva_engine.services.proposals.queries import assignment_view
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import AssignmentView
 from eva_engine.vocabulary import AssignmentState, Role

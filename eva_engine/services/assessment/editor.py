@@ -9,10 +9,9 @@ from pydantic import BaseModel, Field
 
 from eva_engine.checklists.completeness import missing_answers
 from eva_engine.errors import NotFound
-from eva_engine.services.access import actor_for, load_proposal
-from eva_engine.services.assessment import AnswerIn, current_document
+from eva_engine.services.access import actor_for, load_proposal, require_named_user
+from eva_engine.services.assessment.documents import AnswerIn, current_document
 from eva_engine.services.definitions import stored_bundle
-from eva_engine.services.proposals import require_named_user
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import Role, ScreeningOutcome
 

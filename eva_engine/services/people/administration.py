@@ -8,11 +8,10 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from eva_engine.errors import N_, PermissionDenied, Text
-from eva_engine.services.access import actor_for
-from eva_engine.services.organisations import BodyView, MeetingView
-from eva_engine.services.proposals import require_named_user
+from eva_engine.services.access import actor_for, require_named_user
+from eva_engine.services.people.organisations import BodyView, MeetingView
+from eva_engine.services.people.users import GrantView, UserView, user_view
 from eva_engine.services.runtime import Caller, Eva
-from eva_engine.services.users import GrantView, UserView, user_view
 from eva_engine.vocabulary import Role
 
 

@@ -6,10 +6,10 @@ from pydantic import Field
 
 from eva_engine.errors import InvalidInput, Problem
 from eva_engine.models import Screening, utcnow
-from eva_engine.services.editing import commit_edit, open_for_edit
+from eva_engine.services.assessment.editing import commit_edit, open_for_edit
+from eva_engine.services.command import Command
 from eva_engine.services.fields import MAX_CRITERIA, ChoiceId, Id, LongText, Reason, Version
-from eva_engine.services.organisations import Command
-from eva_engine.services.proposals import show
+from eva_engine.services.proposals.queries import show
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import ProposalView
 from eva_engine.vocabulary import ScreeningOutcome

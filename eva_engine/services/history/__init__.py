@@ -1,0 +1,2 @@
+"""History and audit: a proposal's history, verifying the audit chain, and checkpoints of it kept
+outside the database."""

@@ -1,0 +1,1 @@
+"""The installation: its database schema, backups and restores."""

@@ -1,0 +1,1 @@
+"""Meetings and agendas: is every item on an agenda ready for the meeting."""

@@ -1,0 +1,2 @@
+"""Decision proposals: creating and scheduling them (commands), reading them and their lists
+(queries)."""
