@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from eva_engine.models import (
     Alternative,
     Answer,
+    ApiToken,
     Assessment,
     Assignment,
     AuditEvent,
@@ -100,6 +101,18 @@ class Repositories:
 
     def users(self) -> Sequence[User]:
         return self.session.scalars(select(User).order_by(User.username)).all()
+
+    def api_tokens_of(self, user_id: int) -> Sequence[ApiToken]:
+        """A user's API tokens, newest first."""
+        return self.session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc())
+        ).all()
+
+    def api_token(self, token_id: int) -> ApiToken | None:
+        return self.session.get(ApiToken, token_id) if 0 < token_id < 2**63 else None
+
+    def api_token_by_hash(self, token_hash: str) -> ApiToken | None:
+        return self.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash))
 
     def grants(self, user_id: int, *, active_only: bool = True) -> Sequence[RoleGrant]:
         query = select(RoleGrant).where(RoleGrant.user_id == user_id)

@@ -14,11 +14,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from pydantic import BaseModel
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
 
+from eva_engine.db.idempotency import IdempotencyRecords
 from eva_engine.errors import NotFound
 from eva_engine.models import IdempotencyRecord, utcnow
 from eva_engine.services.runtime import Caller, Eva
@@ -58,14 +55,6 @@ def _stored(record: IdempotencyRecord) -> StoredResponse:
     )
 
 
-def _record(session: Session, user_id: int, key: str) -> IdempotencyRecord | None:
-    return session.scalar(
-        select(IdempotencyRecord)
-        .where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
-        .execution_options(populate_existing=True)
-    )
-
-
 def claim(
     eva: Eva, caller: Caller, key: str, method: str, path: str, request_hash: str
 ) -> StoredResponse | None:
@@ -77,16 +66,11 @@ def claim(
     with eva.uow() as uow:
         # This user's expired records go (only theirs: the rows stay locked until the request
         # commits, and nobody else's request should wait for that).
-        uow.session.execute(
-            delete(IdempotencyRecord).where(
-                IdempotencyRecord.user_id == user_id,
-                IdempotencyRecord.created_at <= utcnow() - RETENTION,
-            )
-        )
-        existing = _record(uow.session, user_id, key)
+        records = IdempotencyRecords(uow.session)
+        records.remove_expired(utcnow() - RETENTION, user_id)
+        existing = records.find(user_id, key)
         if existing is not None and existing.status_code == IN_PROGRESS:
-            uow.session.delete(existing)  # left unfinished by an older version: the key is free
-            uow.session.flush()
+            records.remove(existing)  # left unfinished by an older version: the key is free
             existing = None
         if existing is not None:
             return _stored(existing)
@@ -100,14 +84,9 @@ def claim(
             "response_body": "",
             "response_headers": {},
         }
-        postgres = uow.session.get_bind().dialect.name == "postgresql"
-        insert = (pg_insert if postgres else sqlite_insert)(IdempotencyRecord).values(**values)
-        inserted = uow.session.execute(
-            insert.on_conflict_do_nothing().returning(IdempotencyRecord.id)
-        ).scalar_one_or_none()
-        if inserted is None:
+        if records.insert_if_absent(values) is None:
             # Another request with this key committed while this one waited on the index.
-            record = _record(uow.session, user_id, key)
+            record = records.find(user_id, key)
             if record is not None:
                 return _stored(record)
         uow.commit()
@@ -118,7 +97,7 @@ def complete(eva: Eva, caller: Caller, key: str, response: StoredResponse) -> No
     """Store the response of the request that holds the key (committed with its change)."""
     user_id = _user_id(eva, caller)
     with eva.uow() as uow:
-        record = _record(uow.session, user_id, key)
+        record = IdempotencyRecords(uow.session).find(user_id, key)
         if record is None:  # pragma: no cover - claimed in this very transaction
             return
         record.status_code = response.status_code
@@ -131,21 +110,13 @@ def release(eva: Eva, caller: Caller, key: str) -> None:
     """The request did not succeed: its claim goes, so the client may retry with the key."""
     user_id = _user_id(eva, caller)
     with eva.uow() as uow:
-        uow.session.execute(
-            delete(IdempotencyRecord).where(
-                IdempotencyRecord.user_id == user_id,
-                IdempotencyRecord.key == key,
-                IdempotencyRecord.status_code == IN_PROGRESS,
-            )
-        )
+        IdempotencyRecords(uow.session).remove_key(user_id, key, IN_PROGRESS)
         uow.commit()
 
 
 def purge(eva: Eva) -> int:
     """Remove expired records; returns how many."""
     with eva.uow() as uow:
-        result = uow.session.execute(
-            delete(IdempotencyRecord).where(IdempotencyRecord.created_at <= utcnow() - RETENTION)
-        )
+        removed = IdempotencyRecords(uow.session).remove_expired(utcnow() - RETENTION)
         uow.commit()
-        return int(getattr(result, "rowcount", 0) or 0)
+        return removed

@@ -15,7 +15,6 @@ import secrets
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import select
 
 from eva_engine.errors import EvaError, NotFound
 from eva_engine.models import ApiToken, utcnow
@@ -140,9 +139,7 @@ def list_tokens(eva: Eva, caller: Caller) -> list[TokenView]:
     with eva.reading() as uow:
         _, maybe_user = actor_for(uow.repos, caller)
         user = require_named_user(maybe_user, "API tokens")
-        rows = uow.session.scalars(
-            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
-        ).all()
+        rows = uow.repos.api_tokens_of(user.id)
         now = utcnow()
         return [_view(t, now) for t in rows]
 
@@ -154,7 +151,7 @@ def revoke_token(eva: Eva, caller: Caller, token_id: int) -> TokenView:
     with eva.uow() as uow:
         uow.audit.actor, maybe_user = actor_for(uow.repos, caller)
         user = require_named_user(maybe_user, "revoking an API token")
-        token = uow.session.get(ApiToken, token_id) if 0 < token_id < 2**63 else None
+        token = uow.repos.api_token(token_id)
         missing = f"no API token {token_id} of {user.username}"
         if token is None:
             raise NotFound(missing)
@@ -176,7 +173,7 @@ def authenticate(eva: Eva, raw: str) -> TokenPrincipal:
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         raise TokenRejected("that is not an eva API token")
     with eva.reading() as uow:  # joins the request's unit of work; writes only a due touch
-        token = uow.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(raw)))
+        token = uow.repos.api_token_by_hash(token_hash(raw))
         if token is None:
             raise TokenRejected("unknown API token")
         now = utcnow()
@@ -196,7 +193,7 @@ def authenticate(eva: Eva, raw: str) -> TokenPrincipal:
     if due:
         # At most once per TOUCH_INTERVAL: with a writing request, else in a short transaction.
         with eva.uow() as touch:
-            touched = touch.session.get(ApiToken, principal.token_id)
+            touched = touch.repos.api_token(principal.token_id)
             if touched is not None:
                 touched.last_used_at = now  # not audited (``__audit_ignore__``)
             touch.commit()
