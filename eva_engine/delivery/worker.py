@@ -241,7 +241,8 @@ def _send(
     if d.problem:
         raise DeliveryFailed(d.problem, permanent=True)
     if d.channel == Channel.EMAIL:
-        send_email(email.render(d, settings, titles), settings)
+        message = email.render(d, titles, base_url=settings.base_url, sender=settings.smtp_from)
+        send_email(message, settings)
     else:
         post_webhook(d, settings, client)
 

@@ -10,7 +10,6 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 from typing import Any, Protocol
 
-from eva_engine.config import NotifySettings
 from eva_engine.errors import N_
 from eva_engine.rendering.labels import Labels
 from eva_engine.rendering.language import Speaker, language_or_default
@@ -100,13 +99,14 @@ def body(
     )
 
 
-def render(delivery: Delivery, settings: NotifySettings, titles: TaskTitles) -> EmailMessage:
-    """The email of one message, in the recipient's language (Finnish if unknown)."""
+def render(delivery: Delivery, titles: TaskTitles, *, base_url: str, sender: str) -> EmailMessage:
+    """The email of one message, in the recipient's language (Finnish if unknown), from
+    ``sender``, linking to the proposal under ``base_url``."""
     language = language_or_default(delivery.language)
     payload = delivery.payload
     message = EmailMessage()
     message["Subject"] = subject(delivery.kind, payload, language, titles)
-    message["From"] = settings.smtp_from
+    message["From"] = sender
     message["To"] = formataddr((delivery.full_name or "", delivery.email or ""))
     message["Date"] = formatdate(localtime=False, usegmt=True)
     message["Message-ID"] = make_msgid(idstring=f"eva.{delivery.id}")
@@ -119,7 +119,7 @@ def render(delivery: Delivery, settings: NotifySettings, titles: TaskTitles) -> 
             language,
             titles,
             name=delivery.full_name or delivery.username or "",
-            base_url=settings.base_url,
+            base_url=base_url,
         )
     )
     message["Content-Language"] = language  # after set_content, which replaces Content-*
