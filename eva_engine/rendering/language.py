@@ -18,8 +18,9 @@ LANGUAGES = ("fi", "sv", "en")
 DEFAULT = "fi"  # every record has a Finnish text; an unknown language reads Finnish
 TIMEZONE = "Europe/Helsinki"
 DOMAIN = "messages"
-# The catalogs (``<language>/LC_MESSAGES/messages.po``, compiled to ``.mo``).
-CATALOGS = Path(__file__).resolve().parent.parent.parent / "web" / "translations"
+# The catalogs (``<language>/LC_MESSAGES/messages.po``, compiled to ``.mo``), shared with
+# the web UI (Flask-Babel's ``BABEL_TRANSLATION_DIRECTORIES``).
+CATALOGS = Path(__file__).resolve().parent.parent / "translations"
 
 
 def language_or_default(language: str | None) -> str:
