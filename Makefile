@@ -15,9 +15,9 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 
 setup: $(STAMP) translations
 
-## translations: compile the message catalogs (web/translations/*/LC_MESSAGES/*.po)
+## translations: compile the message catalogs (eva_engine/translations/*/LC_MESSAGES/*.po)
 translations: $(STAMP)
-	$(BIN)/pybabel compile --use-fuzzy -d web/translations > /dev/null
+	$(BIN)/pybabel compile --use-fuzzy -d eva_engine/translations > /dev/null
 
 ## run: migrate the embedded SQLite database, load demo data and show the demo
 run: setup

@@ -103,7 +103,7 @@ def compiled_translations() -> None:
     from babel.messages.mofile import write_mo  # noqa: PLC0415
     from babel.messages.pofile import read_po  # noqa: PLC0415
 
-    root = Path(__file__).resolve().parent.parent / "web" / "translations"
+    root = Path(__file__).resolve().parent.parent / "eva_engine" / "translations"
     for po in root.glob("*/LC_MESSAGES/messages.po"):
         with po.open("rb") as source:
             catalog = read_po(source)

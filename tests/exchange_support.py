@@ -11,7 +11,6 @@ from click.testing import CliRunner, Result
 
 from eva_engine.cli import cli
 from eva_engine.services.runtime import Eva
-from web import cli as program  # noqa: F401 - the ``eva`` program: adds ``eva export``
 
 DATA = Path(__file__).resolve().parent / "data" / "exchange"
 

@@ -20,13 +20,13 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import update
 
 from eva_engine.config import NotifySettings
+from eva_engine.delivery.signing import verify
 from eva_engine.models import OutboxMessage, utcnow
 from eva_engine.services.notifications import outbox
 from eva_engine.services.people import users
 from eva_engine.services.runtime import Eva
 from eva_engine.vocabulary import Language, Role
 from tests.builders import OPERATOR, ORG
-from web.notify.signing import verify
 
 BASE_URL = "https://eva.example.fi"
 

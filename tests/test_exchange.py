@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 
 from eva_engine.config import Settings
 from eva_engine.errors import NotFound, PermissionDenied
+from eva_engine.rendering.summary import render_summary
 from eva_engine.services.assessment import documents
 from eva_engine.services.exchange import summaries
 from eva_engine.services.history import trail
@@ -36,7 +37,6 @@ from tests.conftest import World
 from tests.exchange_support import run, run_json
 from tests.test_web import PASSWORD, login
 from web import create_app
-from web.exchange.render import render_summary
 
 SECRETS = (
     "SALAINEN-YHTEENVETO",

@@ -40,7 +40,7 @@ from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import AnyOf, Length
 
 import eva_engine.services
-import web.cli  # noqa: F401 - registers the web layer's commands (serve, export, outbox…) on cli
+import web.cli  # noqa: F401 - adds the web layer's one command (serve) to cli
 from eva_engine.cli import cli
 from eva_engine.cli.params import WholeNumber
 from eva_engine.config import Settings

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from flask import Flask
 
 from eva_engine.config import Settings
+from eva_engine.delivery.worker import deliver_pass
 from eva_engine.errors import Conflict, NotFound, PermissionDenied
 from eva_engine.models import utcnow
 from eva_engine.services.notifications import outbox
@@ -36,7 +37,6 @@ from tests.notify_support import (
     smtp_server,
 )
 from web import create_app
-from web.notify.deliver import deliver_pass
 
 PASSWORD = "testi-salasana-123"  # noqa: S105 - a test password
 
@@ -219,7 +219,7 @@ def test_a_lease_is_short_and_renewed_by_its_holder_only(eva: Eva, people: World
 def test_a_worker_waits_for_the_next_lease_end_not_a_whole_interval(
     eva: Eva, people: World
 ) -> None:
-    from web.notify.deliver import _until_next_due  # noqa: PLC0415
+    from eva_engine.delivery.worker import _until_next_due  # noqa: PLC0415
 
     config = settings(free_port())
     assert _until_next_due(eva, config, 30.0) == 30.0  # nothing pending
@@ -293,7 +293,6 @@ def test_the_admin_page_shows_dead_letters_and_retries_one(app: Flask, eva: Eva)
 
 # the commands --------------------------------------------------------------------------------
 def test_the_commands_deliver_and_list(fresh_databases: FreshDatabase) -> None:
-    import web.cli  # noqa: PLC0415, F401 - adds the notification commands
     from eva_engine.cli import cli  # noqa: PLC0415
 
     url = fresh_databases.new_url()

@@ -11,7 +11,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
-TRANSLATIONS = ROOT / "web" / "translations"
+TRANSLATIONS = ROOT / "eva_engine" / "translations"
 
 
 def catalog_ids(path: Path) -> dict[object, object]:

@@ -11,6 +11,8 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from eva_engine.delivery.signing import signature, verify
+from eva_engine.delivery.worker import deliver_pass, post_webhook
 from eva_engine.errors import InvalidInput, NotFound, PermissionDenied
 from eva_engine.models import utcnow
 from eva_engine.services.notifications import outbox
@@ -19,8 +21,6 @@ from eva_engine.vocabulary import Channel, DeliveryState, NotificationKind
 from tests.builders import ORG, as_, new_proposal, proposal_in
 from tests.conftest import FreshDatabase, World
 from tests.notify_support import BASE_URL, make_due, messages, settings, webhook_receiver
-from web.notify.deliver import deliver_pass, post_webhook
-from web.notify.signing import signature, verify
 
 
 def register(eva: Eva, url: str, kinds: list[str] | None = None) -> outbox.NewWebhook:
@@ -200,7 +200,6 @@ def test_post_webhook_sends_the_documented_headers(eva: Eva, world: World) -> No
 
 
 def test_the_webhook_commands(fresh_databases: FreshDatabase) -> None:
-    import web.cli  # noqa: PLC0415, F401 - adds the notification commands
     from eva_engine.cli import cli  # noqa: PLC0415
 
     url = fresh_databases.new_url()

@@ -34,7 +34,7 @@ LANGUAGES = ("fi", "sv", "en")
 # Top-level folders of the checkout and where the wheel carries them.
 DATA_DIRS = {"workflows": "eva_engine/definitions", "migrations": "eva_engine/migrations"}
 # In the checkout but not needed at run time.
-NOT_SHIPPED = {"web/translations/messages.pot"}
+NOT_SHIPPED = {"eva_engine/translations/messages.pot"}
 JUNK = shutil.ignore_patterns(
     ".git", ".venv", "__pycache__", "*.pyc", ".*_cache", ".hypothesis", "build", "dist",
     "*.egg-info", "instance", "screenshots", "bench",
@@ -79,7 +79,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("wheel")
     source = work / "src"
     shutil.copytree(ROOT, source, ignore=JUNK)
-    _compile_catalogs(source / "web" / "translations")
+    _compile_catalogs(source / "eva_engine" / "translations")
     build = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps"]
     if _can_build_offline(work):
         build += ["--no-build-isolation", "--no-index"]
@@ -110,7 +110,7 @@ def test_the_wheel_carries_every_module_definition_migration_template_and_catalo
             assert name in names, f"{path.relative_to(ROOT)} is not in the wheel as {name}"
             assert archive.read(name) == path.read_bytes(), name
         for language in LANGUAGES:
-            assert f"web/translations/{language}/LC_MESSAGES/messages.mo" in names, language
+            assert f"eva_engine/translations/{language}/LC_MESSAGES/messages.mo" in names, language
     for top, inside in DATA_DIRS.items():
         assert any(n.startswith(inside + "/") for n in names), top
     assert not any(n.startswith(("workflows/", "migrations/", "tests/")) for n in names)
@@ -213,7 +213,7 @@ def test_the_installed_eva_migrates_loads_demo_data_verifies_the_chain_and_serve
     pages = _login_pages(installed)
     assert len(pages) == len(LANGUAGES)
     for language, page in zip(LANGUAGES, pages, strict=True):
-        po = ROOT / "web" / "translations" / language / "LC_MESSAGES" / "messages.po"
+        po = ROOT / "eva_engine" / "translations" / language / "LC_MESSAGES" / "messages.po"
         with po.open("rb") as source:
             log_in = read_po(source)["Log in"].string
         assert f'<html lang="{language}">' in page, page[:300]

@@ -29,6 +29,7 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional, Validation
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from eva_engine.errors import Problem
+from eva_engine.rendering.labels import PUBLICITY, SCREENING
 from eva_engine.services.assessment.screening import RecordScreening
 from eva_engine.services.fields import MAX_DIGITS, MAX_ID, PASSWORD_LENGTH, parse_int, text_limits
 from eva_engine.services.people.accounts import MIN_PASSWORD_LENGTH
@@ -171,11 +172,7 @@ class ProposalForm(FlaskForm):
         _l("Publicity"),
         default="public",
         validate_choice=False,
-        choices=[
-            SelectChoice("public", _l("public")),
-            SelectChoice("partly_confidential", _l("partly confidential")),
-            SelectChoice("confidential", _l("confidential")),
-        ],
+        choices=[SelectChoice(value, _l(label)) for value, label in PUBLICITY.items()],
     )
     ground = StringField(
         _l("Legal ground of confidentiality"),
@@ -194,11 +191,7 @@ class ScreeningForm(FlaskForm):
         _l("Does the decision need an impact assessment?"),
         validators=[DataRequired()],
         validate_choice=False,
-        choices=[
-            SelectChoice("exempt", _l("no assessment needed")),
-            SelectChoice("light", _l("light assessment")),
-            SelectChoice("full", _l("full assessment")),
-        ],
+        choices=[SelectChoice(value, _l(label)) for value, label in SCREENING.items()],
     )
     criteria = MultiCheckboxField(_l("Which criteria apply?"), choices=[], validate_choice=False)
     exemption = SelectField(_l("Ground for no assessment"), choices=[], validate_choice=False)

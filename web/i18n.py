@@ -1,4 +1,6 @@
-"""Languages: Finnish first, Swedish and English. The user's choice is remembered."""
+"""Languages in the web UI: Finnish first, Swedish and English; the user's choice is
+remembered. Only the glue to Flask-Babel: the catalogs, the label table and the time zone are
+the engine's (``eva_engine.rendering``), shared with the emails and the summaries."""
 
 from __future__ import annotations
 
@@ -6,13 +8,12 @@ from typing import Any
 
 from flask import Flask, current_app, request, session
 from flask_babel import Babel, format_date, format_datetime, get_locale, gettext
-from flask_babel import gettext as _
 from flask_login import current_user
 
+from eva_engine.rendering import email
+from eva_engine.rendering.labels import Labels
+from eva_engine.rendering.language import CATALOGS, DEFAULT, LANGUAGES, TIMEZONE
 from eva_engine.services import definitions
-
-LANGUAGES = ("fi", "sv", "en")
-DEFAULT = "fi"
 
 
 def select_locale() -> str:
@@ -31,85 +32,25 @@ def localized(obj: Any, field: str) -> str:
     return str(value or "")
 
 
+def current_language() -> str:
+    """The language Flask-Babel renders in now (the user's, or a forced one)."""
+    return str(get_locale() or DEFAULT)
+
+
 def task_name(kind: str) -> str:
     """A task kind's title, as the workflow files declare it (``task_kinds``), in the current
-    language (also under ``force_locale``, as emails are rendered). The mail renderer has no
-    ``eva``: it reads the titles of the configured definitions folder."""
-    eva = current_app.extensions.get("eva")
-    titles = definitions.task_titles(eva.catalogue) if eva else definitions.configured_task_titles()
-    title = titles.get(kind)
-    if title is None:
-        return kind
-    language = str(get_locale() or DEFAULT)
-    return str(getattr(title, language, None) or title.fi)
+    language."""
+    eva = current_app.extensions["eva"]
+    return email.task_name(definitions.task_titles(eva.catalogue), kind, current_language())
 
 
-def role_name(role: str) -> str:
-    names = {
-        "preparer": _("preparer"),
-        "expert": _("expert"),
-        "presenter": _("presenter"),
-        "secretary": _("secretary"),
-        "auditor": _("auditor"),
-        "admin": _("administrator"),
-    }
-    return str(names.get(role, role))
-
-
-def publicity_name(value: str) -> str:
-    names = {
-        "public": _("public"),
-        "partly_confidential": _("partly confidential"),
-        "confidential": _("confidential"),
-    }
-    return str(names.get(value, value))
-
-
-def screening_name(value: str) -> str:
-    names = {
-        "exempt": _("no assessment needed"),
-        "light": _("light assessment"),
-        "full": _("full assessment"),
-    }
-    return str(names.get(value, value))
-
-
-def vocabulary(kind: str, value: str) -> str:
-    """The label of a controlled vocabulary value (directions, magnitudes, groups...)."""
-    labels: dict[str, dict[str, str]] = {
-        "direction": {
-            "positive": _("positive"),
-            "negative": _("negative"),
-            "none": _("no impact"),
-            "unknown": _("unknown"),
-        },
-        "magnitude": {
-            "minor": _("minor"),
-            "moderate": _("moderate"),
-            "significant": _("significant"),
-        },
-        "duration": {
-            "budget_year": _("budget year"),
-            "council_term": _("council term"),
-            "longer": _("longer"),
-        },
-        "certainty": {"low": _("low"), "medium": _("medium"), "high": _("high")},
-        "group": {
-            "children": _("children"),
-            "young_people": _("young people"),
-            "families": _("families"),
-            "working_age": _("working-age people"),
-            "older_people": _("older people"),
-            "disabled_people": _("disabled people"),
-            "low_income": _("low-income people"),
-            "language_culture_groups": _("language or culture groups"),
-            "area": _("an area"),
-            "staff": _("staff"),
-            "businesses": _("businesses"),
-            "all_residents": _("all residents"),
-        },
-    }
-    return str(labels.get(kind, {}).get(value, value))
+# The engine's one label table, read in the current language.
+_labels = Labels(lambda message: str(gettext(message)))
+role_name = _labels.role_name
+publicity_name = _labels.publicity_name
+screening_name = _labels.screening_name
+outcome_name = _labels.outcome_name
+vocabulary = _labels.vocabulary
 
 
 def text(value: object) -> str:
@@ -156,11 +97,12 @@ def problem_text(problem: Any) -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["role_name"] = role_name
     app.jinja_env.filters["problem_text"] = problem_text
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(CATALOGS))
     Babel(
         app,
         locale_selector=select_locale,
         default_locale=DEFAULT,
-        default_timezone="Europe/Helsinki",
+        default_timezone=TIMEZONE,
     )
     app.jinja_env.globals.update(
         current_language=select_locale,

@@ -1,5 +1,6 @@
 """How the audit history reads to people: event types, field names and stored values in the
-user's language. Unknown names fall back to the stored name, so nothing is ever hidden."""
+user's language (the values' labels are the engine's one table, ``eva_engine.rendering.labels``).
+Unknown names fall back to the stored name, so nothing is ever hidden."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 
-from web.i18n import publicity_name, role_name, screening_name, text, vocabulary
+from eva_engine.rendering.labels import MEETING_OUTCOMES, SCREENING
+from web.i18n import outcome_name, publicity_name, role_name, screening_name, text, vocabulary
 
 ENTITIES = {
     "proposal": _l("Proposal"),
@@ -212,23 +214,13 @@ VOCABULARY_FIELDS = {
 }
 
 
-MEETING_OUTCOMES = {
-    "approved": _l("approved as proposed"),
-    "amended": _l("approved amended"),
-    "tabled": _l("tabled"),
-    "returned": _l("returned for new preparation"),
-    "rejected": _l("rejected"),
-    "removed": _l("removed from the agenda"),
-}
-
-
 def _string_value(name: str, value: str) -> str:
     if name in VOCABULARY_FIELDS:
         return str(VOCABULARY_FIELDS[name](value))
-    if name == "outcome" and value in ("exempt", "light", "full"):
+    if name == "outcome" and value in SCREENING:
         return screening_name(value)
     if name == "outcome" and value in MEETING_OUTCOMES:
-        return str(MEETING_OUTCOMES[value])
+        return outcome_name(value)
     if name.endswith("_at"):
         return _timestamp(value)
     return value

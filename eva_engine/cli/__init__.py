@@ -1,8 +1,12 @@
-"""The ``eva`` command line. Commands parse options into a service command and print the
-result; the web layer adds ``serve`` when it assembles the program (see ``web.cli``)."""
+"""The ``eva`` command line, every command of it but the web layer's ``serve``: options →
+service command → service → printed result, each command in one unit of work
+(``output.Unit``). The console script is ``web.cli:main``, which adds ``serve`` to this
+group (the engine never imports the web layer)."""
 
 from eva_engine.cli import audit as audit
+from eva_engine.cli import export as export
 from eva_engine.cli import importing as importing
+from eva_engine.cli import notify as notify
 from eva_engine.cli import tokens as tokens
 from eva_engine.cli.commands import cli
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import click
 
-from eva_engine.cli.commands import _eva, cli
-from eva_engine.cli.output import emit, reported
+from eva_engine.cli.commands import cli
+from eva_engine.cli.context import engine
+from eva_engine.cli.output import Unit, emit, reported
 from eva_engine.config import Settings
 from eva_engine.services.history import checkpoints
 from eva_engine.services.installation import backup as backups
@@ -37,7 +38,7 @@ def audit() -> None:
     """The tamper-evident audit history."""
 
 
-@audit.command("verify")
+@audit.command("verify", unit=Unit.READ)
 @click.option(
     "--checkpoint",
     "checkpoint_files",
@@ -51,7 +52,7 @@ def audit_verify(checkpoint_files: tuple[Path, ...]) -> None:
     against its history, and the checkpoints given; non-zero exit (8) if broken."""
     with reported():
         settings = Settings.from_env()
-        result = checkpoints.verify(_eva(), settings.audit_key, list(checkpoint_files))
+        result = checkpoints.verify(engine(), settings.audit_key, list(checkpoint_files))
         payload = _chain_payload(result) | {"checkpoints": [str(p) for p in checkpoint_files]}
         if result.ok:
             extends = (
@@ -68,7 +69,7 @@ def audit_verify(checkpoint_files: tuple[Path, ...]) -> None:
         raise SystemExit(BROKEN)
 
 
-@audit.command("checkpoint")
+@audit.command("checkpoint", unit=Unit.READ)
 @click.option(
     "--out",
     required=True,
@@ -81,7 +82,7 @@ def audit_checkpoint(out: Path) -> None:
     with reported():
         settings = Settings.from_env()
         made = checkpoints.make_checkpoint(
-            _eva(), settings.audit_key, checkpoints.database_label(settings.database_url)
+            engine(), settings.audit_key, checkpoints.database_label(settings.database_url)
         )
         checkpoint = made.checkpoint
         if checkpoint is None:
@@ -107,7 +108,7 @@ def audit_checkpoint(out: Path) -> None:
         )
 
 
-@cli.command("backup")
+@cli.command("backup", unit=Unit.OWN)
 @click.option(
     "--out",
     required=True,
@@ -145,7 +146,7 @@ def backup_cmd(out: Path) -> None:
             raise SystemExit(BROKEN)
 
 
-@cli.command("restore")
+@cli.command("restore", unit=Unit.OWN)
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(
     "--database",

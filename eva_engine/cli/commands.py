@@ -10,7 +10,8 @@ from typing import Any
 import click
 
 from eva_engine import demo
-from eva_engine.cli.output import RetryingGroup, emit, reported
+from eva_engine.cli.context import AS_HELP, as_user, caller, engine
+from eva_engine.cli.output import RetryingGroup, Unit, emit, reported
 from eva_engine.cli.params import ID, WHOLE
 from eva_engine.config import Settings
 from eva_engine.errors import InvalidInput, Problem
@@ -21,7 +22,6 @@ from eva_engine.services.installation import schema
 from eva_engine.services.people import accounts, organisations, users
 from eva_engine.services.proposals import commands as proposal_commands
 from eva_engine.services.proposals import queries as proposal_queries
-from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.steps import transitions
 from eva_engine.vocabulary import (
     BodyKind,
@@ -33,30 +33,6 @@ from eva_engine.vocabulary import (
 )
 from eva_engine.workflow.diagram import mermaid
 from eva_engine.workflow.loader import load_catalogue
-
-AS_HELP = (
-    "The user who acts, with exactly that user's roles. The command line is the operator on the "
-    "server: without --as it acts as the operator; with --as USER it acts as USER (an "
-    "administrator acting on the server), and steps that need re-authentication, such as the "
-    "presenter's sign-off, count as confirmed."
-)
-as_user = click.option("--as", "username", metavar="USER", help=AS_HELP)
-
-
-def _eva() -> Eva:
-    ctx = click.get_current_context()
-    root = ctx.find_root()
-    if root.obj is None:
-        root.obj = Eva.from_settings(Settings.from_env())
-        root.call_on_close(root.obj.database.dispose)
-    eva: Eva = root.obj
-    return eva
-
-
-def _caller(username: str | None) -> Caller:
-    """Whoever runs ``eva`` controls the server (its database and its files): the command line
-    is confirmed, the password the web UI asks adds nothing here (see ``AS_HELP``)."""
-    return Caller(username=username, client="cli", confirmed=True)
 
 
 def _choice(enum: Any) -> click.Choice[str]:
@@ -78,11 +54,11 @@ def db() -> None:
     """The database schema."""
 
 
-@db.command("upgrade")
+@db.command("upgrade", unit=Unit.OWN)
 def db_upgrade() -> None:
     """Create or migrate the database to the newest schema."""
     with reported():
-        revision = schema.upgrade(_eva())
+        revision = schema.upgrade(engine())
         emit({"revision": revision}, lambda: click.echo(f"Database at revision {revision}."))
 
 
@@ -114,8 +90,8 @@ def orgs_create(
     """Create an organisation with its own case-number format (only the operator: no --as)."""
     with reported():
         view = organisations.create_organisation(
-            _eva(),
-            _caller(username),
+            engine(),
+            caller(username),
             organisations.CreateOrganisation(
                 code=code,
                 name_fi=name_fi,
@@ -146,8 +122,8 @@ def bodies_create(
     """Create a body, e.g. HYVLTK (hyvinvointilautakunta); with --as, its administrator."""
     with reported():
         view = organisations.create_body(
-            _eva(),
-            _caller(username),
+            engine(),
+            caller(username),
             organisations.CreateBody(
                 organisation=organisation,
                 code=code,
@@ -178,8 +154,8 @@ def meetings_create(
     """Create a meeting of a body; with --as, an administrator or the body's secretary."""
     with reported():
         view = organisations.create_meeting(
-            _eva(),
-            _caller(username),
+            engine(),
+            caller(username),
             organisations.CreateMeeting(
                 organisation=organisation,
                 body=body,
@@ -231,8 +207,8 @@ def users_create(
     """Create a user at home in an organisation."""
     with reported():
         view = users.create_user(
-            _eva(),
-            _caller(actor),
+            engine(),
+            caller(actor),
             users.CreateUser(
                 username=username,
                 full_name=full_name,
@@ -260,8 +236,8 @@ def users_grant(
     users; a grant in another organisation than the user's home is the operator's (no --as)."""
     with reported():
         view = users.grant_role(
-            _eva(),
-            _caller(actor),
+            engine(),
+            caller(actor),
             users.GrantRole(
                 username=username, organisation=organisation, role=Role(role), body=body
             ),
@@ -288,8 +264,8 @@ def users_revoke(
     """Revoke a role grant (it stays in the history)."""
     with reported():
         view = users.revoke_role(
-            _eva(),
-            _caller(actor),
+            engine(),
+            caller(actor),
             users.GrantRole(
                 username=username, organisation=organisation, role=Role(role), body=body
             ),
@@ -312,7 +288,7 @@ def users_set_password(
         current = None
         if actor == username:
             current = click.prompt("Current password", hide_input=True)
-        accounts.set_password(_eva(), _caller(actor), username, password, current, organisation)
+        accounts.set_password(engine(), caller(actor), username, password, current, organisation)
         emit({"username": username}, lambda: click.echo(f"Password of {username} set."))
 
 
@@ -326,18 +302,18 @@ def users_disable(username: str, organisation: str | None, actor: str | None) ->
     With --as, only an administrator of the user's home organisation may."""
     with reported():
         accounts.set_active(
-            _eva(), _caller(actor), username, active=False, organisation=organisation
+            engine(), caller(actor), username, active=False, organisation=organisation
         )
         emit({"username": username}, lambda: click.echo(f"{username} disabled."))
 
 
-@users_group.command("list")
+@users_group.command("list", unit=Unit.READ)
 @click.option("--org", "organisation", help="Only the users at home in this organisation.")
 @click.option("--as", "actor", metavar="USER", help="The administrator who lists. " + AS_HELP)
 def users_list(organisation: str | None, actor: str | None) -> None:
     """List users and their active grants (an administrator: those of their organisation)."""
     with reported():
-        views = users.list_users(_eva(), _caller(actor), organisation)
+        views = users.list_users(engine(), caller(actor), organisation)
 
         def human() -> None:
             for v in views:
@@ -384,8 +360,8 @@ def proposals_create(
     """Create a proposal; it starts as a draft on the newest published workflow."""
     with reported():
         view = proposal_commands.create_proposal(
-            _eva(),
-            _caller(username),
+            engine(),
+            caller(username),
             proposal_commands.CreateProposal(
                 organisation=organisation,
                 case_number=case_number,
@@ -407,13 +383,13 @@ def proposals_create(
         )
 
 
-@proposals_group.command("show")
+@proposals_group.command("show", unit=Unit.READ)
 @click.argument("proposal_id", type=ID)
 @as_user
 def proposals_show(proposal_id: int, username: str | None) -> None:
     """Show a proposal: state, screening, completeness, assignments and possible actions."""
     with reported():
-        view = proposal_queries.show(_eva(), _caller(username), proposal_id)
+        view = proposal_queries.show(engine(), caller(username), proposal_id)
 
         def human() -> None:
             click.echo(f"Proposal {view.id}  {view.case_number}  {view.title_fi}")
@@ -468,7 +444,7 @@ def proposals_show(proposal_id: int, username: str | None) -> None:
         emit(view, human)
 
 
-@proposals_group.command("list")
+@proposals_group.command("list", unit=Unit.READ)
 @click.option("--org", "organisation", required=True)
 @click.option("--state")
 @click.option("--body")
@@ -486,8 +462,8 @@ def proposals_list(
     """List proposals, filtered and paginated."""
     with reported():
         page = proposal_queries.list_proposals(
-            _eva(),
-            _caller(username),
+            engine(),
+            caller(username),
             organisation,
             state=state,
             body=body,
@@ -526,8 +502,8 @@ def proposals_fire(
             expected_version=expected_version,
         )
         result = transitions.fire(
-            _eva(),
-            _caller(username),
+            engine(),
+            caller(username),
             step.proposal_id,
             step.trigger,
             reason=step.reason,
@@ -560,8 +536,8 @@ def proposals_schedule(
     """Schedule a proposal for a meeting of its body."""
     with reported():
         view = proposal_commands.schedule(
-            _eva(),
-            _caller(username),
+            engine(),
+            caller(username),
             proposal_commands.ScheduleProposal(
                 proposal_id=proposal_id,
                 meeting_id=meeting_id,
@@ -601,8 +577,8 @@ def screening_record(
     """Record the screening of a proposal."""
     with reported():
         view = screening.record_screening(
-            _eva(),
-            _caller(username),
+            engine(),
+            caller(username),
             screening.RecordScreening(
                 proposal_id=proposal_id,
                 outcome=ScreeningOutcome(outcome),
@@ -636,7 +612,7 @@ def assessment_import(
             raise InvalidInput(f"cannot read {file}", [Problem(str(file), str(exc))]) from exc
         doc = documents.parse_document(text, str(file))
         view = documents.import_assessment(
-            _eva(), _caller(username), proposal_id, doc, expected_version
+            engine(), caller(username), proposal_id, doc, expected_version
         )
         emit(
             view,
@@ -647,20 +623,20 @@ def assessment_import(
         )
 
 
-@assessment_group.command("schema")
+@assessment_group.command("schema", unit=Unit.NONE)
 def assessment_schema() -> None:
     """Print the JSON Schema of the assessment document."""
     click.echo(json.dumps(documents.json_schema(), ensure_ascii=False, indent=2))
 
 
 # history and audit ------------------------------------------------------------------------------
-@cli.command("history")
+@cli.command("history", unit=Unit.READ)
 @click.argument("proposal_id", type=ID)
 @as_user
 def history_cmd(proposal_id: int, username: str | None) -> None:
     """Print the full history of a proposal."""
     with reported():
-        events = trail.proposal_history(_eva(), _caller(username), proposal_id)
+        events = trail.proposal_history(engine(), caller(username), proposal_id)
 
         def human() -> None:
             for ev in events:
@@ -689,7 +665,7 @@ def workflows() -> None:
     """Workflow and checklist definitions."""
 
 
-@workflows.command("validate")
+@workflows.command("validate", unit=Unit.NONE)
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def workflows_validate(paths: tuple[Path, ...]) -> None:
     """Validate the definition files (all of them, or those given)."""
@@ -709,11 +685,11 @@ def workflows_validate(paths: tuple[Path, ...]) -> None:
         )
 
 
-@workflows.command("list")
+@workflows.command("list", unit=Unit.READ)
 def workflows_list() -> None:
     """Published workflow versions and how many proposals run on each."""
     with reported():
-        versions = definitions.published_versions(_eva())
+        versions = definitions.published_versions(engine())
 
         def human() -> None:
             if not versions:
@@ -732,7 +708,7 @@ def workflows_list() -> None:
 def workflows_publish(username: str | None) -> None:
     """Publish new workflow versions from the definitions folder."""
     with reported():
-        report = definitions.publish(_eva(), _caller(username))
+        report = definitions.publish(engine(), caller(username))
         emit(
             {"published": report.published, "unchanged": report.unchanged},
             lambda: click.echo(
@@ -742,7 +718,7 @@ def workflows_publish(username: str | None) -> None:
         )
 
 
-@workflows.command("diagram")
+@workflows.command("diagram", unit=Unit.NONE)
 @click.argument("name", default="eva-standard")
 @click.option("--version", "version", type=WHOLE)
 @click.option("--language", type=_choice(Language), default="en", show_default=True)
@@ -763,12 +739,12 @@ def demo_data(if_empty: bool) -> None:
             raise InvalidInput(
                 "demo data is never loaded in production", [Problem("EVA_ENV", "production")]
             )
-        report = demo.load_demo_data(_eva(), if_empty=if_empty)
+        report = demo.load_demo_data(engine(), if_empty=if_empty)
         emit(report.model_dump(), lambda: click.echo(report.message))
 
 
-@cli.command("demo")
+@cli.command("demo", unit=Unit.OWN)
 def demo_walk() -> None:
     """Walk a sample proposal from draft to closed and print its history."""
     with reported():
-        demo.walk(_eva(), click.echo)
+        demo.walk(engine(), click.echo)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from eva_engine.cli.commands import _eva, cli
+from eva_engine.cli.commands import cli
+from eva_engine.cli.context import engine
 from eva_engine.cli.output import emit, reported
 from eva_engine.errors import InvalidInput, Problem
 from eva_engine.services.exchange import importing
@@ -84,7 +85,7 @@ def import_proposals(
                 f"cannot read {file.name}", [Problem(file.name, exc.strerror or str(exc))]
             ) from exc
         report = importing.import_proposals(
-            _eva(),
+            engine(),
             Caller(username, f"import:{file.name}"),
             organisation,
             data,

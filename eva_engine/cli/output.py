@@ -6,11 +6,13 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from typing import Any, NoReturn
 
 import click
 from pydantic import BaseModel, ValidationError
 
+from eva_engine.cli.context import engine
 from eva_engine.errors import (
     Conflict,
     Contended,
@@ -92,15 +94,49 @@ def reported() -> Iterator[None]:
         fail(InvalidInput("the command's input is not valid", problems))
 
 
+class Unit(StrEnum):
+    """The unit of work a command opens (``@group.command(..., unit=Unit.READ)``)."""
+
+    WRITE = "write"  # one writing transaction, committed once the command has succeeded
+    READ = "read"  # one read-only snapshot (SQLite deferred BEGIN; PostgreSQL READ ONLY)
+    OWN = "own"  # the command manages its transactions itself (docs/architecture.md)
+    NONE = "none"  # the command touches no database
+
+
 class RetryingCommand(click.Command):
-    """A command run again, a few times, when the database reports contention (a deadlock, a
-    lock not granted, SQLite busy); then the conflict's exit code (5), never "unavailable"."""
+    """A command that owns its unit of work: it runs in one transaction (``Unit.WRITE``, the
+    default) or one read-only snapshot (``Unit.READ``) that every service it calls joins, and
+    commits only when the command has succeeded (an error or a refusal undoes all of it).
+    When the database reports contention (a deadlock, a lock not granted, SQLite busy) the
+    whole command runs again, a few times; then the conflict's exit code (5), never
+    "unavailable"."""
+
+    def __init__(self, *args: Any, unit: Unit = Unit.WRITE, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.unit = unit
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return run_retrying(lambda: super(RetryingCommand, self).invoke(ctx))
+            return run_retrying(lambda: self._in_unit_of_work(ctx))
         except Contended as error:
             fail(error)
+
+    def _in_unit_of_work(self, ctx: click.Context) -> Any:
+        run = super().invoke
+        if self.unit in (Unit.OWN, Unit.NONE):
+            return run(ctx)
+        with reported():
+            eva = engine(ctx)
+        if self.unit is Unit.READ:
+            # The reads the law makes into audit events are written when it ends, in one
+            # short transaction of their own (``UnitOfWork``), as for a reading web request.
+            with eva.reading():
+                return run(ctx)
+        with eva.transaction() as uow:
+            done = run(ctx)
+            with reported():
+                uow.commit()
+            return done
 
 
 class RetryingGroup(click.Group):

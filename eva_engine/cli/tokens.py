@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import click
 
-from eva_engine.cli.commands import AS_HELP, _caller, _eva, cli
-from eva_engine.cli.output import emit, reported
+from eva_engine.cli.commands import cli
+from eva_engine.cli.context import AS_HELP, caller, engine
+from eva_engine.cli.output import Unit, emit, reported
 from eva_engine.cli.params import ID, WholeNumber
 from eva_engine.services.people import tokens
 from eva_engine.vocabulary import TokenScope
@@ -48,8 +49,8 @@ def tokens_create(username: str, name: str, scopes: tuple[str, ...], expires_day
     """Create a token; it is shown this once."""
     with reported():
         created = tokens.create_token(
-            _eva(),
-            _caller(username),
+            engine(),
+            caller(username),
             tokens.CreateToken(
                 name=name, scopes=[TokenScope(s) for s in scopes], expires_days=expires_days
             ),
@@ -66,12 +67,12 @@ def tokens_create(username: str, name: str, scopes: tuple[str, ...], expires_day
         emit(created, human)
 
 
-@tokens_group.command("list")
+@tokens_group.command("list", unit=Unit.READ)
 @click.option("--as", "username", metavar="USER", required=True, help="Whose tokens. " + AS_HELP)
 def tokens_list(username: str) -> None:
     """The user's tokens (never their secrets)."""
     with reported():
-        views = tokens.list_tokens(_eva(), _caller(username))
+        views = tokens.list_tokens(engine(), caller(username))
 
         def human() -> None:
             if not views:
@@ -98,5 +99,5 @@ def tokens_list(username: str) -> None:
 def tokens_revoke(token_id: int, username: str) -> None:
     """Revoke a token at once."""
     with reported():
-        view = tokens.revoke_token(_eva(), _caller(username), token_id)
+        view = tokens.revoke_token(engine(), caller(username), token_id)
         emit(view, lambda: click.echo(f"Token {view.id} '{view.name}' revoked."))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import threading
 from dataclasses import dataclass
@@ -10,14 +9,13 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from eva_engine.checklists.definition import LocalizedText
-from eva_engine.config import Settings
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import Conflict, DefinitionError, NotFound, Problem
 from eva_engine.models import PublishedDefinition
 from eva_engine.services.access import actor_for, require_admin
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.workflow.definition import WorkflowBundle
-from eva_engine.workflow.loader import Catalogue, bundle_from_json, canonical_json, load_catalogue
+from eva_engine.workflow.loader import Catalogue, bundle_from_json, canonical_json
 
 _BUNDLES: dict[str, WorkflowBundle] = {}
 _LOCK = threading.Lock()
@@ -54,13 +52,6 @@ def task_titles(catalogue: Catalogue) -> dict[str, LocalizedText]:
     for _, bundle in sorted(catalogue.bundles.items()):
         titles.update({k.id: k.title for k in bundle.workflow.task_kinds})
     return titles
-
-
-@functools.cache
-def configured_task_titles() -> dict[str, LocalizedText]:
-    """``task_titles`` of the configured definitions folder (``EVA_WORKFLOWS_DIR``), read
-    once: for a renderer that has no ``Eva`` (the mail worker)."""
-    return task_titles(load_catalogue(Settings.from_env().workflows_dir))
 
 
 class PublishedVersion(BaseModel):

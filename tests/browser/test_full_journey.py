@@ -39,7 +39,7 @@ from tests.browser.conftest import (  # noqa: E402
 BODY = "HYVLTK"
 PRESENTER = "esittelija"
 ALTERNATIVES = (0, 1)  # 0 is the status quo, 1 the chosen one
-CATALOGS = Path(__file__).resolve().parents[2] / "web" / "translations"
+CATALOGS = Path(__file__).resolve().parents[2] / "eva_engine" / "translations"
 
 
 @cache

@@ -10,8 +10,8 @@ import json
 from flask import Blueprint, Response, abort, request
 from flask_login import login_required
 
+from eva_engine.rendering.summary import LANGUAGES, MEDIA_TYPES, Kind, render_summary
 from eva_engine.services.exchange import summaries
-from web.exchange.render import LANGUAGES, MEDIA_TYPES, Kind, render_summary
 from web.i18n import select_locale
 from web.runtime import caller, eva
 

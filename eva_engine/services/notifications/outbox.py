@@ -1,7 +1,7 @@
 """The outbox's bookkeeping: claiming due messages for a delivery attempt, settling the attempt
 (delivered, or retried later with exponential backoff, or dead), dead letters for
 administrators, and the organisations' webhooks. Sending itself (SMTP, HTTP) is done by
-``web.notify``, which renders emails in the recipient's language."""
+``eva_engine.delivery``, with emails rendered by ``eva_engine.rendering``."""
 
 from __future__ import annotations
 

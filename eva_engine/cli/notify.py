@@ -1,5 +1,5 @@
-"""``eva outbox``, ``eva worker``, ``eva notifications`` and ``eva webhooks``: delivery needs the
-web layer's templates and catalogs, so these commands are added to the program here."""
+"""``eva outbox``, ``eva worker``, ``eva notifications`` and ``eva webhooks``: the outbox, its
+delivery (``eva_engine.delivery``) and the webhook receivers."""
 
 from __future__ import annotations
 
@@ -13,30 +13,17 @@ from typing import Any
 
 import click
 
-from eva_engine.cli import cli
-from eva_engine.cli.output import reported, to_jsonable
+from eva_engine.cli.commands import cli
+from eva_engine.cli.context import engine, settings
+from eva_engine.cli.output import Unit, reported, to_jsonable
 from eva_engine.cli.params import ID, WholeNumber
-from eva_engine.config import Settings
+from eva_engine.delivery.worker import WORKER, PassReport, deliver_pass, run_worker
 from eva_engine.services.notifications import notices, outbox
-from eva_engine.services.runtime import Caller, Eva
+from eva_engine.services.runtime import Caller
 from eva_engine.vocabulary import DeliveryState, NotificationKind
-from web.notify.deliver import WORKER, PassReport, deliver_pass, run_worker
 
 as_user = click.option("--as", "username", metavar="USER", help="The user who acts.")
 json_flag = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-
-
-def _settings() -> Settings:
-    return Settings.from_env()
-
-
-def _eva() -> Eva:
-    root = click.get_current_context().find_root()
-    if root.obj is None:
-        root.obj = Eva.from_settings(_settings())
-        root.call_on_close(root.obj.database.dispose)
-    engine: Eva = root.obj
-    return engine
 
 
 def _show(value: Any, human: Callable[[], None], as_json: bool) -> None:
@@ -62,17 +49,17 @@ def outbox_group() -> None:
     """Notifications waiting for delivery, delivered, or dead."""
 
 
-@outbox_group.command("deliver")
+@outbox_group.command("deliver", unit=Unit.OWN)
 @click.option("--no-scan", is_flag=True, help="Do not look for due and overdue tasks first.")
 @json_flag
 def outbox_deliver(no_scan: bool, as_json: bool) -> None:
     """One pass: scan for due/overdue tasks, then try every message that is due."""
     with reported():
-        report = deliver_pass(_eva(), _settings().notify, scan=not no_scan)
+        report = deliver_pass(engine(), settings().notify, scan=not no_scan)
         _show(report, lambda: _print_pass(report), as_json)
 
 
-@outbox_group.command("list")
+@outbox_group.command("list", unit=Unit.READ)
 @click.option(
     "--state",
     "states",
@@ -94,7 +81,7 @@ def outbox_list(
     """Messages, newest first, with their attempts and last error."""
     with reported():
         rows = outbox.list_messages(
-            _eva(),
+            engine(),
             Caller(username, "cli"),
             organisation=organisation,
             states=tuple(DeliveryState(s) for s in states),
@@ -121,12 +108,12 @@ def outbox_list(
 def outbox_retry(message_id: int, username: str | None, as_json: bool) -> None:
     """Give a dead message a fresh set of attempts."""
     with reported():
-        view = outbox.retry(_eva(), Caller(username, "cli"), message_id)
+        view = outbox.retry(engine(), Caller(username, "cli"), message_id)
         _show(view, lambda: click.echo(f"#{view.id} is pending again"), as_json)
 
 
 # worker --------------------------------------------------------------------------------------
-@cli.command("worker")
+@cli.command("worker", unit=Unit.OWN)
 @click.option("--interval", type=float, help="Seconds between passes (EVA_WORKER_INTERVAL).")
 def worker(interval: float | None) -> None:
     """Deliver notifications until stopped (SIGTERM or Ctrl-C end it after the current send)."""
@@ -137,17 +124,17 @@ def worker(interval: float | None) -> None:
         stop.set()
 
     previous = {s: signal.signal(s, _stop) for s in (signal.SIGTERM, signal.SIGINT)}
-    settings = _settings().notify
+    notify = settings().notify
     try:
         with reported():
-            every = settings.worker_interval if interval is None else interval
+            every = notify.worker_interval if interval is None else interval
             click.echo(
                 f"eva worker: delivering every {every:g} s at most, "
-                f"leases of {settings.lease_seconds:g} s renewed while it lives"
+                f"leases of {notify.lease_seconds:g} s renewed while it lives"
             )
             passes = run_worker(
-                _eva(),
-                settings,
+                engine(),
+                notify,
                 stop,
                 interval=interval,
                 report=lambda r: (
@@ -175,7 +162,7 @@ def notifications_scan(today: Any, as_json: bool) -> None:
     with reported():
         day: date | None = today.date() if today else None
         found = notices.scan(
-            _eva(), WORKER, today=day, due_soon_days=_settings().notify.due_soon_days
+            engine(), WORKER, today=day, due_soon_days=settings().notify.due_soon_days
         )
         _show(
             found,
@@ -208,7 +195,7 @@ def webhooks_create(
     """Register a receiver. Prints its signing secret once: store it with the receiver."""
     with reported():
         created = outbox.create_webhook(
-            _eva(),
+            engine(),
             Caller(username, "cli"),
             outbox.CreateWebhook.model_validate(
                 {"organisation": organisation, "url": url, "kinds": list(kinds)}
@@ -222,14 +209,14 @@ def webhooks_create(
         _show(created, human, as_json)
 
 
-@webhooks_group.command("list")
+@webhooks_group.command("list", unit=Unit.READ)
 @click.option("--org", "organisation")
 @as_user
 @json_flag
 def webhooks_list(organisation: str | None, username: str | None, as_json: bool) -> None:
     """Receivers (never their secrets)."""
     with reported():
-        hooks = outbox.list_webhooks(_eva(), Caller(username, "cli"), organisation)
+        hooks = outbox.list_webhooks(engine(), Caller(username, "cli"), organisation)
 
         def human() -> None:
             if not hooks:
@@ -249,5 +236,5 @@ def webhooks_list(organisation: str | None, username: str | None, as_json: bool)
 def webhooks_disable(webhook_id: int, username: str | None, as_json: bool) -> None:
     """Stop sending to a receiver (its waiting messages become dead letters)."""
     with reported():
-        hook = outbox.disable_webhook(_eva(), Caller(username, "cli"), webhook_id)
+        hook = outbox.disable_webhook(engine(), Caller(username, "cli"), webhook_id)
         _show(hook, lambda: click.echo(f"webhook {hook.id} disabled"), as_json)

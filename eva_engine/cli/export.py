@@ -9,11 +9,12 @@ from typing import Literal
 
 import click
 
-from eva_engine.cli import cli
-from eva_engine.cli.commands import _eva
-from eva_engine.cli.output import reported
+from eva_engine.cli.commands import cli
+from eva_engine.cli.context import engine
+from eva_engine.cli.output import Unit, reported
 from eva_engine.cli.params import ID
 from eva_engine.errors import InvalidInput, Problem
+from eva_engine.rendering.summary import render_summary
 from eva_engine.services.exchange import summaries
 from eva_engine.services.runtime import Caller
 from eva_engine.vocabulary import Language
@@ -44,7 +45,7 @@ def export_group() -> None:
     """Give assessments back to case-management systems."""
 
 
-@export_group.command("summary")
+@export_group.command("summary", unit=Unit.READ)
 @click.argument("proposal_id", type=ID)
 @click.option("--as", "username", metavar="USER", help="The user who exports.")
 @click.option(
@@ -71,20 +72,22 @@ def export_summary(
     output: Path | None,
 ) -> None:
     """The assessment summary for the proposal's reasoning text (esittelijän perustelut)."""
-    from web.exchange.render import render_summary  # noqa: PLC0415 - only this command needs Flask
-
     with reported():
-        view = summaries.summary(_eva(), Caller(username, "cli:export"), proposal_id, public=public)
+        view = summaries.summary(
+            engine(), Caller(username, "cli:export"), proposal_id, public=public
+        )
         _write(render_summary(view, kind, language), output)
 
 
-@export_group.command("assessment")
+@export_group.command("assessment", unit=Unit.READ)
 @click.argument("proposal_id", type=ID)
 @click.option("--as", "username", metavar="USER", help="The user who exports.")
 @output_option
 def export_assessment(proposal_id: int, username: str | None, output: Path | None) -> None:
     """The whole assessment as JSON (eva.assessment/1, read by 'eva assessment import')."""
     with reported():
-        document = summaries.export_assessment(_eva(), Caller(username, "cli:export"), proposal_id)
+        document = summaries.export_assessment(
+            engine(), Caller(username, "cli:export"), proposal_id
+        )
         text = json.dumps(document.model_dump(mode="json"), ensure_ascii=False, indent=2)
         _write(text + "\n", output)

@@ -18,15 +18,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from flask import Flask
 from pydantic import BaseModel
 
 from eva_engine.config import NotifySettings
+from eva_engine.delivery.signing import signature
+from eva_engine.rendering import email
+from eva_engine.rendering.email import TaskTitles
+from eva_engine.services import definitions
 from eva_engine.services.notifications import notices, outbox
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import Channel
-from web.notify import render
-from web.notify.signing import signature
 
 WORKER = Caller(None, "worker")
 USER_AGENT = "eva-webhooks/1"
@@ -68,7 +69,7 @@ def webhook_body(delivery: outbox.Delivery, settings: NotifySettings) -> bytes:
     """The JSON document POSTed: the event's payload plus a link to the proposal. The same
     bytes on every attempt, so a receiver sees one event id with one content."""
     payload: dict[str, Any] = dict(delivery.payload)
-    payload["url"] = render.proposal_link(settings.base_url, payload)
+    payload["url"] = email.proposal_link(settings.base_url, payload)
     return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
@@ -235,11 +236,14 @@ def _recipient(d: outbox.Delivery) -> str | None:
     return d.email or d.username if d.channel == Channel.EMAIL else d.webhook_url
 
 
-def _send(d: outbox.Delivery, settings: NotifySettings, app: Flask, client: httpx.Client) -> None:
+def _send(
+    d: outbox.Delivery, settings: NotifySettings, titles: TaskTitles, client: httpx.Client
+) -> None:
     if d.problem:
         raise DeliveryFailed(d.problem, permanent=True)
     if d.channel == Channel.EMAIL:
-        send_email(render.render(app, d, settings), settings)
+        message = email.render(d, titles, base_url=settings.base_url, sender=settings.smtp_from)
+        send_email(message, settings)
     else:
         post_webhook(d, settings, client)
 
@@ -248,13 +252,12 @@ def deliver_pass(
     eva: Eva,
     settings: NotifySettings,
     *,
-    app: Flask | None = None,
     scan: bool = True,
     stop: threading.Event | None = None,
     client: httpx.Client | None = None,
 ) -> PassReport:
     """Scan, then one attempt for each due message (at most ``batch_size``)."""
-    app = app or render.mail_app()
+    titles = definitions.task_titles(eva.catalogue)
     report = PassReport()
     if scan:
         found = notices.scan(eva, WORKER, due_soon_days=settings.due_soon_days)
@@ -289,7 +292,7 @@ def deliver_pass(
                 elif not leases.holds(d):
                     attempt.result, attempt.attempts = "lost_claim", d.attempts
                 else:
-                    _attempt(eva, d, settings, app, http, policy, attempt, leases)
+                    _attempt(eva, d, settings, titles, http, policy, attempt, leases)
                 report.attempts.append(attempt)
     finally:
         if own_client:
@@ -304,14 +307,14 @@ def _attempt(
     eva: Eva,
     d: outbox.Delivery,
     settings: NotifySettings,
-    app: Flask,
+    titles: TaskTitles,
     http: httpx.Client,
     policy: outbox.RetryPolicy,
     attempt: Attempt,
     leases: Leases,
 ) -> None:
     try:
-        _send(d, settings, app, http)  # the heartbeat renews the lease meanwhile
+        _send(d, settings, titles, http)  # the heartbeat renews the lease meanwhile
     except DeliveryFailed as exc:
         with leases.settling(d):
             settled = outbox.settle_failed(eva, d, str(exc), policy, permanent=exc.permanent)
@@ -340,14 +343,13 @@ def run_worker(
 ) -> int:
     """Passes until ``stop`` is set (by SIGTERM/SIGINT in ``eva worker``); returns how many ran.
     A pass that fails (say the database is away) is reported and tried again next interval."""
-    app = render.mail_app()
     passes = 0
     every = settings.worker_interval if interval is None else interval
     with httpx.Client(timeout=settings.webhook_timeout, follow_redirects=False) as client:
         while not stop.is_set():
             wait = every
             try:
-                done = deliver_pass(eva, settings, app=app, stop=stop, client=client)
+                done = deliver_pass(eva, settings, stop=stop, client=client)
                 wait = _until_next_due(eva, settings, every)
             except Exception as exc:  # the worker outlives a failed pass
                 if on_error is not None:
