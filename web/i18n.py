@@ -9,6 +9,7 @@ from flask_babel import Babel, format_date, format_datetime, get_locale, gettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from eva_engine.localized import LocalizedText
 from eva_engine.services import definitions
 
 LANGUAGES = ("fi", "sv", "en")
@@ -112,9 +113,9 @@ def vocabulary(kind: str, value: str) -> str:
     return str(labels.get(kind, {}).get(value, value))
 
 
-def text(value: object) -> str:
-    """A definition text (fi/sv/en) in the current language."""
-    return str(getattr(value, select_locale(), None) or getattr(value, "fi", ""))
+def text(value: LocalizedText | None) -> str:
+    """A definition's text in the current language (Finnish where it has no other)."""
+    return value.get(select_locale()) if value is not None else ""
 
 
 def _area_title(area_id: str) -> str:
