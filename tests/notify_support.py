@@ -8,7 +8,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -65,15 +65,15 @@ def free_port() -> int:
 
 
 def settings(smtp_port: int | None = None, **changes: Any) -> NotifySettings:
-    base = NotifySettings(
-        smtp_host="127.0.0.1" if smtp_port else None,
-        smtp_port=smtp_port or 25,
-        smtp_from="eva@example.fi",
-        smtp_timeout=5.0,
-        base_url=BASE_URL,
-        webhook_timeout=5.0,
-    )
-    return replace(base, **changes)
+    base: dict[str, Any] = {
+        "smtp_host": "127.0.0.1" if smtp_port else None,
+        "smtp_port": smtp_port or 25,
+        "smtp_from": "eva@example.fi",
+        "smtp_timeout": 5.0,
+        "base_url": BASE_URL,
+        "webhook_timeout": 5.0,
+    }
+    return NotifySettings(**(base | changes))
 
 
 def make_due(eva: Eva) -> None:

@@ -10,6 +10,7 @@ from flask import Flask, current_app, request, session
 from flask_babel import Babel, format_date, format_datetime, get_locale, gettext
 from flask_login import current_user
 
+from eva_engine.localized import LocalizedText
 from eva_engine.rendering import email
 from eva_engine.rendering.labels import Labels
 from eva_engine.rendering.language import CATALOGS, DEFAULT, LANGUAGES, TIMEZONE
@@ -53,9 +54,9 @@ outcome_name = _labels.outcome_name
 vocabulary = _labels.vocabulary
 
 
-def text(value: object) -> str:
-    """A definition text (fi/sv/en) in the current language."""
-    return str(getattr(value, select_locale(), None) or getattr(value, "fi", ""))
+def text(value: LocalizedText | None) -> str:
+    """A definition's text in the current language (Finnish where it has no other)."""
+    return value.get(select_locale()) if value is not None else ""
 
 
 def _area_title(area_id: str) -> str:

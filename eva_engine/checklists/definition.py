@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from eva_engine.localized import LocalizedText
 from eva_engine.vocabulary import ScreeningOutcome
 
 SNAKE = r"^[a-z][a-z0-9_]*$"
@@ -15,15 +16,6 @@ DEFINITION_NAME = r"^[a-z][a-z0-9-]*$"
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-
-class LocalizedText(Strict):
-    fi: str = Field(min_length=1)
-    sv: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-
-    def get(self, language: str) -> str:
-        return str(getattr(self, language, self.fi))
 
 
 class Question(Strict):

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from eva_engine.checklists.definition import LocalizedText
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import Conflict, DefinitionError, NotFound, Problem
+from eva_engine.localized import LocalizedText
 from eva_engine.models import PublishedDefinition
 from eva_engine.services.access import actor_for, require_admin
 from eva_engine.services.runtime import Caller, Eva

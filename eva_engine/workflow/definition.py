@@ -11,9 +11,9 @@ from eva_engine.checklists.definition import (
     DEFINITION_NAME,
     SNAKE,
     Checklist,
-    LocalizedText,
     Strict,
 )
+from eva_engine.localized import LocalizedText
 from eva_engine.vocabulary import MeetingOutcome, NotificationKind, Role
 
 ANY_OPEN_STATE = "*"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from eva_engine.checklists.definition import LocalizedText
+from eva_engine.localized import LocalizedText
 from eva_engine.rendering import email
 from eva_engine.services.notifications.outbox import Delivery
 from eva_engine.vocabulary import Channel, NotificationKind

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from eva_engine.localized import LocalizedText
 from eva_engine.rendering.summary import render_summary
 from eva_engine.services.exchange.summaries import (
     AlternativeSummary,
@@ -16,7 +17,6 @@ from eva_engine.services.exchange.summaries import (
     ImpactCell,
     ImpactRow,
     IndicatorSummary,
-    Localized,
     MitigationSummary,
     ScreeningSummary,
     SummaryView,
@@ -29,8 +29,10 @@ from eva_engine.vocabulary import (
     ScreeningOutcome,
 )
 
-CHILDREN = Localized(fi="Lapset", sv="Barn", en="Children")
-QUESTION = Localized(fi="Vaikuttaako koulumatkoihin?", sv="Påverkas skolvägar?", en="School trips?")
+CHILDREN = LocalizedText(fi="Lapset", sv="Barn", en="Children")
+QUESTION = LocalizedText(
+    fi="Vaikuttaako koulumatkoihin?", sv="Påverkas skolvägar?", en="School trips?"
+)
 
 
 def view(**changes: Any) -> SummaryView:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from eva_engine.checklists.completeness import missing_answers
 from eva_engine.errors import NotFound
+from eva_engine.localized import LocalizedText
 from eva_engine.services.access import actor_for, load_proposal, require_named_user
 from eva_engine.services.assessment.documents import AnswerIn, current_document
 from eva_engine.services.definitions import stored_bundle
@@ -16,28 +17,22 @@ from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import Role, ScreeningOutcome
 
 
-class Text(BaseModel):
-    fi: str
-    sv: str
-    en: str
-
-
 class QuestionView(BaseModel):
     id: str
-    text: Text
-    help: Text | None
+    text: LocalizedText
+    help: LocalizedText | None
     required: bool
 
 
 class TopicView(BaseModel):
     id: str
-    title: Text
+    title: LocalizedText
     questions: list[QuestionView]
 
 
 class AreaLink(BaseModel):
     id: str
-    title: Text
+    title: LocalizedText
     required: int
     complete: int
 
@@ -63,7 +58,7 @@ class AreaMatrix(BaseModel):
 
 class Choice(BaseModel):
     id: str
-    text: Text
+    text: LocalizedText
 
 
 class ScreeningChoices(BaseModel):
@@ -82,8 +77,8 @@ class CreationChoices(BaseModel):
     presenters: list[Option]
 
 
-def _text(value: object) -> Text:
-    return Text.model_validate(value, from_attributes=True)
+def _text(value: object) -> LocalizedText:
+    return LocalizedText.model_validate(value, from_attributes=True)
 
 
 def area_matrix(eva: Eva, caller: Caller, proposal_id: int, area_id: str | None) -> AreaMatrix:
@@ -195,7 +190,7 @@ def creation_choices(eva: Eva, caller: Caller) -> CreationChoices:
         )
 
 
-def question_texts(eva: Eva, caller: Caller, proposal_id: int) -> dict[str, Text]:
+def question_texts(eva: Eva, caller: Caller, proposal_id: int) -> dict[str, LocalizedText]:
     """Every question of the proposal's workflow version, by id, in checklist order."""
     with eva.reading() as uow:
         _, user = actor_for(uow.repos, caller)
@@ -206,7 +201,7 @@ def question_texts(eva: Eva, caller: Caller, proposal_id: int) -> dict[str, Text
 
 class StateOption(BaseModel):
     id: str
-    title: Text
+    title: LocalizedText
 
 
 class MeetingOption(BaseModel):

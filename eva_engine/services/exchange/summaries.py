@@ -16,9 +16,9 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
-from eva_engine.checklists.definition import LocalizedText
 from eva_engine.db.audit import AuditContext, PendingEvent
 from eva_engine.errors import NotFound, PermissionDenied
+from eva_engine.localized import LocalizedText
 from eva_engine.models import Answer, Proposal
 from eva_engine.services.access import actor_for, load_proposal
 from eva_engine.services.assessment.documents import AssessmentDocument, current_document
@@ -35,25 +35,10 @@ from eva_engine.vocabulary import (
 )
 
 
-class Localized(BaseModel):
-    """A text of a definition in Finnish, Swedish and English."""
-
-    fi: str
-    sv: str
-    en: str
-
-    @classmethod
-    def of(cls, text: LocalizedText) -> Localized:
-        return cls(fi=text.fi, sv=text.sv, en=text.en)
-
-    def get(self, language: str) -> str:
-        return str(getattr(self, language, None) or self.fi)
-
-
 class ScreeningSummary(BaseModel):
     outcome: ScreeningOutcome
-    criteria: list[Localized]
-    exemption: Localized | None
+    criteria: list[LocalizedText]
+    exemption: LocalizedText | None
     reason: str | None = Field(description="None when left out of a public export")
     participation_plan: str | None
 
@@ -80,22 +65,22 @@ class ImpactRow(BaseModel):
     """One question: the chosen alternative's impact next to the other alternatives'."""
 
     question_id: str
-    question: Localized
-    topic: Localized
+    question: LocalizedText
+    topic: LocalizedText
     chosen: ImpactCell | None
     others: list[ImpactCell]
 
 
 class AreaSummary(BaseModel):
     area_id: str
-    title: Localized
+    title: LocalizedText
     impacts: list[ImpactRow] = Field(description="questions with an impact in any alternative")
     without_impact: int = Field(description="answered questions with no impact in any")
 
 
 class MitigationSummary(BaseModel):
-    question: Localized
-    area: Localized
+    question: LocalizedText
+    area: LocalizedText
     alternative: int | None
     description: str
     responsible: str | None
@@ -106,7 +91,7 @@ class IndicatorSummary(BaseModel):
     source: str | None
     responsible: str
     due: date
-    question: Localized | None
+    question: LocalizedText | None
 
 
 class SummaryView(BaseModel):
@@ -206,11 +191,9 @@ def summary(eva: Eva, caller: Caller, proposal_id: int, *, public: bool = False)
             exemptions = {e.id: e.text for e in bundle.workflow.screening.exemptions}
             screening = ScreeningSummary(
                 outcome=s.outcome,
-                criteria=[Localized.of(criteria[c]) for c in s.criteria if c in criteria],
+                criteria=[criteria[c] for c in s.criteria if c in criteria],
                 exemption=(
-                    Localized.of(exemptions[s.exemption])
-                    if s.exemption and s.exemption in exemptions
-                    else None
+                    exemptions[s.exemption] if s.exemption and s.exemption in exemptions else None
                 ),
                 reason=s.reason if keep else None,
                 participation_plan=s.participation_plan if keep else None,
@@ -222,7 +205,7 @@ def summary(eva: Eva, caller: Caller, proposal_id: int, *, public: bool = False)
             by_question.setdefault(answer.question_id, []).append(answer)
 
         areas: list[AreaSummary] = []
-        questions: dict[str, tuple[Localized, Localized]] = {}
+        questions: dict[str, tuple[LocalizedText, LocalizedText]] = {}
         for checklist in bundle.checklists:
             for area in checklist.areas:
                 rows: list[ImpactRow] = []
@@ -230,8 +213,8 @@ def summary(eva: Eva, caller: Caller, proposal_id: int, *, public: bool = False)
                 for topic in area.topics:
                     for question in topic.questions:
                         questions[question.id] = (
-                            Localized.of(question.text),
-                            Localized.of(area.title),
+                            question.text,
+                            area.title,
                         )
                         answers = by_question.get(question.id, [])
                         if not answers:
@@ -246,8 +229,8 @@ def summary(eva: Eva, caller: Caller, proposal_id: int, *, public: bool = False)
                         rows.append(
                             ImpactRow(
                                 question_id=question.id,
-                                question=Localized.of(question.text),
-                                topic=Localized.of(topic.title),
+                                question=question.text,
+                                topic=topic.title,
                                 chosen=next((c for c in cells if c.alternative == chosen), None),
                                 others=[c for c in cells if c.alternative != chosen],
                             )
@@ -256,12 +239,12 @@ def summary(eva: Eva, caller: Caller, proposal_id: int, *, public: bool = False)
                     areas.append(
                         AreaSummary(
                             area_id=area.id,
-                            title=Localized.of(area.title),
+                            title=area.title,
                             impacts=rows,
                             without_impact=quiet,
                         )
                     )
-        unknown = Localized(fi="?", sv="?", en="?")
+        unknown = LocalizedText(fi="?", sv="?", en="?")
         mitigations = [
             MitigationSummary(
                 question=questions.get(m.question_id, (unknown, unknown))[0],
