@@ -1,10 +1,11 @@
 """A ``limits`` storage over the ``rate_limit_counters`` table: fixed-window counters that every
 worker process of the web application shares, with nothing to install beside the database.
 
-Each call is one short transaction of its own (not the caller's unit of work): an increment is
-a single ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` on SQLite and on PostgreSQL, so two
-processes counting the same key at once never lose a hit, and a window that has ended starts
-again from the increment that finds it over. Rows of ended windows are deleted whenever a new
+Each increment is one short transaction of its own (not the caller's unit of work, so a count
+survives the failed request it counts); a read inside a request reads in the request's own
+transaction. An increment is a single ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` on SQLite
+and on PostgreSQL, so two processes counting the same key at once never lose a hit, and a
+window that has ended starts again from the increment that finds it over. Rows of ended windows are deleted whenever a new
 window starts (the table holds only the keys counted in the last window)."""
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from eva_engine.db.engine import READ_ONLY
-from eva_engine.db.unit_of_work import Database
+from eva_engine.db.unit_of_work import Database, active_unit_of_work
 from eva_engine.errors import ConfigurationError
 from eva_engine.models import utcnow
 from eva_engine.models.base import UTCDateTime
@@ -58,6 +59,13 @@ class DatabaseStorage(Storage):
         """A transaction of its own: on an engine a new connection (on SQLite a writer takes
         the write lock with ``BEGIN IMMEDIATE``, a reader does not); on the single connection
         that tests hand in, a savepoint."""
+        if not write:
+            # A read inside a request joins the request's own transaction (its snapshot): a
+            # check of the window opens no transaction of its own.
+            active = active_unit_of_work(self.database)
+            if active is not None:
+                yield active.session.connection()
+                return
         bind = self.database.bind
         if isinstance(bind, Connection):
             with bind.begin_nested():

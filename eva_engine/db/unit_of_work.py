@@ -73,6 +73,13 @@ _ACTIVE: ContextVar[UnitOfWork | None] = ContextVar("eva_unit_of_work", default=
 _INNERMOST = "eva.unit_of_work.innermost"  # session.info: the innermost joined unit of work
 
 
+def active_unit_of_work(database: Database) -> UnitOfWork | None:
+    """The unit of work open on ``database`` in this context (an entry point's), if any: for a
+    reader that should see the request's own snapshot instead of opening a transaction."""
+    active = _ACTIVE.get()
+    return active if active is not None and active.database is database else None
+
+
 class Database:
     """An engine (or, in tests, one outer connection) and the sessions made from it."""
 
