@@ -406,12 +406,12 @@ def test_writers_of_two_organisations_never_wait_on_each_others_chain_head(
         )
         assert time.monotonic() - started < 10
         done = threading.Event()
-        blocked = threading.Thread(
-            target=lambda: (
-                transitions.fire(eva, as_("sec"), pids[0], "return_for_revision", reason="x"),
-                done.set(),
-            )
-        )
+
+        def same_organisation() -> None:
+            transitions.fire(eva, as_("sec"), pids[0], "return_for_revision", reason="x")
+            done.set()
+
+        blocked = threading.Thread(target=same_organisation)
         blocked.start()
         time.sleep(0.5)
         assert not done.is_set()  # waits for the head of its own organisation's chain

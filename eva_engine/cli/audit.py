@@ -160,7 +160,9 @@ def backup_cmd(out: Path) -> None:
                 click.echo(f"Checkpoint of the backup's head: {report.checkpoint}")
             if report.note:
                 click.echo(f"Note: {report.note}")
-            if not manifest.chain_ok:
+            if manifest.chain_ok is None:
+                click.echo(f"Note: {manifest.chain_problem}")
+            elif not manifest.chain_ok:
                 click.secho(
                     f"The backed-up chain does not verify: {manifest.chain_problem}",
                     fg="red",
@@ -168,7 +170,7 @@ def backup_cmd(out: Path) -> None:
                 )
 
         emit(report, human)
-        if not manifest.chain_ok:
+        if manifest.chain_ok is False:
             raise SystemExit(BROKEN)
 
 

@@ -462,8 +462,19 @@ class VerifyResult:
     @property
     def heads_digest(self) -> str:
         """One hash of every chain's head (for a backup's manifest)."""
-        lines = "".join(f"{c.chain_id}:{c.verified}:{c.last_hash}\n" for c in self.chains)
-        return hashlib.sha256(lines.encode()).hexdigest()
+        return heads_digest((c.chain_id, c.verified, c.last_hash) for c in self.chains)
+
+
+def heads_digest(heads: Iterable[tuple[int, int, str]]) -> str:
+    """SHA-256 of the lines "<chain>:<last seq>:<last hash>", in chain order."""
+    lines = "".join(f"{c}:{s}:{h}\n" for c, s, h in sorted(heads))
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def read_heads(session: Session) -> list[tuple[int, int, str]]:
+    """Every chain's head row: (chain, last seq, last hash)."""
+    query = select(_HEADS.c.chain_id, _HEADS.c.last_seq, _HEADS.c.last_hash)
+    return [(c, s, h) for c, s, h in session.execute(query.order_by(_HEADS.c.chain_id))]
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,14 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from eva_engine.db.audit import Anchor, VerifyResult, snapshot, verify_chain
+from eva_engine.db.audit import (
+    Anchor,
+    VerifyResult,
+    heads_digest,
+    read_heads,
+    snapshot,
+    verify_chain,
+)
 from eva_engine.db.engine import make_engine
 from eva_engine.db.migrate import alembic_config
 from eva_engine.errors import InvalidInput, Problem, Unavailable
@@ -59,7 +66,7 @@ class Manifest(BaseModel):
     counts: dict[str, int]  # rows per table
     head_seq: int  # events in all the chains
     head_hash: str  # SHA-256 of every chain's head (VerifyResult.heads_digest)
-    chain_ok: bool
+    chain_ok: bool | None  # None: not verified (the single chain of an older eva)
     chain_problem: str | None
     created_at: datetime
 
@@ -112,8 +119,9 @@ def _contents(session: Session, anchors: Sequence[Anchor] = ()) -> _Contents:
     if not _chained(revision):
         # A backup from before one chain per organisation: the upgrade verifies and moves it.
         return _Contents(revision, counts, 0, GENESIS_HASH, _OLD_CHAIN)
+    heads = read_heads(session)
     chain = verify_chain(session, anchors=anchors)
-    return _Contents(revision, counts, chain.verified, chain.heads_digest, chain)
+    return _Contents(revision, counts, sum(h[1] for h in heads), heads_digest(heads), chain)
 
 
 CHAINS_REVISION = "c3a9e5f1d7b2"  # migration 0007: one chain per organisation
@@ -321,7 +329,7 @@ def _backup(
         counts=contents.counts,
         head_seq=contents.head_seq,
         head_hash=contents.head_hash,
-        chain_ok=contents.chain.ok,
+        chain_ok=None if contents.chain is _OLD_CHAIN else contents.chain.ok,
         chain_problem=contents.chain.problem,
         created_at=now,
     )
