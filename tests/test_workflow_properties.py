@@ -57,7 +57,7 @@ from eva_engine.config import default_workflows_dir
 from eva_engine.db.audit import event_hash
 from eva_engine.db.unit_of_work import Database
 from eva_engine.errors import EvaError, GuardFailed, InvalidInput
-from eva_engine.models import Assignment, AuditChainHead, AuditEvent, Proposal
+from eva_engine.models import Assignment, AuditChainHead, AuditEvent, Organisation, Proposal
 from eva_engine.services import (
     accounts,
     assessment,
@@ -452,6 +452,8 @@ class Driver:
         count = select(func.count()).select_from(Proposal.__table__).scalar_subquery()
         head = db.execute(
             select(AuditChainHead.last_seq, AuditChainHead.last_hash, count.label("proposals"))
+            .join(Organisation, Organisation.id == AuditChainHead.chain_id)
+            .where(Organisation.code == builders.ORG)  # the chain the proposals' events are in
         ).one()
         return Snapshot(found, tasks, head.proposals, head.last_seq, head.last_hash)
 
@@ -463,6 +465,8 @@ class Driver:
             AuditEvent(**row._mapping)
             for row in self.env.connection.execute(
                 select(AuditEvent.__table__)
+                .join(Organisation, Organisation.id == AuditEvent.__table__.c.chain_id)
+                .where(Organisation.code == builders.ORG)
                 .where(AuditEvent.__table__.c.seq > before.last_seq)
                 .order_by(AuditEvent.__table__.c.seq)
             )
