@@ -125,7 +125,8 @@ def test_the_single_chain_moves_into_verified_chains_per_organisation_and_back(
                 " ORDER BY chain_id, seq"
             )
         ).all()
-        heads = dict(conn.execute(text("SELECT chain_id, last_seq FROM audit_chain_head")).all())
+        found = conn.execute(text("SELECT chain_id, last_seq FROM audit_chain_head"))
+        heads = {int(c): int(s) for c, s in found}
     last = {chain: json.loads(after) for chain, seq, after in records if seq == heads[chain]}
     assert set(last) == set(heads)  # each chain ends with the record of its move
     assert last[0]["old_head"]["seq"] == events[1]
