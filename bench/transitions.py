@@ -53,6 +53,7 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
+    func,
     insert,
     select,
     text,
@@ -383,7 +384,7 @@ def run_interleaved(eva: Eva, pids: Sequence[int], block: int = BLOCK) -> Timing
 
 def audit_seq(eva: Eva) -> int:
     with eva.database.engine.connect() as conn:
-        return int(conn.execute(select(AuditChainHead.last_seq)).scalar_one())
+        return int(conn.execute(select(func.sum(AuditChainHead.last_seq))).scalar_one())
 
 
 def latency(samples: Sequence[float]) -> Latency:

@@ -1,12 +1,13 @@
-"""What the audit tests share: the test's own connection, and the triggers an attacker with the
-database owner's rights switches off before rewriting the history."""
+"""What the audit tests share: the test's own connection, the chain of an organisation, and
+the triggers an attacker with the database owner's rights switches off before rewriting the
+history."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from eva_engine.services.runtime import Eva
 
@@ -15,6 +16,16 @@ def connection(eva: Eva) -> Connection:
     bind = eva.database.bind
     assert isinstance(bind, Connection)
     return bind
+
+
+def chain_id(eva: Eva, code: str) -> int:
+    """The chain of the organisation ``code`` (its id)."""
+    bind = eva.database.bind
+    sql = text("SELECT id FROM organisations WHERE code = :c")
+    if isinstance(bind, Connection):
+        return int(bind.execute(sql, {"c": code}).scalar_one())
+    with bind.connect() as conn:
+        return int(conn.execute(sql, {"c": code}).scalar_one())
 
 
 @contextmanager

@@ -124,7 +124,9 @@ def history_of_user(eva: Eva) -> list[tuple[str, str]]:
 
     with eva.uow() as uow:
         rows = uow.session.scalars(
-            select(AuditEvent).where(AuditEvent.entity_type == "user").order_by(AuditEvent.seq)
+            select(AuditEvent)
+            .where(AuditEvent.entity_type == "user")
+            .order_by(AuditEvent.occurred_at, AuditEvent.seq)  # across the users' chains
         ).all()
         return [(e.action, json.loads(e.after or "{}").get("password_hash", "")) for e in rows]
 

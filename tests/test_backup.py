@@ -24,7 +24,8 @@ from eva_engine.services.history import trail
 from eva_engine.services.installation import backup as backups
 from eva_engine.services.runtime import Eva
 from eva_engine.services.steps import transitions
-from tests.builders import as_, build_world, proposal_in
+from tests.audit_support import chain_id
+from tests.builders import ORG, as_, build_world, proposal_in
 from tests.conftest import FreshDatabase, publish_workflows
 
 KEY = hashlib.sha256(b"eva test audit key").hexdigest()
@@ -141,14 +142,18 @@ def test_a_backup_taken_while_writers_commit_holds_every_event_committed_before_
                 )
             )
             target_engine = make_engine(target)
-            source_hashes = rows(
-                source.database.engine,
-                f"SELECT seq, hash FROM audit_events WHERE seq <= {report.manifest.head_seq}"
-                " ORDER BY seq",
-            )
-            assert rows(target_engine, "SELECT seq, hash FROM audit_events ORDER BY seq") == (
-                source_hashes
-            )
+            every = "SELECT chain_id, seq, hash FROM audit_events ORDER BY chain_id, seq"
+            in_target = rows(target_engine, every)
+            ends: dict[object, int] = {}
+            for chain, seq, _ in in_target:
+                ends[chain] = int(str(seq))
+            source_hashes = [
+                r
+                for r in rows(source.database.engine, every)
+                if int(str(r[1])) <= ends.get(r[0], 0)
+            ]
+            assert in_target == source_hashes  # each chain restored up to where it was
+            assert len(in_target) == report.manifest.head_seq
             target_engine.dispose()
     finally:
         stop.set()
@@ -221,11 +226,13 @@ def test_a_checkpoint_newer_than_the_backup_tells_what_was_lost(
 ) -> None:
     url, folder, target = url_of(source), tmp_path / "backup", fresh_databases.new_url()
     run(url, "backup", "--out", str(folder))
-    backed_up = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["head_seq"]
+    org = str(chain_id(source, ORG))
+    inside = json.loads((folder / "checkpoint.json").read_text(encoding="utf-8"))
+    backed_up = inside["chains"][org]["seq"]
     proposal_in(source, "screening")  # after the backup
     later = tmp_path / "later.json"
     run(url, "audit", "checkpoint", "--out", str(later))
-    newest = json.loads(later.read_text(encoding="utf-8"))["seq"]
+    newest = json.loads(later.read_text(encoding="utf-8"))["chains"][org]["seq"]
     restored = run(
         url, "restore", str(folder), "--database", target, "--checkpoint", str(later), code=8
     )
@@ -275,12 +282,14 @@ def test_a_broken_chain_is_still_backed_up_but_said_so_and_not_anchored(
             conn.exec_driver_sql("DROP TRIGGER audit_events_no_update")
         conn.exec_driver_sql("UPDATE audit_events SET reason = 'forged' WHERE seq = 7")
     made = run(url, "backup", "--out", str(folder), code=8)
-    assert "The backed-up chain does not verify: event 7 was altered" in made.stderr
+    assert "The backed-up chain does not verify: the chain of testila: event 7 was altered" in (
+        made.stderr
+    )
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["chain_ok"] is False
     assert (
         manifest["head_seq"]
-        == rows(source.database.engine, "SELECT max(seq) FROM audit_events")[0][0]
+        == rows(source.database.engine, "SELECT count(*) FROM audit_events")[0][0]
     )
     assert not (folder / "checkpoint.json").exists()
     restored = run(url, "restore", str(folder), "--database", target, code=8)

@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from eva_engine.cli import cli
 from eva_engine.config import default_workflows_dir
-from eva_engine.db.audit import event_hash
+from eva_engine.db.audit import VerifyResult, event_hash
 from eva_engine.db.migrate import upgrade
 from eva_engine.db.unit_of_work import Database
 from eva_engine.errors import InvalidInput
@@ -24,8 +24,8 @@ from eva_engine.models import GENESIS_HASH, AuditEvent
 from eva_engine.services.history import checkpoints, trail
 from eva_engine.services.proposals import queries as proposal_queries
 from eva_engine.services.runtime import Eva
-from tests.audit_support import connection, triggers_bypassed
-from tests.builders import OPERATOR, as_, build_world, proposal_in
+from tests.audit_support import chain_id, connection, triggers_bypassed
+from tests.builders import OPERATOR, ORG, OTHER_ORG, as_, build_world, proposal_in
 from tests.conftest import FreshDatabase, World, publish_workflows
 from tests.test_web import app, csrf, login
 
@@ -37,7 +37,13 @@ YEAR = 2026
 
 
 def head(eva: Eva) -> int:
-    return int(connection(eva).execute(text("SELECT last_seq FROM audit_chain_head")).scalar_one())
+    """The head of testila's chain, where the proposals are."""
+    sql = text("SELECT last_seq FROM audit_chain_head WHERE chain_id = :c")
+    return int(connection(eva).execute(sql, {"c": chain_id(eva, ORG)}).scalar_one())
+
+
+def chain_events(result: VerifyResult, eva: Eva) -> int:
+    return next(c.verified for c in result.chains if c.chain_id == chain_id(eva, ORG))
 
 
 def reads(eva: Eva, times: int) -> None:
@@ -56,12 +62,13 @@ def checkpoint_file(eva: Eva, path: Path, key: str = KEY) -> checkpoints.Checkpo
 
 @pytest.fixture
 def anchored(eva: Eva, world: World, tmp_path: Path) -> tuple[Path, int]:
-    """Two proposals moved along, some reading, then a checkpoint at event ``seq``."""
+    """Two proposals moved along, some reading, then a checkpoint at event ``seq`` of
+    testila's chain."""
     proposal_in(eva, "decided")
     proposal_in(eva, "review")
     reads(eva, 6)
     path = tmp_path / "checkpoint.json"
-    seq = checkpoint_file(eva, path).seq
+    seq = checkpoint_file(eva, path).chains[str(chain_id(eva, ORG))].seq
     assert seq == head(eva) > 50
     return path, seq
 
@@ -71,11 +78,16 @@ def test_a_checkpoint_names_the_head_and_is_authenticated(
 ) -> None:
     path, seq = anchored
     data = json.loads(path.read_text(encoding="utf-8"))
-    assert (data["format"], data["seq"], data["database"]) == (checkpoints.FORMAT, seq, "test")
-    stored = connection(eva).execute(
-        text("SELECT hash FROM audit_events WHERE seq = :s"), {"s": seq}
+    org = str(chain_id(eva, ORG))
+    assert (data["format"], data["database"]) == (checkpoints.FORMAT, "test")
+    assert data["chains"][org]["seq"] == seq
+    assert data["chains"][org]["name"] == f"the chain of {ORG}"
+    heads = connection(eva).execute(
+        text("SELECT chain_id, last_seq, last_hash FROM audit_chain_head")
     )
-    assert data["hash"] == stored.scalar_one()
+    assert {str(c): (s, h) for c, s, h in heads} == {
+        c: (p["seq"], p["hash"]) for c, p in data["chains"].items()
+    }
     assert len(data["mac"]) == 64
     assert KEY not in path.read_text(encoding="utf-8")
     assert checkpoints.verify(eva, KEY, [path]).ok
@@ -89,7 +101,7 @@ def test_an_honest_chain_that_grew_after_the_checkpoint_still_extends_it(
     reads(eva, 2)
     result = checkpoints.verify(eva, KEY, [path])
     assert result.ok
-    assert result.verified == head(eva) > seq + 10
+    assert chain_events(result, eva) == head(eva) > seq + 10
 
 
 def test_a_tail_deleted_with_the_head_moved_back_is_found_by_the_checkpoint(
@@ -98,31 +110,75 @@ def test_a_tail_deleted_with_the_head_moved_back_is_found_by_the_checkpoint(
     path, seq = anchored
     reads(eva, 2)  # the chain grew honestly after the checkpoint
     cut = seq - 3  # the last events before the checkpoint were reads: no state is lost with them
+    org = chain_id(eva, ORG)
     with triggers_bypassed(eva) as conn:
-        conn.execute(text("DELETE FROM audit_events WHERE seq > :n"), {"n": cut})
+        conn.execute(
+            text("DELETE FROM audit_events WHERE chain_id = :c AND seq > :n"), {"n": cut, "c": org}
+        )
         conn.execute(
             text(
-                "UPDATE audit_chain_head SET last_seq = :n,"
-                " last_hash = (SELECT hash FROM audit_events WHERE seq = :n)"
+                "UPDATE audit_chain_head SET last_seq = :n, last_hash ="
+                " (SELECT hash FROM audit_events WHERE chain_id = :c AND seq = :n)"
+                " WHERE chain_id = :c"
             ),
-            {"n": cut},
+            {"n": cut, "c": org},
         )
     assert trail.verify(eva).ok  # the chain alone cannot tell
     result = checkpoints.verify(eva, KEY, [path])
-    assert (result.ok, result.first_bad_seq) == (False, cut + 1)
+    assert (result.ok, result.chain_id, result.first_bad_seq) == (False, org, cut + 1)
     assert f"the chain ends at {cut}, before the checkpoint at {seq}" in str(result.problem)
+    assert checkpoints.verify(eva, KEY, [path], chain_id=chain_id(eva, OTHER_ORG)).ok
+
+
+def test_a_whole_chain_deleted_with_its_head_is_found_by_the_checkpoint(
+    eva: Eva, anchored: tuple[Path, int]
+) -> None:
+    path, _ = anchored
+    other = chain_id(eva, OTHER_ORG)
+    with triggers_bypassed(eva) as conn:
+        conn.execute(text("DELETE FROM audit_events WHERE chain_id = :c"), {"c": other})
+        conn.execute(text("DELETE FROM audit_chain_head WHERE chain_id = :c"), {"c": other})
+    assert trail.verify(eva).ok  # nothing inside the database remembers that chain
+    result = checkpoints.verify(eva, KEY, [path])
+    assert (result.ok, result.chain_id, result.first_bad_seq) == (False, other, 1)
+    assert f"the chain of {OTHER_ORG}: the chain ends at 0" in str(result.problem)
+
+
+def test_an_organisations_checkpoint_holds_its_chain_only(
+    eva: Eva, anchored: tuple[Path, int], tmp_path: Path
+) -> None:
+    _, seq = anchored
+    org = chain_id(eva, ORG)
+    made = checkpoints.make_checkpoint(eva, KEY, "test", chain_id=org)
+    assert made.checkpoint is not None
+    assert {c: p.seq for c, p in made.checkpoint.chains.items()} == {str(org): seq}
+    checkpoints.save(made.checkpoint, tmp_path / "testila.json")
+    assert checkpoints.verify(eva, KEY, [tmp_path / "testila.json"], chain_id=org).ok
+
+
+def test_a_checkpoint_of_the_old_single_chain_is_refused_with_what_to_do(
+    eva: Eva, world: World, tmp_path: Path
+) -> None:
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"format": "eva-audit-checkpoint/1", "seq": 5, "mac": "00"}))
+    with pytest.raises(InvalidInput, match="single audit chain") as raised:
+        checkpoints.verify(eva, KEY, [old])
+    assert "audit.chain_migrated" in raised.value.problems[0].message
 
 
 def rewrite_from(eva: Eva, seq: int) -> None:
-    """Edit event ``seq`` and recompute every later hash and the head with eva's own function."""
+    """Edit event ``seq`` of testila's chain and recompute every later hash and the head with
+    eva's own function."""
+    org = chain_id(eva, ORG)
     with eva.reading() as uow:
         events = list(
             uow.session.scalars(
-                text("SELECT seq FROM audit_events WHERE seq >= :s ORDER BY seq"), {"s": seq}
+                text("SELECT seq FROM audit_events WHERE chain_id = :c AND seq >= :s ORDER BY seq"),
+                {"s": seq, "c": org},
             )
         )
-        loaded = [uow.session.get(AuditEvent, n) for n in events]
-        previous = uow.session.get(AuditEvent, seq - 1)
+        loaded = [uow.session.get(AuditEvent, (org, n)) for n in events]
+        previous = uow.session.get(AuditEvent, (org, seq - 1))
         uow.session.expunge_all()
     prev = previous.hash if previous is not None else GENESIS_HASH
     with triggers_bypassed(eva) as conn:
@@ -136,11 +192,14 @@ def rewrite_from(eva: Eva, seq: int) -> None:
             conn.execute(
                 text(
                     "UPDATE audit_events SET actor_name = :a, prev_hash = :p, hash = :h"
-                    " WHERE seq = :s"
+                    " WHERE chain_id = :c AND seq = :s"
                 ),
-                {"a": ev.actor_name, "p": ev.prev_hash, "h": ev.hash, "s": ev.seq},
+                {"a": ev.actor_name, "p": ev.prev_hash, "h": ev.hash, "s": ev.seq, "c": org},
             )
-        conn.execute(text("UPDATE audit_chain_head SET last_hash = :h"), {"h": prev})
+        conn.execute(
+            text("UPDATE audit_chain_head SET last_hash = :h WHERE chain_id = :c"),
+            {"h": prev, "c": org},
+        )
 
 
 @pytest.mark.parametrize("edited", [1, 20, 0], ids=["first", "middle", "at-checkpoint"])
@@ -341,11 +400,18 @@ def test_the_commands_write_a_checkpoint_and_verify_against_it(
 ) -> None:
     url, path = committed_url, tmp_path / "2026-05-01.json"
     written = run(url, "audit", "checkpoint", "--out", str(path))
-    assert written.stdout.startswith(f"Checkpoint written to {path}: event ")
+    assert written.stdout.startswith(f"Checkpoint written to {path}: the heads of 3 chain(s) (")
     assert run(url, "audit", "checkpoint", "--out", "-").stdout.startswith("{")
     ok = run(url, "audit", "verify", "--checkpoint", str(path))
-    assert "It extends 1 checkpoint(s)." in ok.stdout
-    seq = json.loads(path.read_text(encoding="utf-8"))["seq"]
+    assert "in 3 chain(s); the chains are intact. They extend 1 checkpoint(s)." in ok.stdout
+    mine = run(url, "audit", "verify", "--org", ORG, "--checkpoint", str(path))
+    assert "in 1 chain(s)" in mine.stdout
+    nowhere = run(url, "audit", "verify", "--org", "nowhere", code=7)
+    assert "there is no organisation 'nowhere'" in nowhere.stderr
+    eva = Eva(Database.connect(url), default_workflows_dir())
+    org = chain_id(eva, ORG)
+    eva.database.dispose()
+    seq = json.loads(path.read_text(encoding="utf-8"))["chains"][str(org)]["seq"]
 
     again = run(url, "audit", "checkpoint", "--out", str(path), code=7)
     assert "exists already" in again.stderr
@@ -367,13 +433,17 @@ def test_the_commands_write_a_checkpoint_and_verify_against_it(
                 conn.exec_driver_sql("ALTER TABLE audit_events DISABLE TRIGGER USER")
             else:
                 conn.exec_driver_sql("DROP TRIGGER audit_events_no_delete")
-            conn.execute(text("DELETE FROM audit_events WHERE seq > :n"), {"n": seq - 2})
+            conn.execute(
+                text("DELETE FROM audit_events WHERE chain_id = :c AND seq > :n"),
+                {"n": seq - 2, "c": org},
+            )
             conn.execute(
                 text(
-                    "UPDATE audit_chain_head SET last_seq = :n,"
-                    " last_hash = (SELECT hash FROM audit_events WHERE seq = :n)"
+                    "UPDATE audit_chain_head SET last_seq = :n, last_hash ="
+                    " (SELECT hash FROM audit_events WHERE chain_id = :c AND seq = :n)"
+                    " WHERE chain_id = :c"
                 ),
-                {"n": seq - 2},
+                {"n": seq - 2, "c": org},
             )
     finally:
         eva.database.dispose()

@@ -57,7 +57,7 @@ from eva_engine.config import default_workflows_dir
 from eva_engine.db.audit import event_hash
 from eva_engine.db.unit_of_work import Database
 from eva_engine.errors import EvaError, GuardFailed, InvalidInput
-from eva_engine.models import Assignment, AuditChainHead, AuditEvent, Proposal
+from eva_engine.models import Assignment, AuditChainHead, AuditEvent, Organisation, Proposal
 from eva_engine.services.assessment import documents, screening
 from eva_engine.services.assessment.documents import AnswerIn, AssessmentDocument
 from eva_engine.services.history import trail
@@ -447,6 +447,8 @@ class Driver:
         count = select(func.count()).select_from(Proposal.__table__).scalar_subquery()
         head = db.execute(
             select(AuditChainHead.last_seq, AuditChainHead.last_hash, count.label("proposals"))
+            .join(Organisation, Organisation.id == AuditChainHead.chain_id)
+            .where(Organisation.code == builders.ORG)  # the chain the proposals' events are in
         ).one()
         return Snapshot(found, tasks, head.proposals, head.last_seq, head.last_hash)
 
@@ -458,6 +460,8 @@ class Driver:
             AuditEvent(**row._mapping)
             for row in self.env.connection.execute(
                 select(AuditEvent.__table__)
+                .join(Organisation, Organisation.id == AuditEvent.__table__.c.chain_id)
+                .where(Organisation.code == builders.ORG)
                 .where(AuditEvent.__table__.c.seq > before.last_seq)
                 .order_by(AuditEvent.__table__.c.seq)
             )

@@ -13,7 +13,7 @@ from eva_engine.cli.commands import cli
 from eva_engine.cli.context import engine
 from eva_engine.cli.output import Unit, emit, reported
 from eva_engine.config import Settings
-from eva_engine.services.history import checkpoints
+from eva_engine.services.history import checkpoints, trail
 from eva_engine.services.installation import backup as backups
 
 BROKEN = 8  # the chain, a checkpoint or a restored database does not verify
@@ -25,7 +25,23 @@ def _chain_payload(result: Any) -> dict[str, Any]:
         "verified": result.verified,
         "first_bad_seq": result.first_bad_seq,
         "problem": result.problem,
+        "chains": [
+            {"chain": c.chain_id, "name": c.name, "events": c.verified, "head": c.last_hash}
+            for c in result.chains
+        ],
     }
+
+
+_ORG_OPTION = click.option(
+    "--org",
+    "org_code",
+    metavar="CODE",
+    help="Only the chain of this organisation (its code); default: every chain.",
+)
+
+
+def _chain_of(org_code: str | None) -> int | None:
+    return None if org_code is None else trail.organisation_chain(engine(), org_code)
 
 
 def _broken(result: Any) -> str:
@@ -44,24 +60,29 @@ def audit() -> None:
     "checkpoint_files",
     multiple=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="A checkpoint file (eva audit checkpoint) the chain must still extend; repeatable. "
+    help="A checkpoint file (eva audit checkpoint) the chains must still extend; repeatable. "
     "Needs EVA_AUDIT_KEY.",
 )
-def audit_verify(checkpoint_files: tuple[Path, ...]) -> None:
-    """Verify the whole audit history in one snapshot: the hash chain, every proposal's state
-    against its history, and the checkpoints given; non-zero exit (8) if broken."""
+@_ORG_OPTION
+def audit_verify(checkpoint_files: tuple[Path, ...], org_code: str | None) -> None:
+    """Verify the whole audit history in one snapshot: every organisation's hash chain and the
+    installation's (or, with --org, one organisation's), every proposal's state against its
+    history, and the checkpoints given; non-zero exit (8) if broken."""
     with reported():
         settings = Settings.from_env()
-        result = checkpoints.verify(engine(), settings.audit_key, list(checkpoint_files))
+        result = checkpoints.verify(
+            engine(), settings.audit_key, list(checkpoint_files), chain_id=_chain_of(org_code)
+        )
         payload = _chain_payload(result) | {"checkpoints": [str(p) for p in checkpoint_files]}
         if result.ok:
             extends = (
-                f" It extends {len(checkpoint_files)} checkpoint(s)." if checkpoint_files else ""
+                f" They extend {len(checkpoint_files)} checkpoint(s)." if checkpoint_files else ""
             )
             emit(
                 payload,
                 lambda: click.echo(
-                    f"OK: {result.verified} events verified; the chain is intact.{extends}"
+                    f"OK: {result.verified} events verified in {len(result.chains)} chain(s); "
+                    f"the chains are intact.{extends}"
                 ),
             )
             return
@@ -76,13 +97,18 @@ def audit_verify(checkpoint_files: tuple[Path, ...]) -> None:
     type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     help="The checkpoint file to write (never over an existing one); '-' prints it.",
 )
-def audit_checkpoint(out: Path) -> None:
-    """Verify the chain and write a checkpoint of its head (sequence, hash, time), authenticated
-    with EVA_AUDIT_KEY, to keep outside the database: send it to the auditors."""
+@_ORG_OPTION
+def audit_checkpoint(out: Path, org_code: str | None) -> None:
+    """Verify the chains and write a checkpoint of their heads (sequence, hash, time),
+    authenticated with EVA_AUDIT_KEY, to keep outside the database: send it to the auditors.
+    With --org, of that organisation's chain only (for its auditors)."""
     with reported():
         settings = Settings.from_env()
         made = checkpoints.make_checkpoint(
-            engine(), settings.audit_key, checkpoints.database_label(settings.database_url)
+            engine(),
+            settings.audit_key,
+            checkpoints.database_label(settings.database_url),
+            chain_id=_chain_of(org_code),
         )
         checkpoint = made.checkpoint
         if checkpoint is None:
@@ -102,8 +128,9 @@ def audit_checkpoint(out: Path) -> None:
         emit(
             checkpoint.model_dump(mode="json") | {"written": str(out)},
             lambda: click.echo(
-                f"Checkpoint written to {out}: event {checkpoint.seq}, "
-                f"hash {checkpoint.hash[:16]}…, {checkpoint.created_at:%Y-%m-%d %H:%M:%S} UTC."
+                f"Checkpoint written to {out}: the heads of {len(checkpoint.chains)} chain(s) "
+                f"({sum(p.seq for p in checkpoint.chains.values())} events), "
+                f"{checkpoint.created_at:%Y-%m-%d %H:%M:%S} UTC."
             ),
         )
 
@@ -127,14 +154,16 @@ def backup_cmd(out: Path) -> None:
         def human() -> None:
             click.echo(
                 f"Backup written to {report.path}: {sum(manifest.counts.values())} rows in "
-                f"{len(manifest.counts)} tables, schema {manifest.schema_revision}, chain head "
-                f"at event {manifest.head_seq}."
+                f"{len(manifest.counts)} tables, schema {manifest.schema_revision}, "
+                f"{manifest.head_seq} audit events."
             )
             if report.checkpoint:
                 click.echo(f"Checkpoint of the backup's head: {report.checkpoint}")
             if report.note:
                 click.echo(f"Note: {report.note}")
-            if not manifest.chain_ok:
+            if manifest.chain_ok is None:
+                click.echo(f"Note: {manifest.chain_problem}")
+            elif not manifest.chain_ok:
                 click.secho(
                     f"The backed-up chain does not verify: {manifest.chain_problem}",
                     fg="red",
@@ -142,7 +171,7 @@ def backup_cmd(out: Path) -> None:
                 )
 
         emit(report, human)
-        if not manifest.chain_ok:
+        if manifest.chain_ok is False:
             raise SystemExit(BROKEN)
 
 

@@ -1,25 +1,52 @@
 """The audit history: captured from the session (not written by hand in each service), sealed
-into a SHA-256 hash chain when the unit of work commits, and verified end to end."""
+into SHA-256 hash chains when the unit of work commits (one chain per organisation, one for
+the installation), and verified end to end."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event, inspect, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Integer,
+    String,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, UOWTransaction
 
 from eva_engine.db.engine import READ_ONLY
 from eva_engine.models import (
     GENESIS_HASH,
+    INSTALLATION_CHAIN,
+    Assessment,
     AuditChainHead,
     Audited,
     AuditEvent,
+    Organisation,
     Proposal,
+    User,
+    chain_of,
     jsonable,
     utcnow,
 )
@@ -64,6 +91,9 @@ class PendingEvent:
     after: dict[str, Any] | None
     reason: str | None
     role: str | None
+    # The chain it goes to, when its organisation_id does not say (an answer's is its
+    # proposal's organisation's); found by ``seal`` from the proposal when not given.
+    chain: int | None = None
 
 
 @dataclass
@@ -189,6 +219,7 @@ def _after_flush(session: Session, _flush_context: UOWTransaction) -> None:
             if note.extra:
                 after = {**(after or {}), **note.extra}
         organisation, proposal = _scope(obj)
+        chain = None if organisation is not None else _owner(session, obj, proposal)
         key = inspect(type(obj)).primary_key_from_instance(obj)
         ctx.row_change(
             op,
@@ -202,8 +233,24 @@ def _after_flush(session: Session, _flush_context: UOWTransaction) -> None:
                 after=after,
                 reason=note.reason if note else None,
                 role=(note.role if note and note.role else ctx.role),
+                chain=chain,
             ),
         )
+
+
+def _owner(session: Session, obj: Audited, proposal: int | None) -> int | None:
+    """The chain of an entity that names no organisation itself: its proposal's (directly or
+    through its assessment) or its user's home organisation's; None to let ``seal`` decide."""
+    if proposal is None:
+        assessment_id = getattr(obj, "assessment_id", None)
+        assessment = session.get(Assessment, assessment_id) if assessment_id else None
+        proposal = assessment.proposal_id if assessment is not None else None
+    if proposal is not None:
+        found = session.get(Proposal, proposal)
+        return found.organisation_id if found is not None else None
+    user_id = getattr(obj, "user_id", None)
+    user = session.get(User, user_id) if user_id else None
+    return chain_of(user.organisation_id) if user is not None else None
 
 
 def install_audit_hooks(session_class: type[Session]) -> None:
@@ -211,84 +258,232 @@ def install_audit_hooks(session_class: type[Session]) -> None:
         event.listen(session_class, "after_flush", _after_flush)
 
 
-def event_hash(event_: AuditEvent) -> str:
-    content = {
-        "seq": event_.seq,
-        "occurred_at": jsonable(event_.occurred_at),
-        "actor_id": event_.actor_id,
-        "actor_name": event_.actor_name,
-        "actor_role": event_.actor_role,
-        "client": event_.client,
-        "action": event_.action,
-        "entity_type": event_.entity_type,
-        "entity_id": event_.entity_id,
-        "organisation_id": event_.organisation_id,
-        "proposal_id": event_.proposal_id,
-        "before": event_.before,
-        "after": event_.after,
-        "reason": event_.reason,
-        "prev_hash": event_.prev_hash,
+# The hash of an event ----------------------------------------------------------------------------
+# hash = SHA-256( UTF-8(content) || "|" || "<chain>:<seq>:<prev_hash>" ), hex.
+# ``content`` encodes the event's fields in ``HASHED`` order, each as "-" when NULL, else as
+# "<length>:<text>" (length in characters, so the encoding is unambiguous without escaping); a
+# time is its UTC "YYYY-MM-DDTHH:MM:SS.ffffff". The content is hashed when the event is built,
+# before the chain head is locked; the link (chain, position, previous hash) is appended under
+# the lock, from a copy of the hash state. The verifier has the database build the same
+# content string (``content_sql``) and hashes it once per event.
+HASHED = (
+    "occurred_at",
+    "actor_id",
+    "actor_name",
+    "actor_role",
+    "client",
+    "action",
+    "entity_type",
+    "entity_id",
+    "organisation_id",
+    "proposal_id",
+    "before",
+    "after",
+    "reason",
+)
+LOCK_TIMES = "eva.audit.lock_times"  # session.info: (asked, granted) perf_counter of the lock
+
+
+def time_text(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def _field(value: object) -> str:
+    if value is None:
+        return "-"
+    text_ = time_text(value) if isinstance(value, datetime) else str(value)
+    return f"{len(text_)}:{text_}"
+
+
+def content_of(values: Iterable[object]) -> str:
+    """The hashed content of an event's fields, given in ``HASHED`` order."""
+    return "".join(_field(v) for v in values)
+
+
+def link_of(chain_id: int, seq: int, prev_hash: str) -> bytes:
+    return f"|{chain_id}:{seq}:{prev_hash}".encode()
+
+
+def event_hash(event_: AuditEvent | Any) -> str:
+    """The hash an event (an ``AuditEvent`` or a row with its columns) must have."""
+    content = content_of(getattr(event_, name) for name in HASHED)
+    digest = hashlib.sha256(content.encode())
+    digest.update(link_of(event_.chain_id, event_.seq, event_.prev_hash))
+    return digest.hexdigest()
+
+
+def content_sql(table: Table, dialect: str) -> ColumnElement[str]:
+    """The database's own rendering of ``content_of`` for a row of ``table`` (audit_events)."""
+    parts: list[ColumnElement[str]] = []
+    for name in HASHED:
+        column = table.c[name]
+        if name == "occurred_at":
+            if dialect == "postgresql":
+                text_: ColumnElement[str] = func.to_char(
+                    func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US'
+                )
+            else:  # stored as "YYYY-MM-DD HH:MM:SS.ffffff" (UTC)
+                text_ = func.replace(type_coerce(column, String), " ", "T")
+        elif isinstance(column.type, Integer):
+            text_ = cast(column, Text)
+        else:
+            text_ = type_coerce(column, Text)
+        length = cast(func.length(text_), Text)
+        parts.append(func.coalesce(length.concat(":").concat(text_), "-"))
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined.concat(part)
+    return joined
+
+
+# Sealing ---------------------------------------------------------------------------------------
+@dataclass
+class _Built:
+    row: dict[str, Any]
+    digest: Any  # hashlib's sha256 of the content, without the link
+
+
+def _chain(session: Session, pending: PendingEvent) -> int:
+    if pending.chain is not None:
+        return pending.chain
+    if pending.organisation_id is None and pending.proposal_id is not None:
+        proposal = session.get(Proposal, pending.proposal_id)
+        if proposal is not None:
+            return proposal.organisation_id
+    return chain_of(pending.organisation_id)
+
+
+def _build(session: Session, ctx: AuditContext, pending: PendingEvent, now: datetime) -> _Built:
+    row: dict[str, Any] = {
+        "chain_id": _chain(session, pending),
+        "occurred_at": now,
+        "actor_id": ctx.actor.user_id,
+        "actor_name": ctx.actor.name,
+        "actor_role": pending.role,
+        "client": ctx.actor.client,
+        "action": pending.action,
+        "entity_type": pending.entity_type,
+        "entity_id": pending.entity_id,
+        "organisation_id": pending.organisation_id,
+        "proposal_id": pending.proposal_id,
+        "before": None if pending.before is None else canonical(pending.before),
+        "after": None if pending.after is None else canonical(pending.after),
+        "reason": pending.reason,
     }
-    return hashlib.sha256(canonical(content).encode()).hexdigest()
+    content = content_of(row[name] for name in HASHED)
+    return _Built(row, hashlib.sha256(content.encode()))
+
+
+_HEADS: Table = AuditChainHead.__table__  # type: ignore[assignment]
+_EVENTS: Table = AuditEvent.__table__  # type: ignore[assignment]
+
+
+def _lock_heads(session: Session, chains: Sequence[int]) -> dict[int, list[Any]]:
+    """Lock the heads of ``chains`` (in ascending order, so two writers never wait on each
+    other crosswise) and return their [last_seq, last_hash]. A chain's head row is made by
+    its first event (the organisation's creation)."""
+    query = (
+        select(_HEADS.c.chain_id, _HEADS.c.last_seq, _HEADS.c.last_hash)
+        .where(_HEADS.c.chain_id.in_(chains))
+        .order_by(_HEADS.c.chain_id)
+        .with_for_update()
+    )
+    asked = time.perf_counter()
+    heads = {c: [s, h] for c, s, h in session.execute(query)}
+    missing = [c for c in chains if c not in heads]
+    if missing:
+        dialect = session.get_bind().dialect.name
+        insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+        session.execute(
+            insert_(_HEADS).on_conflict_do_nothing(),
+            [{"chain_id": c, "last_seq": 0, "last_hash": GENESIS_HASH} for c in missing],
+        )
+        heads |= {
+            c: [s, h] for c, s, h in session.execute(query.where(_HEADS.c.chain_id.in_(missing)))
+        }
+    session.info[LOCK_TIMES] = (asked, time.perf_counter())
+    return heads
 
 
 def seal(session: Session) -> int:
-    """Append the pending events to the chain. Locks the chain head row until commit, so
-    concurrent writers append one after another. Returns how many events were written."""
+    """Append the pending events to their chains (their organisations', or the
+    installation's). The events are built and their content hashed first; only then are the
+    heads of the chains they go to locked (those rows only, until the commit), each event
+    linked to its chain's head, and all written in one statement. Returns how many."""
     ctx: AuditContext | None = session.info.get(AUDIT_KEY)
     if ctx is None or not ctx.pending:
         return 0
-    head = session.execute(
-        select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()
-    ).scalar_one()
     now = utcnow()
-    count = 0
-    for pending in ctx.pending:
-        ev = AuditEvent(
-            seq=head.last_seq + 1,
-            occurred_at=now,
-            actor_id=ctx.actor.user_id,
-            actor_name=ctx.actor.name,
-            actor_role=pending.role,
-            client=ctx.actor.client,
-            action=pending.action,
-            entity_type=pending.entity_type,
-            entity_id=pending.entity_id,
-            organisation_id=pending.organisation_id,
-            proposal_id=pending.proposal_id,
-            before=None if pending.before is None else canonical(pending.before),
-            after=None if pending.after is None else canonical(pending.after),
-            reason=pending.reason,
-            prev_hash=head.last_hash,
-        )
-        ev.hash = event_hash(ev)
-        session.add(ev)
-        head.last_seq = ev.seq
-        head.last_hash = ev.hash
-        count += 1
+    built = [_build(session, ctx, pending, now) for pending in ctx.pending]
+    heads = _lock_heads(session, sorted({b.row["chain_id"] for b in built}))
+    for item in built:
+        chain_id = item.row["chain_id"]
+        head = heads[chain_id]
+        seq = head[0] + 1
+        digest = item.digest.copy()
+        digest.update(link_of(chain_id, seq, head[1]))
+        item.row |= {"seq": seq, "prev_hash": head[1], "hash": digest.hexdigest()}
+        head[0], head[1] = seq, item.row["hash"]
+    session.execute(insert(_EVENTS), [b.row for b in built])
+    session.execute(
+        update(_HEADS)
+        .where(_HEADS.c.chain_id == bindparam("head"))
+        .values(last_seq=bindparam("seq_"), last_hash=bindparam("hash_")),
+        [{"head": c, "seq_": s, "hash_": h} for c, (s, h) in heads.items()],
+    )
     ctx.sealed()
-    session.flush()
-    return count
+    return len(built)
+
+
+# Verifying -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ChainState:
+    """One verified chain: which, how many events, its first and last hash."""
+
+    chain_id: int
+    name: str
+    verified: int
+    last_hash: str = GENESIS_HASH
+    first_hash: str | None = None
 
 
 @dataclass(frozen=True)
 class VerifyResult:
-    verified: int
-    first_bad_seq: int | None = None
+    verified: int  # events verified, in all the chains walked
+    first_bad_seq: int | None = None  # in the chain ``chain_id``
     problem: str | None = None
-    last_hash: str = GENESIS_HASH  # of the last event verified (the head's, when ok)
-    first_hash: str | None = None  # of event 1: which chain this is
+    chain_id: int | None = None  # the chain the problem is in
+    chains: tuple[ChainState, ...] = ()  # the chains verified (up to the problem)
 
     @property
     def ok(self) -> bool:
         return self.problem is None
 
+    @property
+    def heads_digest(self) -> str:
+        """One hash of every chain's head (for a backup's manifest)."""
+        return heads_digest((c.chain_id, c.verified, c.last_hash) for c in self.chains)
+
+
+def heads_digest(heads: Iterable[tuple[int, int, str]]) -> str:
+    """SHA-256 of the lines "<chain>:<last seq>:<last hash>", in chain order."""
+    lines = "".join(f"{c}:{s}:{h}\n" for c, s, h in sorted(heads))
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def read_heads(session: Session) -> list[tuple[int, int, str]]:
+    """Every chain's head row: (chain, last seq, last hash)."""
+    query = select(_HEADS.c.chain_id, _HEADS.c.last_seq, _HEADS.c.last_hash)
+    return [(c, s, h) for c, s, h in session.execute(query.order_by(_HEADS.c.chain_id))]
+
 
 @dataclass(frozen=True)
 class Anchor:
-    """A point the chain must still pass through: event ``seq`` with ``hash``, as remembered
-    outside the database (a checkpoint file). ``name`` says which, in a problem."""
+    """A point a chain must still pass through: event ``seq`` of chain ``chain_id`` with
+    ``hash``, as remembered outside the database (a checkpoint file). ``name`` says which, in a
+    problem."""
 
+    chain_id: int
     seq: int
     hash: str
     name: str
@@ -314,221 +509,382 @@ def snapshot(bind: Engine | Connection) -> Iterator[Session]:
             yield session
 
 
+def chain_name(session: Session, chain_id: int) -> str:
+    """The chain, for people: "the chain of ESPOO", "the installation's chain"."""
+    if chain_id == INSTALLATION_CHAIN:
+        return "the installation's chain"
+    code = session.execute(
+        select(Organisation.code).where(Organisation.id == chain_id)
+    ).scalar_one_or_none()
+    return f"the chain of {code}" if code else f"the chain of organisation {chain_id}"
+
+
+def _chains(session: Session, only: int | None) -> Iterator[tuple[int, int | None, str | None]]:
+    """Every chain, in order, with its head (last_seq, last_hash; None without a head row):
+    those with a head and those with events (found index-first, one chain at a time, so
+    events stored under a chain nobody knows are walked too)."""
+    if only is not None:
+        head = session.execute(
+            select(_HEADS.c.last_seq, _HEADS.c.last_hash).where(_HEADS.c.chain_id == only)
+        ).first()
+        yield only, head[0] if head else None, head[1] if head else None
+        return
+    heads = {c: (s, h) for c, s, h in session.execute(select(_HEADS))}
+    after = -1
+    while True:
+        next_events = session.execute(
+            select(func.min(_EVENTS.c.chain_id)).where(_EVENTS.c.chain_id > after)
+        ).scalar_one_or_none()
+        next_head = min((c for c in heads if c > after), default=None)
+        candidates = [c for c in (next_events, next_head) if c is not None]
+        if not candidates:
+            return
+        after = min(candidates)
+        seq, hash_ = heads.get(after, (None, None))
+        yield after, seq, hash_
+
+
 def verify_chain(
-    session: Session, batch: int = 2000, anchors: Sequence[Anchor] = ()
+    session: Session,
+    batch: int = 5000,
+    anchors: Sequence[Anchor] = (),
+    chain_id: int | None = None,
 ) -> VerifyResult:
-    """Walk the whole chain in order, in constant memory. Finds the first edited, deleted,
-    inserted or reordered event, a tail cut off behind the chain head, a chain that no longer
-    passes through an ``anchor`` (rewritten, or cut back below it), and a proposal whose state
-    is not the one its history last recorded. Give it a ``snapshot`` session: a chain read
-    while others append is otherwise a moving target."""
-    head = session.get(AuditChainHead, 1)  # read first: the snapshot holds it and the events
-    walk = _Walk({a.seq: a for a in anchors})
-    result = session.execute(
-        select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=batch)
+    """Walk every chain (or only ``chain_id``) in order, in keyset batches, in constant memory.
+    Finds the first edited, deleted, inserted or reordered event, an event moved into another
+    chain, a tail cut off behind a chain's head, a chain that no longer passes through an
+    ``anchor`` (rewritten, or cut back below it), and a proposal whose state is not the one
+    its history last recorded. Give it a ``snapshot`` session: a chain read while others
+    append is otherwise a moving target."""
+    dialect = session.get_bind().dialect.name
+    stream = (
+        select(_EVENTS.c.seq, _EVENTS.c.prev_hash, _EVENTS.c.hash, content_sql(_EVENTS, dialect))
+        .where(_EVENTS.c.chain_id == bindparam("chain"), _EVENTS.c.seq > bindparam("after"))
+        .order_by(_EVENTS.c.seq)
+        .limit(batch)
     )
-    try:
-        broken = walk.run(session, result.scalars())
-    finally:
-        result.close()  # a server-side cursor on PostgreSQL: never leave it open
-    if broken is not None:
-        return broken
-    problem = _head_problem(head, walk.verified, walk.prev) or _anchor_problem(
-        anchors, walk.verified
-    )
-    if problem is not None:
-        return walk.result(*problem)
-    state_problem = _check_states(session, walk.states, batch)
-    if state_problem is not None:
-        return walk.result(*state_problem)
-    return walk.result(None, None)
+    connection = session.connection()
+    done: list[ChainState] = []
+    total = 0
+    walked: set[int] = set()
+    for chain, head_seq, head_hash in _chains(session, chain_id):
+        walked.add(chain)
+        mine = {a.seq: a for a in anchors if a.chain_id == chain}
+        walk = _Walk(chain, mine)
+        broken = walk.run(connection, stream, batch)
+        if broken is None:
+            broken = _head_problem(head_seq, head_hash, walk) or _anchor_problem(mine, walk)
+        if broken is not None:
+            seq, problem = broken
+            name = chain_name(session, chain)
+            return VerifyResult(
+                total + walk.verified, seq, f"{name}: {problem}", chain, tuple(done)
+            )
+        total += walk.verified
+        done.append(
+            ChainState(chain, chain_name(session, chain), walk.verified, walk.prev, walk.first)
+        )
+    for anchor in anchors:  # a chain the checkpoint knows and the database does not
+        if anchor.chain_id not in walked and (chain_id is None or anchor.chain_id == chain_id):
+            name = chain_name(session, anchor.chain_id)
+            return VerifyResult(
+                total,
+                1,
+                f"{name}: the chain ends at 0, before the checkpoint at {anchor.seq} "
+                f"({anchor.name}): events were removed",
+                anchor.chain_id,
+                tuple(done),
+            )
+    state = _check_states(session, chain_id, batch)
+    if state is not None:
+        state_chain, state_seq, state_problem = state
+        return VerifyResult(total, state_seq, state_problem, state_chain, tuple(done))
+    return VerifyResult(total, None, None, None, tuple(done))
 
 
 def _head_problem(
-    head: AuditChainHead | None, verified: int, prev: str
-) -> tuple[int | None, str] | None:
-    if head is None:
-        return None, "the chain head row is missing"
-    if head.last_seq > verified:
+    head_seq: int | None, head_hash: str | None, walk: _Walk
+) -> tuple[int, str] | None:
+    verified = walk.verified
+    if head_seq is None:
+        if verified == 0:
+            return None
+        return 1, f"its {verified} events have no chain head: the head row was removed"
+    if head_seq > verified:
         return verified + 1, (
-            f"the chain head says {head.last_seq} events but {verified} are stored: "
+            f"the chain head says {head_seq} events but {verified} are stored: "
             "events at the end were removed"
         )
-    if head.last_seq < verified or head.last_hash != prev:
-        return head.last_seq + 1, (
-            f"the chain head says {head.last_seq} events but {verified} are stored: "
+    if head_seq < verified or head_hash != walk.prev:
+        return head_seq + 1, (
+            f"the chain head says {head_seq} events but {verified} are stored: "
             "events were added behind the chain head's back"
         )
     return None
 
 
-def _anchor_problem(anchors: Sequence[Anchor], verified: int) -> tuple[int, str] | None:
-    for anchor in sorted(anchors, key=lambda a: a.seq):
-        if anchor.seq > verified:
-            return verified + 1, (
-                f"the chain ends at {verified}, before the checkpoint at {anchor.seq} "
-                f"({anchor.name}): events were removed"
+def _anchor_problem(anchors: dict[int, Anchor], walk: _Walk) -> tuple[int, str] | None:
+    for seq in sorted(anchors):
+        if seq > walk.verified:
+            return walk.verified + 1, (
+                f"the chain ends at {walk.verified}, before the checkpoint at {seq} "
+                f"({anchors[seq].name}): events were removed"
             )
     return None
+
+
+@dataclass
+class _Walk:
+    chain: int
+    anchors: dict[int, Anchor]
+    verified: int = 0
+    prev: str = GENESIS_HASH
+    first: str | None = None
+
+    def run(self, connection: Connection, stream: Any, batch: int) -> tuple[int, str] | None:
+        """Checks sequence, link and hash of each event of the chain (and the anchors'
+        hashes), batch by batch; stops at the first bad one."""
+        sha256 = hashlib.sha256
+        chain = self.chain
+        prev, expected = self.prev, self.verified + 1
+        while True:
+            rows = connection.execute(stream, {"chain": chain, "after": expected - 1}).all()
+            for seq, prev_hash, hash_, content in rows:
+                if seq != expected:
+                    return expected, f"event {expected} is missing (next stored is {seq})"
+                if prev_hash != prev:
+                    return seq, (
+                        f"event {seq} does not link to event {seq - 1}: "
+                        "an event was removed, inserted or reordered before it"
+                    )
+                if sha256(f"{content}|{chain}:{seq}:{prev}".encode()).hexdigest() != hash_:
+                    return seq, (
+                        f"event {seq} was altered or moved from another chain: its content "
+                        "does not match its hash"
+                    )
+                if self.anchors:
+                    problem = self._anchor(seq, hash_)
+                    if problem is not None:
+                        return seq, problem
+                if seq == 1:
+                    self.first = hash_
+                prev, expected = hash_, seq + 1
+                self.prev, self.verified = prev, seq
+            if len(rows) < batch:
+                return None
+
+    def _anchor(self, seq: int, hash_: str) -> str | None:
+        if seq == 1:
+            for other in self.anchors.values():
+                if other.first_hash is not None and other.first_hash != hash_:
+                    return (
+                        f"event 1's hash differs from the checkpoint ({other.name}): the "
+                        "checkpoint is of another database, or the whole history was rewritten"
+                    )
+        anchor = self.anchors.get(seq)
+        if anchor is not None and anchor.hash != hash_:
+            return (
+                f"event {seq}'s hash differs from the checkpoint ({anchor.name}): the "
+                "history up to it was rewritten"
+            )
+        return None
 
 
 @dataclass
 class _Recorded:
     """What the history last recorded of one proposal: its state (None once deleted), the
-    event that recorded it, and its case number."""
+    chain and event that recorded it, and its case number."""
 
     state: str | None
+    chain: int
     seq: int
     case_number: str | None
 
 
-@dataclass
-class _Walk:
-    anchors: dict[int, Anchor]
-    verified: int = 0
-    prev: str = GENESIS_HASH
-    first_hash: str | None = None
-    states: dict[int, _Recorded] = field(default_factory=dict)
-
-    def result(self, first_bad_seq: int | None, problem: str | None) -> VerifyResult:
-        return VerifyResult(self.verified, first_bad_seq, problem, self.prev, self.first_hash)
-
-    def run(self, session: Session, stream: Iterable[AuditEvent]) -> VerifyResult | None:
-        """Checks sequence, link and hash of each event (and the anchors' hashes); stops at the
-        first bad one."""
-        for ev in stream:
-            problem = self._problem(ev)
-            if problem is not None:
-                return self.result(self.verified + 1, problem)
-            if ev.seq == 1:
-                self.first_hash = ev.hash
-            if ev.entity_type == "proposal":
-                self._note_proposal(ev)
-            self.prev = ev.hash
-            self.verified = ev.seq
-            session.expunge(ev)
-        return None
-
-    def _problem(self, ev: AuditEvent) -> str | None:
-        expected_seq = self.verified + 1
-        if ev.seq != expected_seq:
-            return f"event {expected_seq} is missing (next stored is {ev.seq})"
-        if ev.prev_hash != self.prev:
-            return (
-                f"event {ev.seq} does not link to event {ev.seq - 1}: "
-                "an event was removed, inserted or reordered before it"
-            )
-        if event_hash(ev) != ev.hash:
-            return f"event {ev.seq} was altered: its content does not match its hash"
-        if ev.seq == 1:
-            for other in self.anchors.values():
-                if other.first_hash is not None and other.first_hash != ev.hash:
-                    return (
-                        f"event 1's hash differs from the checkpoint ({other.name}): the "
-                        "checkpoint is of another database, or the whole history was rewritten"
-                    )
-        anchor = self.anchors.get(ev.seq)
-        if anchor is not None and anchor.hash != ev.hash:
-            return (
-                f"event {ev.seq}'s hash differs from the checkpoint ({anchor.name}): the "
-                "history up to it was rewritten"
-            )
-        return None
-
-    def _note_proposal(self, ev: AuditEvent) -> None:
-        try:
-            proposal_id = int(ev.entity_id)
-        except ValueError:  # not a proposal row's event
-            return
-        known = self.states.get(proposal_id)
-        if ev.after is None:  # deleted
-            if ev.before is not None:
-                case = known.case_number if known else None
-                self.states[proposal_id] = _Recorded(None, ev.seq, case)
-            return
-        if '"state"' not in ev.after and '"case_number"' not in ev.after:
-            return
-        after = json.loads(ev.after)
-        state = after.get("state", known.state if known else None)
-        case_number = after.get("case_number", known.case_number if known else None)
-        seq = ev.seq if "state" in after else (known.seq if known else ev.seq)
-        self.states[proposal_id] = _Recorded(state, seq, case_number)
+def _proposal_histories(
+    session: Session, chain_id: int | None, batch: int
+) -> Generator[tuple[int, _Recorded]]:
+    """Per proposal (in id order), what its events last recorded: read from the events of
+    entity type proposal in (proposal, chain, position) order, one proposal at a time."""
+    query = (
+        select(
+            _EVENTS.c.proposal_id,
+            _EVENTS.c.chain_id,
+            _EVENTS.c.seq,
+            _EVENTS.c.after,
+            _EVENTS.c.before.is_not(None),
+        )
+        .where(_EVENTS.c.entity_type == "proposal", _EVENTS.c.proposal_id.is_not(None))
+        .order_by(_EVENTS.c.proposal_id, _EVENTS.c.chain_id, _EVENTS.c.seq)
+    )
+    if chain_id is not None:
+        query = query.where(_EVENTS.c.chain_id == chain_id)
+    rows = session.execute(query.execution_options(yield_per=batch))
+    current: int | None = None
+    known: _Recorded | None = None
+    try:
+        for proposal_id, chain, seq, after, had_before in rows:
+            if proposal_id != current:
+                if current is not None and known is not None:
+                    yield current, known
+                current, known = proposal_id, None
+            if after is None:  # deleted
+                if had_before:
+                    case = known.case_number if known else None
+                    known = _Recorded(None, chain, seq, case)
+                continue
+            if '"state"' not in after and '"case_number"' not in after:
+                continue
+            data = json.loads(after)
+            state = data.get("state", known.state if known else None)
+            case_number = data.get("case_number", known.case_number if known else None)
+            at = seq if "state" in data or known is None else known.seq
+            known = _Recorded(state, chain, at, case_number)
+        if current is not None and known is not None:
+            yield current, known
+    finally:
+        rows.close()  # a server-side cursor on PostgreSQL: never leave it open
 
 
 def _check_states(
-    session: Session, recorded: dict[int, _Recorded], batch: int
-) -> tuple[int | None, str] | None:
+    session: Session, chain_id: int | None, batch: int
+) -> tuple[int | None, int | None, str] | None:
     """Every proposal's state must be the one its history last recorded (its creation, or the
-    transition that last moved it): a state written into the table without going through eva
-    leaves no event. Memory grows with the number of proposals, not of events."""
-    rows = session.execute(
-        select(Proposal.id, Proposal.case_number, Proposal.state)
-        .order_by(Proposal.id)
-        .execution_options(yield_per=batch)
-    )
+    transition that last moved it), in its organisation's chain: a state written into the
+    table without going through eva leaves no event. Both sides are read in proposal order
+    and compared as they go, in constant memory. Returns (chain, event, problem)."""
+    if chain_id == INSTALLATION_CHAIN:
+        return None
+    query = select(
+        Proposal.id, Proposal.case_number, Proposal.state, Proposal.organisation_id
+    ).order_by(Proposal.id)
+    if chain_id is not None:
+        query = query.where(Proposal.organisation_id == chain_id)
+    proposals = session.execute(query.execution_options(yield_per=batch))
+    histories = _proposal_histories(session, chain_id, batch)
+    pending = next(histories, None)
     try:
-        for proposal_id, case_number, state in rows:
-            known = recorded.pop(proposal_id, None)
-            if known is None:
-                return None, (
-                    f"proposal {case_number} has no history: it was written into the "
-                    "database without an audit event"
-                )
-            if known.state is None:
-                return known.seq, (
-                    f"proposal {case_number} exists, but its history records its deletion "
-                    f"(event {known.seq}): it was put back without an audit event"
-                )
-            if known.state != state:
-                return known.seq, (
-                    f"proposal {case_number} is in state '{state}' but its history says "
-                    f"'{known.state}' (event {known.seq}): its state was changed without an "
-                    "audit event"
-                )
+        for proposal_id, case_number, state, organisation_id in proposals:
+            while pending is not None and pending[0] < proposal_id:
+                problem = _deleted_unrecorded(pending[1])
+                if problem is not None:
+                    return problem
+                pending = next(histories, None)
+            known = pending[1] if pending is not None and pending[0] == proposal_id else None
+            if known is not None:
+                pending = next(histories, None)
+            problem = _state_problem(case_number, state, organisation_id, known)
+            if problem is not None:
+                return problem
+        while pending is not None:
+            problem = _deleted_unrecorded(pending[1])
+            if problem is not None:
+                return problem
+            pending = next(histories, None)
     finally:
-        rows.close()
-    for known in recorded.values():
-        if known.state is not None:
-            return known.seq, (
-                f"proposal {known.case_number} is missing, but its history (event "
-                f"{known.seq}) does not record its deletion: it was deleted without an audit "
-                "event"
-            )
+        proposals.close()
+        histories.close()
     return None
 
 
+def _state_problem(
+    case_number: str, state: str, organisation_id: int, known: _Recorded | None
+) -> tuple[int | None, int | None, str] | None:
+    if known is None:
+        return (
+            organisation_id,
+            None,
+            (
+                f"proposal {case_number} has no history: it was written into the "
+                "database without an audit event"
+            ),
+        )
+    where = f"event {known.seq}"
+    if known.chain != organisation_id:
+        return (
+            known.chain,
+            known.seq,
+            (
+                f"proposal {case_number}'s history ({where}) is in another organisation's chain: "
+                "the proposal was moved to another organisation without an audit event"
+            ),
+        )
+    if known.state is None:
+        return (
+            known.chain,
+            known.seq,
+            (
+                f"proposal {case_number} exists, but its history records its deletion "
+                f"({where}): it was put back without an audit event"
+            ),
+        )
+    if known.state != state:
+        return (
+            known.chain,
+            known.seq,
+            (
+                f"proposal {case_number} is in state '{state}' but its history says "
+                f"'{known.state}' ({where}): its state was changed without an audit event"
+            ),
+        )
+    return None
+
+
+def _deleted_unrecorded(known: _Recorded) -> tuple[int | None, int | None, str] | None:
+    if known.state is None:
+        return None
+    return (
+        known.chain,
+        known.seq,
+        (
+            f"proposal {known.case_number} is missing, but its history (event {known.seq}) does "
+            "not record its deletion: it was deleted without an audit event"
+        ),
+    )
+
+
 def verify_events(session: Session, events: Sequence[AuditEvent]) -> VerifyResult:
-    """Check some events (one proposal's, say) without walking the whole chain: each one's
-    content against its hash, and its link to the event before it in the chain. Finds an edit
-    of these events, and a deletion, insertion or reordering just before any of them; only
-    ``verify_chain`` proves the whole chain."""
+    """Check some events (one proposal's, say) without walking their chains: each one's
+    content against its hash, and its link to the event before it in its chain. Finds an
+    edit of these events, and a deletion, insertion or reordering just before any of them;
+    only ``verify_chain`` proves a whole chain."""
     if not events:
         return VerifyResult(0)
-    wanted = {ev.seq - 1 for ev in events if ev.seq > 1}
-    previous: dict[int, str] = {}
-    for chunk in _chunks(sorted(wanted), 500):
-        rows = session.execute(
-            select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq.in_(chunk))
-        )
-        previous.update((seq, hash_) for seq, hash_ in rows)
-    previous[0] = GENESIS_HASH
-    for count, ev in enumerate(sorted(events, key=lambda e: e.seq)):
+    wanted: dict[int, set[int]] = {}
+    for ev in events:
+        if ev.seq > 1:
+            wanted.setdefault(ev.chain_id, set()).add(ev.seq - 1)
+    previous: dict[tuple[int, int], str] = {}
+    for chain, seqs in wanted.items():
+        for chunk in _chunks(sorted(seqs), 500):
+            rows = session.execute(
+                select(_EVENTS.c.seq, _EVENTS.c.hash).where(
+                    _EVENTS.c.chain_id == chain, _EVENTS.c.seq.in_(chunk)
+                )
+            )
+            previous.update(((chain, seq), hash_) for seq, hash_ in rows)
+    ordered = sorted(events, key=lambda e: (e.chain_id, e.seq))
+    for count, ev in enumerate(ordered):
+        before = GENESIS_HASH if ev.seq == 1 else previous.get((ev.chain_id, ev.seq - 1))
         problem = None
         if event_hash(ev) != ev.hash:
             problem = f"event {ev.seq} was altered: its content does not match its hash"
-        elif ev.seq - 1 not in previous:
+        elif before is None:
             problem = f"event {ev.seq - 1} is missing before event {ev.seq}"
-        elif previous[ev.seq - 1] != ev.prev_hash:
+        elif before != ev.prev_hash:
             problem = (
                 f"event {ev.seq} does not link to event {ev.seq - 1}: "
                 "an event was removed, inserted or reordered before it"
             )
         if problem is not None:
-            return VerifyResult(count, ev.seq, problem)
-    head = session.get(AuditChainHead, 1)
-    last = max(ev.seq for ev in events)
-    if head is None or head.last_seq < last:
-        return VerifyResult(len(events), last, "events were added behind the chain head's back")
+            return VerifyResult(count, ev.seq, problem, ev.chain_id)
+    for chain in {ev.chain_id for ev in events}:
+        last = max(ev.seq for ev in events if ev.chain_id == chain)
+        head = session.get(AuditChainHead, chain)
+        if head is None or head.last_seq < last:
+            return VerifyResult(
+                len(events), last, "events were added behind the chain head's back", chain
+            )
     return VerifyResult(len(events))
 
 

@@ -5,8 +5,9 @@ Each increment is one short transaction of its own (not the caller's unit of wor
 survives the failed request it counts); a read inside a request reads in the request's own
 transaction. An increment is a single ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` on SQLite
 and on PostgreSQL, so two processes counting the same key at once never lose a hit, and a
-window that has ended starts again from the increment that finds it over. Rows of ended windows are deleted whenever a new
-window starts (the table holds only the keys counted in the last window)."""
+window that has ended starts again from the increment that finds it over. Rows of ended
+windows are deleted whenever a new window starts (the table holds only the keys counted in the
+last window)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,13 @@ from eva_engine.models.assessment import (
     Screening,
 )
 from eva_engine.models.assignment import Assignment
-from eva_engine.models.audit import GENESIS_HASH, AuditChainHead, AuditEvent
+from eva_engine.models.audit import (
+    GENESIS_HASH,
+    INSTALLATION_CHAIN,
+    AuditChainHead,
+    AuditEvent,
+    chain_of,
+)
 from eva_engine.models.base import Audited, Base, jsonable, utcnow
 from eva_engine.models.definition import PublishedDefinition
 from eva_engine.models.organisation import Body, Meeting, Organisation
@@ -20,6 +26,7 @@ from eva_engine.models.user import RateLimitCounter, RoleGrant, User
 
 __all__ = [
     "GENESIS_HASH",
+    "INSTALLATION_CHAIN",
     "Alternative",
     "Answer",
     "ApiToken",
@@ -43,6 +50,7 @@ __all__ = [
     "Screening",
     "User",
     "Webhook",
+    "chain_of",
     "jsonable",
     "utcnow",
 ]

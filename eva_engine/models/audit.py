@@ -1,15 +1,25 @@
-"""The append-only, hash-chained history. The database refuses UPDATE and DELETE on it."""
+"""The append-only, hash-chained history. The database refuses UPDATE and DELETE on it.
+
+One chain per organisation, and one for the installation (``INSTALLATION_CHAIN``: events that
+belong to no organisation, such as the operator creating one or a failed login of an unknown
+user). An event's chain is its organisation's: ``chain_id`` is its ``organisation_id``, or 0."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from eva_engine.models.base import Base
 
 GENESIS_HASH = "0" * 64
+INSTALLATION_CHAIN = 0  # the chain of events without an organisation
+
+
+def chain_of(organisation_id: int | None) -> int:
+    """The chain an event of ``organisation_id`` belongs to."""
+    return INSTALLATION_CHAIN if organisation_id is None else organisation_id
 
 
 class AuditEvent(Base):
@@ -20,7 +30,8 @@ class AuditEvent(Base):
         Index("ix_audit_events_occurred_at", "occurred_at"),
     )
 
-    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    chain_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # in its chain
     occurred_at: Mapped[datetime]
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     actor_name: Mapped[str] = mapped_column(String(120))
@@ -39,12 +50,13 @@ class AuditEvent(Base):
 
 
 class AuditChainHead(Base):
-    """One row: the last sequence number and hash. Locked while an event is appended, so the
-    chain stays linear under concurrent writers; also lets the verifier notice a cut-off tail."""
+    """One row per chain: its last sequence number and hash. Locked (that row only) while
+    events are appended to that chain, so each chain stays linear under concurrent writers and
+    writers of different organisations never wait on each other; also lets the verifier notice
+    a cut-off tail."""
 
     __tablename__ = "audit_chain_head"
-    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    chain_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     last_seq: Mapped[int]
     last_hash: Mapped[str] = mapped_column(String(64))

@@ -1,8 +1,9 @@
-"""Checkpoints of the audit chain: where its head was (sequence and hash) at a moment, in a
-small JSON file authenticated with HMAC-SHA256 under a key the database never holds
-(``EVA_AUDIT_KEY``). Kept outside the database (sent to the auditors, see docs/audit.md), a
-checkpoint is what a database owner cannot rewrite: a chain cut back below it, or rewritten up
-to it with eva's own hash function, no longer extends it."""
+"""Checkpoints of the audit chains: where each chain's head was (sequence and hash) at a
+moment, in a small JSON file authenticated with HMAC-SHA256 under a key the database never
+holds (``EVA_AUDIT_KEY``). Kept outside the database (sent to the auditors, see docs/audit.md),
+a checkpoint is what a database owner cannot rewrite: a chain cut back below it, or rewritten
+up to it with eva's own hash function, no longer extends it. A checkpoint holds every chain,
+or (``--org``) one organisation's."""
 
 from __future__ import annotations
 
@@ -22,12 +23,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.engine import make_url
 
-from eva_engine.db.audit import Anchor, VerifyResult, canonical
+from eva_engine.db.audit import Anchor, ChainState, VerifyResult, canonical
 from eva_engine.errors import InvalidInput, Problem
 from eva_engine.services.history import trail
 from eva_engine.services.runtime import Eva
 
-FORMAT = "eva-audit-checkpoint/1"
+FORMAT = "eva-audit-checkpoint/2"
+SINGLE_CHAIN_FORMAT = "eva-audit-checkpoint/1"  # before one chain per organisation (0007)
 KEY_VARIABLE = "EVA_AUDIT_KEY"
 MIN_KEY_BYTES = 32  # 256 bits, the size of the HMAC-SHA256 output
 MIN_DISTINCT_BYTES = 16  # 32 random bytes have ~30 distinct values; "aaaa…" has one
@@ -81,18 +83,28 @@ def _mac(key: bytes, content: dict[str, Any]) -> str:
     return hmac.new(key, canonical(content).encode(), hashlib.sha256).hexdigest()
 
 
+class ChainPoint(BaseModel):
+    """Where one chain's head was: the hash of its first event (which chain this is), its last
+    event and that event's hash; ``name`` is for people."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    chain_start: str | None
+    seq: int
+    hash: str
+
+
 class Checkpoint(BaseModel):
-    """The document: which chain (the hash of its first event, and the database it was read
-    from, for people), where its head was, when, under which key, and the HMAC-SHA256 of all
-    that (its canonical JSON without ``mac``)."""
+    """The document: the database it was read from (for people), where each chain's head was
+    (by chain: 0 the installation's, else the organisation's id), when, under which key, and
+    the HMAC-SHA256 of all that (its canonical JSON without ``mac``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     format: str
     database: str
-    chain_start: str | None
-    seq: int
-    hash: str
+    chains: dict[str, ChainPoint]
     created_at: datetime
     key_id: str
     mac: str
@@ -112,14 +124,21 @@ def database_label(url: str) -> str:
     return f"{backend}://{parsed.host or 'localhost'}{port}/{parsed.database or ''}"
 
 
-def sign(key: bytes, *, database: str, chain: VerifyResult, at: datetime) -> Checkpoint:
-    """A checkpoint of a verified chain's head."""
-    content: dict[str, Any] = {
-        "format": FORMAT,
-        "database": database,
+def _point(chain: ChainState) -> dict[str, Any]:
+    return {
+        "name": chain.name,
         "chain_start": chain.first_hash,
         "seq": chain.verified,
         "hash": chain.last_hash,
+    }
+
+
+def sign(key: bytes, *, database: str, chain: VerifyResult, at: datetime) -> Checkpoint:
+    """A checkpoint of the heads of verified chains."""
+    content: dict[str, Any] = {
+        "format": FORMAT,
+        "database": database,
+        "chains": {str(c.chain_id): _point(c) for c in chain.chains},
         "created_at": at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "key_id": key_id(key),
     }
@@ -134,11 +153,13 @@ class CheckpointMade:
     checkpoint: Checkpoint | None
 
 
-def make_checkpoint(eva: Eva, raw_key: str | None, database: str) -> CheckpointMade:
-    """Verify the chain in one snapshot and, only if it verifies, sign its head: a checkpoint
-    of a chain already tampered with would anchor the forgery."""
+def make_checkpoint(
+    eva: Eva, raw_key: str | None, database: str, *, chain_id: int | None = None
+) -> CheckpointMade:
+    """Verify the chains (or one) in one snapshot and, only if they verify, sign their heads:
+    a checkpoint of a chain already tampered with would anchor the forgery."""
     key = audit_key(raw_key)
-    chain = trail.verify(eva)
+    chain = trail.verify(eva, chain_id=chain_id)
     if not chain.ok:
         return CheckpointMade(chain, None)
     return CheckpointMade(chain, sign(key, database=database, chain=chain, at=datetime.now(UTC)))
@@ -165,10 +186,10 @@ def save(checkpoint: Checkpoint, path: Path) -> None:
 
 @dataclass(frozen=True)
 class Loaded:
-    """A checkpoint file read back: its anchor if authentic, else why it is not."""
+    """A checkpoint file read back: its anchors (one per chain) if authentic, else why not."""
 
     path: Path
-    anchor: Anchor | None
+    anchors: list[Anchor] | None
     problem: str | None = None
 
 
@@ -184,6 +205,19 @@ def load(path: Path, key: bytes) -> Loaded:
         ) from None
     except (UnicodeDecodeError, json.JSONDecodeError):
         data = None
+    if isinstance(data, dict) and data.get("format") == SINGLE_CHAIN_FORMAT:
+        raise InvalidInput(
+            f"{path} is a checkpoint of the single audit chain eva kept before one chain per "
+            "organisation; it cannot be checked against the chains of today",
+            [
+                Problem(
+                    "--checkpoint",
+                    f"{path}: format {SINGLE_CHAIN_FORMAT}; compare its seq and hash with the "
+                    "old head recorded in the installation chain's audit.chain_migrated event "
+                    "(docs/audit.md), and make a new checkpoint",
+                )
+            ],
+        )
     if not isinstance(data, dict) or data.get("format") != FORMAT or "mac" not in data:
         raise InvalidInput(
             f"{path} is not an eva audit checkpoint",
@@ -212,25 +246,33 @@ def load(path: Path, key: bytes) -> Loaded:
             [Problem("--checkpoint", f"{path}: its fields are not those of {FORMAT}")],
         ) from None
     when = f"{checkpoint.created_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-    anchor = Anchor(
-        seq=checkpoint.seq,
-        hash=checkpoint.hash,
-        name=f"{path.name} of {when}",
-        first_hash=checkpoint.chain_start,
-    )
-    return Loaded(path, anchor)
+    anchors = [
+        Anchor(
+            chain_id=int(chain),
+            seq=point.seq,
+            hash=point.hash,
+            name=f"{path.name} of {when}",
+            first_hash=point.chain_start,
+        )
+        for chain, point in checkpoint.chains.items()
+        if chain.isdigit()
+    ]
+    return Loaded(path, anchors)
 
 
-def verify(eva: Eva, raw_key: str | None, paths: Sequence[Path]) -> VerifyResult:
-    """``eva audit verify --checkpoint FILE``: each file is authentic under the key, and the
-    chain, walked in one snapshot, verifies and still passes through each checkpoint."""
+def verify(
+    eva: Eva, raw_key: str | None, paths: Sequence[Path], *, chain_id: int | None = None
+) -> VerifyResult:
+    """``eva audit verify [--org CODE] --checkpoint FILE``: each file is authentic under the
+    key, and the chains (or the one), walked in one snapshot, verify and still pass through
+    each checkpoint."""
     if not paths:
-        return trail.verify(eva)
+        return trail.verify(eva, chain_id=chain_id)
     key = audit_key(raw_key)
     anchors: list[Anchor] = []
     for path in paths:
         loaded = load(path, key)
-        if loaded.anchor is None:
+        if loaded.anchors is None:
             return VerifyResult(0, None, loaded.problem)
-        anchors.append(loaded.anchor)
-    return trail.verify(eva, anchors)
+        anchors.extend(loaded.anchors)
+    return trail.verify(eva, anchors, chain_id=chain_id)

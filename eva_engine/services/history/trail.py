@@ -104,15 +104,29 @@ def _name_of(repos: Repositories, key: str, value: int) -> str | None:
     return None
 
 
-def verify(eva: Eva, anchors: Sequence[Anchor] = ()) -> VerifyResult:
-    """The whole chain, walked end to end in one snapshot of the database, so that events
-    committed meanwhile are neither half seen nor taken for a cut-off tail (``eva audit
-    verify``); it must still pass through each of the ``anchors`` (checkpoints)."""
+def verify(
+    eva: Eva, anchors: Sequence[Anchor] = (), *, chain_id: int | None = None
+) -> VerifyResult:
+    """Every chain (or only ``chain_id``), walked end to end in one snapshot of the database,
+    so that events committed meanwhile are neither half seen nor taken for a cut-off tail
+    (``eva audit verify``); each must still pass through its ``anchors`` (checkpoints)."""
     try:
         with snapshot(eva.database.bind) as session:
-            return verify_chain(session, anchors=anchors)
+            return verify_chain(session, anchors=anchors, chain_id=chain_id)
     except OperationalError as exc:
         raise unavailable(exc) from exc
+
+
+def organisation_chain(eva: Eva, code: str) -> int:
+    """The chain of the organisation ``code`` (``eva audit verify --org CODE``)."""
+    with eva.reading() as uow:
+        organisation = uow.repos.organisation_by_code(code)
+        if organisation is None:
+            raise InvalidInput(
+                f"there is no organisation {code!r}",
+                [Problem("--org", f"{code}: no such organisation; give its code, e.g. ESPOO")],
+            )
+        return organisation.id
 
 
 def verify_proposal(eva: Eva, caller: Caller, proposal_id: int) -> VerifyResult:
@@ -124,7 +138,7 @@ def verify_proposal(eva: Eva, caller: Caller, proposal_id: int) -> VerifyResult:
 
 
 class ChainCheck(BaseModel):
-    """A recorded walk of the whole chain: when, by whom, and what it found."""
+    """A recorded walk of an organisation's chain: when, by whom, and what it found."""
 
     checked_at: datetime
     checked_by: str
@@ -149,15 +163,15 @@ def _auditor_organisation(repos: Repositories, user: User) -> tuple[int, str]:
 
 
 def verify_and_record(eva: Eva, caller: Caller) -> ChainCheck:
-    """Walk the whole chain and record the result in it (who checked, when, what was found).
-    The walk reads one snapshot (never a chain half-way through someone's commit); the result
-    is recorded afterwards, in a unit of work of its own."""
+    """Walk the chain of the auditor's organisation and record the result in it (who checked,
+    when, what was found). The walk reads one snapshot (never a chain half-way through
+    someone's commit); the result is recorded afterwards, in a unit of work of its own."""
     with eva.reading() as uow:
         _, maybe_user = actor_for(uow.repos, caller)
-        _auditor_organisation(
+        own, _ = _auditor_organisation(
             uow.repos, require_named_user(maybe_user, "verifying the audit chain")
         )
-    result = verify(eva)
+    result = verify(eva, chain_id=own)
     with eva.uow() as uow:
         repos = uow.repos
         uow.audit.actor, maybe_user = actor_for(repos, caller)

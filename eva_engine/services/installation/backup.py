@@ -24,17 +24,25 @@ from typing import Literal
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import Engine, func, inspect, select, table, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from eva_engine.db.audit import Anchor, VerifyResult, snapshot, verify_chain
+from eva_engine.db.audit import (
+    Anchor,
+    VerifyResult,
+    heads_digest,
+    read_heads,
+    snapshot,
+    verify_chain,
+)
 from eva_engine.db.engine import make_engine
 from eva_engine.db.migrate import alembic_config
 from eva_engine.errors import InvalidInput, Problem, Unavailable
-from eva_engine.models import GENESIS_HASH, AuditChainHead
+from eva_engine.models import GENESIS_HASH
 from eva_engine.services.history import checkpoints
 
 FORMAT = "eva-backup/1"
@@ -56,9 +64,9 @@ class Manifest(BaseModel):
     sha256: str  # of ``file``
     schema_revision: str | None
     counts: dict[str, int]  # rows per table
-    head_seq: int
-    head_hash: str
-    chain_ok: bool
+    head_seq: int  # events in all the chains
+    head_hash: str  # SHA-256 of every chain's head (VerifyResult.heads_digest)
+    chain_ok: bool | None  # None: not verified (the single chain of an older eva)
     chain_problem: str | None
     created_at: datetime
 
@@ -108,9 +116,36 @@ def _contents(session: Session, anchors: Sequence[Anchor] = ()) -> _Contents:
         name: int(session.execute(select(func.count()).select_from(table(name))).scalar_one())
         for name in names
     }
-    head = session.get(AuditChainHead, 1)
-    seq, hash_ = (head.last_seq, head.last_hash) if head else (0, GENESIS_HASH)
-    return _Contents(revision, counts, seq, hash_, verify_chain(session, anchors=anchors))
+    if not _chained(revision):
+        # A backup from before one chain per organisation: the upgrade verifies and moves it.
+        return _Contents(revision, counts, 0, GENESIS_HASH, _OLD_CHAIN)
+    heads = read_heads(session)
+    chain = verify_chain(session, anchors=anchors)
+    return _Contents(revision, counts, sum(h[1] for h in heads), heads_digest(heads), chain)
+
+
+CHAINS_REVISION = "c3a9e5f1d7b2"  # migration 0007: one chain per organisation
+
+
+def _chained(revision: str | None) -> bool:
+    """Whether a database at ``revision`` keeps one chain per organisation (which this eva
+    verifies); an older one's single chain is verified by the upgrade (migration 0007)."""
+    if revision is None:
+        return False
+    script = ScriptDirectory.from_config(alembic_config())
+    try:
+        below = {r.revision for r in script.walk_revisions(base="base", head=revision)}
+    except CommandError:  # a revision this eva does not know: newer, so chained
+        return True
+    return CHAINS_REVISION in below
+
+
+_OLD_CHAIN = VerifyResult(
+    0,
+    None,
+    "the backup holds the single audit chain of an older eva: 'eva db upgrade' verifies it "
+    "and moves it into one chain per organisation",
+)
 
 
 def _backend(url: URL) -> Backend:
@@ -294,7 +329,7 @@ def _backup(
         counts=contents.counts,
         head_seq=contents.head_seq,
         head_hash=contents.head_hash,
-        chain_ok=contents.chain.ok,
+        chain_ok=None if contents.chain is _OLD_CHAIN else contents.chain.ok,
         chain_problem=contents.chain.problem,
         created_at=now,
     )
@@ -410,10 +445,12 @@ def _count_check(manifest: Manifest, counts: dict[str, int]) -> Check:
 
 
 def _chain_check(manifest: Manifest, chain: VerifyResult) -> Check:
+    if chain is _OLD_CHAIN:
+        return Check(name="chain", ok=None, detail=str(chain.problem))
     if not chain.ok:
         where = f" at event {chain.first_bad_seq}" if chain.first_bad_seq else ""
         return Check(name="chain", ok=False, detail=f"broken{where}: {chain.problem}")
-    if (chain.verified, chain.last_hash) != (manifest.head_seq, manifest.head_hash):
+    if (chain.verified, chain.heads_digest) != (manifest.head_seq, manifest.head_hash):
         return Check(
             name="chain",
             ok=False,
@@ -449,10 +486,10 @@ def _anchors(
     anchors: list[Anchor] = []
     for path in paths:
         loaded = checkpoints.load(path, key)
-        if loaded.anchor is None:
+        if loaded.anchors is None:
             checks.append(Check(name="checkpoint", ok=False, detail=str(loaded.problem)))
         else:
-            anchors.append(loaded.anchor)
+            anchors.extend(loaded.anchors)
     return anchors, checks
 
 
