@@ -220,3 +220,20 @@ def test_the_installed_eva_migrates_loads_demo_data_verifies_the_chain_and_serve
             log_in = read_po(source)["Log in"].string
         assert f'<html lang="{language}">' in page, page[:300]
         assert f"<h1>{log_in}</h1>" in page, (language, log_in, page)
+
+
+def test_the_wheel_lists_every_package_of_the_checkout() -> None:
+    """setup.cfg names eva's packages one by one (two are mapped from top-level folders): a
+    package added to the code but not to that list would be missing from the wheel."""
+    import configparser  # noqa: PLC0415
+
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    listed = set(config["options"]["packages"].split())
+    found = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for top in ("eva_engine", "web")
+        for init in (ROOT / top).rglob("__init__.py")
+        if "translations" not in init.parts and "templates" not in init.parts
+    }
+    assert found - listed == set(), "packages missing from setup.cfg [options] packages"
