@@ -50,9 +50,10 @@ from eva_engine.errors import ConfigurationError
 
 MAX_DEFAULT_WORKERS = 8
 SHM = "/dev/shm"  # noqa: S108 - shared memory, not a temporary file anyone can plant
-# The combined log format with the request's duration (ms) at the end. Token parameters in
-# the request line and the referrer are redacted by web.security's filter on gunicorn.access.
-ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms'
+# The combined log format with the request's duration (ms) and the worker's pid at the end.
+# Token parameters in the request line and the referrer are redacted by web.security's filter
+# on gunicorn.access.
+ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms %(p)s'
 _OFF = ("off", "none", "0", "false", "no")
 
 
