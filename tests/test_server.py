@@ -371,3 +371,38 @@ def test_sigterm_lets_the_request_in_flight_finish(server: Server) -> None:
     assert b'"status":"ok"' in answer
     assert server.stop() == 0
     assert "Shutting down: Master" in server.log.read_text(encoding="utf-8")
+
+
+def test_a_production_server_with_a_weak_key_stops_before_any_worker(tmp_path: Path) -> None:
+    env = eva_env("sqlite:///" + str(tmp_path / "eva.sqlite3"))
+    env |= {"EVA_ENV": "production", "EVA_SECRET_KEY": "changeme-changeme-changeme-changeme"}
+    done = subprocess.run(
+        [*EVA, "serve", "--port", str(free_port()), "--workers", "2"],
+        check=False,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        timeout=300,
+    )
+    assert done.returncode != 0
+    err = done.stderr.decode()
+    assert "EVA_SECRET_KEY is refused in production" in err
+    assert "Booting worker" not in err + done.stdout.decode()
+
+
+def test_the_development_server_is_refused_in_production(tmp_path: Path) -> None:
+    env = eva_env("sqlite:///" + str(tmp_path / "eva.sqlite3"))
+    env |= {
+        "EVA_ENV": "production",
+        "EVA_SECRET_KEY": "Yq3v_0dTn8Kx-2LbR7wPz5HcJ9sFm4GaE1uVi6NoQkWtXeBy",
+    }
+    done = subprocess.run(
+        [*EVA, "serve", "--dev", "--port", str(free_port())],
+        check=False,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        timeout=300,
+    )
+    assert done.returncode != 0
+    assert "the development server is not for production" in done.stderr.decode()
