@@ -24,6 +24,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from eva_engine.config import Settings
+from eva_engine.errors import ConfigurationError
 from eva_engine.models import Assignment, AuditEvent, Proposal
 from eva_engine.services.people import accounts
 from eva_engine.services.runtime import Eva
@@ -33,6 +35,7 @@ from tests.builders import OPERATOR, new_proposal
 from tests.conftest import committed_postgres_world
 from tests.notify_support import free_port
 from tests.test_web import csrf
+from web.server import EvaServer, ServerOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 EVA = [sys.executable, "-c", "from web.cli import main; main()"]
@@ -406,3 +409,32 @@ def test_the_development_server_is_refused_in_production(tmp_path: Path) -> None
     )
     assert done.returncode != 0
     assert "the development server is not for production" in done.stderr.decode()
+
+
+# the settings -----------------------------------------------------------------------------------
+def test_the_commands_options_win_over_the_environment() -> None:
+    env = {"EVA_WEB_WORKERS": "3", "EVA_WEB_THREADS": "4", "EVA_WEB_MAX_REQUESTS": "500"}
+    options = ServerOptions.from_env(env, port=8080, workers=6, threads=None)
+    assert (options.port, options.workers, options.threads) == (8080, 6, 4)
+    assert (options.max_requests, options.max_requests_jitter) == (500, 50)
+    assert ServerOptions.from_env({"EVA_WEB_ACCESS_LOG": "off"}).access_log is None
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1", "\uff13"])
+def test_an_unusable_worker_count_is_refused_naming_the_variable(value: str) -> None:
+    with pytest.raises(ConfigurationError, match="EVA_WEB_WORKERS must be a whole number"):
+        ServerOptions.from_env({"EVA_WEB_WORKERS": value})
+
+
+def test_gunicorn_believes_no_forwarded_header_and_takes_extra_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """EVA_TRUST_PROXY (ProxyFix) is the only rule for X-Forwarded-*: gunicorn would otherwise
+    believe X-Forwarded-Proto from any client on loopback or a UNIX socket."""
+    monkeypatch.setenv("GUNICORN_CMD_ARGS", "--limit-request-line 2048 --backlog 64")
+    server = EvaServer(ServerOptions(workers=3), Settings(database_url="sqlite://"))
+    assert server.cfg.forwarded_allow_ips == []
+    assert server.cfg.secure_scheme_headers == {}
+    assert server.cfg.preload_app is False
+    assert (server.cfg.workers, server.cfg.limit_request_line, server.cfg.backlog) == (3, 2048, 64)
+    assert server.cfg.bind == ["127.0.0.1:5000"]
