@@ -180,7 +180,12 @@ def test_a_session_made_by_one_worker_is_honoured_by_the_other(server: Server) -
             served = server.served_by()
             if len({served.get(p) for p in answers} - {None}) == 2 and n >= 9:
                 break
+        secret = "eva_" + "k" * 40
+        assert c.get(f"/proposals/?access_token={secret}").status_code == 400
     served = server.served_by()
+    log = server.log.read_text(encoding="utf-8")
+    assert "access_token=[redacted]" in log
+    assert secret not in log  # the access log never holds a token
     assert all(signed_in(r) for r in answers.values())
     workers = {served[p] for p in answers}
     assert workers == set(server.workers())  # both workers answered, both knew the session
