@@ -35,7 +35,7 @@ from tests.builders import OPERATOR, new_proposal
 from tests.conftest import committed_postgres_world
 from tests.notify_support import free_port
 from tests.test_web import csrf
-from web.server import EvaServer, ServerOptions
+from web.server import EvaServer, ServerOptions, require_shared_state
 
 ROOT = Path(__file__).resolve().parent.parent
 EVA = [sys.executable, "-c", "from web.cli import main; main()"]
@@ -443,3 +443,13 @@ def test_gunicorn_believes_no_forwarded_header_and_takes_extra_settings(
     assert server.cfg.preload_app is False
     assert (server.cfg.workers, server.cfg.limit_request_line, server.cfg.backlog) == (3, 2048, 64)
     assert server.cfg.bind == ["127.0.0.1:5000"]
+
+
+def test_throttle_counters_kept_in_each_worker_are_refused() -> None:
+    settings = Settings.from_env(
+        {"EVA_DATABASE_URL": "sqlite://", "EVA_RATELIMIT_STORAGE_URI": "memory://"}
+    )
+    with pytest.raises(ConfigurationError, match="inside each of the 2 workers"):
+        require_shared_state(ServerOptions(workers=2), settings)
+    require_shared_state(ServerOptions(workers=1), settings)  # one process: its own is all
+    require_shared_state(ServerOptions(workers=2), Settings.from_env({}))  # the database

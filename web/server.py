@@ -182,9 +182,23 @@ class EvaServer(BaseApplication):
         return create_app(self.settings)
 
 
+def require_shared_state(options: ServerOptions, settings: Settings) -> None:
+    """Refuse what would keep per-process state that several workers must share: the login
+    throttle's counters in ``memory://`` would let each worker allow its own attempts."""
+    uri = settings.throttle.storage_uri or ""
+    if options.workers > 1 and uri.lower().startswith("memory"):
+        raise ConfigurationError(
+            f"EVA_RATELIMIT_STORAGE_URI={uri} keeps the login throttle's counters inside each "
+            f"of the {options.workers} workers; unset it (the database is shared) or use a "
+            "shared storage such as redis://"
+        )
+
+
 def serve(options: ServerOptions) -> None:
     """Run gunicorn in the foreground until SIGTERM (graceful) or SIGINT/SIGQUIT (quick)."""
-    EvaServer(options, checked_settings()).run()
+    settings = checked_settings()
+    require_shared_state(options, settings)
+    EvaServer(options, settings).run()
 
 
 def serve_development(host: str, port: int) -> None:
