@@ -73,6 +73,16 @@ class Server:
                 found[match["path"]] = int(match["pid"])
         return found
 
+    def logged(self, *fragments: str, timeout: float = 30) -> str:
+        """The log once it holds every fragment: a worker writes a request's access line only
+        after it has sent the answer."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.log.read_text(encoding="utf-8")
+            if all(f in text for f in fragments) or time.monotonic() > deadline:
+                return text
+            time.sleep(0.1)
+
     def stop(self, timeout: float = 90) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -182,8 +192,8 @@ def test_a_session_made_by_one_worker_is_honoured_by_the_other(server: Server) -
                 break
         secret = "eva_" + "k" * 40
         assert c.get(f"/proposals/?access_token={secret}").status_code == 400
+    log = server.logged("access_token=[redacted]", *(f"GET {p} " for p in answers))
     served = server.served_by()
-    log = server.log.read_text(encoding="utf-8")
     assert "access_token=[redacted]" in log
     assert secret not in log  # the access log never holds a token
     assert all(signed_in(r) for r in answers.values())
