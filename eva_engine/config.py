@@ -244,6 +244,73 @@ class ThrottleSettings(_EvaSettings):
         return cls._read(env)
 
 
+MAX_DEFAULT_WORKERS = 8
+Whole = Annotated[int, Field(ge=0)]
+
+
+def default_workers() -> int:
+    """gunicorn's rule of thumb, 2 × CPUs + 1, for the CPUs this process may run on."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    return min(2 * cpus + 1, MAX_DEFAULT_WORKERS)
+
+
+class WebServerSettings(_EvaSettings):
+    """The production web server (``eva serve``: gunicorn, ``web.server``); the command's
+    options are put over these."""
+
+    title = "Web server"
+
+    workers: Count = Field(
+        default_factory=default_workers,
+        validation_alias="EVA_WEB_WORKERS",
+        description="worker processes",
+        json_schema_extra={"shown_default": f"2 × CPUs + 1, at most {MAX_DEFAULT_WORKERS}"},
+    )
+    threads: Count = Field(
+        2,
+        validation_alias="EVA_WEB_THREADS",
+        description="threads per worker (each may hold a database connection)",
+    )
+    timeout: Count = Field(
+        30,
+        validation_alias="EVA_WEB_TIMEOUT",
+        description="seconds a request may take before its worker is killed and replaced",
+    )
+    graceful_timeout: Whole = Field(
+        30,
+        validation_alias="EVA_WEB_GRACEFUL_TIMEOUT",
+        description="seconds a stopping worker has to finish what it is serving",
+    )
+    keepalive: Whole = Field(
+        5,
+        validation_alias="EVA_WEB_KEEPALIVE",
+        description="seconds an idle keep-alive connection is kept",
+    )
+    max_requests: Whole = Field(
+        10000,
+        validation_alias="EVA_WEB_MAX_REQUESTS",
+        description="requests after which a worker is replaced (0: never)",
+    )
+    max_requests_jitter: Whole | None = Field(
+        None,
+        validation_alias="EVA_WEB_MAX_REQUESTS_JITTER",
+        description="random extra requests, so that workers are not all replaced at once",
+        json_schema_extra={"shown_default": "a tenth of `EVA_WEB_MAX_REQUESTS`"},
+    )
+    access_log: str = Field(
+        "-",
+        validation_alias="EVA_WEB_ACCESS_LOG",
+        description="`-` (standard output), a file, or `off`",
+    )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> WebServerSettings:
+        return cls._read(env)
+
+
 class NotifySettings(_EvaSettings):
     """Notifications: SMTP, webhooks, retries and the worker (``docs/notifications.md``)."""
 
@@ -392,7 +459,12 @@ class Settings(_EvaSettings):
         return settings.model_copy(update={"notify": notify, "throttle": throttle})
 
 
-GROUPS: tuple[type[_EvaSettings], ...] = (Settings, ThrottleSettings, NotifySettings)
+GROUPS: tuple[type[_EvaSettings], ...] = (
+    Settings,
+    ThrottleSettings,
+    NotifySettings,
+    WebServerSettings,
+)
 
 
 def _settings_of(model: type[_EvaSettings]) -> list[tuple[str, FieldInfo]]:

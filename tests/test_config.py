@@ -11,7 +11,7 @@ import pytest
 from pydantic_settings import BaseSettings
 
 from eva_engine import config
-from eva_engine.config import NotifySettings, Settings, ThrottleSettings
+from eva_engine.config import NotifySettings, Settings, ThrottleSettings, WebServerSettings
 from eva_engine.errors import ConfigurationError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +26,7 @@ TEST_SWITCHES = {
     "EVA_CHROMIUM",
     "EVA_PROPERTY_PROFILE",
     "EVA_RACE_ROUNDS",
+    "EVA_BENCH_POSTGRES_URL",  # bench/: the PostgreSQL server a benchmark makes its database on
 }
 
 
@@ -99,6 +100,14 @@ GIVEN: dict[str, tuple[str, object]] = {
     "EVA_OUTBOX_LEASE_SECONDS": ("12", 12.0),
     "EVA_OUTBOX_BATCH_SIZE": ("10", 10),
     "EVA_NOTIFY_DUE_SOON_DAYS": ("0", 0),
+    "EVA_WEB_WORKERS": ("3", 3),
+    "EVA_WEB_THREADS": ("4", 4),
+    "EVA_WEB_TIMEOUT": ("60", 60),
+    "EVA_WEB_GRACEFUL_TIMEOUT": ("0", 0),
+    "EVA_WEB_KEEPALIVE": ("2", 2),
+    "EVA_WEB_MAX_REQUESTS": ("0", 0),
+    "EVA_WEB_MAX_REQUESTS_JITTER": ("7", 7),
+    "EVA_WEB_ACCESS_LOG": ("off", "off"),
 }
 
 
@@ -111,6 +120,7 @@ def test_every_variable_is_read_into_its_field(name: str) -> None:
         Settings: settings,
         NotifySettings: settings.notify,
         ThrottleSettings: settings.throttle,
+        WebServerSettings: WebServerSettings.from_env({name: raw}),
     }
     group = groups[model]
     assert getattr(group, field_name) == expected

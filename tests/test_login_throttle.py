@@ -37,6 +37,7 @@ from web import create_app
 
 PASSWORD = "testi-salasana-123"  # noqa: S105 - a test password
 WRONG = "väärä-salasana-999"
+EVA_SERVE = [sys.executable, "-c", "from web.cli import main; main()", "serve"]  # gunicorn
 KEY = "Yq3v_0dTn8Kx-2LbR7wPz5HcJ9sFm4GaE1uVi6NoQkWtXeBy"
 
 
@@ -311,7 +312,7 @@ def test_two_server_processes_share_the_counters(committed: str) -> None:
     root = Path(__file__).resolve().parent.parent
     servers = [
         subprocess.Popen(
-            [sys.executable, "-c", "from web.cli import main; main()", "serve", "--port", str(p)],
+            [*EVA_SERVE, "--port", str(p), "--workers", "1"],
             env=env,
             cwd=root,
             stdout=subprocess.DEVNULL,

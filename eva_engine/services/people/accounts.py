@@ -14,11 +14,13 @@ from eva_engine.db.audit import Actor, PendingEvent
 from eva_engine.errors import InvalidInput, NotFound, Problem
 from eva_engine.models import User, utcnow
 from eva_engine.services.access import actor_for, managed_user
+from eva_engine.services.people.hashing import OneAtATime
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import Language
 
 MIN_PASSWORD_LENGTH = 12
-_HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
+# argon2id with the library's current recommended parameters, one hash at a time per process
+_HASHER: PasswordHasher = OneAtATime()
 _DUMMY_HASH = _HASHER.hash("eva: never a real password, only spends the same time")
 UNKNOWN_USER = "unknown user"  # the actor of a failed login whose username names nobody
 
