@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from eva_engine.errors import N_, PermissionDenied, Text
+from eva_engine.models import RoleGrant
 from eva_engine.services.access import actor_for, require_named_user
 from eva_engine.services.people.organisations import BodyView, MeetingView
 from eva_engine.services.people.users import GrantView, UserView, user_view
@@ -57,10 +58,12 @@ def overview(eva: Eva, caller: Caller, *, since: datetime | None = None) -> Over
             if since is None or m.starts_at >= since
         ]
         users = []
-        for user in repos.users():
-            if user.organisation_id != org.id:
-                continue  # someone else's people (or the operator's, without a home)
-            here = [g for g in repos.grants(user.id) if g.organisation_id == org.id]
+        people = repos.users_at_home(org.id)  # not someone else's, nor the operator's
+        grants: dict[int, list[RoleGrant]] = {}
+        for grant in repos.grants_in(org.id, [u.id for u in people]):
+            grants.setdefault(grant.user_id, []).append(grant)
+        for user in people:
+            here = grants.get(user.id, [])
             users.append(
                 user_view(
                     user,

@@ -24,7 +24,8 @@ from eva_engine.services.views import (
     ScreeningView,
 )
 from eva_engine.vocabulary import ScreeningOutcome
-from eva_engine.workflow.context import FlowContext
+from eva_engine.workflow.context import AssessmentSnapshot, FlowContext
+from eva_engine.workflow.definition import WorkflowBundle
 from eva_engine.workflow.engine import available_actions
 
 
@@ -156,11 +157,9 @@ def list_proposals(
 
 
 def _usernames(repos: Repositories, ids: set[int]) -> dict[int, str]:
-    out = {}
-    for user_id in ids:
-        user = repos.user(user_id)
-        out[user_id] = user.username if user else "?"
-    return out
+    """The usernames of these users, in one query."""
+    found = repos.users_by_id(ids)
+    return {user_id: found[user_id].username if user_id in found else "?" for user_id in ids}
 
 
 def flow_context(
@@ -187,6 +186,31 @@ def flow_context(
     return ctx, digest
 
 
+def completeness(
+    bundle: WorkflowBundle, snap: AssessmentSnapshot
+) -> tuple[list[AreaProgressView], list[ProblemView]]:
+    """Progress per impact area and what is still missing, from an assessment already read
+    (nothing is read here): nothing for an assessment not screened yet or exempt."""
+    if snap.screening is None or snap.screening.outcome == ScreeningOutcome.EXEMPT:
+        return [], []
+    problems, areas = missing_answers(
+        bundle.checklists, snap.screening.outcome, snap.alternatives, snap.answers
+    )
+    titles = {a.id: a.title for c in bundle.checklists for a in c.areas}
+    progress = [
+        AreaProgressView(
+            area=a.area,
+            title_fi=titles[a.area].fi,
+            title_sv=titles[a.area].sv,
+            title_en=titles[a.area].en,
+            required=a.required,
+            complete=a.complete,
+        )
+        for a in areas
+    ]
+    return progress, [ProblemView.of(p) for p in problems]
+
+
 def proposal_view(repos: Repositories, proposal: Proposal, user: User | None) -> ProposalView:
     ctx, _ = flow_context(repos, proposal, user)
     org = repos.organisation(proposal.organisation_id)
@@ -207,23 +231,7 @@ def proposal_view(repos: Repositories, proposal: Proposal, user: User | None) ->
             recorded_by=recorder.username if recorder else "?",
             recorded_at=snap.screening.recorded_at,
         )
-        if snap.screening.outcome != ScreeningOutcome.EXEMPT:
-            problems, areas = missing_answers(
-                ctx.bundle.checklists, snap.screening.outcome, snap.alternatives, snap.answers
-            )
-            titles = {a.id: a.title for c in ctx.bundle.checklists for a in c.areas}
-            progress = [
-                AreaProgressView(
-                    area=a.area,
-                    title_fi=titles[a.area].fi,
-                    title_sv=titles[a.area].sv,
-                    title_en=titles[a.area].en,
-                    required=a.required,
-                    complete=a.complete,
-                )
-                for a in areas
-            ]
-            missing = [ProblemView.of(p) for p in problems]
+        progress, missing = completeness(ctx.bundle, snap)
     meeting = ctx.meeting
     state_title = ctx.bundle.workflow.state(proposal.state).title
     section = (
