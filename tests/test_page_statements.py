@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from html import unescape
 
 import pytest
 from flask import Flask
@@ -18,6 +19,7 @@ from eva_engine.config import Settings, default_workflows_dir
 from eva_engine.db.engine import make_engine
 from eva_engine.db.migrate import upgrade
 from eva_engine.db.unit_of_work import Database
+from eva_engine.services import paging
 from eva_engine.services.people import accounts, tokens, users
 from eva_engine.services.runtime import Eva
 from eva_engine.services.steps import transitions
@@ -35,7 +37,7 @@ from tests.builders import (
     proposal_in,
 )
 from tests.conftest import FreshDatabase, publish_workflows
-from tests.test_web import PASSWORD
+from tests.test_web import PASSWORD, login
 from web import create_app
 from web.api.framework import ROUTES as API_ROUTES
 
@@ -49,15 +51,19 @@ def grow(eva: Eva, size: int) -> None:
     """``size`` of everything that may make a page grow, on top of the small municipality."""
     for i in range(size):
         username = f"kasvu{i}"
-        users.create_user(
-            eva, OPERATOR, users.CreateUser(username=username, full_name=f"Kasvu {i}"), ORG
-        )
-        for role, body in ((Role.PREPARER, None), (Role.EXPERT, "HYVLTK")):
-            users.grant_role(
-                eva,
-                OPERATOR,
-                users.GrantRole(username=username, organisation=ORG, role=role, body=body),
+        for name, roles in (
+            (username, ((Role.PREPARER, None), (Role.EXPERT, "HYVLTK"))),
+            (f"lisa{i}", ((Role.PRESENTER, "HYVLTK"),)),
+        ):
+            users.create_user(
+                eva, OPERATOR, users.CreateUser(username=name, full_name=name.title()), ORG
             )
+            for role, body in roles:
+                users.grant_role(
+                    eva,
+                    OPERATOR,
+                    users.GrantRole(username=name, organisation=ORG, role=role, body=body),
+                )
         for state in STATES:
             proposal_in(eva, state, preparer="prep")
         proposal_in(eva, "review", preparer=username)
@@ -195,3 +201,81 @@ def test_every_get_route_has_a_case_here(small: Counted) -> None:
     }
     assert sorted(wanted - pages - api) == []
     assert all(re.match(r"^[a-z_]+$", r.endpoint) for r in API_GETS)
+
+
+# The long lists come a page at a time, and their next page links reach every row once.
+def _links(html: str) -> list[str]:
+    """The addresses of the next page links in the page's navigation landmark of pages."""
+    navs = re.findall(r'<nav aria-label="([^"]+)">(.*?)</nav>', html, re.S)
+    assert all(label.strip() for label, _ in navs)  # every landmark is named
+    found = [re.findall(r'<a href="([^"]+)" rel="next">', body) for _, body in navs]
+    return [unescape(a) for links in found for a in links]
+
+
+def _walk(site: tx.Site, user: str, address: str, row: str) -> list[list[str]]:
+    """The rows (matches of ``row``) of every page, from ``address`` along its next links."""
+    client = site.app.test_client()
+    login(client, user)
+    pages = []
+    while address:
+        response = client.get(address)
+        assert response.status_code == 200, address
+        html = response.get_data(as_text=True)
+        pages.append(re.findall(row, html))
+        following = _links(html)
+        assert len(following) <= 1
+        address = following[0] if following else ""
+    return pages
+
+
+@pytest.mark.parametrize(
+    ("user", "address", "row"),
+    [
+        ("prep", "/", r'<td><a href="/proposals/(\d+)">'),
+        ("prep", "/proposals/", r'<td><a href="/proposals/(\d+)">'),
+        ("admin", "/admin/outbox/", r"<td>#(\d+)<br>"),
+        ("admin", "/admin/", r"<tr><td>([^<]+)</td><td>[^<]*</td>\n\s*<td>"),
+    ],
+    ids=["my work", "proposals", "outbox", "users"],
+)
+def test_a_long_list_comes_a_page_at_a_time_and_its_next_links_reach_every_row_once(
+    grown: Counted, user: str, address: str, row: str
+) -> None:
+    pages = _walk(grown.site, user, address, row)
+    rows = [r for page in pages for r in page]
+    assert len(pages) > 1
+    assert all(0 < len(page) <= paging.PAGE_SIZE for page in pages)
+    if address != "/":  # a proposal may have several tasks waiting (a queue and a named one)
+        assert len(rows) == len(set(rows))
+
+
+def test_my_work_in_the_api_pages_through_every_task_overdue_first(grown: Counted) -> None:
+    site = grown.site
+    client = site.app.test_client()
+    headers = {"Authorization": f"Bearer {make_token(site.eva, 'sec')}"}
+    first = client.get("/api/v1/assignments/mine", headers=headers).get_json()
+    seen, page = [], first
+    while True:
+        seen += page["items"]
+        if page["next_cursor"] is None:
+            break
+        address = f"/api/v1/assignments/mine?after={page['next_cursor']}"
+        page = client.get(address, headers=headers).get_json()
+    ids = [item["assignment_id"] for item in seen]
+    assert len(ids) == len(set(ids)) == first["total"] > paging.PAGE_SIZE
+    dues = [item["due"] or "9999-12-31" for item in seen]
+    assert dues == sorted(dues)
+    assert sum(item["overdue"] for item in seen) == first["overdue"]
+
+
+def test_a_cursor_this_list_did_not_give_is_refused_with_what_to_do(grown: Counted) -> None:
+    site = grown.site
+    client = site.app.test_client()
+    headers = {"Authorization": f"Bearer {make_token(site.eva, 'prep')}"}
+    forged = paging.cursor("proposals-after", 1)
+    response = client.get(f"/api/v1/assignments/mine?after={forged}", headers=headers)
+    assert response.status_code == 422
+    assert "next page link" in response.get_data(as_text=True)
+    login(client, "prep")
+    page = client.get(f"/?after={forged}").get_data(as_text=True)
+    assert "avaa luettelo sen ensimmäiseltä sivulta" in page

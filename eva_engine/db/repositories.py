@@ -153,11 +153,15 @@ class Repositories:
         ).all()
         return [(u, body_id) for u, body_id in rows]
 
-    def users_at_home(self, organisation_id: int) -> Sequence[User]:
-        """The accounts whose home is the organisation, by username."""
-        return self.session.scalars(
-            select(User).where(User.organisation_id == organisation_id).order_by(User.username)
-        ).all()
+    def users_at_home(
+        self, organisation_id: int, *, after: str | None = None, limit: int | None = None
+    ) -> Sequence[User]:
+        """The accounts whose home is the organisation, by username: at most ``limit`` of
+        them, those after the username ``after`` (keyset)."""
+        query = select(User).where(User.organisation_id == organisation_id)
+        if after is not None:
+            query = query.where(User.username > after)
+        return self.session.scalars(query.order_by(User.username).limit(limit)).all()
 
     def grants_in(self, organisation_id: int, user_ids: Iterable[int]) -> Sequence[RoleGrant]:
         """The active grants of these users in the organisation, in one query."""

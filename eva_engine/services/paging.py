@@ -9,8 +9,7 @@ import base64
 
 from eva_engine.errors import N_, InvalidInput, Problem, Text
 
-PAGE_SIZE = 50  # rows per page of every list, in the UI and (by default) in the API
-MAX_PAGE_SIZE = 500  # the most an API client may ask for with ``limit``
+PAGE_SIZE = 25  # rows per page of every list the UI shows, and of My work in the API too
 
 
 def cursor(kind: str, *parts: object) -> str:
@@ -26,7 +25,7 @@ def parts(kind: str, value: str, count: int) -> list[str]:
         text = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("ascii")
     except ValueError:
         text = ""
-    found = text.split(":")
+    found = text.split(":", count)  # the last key may itself hold a colon
     if len(found) != count + 1 or found[0] != kind:
         raise bad_cursor()
     return found[1:]

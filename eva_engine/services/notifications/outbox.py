@@ -307,12 +307,15 @@ def list_messages(
     organisation: str | None = None,
     states: tuple[DeliveryState, ...] = (),
     limit: int = 200,
+    before_id: int | None = None,
 ) -> list[MessageView]:
-    """Messages of the organisations the caller administers, newest first."""
+    """Messages of the organisations the caller administers, newest first, at most ``limit``;
+    ``before_id`` continues after the message of that id (keyset: the id of the last shown).
+    A fixed number of statements however many are shown."""
     with eva.reading() as uow:
         _, user = actor_for(uow.repos, caller)
         orgs = _visible_organisations(uow.repos, user, organisation)
-        rows = store.messages(uow.repos.session, orgs, states, limit)
+        rows = store.messages(uow.repos.session, orgs, states, limit, before_id)
         known = _Known.of(uow.repos, rows)
         return [_message_view(uow.repos, m, known) for m in rows]
 

@@ -22,6 +22,7 @@ class Overview(BaseModel):
     bodies: list[BodyView]
     meetings: list[MeetingView]
     users: list[UserView]
+    next_user: str | None = None  # the next page of users starts after this username
 
 
 def administered(eva: Eva, caller: Caller) -> str:
@@ -40,9 +41,18 @@ def administered(eva: Eva, caller: Caller) -> str:
         )
 
 
-def overview(eva: Eva, caller: Caller, *, since: datetime | None = None) -> Overview:
+def overview(
+    eva: Eva,
+    caller: Caller,
+    *,
+    since: datetime | None = None,
+    users_after: str | None = None,
+    users_limit: int | None = None,
+) -> Overview:
     """The administered organisation's bodies, meetings (from ``since``) and people: the
-    accounts at home there, with their roles there (some may hold none yet)."""
+    accounts at home there, with their roles there (some may hold none yet), by username, at
+    most ``users_limit`` of them after the username ``users_after`` (``next_user`` continues).
+    A fixed number of statements however many people there are."""
     code = administered(eva, caller)
     with eva.reading() as uow:
         repos = uow.repos
@@ -58,7 +68,14 @@ def overview(eva: Eva, caller: Caller, *, since: datetime | None = None) -> Over
             if since is None or m.starts_at >= since
         ]
         users = []
-        people = repos.users_at_home(org.id)  # not someone else's, nor the operator's
+        # not someone else's, nor the operator's; one more than asked tells whether more follow
+        people = list(
+            repos.users_at_home(
+                org.id, after=users_after, limit=None if users_limit is None else users_limit + 1
+            )
+        )
+        more = users_limit is not None and len(people) > users_limit
+        people = people[:users_limit]
         grants: dict[int, list[RoleGrant]] = {}
         for grant in repos.grants_in(org.id, [u.id for u in people]):
             grants.setdefault(grant.user_id, []).append(grant)
@@ -96,4 +113,5 @@ def overview(eva: Eva, caller: Caller, *, since: datetime | None = None) -> Over
             ],
             meetings=sorted(meetings, key=lambda m: m.starts_at),
             users=users,
+            next_user=people[-1].username if more and people else None,
         )
