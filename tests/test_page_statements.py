@@ -22,8 +22,8 @@ from eva_engine.db.unit_of_work import Database
 from eva_engine.services import paging
 from eva_engine.services.people import accounts, tokens, users
 from eva_engine.services.runtime import Eva
-from eva_engine.services.steps import transitions
-from eva_engine.vocabulary import Publicity, Role, TokenScope
+from eva_engine.services.steps import assignments, transitions
+from eva_engine.vocabulary import AssignmentState, Publicity, Role, TokenScope
 from tests import test_transactions_per_request as tx
 from tests import test_web_routes as ui
 from tests.api_support import make_token
@@ -73,10 +73,21 @@ def grow(eva: Eva, size: int) -> None:
 
 
 def lengthen_history(eva: Eva, proposal_id: int, size: int) -> None:
-    """``size`` rounds of returning the proposal for revision and submitting it again."""
-    for _ in range(size):
+    """``size`` rounds of returning the proposal for revision, submitting it again and handing
+    its review to another expert (so that its history names more people too)."""
+    for i in range(size):
         transitions.fire(eva, as_("sec"), proposal_id, "return_for_revision", reason="Tarkenna.")
         transitions.fire(eva, as_("prep"), proposal_id, "submit_for_review")
+        review = next(
+            a
+            for a in assignments.proposal_assignments(eva, OPERATOR, proposal_id)
+            if a.state == AssignmentState.OPEN and a.kind == "review"
+        )
+        assignments.reassign(
+            eva,
+            as_("sec"),
+            assignments.Reassign(assignment_id=review.id, assignee=f"kasvu{i}", reason="Vaihto."),
+        )
 
 
 @dataclass

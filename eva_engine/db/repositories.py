@@ -503,6 +503,20 @@ class Repositories:
         ).all()
         return [(int(m or 0), name, version, state) for m, name, version, state in rows]
 
+    def meetings_by_id(self, meeting_ids: Iterable[int]) -> dict[int, Meeting]:
+        wanted = sorted(set(meeting_ids))
+        if not wanted:
+            return {}
+        found = self.session.scalars(select(Meeting).where(Meeting.id.in_(wanted)))
+        return {m.id: m for m in found}
+
+    def alternatives_by_id(self, alternative_ids: Iterable[int]) -> dict[int, Alternative]:
+        wanted = sorted(set(alternative_ids))
+        if not wanted:
+            return {}
+        found = self.session.scalars(select(Alternative).where(Alternative.id.in_(wanted)))
+        return {a.id: a for a in found}
+
     def bodies_by_id(self, body_ids: Iterable[int]) -> dict[int, Body]:
         wanted = sorted(set(body_ids))
         if not wanted:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Sequence
 
 from eva_engine.checklists.completeness import missing_answers
 from eva_engine.db.repositories import ProposalFilter, Repositories
@@ -283,13 +284,25 @@ def proposal_view(repos: Repositories, proposal: Proposal, user: User | None) ->
         answers=len(snap.answers),
         progress=progress,
         missing=missing,
-        assignments=[assignment_view(repos, a) for a in repos.open_assignments(proposal.id)],
+        assignments=assignment_views(repos, repos.open_assignments(proposal.id)),
         actions=actions,
     )
 
 
-def assignment_view(repos: Repositories, a: Assignment) -> AssignmentView:
-    assignee = repos.user(a.assignee_id) if a.assignee_id else None
+def assignment_views(repos: Repositories, found: Sequence[Assignment]) -> list[AssignmentView]:
+    """``assignment_view`` of each, with every assignee read in one query."""
+    people = repos.users_by_id(a.assignee_id for a in found if a.assignee_id)
+    return [assignment_view(repos, a, people) for a in found]
+
+
+def assignment_view(
+    repos: Repositories, a: Assignment, people: dict[int, User] | None = None
+) -> AssignmentView:
+    """The assignment as shown; ``people``: its assignee already read with a list's."""
+    if people is not None:
+        assignee = people.get(a.assignee_id) if a.assignee_id else None
+    else:
+        assignee = repos.user(a.assignee_id) if a.assignee_id else None
     return AssignmentView(
         id=a.id,
         proposal_id=a.proposal_id,
