@@ -163,6 +163,17 @@ class Repositories:
             query = query.where(User.username > after)
         return self.session.scalars(query.order_by(User.username).limit(limit)).all()
 
+    def grants_of(self, user_ids: Iterable[int]) -> Sequence[RoleGrant]:
+        """The active grants of these users everywhere, in one query, oldest first."""
+        wanted = sorted(set(user_ids))
+        if not wanted:
+            return []
+        return self.session.scalars(
+            select(RoleGrant)
+            .where(RoleGrant.user_id.in_(wanted), RoleGrant.revoked_at.is_(None))
+            .order_by(RoleGrant.id)
+        ).all()
+
     def grants_in(self, organisation_id: int, user_ids: Iterable[int]) -> Sequence[RoleGrant]:
         """The active grants of these users in the organisation, in one query."""
         wanted = sorted(set(user_ids))

@@ -8,7 +8,6 @@ from pydantic import BaseModel
 
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import N_, NotFound, PermissionDenied, Problem, Text
-from eva_engine.models import Proposal
 from eva_engine.services.access import actor_for, require_named_user, require_role
 from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.proposals.queries import completeness
@@ -17,14 +16,6 @@ from eva_engine.services.views import ProblemView
 from eva_engine.vocabulary import Publicity, Role
 from eva_engine.workflow.context import AssessmentSnapshot
 from eva_engine.workflow.definition import WorkflowBundle
-
-
-def agenda_ready(repos: Repositories, proposal: Proposal) -> bool:
-    """Done as far as a meeting is concerned: its state's ``phase`` (in the proposal's own
-    workflow version) is ``ready`` (signed off, on the agenda) or ``decided`` (approved,
-    rejected, removed, followed up, closed), not still in preparation."""
-    bundle, _ = stored_bundle(repos, proposal.workflow_name, proposal.workflow_version)
-    return bundle.workflow.state(proposal.state).phase != "preparation"
 
 
 class _Phases:
@@ -40,7 +31,9 @@ class _Phases:
         return self.bundles[(name, version)]
 
     def ready(self, name: str, version: int, state: str) -> bool:
-        """``agenda_ready`` of an item in this state of this workflow version."""
+        """Done as far as a meeting is concerned: the state's ``phase`` (in the item's own
+        workflow version) is ``ready`` (signed off, on the agenda) or ``decided`` (approved,
+        rejected, removed, followed up, closed), not still in preparation."""
         return self.bundle(name, version).workflow.state(state).phase != "preparation"
 
 
