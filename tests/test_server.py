@@ -438,7 +438,7 @@ def test_the_commands_options_win_over_the_environment() -> None:
 @pytest.mark.parametrize("value", ["0", "two", "-1", "\uff13"])
 def test_an_unusable_worker_count_is_refused_naming_the_variable(value: str) -> None:
     with pytest.raises(
-        ConfigurationError, match="EVA_WEB_WORKERS must be (a whole number|at least 1)"
+        ConfigurationError, match=r"EVA_WEB_WORKERS must be (a whole number|at least 1)"
     ):
         ServerOptions.from_env({"EVA_WEB_WORKERS": value})
 

@@ -363,8 +363,12 @@ def messages(
     organisation_ids: Sequence[int] | None,
     states: Sequence[DeliveryState],
     limit: int,
+    before_id: int | None = None,
 ) -> Sequence[OutboxMessage]:
+    """Newest first; ``before_id``: the page after the one that ended with that message."""
     query = select(OutboxMessage)
+    if before_id is not None:
+        query = query.where(OutboxMessage.id < before_id)
     if organisation_ids is not None:
         query = query.where(OutboxMessage.organisation_id.in_(list(organisation_ids)))
     if states:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, String, and_, case, cast, false, func, not_, or_, select, true
 from sqlalchemy.orm import Session
 
 from eva_engine.models import (
@@ -26,6 +26,7 @@ from eva_engine.models import (
     RoleGrant,
     Screening,
     User,
+    Webhook,
 )
 from eva_engine.vocabulary import AssignmentState, Publicity, Role
 from eva_engine.workflow.context import AssessmentSnapshot
@@ -49,6 +50,19 @@ class ProposalFilter:
     after_id: int | None = None  # cursor: only proposals with a greater id
     limit: int = 50
     offset: int = 0
+
+
+@dataclass(frozen=True)
+class WorkFilter:
+    """What waits for one user: named to them, or in a queue of a role they hold."""
+
+    user_id: int
+    # (organisation id, body id or None for the whole organisation, role) of every grant
+    scopes: Sequence[tuple[int, int | None, str]]
+    # per (workflow name, version): the task kinds its preparer may never do (four eyes)
+    four_eyes: dict[tuple[str, int], frozenset[str]]
+    after: tuple[date | None, int] | None = None  # keyset: the previous page's last row
+    limit: int = 50
 
 
 class Repositories:
@@ -114,6 +128,80 @@ class Repositories:
     def api_token_by_hash(self, token_hash: str) -> ApiToken | None:
         return self.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash))
 
+    def users_by_id(self, user_ids: Iterable[int]) -> dict[int, User]:
+        """The users with these ids, in one query."""
+        wanted = sorted(set(user_ids))
+        if not wanted:
+            return {}
+        found = self.session.scalars(select(User).where(User.id.in_(wanted))).all()
+        return {u.id: u for u in found}
+
+    def users_with_roles(self, organisation_id: int) -> Sequence[User]:
+        """Active users holding any role in the organisation, by name, in one query."""
+        holds = select(RoleGrant.id).where(
+            RoleGrant.user_id == User.id,
+            RoleGrant.organisation_id == organisation_id,
+            RoleGrant.revoked_at.is_(None),
+        )
+        return self.session.scalars(
+            select(User).where(User.active.is_(True), holds.exists()).order_by(User.full_name)
+        ).all()
+
+    def users_with_role(
+        self, organisation_id: int, role: Role, body_ids: Iterable[int]
+    ) -> Sequence[tuple[User, int | None]]:
+        """Active users holding ``role`` in the organisation as a whole (body None) or in one
+        of these bodies, with the body of each grant, in one query."""
+        rows = self.session.execute(
+            select(User, RoleGrant.body_id)
+            .join(RoleGrant, RoleGrant.user_id == User.id)
+            .where(
+                User.active.is_(True),
+                RoleGrant.organisation_id == organisation_id,
+                RoleGrant.role == role,
+                RoleGrant.revoked_at.is_(None),
+                or_(RoleGrant.body_id.is_(None), RoleGrant.body_id.in_(sorted(set(body_ids)))),
+            )
+            .order_by(User.username)
+        ).all()
+        return [(u, body_id) for u, body_id in rows]
+
+    def users_at_home(
+        self, organisation_id: int, *, after: str | None = None, limit: int | None = None
+    ) -> Sequence[User]:
+        """The accounts whose home is the organisation, by username: at most ``limit`` of
+        them, those after the username ``after`` (keyset)."""
+        query = select(User).where(User.organisation_id == organisation_id)
+        if after is not None:
+            query = query.where(User.username > after)
+        return self.session.scalars(query.order_by(User.username).limit(limit)).all()
+
+    def grants_of(self, user_ids: Iterable[int]) -> Sequence[RoleGrant]:
+        """The active grants of these users everywhere, in one query, oldest first."""
+        wanted = sorted(set(user_ids))
+        if not wanted:
+            return []
+        return self.session.scalars(
+            select(RoleGrant)
+            .where(RoleGrant.user_id.in_(wanted), RoleGrant.revoked_at.is_(None))
+            .order_by(RoleGrant.id)
+        ).all()
+
+    def grants_in(self, organisation_id: int, user_ids: Iterable[int]) -> Sequence[RoleGrant]:
+        """The active grants of these users in the organisation, in one query."""
+        wanted = sorted(set(user_ids))
+        if not wanted:
+            return []
+        return self.session.scalars(
+            select(RoleGrant)
+            .where(
+                RoleGrant.organisation_id == organisation_id,
+                RoleGrant.user_id.in_(wanted),
+                RoleGrant.revoked_at.is_(None),
+            )
+            .order_by(RoleGrant.id)
+        ).all()
+
     def grants(self, user_id: int, *, active_only: bool = True) -> Sequence[RoleGrant]:
         query = select(RoleGrant).where(RoleGrant.user_id == user_id)
         if active_only:
@@ -165,6 +253,15 @@ class Repositories:
                 return None
             bodies.add(body_id)
         return frozenset(bodies)
+
+    def webhooks_by_id(self, webhook_ids: Iterable[int]) -> dict[int, Webhook]:
+        """The webhooks with these ids, in one query."""
+        wanted = sorted(set(webhook_ids))
+        if not wanted:
+            return {}
+        return {
+            w.id: w for w in self.session.scalars(select(Webhook).where(Webhook.id.in_(wanted)))
+        }
 
     # definitions -----------------------------------------------------------------------------
     def definition(self, name: str, version: int) -> PublishedDefinition | None:
@@ -336,6 +433,58 @@ class Repositories:
             ),
         )
 
+    def current_assessments(self, proposal_ids: Iterable[int]) -> dict[int, Assessment]:
+        """Each proposal's assessment of its current revision, by proposal id, in one query."""
+        wanted = sorted(set(proposal_ids))
+        if not wanted:
+            return {}
+        rows = self.session.scalars(
+            select(Assessment)
+            .join(
+                Proposal,
+                and_(
+                    Proposal.id == Assessment.proposal_id,
+                    Proposal.revision == Assessment.revision,
+                ),
+            )
+            .where(Proposal.id.in_(wanted))
+        ).all()
+        return {a.proposal_id: a for a in rows}
+
+    def snapshots(self, assessment_ids: Iterable[int]) -> dict[int, AssessmentSnapshot]:
+        """``snapshot`` of many assessments at once: one query per kind of row, whatever the
+        number of assessments."""
+        wanted = sorted(set(assessment_ids))
+        out = {i: AssessmentSnapshot() for i in wanted}
+        if not wanted:
+            return out
+        s = self.session
+        for screening in s.scalars(select(Screening).where(Screening.assessment_id.in_(wanted))):
+            out[screening.assessment_id].screening = screening
+        for alternative in s.scalars(
+            select(Alternative)
+            .where(Alternative.assessment_id.in_(wanted))
+            .order_by(Alternative.position)
+        ):
+            out[alternative.assessment_id].alternatives.append(alternative)
+        for answer in s.scalars(
+            select(Answer)
+            .where(Answer.assessment_id.in_(wanted))
+            .order_by(Answer.question_id, Answer.alternative_id)
+        ):
+            out[answer.assessment_id].answers.append(answer)
+        for mitigation in s.scalars(
+            select(Mitigation).where(Mitigation.assessment_id.in_(wanted)).order_by(Mitigation.id)
+        ):
+            out[mitigation.assessment_id].mitigations.append(mitigation)
+        for indicator in s.scalars(
+            select(FollowUpIndicator)
+            .where(FollowUpIndicator.assessment_id.in_(wanted))
+            .order_by(FollowUpIndicator.id)
+        ):
+            out[indicator.assessment_id].indicators.append(indicator)
+        return out
+
     def delete(self, entity: object) -> None:
         self.session.delete(entity)
 
@@ -346,6 +495,57 @@ class Repositories:
             .where(Assignment.proposal_id == proposal_id, Assignment.state == AssignmentState.OPEN)
             .order_by(Assignment.id)
         ).all()
+
+    def open_assignments_of(self, proposal_ids: Iterable[int]) -> dict[int, list[Assignment]]:
+        """``open_assignments`` of many proposals, by proposal id, in one query."""
+        wanted = sorted(set(proposal_ids))
+        out: dict[int, list[Assignment]] = {i: [] for i in wanted}
+        if not wanted:
+            return out
+        for a in self.session.scalars(
+            select(Assignment)
+            .where(Assignment.proposal_id.in_(wanted), Assignment.state == AssignmentState.OPEN)
+            .order_by(Assignment.id)
+        ):
+            out[a.proposal_id].append(a)
+        return out
+
+    def meeting_item_states(
+        self, meeting_ids: Iterable[int]
+    ) -> Sequence[tuple[int, str, int, str]]:
+        """(meeting id, workflow name, version, state) of every item of these meetings."""
+        wanted = sorted(set(meeting_ids))
+        if not wanted:
+            return []
+        rows = self.session.execute(
+            select(
+                Proposal.meeting_id,
+                Proposal.workflow_name,
+                Proposal.workflow_version,
+                Proposal.state,
+            ).where(Proposal.meeting_id.in_(wanted))
+        ).all()
+        return [(int(m or 0), name, version, state) for m, name, version, state in rows]
+
+    def meetings_by_id(self, meeting_ids: Iterable[int]) -> dict[int, Meeting]:
+        wanted = sorted(set(meeting_ids))
+        if not wanted:
+            return {}
+        found = self.session.scalars(select(Meeting).where(Meeting.id.in_(wanted)))
+        return {m.id: m for m in found}
+
+    def alternatives_by_id(self, alternative_ids: Iterable[int]) -> dict[int, Alternative]:
+        wanted = sorted(set(alternative_ids))
+        if not wanted:
+            return {}
+        found = self.session.scalars(select(Alternative).where(Alternative.id.in_(wanted)))
+        return {a.id: a for a in found}
+
+    def bodies_by_id(self, body_ids: Iterable[int]) -> dict[int, Body]:
+        wanted = sorted(set(body_ids))
+        if not wanted:
+            return {}
+        return {b.id: b for b in self.session.scalars(select(Body).where(Body.id.in_(wanted)))}
 
     def assignments_for_proposal(self, proposal_id: int) -> Sequence[Assignment]:
         return self.session.scalars(
@@ -370,6 +570,76 @@ class Repositories:
             )
             .order_by(Assignment.due, Assignment.id)
         ).all()
+
+    def _work_condition(self, work: WorkFilter) -> ColumnElement[bool]:
+        """Open assignments of the user by name, and queue assignments whose roles the user
+        holds in the proposal's organisation (as a whole or in its body), less the four-eyes
+        tasks of proposals the user prepares. The roles are a JSON list of role names."""
+        queue = [
+            and_(
+                Assignment.organisation_id == organisation_id,
+                true() if body_id is None else Proposal.body_id == body_id,
+                cast(Assignment.roles, String).contains(f'"{role}"', autoescape=True),
+            )
+            for organisation_id, body_id, role in work.scopes
+        ]
+        own = [
+            and_(
+                Proposal.workflow_name == name,
+                Proposal.workflow_version == version,
+                Assignment.kind.in_(sorted(kinds)),
+            )
+            for (name, version), kinds in work.four_eyes.items()
+            if kinds
+        ]
+        return and_(
+            Assignment.state == AssignmentState.OPEN,
+            or_(
+                Assignment.assignee_id == work.user_id,
+                and_(
+                    Assignment.assignee_id.is_(None),
+                    or_(false(), *queue),
+                    not_(and_(Proposal.preparer_id == work.user_id, or_(false(), *own))),
+                ),
+            ),
+        )
+
+    def open_work(self, work: WorkFilter) -> Sequence[tuple[Assignment, Proposal]]:
+        """One page of the user's open work with its proposals, by due date (none last) and
+        id, continuing after ``work.after`` (the due date and id of the previous page's last)."""
+        condition = self._work_condition(work)
+        if work.after is not None:
+            due, assignment_id = work.after
+            later = and_(Assignment.due.is_(None), Assignment.id > assignment_id)
+            if due is not None:
+                later = or_(
+                    Assignment.due > due,
+                    and_(Assignment.due == due, Assignment.id > assignment_id),
+                    Assignment.due.is_(None),
+                )
+            condition = and_(condition, later)
+        rows = self.session.execute(
+            select(Assignment, Proposal)
+            .join(Proposal, Proposal.id == Assignment.proposal_id)
+            .where(condition)
+            .order_by(Assignment.due.is_(None), Assignment.due, Assignment.id)
+            .limit(work.limit)
+        ).all()
+        return [(a, p) for a, p in rows]
+
+    def open_work_counts(self, work: WorkFilter, today: date, soon: date) -> tuple[int, int, int]:
+        """How many open tasks the user has in all (every page), overdue, and due by ``soon``."""
+        row = self.session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(case((Assignment.due < today, 1), else_=0)), 0),
+                func.coalesce(func.sum(case((Assignment.due.between(today, soon), 1), else_=0)), 0),
+            )
+            .select_from(Assignment)
+            .join(Proposal, Proposal.id == Assignment.proposal_id)
+            .where(self._work_condition(work))
+        ).one()
+        return int(row[0]), int(row[1]), int(row[2])
 
     def organisations_of(self, user_id: int) -> list[int]:
         return sorted(

@@ -429,10 +429,12 @@ def delete_indicator(call: Call, proposal_id: int) -> Reply:
     summary="My assignments",
     tag="assignments",
     response=work.WorkView,
+    query=schemas.AfterQuery,
 )
 def my_assignments(call: Call) -> Reply:
-    """What waits for the token's user (named or in a role queue), overdue first."""
-    return Reply(work.my_work(eva(), call.caller))
+    """What waits for the token's user (named or in a role queue), overdue first, a page at a
+    time: ``after`` takes the ``next_cursor`` of the previous page."""
+    return Reply(work.my_work(eva(), call.caller, after=call.query.after))
 
 
 @api_route(

@@ -126,6 +126,15 @@ class ProposalQuery(Body):
     offset: WholeNumber = Field(default=0, ge=0, le=1_000_000, description="Ignored with a cursor")
 
 
+class AfterQuery(Body):
+    after: str | None = Field(
+        default=None,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9_-]{1,200}$",
+        description="next_cursor of the previous page",
+    )
+
+
 class MeetingQuery(Body):
     body: Code | None = Field(default=None, description="Only this body's")
 

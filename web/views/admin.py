@@ -16,7 +16,7 @@ from wtforms import Field
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
 from eva_engine.errors import Conflict, Contended, EvaError, InvalidInput, Problem
-from eva_engine.services import definitions
+from eva_engine.services import definitions, paging
 from eva_engine.services.people import accounts, administration, organisations, users
 from eva_engine.vocabulary import BodyKind, Language, Role
 from web.forms import ActionForm, BodyForm, MeetingForm, UserForm
@@ -27,16 +27,26 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 LOCAL = ZoneInfo("Europe/Helsinki")
 
 
+USERS_CURSOR = "users-after"
+
+
 @bp.get("/")
 @login_required
 def index() -> str:
+    after = request.args.get("after") or None
     overview = administration.overview(
-        eva(), caller(), since=datetime.now(UTC) - timedelta(days=60)
+        eva(),
+        caller(),
+        since=datetime.now(UTC) - timedelta(days=60),
+        users_after=paging.parts(USERS_CURSOR, after, 1)[0] if after else None,
+        users_limit=paging.PAGE_SIZE,
     )
+    following = overview.next_user
     return render_template(
         "admin.html",
         overview=overview,
         users=overview.users,
+        next_cursor=paging.cursor(USERS_CURSOR, following) if following else None,
         versions=definitions.published_versions(eva(), caller()),
         roles=list(Role),
         action=ActionForm(),
@@ -233,7 +243,7 @@ def _meeting_start(date_text: str, time_text: str) -> datetime | None:
 @bp.route("/meetings/new", methods=["GET", "POST"])
 @login_required
 def new_meeting() -> tuple[str, int] | Response:
-    overview = administration.overview(eva(), caller(), since=datetime.now(UTC))
+    overview = administration.overview(eva(), caller(), since=datetime.now(UTC), users_limit=0)
     form = MeetingForm()
     form.body.choices = [SelectChoice(b.code, f"{b.code} – {b.name_fi}") for b in overview.bodies]
     if form.validate_on_submit():

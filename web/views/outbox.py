@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from eva_engine.errors import Conflict, Contended
+from eva_engine.services import paging
 from eva_engine.services.notifications import outbox
 from eva_engine.vocabulary import DeliveryState, NotificationKind
 from web.runtime import caller, eva
@@ -35,6 +36,9 @@ def kind_name(kind: str) -> str:
     return str(names.get(kind, kind))
 
 
+CURSOR = "outbox-before"  # the pages go from the newest message back
+
+
 class RetryForm(FlaskForm):
     """Only the CSRF token: the message is named by the URL."""
 
@@ -45,10 +49,17 @@ def index() -> str:
     shown = request.args.get("state", "open")
     if shown not in SHOWN:
         shown = "open"
-    messages = outbox.list_messages(eva(), caller(), states=SHOWN[shown])
+    after = request.args.get("after") or None
+    before_id = paging.row_id(paging.parts(CURSOR, after, 1)[0]) if after else None
+    messages = outbox.list_messages(
+        eva(), caller(), states=SHOWN[shown], limit=paging.PAGE_SIZE + 1, before_id=before_id
+    )
+    more = len(messages) > paging.PAGE_SIZE
+    messages = messages[: paging.PAGE_SIZE]
     return render_template(
         "outbox.html",
         messages=messages,
+        next_cursor=paging.cursor(CURSOR, messages[-1].id) if more and messages else None,
         shown=shown,
         choices=list(SHOWN),
         form=RetryForm(),

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from eva_engine.errors import GuardFailed, InvalidInput
+from eva_engine.services import paging
 from eva_engine.services.assessment import editor
 from eva_engine.services.fields import parse_int
 from eva_engine.services.history import trail
@@ -88,14 +89,15 @@ def timeline(proposal_id: int) -> str:
     return render_template("history.html", p=view, events=events, chain=chain, names=names)
 
 
-PAGE_SIZE = 25
+PAGE_SIZE = paging.PAGE_SIZE
 
 
 @bp.get("/")
 @login_required
 def index() -> str:
     """Proposals of the user's organisation, filtered by state, body, meeting, impact area,
-    who holds a task on it and whether a task is overdue, a page at a time."""
+    who holds a task on it and whether a task is overdue, a page at a time: the next page
+    link continues after the last one shown (``?after=``), however far into the list."""
     args = request.args
     choices = editor.list_choices(eva(), caller())
     page_text = args.get("page", "1")
@@ -118,6 +120,7 @@ def index() -> str:
         overdue=overdue,
         limit=PAGE_SIZE,
         offset=(page_number - 1) * PAGE_SIZE,
+        cursor=args.get("after") or None,  # the next page link: keyset, not the offset
     )
     pages = max(1, -(-page.total // PAGE_SIZE))
     return render_template(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 from flask_login import login_required
 
 from eva_engine.services.steps import work
@@ -14,4 +14,6 @@ bp = Blueprint("work", __name__)
 @bp.get("/")
 @login_required
 def index() -> str:
-    return render_template("work.html", work=work.my_work(eva(), caller()))
+    """A page of tasks; ``?after=`` (the previous page's next page link) continues."""
+    after = request.args.get("after") or None
+    return render_template("work.html", work=work.my_work(eva(), caller(), after=after))

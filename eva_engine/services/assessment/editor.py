@@ -178,9 +178,8 @@ def creation_choices(eva: Eva, caller: Caller) -> CreationChoices:
         presenters = sorted(
             {
                 (u.username, u.full_name)
-                for u in repos.users()
-                for b in bodies
-                if u.active and Role.PRESENTER in repos.roles_for(u.id, org.id, b.id)
+                for u, _ in repos.users_with_role(org.id, Role.PRESENTER, [b.id for b in bodies])
+                if bodies
             }
         )
         return CreationChoices(
@@ -244,11 +243,7 @@ def list_choices(eva: Eva, caller: Caller) -> ListChoices:
             ]
         bodies = list(repos.bodies(org.id))
         codes = {b.id: b.code for b in bodies}
-        people = [
-            Option(code=u.username, name=u.full_name)
-            for u in repos.users()
-            if u.active and repos.holds_any_role(u.id, org.id)
-        ]
+        people = [Option(code=u.username, name=u.full_name) for u in repos.users_with_roles(org.id)]
         return ListChoices(
             organisation=org.code,
             bodies=[Option(code=b.code, name=b.name_fi) for b in bodies],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
@@ -20,7 +21,7 @@ from eva_engine.db.audit import (
 from eva_engine.db.repositories import Repositories
 from eva_engine.db.unit_of_work import unavailable
 from eva_engine.errors import N_, InvalidInput, NotFound, PermissionDenied, Problem, Text
-from eva_engine.models import AuditEvent, User
+from eva_engine.models import Alternative, AuditEvent, Body, Meeting, User
 from eva_engine.services.access import actor_for, load_proposal, log_disclosure, require_named_user
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import HistoryEventView
@@ -76,10 +77,11 @@ def referenced_names(
         _, user = actor_for(repos, caller)
         load_proposal(repos, proposal_id, user)
         names: dict[str, dict[str, str]] = {}
+        labels = _Labels.of(repos, ids)  # one query per kind of record, however many
         for key, numbers in ids.items():
             found: dict[str, str] = {}
             for value in sorted(numbers):
-                label = _name_of(repos, key, value)
+                label = labels.name_of(key, value)
                 if label is not None:
                     found[str(value)] = label
             if found:
@@ -87,21 +89,44 @@ def referenced_names(
         return names
 
 
-def _name_of(repos: Repositories, key: str, value: int) -> str | None:
-    if key in USER_FIELDS:
-        person = repos.user(value)
-        return person.username if person else None
-    if key == "body_id":
-        body = repos.body(value)
-        return body.code if body else None
-    if key == "meeting_id":
-        meeting = repos.meeting(value)
-        body = repos.body(meeting.body_id) if meeting else None
-        return f"{body.code if body else '?'} {meeting.starts_at:%Y-%m-%d}" if meeting else None
-    if key == "alternative_id":
-        alternative = repos.alternative(value)
-        return f"{alternative.position} ({alternative.title})" if alternative else None
-    return None
+@dataclass(frozen=True)
+class _Labels:
+    """The people, bodies, meetings and alternatives a history names, read one query each."""
+
+    users: dict[int, User]
+    bodies: dict[int, Body]
+    meetings: dict[int, Meeting]
+    alternatives: dict[int, Alternative]
+
+    @classmethod
+    def of(cls, repos: Repositories, ids: dict[str, set[int]]) -> _Labels:
+        people = {v for key in USER_FIELDS for v in ids.get(key, ())}
+        meetings = repos.meetings_by_id(ids.get("meeting_id", ()))
+        bodies = {*ids.get("body_id", ()), *(m.body_id for m in meetings.values())}
+        return cls(
+            users=repos.users_by_id(people),
+            bodies=repos.bodies_by_id(bodies),
+            meetings=meetings,
+            alternatives=repos.alternatives_by_id(ids.get("alternative_id", ())),
+        )
+
+    def name_of(self, key: str, value: int) -> str | None:
+        if key in USER_FIELDS:
+            person = self.users.get(value)
+            return person.username if person else None
+        if key == "body_id":
+            body = self.bodies.get(value)
+            return body.code if body else None
+        if key == "meeting_id":
+            meeting = self.meetings.get(value)
+            if meeting is None:
+                return None
+            body = self.bodies.get(meeting.body_id)
+            return f"{body.code if body else '?'} {meeting.starts_at:%Y-%m-%d}"
+        if key == "alternative_id":
+            alternative = self.alternatives.get(value)
+            return f"{alternative.position} ({alternative.title})" if alternative else None
+        return None
 
 
 def verify(

@@ -8,26 +8,33 @@ from pydantic import BaseModel
 
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import N_, NotFound, PermissionDenied, Problem, Text
-from eva_engine.models import Proposal
-from eva_engine.services.access import (
-    actor_for,
-    require_named_user,
-    require_proposal_access,
-    require_role,
-)
+from eva_engine.services.access import actor_for, require_named_user, require_role
 from eva_engine.services.definitions import stored_bundle
-from eva_engine.services.proposals.queries import proposal_view
+from eva_engine.services.proposals.queries import completeness
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import ProblemView
-from eva_engine.vocabulary import Role
+from eva_engine.vocabulary import Publicity, Role
+from eva_engine.workflow.context import AssessmentSnapshot
+from eva_engine.workflow.definition import WorkflowBundle
 
 
-def agenda_ready(repos: Repositories, proposal: Proposal) -> bool:
-    """Done as far as a meeting is concerned: its state's ``phase`` (in the proposal's own
-    workflow version) is ``ready`` (signed off, on the agenda) or ``decided`` (approved,
-    rejected, removed, followed up, closed), not still in preparation."""
-    bundle, _ = stored_bundle(repos, proposal.workflow_name, proposal.workflow_version)
-    return bundle.workflow.state(proposal.state).phase != "preparation"
+class _Phases:
+    """The workflow versions an agenda's items are in, each read once for the whole list."""
+
+    def __init__(self, repos: Repositories) -> None:
+        self.repos = repos
+        self.bundles: dict[tuple[str, int], WorkflowBundle] = {}
+
+    def bundle(self, name: str, version: int) -> WorkflowBundle:
+        if (name, version) not in self.bundles:
+            self.bundles[(name, version)] = stored_bundle(self.repos, name, version)[0]
+        return self.bundles[(name, version)]
+
+    def ready(self, name: str, version: int, state: str) -> bool:
+        """Done as far as a meeting is concerned: the state's ``phase`` (in the item's own
+        workflow version) is ``ready`` (signed off, on the agenda) or ``decided`` (approved,
+        rejected, removed, followed up, closed), not still in preparation."""
+        return self.bundle(name, version).workflow.state(state).phase != "preparation"
 
 
 class Holder(BaseModel):
@@ -82,18 +89,24 @@ def my_meetings(eva: Eva, caller: Caller) -> list[MeetingSummary]:
                 body_ids.add(grant.body_id)
             else:
                 body_ids.update(b.id for b in repos.bodies(grant.organisation_id))
+        meetings = repos.meetings_of_bodies(sorted(body_ids))
+        bodies = repos.bodies_by_id(m.body_id for m in meetings)
+        phases = _Phases(repos)
+        counts: dict[int, list[int]] = {m.id: [0, 0] for m in meetings}
+        for meeting_id, name, version, state in repos.meeting_item_states(counts):
+            counts[meeting_id][0] += 1
+            counts[meeting_id][1] += not phases.ready(name, version, state)
         result = []
-        for meeting in repos.meetings_of_bodies(sorted(body_ids)):
-            body = repos.body(meeting.body_id)
-            items = repos.meeting_items(meeting.id)
+        for meeting in meetings:
+            body = bodies.get(meeting.body_id)
             result.append(
                 MeetingSummary(
                     id=meeting.id,
                     body=body.code if body else "?",
                     body_name=body.name_fi if body else "?",
                     starts_at=meeting.starts_at,
-                    items=len(items),
-                    incomplete=sum(not agenda_ready(repos, p) for p in items),
+                    items=counts[meeting.id][0],
+                    incomplete=counts[meeting.id][1],
                 )
             )
         return result
@@ -123,12 +136,34 @@ def agenda(eva: Eva, caller: Caller, meeting_id: int) -> AgendaView:
                 raise NotFound(f"no meeting {meeting_id}") from exc
             raise
         body = repos.body(meeting.body_id)
+        proposals = repos.meeting_items(meeting.id)
+        covered = repos.covered_bodies(user.id, meeting.organisation_id)
+        for proposal in proposals:  # what require_proposal_access asks, from one query
+            if proposal.publicity != Publicity.PUBLIC and not (
+                covered is None or proposal.body_id in covered
+            ):
+                raise NotFound(f"no proposal {proposal.id}")
+        # The completeness of every item from one query per kind of row (completeness itself
+        # reads nothing), whatever the length of the agenda.
+        ids = [p.id for p in proposals]
+        assessments = repos.current_assessments(ids)
+        snapshots = repos.snapshots(a.id for a in assessments.values())
+        open_tasks = repos.open_assignments_of(ids)
+        assignees = repos.users_by_id(
+            a.assignee_id for tasks in open_tasks.values() for a in tasks if a.assignee_id
+        )
+        phases = _Phases(repos)
         items = []
-        for proposal in repos.meeting_items(meeting.id):
-            require_proposal_access(repos, user, proposal)
-            view = proposal_view(repos, proposal, None)
-            complete = agenda_ready(repos, proposal)
-            blocking = list(view.missing)
+        for proposal in proposals:
+            bundle = phases.bundle(proposal.workflow_name, proposal.workflow_version)
+            assessment = assessments.get(proposal.id)
+            snap = snapshots[assessment.id] if assessment else AssessmentSnapshot()
+            _, missing = completeness(bundle, snap)
+            title = bundle.workflow.state(proposal.state).title
+            complete = phases.ready(
+                proposal.workflow_name, proposal.workflow_version, proposal.state
+            )
+            blocking = list(missing)
             if not complete:
                 blocking.insert(
                     0,
@@ -138,17 +173,25 @@ def agenda(eva: Eva, caller: Caller, meeting_id: int) -> AgendaView:
                             Text(
                                 N_("not done yet: the proposal is at %(state)s"),
                                 {
-                                    "state": view.state_title_en,
-                                    "state_fi": view.state_title_fi,
-                                    "state_sv": view.state_title_sv,
-                                    "state_en": view.state_title_en,
+                                    "state": title.en,
+                                    "state_fi": title.fi,
+                                    "state_sv": title.sv,
+                                    "state_en": title.en,
                                 },
                             ),
                             Text(N_("Sign-off")),
                         )
                     ),
                 )
-            assessment = repos.assessment(proposal.id, proposal.revision)
+            section = (
+                f"§ {proposal.section_number}/{proposal.section_year}"
+                if proposal.section_number
+                else None
+            )
+            held_by = []
+            for a in open_tasks[proposal.id]:
+                named = assignees.get(a.assignee_id) if a.assignee_id else None
+                held_by.append(Holder(user=named.username if named else None, roles=a.roles))
             items.append(
                 AgendaItem(
                     proposal_id=proposal.id,
@@ -156,14 +199,14 @@ def agenda(eva: Eva, caller: Caller, meeting_id: int) -> AgendaView:
                     title_fi=proposal.title_fi,
                     title_sv=proposal.title_sv,
                     state=proposal.state,
-                    state_title_fi=view.state_title_fi,
-                    state_title_sv=view.state_title_sv,
-                    state_title_en=view.state_title_en,
-                    section=view.section,
+                    state_title_fi=title.fi,
+                    state_title_sv=title.sv,
+                    state_title_en=title.en,
+                    section=section,
                     position=proposal.agenda_position,
-                    complete=complete and not view.missing,
+                    complete=complete and not missing,
                     blocking=blocking,
-                    held_by=[Holder(user=a.assignee, roles=a.roles) for a in view.assignments],
+                    held_by=held_by,
                     summary=assessment.summary if assessment else None,
                 )
             )

@@ -26,7 +26,7 @@ from eva_engine.errors import (
     Problem,
     Text,
 )
-from eva_engine.models import OutboxMessage, User, Webhook, utcnow
+from eva_engine.models import Organisation, OutboxMessage, User, Webhook, utcnow
 from eva_engine.services.access import actor_for, administered_organisation, require_role_in
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import Channel, DeliveryState, NotificationKind, Role
@@ -89,14 +89,38 @@ class Delivery(BaseModel):
     problem: str | None = None
 
 
-def _message_view(repos: Repositories, m: OutboxMessage) -> MessageView:
-    org = repos.organisation(m.organisation_id) if m.organisation_id else None
+@dataclass(frozen=True)
+class _Known:
+    """The organisations, users and webhooks a list of messages names, one query each."""
+
+    organisations: dict[int, Organisation]
+    users: dict[int, User]
+    webhooks: dict[int, Webhook]
+
+    @classmethod
+    def of(cls, repos: Repositories, messages: Sequence[OutboxMessage]) -> _Known:
+        orgs = {m.organisation_id for m in messages if m.organisation_id}
+        return cls(
+            organisations={o.id: o for o in repos.organisations() if o.id in orgs} if orgs else {},
+            users=repos.users_by_id(m.recipient_id for m in messages if m.recipient_id),
+            webhooks=repos.webhooks_by_id(m.webhook_id for m in messages if m.webhook_id),
+        )
+
+
+def _message_view(
+    repos: Repositories, m: OutboxMessage, known: _Known | None = None
+) -> MessageView:
+    """The message as shown; ``known``: its organisation, recipient and webhook read with the
+    rest of a list (one query each for the whole list), else read now."""
+    if known is None:
+        known = _Known.of(repos, [m])
+    org = known.organisations.get(m.organisation_id) if m.organisation_id else None
     recipient: str | None = None
     if m.recipient_id is not None:
-        user = repos.user(m.recipient_id)
+        user = known.users.get(m.recipient_id)
         recipient = user.username if user else None
     elif m.webhook_id is not None:
-        hook = store.webhook(repos.session, m.webhook_id)
+        hook = known.webhooks.get(m.webhook_id)
         recipient = hook.url if hook else None
     return MessageView(
         id=m.id,
@@ -283,13 +307,17 @@ def list_messages(
     organisation: str | None = None,
     states: tuple[DeliveryState, ...] = (),
     limit: int = 200,
+    before_id: int | None = None,
 ) -> list[MessageView]:
-    """Messages of the organisations the caller administers, newest first."""
+    """Messages of the organisations the caller administers, newest first, at most ``limit``;
+    ``before_id`` continues after the message of that id (keyset: the id of the last shown).
+    A fixed number of statements however many are shown."""
     with eva.reading() as uow:
         _, user = actor_for(uow.repos, caller)
         orgs = _visible_organisations(uow.repos, user, organisation)
-        rows = store.messages(uow.repos.session, orgs, states, limit)
-        return [_message_view(uow.repos, m) for m in rows]
+        rows = store.messages(uow.repos.session, orgs, states, limit, before_id)
+        known = _Known.of(uow.repos, rows)
+        return [_message_view(uow.repos, m, known) for m in rows]
 
 
 def retry(eva: Eva, caller: Caller, message_id: int) -> MessageView:

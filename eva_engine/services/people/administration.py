@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from eva_engine.errors import N_, PermissionDenied, Text
+from eva_engine.models import RoleGrant
 from eva_engine.services.access import actor_for, require_named_user
 from eva_engine.services.people.organisations import BodyView, MeetingView
 from eva_engine.services.people.users import GrantView, UserView, user_view
@@ -21,6 +22,7 @@ class Overview(BaseModel):
     bodies: list[BodyView]
     meetings: list[MeetingView]
     users: list[UserView]
+    next_user: str | None = None  # the next page of users starts after this username
 
 
 def administered(eva: Eva, caller: Caller) -> str:
@@ -39,9 +41,18 @@ def administered(eva: Eva, caller: Caller) -> str:
         )
 
 
-def overview(eva: Eva, caller: Caller, *, since: datetime | None = None) -> Overview:
+def overview(
+    eva: Eva,
+    caller: Caller,
+    *,
+    since: datetime | None = None,
+    users_after: str | None = None,
+    users_limit: int | None = None,
+) -> Overview:
     """The administered organisation's bodies, meetings (from ``since``) and people: the
-    accounts at home there, with their roles there (some may hold none yet)."""
+    accounts at home there, with their roles there (some may hold none yet), by username, at
+    most ``users_limit`` of them after the username ``users_after`` (``next_user`` continues).
+    A fixed number of statements however many people there are."""
     code = administered(eva, caller)
     with eva.reading() as uow:
         repos = uow.repos
@@ -57,10 +68,19 @@ def overview(eva: Eva, caller: Caller, *, since: datetime | None = None) -> Over
             if since is None or m.starts_at >= since
         ]
         users = []
-        for user in repos.users():
-            if user.organisation_id != org.id:
-                continue  # someone else's people (or the operator's, without a home)
-            here = [g for g in repos.grants(user.id) if g.organisation_id == org.id]
+        # not someone else's, nor the operator's; one more than asked tells whether more follow
+        people = list(
+            repos.users_at_home(
+                org.id, after=users_after, limit=None if users_limit is None else users_limit + 1
+            )
+        )
+        more = users_limit is not None and len(people) > users_limit
+        people = people[:users_limit]
+        grants: dict[int, list[RoleGrant]] = {}
+        for grant in repos.grants_in(org.id, [u.id for u in people]):
+            grants.setdefault(grant.user_id, []).append(grant)
+        for user in people:
+            here = grants.get(user.id, [])
             users.append(
                 user_view(
                     user,
@@ -93,4 +113,5 @@ def overview(eva: Eva, caller: Caller, *, since: datetime | None = None) -> Over
             ],
             meetings=sorted(meetings, key=lambda m: m.starts_at),
             users=users,
+            next_user=people[-1].username if more and people else None,
         )

@@ -150,14 +150,17 @@ def list_users(eva: Eva, caller: Caller, organisation: str | None = None) -> lis
                 )
         org_codes = {o.id: o.code for o in repos.organisations()}
         views = []
-        for user in repos.users():
-            if shown is not None and user.organisation_id not in shown:
-                continue
+        people = [u for u in repos.users() if shown is None or u.organisation_id in shown]
+        held: dict[int, list[RoleGrant]] = {}
+        for grant in repos.grants_of(u.id for u in people):  # one query for everyone's
+            held.setdefault(grant.user_id, []).append(grant)
+        bodies = repos.bodies_by_id(g.body_id for gs in held.values() for g in gs if g.body_id)
+        for user in people:
             grants = []
-            for g in repos.grants(user.id):
+            for g in held.get(user.id, []):
                 if admin is not None and shown is not None and g.organisation_id not in shown:
                     continue  # another organisation's grant: not theirs to see
-                body = repos.body(g.body_id) if g.body_id else None
+                body = bodies.get(g.body_id) if g.body_id else None
                 grants.append(
                     GrantView(
                         id=g.id,

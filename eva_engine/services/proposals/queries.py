@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Sequence
 
 from eva_engine.checklists.completeness import missing_answers
 from eva_engine.db.repositories import ProposalFilter, Repositories
@@ -24,7 +25,8 @@ from eva_engine.services.views import (
     ScreeningView,
 )
 from eva_engine.vocabulary import ScreeningOutcome
-from eva_engine.workflow.context import FlowContext
+from eva_engine.workflow.context import AssessmentSnapshot, FlowContext
+from eva_engine.workflow.definition import WorkflowBundle
 from eva_engine.workflow.engine import available_actions
 
 
@@ -156,11 +158,9 @@ def list_proposals(
 
 
 def _usernames(repos: Repositories, ids: set[int]) -> dict[int, str]:
-    out = {}
-    for user_id in ids:
-        user = repos.user(user_id)
-        out[user_id] = user.username if user else "?"
-    return out
+    """The usernames of these users, in one query."""
+    found = repos.users_by_id(ids)
+    return {user_id: found[user_id].username if user_id in found else "?" for user_id in ids}
 
 
 def flow_context(
@@ -187,6 +187,31 @@ def flow_context(
     return ctx, digest
 
 
+def completeness(
+    bundle: WorkflowBundle, snap: AssessmentSnapshot
+) -> tuple[list[AreaProgressView], list[ProblemView]]:
+    """Progress per impact area and what is still missing, from an assessment already read
+    (nothing is read here): nothing for an assessment not screened yet or exempt."""
+    if snap.screening is None or snap.screening.outcome == ScreeningOutcome.EXEMPT:
+        return [], []
+    problems, areas = missing_answers(
+        bundle.checklists, snap.screening.outcome, snap.alternatives, snap.answers
+    )
+    titles = {a.id: a.title for c in bundle.checklists for a in c.areas}
+    progress = [
+        AreaProgressView(
+            area=a.area,
+            title_fi=titles[a.area].fi,
+            title_sv=titles[a.area].sv,
+            title_en=titles[a.area].en,
+            required=a.required,
+            complete=a.complete,
+        )
+        for a in areas
+    ]
+    return progress, [ProblemView.of(p) for p in problems]
+
+
 def proposal_view(repos: Repositories, proposal: Proposal, user: User | None) -> ProposalView:
     ctx, _ = flow_context(repos, proposal, user)
     org = repos.organisation(proposal.organisation_id)
@@ -207,23 +232,7 @@ def proposal_view(repos: Repositories, proposal: Proposal, user: User | None) ->
             recorded_by=recorder.username if recorder else "?",
             recorded_at=snap.screening.recorded_at,
         )
-        if snap.screening.outcome != ScreeningOutcome.EXEMPT:
-            problems, areas = missing_answers(
-                ctx.bundle.checklists, snap.screening.outcome, snap.alternatives, snap.answers
-            )
-            titles = {a.id: a.title for c in ctx.bundle.checklists for a in c.areas}
-            progress = [
-                AreaProgressView(
-                    area=a.area,
-                    title_fi=titles[a.area].fi,
-                    title_sv=titles[a.area].sv,
-                    title_en=titles[a.area].en,
-                    required=a.required,
-                    complete=a.complete,
-                )
-                for a in areas
-            ]
-            missing = [ProblemView.of(p) for p in problems]
+        progress, missing = completeness(ctx.bundle, snap)
     meeting = ctx.meeting
     state_title = ctx.bundle.workflow.state(proposal.state).title
     section = (
@@ -275,13 +284,25 @@ def proposal_view(repos: Repositories, proposal: Proposal, user: User | None) ->
         answers=len(snap.answers),
         progress=progress,
         missing=missing,
-        assignments=[assignment_view(repos, a) for a in repos.open_assignments(proposal.id)],
+        assignments=assignment_views(repos, repos.open_assignments(proposal.id)),
         actions=actions,
     )
 
 
-def assignment_view(repos: Repositories, a: Assignment) -> AssignmentView:
-    assignee = repos.user(a.assignee_id) if a.assignee_id else None
+def assignment_views(repos: Repositories, found: Sequence[Assignment]) -> list[AssignmentView]:
+    """``assignment_view`` of each, with every assignee read in one query."""
+    people = repos.users_by_id(a.assignee_id for a in found if a.assignee_id)
+    return [assignment_view(repos, a, people) for a in found]
+
+
+def assignment_view(
+    repos: Repositories, a: Assignment, people: dict[int, User] | None = None
+) -> AssignmentView:
+    """The assignment as shown; ``people``: its assignee already read with a list's."""
+    if people is not None:
+        assignee = people.get(a.assignee_id) if a.assignee_id else None
+    else:
+        assignee = repos.user(a.assignee_id) if a.assignee_id else None
     return AssignmentView(
         id=a.id,
         proposal_id=a.proposal_id,

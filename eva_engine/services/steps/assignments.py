@@ -10,7 +10,7 @@ from eva_engine.services.access import actor_for, load_proposal, require_named_u
 from eva_engine.services.command import Command
 from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.fields import Id, Reason, Username, Version
-from eva_engine.services.proposals.queries import assignment_view
+from eva_engine.services.proposals.queries import assignment_view, assignment_views
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import AssignmentView
 from eva_engine.vocabulary import AssignmentState, Role
@@ -28,9 +28,7 @@ def proposal_assignments(eva: Eva, caller: Caller, proposal_id: int) -> list[Ass
     with eva.reading() as uow:
         _, user = actor_for(uow.repos, caller)
         proposal = load_proposal(uow.repos, proposal_id, user)
-        return [
-            assignment_view(uow.repos, a) for a in uow.repos.assignments_for_proposal(proposal.id)
-        ]
+        return assignment_views(uow.repos, uow.repos.assignments_for_proposal(proposal.id))
 
 
 def reassign(eva: Eva, caller: Caller, cmd: Reassign) -> AssignmentView:
