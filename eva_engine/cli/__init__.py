@@ -3,6 +3,7 @@ result; the web layer adds ``serve`` when it assembles the program (see ``web.cl
 
 from eva_engine.cli import audit as audit
 from eva_engine.cli import importing as importing
+from eva_engine.cli import report as report
 from eva_engine.cli import tokens as tokens
 from eva_engine.cli.commands import cli
 
