@@ -14,9 +14,9 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel
+from pydantic import Field
 
 from eva_engine.db.audit import PendingEvent
 from eva_engine.db.reports import AnswerRow, ChangeRow, MitigationRow, ProposalRow, ScreeningRow
@@ -24,7 +24,9 @@ from eva_engine.db.repositories import Repositories
 from eva_engine.errors import N_, NotFound, Text
 from eva_engine.models import Body, Meeting, Organisation, User
 from eva_engine.services.access import actor_for, log_disclosure, require_role_in
+from eva_engine.services.command import Command
 from eva_engine.services.definitions import stored_bundle
+from eva_engine.services.fields import Code
 from eva_engine.services.reports.period import TIMEZONE, Period, parse_period
 from eva_engine.services.reports.views import (
     AgendaRow,
@@ -68,12 +70,25 @@ Progress = Callable[[str], None]
 STEPS = ("access", "history", "assessments", "figures")
 
 
-class ReportRequest(BaseModel):
-    organisation: str
-    period: str
-    body: str | None = None
+Output = Literal["html", "csv", "xlsx", "pdf"]
+# A year, years or dates (``period.parse_period`` reads it).
+Period_ = Annotated[
+    str,
+    Field(
+        min_length=4,
+        max_length=22,
+        pattern=r"^[0-9][0-9.-]*$",
+        description="A year (2026), years (2025-2028) or dates (2026-01-01..2026-06-30)",
+    ),
+]
+
+
+class ReportRequest(Command):
+    organisation: Code = Field(min_length=1)
+    period: Period_
+    body: Code | None = None
     public: bool = True
-    output: str = "html"  # recorded with the disclosure: html, csv, xlsx, pdf
+    output: Output = "html"  # recorded with the disclosure
 
 
 @dataclass
