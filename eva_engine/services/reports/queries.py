@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from eva_engine.db.audit import PendingEvent
 from eva_engine.db.reports import AnswerRow, ChangeRow, MitigationRow, ProposalRow, ScreeningRow
@@ -89,6 +89,13 @@ class ReportRequest(Command):
     body: Code | None = None
     public: bool = True
     output: Output = "html"  # recorded with the disclosure
+
+    @field_validator("period", mode="before")
+    @classmethod
+    def _readable(cls, value: object) -> object:
+        """A period that cannot be read is refused with what to give instead."""
+        parse_period(str(value))
+        return value
 
 
 @dataclass
