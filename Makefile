@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup translations run demo test check lint format types contracts pytest chromium screenshots bench wheel wheel-smoke clean
+.PHONY: setup translations run demo test check lint format types contracts pytest chromium pango screenshots bench wheel wheel-smoke clean
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -47,12 +47,16 @@ types: setup
 contracts: setup
 	$(BIN)/lint-imports
 
-pytest: setup chromium
+pytest: setup chromium pango
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## chromium: Debian's browser for tests/browser (Playwright never downloads one)
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium > /dev/null)
+
+## pango: Debian's Pango and fonts, which WeasyPrint needs for the report's PDF
+pango:
+	@(ldconfig -p | grep -q libpangoft2-1.0 && test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf) || (apt-get update -qq && apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core > /dev/null)
 
 ## screenshots: refresh docs/screenshots/*.png
 screenshots: setup chromium

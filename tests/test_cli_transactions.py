@@ -172,6 +172,17 @@ LINES = [
     Line("export summary", R, ("{review}", "--as", "prep", "--format", "html")),
     Line("export summary", R, ("{confidential}", "--as", "prep"), law_reads=True),
     Line("export assessment", R, ("{review}", "--as", "prep")),
+    Line(
+        "report",
+        R,
+        ("--period", "2026", "--org", ORG, "--format", "csv", "--public", "--out", "-"),
+    ),
+    Line(
+        "report",
+        R,
+        ("--period", "2026", "--org", ORG, "--format", "csv", "--out", "-", "--as", "aud"),
+        law_reads=True,
+    ),
     Line("tokens create", W, ("--as", "prep", "--name", "laskuri", "--scope", "read")),
     Line("tokens list", R, ("--as", "prep")),
     Line("tokens revoke", W, ("{token}", "--as", "muu_admin")),

@@ -152,6 +152,22 @@ ROUTES = [
         per_proposal=False,
         ok=(302,),
     ),
+    Route(
+        "reports.index",
+        "GET",
+        fixed("/reports/?period=2026&version=internal"),
+        "aud",
+        refused="prep",
+        per_proposal=False,
+    ),
+    Route(
+        "reports.download",
+        "GET",
+        fixed("/reports/report.csv?period=2026&version=internal"),
+        "aud",
+        refused="prep",
+        per_proposal=False,
+    ),
     Route("auth.password", "GET", fixed("/password"), "prep", per_proposal=False),
     Route("static", "GET", fixed("/static/eva.css"), "prep", per_proposal=False),
 ]

@@ -46,6 +46,8 @@ SPECIAL = {
     "proposal.history_read": _l("Confidential history read"),
     "audit.read": _l("Audit history browsed"),
     "audit.chain_verified": _l("Audit chain verified"),
+    "report.internal_read": _l("Internal report opened or exported"),
+    "report.disclosed": _l("Confidential proposal shown in an internal report"),
     "user.login": _l("Logged in"),
     "user.login_failed": _l("Failed login"),
     "user.logout": _l("Logged out"),

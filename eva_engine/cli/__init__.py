@@ -7,6 +7,7 @@ from eva_engine.cli import audit as audit
 from eva_engine.cli import export as export
 from eva_engine.cli import importing as importing
 from eva_engine.cli import notify as notify
+from eva_engine.cli import report as report
 from eva_engine.cli import tokens as tokens
 from eva_engine.cli.commands import cli
 

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, String, and_, case, cast, false, func, not_, or_, select, true
 from sqlalchemy.orm import Session
 
+from eva_engine.db.reports import ReportQueries
 from eva_engine.models import (
     Alternative,
     Answer,
@@ -71,6 +72,10 @@ class Repositories:
 
     def add(self, entity: object) -> None:
         self.session.add(entity)
+
+    def report_queries(self, organisation_id: int, body_id: int | None) -> ReportQueries:
+        """The report's set-based queries for one organisation (and body)."""
+        return ReportQueries(self.session, organisation_id, body_id)
 
     def flush(self) -> None:
         self.session.flush()
@@ -370,6 +375,13 @@ class Repositories:
             .offset(flt.offset)
         ).all()
         return rows, int(total or 0)
+
+    def proposals_by_ids(self, ids: Sequence[int]) -> Sequence[Proposal]:
+        if not ids:
+            return []
+        return self.session.scalars(
+            select(Proposal).where(Proposal.id.in_(ids)).order_by(Proposal.id)
+        ).all()
 
     def meeting_items(self, meeting_id: int) -> Sequence[Proposal]:
         return self.session.scalars(

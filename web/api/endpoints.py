@@ -13,6 +13,7 @@ from typing import Any
 from flask import url_for
 
 from eva_engine.errors import InvalidInput
+from eva_engine.reports.render import MEDIA_TYPES, filename, render
 from eva_engine.services.assessment import documents, questions, screening
 from eva_engine.services.history import trail
 from eva_engine.services.meetings import agendas
@@ -21,6 +22,8 @@ from eva_engine.services.proposals import commands as proposal_commands
 from eva_engine.services.proposals import queries as proposal_queries
 from eva_engine.services.proposals.commands import CreateProposal
 from eva_engine.services.proposals.queries import ProposalListPage
+from eva_engine.services.reports import queries as reports
+from eva_engine.services.reports.queries import ReportRequest
 from eva_engine.services.runtime import Caller
 from eva_engine.services.steps import assignments, transitions, work
 from eva_engine.services.views import AssignmentView, ProposalView, TransitionResult
@@ -92,6 +95,39 @@ def list_meetings(call: Call, organisation: str) -> Reply:
     """Meetings of the organisation's bodies, or of one body, earliest first."""
     found = directory.meetings(eva(), call.caller, organisation, call.query.body)
     return Reply(schemas.MeetingList(items=found))
+
+
+@api_route(
+    "GET",
+    "/organisations/<organisation>/report",
+    summary="The report for a period",
+    tag="organisations",
+    response=schemas.ReportFile,
+    query=schemas.ReportQuery,
+    files=tuple(MEDIA_TYPES.values()),
+)
+def organisation_report(call: Call, organisation: str) -> Reply:
+    """The report of a period (docs/reports.md) as HTML, CSV, XLSX or PDF; the internal version
+    (public=false) is for the organisation's auditors and administrators and is recorded."""
+    query: schemas.ReportQuery = call.query
+    request = ReportRequest(
+        organisation=organisation,
+        period=query.period,
+        body=query.body,
+        public=query.public,
+        output=query.format,
+    )
+    view = reports.report(eva(), call.caller, request)
+    return Reply(
+        schemas.ReportFile(),
+        content=render(view, query.format, query.language),
+        media_type=MEDIA_TYPES[query.format],
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="{filename(view, query.format, query.language)}"'
+            )
+        },
+    )
 
 
 @api_route(

@@ -60,6 +60,7 @@ class Route:
     proposal_of: Callable[[Caller, dict[str, Any]], int] | None = None  # for If-Match
     description: str = ""
     public: bool = False  # no token needed (the document and its docs page)
+    files: tuple[str, ...] = ()  # answers with a file of one of these media types, not JSON
 
     @property
     def scope(self) -> TokenScope:
@@ -113,6 +114,8 @@ class Reply:
     version: int | None = None  # the proposal's row version: the ETag
     location: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    content: bytes | None = None  # a file (``Route.files``) instead of ``value``
+    media_type: str | None = None
 
 
 ROUTES: list[Route] = []
@@ -284,6 +287,12 @@ def _request_hash(raw_body: Any) -> str:
 
 
 def _render(route: Route, reply: Reply) -> Response:
+    if reply.content is not None and reply.media_type in route.files:
+        response = Response(reply.content, status=reply.status or route.status)
+        response.headers["Content-Type"] = reply.media_type
+        response.headers["Cache-Control"] = "no-store"
+        response.headers.update(reply.headers)
+        return response
     if not isinstance(reply.value, route.response):  # pragma: no cover - a programming error
         raise TypeError(f"{route.endpoint} returned {type(reply.value).__name__}")
     response = Response(reply.value.model_dump_json(), status=reply.status or route.status)

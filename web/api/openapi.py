@@ -100,7 +100,11 @@ def _parameters(route: Route, refs: dict[Any, Any], defs: dict[str, Any]) -> lis
 def _operation(route: Route, refs: dict[Any, Any], defs: dict[str, Any]) -> dict[str, Any]:
     ok: dict[str, Any] = {
         "description": "OK" if route.status == 200 else "Created",
-        "content": {"application/json": {"schema": _response_schema(route, refs)}},
+        "content": (
+            {t: {"schema": {"type": "string", "format": "binary"}} for t in route.files}
+            if route.files
+            else {"application/json": {"schema": _response_schema(route, refs)}}
+        ),
     }
     headers: dict[str, Any] = {}
     if route.etag:

@@ -35,6 +35,8 @@ from eva_engine.services.fields import (
 )
 from eva_engine.services.people.organisations import BodyView, MeetingView, OrganisationView
 from eva_engine.services.proposals.commands import ScheduleProposal
+from eva_engine.services.reports.queries import Output, ReportRequest
+from eva_engine.services.reports.queries import Period_ as ReportPeriod
 from eva_engine.services.steps.assignments import Reassign
 from eva_engine.services.steps.transitions import FireTrigger
 from eva_engine.services.views import AssignmentView, HistoryEventView
@@ -137,6 +139,21 @@ class AfterQuery(Body):
 
 class MeetingQuery(Body):
     body: Code | None = Field(default=None, description="Only this body's")
+
+
+class ReportQuery(Body):
+    command = ReportRequest
+    period: ReportPeriod
+    body: Code | None = Field(default=None, description="Only this body's, e.g. HYVLTK")
+    format: Output = "html"
+    language: Literal["fi", "sv", "en"] = "fi"
+    public: bool = Field(
+        default=True, description="false: the internal version (auditors, administrators)"
+    )
+
+
+class ReportFile(BaseModel):
+    """The report as a file (HTML, CSV, XLSX or PDF)."""
 
 
 class MitigationKey(Body):

@@ -13,6 +13,7 @@ from web.views import (
     meetings,
     outbox,
     proposals,
+    reports,
     tokens,
     work,
 )
@@ -30,5 +31,6 @@ def init_app(app: Flask) -> None:
         language.bp,
         tokens.bp,
         exchange.bp,
+        reports.bp,
     ):
         app.register_blueprint(blueprint)

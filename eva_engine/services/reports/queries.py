@@ -1,0 +1,592 @@
+"""The report for a period and scope (docs/reports.md): read-only, in a fixed number of
+queries (``eva_engine.db.reports``) folded here in one pass per proposal.
+
+What a proposal was at a moment (its state, meeting, outcome, revision) is read from its
+recorded changes in the audit history, not from its row now: a tabled or returned item has
+left its meeting since, a withdrawn one its agenda. What a state means comes from the
+proposal's own workflow version (each state's ``phase`` and ``final``), never its name."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator
+
+from eva_engine.db.audit import PendingEvent
+from eva_engine.db.reports import AnswerRow, ChangeRow, MitigationRow, ProposalRow, ScreeningRow
+from eva_engine.db.repositories import Repositories
+from eva_engine.errors import N_, NotFound, Text
+from eva_engine.models import Body, Meeting, Organisation, User
+from eva_engine.services.access import actor_for, log_disclosure, require_role_in
+from eva_engine.services.command import Command
+from eva_engine.services.definitions import stored_bundle
+from eva_engine.services.fields import Code
+from eva_engine.services.reports.period import TIMEZONE, Period, parse_period
+from eva_engine.services.reports.views import (
+    AgendaRow,
+    BodyRow,
+    DecisionRow,
+    Figure,
+    Ground,
+    GroupRow,
+    ImpactRow,
+    OutcomeCount,
+    Outcomes,
+    ReportView,
+    ScreeningFigures,
+    Texts,
+)
+from eva_engine.services.runtime import Caller, Eva
+from eva_engine.vocabulary import (
+    AffectedGroup,
+    Direction,
+    MeetingOutcome,
+    Publicity,
+    Role,
+    ScreeningOutcome,
+)
+from eva_engine.workflow.definition import State, WorkflowBundle
+
+# Below this a count in a public report is shown as "< 5".
+THRESHOLD = 5
+# Outcomes by which the body made the decision (the others leave it undecided for now or for
+# good); only the adopted ones (approved, amended) bring the chosen alternative's impacts.
+DECIDING = (MeetingOutcome.APPROVED, MeetingOutcome.AMENDED, MeetingOutcome.REJECTED)
+ADOPTED = (MeetingOutcome.APPROVED, MeetingOutcome.AMENDED)
+# Who may read the internal report (with names and non-public proposals): grants in the
+# organisation as a whole (``require_role_in`` with no body).
+INTERNAL_ROLES = (Role.AUDITOR, Role.ADMIN)
+PUBLIC_ROLES = tuple(Role)
+DISCLOSURE = "report.disclosed"  # a non-public proposal shown in an internal report
+INTERNAL_READ = "report.internal_read"  # the internal report opened or exported
+
+Progress = Callable[[str], None]
+STEPS = ("access", "history", "assessments", "figures")
+
+
+Output = Literal["html", "csv", "xlsx", "pdf"]
+# A year, years or dates (``period.parse_period`` reads it).
+Period_ = Annotated[
+    str,
+    Field(
+        min_length=4,
+        max_length=22,
+        pattern=r"^[0-9][0-9.-]*$",
+        description="A year (2026), years (2025-2028) or dates (2026-01-01..2026-06-30)",
+    ),
+]
+
+
+class ReportRequest(Command):
+    organisation: Code = Field(min_length=1)
+    period: Period_
+    body: Code | None = None
+    public: bool = True
+    output: Output = "html"  # recorded with the disclosure
+
+    @field_validator("period", mode="before")
+    @classmethod
+    def _readable(cls, value: object) -> object:
+        """A period that cannot be read is refused with what to give instead."""
+        parse_period(str(value))
+        return value
+
+
+@dataclass
+class Handling:
+    """One outcome recorded for a proposal at a meeting."""
+
+    proposal_id: int
+    at: datetime  # the meeting's start (the recording's time where no meeting is known)
+    meeting_id: int | None
+    outcome: MeetingOutcome
+    revision: int
+
+
+@dataclass
+class Timeline:
+    """A proposal's recorded states, folded from its changes."""
+
+    proposal: ProposalRow
+    phases: dict[str, str]  # state id: its phase in the proposal's workflow version
+    states: list[tuple[datetime, dict[str, Any]]] = field(default_factory=list)
+    handlings: list[Handling] = field(default_factory=list)
+    created: datetime | None = None
+    ready: datetime | None = None  # first reached a state past preparation (signed off)
+    ended: datetime | None = None  # reached a final state
+    withdrawn: datetime | None = None  # ended without a decision
+
+    def at(self, moment: datetime) -> dict[str, Any] | None:
+        """The proposal's recorded columns at ``moment`` (None: it did not exist yet)."""
+        found = None
+        for when, columns in self.states:
+            if when > moment:
+                break
+            found = columns
+        return found
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _fold(
+    proposal: ProposalRow,
+    changes: Iterable[ChangeRow],
+    states: dict[str, State],
+    meetings: dict[int, Meeting],
+) -> Timeline:
+    line = Timeline(proposal, {s.id: s.phase for s in states.values()})
+    current: dict[str, Any] = {}
+    for change in changes:
+        when = _utc(change.occurred_at)
+        after: dict[str, Any] = json.loads(change.after) if change.after else {}
+        before = current
+        current = after if change.before is None and not current else {**current, **after}
+        line.states.append((when, current))
+        if line.created is None:
+            line.created = when
+        outcome = after.get("outcome")
+        if outcome is not None and "outcome" in after:
+            meeting_id = before.get("meeting_id")
+            meeting = meetings.get(meeting_id) if meeting_id is not None else None
+            line.handlings.append(
+                Handling(
+                    proposal.id,
+                    _utc(meeting.starts_at) if meeting is not None else when,
+                    meeting_id,
+                    MeetingOutcome(outcome),
+                    int(before.get("revision") or current.get("revision") or 1),
+                )
+            )
+        if "state" in after:
+            state = states.get(str(after["state"]))
+            if state is None:
+                continue
+            if line.ready is None and state.phase != "preparation":
+                line.ready = when
+            if state.final and line.ended is None:
+                line.ended = when
+                if not state.decided:
+                    line.withdrawn = when
+    return line
+
+
+def _suppress(public: bool) -> Callable[[int], Figure]:
+    def figure(count: int) -> Figure:
+        return None if public and 0 < count < THRESHOLD else count
+
+    return figure
+
+
+def _share(part: int, whole: int, public: bool) -> float | None:
+    if whole == 0 or (public and (0 < part < THRESHOLD or whole < THRESHOLD)):
+        return None
+    return part / whole
+
+
+def _names(fi: str, sv: str | None) -> Texts:
+    return Texts(fi=fi, sv=sv or fi, en=fi)
+
+
+def _access(
+    repos: Repositories, user: User | None, request: ReportRequest
+) -> tuple[Organisation, Body | None, str | None]:
+    missing = f"no organisation {request.organisation!r}"
+    missing_text = Text(
+        N_("There is no organisation %(organisation)s among yours."),
+        {"organisation": request.organisation},
+    )
+    org = repos.organisation_by_code(request.organisation)
+    if org is None:
+        raise NotFound(missing, text=missing_text)
+    roles = PUBLIC_ROLES if request.public else INTERNAL_ROLES
+    role = require_role_in(
+        repos, user, org.id, None, roles, "read the internal report", missing, missing_text
+    )
+    body = None
+    if request.body:
+        body = repos.body_by_code(org.id, request.body)
+        if body is None:
+            raise NotFound(
+                f"no body {request.body!r} in {org.code}",
+                text=Text(
+                    N_("There is no body %(body)s in this organisation: check its code."),
+                    {"body": request.body},
+                ),
+            )
+    return org, body, role.value if role else None
+
+
+def report(
+    eva: Eva, caller: Caller, request: ReportRequest, progress: Progress | None = None
+) -> ReportView:
+    """The report. An internal one is a disclosure (TiHL 17 §): its opening or export is
+    recorded, with each non-public proposal it lists, in a short transaction of its own."""
+    period = parse_period(request.period)
+    step = progress or (lambda _name: None)
+    with eva.reading() as uow:
+        repos = uow.repos
+        uow.audit.actor, user = actor_for(repos, caller)
+        org, body, role = _access(repos, user, request)
+        step(STEPS[0])
+        view, listed = compute(repos, org, body, period, public=request.public, progress=step)
+        if not request.public:
+            uow.audit.role = role
+            uow.audit.record(
+                PendingEvent(
+                    action=INTERNAL_READ,
+                    entity_type="organisation",
+                    entity_id=str(org.id),
+                    organisation_id=org.id,
+                    proposal_id=None,
+                    before=None,
+                    after={
+                        "period": period.label,
+                        "body": body.code if body else None,
+                        "output": request.output,
+                    },
+                    reason=None,
+                    role=role,
+                )
+            )
+            for proposal in repos.proposals_by_ids(sorted(listed)):
+                log_disclosure(uow.audit, proposal, DISCLOSURE)
+            uow.commit()
+        return view
+
+
+def compute(
+    repos: Repositories,
+    org: Organisation,
+    body: Body | None,
+    period: Period,
+    *,
+    public: bool,
+    progress: Progress | None = None,
+) -> tuple[ReportView, set[int]]:
+    """The figures, and the ids of the non-public proposals the report lists."""
+    step = progress or (lambda _name: None)
+    figure = _suppress(public)
+    queries = repos.report_queries(org.id, body.id if body else None)
+    bodies = list(queries.bodies())
+    meetings = queries.all_meetings()
+    proposals = queries.proposals()
+    changes = queries.changes(period.until)
+    step(STEPS[1])
+    screenings = {(s.proposal_id, s.revision): s for s in queries.screenings()}
+    answers = queries.chosen_answers()
+    mitigations = queries.mitigations()
+    step(STEPS[2])
+
+    bundles: dict[tuple[str, int], WorkflowBundle] = {}
+    for row in proposals:
+        key = (row.workflow_name, row.workflow_version)
+        if key not in bundles:
+            bundles[key] = stored_bundle(repos, *key)[0]
+    by_proposal: dict[int, list[ChangeRow]] = defaultdict(list)
+    for change in changes:
+        by_proposal[change.proposal_id].append(change)
+    lines: dict[int, Timeline] = {}
+    for row in proposals:
+        bundle = bundles[(row.workflow_name, row.workflow_version)]
+        states = {s.id: s for s in bundle.workflow.states}
+        lines[row.id] = _fold(row, by_proposal.get(row.id, []), states, meetings)
+
+    handlings = [h for line in lines.values() for h in line.handlings if period.holds(h.at)]
+    handlings.sort(key=lambda h: (h.at, h.proposal_id))
+    outcomes = _outcomes(lines, handlings, period, figure)
+    last: dict[int, Handling] = {}
+    for handling in handlings:
+        last[handling.proposal_id] = handling
+    decided = {pid: h for pid, h in last.items() if h.outcome in DECIDING}
+    adopted = {pid: h for pid, h in decided.items() if h.outcome in ADOPTED}
+    screening = _screening(decided, screenings, lines, bundles, figure)
+    agenda, total = _agenda(lines, meetings, bodies, period, public)
+    impacts = _impacts(adopted, answers, bundles, figure)
+    groups = _groups(adopted, answers, mitigations, figure)
+    body_rows = _bodies(lines, bodies, period, public)
+    decisions, listed = _decisions(handlings, lines, screenings, bodies, public)
+    step(STEPS[3])
+    view = ReportView(
+        organisation=org.code,
+        organisation_name=_names(org.name_fi, org.name_sv),
+        body=body.code if body else None,
+        body_name=_names(body.name_fi, body.name_sv) if body else None,
+        start=period.start,
+        end=period.end,
+        public=public,
+        generated_at=datetime.now(UTC),
+        outcomes=outcomes,
+        screening=screening,
+        agenda=agenda,
+        agenda_total=total,
+        impacts=impacts,
+        groups=groups,
+        bodies=body_rows,
+        decisions=decisions,
+    )
+    return view, listed
+
+
+def _outcomes(
+    lines: dict[int, Timeline],
+    handlings: list[Handling],
+    period: Period,
+    figure: Callable[[int], Figure],
+) -> Outcomes:
+    counts = Counter(h.outcome for h in handlings)
+    again = set()
+    for handling in handlings:
+        earlier = lines[handling.proposal_id].handlings
+        if any(e.outcome == MeetingOutcome.RETURNED and e.at < handling.at for e in earlier):
+            again.add(handling.proposal_id)
+    withdrawn = sum(
+        1 for line in lines.values() if line.withdrawn is not None and period.holds(line.withdrawn)
+    )
+    return Outcomes(
+        handled=[OutcomeCount(outcome=o, count=figure(counts[o])) for o in MeetingOutcome],
+        withdrawn=figure(withdrawn),
+        handled_again=figure(len(again)),
+    )
+
+
+def _screening(
+    decided: dict[int, Handling],
+    screenings: dict[tuple[int, int], ScreeningRow],
+    lines: dict[int, Timeline],
+    bundles: dict[tuple[str, int], WorkflowBundle],
+    figure: Callable[[int], Figure],
+) -> ScreeningFigures:
+    depth: Counter[ScreeningOutcome] = Counter()
+    grounds: Counter[str] = Counter()
+    texts: dict[str, Texts] = {}
+    screened = 0
+    for pid, handling in decided.items():
+        found = screenings.get((pid, handling.revision))
+        if found is None:
+            continue
+        screened += 1
+        depth[found.outcome] += 1
+        if found.outcome == ScreeningOutcome.EXEMPT:
+            ground = found.exemption or "other"
+            grounds[ground] += 1
+            if ground not in texts:
+                row = lines[pid].proposal
+                workflow = bundles[(row.workflow_name, row.workflow_version)].workflow
+                choice = next((c for c in workflow.screening.exemptions if c.id == ground), None)
+                texts[ground] = (
+                    Texts(fi=choice.text.fi, sv=choice.text.sv, en=choice.text.en)
+                    if choice
+                    else Texts(fi=ground, sv=ground, en=ground)
+                )
+    return ScreeningFigures(
+        decisions=figure(len(decided)),
+        screened=figure(screened),
+        not_screened=figure(len(decided) - screened),
+        depth={d: figure(depth[d]) for d in ScreeningOutcome},
+        exemptions=[
+            Ground(id=g, text=texts[g], count=figure(n))
+            for g, n in sorted(grounds.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
+    )
+
+
+def _agenda(
+    lines: dict[int, Timeline],
+    meetings: dict[int, Meeting],
+    bodies: list[Body],
+    period: Period,
+    public: bool,
+) -> tuple[list[AgendaRow], AgendaRow]:
+    """Items of the meetings that started in the period: proposals on the meeting at its
+    start, and those an outcome was recorded for at it; complete: at the start the
+    proposal's recorded state was past preparation (signed off, on the agenda, decided)."""
+    figure = _suppress(public)
+    in_period = {m.id: m for m in meetings.values() if period.holds(_utc(m.starts_at))}
+    items: Counter[int] = Counter()
+    complete: Counter[int] = Counter()
+    for line in lines.values():
+        handled_at = {h.meeting_id for h in line.handlings}
+        for meeting in in_period.values():
+            start = _utc(meeting.starts_at)
+            columns = line.at(start)
+            on_agenda = columns is not None and columns.get("meeting_id") == meeting.id
+            if not (on_agenda or meeting.id in handled_at):
+                continue
+            items[meeting.body_id] += 1
+            if columns is not None and _past_preparation(line, columns):
+                complete[meeting.body_id] += 1
+    rows = [
+        AgendaRow(
+            body=b.code,
+            name=_names(b.name_fi, b.name_sv),
+            items=figure(items[b.id]),
+            complete=figure(complete[b.id]),
+            share=_share(complete[b.id], items[b.id], public),
+        )
+        for b in bodies
+    ]
+    all_items, all_complete = sum(items.values()), sum(complete.values())
+    total = AgendaRow(
+        body="",
+        name=Texts(fi="Yhteensä", sv="Totalt", en="Total"),
+        items=figure(all_items),
+        complete=figure(all_complete),
+        share=_share(all_complete, all_items, public),
+    )
+    return rows, total
+
+
+def _past_preparation(line: Timeline, columns: dict[str, Any]) -> bool:
+    state = columns.get("state")
+    return state is not None and line.phases.get(str(state), "preparation") != "preparation"
+
+
+def _area_titles(bundles: Iterable[WorkflowBundle]) -> dict[str, Texts]:
+    titles: dict[str, Texts] = {}
+    for bundle in bundles:
+        for checklist in bundle.checklists:
+            for area in checklist.areas:
+                titles.setdefault(
+                    area.id, Texts(fi=area.title.fi, sv=area.title.sv, en=area.title.en)
+                )
+    return titles
+
+
+def _impacts(
+    adopted: dict[int, Handling],
+    answers: list[AnswerRow],
+    bundles: dict[tuple[str, int], WorkflowBundle],
+    figure: Callable[[int], Figure],
+) -> list[ImpactRow]:
+    counts: dict[str, Counter[Direction]] = defaultdict(Counter)
+    for answer in answers:
+        handling = adopted.get(answer.proposal_id)
+        if handling is None or handling.revision != answer.revision:
+            continue
+        counts[answer.question_id.split(".", 1)[0]][answer.direction] += 1
+    titles = _area_titles(bundles.values())
+    order = list(titles)
+    rows = []
+    for area in sorted(counts, key=lambda a: (order.index(a) if a in order else len(order), a)):
+        c = counts[area]
+        rows.append(
+            ImpactRow(
+                area=area,
+                title=titles.get(area, Texts(fi=area, sv=area, en=area)),
+                positive=figure(c[Direction.POSITIVE]),
+                negative=figure(c[Direction.NEGATIVE]),
+                none=figure(c[Direction.NONE]),
+                unknown=figure(c[Direction.UNKNOWN]),
+            )
+        )
+    return rows
+
+
+def _groups(
+    adopted: dict[int, Handling],
+    answers: list[AnswerRow],
+    mitigations: list[MitigationRow],
+    figure: Callable[[int], Figure],
+) -> list[GroupRow]:
+    measures = {(m.proposal_id, m.revision, m.question_id, m.alternative_id) for m in mitigations}
+    affected: dict[str, set[int]] = defaultdict(set)
+    mitigated: dict[str, set[int]] = defaultdict(set)
+    for answer in answers:
+        handling = adopted.get(answer.proposal_id)
+        if handling is None or handling.revision != answer.revision:
+            continue
+        if answer.direction != Direction.NEGATIVE:
+            continue
+        key = (answer.proposal_id, answer.revision, answer.question_id)
+        has_measure = (*key, answer.alternative_id) in measures or (*key, None) in measures
+        for group in answer.affected_groups:
+            affected[group].add(answer.proposal_id)
+            if has_measure:
+                mitigated[group].add(answer.proposal_id)
+    known = [g.value for g in AffectedGroup]
+    ranked = sorted(
+        affected,
+        key=lambda g: (-len(affected[g]), known.index(g) if g in known else len(known), g),
+    )
+    return [
+        GroupRow(group=g, decisions=figure(len(affected[g])), mitigated=figure(len(mitigated[g])))
+        for g in ranked
+    ]
+
+
+def _bodies(
+    lines: dict[int, Timeline], bodies: list[Body], period: Period, public: bool
+) -> list[BodyRow]:
+    figure = _suppress(public)
+    rows = []
+    for b in bodies:
+        active = [
+            line
+            for line in lines.values()
+            if line.proposal.body_id == b.id
+            and line.created is not None
+            and line.created < period.until
+            and (line.ended is None or line.ended >= period.since)
+        ]
+        completed = [line for line in active if line.ready is not None]
+        signed = [
+            line
+            for line in completed
+            if line.ready is not None and line.created is not None and period.holds(line.ready)
+        ]
+        days = [
+            (line.ready - line.created).total_seconds() / 86400
+            for line in signed
+            if line.ready is not None and line.created is not None
+        ]
+        small = public and len(days) < THRESHOLD
+        rows.append(
+            BodyRow(
+                body=b.code,
+                name=_names(b.name_fi, b.name_sv),
+                proposals=figure(len(active)),
+                completed=figure(len(completed)),
+                completion=_share(len(completed), len(active), public),
+                signed_off=figure(len(signed)),
+                median_days=round(statistics.median(days), 1) if days and not small else None,
+            )
+        )
+    return rows
+
+
+def _decisions(
+    handlings: list[Handling],
+    lines: dict[int, Timeline],
+    screenings: dict[tuple[int, int], ScreeningRow],
+    bodies: list[Body],
+    public: bool,
+) -> tuple[list[DecisionRow], set[int]]:
+    codes = {b.id: b.code for b in bodies}
+    rows, listed = [], set()
+    for handling in handlings:
+        row = lines[handling.proposal_id].proposal
+        if row.publicity != Publicity.PUBLIC:
+            if public:
+                continue
+            listed.add(row.id)
+        found = screenings.get((row.id, handling.revision))
+        rows.append(
+            DecisionRow(
+                case_number=row.case_number,
+                title=_names(row.title_fi, row.title_sv),
+                body=codes.get(row.body_id, ""),
+                meeting=handling.at.astimezone(TIMEZONE).date(),
+                outcome=handling.outcome,
+                screening=found.outcome if found else None,
+                preparer=None if public else row.preparer,
+            )
+        )
+    return rows, listed
