@@ -9,6 +9,7 @@ from web.views import (
     audit,
     editor,
     exchange,
+    follow_up,
     language,
     meetings,
     outbox,
@@ -30,5 +31,6 @@ def init_app(app: Flask) -> None:
         language.bp,
         tokens.bp,
         exchange.bp,
+        follow_up.bp,
     ):
         app.register_blueprint(blueprint)
