@@ -116,6 +116,7 @@ class Foreign:
     token: int  # outsider's API token
     message: int  # a dead letter of muualla (outsider has no email address)
     admin: str = "muu_admin"  # muualla's administrator
+    follow_up: int = 0  # a follow-up of the proposal, where a test adds one (follow_up_support)
 
 
 def build_foreign(eva: Eva) -> Foreign:
