@@ -15,13 +15,22 @@ from eva_engine.db.repositories import ProposalFilter
 from eva_engine.errors import NotFound
 from eva_engine.services import definitions
 from eva_engine.services.assessment import documents, screening
+from eva_engine.services.follow_up import commands as follow_up_commands
+from eva_engine.services.follow_up import queries as follow_up_queries
 from eva_engine.services.history import trail
 from eva_engine.services.people import accounts, organisations, users
 from eva_engine.services.proposals import commands as proposal_commands
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.steps import transitions
 from eva_engine.services.views import HistoryEventView
-from eva_engine.vocabulary import BodyKind, Language, Role, ScreeningOutcome
+from eva_engine.vocabulary import (
+    BodyKind,
+    FollowUpOutcome,
+    FollowUpSource,
+    Language,
+    Role,
+    ScreeningOutcome,
+)
 from eva_engine.workflow.definition import WorkflowBundle
 
 DYNASTY_PATTERN = r"\d+/\d{2}\.\d{2}\.\d{2}/\d{4}"
@@ -364,6 +373,8 @@ def _create_and_walk(
                 _as("sihteeri"),
                 proposal_commands.ScheduleProposal(proposal_id=pid, meeting_id=meeting),
             )
+        if trigger == "close":
+            _record_follow_ups(eva, pid, preparer)
         result = transitions.fire(eva, _as(user), pid, trigger)
         if say:
             say(f"  {user:<15} {trigger:<18} {result.from_state} → {result.to_state}")
@@ -374,6 +385,23 @@ def _create_and_walk(
         actor = preparer if trigger == "withdraw" else "sihteeri"
         transitions.fire(eva, _as(actor), pid, trigger, reason=reason or None)
     return pid
+
+
+def _record_follow_ups(eva: Eva, pid: int, preparer: str) -> None:
+    """The preparer records each follow-up's result (as predicted) before the case closes."""
+    for follow_up in follow_up_queries.proposal_follow_ups(eva, _as(preparer), pid).follow_ups:
+        follow_up_commands.record_result(
+            eva,
+            _as(preparer),
+            follow_up_commands.RecordResult(
+                follow_up_id=follow_up.id,
+                value="toteutui",
+                measured_on=datetime.now(UTC).date(),
+                source_kind=FollowUpSource.OWN_DATA,
+                source_reference="Kunnan oma seuranta",
+                outcome=FollowUpOutcome.AS_PREDICTED,
+            ),
+        )
 
 
 def _screen_and_assess(

@@ -126,3 +126,27 @@ class DeliveryState(StrEnum):
     PENDING = "pending"  # waiting for its (next) attempt
     DELIVERED = "delivered"
     DEAD = "dead"  # gave up after the last retry: a dead letter for administrators
+
+
+class FollowUpState(StrEnum):
+    OPEN = "open"  # waiting for a result (seuranta kesken)
+    DONE = "done"  # a result is recorded and it tells how the impact went
+    WAIVED = "waived"  # not followed up, with the reason why (seurannasta luovuttu)
+
+
+class FollowUpOutcome(StrEnum):
+    """How the measured impact compares with the one predicted for the chosen alternative."""
+
+    AS_PREDICTED = "as_predicted"
+    BETTER = "better"  # better than predicted
+    WORSE = "worse"  # worse than predicted
+    CANNOT_TELL_YET = "cannot_tell_yet"  # too early to say: the follow-up stays open
+
+
+class FollowUpSource(StrEnum):
+    """Where a follow-up result comes from; the reference names the exact item."""
+
+    SOTKANET = "sotkanet"  # THL's Sotkanet: the reference is the indicator id
+    TEAVIISARI = "teaviisari"  # THL's TEAviisari
+    OWN_DATA = "own_data"  # the municipality's or county's own data
+    OTHER = "other"

@@ -8,13 +8,23 @@ from typing import Any
 
 from eva_engine.services import definitions
 from eva_engine.services.assessment import documents, screening
+from eva_engine.services.follow_up import commands as follow_up_commands
+from eva_engine.services.follow_up import queries as follow_up_queries
 from eva_engine.services.notifications import outbox
 from eva_engine.services.people import organisations, tokens, users
 from eva_engine.services.proposals import commands as proposal_commands
 from eva_engine.services.proposals import queries as proposal_queries
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.steps import transitions
-from eva_engine.vocabulary import DeliveryState, Publicity, Role, ScreeningOutcome, TokenScope
+from eva_engine.vocabulary import (
+    DeliveryState,
+    FollowUpOutcome,
+    FollowUpSource,
+    Publicity,
+    Role,
+    ScreeningOutcome,
+    TokenScope,
+)
 from eva_engine.workflow.definition import WorkflowBundle
 
 ORG = "testila"
@@ -106,6 +116,7 @@ class Foreign:
     token: int  # outsider's API token
     message: int  # a dead letter of muualla (outsider has no email address)
     admin: str = "muu_admin"  # muualla's administrator
+    follow_up: int = 0  # a follow-up of the proposal, where a test adds one (follow_up_support)
 
 
 def build_foreign(eva: Eva) -> Foreign:
@@ -350,8 +361,27 @@ def proposal_in(
                     proposal_id=pid, meeting_id=meeting_id(eva, body)
                 ),
             )
+        if trigger == "close":
+            settle_follow_ups(eva, pid, preparer)
         transitions.fire(eva, as_(who.get(actor, actor)), pid, trigger)
     return pid
+
+
+def settle_follow_ups(eva: Eva, pid: int, who: str = "prep") -> None:
+    """Record a result (as predicted) for every follow-up of a decided proposal."""
+    for follow_up in follow_up_queries.proposal_follow_ups(eva, as_(who), pid).follow_ups:
+        follow_up_commands.record_result(
+            eva,
+            as_(who),
+            follow_up_commands.RecordResult(
+                follow_up_id=follow_up.id,
+                value="12",
+                measured_on=datetime.now(UTC).date(),
+                source_kind=FollowUpSource.SOTKANET,
+                source_reference="289",
+                outcome=FollowUpOutcome.AS_PREDICTED,
+            ),
+        )
 
 
 def state_of(eva: Eva, pid: int) -> str:

@@ -34,6 +34,7 @@ from eva_engine.workflow.definition import (
     CloseAssignments,
     Effect,
     OpenAssignment,
+    OpenFollowUps,
     SetOutcome,
     SimpleEffect,
     Transition,
@@ -249,6 +250,7 @@ class ProposalModel:
     screening: ScreeningRecord | None = None
     doc: Doc = field(default_factory=Doc)
     tasks: list[Task] = field(default_factory=list)
+    follow_ups: int = 0  # open follow-ups (no rule here records one: a closing guard holds)
 
     def copy(self) -> ProposalModel:
         return copy.deepcopy(self)
@@ -288,6 +290,7 @@ class WorkflowModel:
             "reviewer_is_not_preparer": lambda p, actor: actor != p.preparer,
             "actor_is_presenter": lambda p, actor: actor == p.presenter,
             "meeting_scheduled": lambda p, _: p.meeting is not None,
+            "follow_ups_settled": lambda p, _: p.follow_ups == 0,
         }
         self.conditions: dict[str, Callable[[ProposalModel], bool]] = {
             "screening_exempt": _exempt,
@@ -416,6 +419,8 @@ class WorkflowModel:
             )
         elif isinstance(effect, SetOutcome):
             p.outcome = effect.outcome.value
+        elif isinstance(effect, OpenFollowUps):
+            p.follow_ups += len(p.doc.indicators)
         elif isinstance(effect, SimpleEffect):
             if effect.do == "clear_outcome":
                 p.outcome = None

@@ -119,6 +119,17 @@ def test_a_script_walks_a_proposal_from_draft_to_closed(
     assert [i["complete"] for i in agenda["items"] if i["proposal_id"] == pid] == [True]
     assert reviewer.step(pid, "approve") == "decided"
     assert preparer.step(pid, "start_follow_up") == "follow_up"
+    # The indicator's follow-up is recorded before the proposal can close.
+    follow_ups = preparer.call("GET", f"/proposals/{pid}/follow-ups").json()["follow_ups"]
+    assert [f["indicator"] for f in follow_ups] == ["Uimahallin käyntikerrat"]
+    measured = datetime.now(UTC).date().isoformat()
+    result = {
+        "value": "41 200",
+        "measured_on": measured,
+        "source_kind": "own_data",
+        "outcome": "better",
+    }
+    preparer.call("POST", f"/follow-ups/{follow_ups[0]['id']}/result", result)
     assert preparer.step(pid, "close") == "closed"
 
     history = preparer.call("GET", f"/proposals/{pid}/history").json()["items"]

@@ -156,6 +156,11 @@ def test_a_proposal_is_walked_from_draft_to_closed_through_the_cli_alone(
     eva("proposals", "fire", pid, "place_on_agenda", "--as", "secretary")
     eva("proposals", "fire", pid, "approve", "--as", "secretary")
     eva("proposals", "fire", pid, "start_follow_up", "--as", "director")
+    follow_ups = eva.json("follow-up", "list", pid, "--as", "director")["follow_ups"]
+    for follow_up in follow_ups:
+        eva(
+            "follow-up", "waive", str(follow_up["id"]), "--reason", "Ei mitata.", "--as", "director"
+        )
     closed = eva("proposals", "fire", pid, "close", "--as", "director")
     assert "follow_up → closed" in closed.stdout
 
@@ -277,9 +282,9 @@ def test_workflow_commands_list_publish_and_draw(eva_cli: Eva) -> None:
     eva = eva_cli
     eva("db", "upgrade")
     assert "Nothing published" in eva("workflows", "list").stdout
-    assert "eva-standard v2" in eva("workflows", "publish").stdout
+    assert "eva-standard v3" in eva("workflows", "publish").stdout
     assert "nothing new" in eva("workflows", "publish").stdout
-    assert eva.json("workflows", "list")[0]["version"] == 2
+    assert eva.json("workflows", "list")[0]["version"] == 3
     assert "OK: 1 workflow(s), 8 checklist(s)" in eva("workflows", "validate").stdout
     diagram = eva("workflows", "diagram").stdout
     assert diagram.startswith("stateDiagram-v2")

@@ -46,6 +46,7 @@ from tests.builders import (
 )
 from tests.conftest import FreshDatabase, publish_workflows
 from tests.exchange_support import sample
+from tests.follow_up_support import foreign_follow_up
 from tests.test_transactions_per_request import Counter
 
 KEY = hashlib.sha256(b"eva test audit key").hexdigest()
@@ -92,6 +93,8 @@ def site(
         "hook": str(hook.id),
         "message": str(foreign.message),
         "token": str(foreign.token),
+        "follow_up": str(foreign_follow_up(eva, foreign)),
+        "decided": str(foreign.proposal),
         "files": str(files),
         "cases": str(sample("cases-good.csv")),
     }
@@ -172,6 +175,21 @@ LINES = [
     Line("export summary", R, ("{review}", "--as", "prep", "--format", "html")),
     Line("export summary", R, ("{confidential}", "--as", "prep"), law_reads=True),
     Line("export assessment", R, ("{review}", "--as", "prep")),
+    Line("follow-up list", R, ("{decided}", "--as", "outsider")),
+    Line(
+        "follow-up record",
+        W,
+        (
+            "{follow_up}",
+            *("--value", "12 %", "--measured-on", "2026-11-30", "--source", "own_data"),
+            *("--outcome", "cannot_tell_yet", "--as", "outsider"),
+        ),
+    ),
+    Line(
+        "follow-up waive",
+        W,
+        ("{follow_up}", "--reason", "Mittari lakkautettiin.", "--as", "outsider"),
+    ),
     Line(
         "report",
         R,

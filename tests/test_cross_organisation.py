@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ from tests.builders import (
 )
 from tests.conftest import World
 from tests.exchange_support import run, sample
+from tests.follow_up_support import foreign_follow_up
 from web import cli as program
 
 __all__ = ["api_app", "program"]  # fixtures; the whole ``eva`` program
@@ -73,7 +74,8 @@ def changed(before: dict[str, list[str]], after: dict[str, list[str]]) -> list[s
 
 @pytest.fixture
 def foreign(eva: Eva, world: World) -> Foreign:
-    return build_foreign(eva)
+    found = build_foreign(eva)
+    return replace(found, follow_up=foreign_follow_up(eva, found))
 
 
 # the command line ------------------------------------------------------------------------------
@@ -169,6 +171,28 @@ COMMANDS = [
     Command("export summary", ("{proposal}", "--as", "admin")),
     Command("export assessment", ("{proposal}", "--as", "admin")),
     Command("import proposals", ("{cases}", "--org", OTHER_ORG, "--as", "admin")),
+    Command("follow-up list", ("{proposal}", "--as", "admin")),
+    Command(
+        "follow-up record",
+        (
+            "{follow_up}",
+            "--value",
+            "1",
+            "--measured-on",
+            "2026-01-01",
+            "--source",
+            "own_data",
+            "--outcome",
+            "better",
+            "--as",
+            "admin",
+        ),
+    ),
+    Command("follow-up waive", ("{follow_up}", "--reason", "x", "--as", "admin")),
+    Command("report", ("--period", "2026", "--org", OTHER_ORG, "--out", "-", "--as", "aud")),
+    Command(
+        "report", ("--period", "2026", "--org", OTHER_ORG, "--public", "--out", "-", "--as", "prep")
+    ),
 ]
 
 # Commands with --as that have no target in another organisation, and why.
@@ -207,6 +231,7 @@ def values(eva: Eva, foreign: Foreign, tmp_path: Path) -> dict[str, str]:
         "file": str(doc),
         "cases": str(sample("cases-good.csv")),
         "own_proposal": str(proposal_in(eva, "reviewed")),
+        "follow_up": str(foreign.follow_up),
     }
 
 
@@ -391,6 +416,9 @@ OPERATIONS = [
     Operation("meeting_agenda", "GET", "/meetings/{meeting}/agenda", user="sec"),
     Operation("list_proposals", "GET", f"/proposals?organisation={OTHER_ORG}"),
     Operation(
+        "organisation_report", "GET", f"/organisations/{OTHER_ORG}/report?period=2026", user="aud"
+    ),
+    Operation(
         "create_proposal",
         "POST",
         "/proposals",
@@ -448,6 +476,21 @@ OPERATIONS = [
     Operation(
         "reassign", "POST", "/assignments/{assignment}/reassign", lambda _e: {"assignee": "prep"}
     ),
+    Operation("proposal_follow_ups", "GET", P + "/follow-ups", user="aud"),
+    Operation(
+        "record_follow_up",
+        "POST",
+        "/follow-ups/{follow_up}/result",
+        lambda _e: {
+            "value": "1",
+            "measured_on": "2026-01-01",
+            "source_kind": "own_data",
+            "outcome": "better",
+        },
+    ),
+    Operation(
+        "waive_follow_up", "POST", "/follow-ups/{follow_up}/waive", lambda _e: {"reason": "x"}
+    ),
     # testila's secretary hands testila's task to muualla's user: refused, nothing changes.
     Operation(
         "reassign",
@@ -462,6 +505,7 @@ OPERATIONS = [
 API_NO_TARGET = {
     "list_organisations": "lists the organisations where the token's user holds a role",
     "my_assignments": "lists the token's user's own assignments",
+    "my_follow_ups": "lists the token's user's own follow-ups",
 }
 
 
@@ -488,6 +532,7 @@ def test_no_api_operation_reaches_another_organisations_records(
         "assignment": foreign.assignment,
         "own": own,
         "own_assignment": assignment,
+        "follow_up": foreign.follow_up,
     }
     api = Api(
         api_app.test_client(),

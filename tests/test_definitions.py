@@ -409,7 +409,7 @@ def test_the_same_workflow_name_and_version_in_two_files_is_reported(defs: Path)
     assert_reported(
         problems_in(defs),
         "workflows/zz-copy.yaml: version",
-        "workflow 'eva-standard' version 2",
+        "workflow 'eva-standard' version 3",
         f"also defined in {WORKFLOW}",
     )
 

@@ -635,7 +635,8 @@ def _fill(rule: str, values: dict[str, str]) -> str:
 
 
 def _path(route: Any, pid: int, assignment: int) -> str:
-    values = {"proposal_id": str(pid), "assignment_id": str(assignment)}
+    # No follow-up is needed: the body is refused before the follow-up is looked up.
+    values = {"proposal_id": str(pid), "assignment_id": str(assignment), "follow_up_id": "1"}
     return _fill(route.rule, {**values, "trigger": "start_screening"})
 
 
@@ -737,7 +738,12 @@ def test_no_api_route_reads_an_id_in_other_digits(app: Flask, eva: Eva, script: 
     pid = new_proposal(eva)
     with eva.uow() as uow:
         assignment = uow.repos.assignments_for_proposal(pid)[0].id
-    ids = {"proposal_id": pid, "assignment_id": assignment, "meeting_id": meeting_id(eva)}
+    ids = {
+        "proposal_id": pid,
+        "assignment_id": assignment,
+        "meeting_id": meeting_id(eva),
+        "follow_up_id": 1,  # only POSTs name a follow-up: foreign digits are 404 before it
+    }
     api = Api(app.test_client(), make_token(eva, "prep"))
     tried = 0
     for route in ROUTES:
@@ -771,7 +777,12 @@ def test_no_page_of_the_ui_reads_an_id_in_other_digits(app: Flask, eva: Eva, scr
     pid = new_proposal(eva)
     messages = outbox.list_messages(eva, OPERATOR)
     assert messages
-    ids = {"proposal_id": pid, "meeting_id": meeting_id(eva), "message_id": messages[0].id}
+    ids = {
+        "proposal_id": pid,
+        "meeting_id": meeting_id(eva),
+        "message_id": messages[0].id,
+        "follow_up_id": 1,  # only POSTs name a follow-up: foreign digits are 404 before it
+    }
     others = {"trigger": "start_screening", "area_id": "children"}
     rules = [
         (rule, re.findall(r"<int(?:\([^)]*\))?:([a-z_]+)>", rule.rule))

@@ -15,9 +15,10 @@ import pytest
 import yaml
 
 from eva_engine.config import default_workflows_dir
-from eva_engine.errors import InvalidInput, PermissionDenied
+from eva_engine.errors import GuardFailed, InvalidInput, PermissionDenied
 from eva_engine.services import definitions
 from eva_engine.services.assessment import documents
+from eva_engine.services.follow_up import queries as follow_up_queries
 from eva_engine.services.meetings import agendas
 from eva_engine.services.people import organisations, users
 from eva_engine.services.proposals import commands as proposal_commands
@@ -26,7 +27,7 @@ from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.steps import assignments, transitions, work
 from eva_engine.vocabulary import NotificationKind, Role, ScreeningOutcome
 from eva_engine.workflow.loader import load_catalogue
-from tests.builders import OPERATOR, PATTERN, as_, document, screen
+from tests.builders import OPERATOR, PATTERN, as_, document, screen, settle_follow_ups
 from tests.conftest import World
 from tests.notify_support import messages
 
@@ -239,8 +240,14 @@ def test_the_whole_journey_works_on_a_workflow_with_every_name_changed(
         proposal_commands.schedule(
             eva, as_("x_sec"), proposal_commands.ScheduleProposal(proposal_id=pid, meeting_id=mid)
         )
-    assert kinds_of(eva, "x_prep") == ["x_follow_up"]
+    # One follow-up per indicator (``open_follow_ups``), of the renamed task kind; the
+    # proposal closes only when each is settled (``follow_ups_settled``).
+    mine = follow_up_queries.my_follow_ups(eva, as_("x_prep")).items
+    assert [i.kind for i in mine] == ["x_follow_up"]
     assert fire(eva, pid, "start_follow_up", "x_prep") == "x_follow_up"
+    with pytest.raises(GuardFailed, match="Mittari"):
+        fire(eva, pid, "close", "x_prep")
+    settle_follow_ups(eva, pid, "x_prep")
     assert fire(eva, pid, "close", "x_prep") == "x_closed"
     assert kinds_of(eva, "x_prep") == []
 

@@ -30,6 +30,7 @@ from tests.builders import (
     proposal_in,
     required_questions,
     screen,
+    settle_follow_ups,
     state_of,
 )
 from tests.conftest import World
@@ -52,7 +53,7 @@ def test_a_new_proposal_is_a_draft_pinned_to_the_published_workflow_with_a_prepa
     assert (view.state, view.workflow, view.workflow_version, view.revision) == (
         "draft",
         "eva-standard",
-        2,
+        3,
         1,
     )
     assert open_assignments(eva, view.id) == [("prepare", "prep", [])]
@@ -376,8 +377,9 @@ def test_outcomes_are_recorded_only_by_a_secretary(eva: Eva, world: World) -> No
 # follow-up, closing, withdrawal -------------------------------------------------------------
 def test_follow_up_needs_indicators_and_closing_ends_every_task(eva: Eva, world: World) -> None:
     pid = proposal_in(eva, "decided")
-    assert open_assignments(eva, pid) == [("follow_up", "prep", [])]
+    assert open_assignments(eva, pid) == []  # the follow-ups are tasks of their own
     assert fire(eva, pid, "start_follow_up", "prep") == "follow_up"
+    settle_follow_ups(eva, pid)
     assert fire(eva, pid, "close", "prep") == "closed"
     assert open_assignments(eva, pid) == []
     with eva.uow() as uow:
@@ -543,12 +545,12 @@ def test_publishing_a_new_version_never_changes_a_running_proposal(
     folder = Path(str(tmp_path)) / "workflows"
     shutil.copytree(eva.workflows_dir, folder)
     source = folder / "eva-standard.yaml"
-    text = source.read_text(encoding="utf-8").replace("version: 2\ntitle:", "version: 3\ntitle:")
+    text = source.read_text(encoding="utf-8").replace("version: 3\ntitle:", "version: 4\ntitle:")
     source.write_text(text.replace("due_days: 14}", "due_days: 10}"), encoding="utf-8")
     report = definitions.publish(Runtime(eva.database, folder), OPERATOR)
-    assert report.published == ["eva-standard v3"]
-    assert proposal_queries.show(eva, OPERATOR, pid).workflow_version == 2
-    assert proposal_queries.show(eva, OPERATOR, new_proposal(eva)).workflow_version == 3
+    assert report.published == ["eva-standard v4"]
+    assert proposal_queries.show(eva, OPERATOR, pid).workflow_version == 3
+    assert proposal_queries.show(eva, OPERATOR, new_proposal(eva)).workflow_version == 4
     documents.import_assessment(eva, as_("prep"), pid, document(eva))
     fire(eva, pid, "submit_for_review", "prep")
     # Still on version 2's 14 days, not version 3's 10.

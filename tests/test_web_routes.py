@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from eva_engine.services.people import accounts
 from eva_engine.services.runtime import Eva
 from eva_engine.vocabulary import Publicity
 from tests.builders import OPERATOR, Foreign, build_foreign, meeting_id, proposal_in
+from tests.follow_up_support import foreign_follow_up
 from tests.test_cross_organisation import changed, snapshot
 from tests.test_web import PASSWORD, app, csrf, login
 
@@ -79,6 +80,7 @@ ROUTES = [
     Route("editor.alternatives", "GET", proposal("/alternatives"), "prep"),
     Route("editor.area", "GET", proposal("/areas/"), "prep"),
     Route("editor.follow_up", "GET", proposal("/follow-up"), "prep"),
+    Route("follow_up.index", "GET", proposal("/follow-ups"), "prep"),
     Route("meetings.index", "GET", fixed("/meetings/"), "sec", per_proposal=False),
     Route("meetings.agenda", "GET", meeting(), "sec", per_proposal=False),
     Route("meetings.summaries", "GET", meeting("/summaries"), "sec", per_proposal=False),
@@ -182,6 +184,7 @@ ELSEWHERE = {
     "outbox.": "test_outbox*.py",
     "exchange.": "test_exchange*.py",
     "api.": "test_api_*.py",
+    "follow_up.": "test_web_follow_up.py",
 }
 
 USERS = ("prep", "sec", "aud", "admin", "tek", "outsider", "prep2")
@@ -357,6 +360,20 @@ CROSS = [
         "prep",
         lambda _f: {"action": "summary", "summary": "Yhteenveto."},
     ),
+    Cross(
+        "follow_up.record",
+        "POST",
+        _on("/proposals/{proposal}/follow-ups/{follow_up}/result"),
+        "admin",
+        lambda f: {f"result-{f.follow_up}-value": "1", f"result-{f.follow_up}-outcome": "better"},
+    ),
+    Cross(
+        "follow_up.waive",
+        "POST",
+        _on("/proposals/{proposal}/follow-ups/{follow_up}/waive"),
+        "prep",
+        lambda f: {f"waive-{f.follow_up}-reason": "x"},
+    ),
 ]
 
 # Routes of the administration, or that change something, with no target of another
@@ -383,7 +400,8 @@ CROSS_NO_TARGET = {
 def foreign(eva: Eva) -> Foreign:
     for username in ("admin", "prep", "sec", "pres"):
         accounts.set_password(eva, OPERATOR, username, PASSWORD)
-    return build_foreign(eva)
+    found = build_foreign(eva)
+    return replace(found, follow_up=foreign_follow_up(eva, found))
 
 
 @pytest.mark.parametrize("case", CROSS, ids=lambda c: f"{c.method} {c.endpoint} as {c.user}")

@@ -22,6 +22,7 @@ ENTITIES = {
     "answer": _l("Answer"),
     "mitigation": _l("Mitigation"),
     "follow_up_indicator": _l("Follow-up indicator"),
+    "follow_up": _l("Follow-up"),
     "assignment": _l("Task"),
     "user": _l("User"),
     "role_grant": _l("Role"),
@@ -51,6 +52,8 @@ SPECIAL = {
     "user.login": _l("Logged in"),
     "user.login_failed": _l("Failed login"),
     "user.logout": _l("Logged out"),
+    "follow_up.record": _l("Follow-up result recorded"),
+    "follow_up.waive": _l("Follow-up waived"),
 }
 
 FIELDS = {
@@ -127,6 +130,16 @@ FIELDS = {
     "name_fi": _l("Name in Finnish"),
     "name_sv": _l("Name in Swedish"),
     "password_changed_at": _l("Password changed"),
+    "indicator_id": _l("Follow-up indicator"),
+    "responsible_id": _l("Responsible"),
+    "value": _l("Measured value"),
+    "measured_on": _l("Measured on"),
+    "source_kind": _l("Source"),
+    "source_reference": _l("Reference in the source"),
+    "note": _l("Note"),
+    "waive_reason": _l("Why is it not followed up?"),
+    "settled_by_id": _l("Settled by"),
+    "settled_at": _l("Settled"),
 }
 
 # Keys and hashes that mean nothing to a reader of the history (they stay in the stored event).

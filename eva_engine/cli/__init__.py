@@ -5,6 +5,7 @@ group (the engine never imports the web layer)."""
 
 from eva_engine.cli import audit as audit
 from eva_engine.cli import export as export
+from eva_engine.cli import follow_up as follow_up
 from eva_engine.cli import importing as importing
 from eva_engine.cli import notify as notify
 from eva_engine.cli import report as report

@@ -35,7 +35,7 @@ from eva_engine.workflow.diagram import mermaid
 from eva_engine.workflow.loader import load_catalogue
 
 
-def _choice(enum: Any) -> click.Choice[str]:
+def choices(enum: Any) -> click.Choice[str]:
     return click.Choice([m.value for m in enum])
 
 
@@ -72,7 +72,7 @@ def orgs() -> None:
 @click.argument("code")
 @click.option("--name-fi", required=True)
 @click.option("--name-sv")
-@click.option("--kind", type=_choice(OrganisationKind), default="municipality", show_default=True)
+@click.option("--kind", type=choices(OrganisationKind), default="municipality", show_default=True)
 @click.option(
     "--case-pattern", required=True, help=r"Regular expression, e.g. '\d+/\d\d\.\d\d\.\d\d/\d{4}'"
 )
@@ -114,7 +114,7 @@ def bodies() -> None:
 @click.argument("code")
 @click.option("--name-fi", required=True)
 @click.option("--name-sv")
-@click.option("--kind", type=_choice(BodyKind), default="committee", show_default=True)
+@click.option("--kind", type=choices(BodyKind), default="committee", show_default=True)
 @as_user
 def bodies_create(
     organisation: str, code: str, name_fi: str, name_sv: str | None, kind: str, username: str | None
@@ -186,7 +186,7 @@ def users_group() -> None:
 @click.option("--name", "full_name", required=True)
 @click.option("--email")
 @click.option("--title")
-@click.option("--language", type=_choice(Language), default="fi", show_default=True)
+@click.option("--language", type=choices(Language), default="fi", show_default=True)
 @click.option(
     "--org",
     "organisation",
@@ -223,7 +223,7 @@ def users_create(
 
 @users_group.command("grant")
 @click.argument("username")
-@click.argument("role", type=_choice(Role))
+@click.argument("role", type=choices(Role))
 @click.option("--org", "organisation", required=True)
 @click.option("--body", help="Only in this body (default: the whole organisation).")
 @click.option("--as", "actor", metavar="USER", help="The administrator who grants. " + AS_HELP)
@@ -254,7 +254,7 @@ def users_grant(
 
 @users_group.command("revoke")
 @click.argument("username")
-@click.argument("role", type=_choice(Role))
+@click.argument("role", type=choices(Role))
 @click.option("--org", "organisation", required=True)
 @click.option("--body")
 @click.option("--as", "actor", metavar="USER", help="The administrator who revokes. " + AS_HELP)
@@ -340,7 +340,7 @@ def proposals_group() -> None:
 @click.option("--body", required=True)
 @click.option("--presenter", required=True)
 @click.option("--preparer", help="Default: the user given with --as.")
-@click.option("--publicity", type=_choice(Publicity), default="public", show_default=True)
+@click.option("--publicity", type=choices(Publicity), default="public", show_default=True)
 @click.option("--ground", "confidentiality_ground", help="Legal ground of confidentiality.")
 @click.option("--personal-data", is_flag=True)
 @as_user
@@ -721,7 +721,7 @@ def workflows_publish(username: str | None) -> None:
 @workflows.command("diagram", unit=Unit.NONE)
 @click.argument("name", default="eva-standard")
 @click.option("--version", "version", type=WHOLE)
-@click.option("--language", type=_choice(Language), default="en", show_default=True)
+@click.option("--language", type=choices(Language), default="en", show_default=True)
 def workflows_diagram(name: str, version: int | None, language: str) -> None:
     """Print a workflow as a Mermaid state diagram."""
     with reported():

@@ -18,6 +18,7 @@ from eva_engine.models import (
     Assignment,
     AuditEvent,
     Body,
+    FollowUp,
     FollowUpIndicator,
     Meeting,
     Mitigation,
@@ -29,7 +30,7 @@ from eva_engine.models import (
     User,
     Webhook,
 )
-from eva_engine.vocabulary import AssignmentState, Publicity, Role
+from eva_engine.vocabulary import AssignmentState, FollowUpState, Publicity, Role
 from eva_engine.workflow.context import AssessmentSnapshot
 
 
@@ -724,3 +725,44 @@ class Repositories:
                 Proposal.external_ref == external_ref,
             )
         )
+
+    # follow-ups -------------------------------------------------------------------------------
+    def follow_ups(self, proposal_id: int) -> Sequence[FollowUp]:
+        return self.session.scalars(
+            select(FollowUp).where(FollowUp.proposal_id == proposal_id).order_by(FollowUp.id)
+        ).all()
+
+    def follow_up(self, follow_up_id: int) -> FollowUp | None:
+        return self.session.get(FollowUp, follow_up_id)
+
+    def indicator(self, indicator_id: int) -> FollowUpIndicator | None:
+        return self.session.get(FollowUpIndicator, indicator_id)
+
+    def indicators(self, assessment_id: int) -> Sequence[FollowUpIndicator]:
+        return self.session.scalars(
+            select(FollowUpIndicator)
+            .where(FollowUpIndicator.assessment_id == assessment_id)
+            .order_by(FollowUpIndicator.id)
+        ).all()
+
+    def open_follow_ups_for_user(self, user_id: int) -> Sequence[FollowUp]:
+        """The open follow-ups a person is responsible for, the earliest due first."""
+        return self.session.scalars(
+            select(FollowUp)
+            .where(FollowUp.responsible_id == user_id, FollowUp.state == FollowUpState.OPEN)
+            .order_by(FollowUp.due, FollowUp.id)
+        ).all()
+
+    def overdue_follow_ups(
+        self, organisation_ids: Sequence[int], today: date
+    ) -> Sequence[FollowUp]:
+        """Open follow-ups of these organisations whose due date has passed, oldest first."""
+        return self.session.scalars(
+            select(FollowUp)
+            .where(
+                FollowUp.organisation_id.in_(organisation_ids),
+                FollowUp.state == FollowUpState.OPEN,
+                FollowUp.due < today,
+            )
+            .order_by(FollowUp.due, FollowUp.id)
+        ).all()

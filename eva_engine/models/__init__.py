@@ -19,6 +19,7 @@ from eva_engine.models.audit import (
 )
 from eva_engine.models.base import Audited, Base, jsonable, utcnow
 from eva_engine.models.definition import PublishedDefinition
+from eva_engine.models.follow_up import FollowUp
 from eva_engine.models.organisation import Body, Meeting, Organisation
 from eva_engine.models.outbox import OutboxMessage, Webhook
 from eva_engine.models.proposal import Proposal
@@ -37,6 +38,7 @@ __all__ = [
     "Audited",
     "Base",
     "Body",
+    "FollowUp",
     "FollowUpIndicator",
     "IdempotencyRecord",
     "Meeting",

@@ -48,6 +48,7 @@ PATTERN_LENGTH = 200  # the regular expression of an organisation's case numbers
 LEGAL_GROUND_LENGTH = 500  # salassapitoperuste, e.g. "JulkL 24 § 1 mom. 25 k"
 REASON_LENGTH = 2000  # why: a workflow step, an exempt screening, a reassignment
 SOURCE_LENGTH = 1000  # where evidence or an indicator's data comes from
+RESULT_VALUE_LENGTH = 255  # a follow-up result as measured, e.g. "23,4 %" or "kyllä"
 LONG_TEXT_LENGTH = 10_000  # prose: summaries, descriptions, justifications, plans
 QUESTION_LENGTH = 160  # a checklist question id
 EXTERNAL_ID_LENGTH = 100  # a case's id in the source system
@@ -123,6 +124,7 @@ QuestionId = Annotated[str, Field(max_length=QUESTION_LENGTH), _LINES, _STORABLE
 ExternalId = Annotated[str, Field(max_length=EXTERNAL_ID_LENGTH), _LINES, _STORABLE]
 SourceSystem = Annotated[str, Field(max_length=SOURCE_SYSTEM_LENGTH), _LINES, _STORABLE]
 TokenName = Annotated[str, Field(max_length=TOKEN_NAME_LENGTH), _LINES, _STORABLE]
+ResultValue = Annotated[str, Field(max_length=RESULT_VALUE_LENGTH), _LINES, _STORABLE]
 
 # Numbers: ASCII digits only when written as text, never true/false or a fraction.
 WholeNumber = Annotated[int, BeforeValidator(_whole_number)]

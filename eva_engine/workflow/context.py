@@ -9,6 +9,7 @@ from functools import cached_property
 from eva_engine.models import (
     Alternative,
     Answer,
+    FollowUp,
     FollowUpIndicator,
     Meeting,
     Mitigation,
@@ -40,10 +41,16 @@ class FlowContext:
     load_assessment: Callable[[], AssessmentSnapshot]
     meeting: Meeting | None = None
     reason: str | None = None
+    # The proposal's follow-ups (read only by the guards that need them).
+    load_follow_ups: Callable[[], list[FollowUp]] = list
 
     @cached_property
     def assessment(self) -> AssessmentSnapshot:
         return self.load_assessment()
+
+    @cached_property
+    def follow_ups(self) -> list[FollowUp]:
+        return self.load_follow_ups()
 
 
 @dataclass

@@ -84,6 +84,15 @@ class SetOutcome(Strict):
     outcome: MeetingOutcome
 
 
+class OpenFollowUps(Strict):
+    """A decision's follow-ups: one task of ``kind`` per follow-up indicator of the decided
+    revision, due when the indicator is, for the person ``assignee`` names."""
+
+    do: Literal["open_follow_ups"]
+    kind: str = Field(pattern=SNAKE)
+    assignee: Literal["preparer", "presenter"]
+
+
 class SimpleEffect(Strict):
     do: Literal["new_revision", "assign_section", "clear_meeting", "clear_outcome"]
 
@@ -97,11 +106,13 @@ EFFECT_TAGS = frozenset(
         "assign_section",
         "clear_meeting",
         "clear_outcome",
+        "open_follow_ups",
     }
 )
 
 Effect = Annotated[
-    OpenAssignment | CloseAssignments | SetOutcome | SimpleEffect, Field(discriminator="do")
+    OpenAssignment | CloseAssignments | SetOutcome | OpenFollowUps | SimpleEffect,
+    Field(discriminator="do"),
 ]
 
 

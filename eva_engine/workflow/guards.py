@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from eva_engine.checklists.completeness import missing_answers, unmitigated_negatives
 from eva_engine.errors import N_, Problem, Text
-from eva_engine.vocabulary import ScreeningOutcome
+from eva_engine.vocabulary import FollowUpState, ScreeningOutcome
 from eva_engine.workflow.context import FlowContext
 
 Guard = Callable[[FlowContext], list[Problem]]
@@ -19,6 +19,7 @@ INDICATORS = Text(N_("Follow-up indicators"))
 REVIEWER = Text(N_("Review"))
 PRESENTER = Text(N_("Sign-off"))
 MEETING = Text(N_("Meeting"))
+FOLLOW_UPS = Text(N_("Follow-up"))
 Condition = Callable[[FlowContext], bool]
 
 
@@ -178,6 +179,31 @@ def meeting_scheduled(ctx: FlowContext) -> list[Problem]:
     return []
 
 
+def follow_ups_settled(ctx: FlowContext) -> list[Problem]:
+    """Every follow-up of the proposal is done, or waived with a reason."""
+    problems = []
+    names = {i.id: i.name for i in ctx.assessment.indicators}
+    for index, follow_up in enumerate(ctx.follow_ups):
+        if follow_up.state == FollowUpState.DONE:
+            continue
+        if follow_up.state == FollowUpState.WAIVED and (follow_up.waive_reason or "").strip():
+            continue
+        problems.append(
+            Problem.of(
+                f"follow_ups[{index}]",
+                Text(
+                    N_("%(indicator)s (due %(due)s) has no result: record it or waive it"),
+                    {
+                        "indicator": names.get(follow_up.indicator_id, index + 1),
+                        "due": follow_up.due.isoformat(),
+                    },
+                ),
+                FOLLOW_UPS,
+            )
+        )
+    return problems
+
+
 def screening_exempt(ctx: FlowContext) -> bool:
     screening = ctx.assessment.screening
     return screening is not None and screening.outcome == ScreeningOutcome.EXEMPT
@@ -202,6 +228,7 @@ GUARDS: dict[str, Guard] = {
         reviewer_is_not_preparer,
         actor_is_presenter,
         meeting_scheduled,
+        follow_ups_settled,
     )
 }
 

@@ -24,6 +24,7 @@ from eva_engine.workflow.definition import (
     TRANSITION_NOTICES,
     CloseAssignments,
     OpenAssignment,
+    OpenFollowUps,
     SetOutcome,
     Workflow,
     WorkflowBundle,
@@ -127,7 +128,7 @@ def _task_kind_problems(report: _Report, wf: Workflow) -> None:
     for t_index, tr in enumerate(wf.transitions):
         for e_index, effect in enumerate(tr.effects):
             loc = f"transitions[{t_index}].effects[{e_index}]"
-            if isinstance(effect, OpenAssignment):
+            if isinstance(effect, OpenAssignment | OpenFollowUps):
                 check(f"{loc}.kind", effect.kind)
             elif isinstance(effect, CloseAssignments):
                 for k_index, kind in enumerate(effect.kinds):

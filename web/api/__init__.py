@@ -14,6 +14,7 @@ from flask_wtf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from web.api import endpoints as endpoints
+from web.api import follow_up as follow_up
 from web.api.framework import bp
 from web.api.openapi import document, reference
 from web.api.problems import problem_response

@@ -81,7 +81,8 @@ class Route:
 
     @property
     def errors(self) -> list[int]:
-        codes = [] if self.public else [401, 403]
+        # 429: too many requests with a wrong token from the address (the token throttle).
+        codes = [] if self.public else [401, 403, 429]
         if self.path_params or self.query is not None or not self.public:
             codes.append(404)
         if self.body is not None or self.query is not None or self.method == "POST":

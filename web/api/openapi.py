@@ -171,7 +171,8 @@ def document() -> dict[str, Any]:
                 "200": {
                     "description": "The OpenAPI 3.1 document",
                     "content": {"application/json": {"schema": {"type": "object"}}},
-                }
+                },
+                "429": {"$ref": "#/components/responses/Problem429"},
             },
         }
     }
@@ -185,7 +186,9 @@ def document() -> dict[str, Any]:
                 "200": {
                     "description": "An HTML page",
                     "content": {"text/html": {"schema": {"type": "string"}}},
-                }
+                },
+                # A request with a wrong token is throttled on every path (the token throttle).
+                "429": {"$ref": "#/components/responses/Problem429"},
             },
         }
     }

@@ -9,6 +9,7 @@ from web.views import (
     audit,
     editor,
     exchange,
+    follow_up,
     language,
     meetings,
     outbox,
@@ -32,5 +33,6 @@ def init_app(app: Flask) -> None:
         tokens.bp,
         exchange.bp,
         reports.bp,
+        follow_up.bp,
     ):
         app.register_blueprint(blueprint)

@@ -183,6 +183,7 @@ def flow_context(
         load_assessment=lambda: repos.snapshot(assessment.id),
         meeting=repos.meeting(proposal.meeting_id) if proposal.meeting_id else None,
         reason=reason,
+        load_follow_ups=lambda: list(repos.follow_ups(proposal.id)),
     )
     return ctx, digest
 

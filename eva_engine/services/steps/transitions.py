@@ -16,6 +16,7 @@ from eva_engine.models import (
     Answer,
     Assessment,
     Assignment,
+    FollowUp,
     FollowUpIndicator,
     Mitigation,
     Proposal,
@@ -36,6 +37,7 @@ from eva_engine.workflow.definition import (
     CloseAssignments,
     Effect,
     OpenAssignment,
+    OpenFollowUps,
     SetOutcome,
     SimpleEffect,
 )
@@ -150,8 +152,35 @@ def apply_effects(repos: Repositories, proposal: Proposal, effects: Sequence[Eff
             )
         elif isinstance(effect, SetOutcome):
             proposal.outcome = effect.outcome
+        elif isinstance(effect, OpenFollowUps):
+            open_follow_ups(repos, proposal, effect)
         elif isinstance(effect, SimpleEffect):
             _simple_effect(repos, proposal, effect.do)
+
+
+def open_follow_ups(repos: Repositories, proposal: Proposal, effect: OpenFollowUps) -> None:
+    """One follow-up per follow-up indicator of the decided revision (the indicators of the
+    chosen alternative's assessment), due when the indicator says, for the preparer or the
+    presenter as the effect names; an indicator followed up already is left as it is."""
+    assessment = repos.assessment(proposal.id, proposal.revision)
+    if assessment is None:  # pragma: no cover - created with every revision
+        return
+    followed = {f.indicator_id for f in repos.follow_ups(proposal.id)}
+    responsible = proposal.preparer_id if effect.assignee == "preparer" else proposal.presenter_id
+    for indicator in repos.indicators(assessment.id):
+        if indicator.id in followed:
+            continue
+        repos.add(
+            FollowUp(
+                organisation_id=proposal.organisation_id,
+                proposal_id=proposal.id,
+                assessment_id=assessment.id,
+                indicator_id=indicator.id,
+                kind=effect.kind,
+                responsible_id=responsible,
+                due=indicator.due,
+            )
+        )
 
 
 def _simple_effect(repos: Repositories, proposal: Proposal, action: str) -> None:
