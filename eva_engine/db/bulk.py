@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TypeVar
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import func, inspect, select, tuple_
 from sqlalchemy.orm import Session
 
 from eva_engine.models import Base, Body, Meeting, Proposal, RoleGrant, User
@@ -120,7 +120,37 @@ class Lookups:
 
 
 def add_all(session: Session, rows: Sequence[Base]) -> None:
-    """Add a batch of new rows and flush it once (one multi-row INSERT per class and per 1,000
-    rows; the audit hooks capture each row as a single write would be)."""
+    """Add a batch of new rows and flush them (and what the flush's hooks add, such as the
+    outbox's messages) in a few statements: one multi-row INSERT per class and per batch of
+    1,000 rows. The audit hooks capture each row as they capture a single write.
+
+    On SQLite, whose RETURNING does not keep the order of the rows, SQLAlchemy would insert a
+    row at a time to learn each new id; so the new rows are given their ids here, after the
+    largest in their table (the writing transaction holds SQLite's write lock, so nobody takes
+    them meanwhile), and are sent as one executemany. PostgreSQL numbers them from its
+    sequences in multi-row INSERTs."""
     session.add_all(rows)
-    session.flush()
+    for _ in range(10):  # a flush's hooks may add rows, written by the next flush
+        if not session.new:
+            return
+        if session.get_bind().dialect.name == "sqlite":
+            _number(session)
+        session.flush()
+    raise RuntimeError("the flushes keep adding rows")  # pragma: no cover
+
+
+def _number(session: Session) -> None:
+    """Give the new rows of single integer ``id`` tables the next ids of their tables."""
+    pending: dict[type[Base], list[Base]] = defaultdict(list)
+    for obj in list(session.new):
+        mapper = inspect(type(obj))
+        key = mapper.primary_key
+        single = len(key) == 1 and key[0].name == "id" and key[0].type.python_type is int
+        if single and getattr(obj, "id", None) is None:
+            pending[type(obj)].append(obj)
+    for cls, objs in pending.items():
+        column = inspect(cls).primary_key[0]
+        with session.no_autoflush:  # the rows are not sent before they have their ids
+            last = int(session.execute(select(func.max(column))).scalar_one() or 0)
+        for offset, obj in enumerate(objs, start=1):
+            obj.id = last + offset  # type: ignore[attr-defined]
