@@ -26,7 +26,8 @@ import os
 import random
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -168,11 +169,11 @@ def import_proposals(
     """The proposals through the bulk import, 5,000 rows a file, each on a meeting of its body."""
     with eva.reading() as uow:
         org = uow.repos.organisation_by_code(ORG)
-        assert org is not None  # noqa: S101 - built above
+        assert org is not None
         meetings: dict[int, list[str]] = {}
         for b in range(BODIES):
             body = uow.repos.body_by_code(org.id, f"B{b:02d}")
-            assert body is not None  # noqa: S101
+            assert body is not None
             meetings[b] = [
                 m.starts_at.astimezone(importing.LOCAL_TIME).date().isoformat()
                 for m in uow.repos.meetings(body.id)
@@ -193,8 +194,10 @@ def import_proposals(
         out = io.StringIO()
         writer = csv.writer(out, delimiter=";")
         writer.writerow(
-            ["external_id", "case_number", "title_fi", "body", "preparer", "presenter"]
-            + ["meeting_date"]
+            [
+                *("external_id", "case_number", "title_fi", "body"),
+                *("preparer", "presenter", "meeting_date"),
+            ]
         )
         part = plan[start : start + 5000]
         for n, (b, preparer, _) in enumerate(part, start=start + 1):
@@ -271,6 +274,23 @@ def document(eva: Eva, depth: ScreeningOutcome) -> documents.AssessmentDocument:
 # The walk ----------------------------------------------------------------------------------------
 
 
+STEPS: dict[str, list[float]] = {}  # step: [seconds, calls]
+
+
+@contextmanager
+def timed(step: str) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    spent = STEPS.setdefault(step, [0.0, 0])
+    spent[0] += time.perf_counter() - started
+    spent[1] += 1
+
+
+def fire(eva: Eva, who: dict[str, str], pid: int, trigger: str) -> None:
+    with timed("transitions"):
+        transitions.fire(eva, as_(who[ACTORS[trigger]]), pid, trigger)
+
+
 def walk(
     eva: Eva,
     people: People,
@@ -286,31 +306,34 @@ def walk(
                 "presenter": people.presenters[item.body],
             }
             for trigger in SCREEN:
-                transitions.fire(eva, as_(who[ACTORS[trigger]]), item.pid, trigger)
+                fire(eva, who, item.pid, trigger)
             exempt = item.depth == ScreeningOutcome.EXEMPT
-            screening.record_screening(
-                eva,
-                as_(item.preparer),
-                screening.RecordScreening(
-                    proposal_id=item.pid,
-                    outcome=item.depth,
-                    criteria=[] if exempt else ["many_residents"],
-                    exemption="individual_decision" if exempt else None,
-                    reason="Yksittäistä henkilöä koskeva päätös." if exempt else None,
-                    participation_plan=(
-                        "Asukastilaisuus ja kysely."
-                        if item.depth == ScreeningOutcome.FULL
-                        else None
+            with timed("screening"):
+                screening.record_screening(
+                    eva,
+                    as_(item.preparer),
+                    screening.RecordScreening(
+                        proposal_id=item.pid,
+                        outcome=item.depth,
+                        criteria=[] if exempt else ["many_residents"],
+                        exemption="individual_decision" if exempt else None,
+                        reason="Yksittäistä henkilöä koskeva päätös." if exempt else None,
+                        participation_plan=(
+                            "Asukastilaisuus ja kysely."
+                            if item.depth == ScreeningOutcome.FULL
+                            else None
+                        ),
                     ),
-                ),
-            )
+                )
             if not exempt:
                 for trigger in ASSESS:
-                    transitions.fire(eva, as_(who[ACTORS[trigger]]), item.pid, trigger)
-                documents.import_assessment(eva, as_(item.preparer), item.pid, docs[item.depth])
+                    fire(eva, who, item.pid, trigger)
+                with timed("assessment documents"):
+                    documents.import_assessment(eva, as_(item.preparer), item.pid, docs[item.depth])
             for trigger in DECIDE:
-                transitions.fire(eva, as_(who[ACTORS[trigger]]), item.pid, trigger)
-        tx.commit()
+                fire(eva, who, item.pid, trigger)
+        with timed("commits (sealing the chain)"):
+            tx.commit()
 
 
 def count_rows(eva: Eva) -> tuple[int, int]:
@@ -368,6 +391,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     click.echo(f"audit events {events} ({events / max(1, proposals):.1f} per proposal)")
     for name, seconds in phases.items():
         click.echo(f"  {name:32} {seconds:8.1f} s")
+        if name == "workflow":
+            for step, (spent, calls) in STEPS.items():
+                click.echo(f"    {step:30} {spent:8.1f} s  {calls:7} calls")
     click.echo(f"built in {total:.1f} s: {events / total:.0f} events/s (load {os.getloadavg()})")
     click.echo(f"audit chain: {'verified' if verified.ok else 'BROKEN'} ({verified.verified})")
     click.echo("log in as (password " + PASSWORD + "):")
