@@ -116,7 +116,8 @@ def add_proposal(
     **extra: Any,
 ) -> Proposal:
     """A checked new proposal with its first assessment revision and the preparer's task, in
-    the caller's unit of work (one proposal from the form, or many from an import file)."""
+    the caller's unit of work (one proposal from the form; an import file's many are stored in
+    bulk by ``exchange.importing.create_in_bulk``, which writes the same rows)."""
     bundle, digest = stored_bundle(repos, workflow_name, workflow_version)
     proposal = Proposal(
         organisation_id=org.id,
