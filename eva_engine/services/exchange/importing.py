@@ -5,8 +5,9 @@ written from a file with errors unless the caller asks to skip the bad rows. The
 created in one transaction, with the same rows as ``proposals.create_proposal`` (a proposal, its
 first assessment revision and the preparer's assignment), so the audit history records them with
 the import as the client. What the checks need is read once per file and the rows are inserted
-in batches (``db.bulk``): a file costs a few dozen statements, not a dozen per row. A row whose source system and external id were imported before is
-reported as existing and left unchanged: importing the same file twice creates nothing twice.
+in batches (``db.bulk``): a file costs a few dozen statements, not a dozen per row. A row whose
+source system and external id were imported before is reported as existing and left unchanged:
+importing the same file twice creates nothing twice.
 See docs/exchange.md for the file formats."""
 
 from __future__ import annotations
