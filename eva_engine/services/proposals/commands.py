@@ -27,9 +27,7 @@ from eva_engine.services.fields import (
 )
 from eva_engine.services.proposals.queries import proposal_view
 from eva_engine.services.runtime import Caller, Eva
-from eva_engine.services.views import (
-    ProposalView,
-)
+from eva_engine.services.views import ProposalView
 from eva_engine.vocabulary import Publicity, Role
 
 
@@ -116,7 +114,8 @@ def add_proposal(
     **extra: Any,
 ) -> Proposal:
     """A checked new proposal with its first assessment revision and the preparer's task, in
-    the caller's unit of work (one proposal from the form, or many from an import file)."""
+    the caller's unit of work (one proposal from the form; an import file's many are stored in
+    bulk by ``exchange.importing.create_in_bulk``, which writes the same rows)."""
     bundle, digest = stored_bundle(repos, workflow_name, workflow_version)
     proposal = Proposal(
         organisation_id=org.id,
