@@ -37,6 +37,7 @@ from tests.builders import (
     proposal_in,
 )
 from tests.conftest import FreshDatabase, publish_workflows
+from tests.test_follow_up import decided
 from tests.test_web import PASSWORD, login
 from web import create_app
 from web.api.framework import ROUTES as API_ROUTES
@@ -44,7 +45,7 @@ from web.api.framework import ROUTES as API_ROUTES
 SMALL, GROWN = 2, 10
 # The states the grown proposals are walked to: each opens tasks of its own (the preparer's,
 # the review and agenda queues, the outcome to record) and the scheduled ones are agenda items.
-STATES = ("draft", "screening", "review", "signed_off", "on_agenda", "decided")
+STATES = ("draft", "screening", "assessment", "review", "signed_off", "on_agenda", "decided")
 
 
 def grow(eva: Eva, size: int) -> None:
@@ -117,6 +118,8 @@ def _site(fresh_databases: FreshDatabase, size: int) -> Iterator[tx.Site]:
     )
     grow(eva, size)
     lengthen_history(eva, target.public, size)
+    for _ in range(size):  # decided proposals whose follow-ups wait for the preparer
+        decided(eva)
     settings = Settings.from_env({"EVA_DATABASE_URL": "sqlite://", "EVA_ENV": "test"})
     app: Flask = create_app(settings, engine=eva, TESTING=True)
     counter = tx.Counter()
@@ -174,7 +177,10 @@ def tx_count(world: Counted, page: tx.Page) -> int:
 
 
 API_GETS = [r for r in API_ROUTES if r.method == "GET"]
-QUERIES = {"list_proposals": f"?organisation={ORG}"}
+QUERIES = {
+    "list_proposals": f"?organisation={ORG}",
+    "organisation_report": "?period=2026&format=csv&public=true",
+}
 
 
 def api_count(world: Counted, route: object, path: str) -> int:

@@ -150,3 +150,16 @@ def test_a_role_without_standing_is_forbidden_and_another_organisation_finds_not
     ):
         assert prep.post(address, data=result_form(token, theirs)).status_code == 404
     assert queries.proposal_follow_ups(eva, OPERATOR, pid).follow_ups[0].value is None
+
+
+def test_my_work_lists_the_follow_ups_waiting_for_the_preparer(
+    app: Flask, eva: Eva, world: World
+) -> None:
+    pid = decided(eva)
+    client, _ = client_as(app, eva, "prep")
+    page = " ".join(client.get("/").get_data(as_text=True).split())
+    assert "<h2>Seurannat</h2>" in page
+    assert "2 seurantaa, 0 myöhässä" in page
+    assert f'href="/proposals/{pid}/follow-ups"' in page
+    swedish, _ = client_as(app, eva, "prep", "sv")
+    assert "<h2>Uppföljningar</h2>" in swedish.get("/").get_data(as_text=True)

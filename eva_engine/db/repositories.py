@@ -745,13 +745,26 @@ class Repositories:
             .order_by(FollowUpIndicator.id)
         ).all()
 
-    def open_follow_ups_for_user(self, user_id: int) -> Sequence[FollowUp]:
-        """The open follow-ups a person is responsible for, the earliest due first."""
-        return self.session.scalars(
-            select(FollowUp)
-            .where(FollowUp.responsible_id == user_id, FollowUp.state == FollowUpState.OPEN)
+    def follow_ups_waiting_for(
+        self, user_id: int, today: date, limit: int
+    ) -> tuple[Sequence[tuple[FollowUp, Proposal, FollowUpIndicator]], int, int]:
+        """At most ``limit`` of the open follow-ups a person is responsible for, the earliest
+        due first, each with its proposal and indicator, and how many there are in all and
+        overdue: three statements however many wait."""
+        mine = (FollowUp.responsible_id == user_id, FollowUp.state == FollowUpState.OPEN)
+        rows = self.session.execute(
+            select(FollowUp, Proposal, FollowUpIndicator)
+            .join(Proposal, Proposal.id == FollowUp.proposal_id)
+            .join(FollowUpIndicator, FollowUpIndicator.id == FollowUp.indicator_id)
+            .where(*mine)
             .order_by(FollowUp.due, FollowUp.id)
+            .limit(limit)
         ).all()
+        total = self.session.scalar(select(func.count()).select_from(FollowUp).where(*mine))
+        overdue = self.session.scalar(
+            select(func.count()).select_from(FollowUp).where(*mine, FollowUp.due < today)
+        )
+        return [(f, p, i) for f, p, i in rows], int(total or 0), int(overdue or 0)
 
     def overdue_follow_ups(
         self, organisation_ids: Sequence[int], today: date

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import N_, NotFound, Text
 from eva_engine.models import FollowUp, Proposal, User, utcnow
+from eva_engine.services import paging
 from eva_engine.services.access import (
     actor_for,
     load_proposal,
@@ -206,15 +207,30 @@ def _work(items: list[FollowUpWorkItem]) -> FollowUpWork:
 
 
 def my_follow_ups(eva: Eva, caller: Caller, *, today: date | None = None) -> FollowUpWork:
-    """The open follow-ups the caller is responsible for, overdue first, then by due date:
-    what My work shows of follow-up."""
+    """The first page (``paging.PAGE_SIZE``) of the open follow-ups the caller is responsible
+    for, the earliest due (so the overdue) first, with the counts of all of them: what My work
+    shows, in a fixed number of statements."""
     today = today or utcnow().date()
     with eva.reading() as uow:
         repos = uow.repos
         _, maybe_user = actor_for(repos, caller)
         user = require_named_user(maybe_user, "my follow-ups")
-        items = [_work_item(repos, f, today) for f in repos.open_follow_ups_for_user(user.id)]
-        return _work([i for i in items if i is not None])
+        rows, total, overdue = repos.follow_ups_waiting_for(user.id, today, paging.PAGE_SIZE)
+        items = [
+            FollowUpWorkItem(
+                follow_up_id=f.id,
+                proposal_id=p.id,
+                case_number=p.case_number,
+                title_fi=p.title_fi,
+                title_sv=p.title_sv,
+                kind=f.kind,
+                indicator=i.name,
+                due=f.due,
+                overdue=is_overdue(f, today),
+            )
+            for f, p, i in rows
+        ]
+        return FollowUpWork(items=items, total=total, overdue=overdue)
 
 
 def overdue_follow_ups(eva: Eva, caller: Caller, *, today: date | None = None) -> FollowUpWork:
