@@ -92,3 +92,14 @@ def test_browsing_the_history_is_itself_logged(eva: Eva, app: Flask) -> None:
     trail.audit_events(eva, as_("aud"), year=YEAR)
     page = trail.audit_events(eva, as_("aud"), year=YEAR, action="audit.read")
     assert [(e.actor, e.action) for e in page.events] == [("aud", "audit.read")]
+
+
+def test_the_years_events_hold_the_records_of_the_organisations_proposals_too(
+    app: Flask, eva: Eva
+) -> None:
+    """Answers and tasks carry no organisation of their own, but they are in the
+    organisation's chain, and so in its auditor's year."""
+    proposal_in(eva, "review")
+    events = trail.audit_events(eva, as_("aud"), year=YEAR, limit=500).events
+    kinds = {e.entity.split(":")[0] for e in events}
+    assert {"proposal", "assignment", "answer", "screening"} <= kinds, kinds

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from eva_engine.db.reports import ReportQueries
 from eva_engine.models import (
+    INSTALLATION_CHAIN,
     Alternative,
     Answer,
     ApiToken,
@@ -687,9 +688,11 @@ class Repositories:
         limit: int = 100,
         after_seq: int = 0,
     ) -> Sequence[AuditEvent]:
-        query = select(AuditEvent).where(AuditEvent.seq > after_seq)
-        if organisation_id is not None:
-            query = query.where(AuditEvent.organisation_id == organisation_id)
+        """The events of one organisation's chain (its own and its proposals' records: answers,
+        tasks, screenings), in chain order after ``after_seq``; without an organisation, the
+        installation's chain."""
+        chain = organisation_id if organisation_id is not None else INSTALLATION_CHAIN
+        query = select(AuditEvent).where(AuditEvent.chain_id == chain, AuditEvent.seq > after_seq)
         if since is not None:
             query = query.where(AuditEvent.occurred_at >= since)
         if until is not None:
