@@ -26,6 +26,9 @@ from eva_engine.services.runtime import Eva
 from tests.builders import as_, build_world, proposal_in
 from tests.conftest import FreshDatabase, publish_workflows
 
+# PostgreSQL too: pg_dump and pg_restore of an exported snapshot
+pytestmark = pytest.mark.postgres
+
 KEY = hashlib.sha256(b"eva test audit key").hexdigest()
 OLDER_REVISION = "9d4b2f6e8a13"  # 0005_external_ref
 

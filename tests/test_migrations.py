@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
@@ -10,6 +11,9 @@ from eva_engine.db.engine import make_engine
 from eva_engine.db.migrate import alembic_config, current_revision, upgrade
 from eva_engine.models import Base
 from tests.conftest import FreshDatabase
+
+# PostgreSQL too: DDL, types and constraints differ per backend
+pytestmark = pytest.mark.postgres
 
 
 def head() -> str:

@@ -37,6 +37,9 @@ from tests.notify_support import (
 from web import create_app
 from web.notify.deliver import deliver_pass
 
+# PostgreSQL too: claims with FOR UPDATE SKIP LOCKED, leases and their times
+pytestmark = pytest.mark.postgres
+
 PASSWORD = "testi-salasana-123"  # noqa: S105 - a test password
 
 
