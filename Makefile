@@ -4,8 +4,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# pytest-xdist workers (auto: one per core) and how tests are shared: the browser tests keep
+# together on one worker (tests/conftest.py groups them), every other test goes where there is room.
+TEST_JOBS ?= auto
+XDIST := -n $(TEST_JOBS) --dist loadgroup
+# Branch coverage of eva_engine/ and web/ with the floor of setup.cfg [coverage:report] (docs/testing.md).
+COVERAGE_ARGS := --cov --cov-report=term:skip-covered
 
-.PHONY: setup translations run demo test check lint format types contracts pytest chromium pango screenshots bench wheel wheel-smoke clean
+.PHONY: setup translations run demo test check lint format types contracts pytest unit coverage chromium pango screenshots bench wheel wheel-smoke clean
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +34,8 @@ run: setup
 	@echo "Open http://127.0.0.1:5000 and log in as any demo user above (password esimerkki-2026)."
 	$(BIN)/eva serve
 
-## test: lint, types, import contracts and the whole suite
+## test: lint, types, import contracts and the whole suite (database tests on SQLite, those
+## marked `postgres` on PostgreSQL too; EVA_TEST_BACKENDS=all runs every one on both)
 test: check pytest
 
 check: lint types contracts
@@ -48,7 +55,16 @@ contracts: setup
 	$(BIN)/lint-imports
 
 pytest: setup chromium pango
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
+
+## unit: the database-free unit layer (tests/unit/: workflow engine, guards, checklists,
+## completeness), in seconds; tests/conftest.py is not even loaded
+unit: $(STAMP)
+	$(BIN)/pytest --confcutdir=tests/unit tests/unit $(PYTEST_ARGS)
+
+## coverage: the whole suite on both backends with branch coverage and its floor (as .ci/run)
+coverage: setup chromium pango
+	EVA_TEST_BACKENDS=all $(BIN)/pytest $(XDIST) $(COVERAGE_ARGS) $(PYTEST_ARGS)
 
 ## chromium: Debian's browser for tests/browser (Playwright never downloads one)
 chromium:
@@ -77,4 +93,4 @@ wheel-smoke: wheel
 	EVA_TEST_WHEEL="$(wildcard dist/eva-*.whl)" $(BIN)/pytest tests/test_wheel.py -q $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) instance build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) instance build dist .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

@@ -1,14 +1,19 @@
-"""Test fixtures. Every database test runs twice: on SQLite and on PostgreSQL.
+"""Test fixtures. A database test runs on SQLite; one marked ``postgres`` (PostgreSQL behaves
+differently there: concurrency, locking, SQL, migrations, backups) runs on PostgreSQL as well.
+``EVA_TEST_BACKENDS=all`` runs every database test on both, ``=postgresql`` on PostgreSQL only,
+``=sqlite`` on SQLite only (docs/testing.md).
 
-Each backend gets a fresh database for the test session, migrated with Alembic and with the
-workflows published. Each test then runs inside one outer transaction that is rolled back at
-the end; the units of work inside it commit to savepoints (SQLAlchemy's "joining a session
-into an external transaction"). PostgreSQL comes from EVA_TEST_POSTGRES_URL (default: the
-local server); without one those tests skip, unless EVA_REQUIRE_POSTGRES=1 makes them fail."""
+Each backend gets a fresh database for the test session (for each pytest-xdist worker),
+migrated with Alembic and with the workflows published. Each test then runs inside one outer
+transaction that is rolled back at the end; the units of work inside it commit to savepoints
+(SQLAlchemy's "joining a session into an external transaction"). PostgreSQL comes from
+EVA_TEST_POSTGRES_URL (default: the local server); without one those tests skip, unless
+EVA_REQUIRE_POSTGRES=1 makes them fail. Tests in tests/unit/ take no database at all."""
 
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +31,61 @@ from eva_engine.services import definitions
 from eva_engine.services.runtime import Caller, Eva
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
-BACKENDS = ["sqlite", "postgresql"]
+BACKENDS = ("sqlite", "postgresql")
+BACKENDS_VARIABLE = "EVA_TEST_BACKENDS"
+# The fixtures that reach a database; a unit test (tests/unit/) may use none of them.
+DATABASE_FIXTURES = frozenset({"backend", "fresh_databases", "migrated_engine", "eva", "world"})
+UNIT_DIR = Path(__file__).resolve().parent / "unit"
+BROWSER_DIR = Path(__file__).resolve().parent / "browser"
+
+
+def chosen_backends() -> str:
+    """EVA_TEST_BACKENDS: unset (SQLite; PostgreSQL too where marked), all, sqlite, postgresql."""
+    wanted = os.environ.get(BACKENDS_VARIABLE, "").strip().lower()
+    if wanted not in ("", "all", *BACKENDS):
+        raise pytest.UsageError(
+            f"{BACKENDS_VARIABLE}={wanted!r}: use all, sqlite or postgresql, or leave it unset"
+        )
+    return wanted
+
+
+def backends_for(marked_postgres: bool) -> list[str]:
+    """The backends a database test runs on."""
+    wanted = chosen_backends()
+    if wanted in BACKENDS:
+        return [wanted]
+    if wanted == "all" or marked_postgres:
+        return list(BACKENDS)
+    return ["sqlite"]
+
+
+def pytest_configure() -> None:
+    chosen_backends()  # a misspelt EVA_TEST_BACKENDS stops the run before anything runs
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that reaches a database gets its backends (one session database each)."""
+    if "backend" in metafunc.fixturenames:
+        marked = metafunc.definition.get_closest_marker("postgres") is not None
+        metafunc.parametrize("backend", backends_for(marked), indirect=True, scope="session")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The browser tests share one worker (one served app, one Chromium) under pytest-xdist's
+    ``--dist loadgroup``. A unit test that asks for a database is a mistake: refused here."""
+    grouped = config.pluginmanager.hasplugin("xdist")
+    for item in items:
+        if grouped and item.path.is_relative_to(BROWSER_DIR):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+        if not item.path.is_relative_to(UNIT_DIR):
+            continue
+        used = DATABASE_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        if used:
+            raise pytest.UsageError(
+                f"{item.nodeid}: a unit test takes no database, yet it uses "
+                f"{', '.join(sorted(used))} (move it out of tests/unit/)"
+            )
 
 
 def postgres_admin_url() -> str:
@@ -107,8 +166,12 @@ def compiled_translations() -> None:
     for po in root.glob("*/LC_MESSAGES/messages.po"):
         with po.open("rb") as source:
             catalog = read_po(source)
-        with po.with_suffix(".mo").open("wb") as target:
-            write_mo(target, catalog)
+        # Written aside and renamed into place: pytest-xdist workers compile at the same time,
+        # and none of them may read a half-written catalog.
+        with tempfile.NamedTemporaryFile("wb", dir=po.parent, suffix=".tmp", delete=False) as out:
+            write_mo(out, catalog)
+        Path(out.name).chmod(0o644)
+        os.replace(out.name, po.with_suffix(".mo"))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -126,8 +189,9 @@ def cheap_password_hashing() -> Iterator[None]:
     accounts._HASHER, accounts._DUMMY_HASH = saved
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
+@pytest.fixture(scope="session")
 def backend(request: pytest.FixtureRequest) -> str:
+    """The backend of this test's database: parametrized by ``pytest_generate_tests``."""
     name: str = request.param
     if name == "postgresql":
         skip_without_postgres()

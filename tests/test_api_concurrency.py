@@ -17,6 +17,9 @@ from eva_engine.services.steps import transitions
 from tests.api_support import NEW_PROPOSAL, api_app, api_as, locations, problem
 from tests.builders import as_, new_proposal, proposal_in
 
+# PostgreSQL too: idempotency keys claimed with INSERT ... ON CONFLICT
+pytestmark = pytest.mark.postgres
+
 __all__ = ["api_app", "api_as"]  # fixtures
 
 

@@ -152,6 +152,7 @@ def test_a_confidential_proposal_is_visible_only_with_a_grant_for_its_body(
     ]
 
 
+@pytest.mark.postgres  # filters, ordering and paging in SQL
 def test_listing_with_filters(api_as: Any, eva: Eva) -> None:
     draft = new_proposal(eva)
     tek = new_proposal(eva, preparer="tek", body="TEKLTK")
@@ -187,6 +188,7 @@ def test_listing_with_filters(api_as: Any, eva: Eva) -> None:
     assert locations(bad_area) == {"query.area"}
 
 
+@pytest.mark.postgres  # filters, ordering and paging in SQL
 def test_overdue_means_an_open_assignment_past_its_due_date(
     api_as: Any, eva: Eva, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -200,6 +202,7 @@ def test_overdue_means_an_open_assignment_past_its_due_date(
     assert [p["id"] for p in listed["items"]] == [pid]
 
 
+@pytest.mark.postgres  # filters, ordering and paging in SQL
 def test_cursor_pagination_walks_every_proposal_once(api_as: Any, eva: Eva) -> None:
     made = [new_proposal(eva) for _ in range(5)]
     prep = api_as("prep")

@@ -28,6 +28,9 @@ from tests.audit_support import chain_id
 from tests.builders import ORG, as_, build_world, proposal_in
 from tests.conftest import FreshDatabase, publish_workflows
 
+# PostgreSQL too: pg_dump and pg_restore of an exported snapshot
+pytestmark = pytest.mark.postgres
+
 KEY = hashlib.sha256(b"eva test audit key").hexdigest()
 OLDER_REVISION = "9d4b2f6e8a13"  # 0005_external_ref
 

@@ -211,6 +211,7 @@ def tamper(url: str, statement: str) -> None:
     engine.dispose()
 
 
+@pytest.mark.postgres  # the append-only trigger is PL/pgSQL there
 def test_a_hand_edit_is_refused_by_the_database_itself(eva_cli: Eva) -> None:
     setup_municipality(eva_cli)
     engine = create_engine(

@@ -40,6 +40,9 @@ from tests.conftest import (
 from tests.test_web import PASSWORD, csrf, login
 from web import create_app
 
+# PostgreSQL too: row locks, savepoints and retries of lock failures
+pytestmark = pytest.mark.postgres
+
 WORKERS = 6
 
 

@@ -32,7 +32,8 @@ from tests.builders import build_world, new_proposal
 from tests.conftest import FreshDatabase, publish_workflows
 from web import create_app
 
-pytestmark = pytest.mark.slow  # real server processes, started and killed
+# PostgreSQL too: a crash before commit, with PostgreSQL's locks
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]  # real server processes, started and killed
 
 CRASHED = 17  # the exit status of a process that died on purpose
 CHANGED = "eva.test.changed"

@@ -521,6 +521,7 @@ def _over_and_at(field: Limited) -> tuple[str, str]:
     return "x" * (field.limit + 1), at
 
 
+@pytest.mark.postgres  # VARCHAR lengths are enforced there
 @pytest.mark.parametrize("kind", LIMITED)
 def test_the_web_form_refuses_one_over_the_limit_and_takes_the_limit(
     app: Flask, eva: Eva, kind: str
@@ -551,6 +552,7 @@ def test_the_web_form_refuses_one_over_the_limit_and_takes_the_limit(
         assert _events(eva) == before  # nothing was stored
 
 
+@pytest.mark.postgres  # VARCHAR lengths are enforced there
 @pytest.mark.parametrize("kind", LIMITED)
 def test_the_api_refuses_one_over_the_limit_and_takes_the_limit(
     app: Flask, eva: Eva, kind: str
@@ -573,6 +575,7 @@ def test_the_api_refuses_one_over_the_limit_and_takes_the_limit(
         assert _events(eva) == before
 
 
+@pytest.mark.postgres  # VARCHAR lengths are enforced there
 @pytest.mark.parametrize("kind", LIMITED)
 def test_the_command_line_refuses_one_over_the_limit_and_takes_the_limit(
     eva: Eva, world: World, kind: str
@@ -594,6 +597,7 @@ def test_the_command_line_refuses_one_over_the_limit_and_takes_the_limit(
         assert _events(eva) == before
 
 
+@pytest.mark.postgres  # VARCHAR lengths are enforced there
 def test_a_case_import_names_the_line_and_field_of_every_over_long_value(
     eva: Eva, world: World
 ) -> None:

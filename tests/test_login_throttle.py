@@ -35,6 +35,9 @@ from tests.conftest import FreshDatabase, World
 from tests.notify_support import free_port
 from web import create_app
 
+# PostgreSQL too: the counters' upsert and atomic increments
+pytestmark = pytest.mark.postgres
+
 PASSWORD = "testi-salasana-123"  # noqa: S105 - a test password
 WRONG = "väärä-salasana-999"
 EVA_SERVE = [sys.executable, "-c", "from web.cli import main; main()", "serve"]  # gunicorn

@@ -21,6 +21,9 @@ from eva_engine.services.runtime import Eva
 from tests.builders import build_foreign, build_world, proposal_in
 from tests.conftest import FreshDatabase, publish_workflows
 
+# PostgreSQL too: DDL, types and constraints differ per backend
+pytestmark = pytest.mark.postgres
+
 
 def head() -> str:
     from alembic.script import ScriptDirectory  # noqa: PLC0415

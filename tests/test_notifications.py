@@ -128,6 +128,7 @@ def test_a_failed_step_writes_no_message(eva: Eva, people: World) -> None:
     assert len(messages(eva)) == before
 
 
+@pytest.mark.postgres  # a rollback at commit
 def test_a_change_rolled_back_at_commit_leaves_no_message(
     eva: Eva, people: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

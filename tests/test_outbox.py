@@ -38,6 +38,9 @@ from tests.notify_support import (
 )
 from web import create_app
 
+# PostgreSQL too: claims with FOR UPDATE SKIP LOCKED, leases and their times
+pytestmark = pytest.mark.postgres
+
 PASSWORD = "testi-salasana-123"  # noqa: S105 - a test password
 
 

@@ -8,6 +8,9 @@ from eva_engine.services.runtime import Eva
 from tests.builders import AFTER, proposal_in, state_of
 from tests.conftest import World
 
+# PostgreSQL too: every state of the normal path once on each backend
+pytestmark = pytest.mark.postgres
+
 
 @pytest.mark.parametrize("state", list(AFTER))
 def test_a_proposal_can_be_walked_to_each_state_of_the_normal_path(

@@ -34,6 +34,9 @@ from tests.test_web import PASSWORD, csrf, login
 from web import create_app
 from web.api.framework import ROUTES as API_ROUTES
 
+# PostgreSQL too: what begins, locks and commits differs
+pytestmark = pytest.mark.postgres
+
 # Writes a reading request may make in a short transaction of its own (see the module doc).
 SHORT_WRITES = re.compile(r"^\s*(INSERT INTO|UPDATE) \"?(audit_events|audit_chain_head|api_tokens)")
 THROTTLE = "rate_limit_counters"  # the throttle's storage: its counting has transactions of its own

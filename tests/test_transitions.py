@@ -496,6 +496,7 @@ def test_a_case_number_in_the_wrong_format_is_refused(eva: Eva, world: World) ->
     assert caught.value.problems[0].location == "case_number"
 
 
+@pytest.mark.postgres  # the version check, and the stored time
 def test_a_stale_version_is_a_conflict_naming_who_changed_the_proposal(
     eva: Eva, world: World
 ) -> None:

@@ -13,6 +13,9 @@ from eva_engine.services.runtime import Eva
 from tests.builders import as_, proposal_in
 from tests.test_web import app, csrf, login
 
+# PostgreSQL too: time filters in SQL and the REPEATABLE READ verify
+pytestmark = pytest.mark.postgres
+
 __all__ = ["app"]
 YEAR = datetime.now(UTC).year
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 
 from eva_engine.services.proposals import commands as proposal_commands
@@ -10,6 +11,8 @@ from eva_engine.vocabulary import ScreeningOutcome
 from tests.builders import as_, meeting_id, new_proposal, proposal_in, required_questions
 from tests.test_web import app, login
 
+# PostgreSQL too: filters in SQL: LIKE, dates, NULL ordering, paging
+pytestmark = pytest.mark.postgres
 __all__ = ["app"]
 
 

@@ -38,7 +38,8 @@ from tests.notify_support import free_port
 ROOT = Path(__file__).resolve().parent.parent
 EVA = [sys.executable, "-c", "from web.cli import main; main()"]
 
-pytestmark = pytest.mark.slow
+# PostgreSQL too: a killed worker's locks and claims
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 
 @dataclass

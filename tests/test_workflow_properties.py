@@ -89,6 +89,9 @@ from tests.property_support import (
     document_is_invalid,
 )
 
+# PostgreSQL too: random paths through every SQL statement of the services
+pytestmark = pytest.mark.postgres
+
 # profiles ----------------------------------------------------------------------------------
 PROFILE_VARIABLE = "EVA_PROPERTY_PROFILE"
 settings.register_profile(

@@ -46,7 +46,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT: ViewportSize = {"width": 1280, "height": 900}
-TIMEOUT_MS = 5_000  # every wait (locator, expect, navigation) gives up after this
+TIMEOUT_MS = 15_000  # every wait (locator, expect, navigation) gives up after this (a loaded CI)
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 ORG = demo.ORG
 PASSWORD = demo.DEMO_PASSWORD
