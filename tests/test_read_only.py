@@ -94,5 +94,5 @@ def test_a_read_the_law_records_is_written_apart_without_the_write_lock(file_eva
     finally:
         event.remove(engine, "before_cursor_execute", seen)
     with file_eva.reading() as reader:
-        assert [e.action for e in reader.repos.events(limit=10)] == ["test.read"]
+        assert [e.action for e in reader.repos.events(action="test.read")] == ["test.read"]
     file_eva.database.dispose()

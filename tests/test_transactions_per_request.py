@@ -213,6 +213,15 @@ PAGES = [
         lambda _s: {"username": "prep", "password": PASSWORD, "next": ""},
     ),
     Page("auth.logout", "POST", lambda _s: "/logout", "prep2"),
+    # a follow-up's forms (the public proposal has none: refused, still in one transaction)
+    Page("follow_up.record", "POST", _on_public("/follow-ups/1/result"), "prep"),
+    Page(
+        "follow_up.waive",
+        "POST",
+        _on_public("/follow-ups/1/waive"),
+        "prep",
+        lambda _s: {"waive-1-reason": "Ei mitattavissa."},
+    ),
     Page("language.switch", "POST", lambda _s: "/language", "prep", lambda _s: {"language": "sv"}),
     Page("healthz", "GET", lambda _s: "/healthz", None),
     Page("tokens.index", "GET", lambda _s: "/account/tokens/", "prep"),
@@ -289,7 +298,14 @@ def _check(method: str, counted: Counter, law_writes: bool, *, unit: bool = True
 
 # The law makes these reads into writes: a confidential proposal's disclosure, the auditor's
 # reading of the whole history; an export of a non-public proposal.
-LAW_READS = {"proposals.show", "proposals.timeline", "audit.events"}
+# The internal report is a disclosure (its opening and its export are recorded).
+LAW_READS = {
+    "proposals.show",
+    "proposals.timeline",
+    "audit.events",
+    "reports.index",
+    "reports.download",
+}
 # Routes that open no request unit of work (web.errors): the login, whose throttle counts in
 # transactions of its own.
 NO_UNIT = {"auth.login"}
@@ -331,6 +347,7 @@ def _api_path(site: Site, rule: str) -> str:
         "proposal_id": str(site.target.public),
         "trigger": "pass_review",
         "assignment_id": str(site.foreign.assignment),
+        "follow_up_id": str(site.foreign.follow_up or 1),
     }
     return "/api/v1" + re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: values[m.group(1)], rule)
 

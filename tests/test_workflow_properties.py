@@ -882,7 +882,11 @@ class Driver:
     def check_chain(self) -> None:
         result = trail.verify(self.eva)
         assert result.ok, f"the audit chain does not verify: {result.problem}"
-        assert result.verified == self.snapshot().last_seq
+        heads = {c.chain_id: c for c in result.chains}
+        assert result.verified == sum(c.verified for c in heads.values())  # every event, once
+        own = trail.verify(self.eva, chain_id=trail.organisation_chain(self.eva, builders.ORG))
+        assert own.ok
+        assert own.verified == self.snapshot().last_seq  # the proposals' chain, every event
 
 
 # the machine -------------------------------------------------------------------------------

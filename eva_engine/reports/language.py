@@ -1,28 +1,19 @@
-"""Languages and the message catalogs without Flask: ``babel.support.Translations`` loaded
-once per language from the catalogs the web UI reads too; numbers and dates as each language
-writes them (Babel)."""
+"""The report's texts, numbers and dates in one language, without Flask: the catalogs and the
+time zone of ``eva_engine.rendering.language`` (the ones the web UI and the emails read), and
+numbers as each language writes them (Babel)."""
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import dates, numbers
-from babel.support import NullTranslations, Translations
 
-LANGUAGES = ("fi", "sv", "en")
-TIMEZONE = "Europe/Helsinki"
-CATALOGS = Path(__file__).resolve().parent.parent.parent / "web" / "translations"
+from eva_engine.rendering.language import LANGUAGES, TIMEZONE, translations
 
-
-@functools.cache
-def translations(language: str) -> NullTranslations:
-    """The compiled catalog of ``language`` (no catalog: the English source texts)."""
-    return Translations.load(str(CATALOGS), [language], "messages")
+__all__ = ["LANGUAGES", "TIMEZONE", "Speaker", "translations"]
 
 
 @dataclass(frozen=True)
