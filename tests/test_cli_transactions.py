@@ -10,8 +10,8 @@ exceptions docs/architecture.md names. A meta-test fails when a command has no l
 and the table states each command's unit independently of the code's declaration.
 
 Counted with the engine's own events on a real database (the counter of
-``test_transactions_per_request``). The lines run in their order on one set of records (a
-user is created, then granted a role, then disabled)."""
+``test_transactions_per_request``). Each line has records of its own, so the lines may run
+in any order (as pytest-xdist runs them)."""
 
 from __future__ import annotations
 
@@ -30,9 +30,11 @@ from eva_engine.config import default_workflows_dir
 from eva_engine.db.engine import make_engine
 from eva_engine.db.migrate import upgrade
 from eva_engine.db.unit_of_work import Database
+from eva_engine.services.follow_up import queries as follow_up_queries
 from eva_engine.services.notifications import outbox
+from eva_engine.services.people import users
 from eva_engine.services.runtime import Eva
-from eva_engine.vocabulary import Publicity
+from eva_engine.vocabulary import Publicity, Role
 from tests.builders import (
     OPERATOR,
     ORG,
@@ -46,7 +48,7 @@ from tests.builders import (
 )
 from tests.conftest import FreshDatabase, publish_workflows
 from tests.exchange_support import sample
-from tests.follow_up_support import foreign_follow_up
+from tests.test_follow_up import decided
 from tests.test_transactions_per_request import Counter
 
 KEY = hashlib.sha256(b"eva test audit key").hexdigest()
@@ -78,6 +80,19 @@ def site(
         OPERATOR,
         outbox.CreateWebhook.model_validate({"organisation": ORG, "url": "https://t.example/h"}),
     )
+    # Each line has records of its own (under pytest-xdist the lines may run in any order).
+    for i, roles in enumerate(((), (Role.EXPERT,), (), ()), start=1):
+        users.create_user(
+            eva, OPERATOR, users.CreateUser(username=f"kohde{i}", full_name=f"Kohde {i}"), ORG
+        )
+        for role in roles:
+            users.grant_role(
+                eva, OPERATOR, users.GrantRole(username=f"kohde{i}", organisation=ORG, role=role)
+            )
+    decided_pid = decided(eva)
+    follow_ups = [
+        f.id for f in follow_up_queries.proposal_follow_ups(eva, OPERATOR, decided_pid).follow_ups
+    ]
     values = {
         "draft": str(proposal_in(eva, "draft")),
         "screening": str(proposal_in(eva, "screening")),
@@ -93,8 +108,9 @@ def site(
         "hook": str(hook.id),
         "message": str(foreign.message),
         "token": str(foreign.token),
-        "follow_up": str(foreign_follow_up(eva, foreign)),
-        "decided": str(foreign.proposal),
+        "decided": str(decided_pid),
+        "follow_up": str(follow_ups[0]),
+        "other_follow_up": str(follow_ups[1]),
         "files": str(files),
         "cases": str(sample("cases-good.csv")),
     }
@@ -128,14 +144,14 @@ LINES = [
     Line("bodies create", W, (ORG, "LASK", "--name-fi", "Laskentajaosto", "--as", "admin")),
     Line("meetings create", W, (ORG, "KH", "--at", AT, "--as", "admin")),
     Line("users create", W, ("laskettu", "--name", "Laskettu", "--org", ORG, "--as", "admin")),
-    Line("users grant", W, ("laskettu", "expert", "--org", ORG, "--as", "admin")),
-    Line("users revoke", W, ("laskettu", "expert", "--org", ORG, "--as", "admin")),
+    Line("users grant", W, ("kohde1", "expert", "--org", ORG, "--as", "admin")),
+    Line("users revoke", W, ("kohde2", "expert", "--org", ORG, "--as", "admin")),
     Line(
         "users set-password",
         W,
-        ("laskettu", "--org", ORG, "--as", "admin", "--password", "uusi-vahva-sana-1"),
+        ("kohde3", "--org", ORG, "--as", "admin", "--password", "uusi-vahva-sana-1"),
     ),
-    Line("users disable", W, ("laskettu", "--org", ORG, "--as", "admin")),
+    Line("users disable", W, ("kohde4", "--org", ORG, "--as", "admin")),
     Line("users list", R, ("--org", ORG, "--as", "admin")),
     Line(
         "proposals create",
@@ -175,20 +191,18 @@ LINES = [
     Line("export summary", R, ("{review}", "--as", "prep", "--format", "html")),
     Line("export summary", R, ("{confidential}", "--as", "prep"), law_reads=True),
     Line("export assessment", R, ("{review}", "--as", "prep")),
-    Line("follow-up list", R, ("{decided}", "--as", "outsider")),
+    Line("follow-up list", R, ("{decided}", "--as", "prep")),
     Line(
         "follow-up record",
         W,
         (
             "{follow_up}",
             *("--value", "12 %", "--measured-on", "2026-11-30", "--source", "own_data"),
-            *("--outcome", "cannot_tell_yet", "--as", "outsider"),
+            *("--outcome", "better", "--as", "prep"),
         ),
     ),
     Line(
-        "follow-up waive",
-        W,
-        ("{follow_up}", "--reason", "Mittari lakkautettiin.", "--as", "outsider"),
+        "follow-up waive", W, ("{other_follow_up}", "--reason", "Ei mitattavissa.", "--as", "prep")
     ),
     Line(
         "report",
