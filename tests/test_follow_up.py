@@ -137,8 +137,8 @@ def test_a_recorded_result_is_kept_with_its_source_and_outcome_and_audited(
         TODAY - timedelta(days=1),
     )
     events = trail.proposal_history(eva, OPERATOR, pid)
-    recorded = [e for e in events if e.action == "follow_up.record"]
-    assert [(e.entity, e.role) for e in recorded] == [(f"follow_up:{first}", "preparer")]
+    recorded = [e for e in events if e.action == "indicator_follow_up.record"]
+    assert [(e.entity, e.role) for e in recorded] == [(f"indicator_follow_up:{first}", "preparer")]
     assert recorded[0].after is not None
     assert recorded[0].after["outcome"] == "worse"
 

@@ -214,9 +214,9 @@ PAGES = [
     ),
     Page("auth.logout", "POST", lambda _s: "/logout", "prep2"),
     # a follow-up's forms (the public proposal has none: refused, still in one transaction)
-    Page("follow_up.record", "POST", _on_public("/follow-ups/1/result"), "prep"),
+    Page("follow_ups.record", "POST", _on_public("/follow-ups/1/result"), "prep"),
     Page(
-        "follow_up.waive",
+        "follow_ups.waive",
         "POST",
         _on_public("/follow-ups/1/waive"),
         "prep",

@@ -80,7 +80,7 @@ ROUTES = [
     Route("editor.alternatives", "GET", proposal("/alternatives"), "prep"),
     Route("editor.area", "GET", proposal("/areas/"), "prep"),
     Route("editor.follow_up", "GET", proposal("/follow-up"), "prep"),
-    Route("follow_up.index", "GET", proposal("/follow-ups"), "prep"),
+    Route("follow_ups.index", "GET", proposal("/follow-ups"), "prep"),
     Route("meetings.index", "GET", fixed("/meetings/"), "sec", per_proposal=False),
     Route("meetings.agenda", "GET", meeting(), "sec", per_proposal=False),
     Route("meetings.summaries", "GET", meeting("/summaries"), "sec", per_proposal=False),
@@ -184,7 +184,7 @@ ELSEWHERE = {
     "outbox.": "test_outbox*.py",
     "exchange.": "test_exchange*.py",
     "api.": "test_api_*.py",
-    "follow_up.": "test_web_follow_up.py",
+    "follow_ups.": "test_web_follow_up.py",
 }
 
 USERS = ("prep", "sec", "aud", "admin", "tek", "outsider", "prep2")
@@ -361,14 +361,14 @@ CROSS = [
         lambda _f: {"action": "summary", "summary": "Yhteenveto."},
     ),
     Cross(
-        "follow_up.record",
+        "follow_ups.record",
         "POST",
         _on("/proposals/{proposal}/follow-ups/{follow_up}/result"),
         "admin",
         lambda f: {f"result-{f.follow_up}-value": "1", f"result-{f.follow_up}-outcome": "better"},
     ),
     Cross(
-        "follow_up.waive",
+        "follow_ups.waive",
         "POST",
         _on("/proposals/{proposal}/follow-ups/{follow_up}/waive"),
         "prep",

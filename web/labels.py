@@ -22,7 +22,7 @@ ENTITIES = {
     "answer": _l("Answer"),
     "mitigation": _l("Mitigation"),
     "follow_up_indicator": _l("Follow-up indicator"),
-    "follow_up": _l("Follow-up"),
+    "indicator_follow_up": _l("Follow-up"),
     "assignment": _l("Task"),
     "user": _l("User"),
     "role_grant": _l("Role"),
@@ -52,8 +52,8 @@ SPECIAL = {
     "user.login": _l("Logged in"),
     "user.login_failed": _l("Failed login"),
     "user.logout": _l("Logged out"),
-    "follow_up.record": _l("Follow-up result recorded"),
-    "follow_up.waive": _l("Follow-up waived"),
+    "indicator_follow_up.record": _l("Follow-up result recorded"),
+    "indicator_follow_up.waive": _l("Follow-up waived"),
 }
 
 FIELDS = {

@@ -15,7 +15,7 @@ from eva_engine.vocabulary import FollowUpOutcome, FollowUpSource, FollowUpState
 class FollowUp(Audited, Base):
     __tablename__ = "follow_ups"
     __table_args__ = (Index("ix_follow_ups_responsible_state", "responsible_id", "state"),)
-    __audit_name__ = "follow_up"
+    __audit_name__ = "indicator_follow_up"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))

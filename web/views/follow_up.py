@@ -21,7 +21,7 @@ from web.forms import CommandLength, WholeNumber
 from web.i18n import translated
 from web.runtime import caller, eva
 
-bp = Blueprint("follow_up", __name__, url_prefix="/proposals")
+bp = Blueprint("follow_ups", __name__, url_prefix="/proposals")
 
 SOURCES = {
     FollowUpSource.SOTKANET: _l("Sotkanet (THL)"),
@@ -160,7 +160,7 @@ def record(proposal_id: int, follow_up_id: int) -> tuple[str, int] | Response:
             _attach(form, exc)
         else:
             flash(_("The follow-up result was saved."), "success")
-            return redirect(url_for("follow_up.index", proposal_id=proposal_id))
+            return redirect(url_for("follow_ups.index", proposal_id=proposal_id))
     return _page(proposal_id, form, follow_up_id)
 
 
@@ -184,7 +184,7 @@ def waive(proposal_id: int, follow_up_id: int) -> tuple[str, int] | Response:
             _attach(form, exc)
         else:
             flash(_("The follow-up was waived."), "success")
-            return redirect(url_for("follow_up.index", proposal_id=proposal_id))
+            return redirect(url_for("follow_ups.index", proposal_id=proposal_id))
     return _page(proposal_id, form, follow_up_id)
 
 

@@ -139,7 +139,8 @@ def record_result(eva: Eva, caller: Caller, cmd: RecordResult) -> FollowUpView:
             )
         done = cmd.outcome != FollowUpOutcome.CANNOT_TELL_YET
         uow.audit.annotate(
-            follow_up, Annotation(action="follow_up.record", extra={"outcome": cmd.outcome.value})
+            follow_up,
+            Annotation(action="indicator_follow_up.record", extra={"outcome": cmd.outcome.value}),
         )
         follow_up.value = cmd.value
         follow_up.measured_on = cmd.measured_on
@@ -159,7 +160,9 @@ def waive(eva: Eva, caller: Caller, cmd: WaiveFollowUp) -> FollowUpView:
         user, proposal, follow_up = _open(
             uow, caller, cmd.follow_up_id, cmd.expected_version, "waive a follow-up"
         )
-        uow.audit.annotate(follow_up, Annotation(action="follow_up.waive", reason=cmd.reason))
+        uow.audit.annotate(
+            follow_up, Annotation(action="indicator_follow_up.waive", reason=cmd.reason)
+        )
         follow_up.state = FollowUpState.WAIVED
         follow_up.waive_reason = cmd.reason
         follow_up.settled_by_id = user.id if user else None
