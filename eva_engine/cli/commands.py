@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
 from eva_engine import demo
 from eva_engine.cli.context import AS_HELP, as_user, caller, engine
 from eva_engine.cli.output import RetryingGroup, Unit, emit, reported
-from eva_engine.cli.params import ID, WHOLE
+from eva_engine.cli.params import ID, WHOLE, choices
 from eva_engine.config import Settings
 from eva_engine.errors import InvalidInput, Problem
 from eva_engine.services import definitions
@@ -33,10 +32,6 @@ from eva_engine.vocabulary import (
 )
 from eva_engine.workflow.diagram import mermaid
 from eva_engine.workflow.loader import load_catalogue
-
-
-def choices(enum: Any) -> click.Choice[str]:
-    return click.Choice([m.value for m in enum])
 
 
 @click.group(cls=RetryingGroup)

@@ -7,11 +7,11 @@ from datetime import datetime
 
 import click
 
-from eva_engine.cli.commands import choices, cli
+from eva_engine.cli.commands import cli
 from eva_engine.cli.context import AS_HELP, engine
 from eva_engine.cli.context import caller as caller_of
 from eva_engine.cli.output import Unit, emit, reported
-from eva_engine.cli.params import ID
+from eva_engine.cli.params import ID, choices
 from eva_engine.services.follow_up import commands, queries
 from eva_engine.vocabulary import FollowUpOutcome, FollowUpSource
 

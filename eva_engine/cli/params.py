@@ -35,3 +35,8 @@ class WholeNumber(click.ParamType[int, Any]):
 
 ID = WholeNumber(1, MAX_ID)  # a record's id or a row version
 WHOLE = WholeNumber()
+
+
+def choices(enum: Any) -> click.Choice[str]:
+    """The values of a vocabulary ``enum`` as a click choice."""
+    return click.Choice([m.value for m in enum])
