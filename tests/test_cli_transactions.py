@@ -51,6 +51,10 @@ from tests.exchange_support import sample
 from tests.test_follow_up import decided
 from tests.test_transactions_per_request import Counter
 
+# One worker builds the module's site once (pytest-xdist --dist loadgroup); the lines do not
+# depend on their order.
+pytestmark = pytest.mark.xdist_group("cli_transactions")
+
 KEY = hashlib.sha256(b"eva test audit key").hexdigest()
 AT = "2027-01-20T16:00+02:00"
 

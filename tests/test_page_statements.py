@@ -42,6 +42,9 @@ from tests.test_web import PASSWORD, login
 from web import create_app
 from web.api.framework import ROUTES as API_ROUTES
 
+# One worker builds the small and the grown site once (pytest-xdist --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("page_statements")
+
 SMALL, GROWN = 2, 10
 # The states the grown proposals are walked to: each opens tasks of its own (the preparer's,
 # the review and agenda queues, the outcome to record) and the scheduled ones are agenda items.

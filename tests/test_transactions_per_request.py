@@ -35,7 +35,8 @@ from web import create_app
 from web.api.framework import ROUTES as API_ROUTES
 
 # PostgreSQL too: what begins, locks and commits differs
-pytestmark = pytest.mark.postgres
+# One worker builds the module's site once (pytest-xdist --dist loadgroup).
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("transactions_per_request")]
 
 # Writes a reading request may make in a short transaction of its own (see the module doc).
 SHORT_WRITES = re.compile(r"^\s*(INSERT INTO|UPDATE) \"?(audit_events|audit_chain_head|api_tokens)")

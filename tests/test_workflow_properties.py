@@ -18,7 +18,8 @@ same pool in milliseconds.
 
 Profiles (registered below; no example database, so nothing is written to .hypothesis/):
 
-* ``eva-workflow``, the suite: 200 examples of up to 10 steps on SQLite, 50 on PostgreSQL.
+* ``eva-workflow``, the suite: examples of up to 10 steps; ``make test`` runs 100 on SQLite and
+  25 on PostgreSQL, .ci/run (``EVA_PROPERTY_PROFILE=ci``) 200 and 50.
 * ``eva-workflow-long``: 2,000 examples of up to 50 steps on each backend, chosen with
   ``EVA_PROPERTY_PROFILE=long .venv/bin/pytest tests/test_workflow_properties.py``.
 
@@ -112,19 +113,30 @@ settings.register_profile(
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
-PROFILES = {"": "eva-workflow", "default": "eva-workflow", "long": "eva-workflow-long"}
-# In the suite PostgreSQL (a server round trip per statement) runs a quarter of the examples.
-SUITE_SHARE = {"sqlite": 1.0, "postgresql": 0.25}
+PROFILES = {
+    "": "eva-workflow",
+    "default": "eva-workflow",
+    "ci": "eva-workflow",
+    "long": "eva-workflow-long",
+}
+# Share of the profile's examples per backend. `make test` (no profile) runs half of them on
+# SQLite; .ci/run (`ci`) all of them; PostgreSQL (a server round trip per statement) a quarter
+# of those.
+SUITE_SHARE = {
+    "": {"sqlite": 0.5, "postgresql": 0.125},
+    "default": {"sqlite": 0.5, "postgresql": 0.125},
+    "ci": {"sqlite": 1.0, "postgresql": 0.25},
+}
 
 
 def chosen_profile(dialect: str) -> settings:
     wanted = os.environ.get(PROFILE_VARIABLE, "")
     if wanted not in PROFILES:
-        pytest.fail(f"{PROFILE_VARIABLE}={wanted!r}: use 'long' or leave it unset")
+        pytest.fail(f"{PROFILE_VARIABLE}={wanted!r}: use 'ci' or 'long', or leave it unset")
     profile = settings.get_profile(PROFILES[wanted])
-    if PROFILES[wanted] != "eva-workflow":
+    if wanted not in SUITE_SHARE:
         return profile
-    return settings(profile, max_examples=int(profile.max_examples * SUITE_SHARE[dialect]))
+    return settings(profile, max_examples=int(profile.max_examples * SUITE_SHARE[wanted][dialect]))
 
 
 # who acts ----------------------------------------------------------------------------------
