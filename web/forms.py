@@ -36,7 +36,9 @@ from eva_engine.services.people.accounts import MIN_PASSWORD_LENGTH
 from eva_engine.services.people.organisations import CreateBody, CreateMeeting
 from eva_engine.services.people.users import CreateUser
 from eva_engine.services.proposals.commands import CreateProposal
+from eva_engine.services.proposals.texts import TextIn
 from eva_engine.services.steps.transitions import FireTrigger
+from eva_engine.vocabulary import TextKind, TextLanguage
 
 
 class CommandLength(Length):
@@ -284,3 +286,30 @@ class MeetingForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that changes something: only its CSRF token."""
+
+
+# The texts of the minutes (``services.proposals.texts``): one field per text and language,
+# each with the limit of ``TextIn.content``. A field the page does not show is not sent, and
+# what is not sent stays as it is.
+TEXT_FIELDS = [
+    (kind, language) for kind in TextKind for language in TextLanguage
+]  # grounds_fi, grounds_sv, decision_proposal_fi, …
+
+
+def text_field_name(kind: str, language: str) -> str:
+    return f"{kind}_{language}"
+
+
+def _text_area(language: TextLanguage) -> TextAreaField:
+    label = _l("In Finnish") if language == TextLanguage.FI else _l("In Swedish (optional)")
+    return TextAreaField(label, validators=[Optional(), CommandLength(TextIn, "content")])
+
+
+class ProposalTextsForm(FlaskForm):
+    version = HiddenField(validators=[WholeNumber()])
+    grounds_fi = _text_area(TextLanguage.FI)
+    grounds_sv = _text_area(TextLanguage.SV)
+    decision_proposal_fi = _text_area(TextLanguage.FI)
+    decision_proposal_sv = _text_area(TextLanguage.SV)
+    decision_fi = _text_area(TextLanguage.FI)
+    decision_sv = _text_area(TextLanguage.SV)
