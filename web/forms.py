@@ -6,6 +6,7 @@ gets it as ``maxlength``); numbers take the ASCII digits 0-9 only (``WholeNumber
 
 from __future__ import annotations
 
+from datetime import date
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -26,12 +27,21 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.form import BaseForm
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from eva_engine.errors import Problem
 from eva_engine.rendering.labels import PUBLICITY, SCREENING
 from eva_engine.services.assessment.screening import RecordScreening
-from eva_engine.services.fields import MAX_DIGITS, MAX_ID, PASSWORD_LENGTH, parse_int, text_limits
+from eva_engine.services.fields import (
+    DATE_EXAMPLE,
+    DATE_TEXT_LENGTH,
+    MAX_DIGITS,
+    MAX_ID,
+    PASSWORD_LENGTH,
+    parse_date,
+    parse_int,
+    text_limits,
+)
 from eva_engine.services.people.accounts import MIN_PASSWORD_LENGTH
 from eva_engine.services.people.organisations import CreateBody, CreateMeeting
 from eva_engine.services.people.users import CreateUser
@@ -313,3 +323,27 @@ class ProposalTextsForm(FlaskForm):
     decision_proposal_sv = _text_area(TextLanguage.SV)
     decision_fi = _text_area(TextLanguage.FI)
     decision_sv = _text_area(TextLanguage.SV)
+
+
+class TypedDateField(Field):
+    """A date as people type it (``13.6.2023``, or ``2023-06-13``), read by the services' one
+    parser (``fields.parse_date``); shown the Finnish way."""
+
+    widget = TextInput()
+    data: date | None
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist or not str(valuelist[0]).strip():
+            self.data = None
+            return
+        try:
+            self.data = parse_date(str(valuelist[0])[: DATE_TEXT_LENGTH + 1])
+        except ValueError as exc:
+            self.data = None
+            message = _l("Write the date as %(example)s.", example=DATE_EXAMPLE)
+            raise ValueError(str(message)) from exc
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        return f"{self.data.day}.{self.data.month}.{self.data.year}" if self.data else ""

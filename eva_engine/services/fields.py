@@ -147,6 +147,9 @@ _CLOCK = r"([0-9]{1,2})[.:]([0-9]{2})"  # 17.00, 17:00
 _FINNISH_DATE = re.compile(_DAY)
 _FINNISH_DATETIME = re.compile(rf"{_DAY}(?:\s+(?:klo\s+)?{_CLOCK})?", re.IGNORECASE)
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ISO_DAY_FINNISH_CLOCK = re.compile(
+    rf"([0-9]{{4}})-([0-9]{{2}})-([0-9]{{2}})\s+(?:klo\s+)?{_CLOCK}", re.IGNORECASE
+)
 _ISO_DATETIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
     r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?"
@@ -192,6 +195,9 @@ def parse_datetime(text: str) -> datetime:
                 int(minute or 0),
                 tzinfo=FINNISH_TIME,
             )
+        if found := _ISO_DAY_FINNISH_CLOCK.fullmatch(value):
+            year, month, day, hour, minute = (int(g) for g in found.groups())
+            return datetime(year, month, day, hour, minute, tzinfo=FINNISH_TIME)
         if len(value) <= DATE_TEXT_LENGTH and _ISO_DATETIME.fullmatch(value):
             parsed = datetime.fromisoformat(value)
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=FINNISH_TIME)

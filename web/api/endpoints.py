@@ -179,12 +179,14 @@ def list_proposals(call: Call) -> Reply:
     "/proposals",
     summary="Create a proposal",
     tag="proposals",
-    response=ProposalView,
+    response=proposal_commands.CreatedProposal,
     status=201,
     body=CreateProposal,
 )
 def create_proposal(call: Call) -> Reply:
-    """A new proposal in draft, with its first assessment revision and a preparation task."""
+    """A new proposal in draft, with its first assessment revision and a preparation task.
+    ``warnings`` names what is accepted but worth a look: another proposal of the same body
+    with this case number."""
     directory.require_member(eva(), call.caller, call.body.organisation)
     view = proposal_commands.create_proposal(eva(), call.caller, call.body)
     reply = _proposal(view, 201)

@@ -12,7 +12,13 @@ from eva_engine.errors import N_, Conflict, InvalidInput, NotFound, PermissionDe
 from eva_engine.models import Body, Meeting, Organisation
 from eva_engine.services.access import actor_for, administered_organisation, require_role_in
 from eva_engine.services.command import Command
-from eva_engine.services.fields import CaseNumber, CasePattern, ChoiceId, Code, Name
+from eva_engine.services.fields import (
+    CaseNumber,
+    CasePattern,
+    ChoiceId,
+    Code,
+    Name,
+)
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import BodyKind, OrganisationKind, Role
 
