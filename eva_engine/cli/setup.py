@@ -85,8 +85,7 @@ def _bodies(given: tuple[str, ...]) -> list[BodyIn]:
     prompt="The administrator's password",
     hide_input=True,
     confirmation_prompt=True,
-    envvar="EVA_SETUP_PASSWORD",
-    help="Asked if not given (or EVA_SETUP_PASSWORD); at least 12 characters.",
+    help="Asked (twice) if not given; at least 12 characters.",
 )
 def setup(
     code: str,
