@@ -181,6 +181,7 @@ def save_texts(proposal_id: int) -> str | Response | tuple[str, int]:
         if text_field_name(kind, language) in request.form
     ]
     if not sent:
+        proposal_texts.texts(eva(), caller(), proposal_id)  # one this user may see, or 404
         return redirect(url_for("proposals.show", proposal_id=proposal_id))
     try:
         proposal_texts.write_texts(
