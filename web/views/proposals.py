@@ -154,10 +154,12 @@ def _texts_context(
     """What ``_proposal_texts.html`` shows: the texts, the form for those the user may write
     now (filled with the stored texts, or with what was sent when it was refused)."""
     view = proposal_texts.texts(eva(), caller(), proposal_id)
-    if form is None:
-        form = ProposalTextsForm(formdata=None)
-        for kind, language in TEXT_FIELDS:
-            form[text_field_name(kind, language)].data = view.content(kind, language)
+    sent = request.form if form is not None else {}
+    form = form or ProposalTextsForm(formdata=None)
+    for kind, language in TEXT_FIELDS:
+        name = text_field_name(kind, language)
+        if name not in sent:  # what was not sent is shown as stored
+            form[name].data = view.content(kind, language)
     form.version.data = str(view.row_version)
     return {"texts": view, "texts_form": form, "texts_failure": failure}
 
