@@ -158,52 +158,64 @@ DATE_EXAMPLE = "13.6.2023"
 DATETIME_EXAMPLE = "13.6.2023 klo 17.00"
 
 
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2999  # what a person types for a meeting or a measurement
+
+
 def _not_a_date(text: str, example: str) -> PydanticCustomError:
     return PydanticCustomError(
         "finnish_date", "not a date: write it as {example}", {"example": example, "given": text}
     )
 
 
+def _read_date(value: str) -> date | None:
+    if found := _FINNISH_DATE.fullmatch(value):
+        day, month, year = (int(g) for g in found.groups())
+        return date(year, month, day)
+    if len(value) <= DATE_TEXT_LENGTH and _ISO_DATE.fullmatch(value):
+        return date.fromisoformat(value)
+    return None
+
+
+def _read_datetime(value: str) -> datetime | None:
+    if found := _FINNISH_DATETIME.fullmatch(value):
+        day, month, year, hour, minute = found.groups()
+        return datetime(
+            int(year), int(month), int(day), int(hour or 0), int(minute or 0), tzinfo=FINNISH_TIME
+        )
+    if found := _ISO_DAY_FINNISH_CLOCK.fullmatch(value):
+        year, month, day, hour, minute = (int(g) for g in found.groups())
+        return datetime(year, month, day, hour, minute, tzinfo=FINNISH_TIME)
+    if len(value) <= DATE_TEXT_LENGTH and _ISO_DATETIME.fullmatch(value):
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=FINNISH_TIME)
+    return None
+
+
 def parse_date(text: str) -> date:
     """A date as a Finnish person types it (``13.6.2023``, ``13.06.2023``) or in ISO 8601
-    (``2023-06-13``). Raises ``ValueError`` (a ``PydanticCustomError``) naming the form."""
-    value = text.strip()
+    (``2023-06-13``), of the years 1900-2999. Raises ``ValueError`` (a
+    ``PydanticCustomError``) naming the form."""
     try:
-        if found := _FINNISH_DATE.fullmatch(value):
-            day, month, year = (int(g) for g in found.groups())
-            return date(year, month, day)
-        if len(value) <= DATE_TEXT_LENGTH and _ISO_DATE.fullmatch(value):
-            return date.fromisoformat(value)
+        found = _read_date(text.strip())
     except ValueError:
-        pass
-    raise _not_a_date(text[:DATE_TEXT_LENGTH], DATE_EXAMPLE)
+        found = None
+    if found is None or not EARLIEST_YEAR <= found.year <= LATEST_YEAR:
+        raise _not_a_date(text[:DATE_TEXT_LENGTH], DATE_EXAMPLE)
+    return found
 
 
 def parse_datetime(text: str) -> datetime:
     """A date and time as a Finnish person types it (``13.6.2023 17.00``, ``13.6.2023 klo
     17.00``, ``13.6.2023 17:00``; a date alone is its midnight) or in ISO 8601
-    (``2023-06-13T17:00+03:00``). A time without an offset is Finnish time (Europe/Helsinki)."""
-    value = " ".join(text.split())
+    (``2023-06-13T17:00+03:00``), of the years 1900-2999. A time without an offset is Finnish
+    time (Europe/Helsinki)."""
     try:
-        if found := _FINNISH_DATETIME.fullmatch(value):
-            day, month, year, hour, minute = found.groups()
-            return datetime(
-                int(year),
-                int(month),
-                int(day),
-                int(hour or 0),
-                int(minute or 0),
-                tzinfo=FINNISH_TIME,
-            )
-        if found := _ISO_DAY_FINNISH_CLOCK.fullmatch(value):
-            year, month, day, hour, minute = (int(g) for g in found.groups())
-            return datetime(year, month, day, hour, minute, tzinfo=FINNISH_TIME)
-        if len(value) <= DATE_TEXT_LENGTH and _ISO_DATETIME.fullmatch(value):
-            parsed = datetime.fromisoformat(value)
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=FINNISH_TIME)
+        found = _read_datetime(" ".join(text.split()))
     except ValueError:
-        pass
-    raise _not_a_date(text[:DATE_TEXT_LENGTH], DATETIME_EXAMPLE)
+        found = None
+    if found is None or not EARLIEST_YEAR <= found.year <= LATEST_YEAR:
+        raise _not_a_date(text[:DATE_TEXT_LENGTH], DATETIME_EXAMPLE)
+    return found
 
 
 def _typed_date(value: Any) -> Any:
