@@ -85,6 +85,10 @@ def test_the_api_takes_a_finnish_due_date(eva: Eva, world: World, api_as: Any) -
     pid = new_proposal(eva)
     screen(eva, pid)
     api: Api = api_as("prep")
+    alternatives = [{"position": 0, "title": "Nykytila"}, {"position": 1, "title": "Esitys"}]
+    assert (
+        api.put(f"/proposals/{pid}/alternatives", {"alternatives": alternatives}).status_code == 200
+    )
     stored = api.post(
         f"/proposals/{pid}/indicators",
         {"name": "Lasten liikunta", "responsible": "Minna", "due": "30.6.2027"},

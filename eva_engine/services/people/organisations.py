@@ -18,6 +18,7 @@ from eva_engine.services.fields import (
     ChoiceId,
     Code,
     Name,
+    TypedDateTime,
 )
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import BodyKind, OrganisationKind, Role
@@ -53,7 +54,7 @@ class CreateBody(Command):
 class CreateMeeting(Command):
     organisation: Code = Field(min_length=1)
     body: Code = Field(min_length=1)
-    starts_at: datetime
+    starts_at: TypedDateTime = Field(description="e.g. 13.6.2023 klo 17.00 (Finnish time)")
     location: Name | None = None
 
     @field_validator("starts_at")
