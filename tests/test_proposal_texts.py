@@ -7,7 +7,6 @@ a non-public proposal. The service, the API, the web UI and the printed appendix
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -24,7 +23,6 @@ from eva_engine.services.proposals.texts import TextIn, WriteTexts
 from eva_engine.services.runtime import Eva
 from eva_engine.services.steps import transitions
 from eva_engine.vocabulary import Publicity, TextKind, TextLanguage
-from tests.api_support import Api, api_app, api_as, problem
 from tests.builders import (
     AFTER,
     OPERATOR,
@@ -40,7 +38,7 @@ from tests.builders import (
 from tests.conftest import World
 from tests.test_web import PASSWORD, app, csrf, login
 
-__all__ = ["api_app", "api_as", "app"]
+__all__ = ["app"]
 
 # The minutes of Virrat, HYVLTK 13.06.2023 § 26 (the seeds), shortened to three paragraphs.
 GROUNDS = (
@@ -198,44 +196,6 @@ def test_the_printed_appendix_of_a_meeting_shows_the_decision_proposal(
     )
     assert item.text("decision_proposal") == PROPOSAL
     assert item.text("decision_proposal", "sv") == PROPOSAL  # no Swedish: the Finnish one
-
-
-# the API ----------------------------------------------------------------------------------------
-def test_the_api_reads_and_writes_the_texts_with_if_match(
-    eva: Eva, world: World, api_as: Any
-) -> None:
-    pid = new_proposal(eva)
-    api: Api = api_as("prep")
-    read = api.get(f"/proposals/{pid}/texts")
-    assert read.status_code == 200
-    etag = read.headers["ETag"]
-    assert read.get_json()["writable"] == ["grounds", "decision_proposal"]
-    body = {"texts": [{"kind": "grounds", "language": "fi", "content": GROUNDS}]}
-    written = api.put(f"/proposals/{pid}/texts", body, headers={"If-Match": etag})
-    assert written.status_code == 200, written.get_data(as_text=True)
-    assert written.headers["ETag"] != etag
-    assert written.get_json()["texts"][0]["content"] == GROUNDS
-    stale = api.put(f"/proposals/{pid}/texts", body, headers={"If-Match": etag})
-    problem(stale, 412)
-    wrong = api.put(
-        f"/proposals/{pid}/texts",
-        {"texts": [{"kind": "decision", "content": DECISION}]},
-        headers={"If-Match": written.headers["ETag"]},
-    )
-    assert problem(wrong, 422)["errors"][0]["location"] == "texts[0].kind"
-    too_long = api.put(
-        f"/proposals/{pid}/texts", {"texts": [{"kind": "grounds", "content": "x" * 100_001}]}
-    )
-    problem(too_long, 422)
-    assert proposal_texts.texts(eva, OPERATOR, pid).content("grounds") == GROUNDS
-
-
-def test_the_api_hides_another_organisations_texts(eva: Eva, world: World, api_as: Any) -> None:
-    pid = new_proposal(eva)
-    outsider: Api = api_as("outsider")
-    problem(outsider.get(f"/proposals/{pid}/texts"), 404)
-    body = {"texts": [{"kind": "grounds", "content": "x"}]}
-    problem(outsider.put(f"/proposals/{pid}/texts", body), 404)
 
 
 # the web UI -------------------------------------------------------------------------------------
