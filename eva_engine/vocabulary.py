@@ -150,3 +150,19 @@ class FollowUpSource(StrEnum):
     TEAVIISARI = "teaviisari"  # THL's TEAviisari
     OWN_DATA = "own_data"  # the municipality's or county's own data
     OTHER = "other"
+
+
+class TextKind(StrEnum):
+    """The texts of a proposal as the minutes hold them (docs/workflow.md: who writes which,
+    and when)."""
+
+    GROUNDS = "grounds"  # esittelyteksti, perustelut (the presentation text)
+    DECISION_PROPOSAL = "decision_proposal"  # päätösehdotus
+    DECISION = "decision"  # päätös: as made, with amendments, votes, dissent, who was elected
+
+
+class TextLanguage(StrEnum):
+    """The languages of the minutes: Finnish always, Swedish where the municipality keeps it."""
+
+    FI = "fi"
+    SV = "sv"

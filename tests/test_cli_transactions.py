@@ -180,6 +180,8 @@ LINES = [
     Line("proposals show", R, ("{review}", "--as", "prep")),
     Line("proposals show", R, ("{confidential}", "--as", "prep"), law_reads=True),
     Line("proposals list", R, ("--org", ORG, "--as", "prep")),
+    Line("proposals texts show", R, ("{review}", "--as", "prep")),
+    Line("proposals texts set", W, ("{draft}", "grounds", "--text", "Laskettu.", "--as", "prep")),
     Line("proposals fire", W, ("{draft}", "start_screening", "--as", "prep")),
     Line("proposals schedule", W, ("{signed_off}", "--meeting", "{meeting}", "--as", "sec")),
     Line(
@@ -247,6 +249,7 @@ LINES = [
     Line("restore", OWN, why="fills a fresh database in batches, then verifies it"),
     Line("demo", OWN, why="walks a proposal step by step, each step a transaction as in use"),
     Line("serve", OWN, why="the web server: each request owns its unit of work (web.errors)"),
+    Line("setup", OWN, why="migrates first (like 'db upgrade'), then sets up in one transaction"),
 ]
 MEASURED = [line for line in LINES if line.unit is not OWN]
 

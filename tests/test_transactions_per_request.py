@@ -188,6 +188,7 @@ PAGES = [
             ("editor.alternatives", "/alternatives", lambda _s: {}),
             ("editor.area", "/areas/children", lambda _s: {}),
             ("editor.follow_up", "/follow-up", lambda _s: {"action": "summary", "summary": "Y."}),
+            ("proposals.save_texts", "/texts", lambda _s: {"grounds_fi": "Laskettu."}),
         )
     ),
     Page(

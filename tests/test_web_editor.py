@@ -216,7 +216,7 @@ def test_an_indicator_without_a_valid_date_is_refused_and_nothing_is_saved(
             "action": "add-indicator",
             "name": "Mittari",
             "responsible": "joku",
-            "due": "31.5.2027",
+            "due": "31.6.2027",  # June has 30 days (31.5.2027 is a date: Finns type so)
         },
     ).get_data(as_text=True)
     assert "due" in html

@@ -75,6 +75,8 @@ ROUTES = [
         data={"reason": ""},
         ok=(302,),
     ),
+    # Nothing sent: nothing written, back to the page (a text is written in test_proposal_texts).
+    Route("proposals.save_texts", "POST", proposal("/texts"), "prep", ok=(302,)),
     Route("editor.create", "GET", fixed("/proposals/new"), "prep", per_proposal=False),
     Route("editor.record_screening", "GET", proposal("/screening"), "prep"),
     Route("editor.alternatives", "GET", proposal("/alternatives"), "prep"),
@@ -343,6 +345,13 @@ CROSS = [
         _on("/proposals/{proposal}/transitions/sign_off"),
         "pres",
         lambda _f: {"reason": "", "password": PASSWORD},
+    ),
+    Cross(
+        "proposals.save_texts",
+        "POST",
+        _on("/proposals/{proposal}/texts"),
+        "prep",
+        lambda _f: {"grounds_fi": "Toisen kunnan perustelut."},
     ),
     Cross(
         "editor.record_screening",

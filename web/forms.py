@@ -6,6 +6,7 @@ gets it as ``maxlength``); numbers take the ASCII digits 0-9 only (``WholeNumber
 
 from __future__ import annotations
 
+from datetime import date
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -26,17 +27,28 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.form import BaseForm
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from eva_engine.errors import Problem
 from eva_engine.rendering.labels import PUBLICITY, SCREENING
 from eva_engine.services.assessment.screening import RecordScreening
-from eva_engine.services.fields import MAX_DIGITS, MAX_ID, PASSWORD_LENGTH, parse_int, text_limits
+from eva_engine.services.fields import (
+    DATE_EXAMPLE,
+    DATE_TEXT_LENGTH,
+    MAX_DIGITS,
+    MAX_ID,
+    PASSWORD_LENGTH,
+    parse_date,
+    parse_int,
+    text_limits,
+)
 from eva_engine.services.people.accounts import MIN_PASSWORD_LENGTH
 from eva_engine.services.people.organisations import CreateBody, CreateMeeting
 from eva_engine.services.people.users import CreateUser
 from eva_engine.services.proposals.commands import CreateProposal
+from eva_engine.services.proposals.texts import TextIn
 from eva_engine.services.steps.transitions import FireTrigger
+from eva_engine.vocabulary import TextKind, TextLanguage
 
 
 class CommandLength(Length):
@@ -284,3 +296,54 @@ class MeetingForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that changes something: only its CSRF token."""
+
+
+# The texts of the minutes (``services.proposals.texts``): one field per text and language,
+# each with the limit of ``TextIn.content``. A field the page does not show is not sent, and
+# what is not sent stays as it is.
+TEXT_FIELDS = [
+    (kind, language) for kind in TextKind for language in TextLanguage
+]  # grounds_fi, grounds_sv, decision_proposal_fi, …
+
+
+def text_field_name(kind: str, language: str) -> str:
+    return f"{kind}_{language}"
+
+
+def _text_area(language: TextLanguage) -> TextAreaField:
+    label = _l("In Finnish") if language == TextLanguage.FI else _l("In Swedish (optional)")
+    return TextAreaField(label, validators=[Optional(), CommandLength(TextIn, "content")])
+
+
+class ProposalTextsForm(FlaskForm):
+    version = HiddenField(validators=[WholeNumber()])
+    grounds_fi = _text_area(TextLanguage.FI)
+    grounds_sv = _text_area(TextLanguage.SV)
+    decision_proposal_fi = _text_area(TextLanguage.FI)
+    decision_proposal_sv = _text_area(TextLanguage.SV)
+    decision_fi = _text_area(TextLanguage.FI)
+    decision_sv = _text_area(TextLanguage.SV)
+
+
+class TypedDateField(Field):
+    """A date as people type it (``13.6.2023``, or ``2023-06-13``), read by the services' one
+    parser (``fields.parse_date``); shown the Finnish way."""
+
+    widget = TextInput()
+    data: date | None
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist or not str(valuelist[0]).strip():
+            self.data = None
+            return
+        try:
+            self.data = parse_date(str(valuelist[0])[: DATE_TEXT_LENGTH + 1])
+        except ValueError as exc:
+            self.data = None
+            message = _l("Write the date as %(example)s.", example=DATE_EXAMPLE)
+            raise ValueError(str(message)) from exc
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        return f"{self.data.day}.{self.data.month}.{self.data.year}" if self.data else ""

@@ -32,6 +32,7 @@ ENTITIES = {
     "meeting": _l("Meeting"),
     "api_token": _l("API token"),
     "webhook": _l("Webhook"),
+    "proposal_text": _l("Text of the minutes"),
 }
 
 OPERATIONS = {
@@ -140,6 +141,8 @@ FIELDS = {
     "waive_reason": _l("Why is it not followed up?"),
     "settled_by_id": _l("Settled by"),
     "settled_at": _l("Settled"),
+    "content": _l("Text"),
+    "written_by_id": _l("Written by"),
 }
 
 # Keys and hashes that mean nothing to a reader of the history (they stay in the stored event).

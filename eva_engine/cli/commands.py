@@ -11,7 +11,7 @@ import click
 from eva_engine import demo
 from eva_engine.cli.context import AS_HELP, as_user, caller, engine
 from eva_engine.cli.output import RetryingGroup, Unit, emit, reported
-from eva_engine.cli.params import ID, WHOLE, choices
+from eva_engine.cli.params import DATETIME, ID, WHOLE, choices
 from eva_engine.config import Settings
 from eva_engine.errors import InvalidInput, Problem
 from eva_engine.services import definitions
@@ -139,12 +139,20 @@ def meetings() -> None:
 @click.argument("organisation")
 @click.argument("body")
 @click.option(
-    "--at", "starts_at", required=True, help="ISO time with offset, 2026-06-13T16:00+03:00"
+    "--at",
+    "starts_at",
+    type=DATETIME,
+    required=True,
+    help="When it starts, e.g. '13.6.2027 klo 17.00' (Finnish time) or 2027-06-13T17:00+03:00",
 )
 @click.option("--location")
 @as_user
 def meetings_create(
-    organisation: str, body: str, starts_at: str, location: str | None, username: str | None
+    organisation: str,
+    body: str,
+    starts_at: datetime,
+    location: str | None,
+    username: str | None,
 ) -> None:
     """Create a meeting of a body; with --as, an administrator or the body's secretary."""
     with reported():
@@ -154,20 +162,11 @@ def meetings_create(
             organisations.CreateMeeting(
                 organisation=organisation,
                 body=body,
-                starts_at=_datetime(starts_at, "--at"),
+                starts_at=starts_at,
                 location=location,
             ),
         )
         emit(view, lambda: click.echo(f"Meeting {view.id} of {view.body} at {view.starts_at}."))
-
-
-def _datetime(text: str, option: str) -> datetime:
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise InvalidInput(
-            "not a date and time", [Problem(option, f"{text!r}: use e.g. 2026-06-13T16:00+03:00")]
-        ) from exc
 
 
 # users ------------------------------------------------------------------------------------------
@@ -376,6 +375,8 @@ def proposals_create(
                 f"Proposal {view.id} created: {view.case_number} '{view.title_fi}' ({view.state})."
             ),
         )
+        for warning in view.warnings:  # accepted, but worth a look (also in --json's output)
+            click.secho(f"Warning: {warning.location}: {warning.message}", fg="yellow", err=True)
 
 
 @proposals_group.command("show", unit=Unit.READ)

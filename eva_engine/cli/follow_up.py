@@ -3,7 +3,7 @@ record a result, waive one with a reason."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date
 
 import click
 
@@ -11,7 +11,7 @@ from eva_engine.cli.commands import cli
 from eva_engine.cli.context import AS_HELP, engine
 from eva_engine.cli.context import caller as caller_of
 from eva_engine.cli.output import Unit, emit, reported
-from eva_engine.cli.params import ID, choices
+from eva_engine.cli.params import DATE, ID, choices
 from eva_engine.services.follow_up import commands, queries
 from eva_engine.vocabulary import FollowUpOutcome, FollowUpSource
 
@@ -82,8 +82,8 @@ def follow_up_list(proposal_id: int | None, overdue: bool, username: str) -> Non
 @click.option(
     "--measured-on",
     required=True,
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="When it was measured or published (YYYY-MM-DD).",
+    type=DATE,
+    help="When it was measured or published, e.g. 13.6.2027 (or 2027-06-13).",
 )
 @click.option("--source", "source_kind", required=True, type=choices(FollowUpSource))
 @click.option("--reference", help="e.g. the Sotkanet indicator id, or the report's name.")
@@ -99,7 +99,7 @@ def follow_up_list(proposal_id: int | None, overdue: bool, username: str) -> Non
 def follow_up_record(
     follow_up_id: int,
     value: str,
-    measured_on: datetime,
+    measured_on: date,
     source_kind: str,
     reference: str | None,
     note: str | None,
@@ -112,7 +112,7 @@ def follow_up_record(
         cmd = commands.RecordResult(
             follow_up_id=follow_up_id,
             value=value,
-            measured_on=measured_on.date(),
+            measured_on=measured_on,
             source_kind=FollowUpSource(source_kind),
             source_reference=reference,
             note=note,

@@ -16,7 +16,7 @@ import click
 from eva_engine.cli.commands import cli
 from eva_engine.cli.context import engine, settings
 from eva_engine.cli.output import Unit, reported, to_jsonable
-from eva_engine.cli.params import ID, WholeNumber
+from eva_engine.cli.params import DATE, ID, WholeNumber
 from eva_engine.delivery.worker import WORKER, PassReport, deliver_pass, run_worker
 from eva_engine.services.notifications import notices, outbox
 from eva_engine.services.runtime import Caller
@@ -155,12 +155,12 @@ def notifications_group() -> None:
 
 
 @notifications_group.command("scan")
-@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="Scan as if today were this date.")
+@click.option("--today", type=DATE, help="Scan as if today were this date (e.g. 13.6.2027).")
 @json_flag
-def notifications_scan(today: Any, as_json: bool) -> None:
+def notifications_scan(today: date | None, as_json: bool) -> None:
     """Write 'due soon' and 'overdue' events (each once per assignment)."""
     with reported():
-        day: date | None = today.date() if today else None
+        day: date | None = today
         found = notices.scan(
             engine(), WORKER, today=day, due_soon_days=settings().notify.due_soon_days
         )

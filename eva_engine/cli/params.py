@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 import click
 
-from eva_engine.services.fields import MAX_DIGITS, MAX_ID, parse_int
+from eva_engine.services.fields import MAX_DIGITS, MAX_ID, parse_date, parse_datetime, parse_int
 
 
 class WholeNumber(click.ParamType[int, Any]):
@@ -35,6 +36,28 @@ class WholeNumber(click.ParamType[int, Any]):
 
 ID = WholeNumber(1, MAX_ID)  # a record's id or a row version
 WHOLE = WholeNumber()
+
+
+class TypedDate(click.ParamType[Any, Any]):
+    """A date or a date and time as people type them (``13.6.2023``, ``13.6.2023 klo 17.00``,
+    or ISO 8601), read by the services' one parser (``fields.parse_date``/``parse_datetime``);
+    a time without an offset is Finnish time."""
+
+    def __init__(self, *, with_time: bool) -> None:
+        self.with_time = with_time
+        self.name = "datetime" if with_time else "date"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, datetime | date):
+            return value
+        try:
+            return parse_datetime(str(value)) if self.with_time else parse_date(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DATE = TypedDate(with_time=False)
+DATETIME = TypedDate(with_time=True)
 
 
 def choices(enum: Any) -> click.Choice[str]:

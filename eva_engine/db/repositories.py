@@ -25,6 +25,7 @@ from eva_engine.models import (
     Mitigation,
     Organisation,
     Proposal,
+    ProposalText,
     PublishedDefinition,
     RoleGrant,
     Screening,
@@ -782,3 +783,37 @@ class Repositories:
             )
             .order_by(FollowUp.due, FollowUp.id)
         ).all()
+
+    # proposal texts ---------------------------------------------------------------------------
+    def proposal_texts(self, proposal_id: int) -> Sequence[ProposalText]:
+        """The proposal's texts (grounds, decision proposal, decision; fi and sv), in order."""
+        return self.session.scalars(
+            select(ProposalText)
+            .where(ProposalText.proposal_id == proposal_id)
+            .order_by(ProposalText.id)
+        ).all()
+
+    def proposal_texts_of(self, proposal_ids: Iterable[int]) -> dict[int, list[ProposalText]]:
+        """The texts of each of these proposals, in one query (an agenda's items)."""
+        ids = list(proposal_ids)
+        found: dict[int, list[ProposalText]] = {pid: [] for pid in ids}
+        if not ids:
+            return found
+        for text in self.session.scalars(
+            select(ProposalText)
+            .where(ProposalText.proposal_id.in_(ids))
+            .order_by(ProposalText.proposal_id, ProposalText.id)
+        ):
+            found[text.proposal_id].append(text)
+        return found
+
+    def proposals_with_case_number(
+        self, body_id: int, case_number: str, *, other_than: int | None = None
+    ) -> Sequence[Proposal]:
+        """Proposals of the body that carry this case number (a duplicate is only warned of)."""
+        query = select(Proposal).where(
+            Proposal.body_id == body_id, Proposal.case_number == case_number
+        )
+        if other_than is not None:
+            query = query.where(Proposal.id != other_than)
+        return self.session.scalars(query.order_by(Proposal.id).limit(10)).all()

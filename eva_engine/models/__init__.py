@@ -23,6 +23,7 @@ from eva_engine.models.follow_up import FollowUp
 from eva_engine.models.organisation import Body, Meeting, Organisation
 from eva_engine.models.outbox import OutboxMessage, Webhook
 from eva_engine.models.proposal import Proposal
+from eva_engine.models.proposal_text import ProposalText
 from eva_engine.models.user import RateLimitCounter, RoleGrant, User
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "Organisation",
     "OutboxMessage",
     "Proposal",
+    "ProposalText",
     "PublishedDefinition",
     "RateLimitCounter",
     "RoleGrant",

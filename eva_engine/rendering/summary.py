@@ -75,6 +75,19 @@ class Phrases:
     def due(self, value: date | datetime) -> str:
         return self._speaker.date(value)
 
+    def text(self, kind: str) -> str:
+        """The proposal's text of ``kind`` in this language: Swedish where it is written in
+        Swedish, else the Finnish one ("" when there is none)."""
+        found = {t.language.value: t.content for t in self.view.texts if t.kind.value == kind}
+        if self.language == "sv" and found.get("sv"):
+            return found["sv"]
+        return found.get("fi", "")
+
+    def paragraphs(self, kind: str) -> list[str]:
+        """The text of ``kind`` as paragraphs (separated by an empty line)."""
+        blocks = [p.strip() for p in self.text(kind).split("\n\n")]
+        return [b for b in blocks if b]
+
 
 def render_summary(view: SummaryView, kind: Kind, language: str) -> str:
     """The summary as a standalone HTML document or as plain text, in ``language``."""

@@ -16,8 +16,10 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from datetime import date, datetime
 from functools import cache
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
@@ -56,6 +58,8 @@ SOURCE_SYSTEM_LENGTH = 40
 TOKEN_NAME_LENGTH = 120
 EMAIL_LENGTH = 255
 PASSWORD_LENGTH = 200  # what the login form takes (a password is hashed, never stored)
+DOCUMENT_LENGTH = 100_000  # a text of the minutes: the grounds, a decision proposal, a decision
+DATE_TEXT_LENGTH = 40  # a date or a date and time as typed, e.g. "13.6.2023 klo 17.00"
 
 # How many items a list holds at most.
 MAX_ALTERNATIVES = 21  # positions 0 (the status quo) to 20
@@ -125,6 +129,7 @@ ExternalId = Annotated[str, Field(max_length=EXTERNAL_ID_LENGTH), _LINES, _STORA
 SourceSystem = Annotated[str, Field(max_length=SOURCE_SYSTEM_LENGTH), _LINES, _STORABLE]
 TokenName = Annotated[str, Field(max_length=TOKEN_NAME_LENGTH), _LINES, _STORABLE]
 ResultValue = Annotated[str, Field(max_length=RESULT_VALUE_LENGTH), _LINES, _STORABLE]
+Document = Annotated[str, Field(max_length=DOCUMENT_LENGTH), _LINES, _STORABLE]
 
 # Numbers: ASCII digits only when written as text, never true/false or a fraction.
 WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
@@ -133,6 +138,98 @@ Version = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_whole_number)]
 Position = Annotated[int, Field(ge=0, le=MAX_POSITION), BeforeValidator(_whole_number)]
 AgendaPosition = Annotated[int, Field(ge=1, le=MAX_AGENDA_POSITION), BeforeValidator(_whole_number)]
 SectionNumber = Annotated[int, Field(ge=1, le=MAX_SECTION_NUMBER), BeforeValidator(_whole_number)]
+
+
+# dates as people type them ---------------------------------------------------------------------
+FINNISH_TIME = ZoneInfo("Europe/Helsinki")  # a time typed without an offset is Finnish time
+_DAY = r"([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})"  # 13.6.2023, 13.06.2023 (ASCII digits)
+_CLOCK = r"([0-9]{1,2})[.:]([0-9]{2})"  # 17.00, 17:00
+_FINNISH_DATE = re.compile(_DAY)
+_FINNISH_DATETIME = re.compile(rf"{_DAY}(?:\s+(?:klo\s+)?{_CLOCK})?", re.IGNORECASE)
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ISO_DAY_FINNISH_CLOCK = re.compile(
+    rf"([0-9]{{4}})-([0-9]{{2}})-([0-9]{{2}})\s+(?:klo\s+)?{_CLOCK}", re.IGNORECASE
+)
+_ISO_DATETIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
+    r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?"
+)
+DATE_EXAMPLE = "13.6.2023"
+DATETIME_EXAMPLE = "13.6.2023 klo 17.00"
+
+
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2999  # what a person types for a meeting or a measurement
+
+
+def _not_a_date(text: str, example: str) -> PydanticCustomError:
+    return PydanticCustomError(
+        "finnish_date", "not a date: write it as {example}", {"example": example, "given": text}
+    )
+
+
+def _read_date(value: str) -> date | None:
+    if found := _FINNISH_DATE.fullmatch(value):
+        day, month, year = (int(g) for g in found.groups())
+        return date(year, month, day)
+    if len(value) <= DATE_TEXT_LENGTH and _ISO_DATE.fullmatch(value):
+        return date.fromisoformat(value)
+    return None
+
+
+def _read_datetime(value: str) -> datetime | None:
+    if found := _FINNISH_DATETIME.fullmatch(value):
+        day, month, year, hour, minute = found.groups()
+        return datetime(
+            int(year), int(month), int(day), int(hour or 0), int(minute or 0), tzinfo=FINNISH_TIME
+        )
+    if found := _ISO_DAY_FINNISH_CLOCK.fullmatch(value):
+        year, month, day, hour, minute = (int(g) for g in found.groups())
+        return datetime(year, month, day, hour, minute, tzinfo=FINNISH_TIME)
+    if len(value) <= DATE_TEXT_LENGTH and _ISO_DATETIME.fullmatch(value):
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=FINNISH_TIME)
+    return None
+
+
+def parse_date(text: str) -> date:
+    """A date as a Finnish person types it (``13.6.2023``, ``13.06.2023``) or in ISO 8601
+    (``2023-06-13``), of the years 1900-2999. Raises ``ValueError`` (a
+    ``PydanticCustomError``) naming the form."""
+    try:
+        found = _read_date(text.strip())
+    except ValueError:
+        found = None
+    if found is None or not EARLIEST_YEAR <= found.year <= LATEST_YEAR:
+        raise _not_a_date(text[:DATE_TEXT_LENGTH], DATE_EXAMPLE)
+    return found
+
+
+def parse_datetime(text: str) -> datetime:
+    """A date and time as a Finnish person types it (``13.6.2023 17.00``, ``13.6.2023 klo
+    17.00``, ``13.6.2023 17:00``; a date alone is its midnight) or in ISO 8601
+    (``2023-06-13T17:00+03:00``), of the years 1900-2999. A time without an offset is Finnish
+    time (Europe/Helsinki)."""
+    try:
+        found = _read_datetime(" ".join(text.split()))
+    except ValueError:
+        found = None
+    if found is None or not EARLIEST_YEAR <= found.year <= LATEST_YEAR:
+        raise _not_a_date(text[:DATE_TEXT_LENGTH], DATETIME_EXAMPLE)
+    return found
+
+
+def _typed_date(value: Any) -> Any:
+    return parse_date(value) if isinstance(value, str) else value
+
+
+def _typed_datetime(value: Any) -> Any:
+    return parse_datetime(value) if isinstance(value, str) else value
+
+
+# A date or a date and time in any field a person fills in: the web forms, the API and the CLI
+# read them with these (one parser); ISO 8601 is read as well.
+TypedDate = Annotated[date, BeforeValidator(_typed_date)]
+TypedDateTime = Annotated[datetime, BeforeValidator(_typed_datetime)]
 
 
 # reading the limits back -----------------------------------------------------------------------
@@ -201,6 +298,8 @@ def _what(item: ErrorDetails) -> Text | None:  # noqa: PLR0911 - one case each
         return Text(N_("not in the expected form"))
     if kind == "unstorable_text":
         return Text(N_("contains a character no record can store"))
+    if kind == "finnish_date":
+        return Text(N_("not a date: write it as %(example)s"), {"example": str(ctx["example"])})
     if kind == "missing":
         return Text(N_("required"))
     return None

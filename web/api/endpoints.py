@@ -20,8 +20,10 @@ from eva_engine.services.meetings import agendas
 from eva_engine.services.people import directory
 from eva_engine.services.proposals import commands as proposal_commands
 from eva_engine.services.proposals import queries as proposal_queries
+from eva_engine.services.proposals import texts as proposal_texts
 from eva_engine.services.proposals.commands import CreateProposal
 from eva_engine.services.proposals.queries import ProposalListPage
+from eva_engine.services.proposals.texts import ProposalTextsView
 from eva_engine.services.reports import queries as reports
 from eva_engine.services.reports.queries import ReportRequest
 from eva_engine.services.runtime import Caller
@@ -177,12 +179,14 @@ def list_proposals(call: Call) -> Reply:
     "/proposals",
     summary="Create a proposal",
     tag="proposals",
-    response=ProposalView,
+    response=proposal_commands.CreatedProposal,
     status=201,
     body=CreateProposal,
 )
 def create_proposal(call: Call) -> Reply:
-    """A new proposal in draft, with its first assessment revision and a preparation task."""
+    """A new proposal in draft, with its first assessment revision and a preparation task.
+    ``warnings`` names what is accepted but worth a look: another proposal of the same body
+    with this case number."""
     directory.require_member(eva(), call.caller, call.body.organisation)
     view = proposal_commands.create_proposal(eva(), call.caller, call.body)
     reply = _proposal(view, 201)
@@ -511,3 +515,45 @@ def reassign(call: Call, assignment_id: int) -> Reply:
         ),
     )
     return Reply(view)
+
+
+# the texts of the minutes ----------------------------------------------------------------------
+@api_route(
+    "GET",
+    PROPOSAL + "/texts",
+    summary="Read the proposal's texts",
+    tag="proposals",
+    response=ProposalTextsView,
+    etag=True,
+)
+def get_texts(call: Call, proposal_id: int) -> Reply:
+    """The presentation text (grounds, esittelyteksti), the decision proposal (päätösehdotus)
+    and the decision as made (päätös), in Finnish and Swedish, and which of them the token's
+    user may write in the proposal's state now. The ETag is the proposal's row version."""
+    view = proposal_texts.texts(eva(), call.caller, proposal_id)
+    return Reply(view, version=view.row_version)
+
+
+@api_route(
+    "PUT",
+    PROPOSAL + "/texts",
+    summary="Write the proposal's texts",
+    tag="proposals",
+    response=ProposalTextsView,
+    body=schemas.TextsBody,
+    etag=True,
+    proposal_of=_proposal_id,
+)
+def put_texts(call: Call, proposal_id: int) -> Reply:
+    """Write the texts sent (an empty ``content`` removes one; those not sent stay). The
+    preparer writes the grounds and the decision proposal while the proposal is prepared, the
+    committee secretary the decision once it is decided. Every change is in the history."""
+    body: schemas.TextsBody = call.body
+    view = proposal_texts.write_texts(
+        eva(),
+        call.caller,
+        proposal_texts.WriteTexts(
+            proposal_id=proposal_id, texts=body.texts, expected_version=call.expected_version
+        ),
+    )
+    return Reply(view, version=view.row_version)

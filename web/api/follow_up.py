@@ -4,12 +4,11 @@ table as every other operation, so the OpenAPI document lists them."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from pydantic import Field
 
-from eva_engine.services.fields import LongText, Reason, ResultValue, Source
+from eva_engine.services.fields import LongText, Reason, ResultValue, Source, TypedDate
 from eva_engine.services.follow_up import commands, queries
 from eva_engine.services.runtime import Caller
 from eva_engine.vocabulary import FollowUpOutcome, FollowUpSource
@@ -27,7 +26,7 @@ class ResultBody(Body):
 
     command = commands.RecordResult
     value: ResultValue = Field(min_length=1, description='As measured, e.g. "23,4 %"')
-    measured_on: date = Field(description="When the value was measured or published")
+    measured_on: TypedDate = Field(description="When it was measured or published, e.g. 13.6.2023")
     source_kind: FollowUpSource
     source_reference: Source | None = Field(
         default=None, description="e.g. the Sotkanet indicator id 289, or the report's name"

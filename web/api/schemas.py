@@ -35,6 +35,7 @@ from eva_engine.services.fields import (
 )
 from eva_engine.services.people.organisations import BodyView, MeetingView, OrganisationView
 from eva_engine.services.proposals.commands import ScheduleProposal
+from eva_engine.services.proposals.texts import MAX_TEXTS, TextIn, WriteTexts
 from eva_engine.services.reports.queries import Output, ReportRequest
 from eva_engine.services.reports.queries import Period_ as ReportPeriod
 from eva_engine.services.steps.assignments import Reassign
@@ -202,3 +203,11 @@ class AssignmentList(BaseModel):
 
 class QuestionList(BaseModel):
     items: list[QuestionView]
+
+
+class TextsBody(Body):
+    """Some of the proposal's texts (grounds, decision proposal, decision; fi, sv): the ones
+    sent are written, an empty content removes one, the ones not sent stay as they are."""
+
+    command = WriteTexts
+    texts: list[TextIn] = Field(min_length=1, max_length=MAX_TEXTS)

@@ -3,7 +3,6 @@ published workflow versions with the proposals running on each."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,7 +15,7 @@ from wtforms import Field
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
 from eva_engine.errors import Conflict, Contended, EvaError, InvalidInput, Problem
-from eva_engine.services import definitions, paging
+from eva_engine.services import definitions, fields, paging
 from eva_engine.services.people import accounts, administration, organisations, users
 from eva_engine.vocabulary import BodyKind, Language, Role
 from web.forms import ActionForm, BodyForm, MeetingForm, UserForm
@@ -222,20 +221,12 @@ def new_body() -> tuple[str, int] | Response:
 
 
 def _meeting_start(date_text: str, time_text: str) -> datetime | None:
-    """13.6.2027 or 2027-06-13, and 16:00 or 16.00, in Finnish time."""
-    date_text, time_text = date_text.strip(), time_text.strip()
-    day = re.fullmatch(r"([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})", date_text)  # ASCII digits
-    iso = re.fullmatch(r"([0-9]{4})-([0-9]{2})-([0-9]{2})", date_text)
-    clock = re.fullmatch(r"([0-9]{1,2})[:.]([0-9]{2})", time_text)
-    if not clock or not (day or iso):
+    """13.6.2027 or 2027-06-13, and 16:00, 16.00 or klo 16.00, in Finnish time: the services'
+    one parser (``fields.parse_datetime``)."""
+    if not date_text.strip() or not time_text.strip():
         return None
-    if day:
-        d, m, y = (int(g) for g in day.groups())
-    else:
-        assert iso is not None  # noqa: S101 - one of the two matched
-        y, m, d = (int(g) for g in iso.groups())
     try:
-        return datetime(y, m, d, int(clock[1]), int(clock[2]), tzinfo=LOCAL)
+        return fields.parse_datetime(f"{date_text.strip()} {time_text.strip()}")
     except ValueError:
         return None
 

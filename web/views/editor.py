@@ -34,7 +34,7 @@ from eva_engine.vocabulary import (
     ScreeningOutcome,
 )
 from web.forms import ProposalForm, ScreeningForm
-from web.i18n import text
+from web.i18n import text, translated
 from web.runtime import caller, eva
 
 bp = Blueprint("editor", __name__, url_prefix="/proposals")
@@ -80,6 +80,8 @@ def create() -> tuple[str, int] | Response:
             problems = exc.problems
         else:
             flash(_("The proposal was created."), "success")
+            for warning in view.warnings:  # accepted, but worth a look (a duplicate number)
+                flash(translated(warning.what) if warning.what else warning.message, "warning")
             return redirect(url_for("proposals.show", proposal_id=view.id))
     for problem in problems:
         field = {"case_number": form.case_number, "confidentiality_ground": form.ground}.get(

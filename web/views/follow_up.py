@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, InputRequired, Optional
 
@@ -17,7 +17,7 @@ from eva_engine.errors import InvalidInput, NotFound
 from eva_engine.services import fields
 from eva_engine.services.follow_up import commands, queries
 from eva_engine.vocabulary import FollowUpOutcome, FollowUpSource
-from web.forms import CommandLength, WholeNumber
+from web.forms import CommandLength, TypedDateField, WholeNumber
 from web.i18n import translated
 from web.runtime import caller, eva
 
@@ -43,7 +43,7 @@ class ResultForm(FlaskForm):
         validators=[DataRequired(), CommandLength(commands.RecordResult, "value")],
         description=_l('As measured, e.g. "23,4 %"'),
     )
-    measured_on = DateField(
+    measured_on = TypedDateField(
         _l("Measured on"),
         validators=[InputRequired()],
         description=_l("The day the value was measured or published"),

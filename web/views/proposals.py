@@ -5,17 +5,26 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from pydantic import ValidationError
 from werkzeug.wrappers import Response
 
-from eva_engine.errors import GuardFailed, InvalidInput
-from eva_engine.services import paging
+from eva_engine.errors import Conflict, Contended, GuardFailed, InvalidInput, Problem
+from eva_engine.services import fields, paging
 from eva_engine.services.assessment import editor
 from eva_engine.services.fields import parse_int
 from eva_engine.services.history import trail
 from eva_engine.services.people import accounts, directory
 from eva_engine.services.proposals import queries as proposal_queries
+from eva_engine.services.proposals import texts as proposal_texts
 from eva_engine.services.steps import transitions
-from web.forms import ReauthForm, TransitionForm, form_problems
+from web.forms import (
+    TEXT_FIELDS,
+    ProposalTextsForm,
+    ReauthForm,
+    TransitionForm,
+    form_problems,
+    text_field_name,
+)
 from web.runtime import caller, eva
 
 bp = Blueprint("proposals", __name__, url_prefix="/proposals")
@@ -25,7 +34,9 @@ bp = Blueprint("proposals", __name__, url_prefix="/proposals")
 # confirmed.
 
 
-def _page(proposal_id: int, failure: Exception | None = None) -> str:
+def _page(
+    proposal_id: int, failure: Exception | None = None, texts: dict[str, object] | None = None
+) -> str:
     view = proposal_queries.show(eva(), caller(), proposal_id)
     reauthenticate = transitions.reauthenticated_triggers(eva(), caller(), proposal_id)
     forms = {
@@ -35,7 +46,8 @@ def _page(proposal_id: int, failure: Exception | None = None) -> str:
     }
     for form in forms.values():
         form.version.data = str(view.row_version)
-    return render_template("proposal.html", p=view, forms=forms, failure=failure)
+    extra = texts or _texts_context(proposal_id)  # what _proposal_texts.html shows
+    return render_template("proposal.html", p=view, forms=forms, failure=failure, **extra)
 
 
 @bp.get("/<int:proposal_id>")
@@ -133,3 +145,74 @@ def index() -> str:
         active={k: v for k, v in filters.items() if v},
         state_titles={s.id: s.title for s in choices.states},
     )
+
+
+# the texts of the minutes ----------------------------------------------------------------------
+def _texts_context(
+    proposal_id: int, form: ProposalTextsForm | None = None, failure: Exception | None = None
+) -> dict[str, object]:
+    """What ``_proposal_texts.html`` shows: the texts, the form for those the user may write
+    now (filled with the stored texts, or with what was sent when it was refused)."""
+    view = proposal_texts.texts(eva(), caller(), proposal_id)
+    sent = request.form if form is not None else {}
+    form = form or ProposalTextsForm(formdata=None)
+    for kind, language in TEXT_FIELDS:
+        name = text_field_name(kind, language)
+        if name not in sent:  # what was not sent is shown as stored
+            form[name].data = view.content(kind, language)
+    form.version.data = str(view.row_version)
+    return {"texts": view, "texts_form": form, "texts_failure": failure}
+
+
+@bp.post("/<int:proposal_id>/texts")
+@login_required
+def save_texts(proposal_id: int) -> str | Response | tuple[str, int]:
+    """Save the texts the page showed for writing (those not sent stay as they are)."""
+    form = ProposalTextsForm()
+    if not form.validate_on_submit():
+        problems = form_problems(form)
+        if not problems:
+            abort(400)  # the CSRF token
+        refused = InvalidInput("the texts were not saved", problems)
+        return _page(proposal_id, texts=_texts_context(proposal_id, form, refused)), 422
+    sent = [
+        proposal_texts.TextIn(
+            kind=kind, language=language, content=form[text_field_name(kind, language)].data or ""
+        )
+        for kind, language in TEXT_FIELDS
+        if text_field_name(kind, language) in request.form
+    ]
+    if not sent:
+        proposal_texts.texts(eva(), caller(), proposal_id)  # one this user may see, or 404
+        return redirect(url_for("proposals.show", proposal_id=proposal_id))
+    try:
+        proposal_texts.write_texts(
+            eva(),
+            caller(),
+            proposal_texts.WriteTexts(
+                proposal_id=proposal_id,
+                texts=sent,
+                expected_version=parse_int(form.version.data),
+            ),
+        )
+    except Contended:
+        raise  # someone was saving at the same moment: the request is retried as a whole
+    except Conflict:
+        # Someone changed the proposal after the page was read: what was typed is kept, with
+        # the version read now, to be checked and saved again.
+        changed = InvalidInput(
+            "the proposal was changed meanwhile",
+            [
+                Problem(
+                    "version", _("Someone changed the proposal meanwhile: check and save again.")
+                )
+            ],
+        )
+        return _page(proposal_id, texts=_texts_context(proposal_id, form, changed)), 409
+    except ValidationError as exc:
+        refused = InvalidInput("the texts were not saved", fields.problems(exc))
+        return _page(proposal_id, texts=_texts_context(proposal_id, form, refused)), 422
+    except InvalidInput as exc:
+        return _page(proposal_id, texts=_texts_context(proposal_id, form, exc)), 422
+    flash(_("The texts were saved."), "success")
+    return redirect(url_for("proposals.show", proposal_id=proposal_id, _anchor="texts-heading"))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import date
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationError
@@ -32,6 +31,7 @@ from eva_engine.services.fields import (
     QuestionId,
     Source,
     Title,
+    TypedDate,
     strict_json,
 )
 from eva_engine.services.proposals.queries import show
@@ -82,7 +82,7 @@ class IndicatorIn(Part):
     name: Title = Field(min_length=1)
     source: Source | None = None
     responsible: Name = Field(min_length=1)
-    due: date
+    due: TypedDate = Field(description="e.g. 2027-06-30 or 30.6.2027")
     question: QuestionId | None = None
 
 

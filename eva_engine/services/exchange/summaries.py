@@ -7,8 +7,9 @@ content. A public export of a partly confidential proposal keeps what comes from
 controlled vocabularies (question and area texts, screening outcome and criteria, directions,
 magnitudes, durations, affected groups) and leaves out every text people wrote (the written
 summary, reasons, alternative titles and descriptions, justifications, evidence, mitigations,
-indicators), saying so; a public export of a confidential proposal is refused. Every export of a
-non-public proposal is logged as a disclosure (Tiedonhallintalaki 17 §)."""
+indicators, the proposal's texts: grounds, decision proposal, decision), saying so; a public
+export of a confidential proposal is refused. Every export of a non-public proposal is
+logged as a disclosure (Tiedonhallintalaki 17 §)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ from eva_engine.vocabulary import (
     Magnitude,
     Publicity,
     ScreeningOutcome,
+    TextKind,
+    TextLanguage,
 )
 
 
@@ -94,6 +97,14 @@ class IndicatorSummary(BaseModel):
     question: LocalizedText | None
 
 
+class TextSummary(BaseModel):
+    """One of the proposal's texts (grounds, decision proposal, decision) in one language."""
+
+    kind: TextKind
+    language: TextLanguage
+    content: str
+
+
 class SummaryView(BaseModel):
     """Everything the assessment summary says, in every language the definitions have."""
 
@@ -122,6 +133,10 @@ class SummaryView(BaseModel):
     mitigations_omitted: int
     indicators: list[IndicatorSummary]
     indicators_omitted: int
+    texts: list[TextSummary] = Field(
+        default_factory=list, description="The proposal's texts; none in a public export"
+    )
+    texts_omitted: int = Field(default=0, description="texts left out of a public export")
 
 
 def _log_export(audit: AuditContext, proposal: Proposal, what: str, public: bool) -> bool:
@@ -183,6 +198,10 @@ def summary(eva: Eva, caller: Caller, proposal_id: int, *, public: bool = False)
         org = repos.organisation(proposal.organisation_id)
         body = repos.body(proposal.body_id)
         meeting = repos.meeting(proposal.meeting_id) if proposal.meeting_id else None
+        texts = [
+            TextSummary(kind=t.kind, language=t.language, content=t.content)
+            for t in repos.proposal_texts(proposal.id)
+        ]
 
         screening = None
         if snap.screening is not None:
@@ -303,6 +322,8 @@ def summary(eva: Eva, caller: Caller, proposal_id: int, *, public: bool = False)
             mitigations_omitted=0 if keep else len(mitigations),
             indicators=indicators if keep else [],
             indicators_omitted=0 if keep else len(indicators),
+            texts=texts if keep else [],
+            texts_omitted=0 if keep else len(texts),
         )
         if _log_export(uow.audit, proposal, "summary", public):
             uow.commit()

@@ -12,8 +12,6 @@ and bumps its row version (the proposal is the aggregate its version guards)."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from pydantic import Field
 
 from eva_engine.db.audit import Annotation
@@ -24,7 +22,15 @@ from eva_engine.models import FollowUp, Proposal, User, utcnow
 from eva_engine.services.access import actor_for, load_proposal
 from eva_engine.services.command import Command
 from eva_engine.services.definitions import stored_bundle
-from eva_engine.services.fields import Id, LongText, Reason, ResultValue, Source, Version
+from eva_engine.services.fields import (
+    Id,
+    LongText,
+    Reason,
+    ResultValue,
+    Source,
+    TypedDate,
+    Version,
+)
 from eva_engine.services.follow_up.queries import FollowUpView, follow_up_view, may_record
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import FollowUpOutcome, FollowUpSource, FollowUpState, Role
@@ -37,7 +43,7 @@ class RecordResult(Command):
 
     follow_up_id: Id
     value: ResultValue = Field(min_length=1, description='As measured, e.g. "23,4 %"')
-    measured_on: date = Field(description="When the value was measured or published")
+    measured_on: TypedDate = Field(description="When it was measured or published, e.g. 13.6.2023")
     source_kind: FollowUpSource
     source_reference: Source | None = Field(
         default=None, description="e.g. the Sotkanet indicator id 289, or the report's name"

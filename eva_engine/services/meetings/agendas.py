@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import N_, NotFound, PermissionDenied, Problem, Text
@@ -13,7 +13,7 @@ from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.proposals.queries import completeness
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import ProblemView
-from eva_engine.vocabulary import Publicity, Role
+from eva_engine.vocabulary import Publicity, Role, TextKind, TextLanguage
 from eva_engine.workflow.context import AssessmentSnapshot
 from eva_engine.workflow.definition import WorkflowBundle
 
@@ -44,6 +44,14 @@ class Holder(BaseModel):
     roles: list[str]
 
 
+class AgendaText(BaseModel):
+    """One of the item's texts (grounds, decision proposal, decision) in one language."""
+
+    kind: TextKind
+    language: TextLanguage
+    content: str
+
+
 class AgendaItem(BaseModel):
     proposal_id: int
     case_number: str
@@ -59,6 +67,12 @@ class AgendaItem(BaseModel):
     blocking: list[ProblemView]
     held_by: list[Holder]
     summary: str | None
+    texts: list[AgendaText] = Field(default_factory=list)
+
+    def text(self, kind: str, language: str = "fi") -> str:
+        """The text of ``kind``: in Swedish where asked and written, else the Finnish one."""
+        found = {t.language.value: t.content for t in self.texts if t.kind.value == kind}
+        return (found.get("sv") if language == "sv" else None) or found.get("fi", "")
 
 
 class MeetingSummary(BaseModel):
@@ -149,6 +163,7 @@ def agenda(eva: Eva, caller: Caller, meeting_id: int) -> AgendaView:
         assessments = repos.current_assessments(ids)
         snapshots = repos.snapshots(a.id for a in assessments.values())
         open_tasks = repos.open_assignments_of(ids)
+        texts = repos.proposal_texts_of(ids)
         assignees = repos.users_by_id(
             a.assignee_id for tasks in open_tasks.values() for a in tasks if a.assignee_id
         )
@@ -208,6 +223,10 @@ def agenda(eva: Eva, caller: Caller, meeting_id: int) -> AgendaView:
                     blocking=blocking,
                     held_by=held_by,
                     summary=assessment.summary if assessment else None,
+                    texts=[
+                        AgendaText(kind=t.kind, language=t.language, content=t.content)
+                        for t in texts[proposal.id]
+                    ],
                 )
             )
         return AgendaView(

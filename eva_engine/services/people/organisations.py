@@ -12,7 +12,14 @@ from eva_engine.errors import N_, Conflict, InvalidInput, NotFound, PermissionDe
 from eva_engine.models import Body, Meeting, Organisation
 from eva_engine.services.access import actor_for, administered_organisation, require_role_in
 from eva_engine.services.command import Command
-from eva_engine.services.fields import CaseNumber, CasePattern, ChoiceId, Code, Name
+from eva_engine.services.fields import (
+    CaseNumber,
+    CasePattern,
+    ChoiceId,
+    Code,
+    Name,
+    TypedDateTime,
+)
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import BodyKind, OrganisationKind, Role
 
@@ -47,7 +54,7 @@ class CreateBody(Command):
 class CreateMeeting(Command):
     organisation: Code = Field(min_length=1)
     body: Code = Field(min_length=1)
-    starts_at: datetime
+    starts_at: TypedDateTime = Field(description="e.g. 13.6.2023 klo 17.00 (Finnish time)")
     location: Name | None = None
 
     @field_validator("starts_at")

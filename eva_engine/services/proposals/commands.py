@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from eva_engine.db.repositories import Repositories
-from eva_engine.errors import InvalidInput, NotFound, Problem
+from eva_engine.errors import N_, InvalidInput, NotFound, Problem, Text
 from eva_engine.models import Assessment, Assignment, Body, Organisation, Proposal, User, utcnow
 from eva_engine.services.access import actor_for, load_proposal, require_role
 from eva_engine.services.command import Command
@@ -27,7 +27,7 @@ from eva_engine.services.fields import (
 )
 from eva_engine.services.proposals.queries import proposal_view
 from eva_engine.services.runtime import Caller, Eva
-from eva_engine.services.views import ProposalView
+from eva_engine.services.views import ProblemView, ProposalView
 from eva_engine.vocabulary import Publicity, Role
 
 
@@ -53,6 +53,35 @@ class CreateProposal(Command):
         return self
 
 
+class CreatedProposal(ProposalView):
+    """A new proposal, and what its creator should know of it (nothing was refused)."""
+
+    warnings: list[ProblemView] = Field(
+        default_factory=list,
+        description="e.g. another proposal of the same body has this case number",
+    )
+
+
+def duplicate_case_number(
+    repos: Repositories, body: Body, case_number: str, other_than: int | None = None
+) -> list[Problem]:
+    """A warning, never a refusal: other proposals of the body carry this case number (a
+    matter may come back, but usually it is a typing mistake)."""
+    found = repos.proposals_with_case_number(body.id, case_number, other_than=other_than)
+    if not found:
+        return []
+    ids = ", ".join(str(p.id) for p in found)
+    return [
+        Problem.of(
+            "case_number",
+            Text(
+                N_("proposal %(ids)s of %(body)s has the case number %(case_number)s already"),
+                {"ids": ids, "body": body.code, "case_number": case_number},
+            ),
+        )
+    ]
+
+
 class ScheduleProposal(Command):
     proposal_id: Id
     meeting_id: Id
@@ -61,7 +90,7 @@ class ScheduleProposal(Command):
     expected_version: Version | None = None
 
 
-def create_proposal(eva: Eva, caller: Caller, cmd: CreateProposal) -> ProposalView:
+def create_proposal(eva: Eva, caller: Caller, cmd: CreateProposal) -> CreatedProposal:
     with eva.uow() as uow:
         repos = uow.repos
         uow.audit.actor, user = actor_for(repos, caller)
@@ -95,11 +124,13 @@ def create_proposal(eva: Eva, caller: Caller, cmd: CreateProposal) -> ProposalVi
                 f"workflow {org.workflow_name!r} has not been published: "
                 "run 'eva workflows publish' first"
             )
+        warnings = duplicate_case_number(repos, body, cmd.case_number)
         proposal = add_proposal(
             repos, org, body, preparer, presenter, cmd, definition.name, definition.version
         )
         uow.commit()
-        return proposal_view(repos, proposal, user)
+        view = proposal_view(repos, proposal, user)
+        return CreatedProposal(**dict(view), warnings=[ProblemView.of(w) for w in warnings])
 
 
 def add_proposal(

@@ -1,0 +1,141 @@
+"""``eva setup``: a new municipality in minutes. The database is created or migrated, then in
+one unit of work the organisation (with its case-number pattern), its bodies, the first
+administrator and the standard workflow's publication (README, "A new municipality"). Every
+value can be given as an option; what is not given is asked."""
+
+from __future__ import annotations
+
+import click
+
+from eva_engine.cli.commands import cli
+from eva_engine.cli.context import caller, engine
+from eva_engine.cli.output import Unit, emit, reported
+from eva_engine.cli.params import choices
+from eva_engine.errors import InvalidInput, Problem
+from eva_engine.services.installation import schema
+from eva_engine.services.installation.setup import (
+    DEFAULT_CASE_EXAMPLE,
+    DEFAULT_CASE_PATTERN,
+    BodyIn,
+    SetUpOrganisation,
+    set_up,
+)
+from eva_engine.services.people.organisations import CreateOrganisation
+from eva_engine.services.people.users import CreateUser
+from eva_engine.vocabulary import BodyKind, Language, OrganisationKind
+
+BODY_HELP = (
+    "A body as CODE=Finnish name, optionally =kind (council, executive_board, committee, "
+    "subcommittee, office_holder; default committee), e.g. "
+    "'HYVLTK=Hyvinvointilautakunta' or 'KH=Kunnanhallitus=executive_board'. Repeat for more."
+)
+
+
+def _bodies(given: tuple[str, ...]) -> list[BodyIn]:
+    """``CODE=name[=kind]`` each; asked for when none is given."""
+    entries = list(given)
+    if not entries:
+        answer = click.prompt(
+            "Bodies (CODE=name[=kind], separated by commas)",
+            default="KH=Kunnanhallitus=executive_board",
+        )
+        entries = [part.strip() for part in answer.split(",") if part.strip()]
+    bodies, problems = [], []
+    for index, entry in enumerate(entries):
+        code, _, rest = entry.partition("=")
+        name, _, kind = rest.partition("=")
+        if not code.strip() or not name.strip():
+            problems.append(Problem(f"--body[{index}]", f"{entry!r}: write CODE=name"))
+            continue
+        if kind.strip() and kind.strip() not in {k.value for k in BodyKind}:
+            problems.append(Problem(f"--body[{index}]", f"{kind.strip()!r} is not a body kind"))
+            continue
+        bodies.append(
+            BodyIn(
+                code=code.strip().upper(),
+                name_fi=name.strip(),
+                kind=BodyKind(kind.strip() or BodyKind.COMMITTEE),
+            )
+        )
+    if problems:
+        raise InvalidInput("the bodies are not valid", problems)
+    return bodies
+
+
+@cli.command("setup", unit=Unit.OWN)  # migrates first (Alembic's own connection), then one unit
+@click.option("--code", prompt="Organisation code (lower case, e.g. virrat)", help="e.g. virrat")
+@click.option("--name-fi", prompt="Name in Finnish", help="e.g. Virtain kaupunki")
+@click.option("--name-sv", help="Name in Swedish, if it has one")
+@click.option("--kind", type=choices(OrganisationKind), default="municipality", show_default=True)
+@click.option(
+    "--case-pattern",
+    default=DEFAULT_CASE_PATTERN,
+    show_default=True,
+    help="Regular expression every case number matches (your case-management system's).",
+)
+@click.option("--case-example", default=DEFAULT_CASE_EXAMPLE, show_default=True)
+@click.option("--body", "bodies", multiple=True, help=BODY_HELP)
+@click.option(
+    "--admin", "admin", prompt="The first administrator's username", help="e.g. paakayttaja"
+)
+@click.option("--admin-name", prompt="The administrator's name")
+@click.option("--admin-email")
+@click.option("--admin-language", type=choices(Language), default="fi", show_default=True)
+@click.option(
+    "--password",
+    prompt="The administrator's password",
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Asked (twice) if not given; at least 12 characters.",
+)
+def setup(
+    code: str,
+    name_fi: str,
+    name_sv: str | None,
+    kind: str,
+    case_pattern: str,
+    case_example: str,
+    bodies: tuple[str, ...],
+    admin: str,
+    admin_name: str,
+    admin_email: str | None,
+    admin_language: str,
+    password: str,
+) -> None:
+    """Set up a new municipality: the database, the organisation and its case-number pattern,
+    its bodies, the first administrator and the published standard workflow (operator only)."""
+    with reported():
+        eva = engine()
+        command = SetUpOrganisation(
+            organisation=CreateOrganisation(
+                code=code,
+                name_fi=name_fi,
+                name_sv=name_sv,
+                kind=OrganisationKind(kind),
+                case_number_pattern=case_pattern,
+                case_number_example=case_example,
+            ),
+            bodies=_bodies(bodies),
+            administrator=CreateUser(
+                username=admin,
+                full_name=admin_name,
+                email=admin_email,
+                language=Language(admin_language),
+            ),
+            password=password,
+        )
+        revision = schema.upgrade(eva)
+        with eva.transaction() as uow:  # contention runs the whole command again
+            report = set_up(eva, caller(None), command)
+            uow.commit()
+        emit(
+            {"revision": revision, **report.model_dump()},
+            lambda: click.echo(
+                f"Organisation {report.organisation} is set up (database at {revision}): "
+                f"bodies {', '.join(report.bodies)}; administrator {report.administrator}; "
+                f"workflows {', '.join(report.workflows)}"
+                + (f" (published now: {', '.join(report.published)})" if report.published else "")
+                + ".\nNext: grant roles (eva users create / grant, or the administration page "
+                "after 'eva serve'), then create the first proposal."
+            ),
+        )

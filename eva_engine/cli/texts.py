@@ -1,0 +1,122 @@
+"""``eva proposals texts``: the texts of the minutes of a proposal: the presentation text
+(grounds, esittelyteksti), the decision proposal (päätösehdotus) and the decision as made
+(päätös), in Finnish and Swedish, with the same rules as the web UI and the API."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from eva_engine.cli.commands import proposals_group
+from eva_engine.cli.context import as_user, caller, engine
+from eva_engine.cli.output import Unit, emit, reported
+from eva_engine.cli.params import ID, choices
+from eva_engine.errors import InvalidInput, Problem
+from eva_engine.services.proposals import texts as proposal_texts
+from eva_engine.vocabulary import TextKind, TextLanguage
+
+
+@proposals_group.group("texts")
+def texts_group() -> None:
+    """The texts of the minutes: grounds, decision proposal, decision (fi, sv)."""
+
+
+@texts_group.command("show", unit=Unit.READ)
+@click.argument("proposal_id", type=ID)
+@as_user
+def texts_show(proposal_id: int, username: str | None) -> None:
+    """Print the proposal's texts and which of them you may write now."""
+    with reported():
+        view = proposal_texts.texts(engine(), caller(username), proposal_id)
+
+        def human() -> None:
+            click.echo(
+                f"Proposal {view.proposal_id}  state {view.state}  version {view.row_version}"
+            )
+            for text in view.texts:
+                who = f", {text.written_by}" if text.written_by else ""
+                click.echo(f"\n[{text.kind.value} {text.language.value}{who}]")
+                click.echo(text.content)
+            if not view.texts:
+                click.echo("No texts written yet.")
+            writable = ", ".join(k.value for k in view.writable) or "none"
+            click.echo(f"\nYou may write now: {writable}.")
+
+        emit(view, human)
+
+
+def _content(text: str | None, file: Path | None, clear: bool) -> str:
+    given = [text is not None, file is not None, clear].count(True)
+    if given != 1:
+        raise InvalidInput(
+            "give the text one way", [Problem("--text", "give one of --text, --file or --clear")]
+        )
+    if clear:
+        return ""
+    if file is not None:
+        try:
+            if str(file) == "-":
+                return sys.stdin.read()
+            return file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"cannot read {file}", [Problem(str(file), str(exc))]) from exc
+    return text or ""
+
+
+@texts_group.command("set")
+@click.argument("proposal_id", type=ID)
+@click.argument("kind", type=choices(TextKind))
+@click.option("--language", type=choices(TextLanguage), default="fi", show_default=True)
+@click.option("--text", "text", help="The text (paragraphs separated by an empty line).")
+@click.option(
+    "--file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read the text from this UTF-8 file ('-': standard input).",
+)
+@click.option("--clear", is_flag=True, help="Remove the text (the history keeps it).")
+@click.option(
+    "--if-version",
+    "expected_version",
+    type=ID,
+    help="Refuse if the proposal is no longer at this version.",
+)
+@as_user
+def texts_set(
+    proposal_id: int,
+    kind: str,
+    language: str,
+    text: str | None,
+    file: Path | None,
+    clear: bool,
+    expected_version: int | None,
+    username: str | None,
+) -> None:
+    """Write one text of a proposal: KIND is grounds, decision_proposal or decision.
+
+    The preparer writes the grounds and the decision proposal while the proposal is being
+    prepared; the committee secretary writes the decision once it is decided."""
+    with reported():
+        view = proposal_texts.write_texts(
+            engine(),
+            caller(username),
+            proposal_texts.WriteTexts(
+                proposal_id=proposal_id,
+                texts=[
+                    proposal_texts.TextIn(
+                        kind=TextKind(kind),
+                        language=TextLanguage(language),
+                        content=_content(text, file, clear),
+                    )
+                ],
+                expected_version=expected_version,
+            ),
+        )
+        emit(
+            view,
+            lambda: click.echo(
+                f"Proposal {view.proposal_id}: {kind} ({language}) "
+                f"{'removed' if clear else 'written'}; version {view.row_version}."
+            ),
+        )
