@@ -23,6 +23,7 @@ class AreaProgress:
         return self.complete >= self.required
 
 
+LANGS = ("fi", "sv", "en")
 NOT_ANSWERED = Text(N_("not answered"))
 NO_MAGNITUDE = Text(N_("magnitude missing"))
 NO_JUSTIFICATION = Text(N_("justification missing"))
@@ -78,6 +79,8 @@ def missing_answers(
                             {
                                 "area": area.id,
                                 "question": question.id,
+                                # the question as people read it, in each language
+                                **{f"question_{lang}": question.text.get(lang) for lang in LANGS},
                                 "position": alternative.position,
                                 "title": alternative.title,
                             },
