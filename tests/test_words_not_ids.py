@@ -12,6 +12,7 @@ from html import unescape
 import pytest
 from flask import Flask
 
+from eva_engine.models import utcnow
 from eva_engine.rendering.labels import Glossary
 from eva_engine.services.assessment import documents
 from eva_engine.services.runtime import Eva
@@ -72,8 +73,10 @@ def test_the_history_names_steps_criteria_tasks_questions_and_people_with_finnis
     assert "Aloita tarveharkinta" in text  # the step start_screening, by its title
     assert "Vaikuttaa suureen osaan asukkaista" in text  # the criterion many_residents
     assert "Valmistele arviointi" in text  # the task kind prepare
-    assert "Palauta korjattavaksi" in text and "Tarkenna vaikutuksia lapsiin." in text
-    assert "Sec (sihteeri)" in text and "Prep (valmistelija)" in text  # people by name
+    assert "Palauta korjattavaksi" in text
+    assert "Tarkenna vaikutuksia lapsiin." in text
+    assert "Sec (sihteeri)" in text
+    assert "Prep (valmistelija)" in text
     assert FINNISH_TIME.search(text)
     assert ISO_DATE.findall(text) == []
     # An answer names its question, which links to the question in the impact matrix.
@@ -105,7 +108,8 @@ def test_the_auditors_year_names_records_and_people_not_their_ids(app: Flask, ev
     grants, answers, steps = (visible(p) for p in pages[1:])
     assert "Rooli: Prep (valmistelija)" in grants  # a grant: whose, which role
     assert FINNISH_TIME.search(grants)
-    assert "Vastaus: " in answers and "Nykytila" in answers  # question and alternative
+    assert "Vastaus: " in answers
+    assert "Nykytila" in answers
     assert "Päätösehdotus: " in steps  # the proposal, by case number and title
     assert "Aud" in visible(pages[0]).split("Lokiketju varmennettiin")[1][:120]
 
@@ -131,31 +135,39 @@ def test_my_work_shows_state_progress_next_step_due_and_the_return_reason(
     view = work.my_work(eva, as_("prep"))
     revise = next(i for i in view.items if i.proposal_id == pid)
     assert revise.state_title_fi == "Arviointi"
-    assert revise.areas_required and revise.areas_complete == revise.areas_required
+    assert revise.areas_required
+    assert revise.areas_complete == revise.areas_required
     assert revise.next_step_fi == "Lähetä tarkastettavaksi"
-    assert revise.returned is not None and revise.returned.by == "Sec"
+    assert revise.returned is not None
+    assert revise.returned.by == "Sec"
     client = app.test_client()
     login(client, "prep")
     html = client.get("/").get_data(as_text=True)
     text = visible(html)
-    assert "Arviointi" in text and "Luonnos" in text  # each task's proposal state
+    assert "Arviointi" in text
+    assert "Luonnos" in text
     assert f"{revise.areas_complete}/{revise.areas_required} aluetta" in text
-    assert "Lähetä tarkastettavaksi" in text and "Aloita tarveharkinta" in text  # next steps
-    assert "Palautettu korjattavaksi" in text and "Tarkenna vaikutuksia lapsiin." in text
+    assert "Lähetä tarkastettavaksi" in text
+    assert "Aloita tarveharkinta" in text
+    assert "Palautettu korjattavaksi" in text
+    assert "Tarkenna vaikutuksia lapsiin." in text
     assert 'class="overdue"' not in html
-    assert revise.due is not None and f"{revise.due.day}.{revise.due.month}." in text
+    assert revise.due is not None
+    assert f"{revise.due.day}.{revise.due.month}." in text
     page = visible(client.get(f"/proposals/{pid}").get_data(as_text=True))
-    assert "Palautettu korjattavaksi" in page and "Tarkenna vaikutuksia lapsiin." in page
+    assert "Palautettu korjattavaksi" in page
+    assert "Tarkenna vaikutuksia lapsiin." in page
     assert "Palautettu korjattavaksi" not in visible(
         client.get(f"/proposals/{draft}").get_data(as_text=True)
     )
     # Ten days on, the revision (due in 7 days) is overdue and highlighted; preparing the
     # draft (30 days) is not.
-    later = work.utcnow() + timedelta(days=10)
+    later = utcnow() + timedelta(days=10)
     monkeypatch.setattr(work, "utcnow", lambda: later)
     html = client.get("/").get_data(as_text=True)
     overdue_rows = re.findall(r'<tr class="overdue">(.*?)</tr>', html, re.S)
-    assert len(overdue_rows) == 1 and f"/proposals/{pid}" in overdue_rows[0]
+    assert len(overdue_rows) == 1
+    assert f"/proposals/{pid}" in overdue_rows[0]
     assert "Myöhässä" in overdue_rows[0]
 
 
@@ -172,11 +184,13 @@ def test_my_work_filters_by_state_kind_and_overdue(
         return {int(i) for i in re.findall(r'<td><a href="/proposals/(\d+)">', html)}
 
     assert {pid, draft} <= listed("")
-    assert pid in listed("state=assessment") and draft not in listed("state=assessment")
-    assert listed("kind=prepare") >= {draft} and pid not in listed("kind=prepare")
+    assert pid in listed("state=assessment")
+    assert draft not in listed("state=assessment")
+    assert listed("kind=prepare") >= {draft}
+    assert pid not in listed("kind=prepare")
     assert listed("kind=revise") == {pid}
     assert listed("overdue=yes") == set()
-    later = work.utcnow() + timedelta(days=10)
+    later = utcnow() + timedelta(days=10)
     monkeypatch.setattr(work, "utcnow", lambda: later)
     assert listed("overdue=yes") == {pid}
     page = client.get("/?kind=revise").get_data(as_text=True)

@@ -485,6 +485,8 @@ class HistoryWords:
         return str(number)
 
     def _string(self, name: str, value: str) -> str:
+        if name in _VOCABULARY_FIELDS:
+            return self.labels.vocabulary(_VOCABULARY_FIELDS[name], value)
         read = self._STRINGS.get(name)
         if read is not None:
             return read(self, value)
@@ -507,10 +509,6 @@ class HistoryWords:
         return self.labels.label(BODY_KINDS | ORGANISATION_KINDS, value)
 
     _STRINGS: ClassVar[dict[str, Callable[[HistoryWords, str], str]]] = {
-        **{
-            key: (lambda w, v, kind=kind: w.labels.vocabulary(kind, v))
-            for key, kind in _VOCABULARY_FIELDS.items()
-        },
         "role": lambda w, v: w.labels.role_name(v),
         "roles": lambda w, v: w.labels.role_name(v),
         "publicity": lambda w, v: w.labels.publicity_name(v),

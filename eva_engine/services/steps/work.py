@@ -116,8 +116,9 @@ def my_work(
         for record in sorted(repos.definitions(), key=lambda r: (r.name, r.version)):
             bundle, _ = stored_bundle(repos, record.name, record.version)
             bundles[(record.name, record.version)] = bundle
-            kinds = frozenset(k.id for k in bundle.workflow.task_kinds if k.four_eyes)
-            four_eyes[(record.name, record.version)] = kinds
+            four_eyes[(record.name, record.version)] = frozenset(
+                k.id for k in bundle.workflow.task_kinds if k.four_eyes
+            )
         work = WorkFilter(
             user_id=user.id,
             scopes=[(g.organisation_id, g.body_id, str(g.role)) for g in repos.grants(user.id)],
