@@ -89,6 +89,20 @@ def test_the_history_names_steps_criteria_tasks_questions_and_people_with_finnis
     assert f"Vastaus: {glossary.questions[links[0][2]].fi}, 0 (Nykytila)" in text
 
 
+def test_the_history_reads_in_swedish_with_swedish_times(app: Flask, eva: Eva) -> None:
+    pid = returned(eva)
+    client = app.test_client()
+    login(client, "aud")
+    home = client.get("/").get_data(as_text=True)
+    client.post("/language", data={"lang": "sv", "next": "/", "csrf_token": csrf(home)})
+    text = visible(client.get(f"/proposals/{pid}/history").get_data(as_text=True))
+    assert "Inled behovsprövningen" in text  # the step, by its Swedish title
+    assert "Returnera för korrigering" in text
+    assert re.search(r"\b\d{1,2} \w+\.? \d{4} kl\. \d{2}:\d{2}\b", text)  # 2 dec. 2026 kl. 09:14
+    assert "Steg  –  Inled behovsprövningen" in text
+    assert "Sec (sekreterare)" in text
+
+
 def test_the_auditors_year_names_records_and_people_not_their_ids(app: Flask, eva: Eva) -> None:
     returned(eva)
     client = app.test_client()
@@ -124,6 +138,21 @@ def test_a_blocked_step_names_the_question_not_its_id(app: Flask, eva: Eva) -> N
     text = visible(client.get(f"/proposals/{pid}").get_data(as_text=True))
     assert f"kysymys {question.fi}, vaihtoehto 1 (Esitys): ei vastattu" in text
     assert last not in text
+    assert ids_in(text, eva) == []
+
+
+def test_an_unmitigated_harm_names_its_question_not_its_id(app: Flask, eva: Eva) -> None:
+    pid = proposal_in(eva, "assessment")
+    harmful = document(eva).answers[0].question
+    documents.import_assessment(
+        eva, as_("prep"), pid, document(eva, negative=harmful, mitigate=False)
+    )
+    question = Glossary.of([bundle(eva)]).questions[harmful]
+    client = app.test_client()
+    login(client, "prep")
+    text = visible(client.get(f"/proposals/{pid}").get_data(as_text=True))
+    assert f"kysymys {question.fi}, vaihtoehto 1 (Esitys)" in text
+    assert harmful not in text
     assert ids_in(text, eva) == []
 
 
