@@ -5,6 +5,7 @@ verification passing before and failing after a hand edit of the audit table."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -185,7 +186,20 @@ def test_a_proposal_is_walked_from_draft_to_closed_through_the_cli_alone(
         ("director", "start_follow_up"),
         ("director", "close"),
     ]
-    assert "proposal.transition" in eva("history", pid).stdout
+    told = eva("history", pid).stdout  # in Finnish, in words
+    assert "Työnkulun vaihe" in told
+    assert "proposal.transition" not in told
+    assert "Vaihe: – → Aloita tarveharkinta" in told  # the step by its title
+    assert "Director (valmistelija)" in told  # people by name
+    assert "HYVLTK 13.6.2023 klo 16.00" in told  # the meeting, a time as Finns write it
+    # Every record created shows what it holds: an answer its question and its impact.
+    answer = told.split("Vastaus: luotu · ", 1)[1].split("\n#", 1)[0]
+    assert "Suunta: " in answer
+    assert "Perustelu: " in answer
+    assert re.findall(r"\b\w+:\d+|\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b", told) == []
+    english = eva("history", pid, "--language", "en").stdout
+    assert "Step: – → Start screening" in english
+    assert "Jun 13, 2023 at 4:00" in english
 
     verified = eva("audit", "verify")
     assert verified.stdout.startswith("OK: ")

@@ -156,6 +156,8 @@ UI_PAGES = [
         for endpoint, address, user in (
             ("work.index", "/", "sec"),
             ("work.index", "/", "expert"),
+            ("work.index", "/?state=review&kind=review", "sec"),
+            ("work.index", "/?overdue=yes", "prep"),
             ("proposals.index", "/proposals/", "sec"),
             ("proposals.index", "/proposals/?state=review", "prep"),
         )

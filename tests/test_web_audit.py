@@ -78,8 +78,8 @@ def test_a_proposal_history_reads_in_the_users_language_and_checks_its_own_event
     assert '<th scope="row">Tila</th><td>avoin</td><td>valmis</td>' in html  # a task done
     assert "Tarkastettavana" in html or "Tarkastus" in html  # a state title, not its id
     assert "proposal.transition" not in html
-    # Ids read as what they stand for: the preparer by username, the body by its code.
-    assert '<th scope="row">Valmistelija</th><td>–</td><td>prep</td>' in html
+    # Ids read as what they stand for: the preparer by name, the body by its code.
+    assert '<th scope="row">Valmistelija</th><td>–</td><td>Prep</td>' in html
     assert '<th scope="row">Toimielin</th><td>–</td><td>HYVLTK</td>' in html
 
 

@@ -23,6 +23,7 @@ class AreaProgress:
         return self.complete >= self.required
 
 
+LANGS = ("fi", "sv", "en")
 NOT_ANSWERED = Text(N_("not answered"))
 NO_MAGNITUDE = Text(N_("magnitude missing"))
 NO_JUSTIFICATION = Text(N_("justification missing"))
@@ -78,6 +79,8 @@ def missing_answers(
                             {
                                 "area": area.id,
                                 "question": question.id,
+                                # the question as people read it, in each language
+                                **{f"question_{lang}": question.text.get(lang) for lang in LANGS},
                                 "position": alternative.position,
                                 "title": alternative.title,
                             },
@@ -91,8 +94,11 @@ def unmitigated_negatives(
     alternatives: Sequence[Alternative],
     answers: Iterable[Answer],
     mitigations: Iterable[Mitigation],
+    checklists: Sequence[Checklist] = (),
 ) -> list[Problem]:
-    """Significant negative impacts that have no mitigation for that question and alternative."""
+    """Significant negative impacts that have no mitigation for that question and alternative
+    (each question named as people read it, where ``checklists`` hold it)."""
+    texts = {q.id: q.text for c in checklists for _, _, q in c.questions()}
     by_id = {a.id: a for a in alternatives}
     covered = {(m.question_id, m.alternative_id) for m in mitigations}
     problems = []
@@ -112,6 +118,14 @@ def unmitigated_negatives(
                     N_("question %(question)s, alternative %(position)s (%(title)s)"),
                     {
                         "question": answer.question_id,
+                        **(
+                            {
+                                f"question_{lang}": texts[answer.question_id].get(lang)
+                                for lang in LANGS
+                            }
+                            if answer.question_id in texts
+                            else {}
+                        ),
                         "position": alternative.position if alternative else "?",
                         "title": alternative.title if alternative else "?",
                     },

@@ -14,6 +14,8 @@ from eva_engine.cli.output import RetryingGroup, Unit, emit, reported
 from eva_engine.cli.params import DATETIME, ID, WHOLE, choices
 from eva_engine.config import Settings
 from eva_engine.errors import InvalidInput, Problem
+from eva_engine.rendering.labels import HistoryWords, Labels
+from eva_engine.rendering.language import DEFAULT, LANGUAGES, Speaker
 from eva_engine.services import definitions
 from eva_engine.services.assessment import documents, screening
 from eva_engine.services.history import trail
@@ -22,6 +24,7 @@ from eva_engine.services.people import accounts, organisations, users
 from eva_engine.services.proposals import commands as proposal_commands
 from eva_engine.services.proposals import queries as proposal_queries
 from eva_engine.services.steps import transitions
+from eva_engine.services.views import HistoryEventView
 from eva_engine.vocabulary import (
     BodyKind,
     Language,
@@ -629,30 +632,49 @@ def assessment_schema() -> None:
 @cli.command("history", unit=Unit.READ)
 @click.argument("proposal_id", type=ID)
 @as_user
-def history_cmd(proposal_id: int, username: str | None) -> None:
-    """Print the full history of a proposal."""
+@click.option(
+    "--language",
+    type=click.Choice(LANGUAGES),
+    default=DEFAULT,
+    show_default=True,
+    help="The language the history reads in (--json gives the stored events).",
+)
+def history_cmd(proposal_id: int, username: str | None, language: str) -> None:
+    """Print the full history of a proposal: each event, who and when, and what it changed
+    (every field of a record created), in words rather than ids."""
     with reported():
         events = trail.proposal_history(engine(), caller(username), proposal_id)
 
         def human() -> None:
-            for ev in events:
-                role = f" as {ev.role}" if ev.role else ""
-                click.echo(
-                    f"#{ev.seq:<6} {ev.occurred_at:%Y-%m-%d %H:%M:%S}Z  "
-                    f"{ev.actor}{role}  {ev.action}  {ev.entity}"
-                )
-                if ev.action == "proposal.transition" and ev.after:
-                    click.echo(
-                        f"         {(ev.before or {}).get('state')} → "
-                        f"{ev.after.get('state')} ({ev.after.get('trigger')})"
-                    )
-                elif ev.after and ev.before:
-                    for key in ev.after:
-                        click.echo(f"         {key}: {ev.before.get(key)!r} → {ev.after[key]!r}")
-                if ev.reason:
-                    click.echo(f"         reason: {ev.reason}")
+            names = trail.referenced_names(engine(), caller(username), proposal_id, events)
+            words = HistoryWords(Labels(Speaker(language).gettext), language, names)
+            for line in history_lines(words, events):
+                click.echo(line)
 
         emit(events, human)
+
+
+def history_lines(words: HistoryWords, events: list[HistoryEventView]) -> list[str]:
+    """The history as lines of text: each event, then each field it changed (before → after;
+    of a created or removed record, its value)."""
+    lines = []
+    for ev in events:
+        role = f" ({words.labels.role_name(ev.role)})" if ev.role else ""
+        lines.append(
+            f"#{ev.seq:<6} {words.time(ev.occurred_at)}  {words.actor(ev)}{role}  "
+            f"{words.action(ev.action)} · {words.entity(ev)}"
+        )
+        before, after = ev.before or {}, ev.after or {}
+        for key in words.fields(ev):
+            label = words.field(key)
+            if before and after:
+                old, new = words.value(key, before.get(key)), words.value(key, after.get(key))
+                lines.append(f"         {label}: {old} → {new}")
+            else:
+                lines.append(f"         {label}: {words.value(key, (after or before).get(key))}")
+        if ev.reason:
+            lines.append(f"         {words.field('reason')}: {ev.reason}")
+    return lines
 
 
 # workflows --------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,6 +18,7 @@ from eva_engine.models import (
     ApiToken,
     Assessment,
     Assignment,
+    Audited,
     AuditEvent,
     Body,
     FollowUp,
@@ -34,6 +36,30 @@ from eva_engine.models import (
 )
 from eva_engine.vocabulary import AssignmentState, FollowUpState, Publicity, Role
 from eva_engine.workflow.context import AssessmentSnapshot
+
+# Every audited kind of record by the name its events give it.
+AUDITED: dict[str, type[Audited]] = {
+    model.__audit_name__: model
+    for model in (
+        Alternative,
+        Answer,
+        ApiToken,
+        Assessment,
+        Assignment,
+        Body,
+        FollowUp,
+        FollowUpIndicator,
+        Meeting,
+        Mitigation,
+        Organisation,
+        Proposal,
+        PublishedDefinition,
+        RoleGrant,
+        Screening,
+        User,
+        Webhook,
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -67,6 +93,9 @@ class WorkFilter:
     four_eyes: dict[tuple[str, int], frozenset[str]]
     after: tuple[date | None, int] | None = None  # keyset: the previous page's last row
     limit: int = 50
+    state: str | None = None  # only tasks of proposals in this state
+    kind: str | None = None  # only tasks of this kind
+    overdue_on: date | None = None  # only tasks due before this day
 
 
 class Repositories:
@@ -607,8 +636,14 @@ class Repositories:
             for (name, version), kinds in work.four_eyes.items()
             if kinds
         ]
+        chosen = [
+            *([Proposal.state == work.state] if work.state is not None else []),
+            *([Assignment.kind == work.kind] if work.kind is not None else []),
+            *([Assignment.due < work.overdue_on] if work.overdue_on is not None else []),
+        ]
         return and_(
             Assignment.state == AssignmentState.OPEN,
+            *chosen,
             or_(
                 Assignment.assignee_id == work.user_id,
                 and_(
@@ -701,6 +736,45 @@ class Repositories:
         if action is not None:
             query = query.where(AuditEvent.action == action)
         return self.session.scalars(query.order_by(AuditEvent.seq).limit(limit)).all()
+
+    def audited_by_id(self, entity_type: str, ids: Iterable[int]) -> dict[int, Audited]:
+        """The records of one audited kind (its ``__audit_name__``) by id, in one query: what a
+        page of history names (an answer's question, a grant's user...)."""
+        model = AUDITED.get(entity_type)
+        wanted = sorted(set(ids))
+        if model is None or not wanted:
+            return {}
+        key = getattr(model, "id")  # noqa: B009 - every audited entity has an integer id
+        found = self.session.scalars(select(model).where(key.in_(wanted)))
+        return {int(getattr(row, "id")): row for row in found}  # noqa: B009
+
+    def latest_reasoned_transitions(
+        self, proposal_ids: Iterable[int], triggers: Iterable[str]
+    ) -> dict[int, tuple[AuditEvent, User | None]]:
+        """Each proposal's latest workflow step with a reason among ``triggers`` (e.g. the
+        steps that return a proposal to its preparer) and who took it, in one query: the steps
+        with a reason are few, and the trigger is read from the stored event."""
+        wanted, names = sorted(set(proposal_ids)), frozenset(triggers)
+        if not wanted or not names:
+            return {}
+        rows = self.session.execute(
+            select(AuditEvent, User)
+            .outerjoin(User, User.id == AuditEvent.actor_id)
+            .where(
+                AuditEvent.proposal_id.in_(wanted),
+                AuditEvent.action == "proposal.transition",
+                AuditEvent.reason.is_not(None),
+            )
+            .order_by(AuditEvent.occurred_at.desc(), AuditEvent.seq.desc())
+        ).all()
+        latest: dict[int, tuple[AuditEvent, User | None]] = {}
+        for event, user in rows:
+            if event.proposal_id is None or event.proposal_id in latest:
+                continue
+            trigger = json.loads(event.after or "{}").get("trigger")
+            if trigger in names:
+                latest[event.proposal_id] = (event, user)
+        return latest
 
     def last_event(self, *, organisation_id: int, action: str) -> AuditEvent | None:
         return self.session.scalars(

@@ -43,6 +43,23 @@ def format_date(value: date | datetime, language: str) -> str:
     return str(dates.format_date(value, format="medium", locale=language))
 
 
+# The word between a date and a time of day, as each language writes it: 13.6.2023 klo 17.00,
+# 13 juni 2023 kl. 17:00, Jun 13, 2023 at 5:00 PM.
+AT = {"fi": "klo", "sv": "kl.", "en": "at"}
+
+
+def format_time(value: datetime, language: str) -> str:
+    """A time stamp as people write it in ``language``, in Finnish time, to the minute (one
+    without a zone is UTC): ``13.6.2023 klo 17.00``."""
+    language = language_or_default(language)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    local = value.astimezone(ZoneInfo(TIMEZONE))
+    day = dates.format_date(local, format="medium", locale=language)
+    clock = dates.format_time(local, format="short", locale=language)
+    return f"{day} {AT[language]} {clock}"
+
+
 @dataclass(frozen=True)
 class Speaker:
     """Texts in one language: ``gettext`` with ``%(name)s`` placeholders, and dates."""
@@ -55,3 +72,6 @@ class Speaker:
 
     def date(self, value: date | datetime) -> str:
         return format_date(value, self.language)
+
+    def time(self, value: datetime) -> str:
+        return format_time(value, self.language)

@@ -133,6 +133,7 @@ class HistoryEventView(BaseModel):
     seq: int
     occurred_at: datetime
     actor: str
+    actor_id: int | None = None  # the acting user (none: the operator or the system)
     role: str | None
     client: str
     action: str

@@ -126,7 +126,10 @@ def required_questions_answered(ctx: FlowContext) -> list[Problem]:
 
 def significant_negatives_mitigated(ctx: FlowContext) -> list[Problem]:
     return unmitigated_negatives(
-        ctx.assessment.alternatives, ctx.assessment.answers, ctx.assessment.mitigations
+        ctx.assessment.alternatives,
+        ctx.assessment.answers,
+        ctx.assessment.mitigations,
+        ctx.bundle.checklists,
     )
 
 

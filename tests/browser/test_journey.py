@@ -125,8 +125,10 @@ def test_the_expert_passes_a_review_and_the_presenter_signs_it_off_for_the_audit
     expect(page.locator("h1")).to_have_text("Historia")
     expect(page.locator(".notice.success[role=status]")).to_contain_text("on varmennettu")
     timeline = page.locator("ol.timeline")
-    expect(timeline).to_contain_text("koordinaattori")
-    expect(timeline).to_contain_text("esittelija")
+    # People by name, steps by their titles.
+    expect(timeline).to_contain_text("Hanna Hyvinvointikoordinaattori")
+    expect(timeline).to_contain_text("Eero Esittelijä")
+    expect(timeline).to_contain_text("Hyväksy tarkastus")
     expect(timeline).to_contain_text("Vaikutukset on arvioitu kattavasti.")
     check_accessibility(page)
 

@@ -16,13 +16,7 @@ from web import labels
 from web.runtime import caller, eva
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
-for helper in (
-    labels.action_label,
-    labels.action_choices,
-    labels.field_label,
-    labels.field_value,
-    labels.changed_fields,
-):
+for helper in (labels.action_choices, labels.history_words, labels.when):
     bp.add_app_template_global(helper)
 
 
@@ -41,6 +35,7 @@ def events() -> str:
     return render_template(
         "audit.html",
         page=page,
+        names=trail.page_names(eva(), caller(), page.events),
         chain=trail.last_chain_check(eva(), caller()),
         verify_form=FlaskForm(),
     )

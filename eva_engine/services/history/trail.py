@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 
 from eva_engine.db.audit import (
@@ -21,11 +21,13 @@ from eva_engine.db.audit import (
 from eva_engine.db.repositories import Repositories
 from eva_engine.db.unit_of_work import unavailable
 from eva_engine.errors import N_, InvalidInput, NotFound, PermissionDenied, Problem, Text
-from eva_engine.models import Alternative, AuditEvent, Body, Meeting, User
+from eva_engine.models import AuditEvent, FollowUpIndicator, Proposal, User, jsonable
 from eva_engine.services.access import actor_for, load_proposal, log_disclosure, require_named_user
+from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import HistoryEventView
 from eva_engine.vocabulary import Role
+from eva_engine.workflow.definition import WorkflowBundle
 
 CHAIN_CHECK = "audit.chain_verified"
 
@@ -35,6 +37,7 @@ def event_view(ev: AuditEvent) -> HistoryEventView:
         seq=ev.seq,
         occurred_at=ev.occurred_at,
         actor=ev.actor_name,
+        actor_id=ev.actor_id,
         role=ev.actor_role,
         client=ev.client,
         action=ev.action,
@@ -57,76 +60,181 @@ def proposal_history(eva: Eva, caller: Caller, proposal_id: int) -> list[History
         return views
 
 
-USER_FIELDS = frozenset({"preparer_id", "presenter_id", "assignee_id", "recorded_by_id", "user_id"})
+USER_FIELDS = frozenset(
+    {
+        "preparer_id",
+        "presenter_id",
+        "assignee_id",
+        "recorded_by_id",
+        "user_id",
+        "responsible_id",
+        "settled_by_id",
+        "written_by_id",
+    }
+)
+# The fields of a record that say which one it is (an answer's question and alternative, a
+# grant's user and role, a task's kind...): what a history shows instead of its id.
+DESCRIBING = (
+    "question_id",
+    "alternative_id",
+    "indicator_id",
+    "user_id",
+    "assignee_id",
+    "body_id",
+    "role",
+    "kind",
+    "name",
+    "title",
+    "position",
+    "code",
+    "full_name",
+    "case_number",
+    "title_fi",
+    "title_sv",
+    "revision",
+    "version",
+    "url",
+    "starts_at",
+)
+# Ids in stored values and records, by the kind of record they name.
+ID_FIELDS = {
+    **dict.fromkeys(USER_FIELDS, "user"),
+    "body_id": "body",
+    "meeting_id": "meeting",
+    "alternative_id": "alternative",
+    "indicator_id": "follow_up_indicator",
+}
+
+
+class MeetingName(BaseModel):
+    body: str
+    starts_at: datetime
+
+
+class ProposalName(BaseModel):
+    case_number: str
+    title_fi: str
+    title_sv: str | None = None
+
+
+class HistoryNames(BaseModel):
+    """What the ids of a page of history stand for, read in a fixed number of queries (one per
+    kind of record, however many events): people by name, bodies by code, meetings by body and
+    time, alternatives by number and title, proposals by case number and title; each event's
+    record by the fields that say which it is (``records``, by ``type:id``); and the workflow
+    definitions that give states, steps, task kinds, criteria and questions their titles. The
+    events themselves keep the ids."""
+
+    people: dict[int, str] = Field(default_factory=dict)
+    bodies: dict[int, str] = Field(default_factory=dict)
+    meetings: dict[int, MeetingName] = Field(default_factory=dict)
+    alternatives: dict[int, str] = Field(default_factory=dict)
+    indicators: dict[int, str] = Field(default_factory=dict)
+    proposals: dict[int, ProposalName] = Field(default_factory=dict)
+    records: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    bundles: list[WorkflowBundle] = Field(default_factory=list)
+
+
+def _int_id(value: str) -> int | None:
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
+def history_names(
+    repos: Repositories, events: Sequence[HistoryEventView], bundles: Sequence[WorkflowBundle]
+) -> HistoryNames:
+    """``HistoryNames`` of ``events``: the records first (one query per kind), then the people,
+    bodies, meetings, alternatives, indicators and proposals they and the events name."""
+    wanted: dict[str, set[int]] = {}
+    merged: dict[str, dict[str, Any]] = {}
+    for event in events:
+        kind, _, raw = event.entity.partition(":")
+        number = _int_id(raw)
+        if number is not None:
+            wanted.setdefault(kind, set()).add(number)
+        fields = merged.setdefault(event.entity, {})
+        for stored in (event.before or {}, event.after or {}):
+            fields.update({k: v for k, v in stored.items() if k in DESCRIBING})
+        if event.actor_id is not None:
+            wanted.setdefault("user", set()).add(event.actor_id)
+        if event.proposal_id is not None:
+            wanted.setdefault("proposal", set()).add(event.proposal_id)
+    for kind in sorted(set(wanted) - {"user", "body", "meeting", "alternative", "proposal"}):
+        for number, row in repos.audited_by_id(kind, wanted[kind]).items():
+            fields = merged.setdefault(f"{kind}:{number}", {})
+            fields.update({k: jsonable(getattr(row, k)) for k in DESCRIBING if hasattr(row, k)})
+    for event in events:
+        for stored in (event.before or {}, event.after or {}):
+            _collect(stored, wanted)
+    for fields in merged.values():
+        _collect(fields, wanted)
+    users = repos.users_by_id(wanted.get("user", ()))
+    meetings = repos.meetings_by_id(wanted.get("meeting", ()))
+    bodies = repos.bodies_by_id({*wanted.get("body", ()), *(m.body_id for m in meetings.values())})
+    alternatives = repos.alternatives_by_id(wanted.get("alternative", ()))
+    proposals = repos.audited_by_id("proposal", wanted.get("proposal", ()))
+    indicators = {
+        number: row
+        for number, row in repos.audited_by_id(
+            "follow_up_indicator", wanted.get("follow_up_indicator", ())
+        ).items()
+        if isinstance(row, FollowUpIndicator)
+    }
+    for kind, rows in (("user", users), ("proposal", proposals), ("body", bodies)):
+        for number, row in rows.items():
+            fields = merged.setdefault(f"{kind}:{number}", {})
+            fields.update({k: jsonable(getattr(row, k)) for k in DESCRIBING if hasattr(row, k)})
+    return HistoryNames(
+        people={i: u.full_name or u.username for i, u in users.items()},
+        bodies={i: b.code for i, b in bodies.items()},
+        meetings={
+            i: MeetingName(
+                body=bodies[m.body_id].code if m.body_id in bodies else "?",
+                starts_at=m.starts_at,
+            )
+            for i, m in meetings.items()
+        },
+        alternatives={i: f"{a.position} ({a.title})" for i, a in alternatives.items()},
+        indicators={i: row.name for i, row in indicators.items()},
+        proposals={
+            i: ProposalName(case_number=p.case_number, title_fi=p.title_fi, title_sv=p.title_sv)
+            for i, p in proposals.items()
+            if isinstance(p, Proposal)
+        },
+        records={key: fields for key, fields in merged.items() if fields},
+        bundles=list(bundles),
+    )
+
+
+def _collect(stored: dict[str, Any], wanted: dict[str, set[int]]) -> None:
+    for key, value in stored.items():
+        kind = ID_FIELDS.get(key)
+        if kind is not None and isinstance(value, int) and not isinstance(value, bool):
+            wanted.setdefault(kind, set()).add(value)
 
 
 def referenced_names(
     eva: Eva, caller: Caller, proposal_id: int, events: list[HistoryEventView]
-) -> dict[str, dict[str, str]]:
-    """What the ids in a proposal's events stand for, by field: people by username, bodies by
-    code, meetings by body and date, alternatives by number and title (for reading the history;
-    the events themselves keep the ids)."""
-    ids: dict[str, set[int]] = {}
-    for event in events:
-        for stored in (event.before or {}, event.after or {}):
-            for key, value in stored.items():
-                if isinstance(value, int) and not isinstance(value, bool):
-                    ids.setdefault(key, set()).add(value)
+) -> HistoryNames:
+    """What the ids in a proposal's events stand for (``HistoryNames``), with the titles of
+    the workflow version the proposal is pinned to."""
     with eva.reading() as uow:
         repos = uow.repos
         _, user = actor_for(repos, caller)
-        load_proposal(repos, proposal_id, user)
-        names: dict[str, dict[str, str]] = {}
-        labels = _Labels.of(repos, ids)  # one query per kind of record, however many
-        for key, numbers in ids.items():
-            found: dict[str, str] = {}
-            for value in sorted(numbers):
-                label = labels.name_of(key, value)
-                if label is not None:
-                    found[str(value)] = label
-            if found:
-                names[key] = found
-        return names
+        proposal = load_proposal(repos, proposal_id, user)
+        bundle, _ = stored_bundle(repos, proposal.workflow_name, proposal.workflow_version)
+        return history_names(repos, events, [bundle])
 
 
-@dataclass(frozen=True)
-class _Labels:
-    """The people, bodies, meetings and alternatives a history names, read one query each."""
-
-    users: dict[int, User]
-    bodies: dict[int, Body]
-    meetings: dict[int, Meeting]
-    alternatives: dict[int, Alternative]
-
-    @classmethod
-    def of(cls, repos: Repositories, ids: dict[str, set[int]]) -> _Labels:
-        people = {v for key in USER_FIELDS for v in ids.get(key, ())}
-        meetings = repos.meetings_by_id(ids.get("meeting_id", ()))
-        bodies = {*ids.get("body_id", ()), *(m.body_id for m in meetings.values())}
-        return cls(
-            users=repos.users_by_id(people),
-            bodies=repos.bodies_by_id(bodies),
-            meetings=meetings,
-            alternatives=repos.alternatives_by_id(ids.get("alternative_id", ())),
-        )
-
-    def name_of(self, key: str, value: int) -> str | None:
-        if key in USER_FIELDS:
-            person = self.users.get(value)
-            return person.username if person else None
-        if key == "body_id":
-            body = self.bodies.get(value)
-            return body.code if body else None
-        if key == "meeting_id":
-            meeting = self.meetings.get(value)
-            if meeting is None:
-                return None
-            body = self.bodies.get(meeting.body_id)
-            return f"{body.code if body else '?'} {meeting.starts_at:%Y-%m-%d}"
-        if key == "alternative_id":
-            alternative = self.alternatives.get(value)
-            return f"{alternative.position} ({alternative.title})" if alternative else None
-        return None
+def page_names(eva: Eva, caller: Caller, events: list[HistoryEventView]) -> HistoryNames:
+    """What the ids of a page of the auditor's year stand for, with the titles of every
+    published workflow version (the newest last, so its titles win)."""
+    with eva.reading() as uow:
+        repos = uow.repos
+        _, maybe_user = actor_for(repos, caller)
+        _auditor_organisation(repos, require_named_user(maybe_user, "reading the audit history"))
+        records = sorted(repos.definitions(), key=lambda r: (r.name, r.version))
+        bundles = [stored_bundle(repos, r.name, r.version)[0] for r in records]
+        return history_names(repos, events, bundles)
 
 
 def verify(
@@ -204,7 +312,7 @@ def verify_and_record(eva: Eva, caller: Caller) -> ChainCheck:
         org_id, role = _auditor_organisation(repos, user)
         check = ChainCheck(
             checked_at=datetime.now(UTC),
-            checked_by=user.username,
+            checked_by=user.full_name or user.username,
             verified=result.verified,
             ok=result.ok,
             first_bad_seq=result.first_bad_seq,
@@ -237,9 +345,10 @@ def last_chain_check(eva: Eva, caller: Caller) -> ChainCheck | None:
         event = repos.last_event(organisation_id=org_id, action=CHAIN_CHECK)
         if event is None or not event.after:
             return None
+        checker = repos.user(event.actor_id) if event.actor_id is not None else None
+        checked_by = (checker.full_name or checker.username) if checker else event.actor_name
         return ChainCheck.model_validate(
-            json.loads(event.after)
-            | {"checked_at": event.occurred_at, "checked_by": event.actor_name}
+            json.loads(event.after) | {"checked_at": event.occurred_at, "checked_by": checked_by}
         )
 
 
