@@ -98,7 +98,7 @@ def test_setup_on_a_fresh_database_makes_the_first_proposal_possible(
     summary = eva("export", "summary", pid, "--format", "text", "--as", "minna").stdout
     assert PROPOSAL in summary
     history = eva("history", pid).stdout
-    assert "proposal_text.create" in history
+    assert "Pöytäkirjan teksti: luotu" in history  # the text of the minutes, created
     eva("audit", "verify")
 
 
