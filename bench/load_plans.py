@@ -169,8 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-explain", action="store_true")
     args = parser.parse_args(argv)
     database = Database.connect(args.database)
-    if database.engine.dialect.name != "postgresql":
-        raise SystemExit("the plans are PostgreSQL's: give a postgresql:// URL")
+    if database.engine.dialect.name != "postgresql" and not args.no_explain:
+        raise SystemExit("the plans are PostgreSQL's: give a postgresql:// URL (or --no-explain)")
     eva = Eva(database, default_workflows_dir())
     plan = load_setup.plan(eva, 1, 10, 2026)
     settings = Settings.from_env(

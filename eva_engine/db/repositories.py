@@ -30,6 +30,7 @@ from eva_engine.models import (
     Screening,
     User,
     Webhook,
+    chain_of,
 )
 from eva_engine.vocabulary import AssignmentState, FollowUpState, Publicity, Role
 from eva_engine.workflow.context import AssessmentSnapshot
@@ -702,9 +703,15 @@ class Repositories:
         return self.session.scalars(query.order_by(AuditEvent.seq).limit(limit)).all()
 
     def last_event(self, *, organisation_id: int, action: str) -> AuditEvent | None:
+        """The organisation's latest event ``action``: found in its chain (an organisation's
+        events are its chain's) through ``ix_audit_events_chain_action``, read backwards."""
         return self.session.scalars(
             select(AuditEvent)
-            .where(AuditEvent.organisation_id == organisation_id, AuditEvent.action == action)
+            .where(
+                AuditEvent.chain_id == chain_of(organisation_id),
+                AuditEvent.organisation_id == organisation_id,
+                AuditEvent.action == action,
+            )
             .order_by(AuditEvent.seq.desc())
             .limit(1)
         ).first()
