@@ -33,6 +33,7 @@ from eva_engine.models import (
     Screening,
     User,
     Webhook,
+    chain_of,
 )
 from eva_engine.vocabulary import AssignmentState, FollowUpState, Publicity, Role
 from eva_engine.workflow.context import AssessmentSnapshot
@@ -173,12 +174,14 @@ class Repositories:
         found = self.session.scalars(select(User).where(User.id.in_(wanted))).all()
         return {u.id: u for u in found}
 
-    def users_with_roles(self, organisation_id: int) -> Sequence[User]:
-        """Active users holding any role in the organisation, by name, in one query."""
-        holds = select(RoleGrant.id).where(
-            RoleGrant.user_id == User.id,
-            RoleGrant.organisation_id == organisation_id,
-            RoleGrant.revoked_at.is_(None),
+    def users_with_open_tasks(self, organisation_id: int) -> Sequence[User]:
+        """Active users holding an open task by name in the organisation (whom the proposal
+        list's assignee filter can find), by name, in one query: not every user of the
+        organisation, which a large city's thousands made the list's slowest part."""
+        holds = select(Assignment.id).where(
+            Assignment.assignee_id == User.id,
+            Assignment.organisation_id == organisation_id,
+            Assignment.state == AssignmentState.OPEN,
         )
         return self.session.scalars(
             select(User).where(User.active.is_(True), holds.exists()).order_by(User.full_name)
@@ -777,9 +780,15 @@ class Repositories:
         return latest
 
     def last_event(self, *, organisation_id: int, action: str) -> AuditEvent | None:
+        """The organisation's latest event ``action``: found in its chain (an organisation's
+        events are its chain's) through ``ix_audit_events_chain_action``, read backwards."""
         return self.session.scalars(
             select(AuditEvent)
-            .where(AuditEvent.organisation_id == organisation_id, AuditEvent.action == action)
+            .where(
+                AuditEvent.chain_id == chain_of(organisation_id),
+                AuditEvent.organisation_id == organisation_id,
+                AuditEvent.action == action,
+            )
             .order_by(AuditEvent.seq.desc())
             .limit(1)
         ).first()

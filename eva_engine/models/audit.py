@@ -28,6 +28,9 @@ class AuditEvent(Base):
         Index("ix_audit_events_proposal", "proposal_id", "seq"),
         Index("ix_audit_events_entity", "entity_type", "entity_id"),
         Index("ix_audit_events_occurred_at", "occurred_at"),
+        # An organisation's latest event of one kind (the auditor's last chain check) and its
+        # chain filtered by action, without reading the whole chain (migration 0009).
+        Index("ix_audit_events_chain_action", "chain_id", "action", "seq"),
     )
 
     chain_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)

@@ -243,7 +243,8 @@ def list_choices(eva: Eva, caller: Caller) -> ListChoices:
             ]
         bodies = list(repos.bodies(org.id))
         codes = {b.id: b.code for b in bodies}
-        people = [Option(code=u.username, name=u.full_name) for u in repos.users_with_roles(org.id)]
+        holders = repos.users_with_open_tasks(org.id)  # whom the assignee filter can find
+        people = [Option(code=u.username, name=u.full_name) for u in holders]
         return ListChoices(
             organisation=org.code,
             bodies=[Option(code=b.code, name=b.name_fi) for b in bodies],
