@@ -10,10 +10,12 @@ from flask import Flask, current_app, request, session
 from flask_babel import Babel, format_date, format_datetime, get_locale, gettext
 from flask_login import current_user
 
+from eva_engine.errors import EvaError
 from eva_engine.localized import LocalizedText
 from eva_engine.rendering import email
 from eva_engine.rendering.labels import Labels
 from eva_engine.rendering.language import CATALOGS, DEFAULT, LANGUAGES, TIMEZONE
+from eva_engine.rendering.messages import FALLBACK, values
 from eva_engine.services import definitions
 
 
@@ -68,24 +70,21 @@ def _area_title(area_id: str) -> str:
     return area_id
 
 
-def _param(name: str, value: str | int) -> str | int:
-    """Placeholder values that are themselves vocabulary are shown in the user's language."""
-    if name == "area" and isinstance(value, str):
-        return _area_title(value)
-    if name == "depth" and isinstance(value, str):
-        return screening_name(value)
-    return value
-
-
 def translated(message: Any) -> str:
-    """An engine message (``Text``/``TextView``: English template and values) translated."""
+    """An engine message (``Text``/``TextView``: its message id and values) in the user's
+    language: values given per language (``state_fi``, ...), screening depths and roles as
+    the engine renders them (``eva_engine.rendering.messages.values``), areas by their title."""
     if message is None:
         return ""
-    lang = select_locale()
-    given = message.params
-    # A value given per language (``state_fi``, ``state_sv``, ``state_en``) fills ``state``.
-    params = {k: given.get(f"{k}_{lang}", _param(k, v)) for k, v in given.items()}
+    params = values(message.params, current_language())
+    if isinstance(params.get("area"), str) and "area_fi" not in message.params:
+        params["area"] = _area_title(params["area"])
     return str(gettext(message.template, **params))
+
+
+def error_message(error: EvaError) -> str:
+    """An engine error in the user's language (its message id; never its English text)."""
+    return translated(error.text or FALLBACK)
 
 
 def problem_text(problem: Any) -> str:

@@ -117,5 +117,7 @@ def fire(
     flow = ProposalFlow(ctx)
     machine = MACHINES.get(bundle_hash, ctx.bundle.workflow)
     if not machine.events[route_event(route_index(ctx.bundle, transition))].trigger(flow):
-        raise TransitionNotAllowed(f"'{trigger}' did not change the state")  # pragma: no cover
+        raise TransitionNotAllowed(  # pragma: no cover
+            Text(N_("This step is not possible in the proposal's present state."))
+        )
     return transition, flow

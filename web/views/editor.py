@@ -33,7 +33,7 @@ from eva_engine.vocabulary import (
     Publicity,
     ScreeningOutcome,
 )
-from web.forms import ProposalForm, ScreeningForm
+from web.forms import ProposalForm, ScreeningForm, attach, command_problems
 from web.i18n import text
 from web.runtime import caller, eva
 
@@ -57,36 +57,37 @@ def create() -> tuple[str, int] | Response:
     form = ProposalForm()
     form.body.choices = [SelectChoice(b.code, f"{b.code} – {b.name}") for b in choices.bodies]
     form.presenter.choices = [SelectChoice(p.code, p.name) for p in choices.presenters]
-    problems: list[Problem] = []
-    if form.validate_on_submit():
-        try:
-            view = proposal_commands.create_proposal(
-                eva(),
-                caller(),
-                proposal_commands.CreateProposal(
-                    organisation=choices.organisation,
-                    case_number=form.case_number.data or "",
-                    title_fi=form.title_fi.data or "",
-                    title_sv=form.title_sv.data or None,
-                    body=form.body.data or "",
-                    presenter=form.presenter.data or "",
-                    publicity=Publicity(form.publicity.data),
-                    confidentiality_ground=form.ground.data or None,
-                ),
+    if form.is_submitted():
+        # Every problem at once: the form's own checks and the command's, each at its field.
+        valid = form.validate()
+        command, problems = command_problems(
+            lambda: proposal_commands.CreateProposal.model_validate(
+                {
+                    "organisation": choices.organisation,
+                    "case_number": form.case_number.data or "",
+                    "title_fi": form.title_fi.data or "",
+                    "title_sv": form.title_sv.data or None,
+                    "body": form.body.data or "",
+                    "presenter": form.presenter.data or "",
+                    "publicity": form.publicity.data or Publicity.PUBLIC.value,
+                    "confidentiality_ground": form.ground.data or None,
+                }
             )
-        except ValidationError as exc:
-            problems = _problems(exc)
-        except InvalidInput as exc:
-            problems = exc.problems
-        else:
-            flash(_("The proposal was created."), "success")
-            return redirect(url_for("proposals.show", proposal_id=view.id))
-    for problem in problems:
-        field = {"case_number": form.case_number, "confidentiality_ground": form.ground}.get(
-            problem.location.split(".")[0], form.title_fi
         )
-        field.errors = [*field.errors, problem.message]
-    return render_template("proposal_new.html", form=form), _status(problems, form)
+        if valid and command is not None:
+            try:
+                view = proposal_commands.create_proposal(eva(), caller(), command)
+            except InvalidInput as exc:
+                problems = exc.problems
+            else:
+                flash(_("The proposal was created."), "success")
+                return redirect(url_for("proposals.show", proposal_id=view.id))
+        attach(form, problems, PROPOSAL_FIELDS)
+    return render_template("proposal_new.html", form=form), _status(form=form)
+
+
+# The command's fields by the names of the new proposal form's.
+PROPOSAL_FIELDS = {"confidentiality_ground": "ground", "preparer": "presenter"}
 
 
 @bp.route("/<int:proposal_id>/screening", methods=["GET", "POST"])
@@ -122,10 +123,7 @@ def record_screening(proposal_id: int) -> tuple[str, int] | Response:
                 ),
             )
         except InvalidInput as exc:
-            for problem in exc.problems:
-                name = problem.location.split("[")[0]
-                target = getattr(form, name, form.outcome)
-                target.errors = [*target.errors, problem.message]
+            attach(form, exc.problems)
         else:
             flash(_("The screening was saved."), "success")
             return redirect(url_for("proposals.show", proposal_id=proposal_id))
