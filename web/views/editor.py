@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
-from eva_engine.errors import InvalidInput, Problem
+from eva_engine.errors import N_, InvalidInput, Problem, Text
 from eva_engine.services import fields
 from eva_engine.services.assessment import documents, editor, screening
 from eva_engine.services.assessment.documents import (
@@ -155,9 +155,10 @@ def alternatives(proposal_id: int) -> tuple[str, int] | Response:
                     problems += _problems(exc, f"alternatives[{position}]")
         try:
             if problems:
-                raise InvalidInput("", problems)
+                raise documents.nothing_saved(problems)
             if not rows:
-                raise InvalidInput("", [Problem("title-0", _("Give at least one alternative."))])
+                one = Text(N_("Give at least one alternative."))
+                raise InvalidInput(one, [Problem.of("title-0", one)])
             documents.save_alternatives(
                 eva(), caller(), proposal_id, rows, _version(request.form.get("version"))
             )
@@ -212,7 +213,7 @@ def area(proposal_id: int, area_id: str | None) -> tuple[str, int] | Response:
                             cell = _cell(request.form, question.id, alternative.position)
                         except ValidationError as exc:
                             where = f"{question.id}[{alternative.position}]"
-                            raise InvalidInput("", _problems(exc, where)) from exc
+                            raise documents.nothing_saved(_problems(exc, where)) from exc
                         if cell is None:
                             cleared.append((question.id, alternative.position))
                         else:
