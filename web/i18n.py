@@ -97,6 +97,7 @@ def problem_text(problem: Any) -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["role_name"] = role_name
     app.jinja_env.filters["problem_text"] = problem_text
+    app.jinja_env.filters["translated"] = translated
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(CATALOGS))
     Babel(
         app,

@@ -14,7 +14,8 @@ from eva_engine.cli.context import AS_HELP, as_user, caller, engine
 from eva_engine.cli.output import RetryingGroup, Unit, emit, reported
 from eva_engine.cli.params import ID, WHOLE
 from eva_engine.config import Settings
-from eva_engine.errors import InvalidInput, Problem
+from eva_engine.errors import N_, InvalidInput, Problem, Text
+from eva_engine.rendering.language import LANGUAGES
 from eva_engine.services import definitions
 from eva_engine.services.assessment import documents, screening
 from eva_engine.services.history import trail
@@ -41,8 +42,13 @@ def choices(enum: Any) -> click.Choice[str]:
 
 @click.group(cls=RetryingGroup)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.option(
+    "--language",
+    type=click.Choice(LANGUAGES),
+    help="The language of the messages: fi, sv or en (default: the locale's).",
+)
 @click.version_option(package_name="eva")
-def cli(as_json: bool) -> None:
+def cli(as_json: bool, language: str | None) -> None:
     """eva: ex-ante impact assessment (EVA) of municipal decisions.
 
     The database is EVA_DATABASE_URL (default: a SQLite file under instance/)."""
@@ -170,9 +176,8 @@ def _datetime(text: str, option: str) -> datetime:
     try:
         return datetime.fromisoformat(text)
     except ValueError as exc:
-        raise InvalidInput(
-            "not a date and time", [Problem(option, f"{text!r}: use e.g. 2026-06-13T16:00+03:00")]
-        ) from exc
+        when = Text(N_("Give the time with its UTC offset, e.g. 2026-06-13T16:00+03:00."))
+        raise InvalidInput(when, [Problem.of(option, when)]) from exc
 
 
 # users ------------------------------------------------------------------------------------------
@@ -736,9 +741,8 @@ def demo_data(if_empty: bool) -> None:
     """Load a fictional municipality with users in every role and ~20 proposals."""
     with reported():
         if Settings.from_env().environment == "production":
-            raise InvalidInput(
-                "demo data is never loaded in production", [Problem("EVA_ENV", "production")]
-            )
+            never = Text(N_("Demo data is never loaded in production (EVA_ENV=production)."))
+            raise InvalidInput(never, [Problem.of("EVA_ENV", never)])
         report = demo.load_demo_data(engine(), if_empty=if_empty)
         emit(report.model_dump(), lambda: click.echo(report.message))
 
