@@ -65,7 +65,7 @@ def assert_finnish_errors(page: str) -> None:
     for field, message in field_errors(page).items():
         assert known(message), (field, message)
     for _, item in SUMMARY_LINK.findall(page):
-        label, _, message = markup.unescape(item).partition(": ")
+        _label, _, message = markup.unescape(item).partition(": ")
         assert known(message), item
     for bad in NEVER:
         assert bad not in page
@@ -90,7 +90,11 @@ def test_a_new_user_with_four_bad_fields_gets_four_finnish_messages_at_once(
     response = client.post(
         "/admin/users/new",
         data=user_form(
-            client, username="Iso Kirjain", full_name="", email="ei-osoite", password="lyhyt"
+            client,
+            username="Iso Kirjain",
+            full_name="",
+            email="ei-osoite",
+            password="lyhyt",  # noqa: S106 - a test's weak password
         ),
     )
     page = response.get_data(as_text=True)
@@ -102,7 +106,8 @@ def test_a_new_user_with_four_bad_fields_gets_four_finnish_messages_at_once(
     assert "vähintään" in errors["password"]
     links = dict(SUMMARY_LINK.findall(page))
     assert set(links) == {"username", "full_name", "email", "password"}
-    assert 'class="error-summary"' in page and "autofocus" in page  # the summary takes focus
+    assert 'class="error-summary"' in page
+    assert "autofocus" in page  # the summary takes the focus
     assert_finnish_errors(page)
     assert len(users.list_users(eva, OPERATOR)) == before
 
@@ -243,7 +248,8 @@ def test_an_api_input_problem_names_every_field_in_finnish(app: Flask, eva: Eva)
     by_field = {e["location"]: e["detail"] for e in found["errors"]}
     assert set(by_field) >= {"case_number", "title_fi", "confidentiality_ground"}
     assert "salassapitoperuste" in by_field["confidentiality_ground"]
-    assert known(found["title"]) and known(found["detail"])
+    assert known(found["title"])
+    assert known(found["detail"])
     for field, detail in by_field.items():
         assert known(detail), (field, detail)
 

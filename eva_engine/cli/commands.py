@@ -614,7 +614,11 @@ def assessment_import(
         try:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidInput(f"cannot read {file}", [Problem(str(file), str(exc))]) from exc
+            cannot = Text(
+                N_("The file %(file)s cannot be read (%(error)s): check its name and rights."),
+                {"file": str(file), "error": str(exc)},
+            )
+            raise InvalidInput(cannot, [Problem.of(str(file), cannot)]) from exc
         doc = documents.parse_document(text, str(file))
         view = documents.import_assessment(
             engine(), caller(username), proposal_id, doc, expected_version
