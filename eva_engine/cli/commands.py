@@ -11,11 +11,12 @@ import click
 
 from eva_engine import demo
 from eva_engine.cli.context import AS_HELP, as_user, caller, engine
-from eva_engine.cli.output import RetryingGroup, Unit, emit, reported
+from eva_engine.cli.output import RetryingGroup, Unit, cli_language, emit, reported
 from eva_engine.cli.params import ID, WHOLE
 from eva_engine.config import Settings
 from eva_engine.errors import N_, InvalidInput, Problem, Text
 from eva_engine.rendering.language import LANGUAGES
+from eva_engine.rendering.messages import problem_text
 from eva_engine.services import definitions
 from eva_engine.services.assessment import documents, screening
 from eva_engine.services.history import trail
@@ -427,7 +428,7 @@ def proposals_show(proposal_id: int, username: str | None) -> None:
             if view.missing:
                 click.echo(f"  missing ({len(view.missing)}):")
                 for p in view.missing[:20]:
-                    click.echo(f"    - {p.location}: {p.message}")
+                    click.echo(f"    - {problem_text(p, cli_language())}")
                 if len(view.missing) > 20:
                     click.echo(f"    … and {len(view.missing) - 20} more")
             for a in view.assignments:

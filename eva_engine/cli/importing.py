@@ -8,8 +8,9 @@ import click
 
 from eva_engine.cli.commands import cli
 from eva_engine.cli.context import engine
-from eva_engine.cli.output import emit, reported
+from eva_engine.cli.output import cli_language, emit, reported
 from eva_engine.errors import N_, InvalidInput, Problem, Text
+from eva_engine.rendering.messages import problem_text
 from eva_engine.services.exchange import importing
 from eva_engine.services.runtime import Caller
 
@@ -41,7 +42,7 @@ def _print(report: importing.ImportReport) -> None:
         click.echo(f"Skipped {len(report.skipped)} bad row(s):")
         for skipped in report.skipped:
             for problem in skipped.problems:
-                click.echo(f"  {problem.location}: {problem.message}")
+                click.echo(f"  {problem_text(problem, cli_language())}")
 
 
 @import_group.command("proposals")

@@ -39,8 +39,9 @@ def render(text: Any, language: str) -> str:
     return template % params if params else template
 
 
-def problem_text(problem: Problem, language: str) -> str:
-    """A problem as people read it: where (translated where the engine named it) and what."""
+def problem_text(problem: Problem | Any, language: str) -> str:
+    """A problem (or the views' ``ProblemView``) as people read it: where (translated where the
+    engine named it) and what."""
     what = render(problem.what, language) if problem.what else problem.message
     where = render(problem.where, language) if problem.where else problem.location
     return f"{where}: {what}" if where else what
