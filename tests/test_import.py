@@ -88,11 +88,13 @@ def test_a_file_with_bad_rows_reports_every_one_and_imports_nothing(eva: Eva, wo
     with pytest.raises(InvalidInput) as caught:
         do_import(eva, "cases-bad.csv", user="prep", source_system="dynasty")
     problems = [str(p) for p in caught.value.problems]
-    assert "line 3, field \"body\": no body 'XYZ' in testila" in problems
-    assert any(p.startswith("line 4, field \"case_number\": '123-2026'") for p in problems)
+    assert 'line 3, field "body": There is no body XYZ in testila. Check the code.' in problems
+    assert any(p.startswith('line 4, field "case_number": 123-2026 is not') for p in problems)
     assert any(p.startswith('line 5, field "confidentiality_ground"') for p in problems)
-    assert "line 6, field \"presenter\": no active user 'nobody'" in problems
-    assert "line 7, field \"external_id\": 'A-1' is also on line 2" in problems
+    assert (
+        'line 6, field "presenter": There is no active user nobody. Check the username.' in problems
+    )
+    assert 'line 7, field "external_id": A-1 is also on line 2: import each case once.' in problems
     line8 = {p.split(":")[0] for p in problems if p.startswith("line 8,")}
     assert line8 == {
         'line 8, field "external_id"',
@@ -101,7 +103,7 @@ def test_a_file_with_bad_rows_reports_every_one_and_imports_nothing(eva: Eva, wo
         'line 8, field "presenter"',
     }
     assert not any(p.startswith(("line 2,", "line 9,")) for p in problems)
-    assert "nothing was imported: 6 of 8 row(s)" in caught.value.message
+    assert "Nothing was imported: 6 of 8 rows" in caught.value.message
     assert count(eva) == before
 
 
@@ -138,7 +140,7 @@ def test_a_dry_run_checks_everything_and_writes_nothing(eva: Eva, world: World) 
     [
         ("cases-latin1.csv", "is not UTF-8 text", "line 2"),
         ("cases-broken.json", "is not valid JSON", "line 1, column 33"),
-        ("cases-missing-columns.csv", "the header row is not usable", "line 1"),
+        ("cases-missing-columns.csv", "the header row cannot be used", "line 1"),
         ("cases-empty.csv", "is empty", "cases-empty.csv"),
     ],
 )
@@ -226,9 +228,10 @@ def test_a_meeting_date_must_be_a_meeting_of_the_body(eva: Eva, world: World) ->
     with pytest.raises(InvalidInput) as caught:
         importing.import_proposals(eva, OPERATOR, "testila", text, "x.csv", source_system="x")
     assert [str(p) for p in caught.value.problems] == [
-        'line 2, field "meeting_date": no meeting of KH on 2026-12-16',
-        "line 3, field \"meeting_date\": 'huomenna' is not a date (2026-12-15 or 15.12.2026)",
-        'line 3, field "preparer": required when the import is not made as a user',
+        'line 2, field "meeting_date": The body KH has no meeting on 2026-12-16: create it first.',
+        'line 3, field "meeting_date": huomenna is not a date: write it like 2026-12-15 or '
+        "15.12.2026.",
+        'line 3, field "preparer": Name the preparer: the import is not made as a user.',
     ]
 
 
@@ -251,8 +254,8 @@ def test_the_cli_exit_codes(eva: Eva, world: World, tmp_path: Path) -> None:
     bad = str(sample("cases-bad.csv"))
     args = ("import", "proposals", bad, "--org", "testila", "--source", "d", "--as", "prep")
     failed = run(eva, *args, code=7)
-    assert "Error: nothing was imported: 6 of 8 row(s)" in failed.stderr
-    assert "  - line 3, field \"body\": no body 'XYZ' in testila" in failed.stderr
+    assert "Error: Nothing was imported: 6 of 8 rows" in failed.stderr
+    assert "  - line 3, field body: There is no body XYZ in testila." in failed.stderr
     skipped = run(eva, *args, "--skip-invalid", "--json")
     report = __import__("json").loads(skipped.stdout)
     assert len(report["created"]) == 2
