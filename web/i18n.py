@@ -15,7 +15,7 @@ from eva_engine.localized import LocalizedText
 from eva_engine.rendering import email
 from eva_engine.rendering.labels import Labels
 from eva_engine.rendering.language import CATALOGS, DEFAULT, LANGUAGES, TIMEZONE
-from eva_engine.rendering.messages import FALLBACK, values
+from eva_engine.rendering.messages import values
 from eva_engine.services import definitions
 
 
@@ -83,8 +83,9 @@ def translated(message: Any) -> str:
 
 
 def error_message(error: EvaError) -> str:
-    """An engine error in the user's language (its message id; never its English text)."""
-    return translated(error.text or FALLBACK)
+    """An engine error in the user's language (from its message id; an error without one is
+    the server's configuration, in English)."""
+    return translated(error.text) if error.text else error.message
 
 
 def problem_text(problem: Any) -> str:

@@ -51,6 +51,7 @@ FALLBACK = Text(N_("That did not work; nothing was changed."))
 
 
 def error_text(error: EvaError, language: str) -> str:
-    """The error's message in ``language``. Every error the engine raises carries its message
-    id (a test keeps it so); one without is shown by the general message, never as raw text."""
-    return render(error.text or FALLBACK, language)
+    """The error's message in ``language``. Every error the engine raises for people carries
+    its message id (``tests/unit/test_messages.py`` keeps it so); one without is the server's
+    configuration, told to its operator in English."""
+    return render(error.text, language) if error.text else error.message

@@ -209,7 +209,7 @@ def from_error(error: EvaError, body_fields: frozenset[str] = frozenset()) -> Re
     headers = {"WWW-Authenticate": 'Bearer realm="eva"'} if status == 401 else None
     if status == 503:
         headers = {"Retry-After": "5"}
-    return problem_response(status, error.code, error.text or FALLBACK, errors, headers)
+    return problem_response(status, error.code, error.text or error.message, errors, headers)
 
 
 def problem_schema() -> dict[str, Any]:
