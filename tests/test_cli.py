@@ -330,7 +330,7 @@ def test_demo_data_and_the_demo_walk_run_and_leave_a_verified_chain(eva_cli: Eva
 def test_an_unreachable_database_is_a_message_and_exit_code_nine() -> None:
     eva = Eva("postgresql://postgres@127.0.0.1:9/none")
     result = eva("proposals", "show", "1", code=9)
-    assert "the database is unavailable" in result.stderr
+    assert "The database is unavailable" in result.stderr
 
 
 def test_the_demo_loads_its_data_first_on_an_empty_database(eva_cli: Eva) -> None:

@@ -157,7 +157,9 @@ def test_malformed_files_give_a_clear_error(
 def test_missing_columns_are_named(eva: Eva, world: World) -> None:
     with pytest.raises(InvalidInput) as caught:
         do_import(eva, "cases-missing-columns.csv", source_system="dynasty")
-    assert str(caught.value.problems[-1]) == "line 1: missing column(s): case_number, presenter"
+    assert str(caught.value.problems[-1]) == (
+        "line 1: Add the missing columns: case_number, presenter."
+    )
 
 
 @pytest.mark.parametrize(
@@ -187,8 +189,8 @@ def test_a_json_case_with_unknown_fields_or_not_an_object_is_a_bad_row(
     with pytest.raises(InvalidInput) as caught:
         importing.import_proposals(eva, OPERATOR, "testila", text, "x.json", source_system="x")
     problems = [str(p) for p in caught.value.problems]
-    assert problems[0] == "line 2: a case must be an object with named fields"
-    assert problems[1].startswith("line 3: unknown field 'colour'")
+    assert problems[0] == "line 2: A case is an object with named fields: correct it."
+    assert problems[1].startswith("line 3: Unknown fields: colour;")
 
 
 def test_columns_without_a_header_are_ignored(eva: Eva, world: World) -> None:
@@ -202,7 +204,9 @@ def test_columns_without_a_header_are_ignored(eva: Eva, world: World) -> None:
 def test_the_source_system_is_required(eva: Eva, world: World) -> None:
     with pytest.raises(InvalidInput) as caught:
         do_import(eva, "cases-good.csv")
-    assert str(caught.value.problems[0]).startswith('line 2, field "source_system": required')
+    assert str(caught.value.problems[0]).startswith(
+        'line 2, field "source_system": Give the source system'
+    )
 
 
 def test_who_may_import(eva: Eva, world: World) -> None:
@@ -214,8 +218,9 @@ def test_who_may_import(eva: Eva, world: World) -> None:
     with pytest.raises(InvalidInput) as caught:
         do_import(eva, "cases-good.csv", user="tek", source_system="d")
     problems = [str(p) for p in caught.value.problems]
-    assert any(p.startswith('line 2, field "body": tek cannot create proposals') for p in problems)
-    assert any(p.startswith('line 3, field "meeting_date": tek cannot schedule') for p in problems)
+    refused = "Your roles here do not allow this: it needs one of the roles"
+    assert any(p.startswith(f'line 2, field "body": {refused} preparer') for p in problems)
+    assert any(p.startswith(f'line 3, field "meeting_date": {refused} secretary') for p in problems)
     assert not any(p.startswith('line 3, field "body"') for p in problems)
 
 
@@ -267,7 +272,7 @@ def test_the_cli_exit_codes(eva: Eva, world: World, tmp_path: Path) -> None:
     run(eva, *args[:-1], "aud", code=4)
     run(eva, "import", "proposals", str(sample("cases-latin1.csv")), "--org", "testila", code=7)
     missing = run(eva, "import", "proposals", str(tmp_path / "nope.csv"), "--org", "x", code=7)
-    assert "cannot read nope.csv" in missing.stderr
+    assert "The file nope.csv cannot be read" in missing.stderr
     empty = str(sample("cases-empty.csv"))
     error = run_json(eva, "import", "proposals", empty, "--org", "testila", code=7)
     assert error["error"] == "invalid_input"

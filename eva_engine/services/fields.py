@@ -250,8 +250,9 @@ def _what(item: ErrorDetails) -> Text:  # noqa: PLR0911, PLR0912 - one case each
         return Text(N_("Remove the character no record can store (e.g. a NUL character)."))
     if kind == "missing":
         return Text(N_("Fill this in: it is required."))
-    if kind in ("enum", "literal_error"):
-        return Text(N_("Choose one of the options given."))
+    if kind in ("enum", "literal_error"):  # a form offers its options; a document names them
+        expected = str(ctx.get("expected", "")).replace("'", "")
+        return Text(N_("Choose one of: %(choices)s."), {"choices": expected})
     if kind in ("bool_parsing", "bool_type"):
         return Text(N_("Give yes or no (true or false)."))
     if kind in ("datetime_parsing", "datetime_from_date_parsing", "datetime_type"):
