@@ -76,6 +76,9 @@ class DefinitionConflict(Conflict):
     def details(self) -> list[str]:
         return [str(p) for p in self.problems]
 
+    def __str__(self) -> str:
+        return "\n".join([self.message, *(f"  - {p}" for p in self.problems)])
+
 
 class PublishedVersion(BaseModel):
     name: str
