@@ -316,7 +316,7 @@ def test_a_grant_in_another_organisation_is_the_operators(eva: Eva, world: World
     )
     assert (view.organisation, view.role) == (ORG, Role.EXPERT)
     # testila's administrator still cannot manage outsider (at home in muualla) ...
-    with pytest.raises(NotFound, match="no user .outsider."):
+    with pytest.raises(NotFound, match=r"no user .outsider."):
         users.revoke_role(
             eva,
             as_("admin"),
@@ -345,7 +345,7 @@ def test_every_new_user_has_a_home(eva: Eva, world: World) -> None:
         eva, OPERATOR, users.CreateUser(username="kotiton", full_name="Kotiton")
     )
     assert homeless.organisation is None
-    with pytest.raises(NotFound, match="no user .kotiton."):  # only the operator manages them
+    with pytest.raises(NotFound, match=r"no user .kotiton."):  # only the operator manages them
         accounts.set_active(eva, as_("admin"), "kotiton", active=False)
     users.grant_role(
         eva, OPERATOR, users.GrantRole(username="kotiton", organisation=OTHER_ORG, role=Role.EXPERT)

@@ -368,7 +368,7 @@ def test_a_question_id_repeated_within_one_checklist_is_reported_against_that_ch
 def test_a_missing_or_empty_definitions_folder_is_an_error_not_an_empty_success(
     tmp_path: Path,
 ) -> None:
-    with pytest.raises(DefinitionError, match="definitions folder .* does not exist"):
+    with pytest.raises(DefinitionError, match=r"definitions folder .* does not exist"):
         load_catalogue(tmp_path / "missing")
     (tmp_path / "empty").mkdir()
     with pytest.raises(DefinitionError, match="holds no definition files"):

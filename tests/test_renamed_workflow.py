@@ -236,7 +236,7 @@ def test_the_whole_journey_works_on_a_workflow_with_every_name_changed(
     assert agendas.agenda(eva, as_("x_sec"), mid).items[0].complete
 
     # Decided (``phase: decided``): it cannot be scheduled again.
-    with pytest.raises(InvalidInput, match="cannot be put on a meeting.s agenda"):
+    with pytest.raises(InvalidInput, match=r"cannot be put on a meeting.s agenda"):
         proposal_commands.schedule(
             eva, as_("x_sec"), proposal_commands.ScheduleProposal(proposal_id=pid, meeting_id=mid)
         )
