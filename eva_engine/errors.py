@@ -7,9 +7,24 @@ from dataclasses import dataclass, field
 
 
 def N_(template: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
-    """Marks an English message template for the translation catalogs. The engine speaks
-    English (command line, API); the web UI translates ``Text`` by its template."""
+    """Marks an English message template (the message id) for the translation catalogs. Every
+    error the engine raises carries one as ``Text``; whoever shows it (the web UI, the API, the
+    command line) translates it into the reader's language (``eva_engine.rendering.messages``)."""
     return template
+
+
+LANGUAGE_CODES = ("fi", "sv", "en")
+
+
+def per_language(name: str, texts: Mapping[str, str]) -> dict[str, str | int]:
+    """A placeholder whose value is written in each language (a definition's title, a list of
+    choices by their labels): ``name`` holds the English text (what ``str()`` shows), and
+    ``name_fi``, ``name_sv``, ``name_en`` the text each reader gets."""
+    english = texts.get("en") or texts.get("fi") or ""
+    return {
+        name: english,
+        **{f"{name}_{lang}": texts.get(lang) or english for lang in LANGUAGE_CODES},
+    }
 
 
 @dataclass(frozen=True)
@@ -28,10 +43,13 @@ class EvaError(Exception):
 
     code = "error"
 
-    def __init__(self, message: str, *, text: Text | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.text = text  # the message as a translatable template, where one is given
+    def __init__(self, message: str | Text, *, text: Text | None = None) -> None:
+        if isinstance(message, Text):
+            text = text or message
+        english = str(message)
+        super().__init__(english)
+        self.message = english  # in English (logs; the text of the exception)
+        self.text = text  # the message id and its values, translated where it is shown
 
     def details(self) -> list[str]:
         return []
@@ -76,7 +94,7 @@ class InvalidInput(EvaError):
     code = "invalid_input"
 
     def __init__(
-        self, message: str, problems: Sequence[Problem] = (), *, text: Text | None = None
+        self, message: str | Text, problems: Sequence[Problem] = (), *, text: Text | None = None
     ) -> None:
         super().__init__(message, text=text)
         self.problems = list(problems)

@@ -107,8 +107,8 @@ def test_a_weak_password_is_refused_with_every_reason(eva: Eva, world: World) ->
     with pytest.raises(InvalidInput) as caught:
         accounts.set_password(eva, OPERATOR, "prep", "prep123")
     assert [p.message for p in caught.value.problems] == [
-        "at least 12 characters",
-        "must not contain the username",
+        "The password is too short: give at least 12 characters.",
+        "The password must not contain the username: choose another.",
     ]
 
 

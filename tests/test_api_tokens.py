@@ -123,7 +123,7 @@ def test_tokens_are_private_to_their_user(eva: Eva, world: Any) -> None:
     with pytest.raises(Exception, match="no API token"):
         tokens.revoke_token(eva, Caller("sec"), created.details.id)
     assert tokens.list_tokens(eva, Caller("sec")) == []
-    with pytest.raises(Exception, match="named user"):
+    with pytest.raises(Exception, match="named person"):
         tokens.create_token(eva, OPERATOR, tokens.CreateToken(name="x", scopes=[TokenScope.READ]))
 
 

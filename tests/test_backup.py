@@ -180,7 +180,7 @@ def test_a_restore_into_a_database_that_is_not_empty_is_refused(
     before = counts(url)
     refused = run(url, "restore", str(folder), "--database", url, code=7)
     assert "is not empty" in refused.stderr
-    assert "nothing was restored" in refused.stderr
+    assert "Nothing was restored" in refused.stderr
     assert counts(url) == before
 
 

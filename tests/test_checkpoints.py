@@ -410,7 +410,7 @@ def test_the_commands_write_a_checkpoint_and_verify_against_it(
     mine = run(url, "audit", "verify", "--org", ORG, "--checkpoint", str(path))
     assert "in 1 chain(s)" in mine.stdout
     nowhere = run(url, "audit", "verify", "--org", "nowhere", code=7)
-    assert "there is no organisation 'nowhere'" in nowhere.stderr
+    assert "There is no organisation nowhere" in nowhere.stderr
     eva = Eva(Database.connect(url), default_workflows_dir())
     org = chain_id(eva, ORG)
     eva.database.dispose()

@@ -245,9 +245,7 @@ def test_user_mistakes_get_a_message_and_an_exit_code_never_a_traceback(
     eva = eva_cli
     setup_municipality(eva)
     assert "no proposal 99" in eva("proposals", "show", "99", code=3).stderr
-    assert (
-        "no user 'ghost'" in eva("proposals", "fire", "1", "close", "--as", "ghost", code=3).stderr
-    )
+    assert "no user ghost" in eva("proposals", "fire", "1", "close", "--as", "ghost", code=3).stderr
     wrong_case = eva(
         "proposals",
         "create",
@@ -287,7 +285,7 @@ def test_user_mistakes_get_a_message_and_an_exit_code_never_a_traceback(
     invalid = eva("assessment", "import", "1", str(bad), "--as", "director", code=7)
     assert "line 2, column" in invalid.stderr
     exempt = eva("screening", "record", "1", "--outcome", "exempt", "--as", "director", code=7)
-    assert "reason: an exempt screening must record its reason" in exempt.stderr
+    assert "reason: An exempt screening records its reason" in exempt.stderr
     as_json = eva("--json", "proposals", "fire", "1", "sign_off", "--as", "director", code=6)
     assert json.loads(as_json.stderr)["error"] == "transition_not_allowed"
     assert eva("proposals", "fire", "1", "close", code=2).exit_code == 2  # --as is required
@@ -346,7 +344,7 @@ def test_demo_data_and_the_demo_walk_run_and_leave_a_verified_chain(eva_cli: Eva
 def test_an_unreachable_database_is_a_message_and_exit_code_nine() -> None:
     eva = Eva("postgresql://postgres@127.0.0.1:9/none")
     result = eva("proposals", "show", "1", code=9)
-    assert "the database is unavailable" in result.stderr
+    assert "The database is unavailable" in result.stderr
 
 
 def test_the_demo_loads_its_data_first_on_an_empty_database(eva_cli: Eva) -> None:

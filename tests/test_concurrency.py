@@ -183,7 +183,7 @@ def test_contention_is_retried_then_a_409_in_the_api(impatient: tuple[Eva, Eva, 
     assert response.status_code == 409, response.get_data(as_text=True)
     body = response.get_json()
     assert body["code"] == "conflict"
-    assert body["detail"].startswith("someone else was saving at the same moment")
+    assert body["detail"].startswith("Someone else was saving at the same moment")
     assert RETRY_STATS.retries - retries == ATTEMPTS - 1  # run again before giving up
     assert proposal_queries.show(eva, Caller(None, "tests"), pid).state == "draft"
     assert start_screening(pid).status_code == 200  # the lock is gone: the same request works
@@ -251,7 +251,7 @@ def test_contention_is_the_conflict_exit_code_on_the_command_line(
     finally:
         lock.release()
     assert result.exit_code == 5, (result.output, result.stderr)
-    assert "someone else was saving at the same moment" in result.stderr
+    assert "Someone else was saving at the same moment" in result.stderr
     assert "Traceback" not in result.output + result.stderr
     assert RETRY_STATS.retries - retries == ATTEMPTS - 1
     assert proposal_queries.show(eva, Caller(None, "tests"), pid).state == "draft"

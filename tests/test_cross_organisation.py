@@ -264,7 +264,7 @@ def test_the_issues_examples_are_refused(eva: Eva, foreign: Foreign) -> None:
         ("users", "disable", "muu_admin", "--org", ORG, "--as", "admin"),
     ):
         refused = run(eva, *args, code=NOT_FOUND)
-        assert "no user 'outsider'" in refused.stderr or "no user 'muu_admin'" in refused.stderr
+        assert "no user outsider" in refused.stderr or "no user muu_admin" in refused.stderr
     assert changed(before, snapshot(eva)) == []
     # The same commands by muualla's own administrator work.
     run(eva, "users", "disable", "outsider", "--as", foreign.admin)
@@ -316,7 +316,7 @@ def test_a_grant_in_another_organisation_is_the_operators(eva: Eva, world: World
     )
     assert (view.organisation, view.role) == (ORG, Role.EXPERT)
     # testila's administrator still cannot manage outsider (at home in muualla) ...
-    with pytest.raises(NotFound, match="no user 'outsider'"):
+    with pytest.raises(NotFound, match=r"no user .outsider."):
         users.revoke_role(
             eva,
             as_("admin"),
@@ -345,7 +345,7 @@ def test_every_new_user_has_a_home(eva: Eva, world: World) -> None:
         eva, OPERATOR, users.CreateUser(username="kotiton", full_name="Kotiton")
     )
     assert homeless.organisation is None
-    with pytest.raises(NotFound, match="no user 'kotiton'"):  # only the operator manages them
+    with pytest.raises(NotFound, match=r"no user .kotiton."):  # only the operator manages them
         accounts.set_active(eva, as_("admin"), "kotiton", active=False)
     users.grant_role(
         eva, OPERATOR, users.GrantRole(username="kotiton", organisation=OTHER_ORG, role=Role.EXPERT)
@@ -555,7 +555,7 @@ def test_default_token_scopes_never_include_sign(api_app: Flask, eva: Eva) -> No
     assert json.loads(made.stdout)["details"]["scopes"] == ["read"]
     help_text = run(eva, "tokens", "create", "--help").stdout
     assert "sign" in help_text
-    with pytest.raises(ValidationError, match="give write too"):
+    with pytest.raises(ValidationError, match="give the write scope too"):
         tokens.CreateToken(name="x", scopes=[TokenScope.READ, TokenScope.SIGN])
 
 
@@ -565,7 +565,7 @@ def test_a_write_token_cannot_sign_off_and_a_sign_token_can(api_app: Flask, eva:
     before = snapshot(eva)
     refused = problem(writer.post(f"/proposals/{pid}/transitions/sign_off"), 403)
     assert refused["code"] == "permission_denied"
-    assert "'sign' scope" in refused["detail"]
+    assert "sign scope" in refused["detail"]
     assert changed(before, snapshot(eva)) == []
     signer = Api(
         api_app.test_client(),

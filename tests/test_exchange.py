@@ -300,7 +300,7 @@ def test_the_routes_need_a_login_and_the_proposal_access(eva: Eva, app: Flask) -
         assert client_for(app, "director").get(url).status_code == 200
     refused = client_for(app, "director").get(f"/proposals/{pid}/summary.html?public=1")
     assert refused.status_code == 403
-    assert "has no public summary" in refused.get_data(as_text=True)
+    assert "sillä ei ole julkista yhteenvetoa" in refused.get_data(as_text=True)  # in Finnish
 
 
 def test_a_public_download_of_a_partly_confidential_proposal_leaves_out_the_secrets(

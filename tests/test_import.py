@@ -88,11 +88,13 @@ def test_a_file_with_bad_rows_reports_every_one_and_imports_nothing(eva: Eva, wo
     with pytest.raises(InvalidInput) as caught:
         do_import(eva, "cases-bad.csv", user="prep", source_system="dynasty")
     problems = [str(p) for p in caught.value.problems]
-    assert "line 3, field \"body\": no body 'XYZ' in testila" in problems
-    assert any(p.startswith("line 4, field \"case_number\": '123-2026'") for p in problems)
+    assert 'line 3, field "body": There is no body XYZ in testila. Check the code.' in problems
+    assert any(p.startswith('line 4, field "case_number": 123-2026 is not') for p in problems)
     assert any(p.startswith('line 5, field "confidentiality_ground"') for p in problems)
-    assert "line 6, field \"presenter\": no active user 'nobody'" in problems
-    assert "line 7, field \"external_id\": 'A-1' is also on line 2" in problems
+    assert (
+        'line 6, field "presenter": There is no active user nobody. Check the username.' in problems
+    )
+    assert 'line 7, field "external_id": A-1 is also on line 2: import each case once.' in problems
     line8 = {p.split(":")[0] for p in problems if p.startswith("line 8,")}
     assert line8 == {
         'line 8, field "external_id"',
@@ -101,7 +103,7 @@ def test_a_file_with_bad_rows_reports_every_one_and_imports_nothing(eva: Eva, wo
         'line 8, field "presenter"',
     }
     assert not any(p.startswith(("line 2,", "line 9,")) for p in problems)
-    assert "nothing was imported: 6 of 8 row(s)" in caught.value.message
+    assert "Nothing was imported: 6 of 8 rows" in caught.value.message
     assert count(eva) == before
 
 
@@ -138,7 +140,7 @@ def test_a_dry_run_checks_everything_and_writes_nothing(eva: Eva, world: World) 
     [
         ("cases-latin1.csv", "is not UTF-8 text", "line 2"),
         ("cases-broken.json", "is not valid JSON", "line 1, column 33"),
-        ("cases-missing-columns.csv", "the header row is not usable", "line 1"),
+        ("cases-missing-columns.csv", "the header row cannot be used", "line 1"),
         ("cases-empty.csv", "is empty", "cases-empty.csv"),
     ],
 )
@@ -155,7 +157,9 @@ def test_malformed_files_give_a_clear_error(
 def test_missing_columns_are_named(eva: Eva, world: World) -> None:
     with pytest.raises(InvalidInput) as caught:
         do_import(eva, "cases-missing-columns.csv", source_system="dynasty")
-    assert str(caught.value.problems[-1]) == "line 1: missing column(s): case_number, presenter"
+    assert str(caught.value.problems[-1]) == (
+        "line 1: Add the missing columns: case_number, presenter."
+    )
 
 
 @pytest.mark.parametrize(
@@ -185,8 +189,8 @@ def test_a_json_case_with_unknown_fields_or_not_an_object_is_a_bad_row(
     with pytest.raises(InvalidInput) as caught:
         importing.import_proposals(eva, OPERATOR, "testila", text, "x.json", source_system="x")
     problems = [str(p) for p in caught.value.problems]
-    assert problems[0] == "line 2: a case must be an object with named fields"
-    assert problems[1].startswith("line 3: unknown field 'colour'")
+    assert problems[0] == "line 2: A case is an object with named fields: correct it."
+    assert problems[1].startswith("line 3: Unknown fields: colour;")
 
 
 def test_columns_without_a_header_are_ignored(eva: Eva, world: World) -> None:
@@ -200,7 +204,9 @@ def test_columns_without_a_header_are_ignored(eva: Eva, world: World) -> None:
 def test_the_source_system_is_required(eva: Eva, world: World) -> None:
     with pytest.raises(InvalidInput) as caught:
         do_import(eva, "cases-good.csv")
-    assert str(caught.value.problems[0]).startswith('line 2, field "source_system": required')
+    assert str(caught.value.problems[0]).startswith(
+        'line 2, field "source_system": Give the source system'
+    )
 
 
 def test_who_may_import(eva: Eva, world: World) -> None:
@@ -212,8 +218,9 @@ def test_who_may_import(eva: Eva, world: World) -> None:
     with pytest.raises(InvalidInput) as caught:
         do_import(eva, "cases-good.csv", user="tek", source_system="d")
     problems = [str(p) for p in caught.value.problems]
-    assert any(p.startswith('line 2, field "body": tek cannot create proposals') for p in problems)
-    assert any(p.startswith('line 3, field "meeting_date": tek cannot schedule') for p in problems)
+    refused = "Your roles here do not allow this: it needs one of the roles"
+    assert any(p.startswith(f'line 2, field "body": {refused} preparer') for p in problems)
+    assert any(p.startswith(f'line 3, field "meeting_date": {refused} secretary') for p in problems)
     assert not any(p.startswith('line 3, field "body"') for p in problems)
 
 
@@ -226,9 +233,10 @@ def test_a_meeting_date_must_be_a_meeting_of_the_body(eva: Eva, world: World) ->
     with pytest.raises(InvalidInput) as caught:
         importing.import_proposals(eva, OPERATOR, "testila", text, "x.csv", source_system="x")
     assert [str(p) for p in caught.value.problems] == [
-        'line 2, field "meeting_date": no meeting of KH on 2026-12-16',
-        "line 3, field \"meeting_date\": 'huomenna' is not a date (2026-12-15 or 15.12.2026)",
-        'line 3, field "preparer": required when the import is not made as a user',
+        'line 2, field "meeting_date": The body KH has no meeting on 2026-12-16: create it first.',
+        'line 3, field "meeting_date": huomenna is not a date: write it like 2026-12-15 or '
+        "15.12.2026.",
+        'line 3, field "preparer": Name the preparer: the import is not made as a user.',
     ]
 
 
@@ -251,8 +259,8 @@ def test_the_cli_exit_codes(eva: Eva, world: World, tmp_path: Path) -> None:
     bad = str(sample("cases-bad.csv"))
     args = ("import", "proposals", bad, "--org", "testila", "--source", "d", "--as", "prep")
     failed = run(eva, *args, code=7)
-    assert "Error: nothing was imported: 6 of 8 row(s)" in failed.stderr
-    assert "  - line 3, field \"body\": no body 'XYZ' in testila" in failed.stderr
+    assert "Error: Nothing was imported: 6 of 8 rows" in failed.stderr
+    assert "  - line 3, field body: There is no body XYZ in testila." in failed.stderr
     skipped = run(eva, *args, "--skip-invalid", "--json")
     report = __import__("json").loads(skipped.stdout)
     assert len(report["created"]) == 2
@@ -264,7 +272,7 @@ def test_the_cli_exit_codes(eva: Eva, world: World, tmp_path: Path) -> None:
     run(eva, *args[:-1], "aud", code=4)
     run(eva, "import", "proposals", str(sample("cases-latin1.csv")), "--org", "testila", code=7)
     missing = run(eva, "import", "proposals", str(tmp_path / "nope.csv"), "--org", "x", code=7)
-    assert "cannot read nope.csv" in missing.stderr
+    assert "The file nope.csv cannot be read" in missing.stderr
     empty = str(sample("cases-empty.csv"))
     error = run_json(eva, "import", "proposals", empty, "--org", "testila", code=7)
     assert error["error"] == "invalid_input"

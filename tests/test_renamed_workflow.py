@@ -209,7 +209,7 @@ def test_the_whole_journey_works_on_a_workflow_with_every_name_changed(
 
     # The sign-off task may only be handed to a presenter (the task kind's ``roles``).
     assert kinds_of(eva, "x_pres") == ["x_sign_off"]
-    with pytest.raises(InvalidInput, match="cannot take this assignment"):
+    with pytest.raises(InvalidInput, match="cannot take this task"):
         assignments.reassign(
             eva,
             as_("x_sec"),
@@ -236,7 +236,7 @@ def test_the_whole_journey_works_on_a_workflow_with_every_name_changed(
     assert agendas.agenda(eva, as_("x_sec"), mid).items[0].complete
 
     # Decided (``phase: decided``): it cannot be scheduled again.
-    with pytest.raises(InvalidInput, match="cannot be scheduled"):
+    with pytest.raises(InvalidInput, match=r"cannot be put on a meeting.s agenda"):
         proposal_commands.schedule(
             eva, as_("x_sec"), proposal_commands.ScheduleProposal(proposal_id=pid, meeting_id=mid)
         )

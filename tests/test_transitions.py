@@ -576,7 +576,7 @@ def test_republishing_a_changed_file_under_the_same_version_is_refused(
         source.read_text(encoding="utf-8").replace("due_days: 14}", "due_days: 10}"),
         encoding="utf-8",
     )
-    with pytest.raises(Conflict, match="raise 'version'"):
+    with pytest.raises(Conflict, match="raise its version"):
         definitions.publish(Runtime(eva.database, folder), OPERATOR)
 
 

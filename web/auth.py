@@ -22,7 +22,7 @@ from eva_engine.errors import InvalidInput
 from eva_engine.services.people import accounts
 from eva_engine.services.people.accounts import SessionUser
 from web import throttle
-from web.forms import LoginForm, PasswordForm
+from web.forms import LoginForm, PasswordForm, problem_message
 from web.runtime import caller, eva
 
 bp = Blueprint("auth", __name__)
@@ -122,7 +122,7 @@ def password() -> str | Response:
                 if exc.problems and exc.problems[0].location == "current_password"
                 else form.new_password
             )
-            target.errors = [p.message for p in exc.problems]
+            target.errors = [problem_message(p) for p in exc.problems]
         else:
             logout_user()
             session.clear()

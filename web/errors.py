@@ -9,12 +9,12 @@ from flask_babel import gettext as _
 
 from eva_engine.errors import Conflict, EvaError, NotFound, PermissionDenied, Unavailable
 from eva_engine.services.runtime import Eva, run_retrying
-from web.i18n import problem_text, translated
+from web.i18n import error_message, problem_text
 
 
 def _message(error: EvaError) -> str:
-    """The error in the user's language where the engine gave a template, else its English."""
-    return translated(error.text) if error.text else error.message
+    """The error in the user's language, from its message id (never its English text)."""
+    return error_message(error)
 
 
 def init_app(app: Flask) -> None:

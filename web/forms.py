@@ -6,13 +6,14 @@ gets it as ``maxlength``); numbers take the ASCII digits 0-9 only (``WholeNumber
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any, TypeVar
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from wtforms import (
     Field,
     HiddenField,
@@ -26,10 +27,11 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.form import BaseForm
-from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
+from wtforms.validators import ValidationError as FieldInvalid
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
-from eva_engine.errors import Problem
+from eva_engine.errors import N_, Problem, Text
 from eva_engine.rendering.labels import PUBLICITY, SCREENING
 from eva_engine.services.assessment.screening import RecordScreening
 from eva_engine.services.fields import (
@@ -40,6 +42,7 @@ from eva_engine.services.fields import (
     PASSWORD_LENGTH,
     parse_date,
     parse_int,
+    problems,
     text_limits,
 )
 from eva_engine.services.people.accounts import MIN_PASSWORD_LENGTH
@@ -49,27 +52,95 @@ from eva_engine.services.proposals.commands import CreateProposal
 from eva_engine.services.proposals.texts import TextIn
 from eva_engine.services.steps.transitions import FireTrigger
 from eva_engine.vocabulary import TextKind, TextLanguage
+from web.i18n import translated
+
+T = TypeVar("T")
 
 
-class CommandLength(Length):
-    """The length limits of the text field ``name`` of a service command, counted as the
-    command counts them: surrounding spaces left out, a line end (CRLF) one character."""
+# The messages of the forms' checks are the engine's (the same message ids the service
+# commands' checks give, ``eva_engine.services.fields``), never WTForms' own.
+REQUIRED = N_("Fill this in: it is required.")
+TOO_LONG = N_("Too long: %(length)s characters, at most %(max)s. Shorten the text.")
+TOO_SHORT = N_("Too short: give at least %(min)s characters.")
+CHOOSE = N_("Choose one of the options given.")
+PASSWORD_TOO_SHORT = N_("The password is too short: give at least %(min)s characters.")
+
+
+class Required(DataRequired):
+    """A field that must be filled in, saying so in the reader's language."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message=message or _l(REQUIRED))
+
+
+class TextLength(Length):
+    """At most ``high`` (and at least ``low``) characters, counted as the service commands
+    count them: surrounding spaces left out, a line end (CRLF) one character."""
+
+    def __init__(self, low: int = -1, high: int = -1, short: str = TOO_SHORT) -> None:
+        super().__init__(min=low, max=high)
+        self.short = short
+
+    def __call__(self, _form: BaseForm, field: Field) -> None:
+        text = field.data if isinstance(field.data, str) else ""
+        length = len(text.replace("\r\n", "\n").strip())
+        if self.max != -1 and length > self.max:
+            raise FieldInvalid(_(TOO_LONG, length=length, max=self.max))
+        if self.min > 1 and 0 < length < self.min:
+            raise FieldInvalid(_(self.short, min=self.min))
+
+
+class CommandLength(TextLength):
+    """The length limits of the text field ``name`` of a service command."""
 
     def __init__(self, command: type[BaseModel], name: str) -> None:
         low, high = text_limits(command, name)
         if high is None:  # pragma: no cover - every command's text field has one
             raise TypeError(f"{command.__name__}.{name} has no max_length")
-        super().__init__(min=-1 if low is None else low, max=high)
+        super().__init__(low=-1 if low is None else low, high=high)
         self.command, self.name = command, name
 
-    def __call__(self, form: BaseForm, field: StringField) -> None:
-        text = field.data if isinstance(field.data, str) else ""
-        measured = SimpleNamespace(
-            data=text.replace("\r\n", "\n").strip(),
-            gettext=field.gettext,
-            ngettext=field.ngettext,
-        )
-        super().__call__(form, cast(StringField, measured))  # WTForms' own (translated) messages
+
+def problem_message(problem: Problem) -> str:
+    """What is wrong, in the reader's language (the place is the field it is shown at)."""
+    return translated(problem.what) if problem.what else problem.message
+
+
+def attach(
+    form: BaseForm,
+    problems: Sequence[Problem],
+    names: Mapping[str, str] | None = None,
+    fallback: str | None = None,
+) -> None:
+    """Put each problem the engine found at the form field it concerns: the first part of its
+    location (``answers[3].direction``: ``answers``), renamed by ``names`` where the form calls
+    the command's field otherwise. A field the form has already found wrong keeps the form's
+    message (the same rule said twice is said once); a problem of no field of the form goes to
+    ``fallback`` or, without one, to the form as a whole (``form.form_errors``)."""
+    for problem in problems:
+        head = problem.location.split(".")[0].split("[")[0]
+        field = form._fields.get((names or {}).get(head, head))
+        if field is None and fallback is not None:
+            field = form[fallback]
+        message = problem_message(problem)
+        if field is None:
+            if message not in form.form_errors:
+                form.form_errors.append(message)
+            continue
+        if isinstance(field.errors, tuple):  # not validated yet
+            field.errors = []
+        if not field.errors:
+            field.errors = [message]
+        elif field.name == fallback and message not in field.errors:
+            field.errors = [*field.errors, message]
+
+
+def command_problems(build: Callable[[], T]) -> tuple[T | None, list[Problem]]:
+    """The service command ``build`` makes, or every problem of its input at once."""
+    try:
+        return build(), []
+    except ValidationError as exc:
+        return None, problems(exc)
 
 
 class WholeNumber:
@@ -86,7 +157,7 @@ class WholeNumber:
             return
         number = parse_int(text, high=self.high)
         if number is None or not self.low <= number <= self.high:
-            raise ValidationError(
+            raise FieldInvalid(
                 _l("Give a whole number from %(low)s to %(high)s.", low=self.low, high=self.high)
             )
 
@@ -95,14 +166,14 @@ def form_problems(form: FlaskForm) -> list[Problem]:
     """The errors of a submitted form, each named by its field's label; the CSRF token's is
     left out (that one is a 400 of its own)."""
     return [
-        Problem(str(form[name].label.text), str(message))
+        Problem(str(form[name].label.text), str(message), what=Text(str(message)))
         for name, messages in form.errors.items()
-        if name != "csrf_token"
+        if name not in ("csrf_token", None)
         for message in messages
     ]
 
 
-_NOT_AN_INTEGER = "Not a valid integer value."  # IntegerField's message: WTForms translates it
+_NOT_AN_INTEGER = N_("Give a whole number written with the digits 0-9.")
 
 
 class WholeNumberField(IntegerField):
@@ -113,32 +184,35 @@ class WholeNumberField(IntegerField):
             return
         self.data = parse_int(str(valuelist[0]).strip(), high=10**MAX_DIGITS - 1)
         if self.data is None and str(valuelist[0]).strip():
-            raise ValueError(self.gettext(_NOT_AN_INTEGER))
+            raise ValueError(_(_NOT_AN_INTEGER))
 
 
 class LoginForm(FlaskForm):
     username = StringField(
         _l("Username"),
-        validators=[DataRequired(), CommandLength(CreateUser, "username")],
+        validators=[Required(), CommandLength(CreateUser, "username")],
         render_kw={"autocomplete": "username"},
     )
     password = PasswordField(
         _l("Password"),
-        validators=[DataRequired(), Length(max=PASSWORD_LENGTH)],
+        validators=[Required(), TextLength(high=PASSWORD_LENGTH)],
         render_kw={"autocomplete": "current-password"},
     )
-    next = HiddenField(validators=[Length(max=2000)])
+    next = HiddenField(validators=[TextLength(high=2000)])
 
 
 class PasswordForm(FlaskForm):
     current_password = PasswordField(
         _l("Current password"),
-        validators=[DataRequired(), Length(max=PASSWORD_LENGTH)],
+        validators=[Required(), TextLength(high=PASSWORD_LENGTH)],
         render_kw={"autocomplete": "current-password"},
     )
     new_password = PasswordField(
         _l("New password"),
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=PASSWORD_LENGTH)],
+        validators=[
+            Required(),
+            TextLength(MIN_PASSWORD_LENGTH, PASSWORD_LENGTH, PASSWORD_TOO_SHORT),
+        ],
         render_kw={"autocomplete": "new-password"},
     )
 
@@ -153,32 +227,32 @@ class TransitionForm(FlaskForm):
 class ReauthForm(TransitionForm):
     password = PasswordField(
         _l("Your password (to confirm the sign-off)"),
-        validators=[DataRequired(), Length(max=PASSWORD_LENGTH)],
+        validators=[Required(), TextLength(high=PASSWORD_LENGTH)],
         render_kw={"autocomplete": "current-password"},
     )
 
 
 class LanguageForm(FlaskForm):
-    lang = StringField(_l("Language"), validators=[AnyOf(["fi", "sv", "en"])])
-    next = HiddenField(validators=[Length(max=2000)])
+    lang = StringField(_l("Language"), validators=[AnyOf(["fi", "sv", "en"], message=_l(CHOOSE))])
+    next = HiddenField(validators=[TextLength(high=2000)])
 
 
 class ProposalForm(FlaskForm):
     case_number = StringField(
         _l("Case number"),
-        validators=[DataRequired(), CommandLength(CreateProposal, "case_number")],
+        validators=[Required(), CommandLength(CreateProposal, "case_number")],
         description=_l("In your organisation's format, e.g. 257/05.00.00/2023"),
     )
     title_fi = StringField(
         _l("Title in Finnish"),
-        validators=[DataRequired(), CommandLength(CreateProposal, "title_fi")],
+        validators=[Required(), CommandLength(CreateProposal, "title_fi")],
     )
     title_sv = StringField(
         _l("Title in Swedish"), validators=[Optional(), CommandLength(CreateProposal, "title_sv")]
     )
-    body = SelectField(_l("Body"), validators=[DataRequired()], choices=[], validate_choice=False)
+    body = SelectField(_l("Body"), validators=[Required()], choices=[], validate_choice=False)
     presenter = SelectField(
-        _l("Presenter"), validators=[DataRequired()], choices=[], validate_choice=False
+        _l("Presenter"), validators=[Required()], choices=[], validate_choice=False
     )
     publicity = RadioField(
         _l("Publicity"),
@@ -201,7 +275,7 @@ class MultiCheckboxField(SelectMultipleField):
 class ScreeningForm(FlaskForm):
     outcome = RadioField(
         _l("Does the decision need an impact assessment?"),
-        validators=[DataRequired()],
+        validators=[Required()],
         validate_choice=False,
         choices=[SelectChoice(value, _l(label)) for value, label in SCREENING.items()],
     )
@@ -221,12 +295,12 @@ class ScreeningForm(FlaskForm):
 class UserForm(FlaskForm):
     username = StringField(
         _l("Username"),
-        validators=[DataRequired(), CommandLength(CreateUser, "username")],
+        validators=[Required(), CommandLength(CreateUser, "username")],
         description=_l("Lower-case letters, digits, dots, dashes; e.g. maija.meikalainen"),
         render_kw={"autocomplete": "off"},
     )
     full_name = StringField(
-        _l("Name"), validators=[DataRequired(), CommandLength(CreateUser, "full_name")]
+        _l("Name"), validators=[Required(), CommandLength(CreateUser, "full_name")]
     )
     email = StringField(
         _l("Email"),
@@ -247,7 +321,7 @@ class UserForm(FlaskForm):
     )
     password = PasswordField(
         _l("First password (the user changes it)"),
-        validators=[DataRequired(), Length(max=PASSWORD_LENGTH)],
+        validators=[Required(), TextLength(high=PASSWORD_LENGTH)],
         render_kw={"autocomplete": "new-password"},
     )
 
@@ -255,11 +329,11 @@ class UserForm(FlaskForm):
 class BodyForm(FlaskForm):
     code = StringField(
         _l("Code"),
-        validators=[DataRequired(), CommandLength(CreateBody, "code")],
+        validators=[Required(), CommandLength(CreateBody, "code")],
         description=_l("Capital letters, e.g. HYVLTK"),
     )
     name_fi = StringField(
-        _l("Name in Finnish"), validators=[DataRequired(), CommandLength(CreateBody, "name_fi")]
+        _l("Name in Finnish"), validators=[Required(), CommandLength(CreateBody, "name_fi")]
     )
     name_sv = StringField(
         _l("Name in Swedish"), validators=[Optional(), CommandLength(CreateBody, "name_sv")]
@@ -278,15 +352,15 @@ class BodyForm(FlaskForm):
 
 
 class MeetingForm(FlaskForm):
-    body = SelectField(_l("Body"), validators=[DataRequired()], choices=[], validate_choice=False)
+    body = SelectField(_l("Body"), validators=[Required()], choices=[], validate_choice=False)
     date = StringField(
         _l("Date"),
-        validators=[DataRequired(), Length(max=20)],
+        validators=[Required(), TextLength(high=20)],
         description=_l("Day.month.year, e.g. 13.6.2027"),
     )
     time = StringField(
         _l("Starts at"),
-        validators=[DataRequired(), Length(max=20)],
+        validators=[Required(), TextLength(high=20)],
         description=_l("Hours:minutes, e.g. 16:00"),
     )
     location = StringField(

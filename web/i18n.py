@@ -12,10 +12,12 @@ from flask import Flask, current_app, g, request, session
 from flask_babel import Babel, format_date, format_datetime, get_locale, gettext
 from flask_login import current_user
 
+from eva_engine.errors import EvaError
 from eva_engine.localized import LocalizedText
 from eva_engine.rendering import email
 from eva_engine.rendering.labels import Labels
 from eva_engine.rendering.language import CATALOGS, DEFAULT, LANGUAGES, TIMEZONE
+from eva_engine.rendering.messages import values
 from eva_engine.services import definitions
 
 
@@ -70,24 +72,22 @@ def _area_title(area_id: str) -> str:
     return area_id
 
 
-def _param(name: str, value: str | int) -> str | int:
-    """Placeholder values that are themselves vocabulary are shown in the user's language."""
-    if name == "area" and isinstance(value, str):
-        return _area_title(value)
-    if name == "depth" and isinstance(value, str):
-        return screening_name(value)
-    return value
-
-
 def translated(message: Any) -> str:
-    """An engine message (``Text``/``TextView``: English template and values) translated."""
+    """An engine message (``Text``/``TextView``: its message id and values) in the user's
+    language: values given per language (``state_fi``, ...), screening depths and roles as
+    the engine renders them (``eva_engine.rendering.messages.values``), areas by their title."""
     if message is None:
         return ""
-    lang = select_locale()
-    given = message.params
-    # A value given per language (``state_fi``, ``state_sv``, ``state_en``) fills ``state``.
-    params = {k: given.get(f"{k}_{lang}", _param(k, v)) for k, v in given.items()}
+    params = values(message.params, current_language())
+    if isinstance(params.get("area"), str) and "area_fi" not in message.params:
+        params["area"] = _area_title(params["area"])
     return str(gettext(message.template, **params))
+
+
+def error_message(error: EvaError) -> str:
+    """An engine error in the user's language (from its message id; an error without one is
+    the server's configuration, in English)."""
+    return translated(error.text) if error.text else error.message
 
 
 def problem_text(problem: Any) -> str:
@@ -120,6 +120,7 @@ def formatted_datetime(
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["role_name"] = role_name
     app.jinja_env.filters["problem_text"] = problem_text
+    app.jinja_env.filters["translated"] = translated
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(CATALOGS))
     Babel(
         app,

@@ -19,7 +19,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response as BaseResponse
 
 from eva_engine.config import Settings
-from eva_engine.errors import ConfigurationError
+from eva_engine.errors import N_, ConfigurationError, Text
 from web.api import PREFIX as API_PREFIX
 from web.api.problems import problem_response
 
@@ -268,8 +268,13 @@ def _refuse_token_in_url() -> Response | None:
         return problem_response(
             400,
             "token_in_url",
-            "send the API token in the Authorization header (Bearer), never in the URL; "
-            "a token that was put in a URL may have been logged: revoke it and make a new one",
+            Text(
+                N_(
+                    "Send the API token in the Authorization header (Bearer), never in the URL; "
+                    "a token that was put in a URL may have been logged: revoke it and make a "
+                    "new one."
+                )
+            ),
         )
     page = render_template(
         "error.html",

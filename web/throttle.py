@@ -190,13 +190,21 @@ def _api_token_lock() -> Response | None:
     try:
         wait = _wait(_token_limit())
     except Unavailable:
-        return problem_response(503, "unavailable", "the service is unavailable; try again")
+        return problem_response(
+            503, "unavailable", Text(N_("The service is unavailable for a moment; try again."))
+        )
     if wait is None:
         return None
     return problem_response(
         429,
         "too_many_requests",
-        f"too many requests with a wrong API token from this address; try again in {wait} s",
+        Text(
+            N_(
+                "Too many requests with a wrong API token from this address; try again in "
+                "%(seconds)s seconds."
+            ),
+            {"seconds": wait},
+        ),
         headers={"Retry-After": str(wait)},
     )
 

@@ -10,12 +10,13 @@ import click
 
 from eva_engine import demo
 from eva_engine.cli.context import AS_HELP, as_user, caller, engine
-from eva_engine.cli.output import RetryingGroup, Unit, emit, reported
+from eva_engine.cli.output import RetryingGroup, Unit, cli_language, emit, reported
 from eva_engine.cli.params import DATETIME, ID, WHOLE, choices
 from eva_engine.config import Settings
-from eva_engine.errors import InvalidInput, Problem
+from eva_engine.errors import N_, InvalidInput, Problem, Text
 from eva_engine.rendering.labels import HistoryWords, Labels
 from eva_engine.rendering.language import DEFAULT, LANGUAGES, Speaker
+from eva_engine.rendering.messages import problem_text
 from eva_engine.services import definitions
 from eva_engine.services.assessment import documents, screening
 from eva_engine.services.history import trail
@@ -39,8 +40,13 @@ from eva_engine.workflow.loader import load_catalogue
 
 @click.group(cls=RetryingGroup)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.option(
+    "--language",
+    type=click.Choice(LANGUAGES),
+    help="The language of the messages: fi, sv or en (default: the locale's).",
+)
 @click.version_option(package_name="eva")
-def cli(as_json: bool) -> None:
+def cli(as_json: bool, language: str | None) -> None:
     """eva: ex-ante impact assessment (EVA) of municipal decisions.
 
     The database is EVA_DATABASE_URL (default: a SQLite file under instance/)."""
@@ -421,7 +427,7 @@ def proposals_show(proposal_id: int, username: str | None) -> None:
             if view.missing:
                 click.echo(f"  missing ({len(view.missing)}):")
                 for p in view.missing[:20]:
-                    click.echo(f"    - {p.location}: {p.message}")
+                    click.echo(f"    - {problem_text(p, cli_language())}")
                 if len(view.missing) > 20:
                     click.echo(f"    … and {len(view.missing) - 20} more")
             for a in view.assignments:
@@ -608,7 +614,11 @@ def assessment_import(
         try:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidInput(f"cannot read {file}", [Problem(str(file), str(exc))]) from exc
+            cannot = Text(
+                N_("The file %(file)s cannot be read (%(error)s): check its name and rights."),
+                {"file": str(file), "error": str(exc)},
+            )
+            raise InvalidInput(cannot, [Problem.of(str(file), cannot)]) from exc
         doc = documents.parse_document(text, str(file))
         view = documents.import_assessment(
             engine(), caller(username), proposal_id, doc, expected_version
@@ -754,9 +764,8 @@ def demo_data(if_empty: bool) -> None:
     """Load a fictional municipality with users in every role and ~20 proposals."""
     with reported():
         if Settings.from_env().environment == "production":
-            raise InvalidInput(
-                "demo data is never loaded in production", [Problem("EVA_ENV", "production")]
-            )
+            never = Text(N_("Demo data is never loaded in production (EVA_ENV=production)."))
+            raise InvalidInput(never, [Problem.of("EVA_ENV", never)])
         report = demo.load_demo_data(engine(), if_empty=if_empty)
         emit(report.model_dump(), lambda: click.echo(report.message))
 

@@ -13,7 +13,7 @@ from eva_engine.cli.commands import cli
 from eva_engine.cli.context import engine
 from eva_engine.cli.output import Unit, reported
 from eva_engine.cli.params import ID
-from eva_engine.errors import InvalidInput, Problem
+from eva_engine.errors import N_, InvalidInput, Problem, Text
 from eva_engine.rendering.summary import render_summary
 from eva_engine.services.exchange import summaries
 from eva_engine.services.runtime import Caller
@@ -34,9 +34,11 @@ def _write(text: str, output: Path | None) -> None:
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise InvalidInput(
-            f"cannot write {output.name}", [Problem(output.name, exc.strerror or str(exc))]
-        ) from exc
+        cannot = Text(
+            N_("The file %(file)s cannot be written (%(error)s): choose another place."),
+            {"file": output.name, "error": exc.strerror or str(exc)},
+        )
+        raise InvalidInput(cannot, [Problem.of(output.name, cannot)]) from exc
     click.echo(f"Wrote {output}.", err=True)
 
 

@@ -8,8 +8,9 @@ import click
 
 from eva_engine.cli.commands import cli
 from eva_engine.cli.context import engine
-from eva_engine.cli.output import emit, reported
-from eva_engine.errors import InvalidInput, Problem
+from eva_engine.cli.output import cli_language, emit, reported
+from eva_engine.errors import N_, InvalidInput, Problem, Text
+from eva_engine.rendering.messages import problem_text
 from eva_engine.services.exchange import importing
 from eva_engine.services.runtime import Caller
 
@@ -41,7 +42,7 @@ def _print(report: importing.ImportReport) -> None:
         click.echo(f"Skipped {len(report.skipped)} bad row(s):")
         for skipped in report.skipped:
             for problem in skipped.problems:
-                click.echo(f"  {problem.location}: {problem.message}")
+                click.echo(f"  {problem_text(problem, cli_language())}")
 
 
 @import_group.command("proposals")
@@ -81,9 +82,11 @@ def import_proposals(
         try:
             data = file.read_bytes()
         except OSError as exc:
-            raise InvalidInput(
-                f"cannot read {file.name}", [Problem(file.name, exc.strerror or str(exc))]
-            ) from exc
+            cannot = Text(
+                N_("The file %(file)s cannot be read (%(error)s): check its name and rights."),
+                {"file": file.name, "error": exc.strerror or str(exc)},
+            )
+            raise InvalidInput(cannot, [Problem.of(file.name, cannot)]) from exc
         report = importing.import_proposals(
             engine(),
             Caller(username, f"import:{file.name}"),

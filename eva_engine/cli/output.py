@@ -1,10 +1,13 @@
-"""How the CLI speaks: human text by default, JSON with ``--json``, errors on stderr."""
+"""How the CLI speaks: human text by default, JSON with ``--json``, errors on stderr in the
+reader's language: ``--language fi|sv|en``, else the locale's (``LC_ALL``, ``LC_MESSAGES``,
+``LANG``; a C or POSIX locale reads English, another language Finnish)."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from enum import StrEnum
 from typing import Any, NoReturn
@@ -14,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from eva_engine.cli.context import engine
 from eva_engine.errors import (
+    N_,
     Conflict,
     Contended,
     EvaError,
@@ -22,9 +26,13 @@ from eva_engine.errors import (
     NotFound,
     PermissionDenied,
     Problem,
+    Text,
     TransitionNotAllowed,
     Unavailable,
 )
+from eva_engine.rendering.language import LANGUAGES, language_or_default, translations
+from eva_engine.rendering.messages import error_text, problem_text
+from eva_engine.services import fields
 from eva_engine.services.runtime import retry_active, run_retrying
 
 EXIT_CODES: dict[type[EvaError], int] = {
@@ -61,16 +69,44 @@ def emit(value: Any, human: Callable[[], None]) -> None:
         human()
 
 
+def locale_language(environ: Mapping[str, str] | None = None) -> str:
+    """The language of the locale: fi, sv or en; a C or POSIX (or no) locale is English,
+    any other language Finnish (eva's own)."""
+    env = os.environ if environ is None else environ
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(name, "")
+        if value:
+            code = value.split(".")[0].split("_")[0].lower()
+            if code in ("c", "posix"):
+                return "en"
+            return language_or_default(code)
+    return "en"
+
+
+def cli_language() -> str:
+    """The language the command line speaks now (``--language``, else the locale's)."""
+    ctx = click.get_current_context(silent=True)
+    chosen = ctx.find_root().params.get("language") if ctx else None
+    return str(chosen) if chosen in LANGUAGES else locale_language()
+
+
 def fail(error: EvaError) -> NoReturn:
     ctx = click.get_current_context()
+    language = cli_language()
+    message = error_text(error, language)
+    details = [problem_text(p, language) for p in getattr(error, "problems", [])]
     if ctx.find_root().params.get("as_json"):
-        payload = {"error": error.code, "message": error.message, "details": error.details()}
+        payload = {"error": error.code, "message": message, "details": details}
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2), err=True)
     else:
-        click.secho(f"Error: {error.message}", fg="red", err=True)
-        for line in error.details():
+        label = translations(language).gettext(ERROR)
+        click.secho(f"{label}: {message}", fg="red", err=True)
+        for line in details:
             click.echo(f"  - {line}", err=True)
     sys.exit(exit_code(error))
+
+
+ERROR = N_("Error")
 
 
 @contextmanager
@@ -88,10 +124,10 @@ def reported() -> Iterator[None]:
         fail(error)
     except ValidationError as error:
         problems = [
-            Problem(".".join(str(p) for p in e["loc"]), e["msg"].removeprefix("Value error, "))
-            for e in error.errors()
+            Problem.of(fields.location(item), fields.what(item))
+            for item in error.errors(include_url=False)
         ]
-        fail(InvalidInput("the command's input is not valid", problems))
+        fail(InvalidInput(Text(N_("The command's input is not valid: correct it.")), problems))
 
 
 class Unit(StrEnum):

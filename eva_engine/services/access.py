@@ -18,9 +18,14 @@ from eva_engine.workflow.definition import State, Workflow
 def resolve_user(repos: Repositories, username: str) -> User:
     user = repos.user_by_username(username)
     if user is None:
-        raise NotFound(f"no user {username!r}")
+        raise NotFound(_no_user(username))
     if not user.active:
-        raise PermissionDenied(f"user {username!r} is disabled")
+        raise PermissionDenied(
+            Text(
+                N_("The account %(username)s is disabled; ask your administrator."),
+                {"username": username},
+            )
+        )
     return user
 
 
@@ -48,9 +53,13 @@ def require_role(
         if role in held:
             return role
     raise PermissionDenied(
-        f"{user.username} cannot {doing}: needs one of the roles "
-        f"{', '.join(r.value for r in wanted)} here, holds {', '.join(sorted(held)) or 'none'}",
-        text=Text(N_("Your roles here do not allow this.")),
+        Text(
+            N_(
+                "Your roles here do not allow this: it needs one of the roles %(roles)s. "
+                "Ask your administrator for the role if you need it."
+            ),
+            {"roles": ", ".join(r.value for r in wanted), "doing": doing},
+        )
     )
 
 
@@ -59,10 +68,7 @@ def require_admin(repos: Repositories, user: User | None, doing: str) -> None:
     if user is None:
         return
     if not any(g.role == Role.ADMIN for g in repos.grants(user.id)):
-        raise PermissionDenied(
-            f"{user.username} cannot {doing}: only an administrator can",
-            text=Text(N_("Only an administrator can do this.")),
-        )
+        raise PermissionDenied(Text(N_("Only an administrator can do this."), {"doing": doing}))
 
 
 def require_proposal_access(repos: Repositories, user: User | None, proposal: Proposal) -> None:
@@ -76,7 +82,7 @@ def require_proposal_access(repos: Repositories, user: User | None, proposal: Pr
     else:
         allowed = bool(repos.roles_for(user.id, proposal.organisation_id, proposal.body_id))
     if not allowed:
-        raise NotFound(f"no proposal {proposal.id}")
+        raise NotFound(no_proposal(proposal.id))
 
 
 def log_disclosure(audit: AuditContext, proposal: Proposal, action: str) -> bool:
@@ -107,7 +113,7 @@ def require_role_in(
     body_id: int | None,
     roles: Iterable[Role],
     doing: str,
-    missing: str,
+    missing: str | Text,
     missing_text: Text | None = None,
 ) -> Role | None:
     """``require_role`` for a target of ``organisation_id``: where the user holds no role at
@@ -128,10 +134,14 @@ def administered_organisation(
     (None for the operator). Another organisation is not found; one's own without the
     administrator role is forbidden."""
     missing = f"no organisation {organisation!r}: name the one you administer"
+    missing_text = Text(
+        N_("There is no organisation %(organisation)s that you administer; name yours."),
+        {"organisation": organisation or ""},
+    )
     org = repos.organisation_by_code(organisation or "")
     if org is None:
-        raise NotFound(missing)
-    role = require_role_in(repos, user, org.id, None, [Role.ADMIN], doing, missing)
+        raise NotFound(missing_text)
+    role = require_role_in(repos, user, org.id, None, [Role.ADMIN], doing, missing, missing_text)
     return org, role.value if role else None
 
 
@@ -176,6 +186,42 @@ def _no_user(username: str) -> Text:
     return Text(N_("There is no user %(username)s in your organisation."), {"username": username})
 
 
+def no_proposal(proposal_id: int | str) -> Text:
+    """A proposal that does not exist or that the caller may not see (the same answer)."""
+    return Text(
+        N_("There is no proposal %(id)s that you may see. Check the number."),
+        {"id": str(proposal_id)},
+    )
+
+
+def no_assessment(proposal_id: int) -> Text:
+    return Text(
+        N_("Proposal %(id)s has no assessment yet: start it from the proposal's page."),
+        {"id": str(proposal_id)},
+    )
+
+
+def no_meeting(meeting_id: int | str) -> Text:
+    return Text(
+        N_("There is no meeting %(id)s that you may see. Choose one from the list."),
+        {"id": str(meeting_id)},
+    )
+
+
+def no_organisation(code: str) -> Text:
+    return Text(
+        N_("There is no organisation %(organisation)s that you may see. Check the code."),
+        {"organisation": code},
+    )
+
+
+def no_body(code: str, organisation: str) -> Text:
+    return Text(
+        N_("There is no body %(body)s in %(organisation)s. Check the code."),
+        {"body": code, "organisation": organisation},
+    )
+
+
 def load_proposal(
     repos: Repositories, proposal_id: int, user: User | None, *, for_update: bool = False
 ) -> Proposal:
@@ -183,7 +229,7 @@ def load_proposal(
     so lock it first (``Repositories.lock_proposal``), before anything else of it is read."""
     proposal = repos.proposal(proposal_id, for_update=for_update)
     if proposal is None:
-        raise NotFound(f"no proposal {proposal_id}")
+        raise NotFound(no_proposal(proposal_id))
     require_proposal_access(repos, user, proposal)
     return proposal
 
@@ -191,7 +237,12 @@ def load_proposal(
 def require_named_user(user: User | None, doing: str) -> User:
     """Some steps are always a named person's: the shell operator (no user) cannot do them."""
     if user is None:
-        raise PermissionDenied(f"{doing} is always done by a named user: give --as USERNAME")
+        raise PermissionDenied(
+            Text(
+                N_("This step is always taken by a named person: give --as USERNAME."),
+                {"doing": doing},
+            )
+        )
     return user
 
 

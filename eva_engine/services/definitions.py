@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from eva_engine.db.repositories import Repositories
-from eva_engine.errors import Conflict, DefinitionError, NotFound, Problem
+from eva_engine.errors import N_, Conflict, DefinitionError, NotFound, Problem, Text
 from eva_engine.localized import LocalizedText
 from eva_engine.models import PublishedDefinition
 from eva_engine.services.access import actor_for, require_admin
@@ -30,16 +30,28 @@ def stored_bundle(repos: Repositories, name: str, version: int) -> tuple[Workflo
     """The published bundle, parsed once per content hash and checked against that hash."""
     record = repos.definition(name, version)
     if record is None:
-        raise NotFound(f"workflow {name!r} version {version} has not been published")
+        raise NotFound(
+            Text(
+                N_(
+                    "The workflow %(workflow)s version %(version)s has not been published: "
+                    "an administrator publishes it first."
+                ),
+                {"workflow": name, "version": version},
+            )
+        )
     bundle = _BUNDLES.get(record.content_hash)
     if bundle is None:
         # The stored text itself is checked: a bundle of an older format is read with that
         # format's defaults (``bundle_from_json``), which its hash does not include.
         if hashlib.sha256(record.content.encode()).hexdigest() != record.content_hash:
-            raise DefinitionError(
-                f"published workflow {name} v{version} does not match its hash",
-                [Problem("published_definitions", f"row {record.id} has been altered")],
+            altered = Text(
+                N_(
+                    "The published workflow %(workflow)s version %(version)s has been altered in "
+                    "the database (row %(row)s): restore it from a backup."
+                ),
+                {"workflow": name, "version": version, "row": record.id},
             )
+            raise DefinitionError(altered, [Problem.of("published_definitions", altered)])
         with _LOCK:
             bundle = _BUNDLES.setdefault(record.content_hash, bundle_from_json(record.content))
     return bundle, record.content_hash
@@ -52,6 +64,20 @@ def task_titles(catalogue: Catalogue) -> dict[str, LocalizedText]:
     for _, bundle in sorted(catalogue.bundles.items()):
         titles.update({k.id: k.title for k in bundle.workflow.task_kinds})
     return titles
+
+
+class DefinitionConflict(Conflict):
+    """Definitions already published with other content: each file is named."""
+
+    def __init__(self, message: Text, problems: list[Problem]) -> None:
+        super().__init__(message)
+        self.problems = list(problems)
+
+    def details(self) -> list[str]:
+        return [str(p) for p in self.problems]
+
+    def __str__(self) -> str:
+        return "\n".join([self.message, *(f"  - {p}" for p in self.problems)])
 
 
 class PublishedVersion(BaseModel):
@@ -87,10 +113,15 @@ def publish(eva: Eva, caller: Caller) -> PublishReport:
             if existing is not None:
                 if existing.content_hash != digest:
                     problems.append(
-                        Problem(
+                        Problem.of(
                             catalogue.sources[(name, version)],
-                            f"{label} is already published with other content; "
-                            "raise 'version' to publish a change",
+                            Text(
+                                N_(
+                                    "%(label)s is already published with other content: raise "
+                                    "its version to publish a change."
+                                ),
+                                {"label": label},
+                            ),
                         )
                     )
                 else:
@@ -108,7 +139,9 @@ def publish(eva: Eva, caller: Caller) -> PublishReport:
             )
             published.append(label)
         if problems:
-            raise Conflict("; ".join(str(p) for p in problems))
+            raise DefinitionConflict(
+                Text(N_("Nothing was published: correct the workflow files named.")), problems
+            )
         uow.commit()
     return PublishReport(published, unchanged)
 

@@ -270,45 +270,120 @@ def check_field(model: type[BaseModel], name: str, value: Any, location: str = "
         return _adapter(model, name).validate_python(value)
     except ValidationError as exc:
         raise InvalidInput(
-            f"{location or name} is not valid", problems(exc, location or name)
+            Text(N_("%(field)s is not valid: correct it."), {"field": location or name}),
+            problems(exc, location or name),
         ) from exc
 
 
 # what is wrong, as people read it ---------------------------------------------------------------
-def _what(item: ErrorDetails) -> Text | None:  # noqa: PLR0911 - one case each
+# The patterns fields are checked against, each with what to write instead (the pattern itself
+# is never shown to people).
+USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{1,79}$"
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+ORGANISATION_CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{1,39}$"
+BODY_CODE_PATTERN = r"^[A-ZÅÄÖ0-9][A-ZÅÄÖ0-9_-]{0,39}$"
+PERIOD_PATTERN = r"^[0-9][0-9.-]*$"
+PATTERN_HINTS: dict[str, Text] = {
+    USERNAME_PATTERN: Text(
+        N_(
+            "Use 2-80 lower-case letters a-z, digits, dots, dashes or underscores, "
+            "e.g. maija.meikalainen."
+        )
+    ),
+    EMAIL_PATTERN: Text(N_("Give an email address such as maija.meikalainen@kunta.fi.")),
+    ORGANISATION_CODE_PATTERN: Text(
+        N_("Use 2-40 lower-case letters a-z, digits or dashes, e.g. hyvinkaa.")
+    ),
+    BODY_CODE_PATTERN: Text(N_("Use capital letters, digits, dashes or underscores, e.g. HYVLTK.")),
+    PERIOD_PATTERN: Text(
+        N_("Give a year (2026), years (2025-2028) or dates (2026-01-01..2026-06-30).")
+    ),
+}
+MESSAGE = "eva_message"  # the error type of a validator's refusal (``refusal``)
+
+
+def refusal(text: Text, field: str = "") -> PydanticCustomError:
+    """A validator's refusal as a message id with its values, located at ``field`` (a model
+    validator names the field it concerns; a field validator's own place is its field)."""
+    return PydanticCustomError(
+        MESSAGE, str(text).replace("{", "(").replace("}", ")"), {"field": field, "text": text}
+    )
+
+
+def _what(item: ErrorDetails) -> Text:  # noqa: PLR0911, PLR0912 - one case each
+    """The one mapping from pydantic's error types (and their ``ctx``) to catalog messages,
+    shared by the web forms, the API and the command line."""
     kind, ctx = item["type"], item.get("ctx") or {}
     given = item.get("input")
+    if kind == MESSAGE and isinstance(ctx.get("text"), Text):
+        return ctx["text"]  # type: ignore[no-any-return]
     if kind == "string_too_long":
         length = len(given) if isinstance(given, str) else 0
         return Text(
-            N_("too long: %(length)s characters, at most %(max)s"),
+            N_("Too long: %(length)s characters, at most %(max)s. Shorten the text."),
             {"length": length, "max": int(ctx["max_length"])},
         )
     if kind == "string_too_short":
-        return Text(N_("may not be empty"))
+        if int(ctx.get("min_length", 1)) <= 1:
+            return Text(N_("Fill this in: it may not be empty."))
+        return Text(
+            N_("Too short: give at least %(min)s characters."), {"min": int(ctx["min_length"])}
+        )
     if kind == "too_long":
-        return Text(N_("too many: at most %(max)s"), {"max": int(ctx["max_length"])})
+        return Text(N_("Too many: give at most %(max)s."), {"max": int(ctx["max_length"])})
+    if kind == "too_short":
+        return Text(N_("Give at least %(min)s."), {"min": int(ctx["min_length"])})
     if kind in ("whole_number", "int_parsing", "int_type", "int_from_float"):
-        return Text(N_("a whole number written with the digits 0-9"))
-    if kind == "greater_than_equal":
-        return Text(N_("must be at least %(limit)s"), {"limit": str(ctx["ge"])})
-    if kind == "less_than_equal":
-        return Text(N_("must be at most %(limit)s"), {"limit": str(ctx["le"])})
+        return Text(N_("Give a whole number written with the digits 0-9."))
+    if kind in ("greater_than_equal", "greater_than"):
+        limit = ctx.get("ge", ctx.get("gt"))
+        return Text(N_("Give a number of at least %(limit)s."), {"limit": str(limit)})
+    if kind in ("less_than_equal", "less_than"):
+        limit = ctx.get("le", ctx.get("lt"))
+        return Text(N_("Give a number of at most %(limit)s."), {"limit": str(limit)})
     if kind == "string_pattern_mismatch":  # the pattern itself is never shown
-        return Text(N_("not in the expected form"))
+        return PATTERN_HINTS.get(str(ctx.get("pattern")), Text(N_("Check the form of this value.")))
     if kind == "unstorable_text":
-        return Text(N_("contains a character no record can store"))
+        return Text(N_("Remove the character no record can store (e.g. a NUL character)."))
     if kind == "finnish_date":
-        return Text(N_("not a date: write it as %(example)s"), {"example": str(ctx["example"])})
+        return Text(N_("Not a date: write it as %(example)s."), {"example": str(ctx["example"])})
     if kind == "missing":
-        return Text(N_("required"))
-    return None
+        return Text(N_("Fill this in: it is required."))
+    if kind in ("enum", "literal_error"):  # a form offers its options; a document names them
+        expected = str(ctx.get("expected", "")).replace("'", "")
+        return Text(N_("Choose one of: %(choices)s."), {"choices": expected})
+    if kind in ("bool_parsing", "bool_type"):
+        return Text(N_("Give yes or no (true or false)."))
+    if kind in ("datetime_parsing", "datetime_from_date_parsing", "datetime_type"):
+        return Text(N_("Give a date and time such as 2026-06-13T16:00+03:00."))
+    if kind in ("date_parsing", "date_from_datetime_parsing", "date_type"):
+        return Text(N_("Give a date such as 2026-06-13."))
+    if kind in ("string_type", "list_type", "dict_type", "model_type", "model_attributes_type"):
+        return Text(N_("This value is of the wrong kind; see the API documentation."))
+    if kind == "extra_forbidden":
+        return Text(N_("Remove this field: it is not one of the known fields."))
+    if kind == "json_invalid":
+        return Text(N_("This is not valid JSON."))
+    return Text(N_("This value is not valid."))
 
 
 def message(item: ErrorDetails) -> str:
-    """One pydantic error's message in plain English (a translatable one where known)."""
-    what = _what(item)
-    return str(what) if what else str(item["msg"]).removeprefix("Value error, ")
+    """One pydantic error's message in English (its ``what`` translated is what people read)."""
+    return str(_what(item))
+
+
+def what(item: ErrorDetails) -> Text:
+    """One pydantic error's message id and values (see ``_what``)."""
+    return _what(item)
+
+
+def location(item: ErrorDetails, prefix: str = "") -> str:
+    """Where the error is: its path, and for a model validator's refusal the field it names."""
+    parts = list(item["loc"])
+    named = (item.get("ctx") or {}).get("field") if item["type"] == MESSAGE else None
+    if named:
+        parts.append(str(named))
+    return dotted(parts, prefix)
 
 
 def dotted(parts: tuple[int | str, ...] | list[int | str], prefix: str = "") -> str:
@@ -323,15 +398,9 @@ def dotted(parts: tuple[int | str, ...] | list[int | str], prefix: str = "") -> 
 
 def problems(error: ValidationError, prefix: str = "") -> list[Problem]:
     """Every error of a pydantic validation as a located Problem, translatable where known."""
-    out = []
-    for item in error.errors(include_url=False):
-        location = dotted(list(item["loc"]), prefix)
-        what = _what(item)
-        if what is None:
-            out.append(Problem(location, message(item)))
-        else:
-            out.append(Problem.of(location, what))
-    return out
+    return [
+        Problem.of(location(item, prefix), _what(item)) for item in error.errors(include_url=False)
+    ]
 
 
 # JSON documents -----------------------------------------------------------------------------
@@ -347,10 +416,12 @@ class JsonRefused(ValueError):
         path: list[str | int] | None = None,
         line: int | None = None,
         column: int | None = None,
+        text: Text | None = None,
     ) -> None:
         super().__init__(detail)
         self.kind, self.detail, self.path = kind, detail, path or []
         self.line, self.column = line, column
+        self.text = text or Text(N_("This is not valid JSON."))
 
     @property
     def location(self) -> str:
@@ -365,6 +436,10 @@ class _Refused:
 
     kind: str
     detail: str
+    text: Text
+
+
+_TOO_LARGE = Text(N_("This number is too large to store: give a smaller one."))
 
 
 class _Repeated(dict[str, Any]):
@@ -389,21 +464,25 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _integer(text: str) -> Any:
     if len(text.lstrip("-")) > MAX_DIGITS:
-        return _Refused("number", f"a number of more than {MAX_DIGITS} digits")
+        return _Refused("number", f"a number of more than {MAX_DIGITS} digits", _TOO_LARGE)
     return int(text)
 
 
 def _float(text: str) -> Any:
     if len(text) > MAX_NUMBER_TEXT:
-        return _Refused("number", f"a number of more than {MAX_NUMBER_TEXT} characters")
+        return _Refused("number", f"a number of more than {MAX_NUMBER_TEXT} characters", _TOO_LARGE)
     value = float(text)
     if not math.isfinite(value):
-        return _Refused("number", "a number too large to store")
+        return _Refused("number", "a number too large to store", _TOO_LARGE)
     return value
 
 
 def _constant(name: str) -> Any:
-    return _Refused("malformed", f"{name} is not a JSON value")
+    return _Refused(
+        "malformed",
+        f"{name} is not a JSON value",
+        Text(N_("%(name)s is not a JSON value: give a number."), {"name": name}),
+    )
 
 
 def _check_document(document: Any) -> None:
@@ -411,13 +490,18 @@ def _check_document(document: Any) -> None:
     while stack:
         value, path = stack.pop()
         if len(path) > MAX_JSON_DEPTH:
-            raise JsonRefused("malformed", f"nested deeper than {MAX_JSON_DEPTH} levels", path)
+            raise JsonRefused(
+                "malformed", f"nested deeper than {MAX_JSON_DEPTH} levels", path, text=_TOO_DEEP
+            )
         if isinstance(value, _Refused):
-            raise JsonRefused(value.kind, value.detail, path)
+            raise JsonRefused(value.kind, value.detail, path, text=value.text)
         if isinstance(value, _Repeated):
             key = value.keys_repeated[0]
             detail = f"the key {key[:80]!r} appears more than once"
-            raise JsonRefused("duplicate_key", detail, [*path, key])
+            twice = Text(
+                N_("The key %(key)s appears more than once: give it once."), {"key": key[:80]}
+            )
+            raise JsonRefused("duplicate_key", detail, [*path, key], text=twice)
         if isinstance(value, dict):
             stack.extend((item, [*path, key]) for key, item in reversed(value.items()))
         elif isinstance(value, list):
@@ -438,8 +522,29 @@ def strict_json(text: str) -> Any:
             parse_constant=_constant,
         )
     except json.JSONDecodeError as exc:
-        raise JsonRefused("malformed", exc.msg, line=exc.lineno, column=exc.colno) from exc
+        where = Text(
+            N_(
+                "This is not valid JSON at line %(line)s, column %(column)s: check the commas, "
+                "quotes and brackets there."
+            ),
+            {"line": exc.lineno, "column": exc.colno},
+        )
+        raise JsonRefused(
+            "malformed", exc.msg, line=exc.lineno, column=exc.colno, text=where
+        ) from exc
     except RecursionError as exc:
-        raise JsonRefused("malformed", f"nested deeper than {MAX_JSON_DEPTH} levels") from exc
+        raise JsonRefused(
+            "malformed", f"nested deeper than {MAX_JSON_DEPTH} levels", text=_TOO_DEEP
+        ) from exc
     _check_document(document)
     return document
+
+
+_TOO_DEEP = Text(
+    N_("The document is nested deeper than %(max)s levels: flatten it."), {"max": MAX_JSON_DEPTH}
+)
+
+
+def json_problem(error: JsonRefused) -> Problem:
+    """A refused JSON text as a located problem, in the reader's language."""
+    return Problem.of(error.location, error.text)

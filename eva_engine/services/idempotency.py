@@ -16,7 +16,7 @@ from datetime import timedelta
 from pydantic import BaseModel
 
 from eva_engine.db.idempotency import IdempotencyRecords
-from eva_engine.errors import NotFound
+from eva_engine.errors import N_, NotFound, Text
 from eva_engine.models import IdempotencyRecord, utcnow
 from eva_engine.services.runtime import Caller, Eva
 
@@ -40,7 +40,9 @@ def _user_id(eva: Eva, caller: Caller) -> int:
     with eva.reading() as uow:
         user = uow.repos.user_by_username(caller.username or "")
         if user is None:
-            raise NotFound(f"no user {caller.username!r}")
+            raise NotFound(
+                Text(N_("There is no user %(username)s."), {"username": caller.username or ""})
+            )
         return user.id
 
 

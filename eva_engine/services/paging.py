@@ -40,7 +40,7 @@ def row_id(text: str) -> int:
 
 def bad_cursor() -> InvalidInput:
     return InvalidInput(
-        "the cursor is not one this list gave",
+        Text(N_("This next page link is not one this list gave: open the list again.")),
         [
             Problem.of(
                 "after",

@@ -101,7 +101,13 @@ def fire(
         raise PermissionDenied(
             f"'{trigger}' needs one of the roles {roles} for this proposal's body; "
             f"you hold: {', '.join(sorted(r.value for r in ctx.actor_roles)) or 'none'}",
-            text=Text(N_("Your role does not allow this step for this proposal.")),
+            text=Text(
+                N_(
+                    "Your role does not allow this step for this proposal: it needs one of the "
+                    "roles %(roles)s."
+                ),
+                {"roles": roles},
+            ),
         )
     problems = list(verdict.problems)
     if transition.reason_required and not (ctx.reason or "").strip():
@@ -117,5 +123,7 @@ def fire(
     flow = ProposalFlow(ctx)
     machine = MACHINES.get(bundle_hash, ctx.bundle.workflow)
     if not machine.events[route_event(route_index(ctx.bundle, transition))].trigger(flow):
-        raise TransitionNotAllowed(f"'{trigger}' did not change the state")  # pragma: no cover
+        raise TransitionNotAllowed(  # pragma: no cover
+            Text(N_("This step is not possible in the proposal's present state."))
+        )
     return transition, flow

@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from eva_engine.checklists.definition import SNAKE, Checklist
-from eva_engine.errors import DefinitionError, NotFound, Problem
+from eva_engine.errors import N_, DefinitionError, NotFound, Problem, Text
 from eva_engine.vocabulary import NotificationKind
 from eva_engine.workflow.definition import (
     ANY_OPEN_STATE,
@@ -68,11 +68,17 @@ def read_yaml(path: Path, where: str) -> Any:
         mark = exc.problem_mark
         line = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise DefinitionError(
-            f"{where} is not valid YAML",
+            Text(N_("%(file)s is not valid YAML: correct the line named."), {"file": where}),
             [Problem(f"{where}:{line}", str(exc.problem or exc))],
         ) from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise DefinitionError(f"{where} cannot be read", [Problem(where, str(exc))]) from exc
+        raise DefinitionError(
+            Text(
+                N_("The file %(file)s cannot be read (%(error)s): check its name and rights."),
+                {"file": where, "error": str(exc)},
+            ),
+            [Problem(where, str(exc))],
+        ) from exc
 
 
 class _Report:
@@ -308,10 +314,27 @@ class Catalogue:
     def bundle(self, name: str, version: int | None = None) -> WorkflowBundle:
         versions = sorted(v for (n, v) in self.bundles if n == name)
         if not versions:
-            raise NotFound(f"no workflow named {name!r}; known: {', '.join(self.names()) or '-'}")
+            raise NotFound(
+                Text(
+                    N_("There is no workflow %(workflow)s; the workflows are: %(known)s."),
+                    {"workflow": name, "known": ", ".join(self.names()) or "-"},
+                )
+            )
         wanted = versions[-1] if version is None else version
         if wanted not in versions:
-            raise NotFound(f"workflow {name!r} has no version {wanted}; versions: {versions}")
+            raise NotFound(
+                Text(
+                    N_(
+                        "The workflow %(workflow)s has no version %(version)s; its versions: "
+                        "%(known)s."
+                    ),
+                    {
+                        "workflow": name,
+                        "version": wanted,
+                        "known": ", ".join(map(str, versions)),
+                    },
+                )
+            )
         return self.bundles[(name, wanted)]
 
     def names(self) -> list[str]:
@@ -388,13 +411,20 @@ def load_catalogue(directory: Path, paths: Sequence[Path] | None = None) -> Cata
     Raises one DefinitionError listing every problem in every file; loads nothing otherwise."""
     if not directory.is_dir():
         raise DefinitionError(
-            "no definitions folder",
+            Text(
+                N_("The definitions folder %(folder)s does not exist: check EVA_WORKFLOWS_DIR."),
+                {"folder": str(directory)},
+            ),
             [Problem(str(directory), "does not exist or is not a folder (EVA_WORKFLOWS_DIR)")],
         )
     files = sorted(paths) if paths is not None else sorted(directory.rglob("*.yaml"))
     if not files:
         raise DefinitionError(
-            "no definitions found", [Problem(str(directory), "holds no *.yaml definition files")]
+            Text(
+                N_("The folder %(folder)s holds no definition files (*.yaml)."),
+                {"folder": str(directory)},
+            ),
+            [Problem(str(directory), "holds no *.yaml definition files")],
         )
     problems: list[Problem] = []
     catalogue = Catalogue()
@@ -432,7 +462,11 @@ def load_catalogue(directory: Path, paths: Sequence[Path] | None = None) -> Cata
         problems.extend(_bundle(catalogue, where, wf))
     if problems:
         raise DefinitionError(
-            f"{len(problems)} problem(s) in the definitions; nothing was loaded", problems
+            Text(
+                N_("Nothing was loaded: correct the %(count)s problems in the definition files."),
+                {"count": len(problems)},
+            ),
+            problems,
         )
     return catalogue
 

@@ -54,6 +54,7 @@ def test_a_wrong_password_shows_an_error_summary_linked_to_the_password_field(
 
     summary = page.locator(".error-summary[role=alert]")
     expect(summary).to_be_visible()
+    expect(summary).to_be_focused()  # read first by a screen reader (autofocus, no script)
     expect(summary.locator("h2")).to_have_text("Korjaa nämä:")
     link = summary.locator("a[href='#password']")
     expect(link).to_contain_text("Väärä käyttäjätunnus tai salasana.")

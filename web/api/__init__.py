@@ -13,11 +13,12 @@ from flask.sessions import SecureCookieSession, SessionInterface, SessionMixin
 from flask_wtf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 
+from eva_engine.errors import N_, Text
 from web.api import endpoints as endpoints
 from web.api import follow_up as follow_up
 from web.api.framework import bp
 from web.api.openapi import document, reference
-from web.api.problems import problem_response
+from web.api.problems import DOCS, problem_response
 
 PREFIX = "/api/"
 
@@ -73,10 +74,17 @@ def not_found(rest: str) -> Response:
         return problem_response(
             405,
             "method_not_allowed",
-            f"use {', '.join(allowed)}",
+            Text(N_("Use %(methods)s."), {"methods": ", ".join(allowed)}),
             headers={"Allow": ", ".join(allowed)},
         )
-    return problem_response(404, "not_found", f"no such resource: /api/v1/{rest[:200]}")
+    return problem_response(
+        404,
+        "not_found",
+        Text(
+            N_("There is no such resource: /api/v1/%(path)s. See %(docs)s."),
+            {"path": rest[:200], "docs": DOCS},
+        ),
+    )
 
 
 def init_app(app: Flask) -> None:

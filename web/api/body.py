@@ -20,8 +20,9 @@ from typing import Any
 from flask import request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from eva_engine.errors import N_, Text
 from eva_engine.services.fields import MAX_DIGITS, MAX_JSON_DEPTH, JsonRefused, strict_json
-from web.api.problems import ApiProblem, FieldError, pointer
+from web.api.problems import ApiProblem, FieldError, pointer, say
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = MAX_JSON_DEPTH
@@ -43,21 +44,23 @@ def parse(data: bytes) -> Any:
         raise ApiProblem(
             400,
             "malformed_json",
-            f"the body is not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start}",
-            [FieldError(location="body", detail="not UTF-8")],
+            Text(
+                N_("The body is not UTF-8 text (byte %(byte)s at offset %(offset)s): send UTF-8."),
+                {"byte": f"0x{data[exc.start]:02x}", "offset": exc.start},
+            ),
+            [FieldError(location="body", detail=say(Text(N_("Send the body as UTF-8 text."))))],
         ) from exc
     try:
         return strict_json(text)
     except JsonRefused as exc:
         status, code = _STATUS[exc.kind]
         if exc.line is not None:
-            detail = f"the body is not valid JSON: {exc.detail} at {exc.location}"
-            error = FieldError(location=exc.location, detail=exc.detail)
+            error = FieldError(location=exc.location, detail=say(exc.text))
         else:
-            at = pointer(exc.path)
-            detail = f"the body is not acceptable: {exc.detail} at {at}"
-            error = FieldError(location=exc.location, pointer=at, detail=exc.detail)
-        raise ApiProblem(status, code, detail, [error]) from exc
+            error = FieldError(
+                location=exc.location, pointer=pointer(exc.path), detail=say(exc.text)
+            )
+        raise ApiProblem(status, code, exc.text, [error]) from exc
 
 
 def _too_large() -> ApiProblem:
@@ -65,8 +68,13 @@ def _too_large() -> ApiProblem:
     return ApiProblem(
         413,
         "request_too_large",
-        f"the body is larger than {limit} bytes",
-        [FieldError(location="body", detail=f"at most {limit} bytes")],
+        Text(N_("The body is larger than %(limit)s bytes: send less at a time."), {"limit": limit}),
+        [
+            FieldError(
+                location="body",
+                detail=say(Text(N_("Send at most %(limit)s bytes."), {"limit": limit})),
+            )
+        ],
     )
 
 
@@ -88,6 +96,8 @@ def read_json(*, optional: bool = False) -> Any:
         mimetype.startswith("application/") and mimetype.endswith("+json")
     ):
         raise ApiProblem(
-            415, "unsupported_media_type", "send the body as JSON (Content-Type: application/json)"
+            415,
+            "unsupported_media_type",
+            Text(N_("Send the body as JSON (Content-Type: application/json).")),
         )
     return parse(data)

@@ -18,7 +18,8 @@ from flask import Blueprint, Response, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
-from eva_engine.errors import Contended, EvaError
+from eva_engine.errors import N_, Contended, EvaError, Text
+from eva_engine.rendering.messages import FALLBACK
 from eva_engine.services import idempotency
 from eva_engine.services.people import directory, tokens
 from eva_engine.services.people.tokens import TokenPrincipal, TokenRejected
@@ -26,11 +27,13 @@ from eva_engine.services.runtime import Caller
 from eva_engine.vocabulary import TokenScope
 from web.api.body import read_json
 from web.api.problems import (
+    TITLES,
     ApiProblem,
     FieldError,
     from_error,
     pointer,
     problem_response,
+    say,
     validation_errors,
 )
 from web.runtime import eva
@@ -38,6 +41,10 @@ from web.runtime import eva
 bp = Blueprint("api", __name__, url_prefix="/api/v1", template_folder="templates")
 
 MAX_ID = 2**31 - 1
+UNSTORABLE = Text(N_("Remove the character no record can store (e.g. a NUL character)."))
+NO_SUCH = Text(N_("There is no such record, or it is not visible to you."))
+QUERY_INVALID = Text(N_("The query is not valid: correct the parameters named."))
+INPUT_INVALID = Text(N_("The input is not valid: correct the fields named."))
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
 ETAG = re.compile(r'^(?:W/)?"([0-9]{1,18})"$')  # ASCII digits: \d also takes "１"
 
@@ -151,19 +158,19 @@ def api_route(
     return decorate
 
 
+def _unstorable(path: list[str | int]) -> FieldError:
+    return FieldError(location=_dotted(path), pointer=pointer(path), detail=say(UNSTORABLE))
+
+
 def _bad_strings(value: Any, path: list[str | int]) -> list[FieldError]:
     """Strings no database stores: NUL characters and lone surrogates."""
     if isinstance(value, str):
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            return [
-                FieldError(location=_dotted(path), pointer=pointer(path), detail="not valid text")
-            ]
+            return [_unstorable(path)]
         if "\x00" in value:
-            return [
-                FieldError(location=_dotted(path), pointer=pointer(path), detail="contains NUL")
-            ]
+            return [_unstorable(path)]
         return []
     if isinstance(value, dict):
         found: list[FieldError] = []
@@ -186,7 +193,7 @@ def _principal() -> TokenPrincipal:
     header = request.headers.get("Authorization", "")
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
-        raise TokenRejected("send an API token: Authorization: Bearer <token>")
+        raise TokenRejected(Text(N_("Send an API token: Authorization: Bearer and the token.")))
     return tokens.authenticate(eva(), raw.strip())
 
 
@@ -194,9 +201,9 @@ def _path_values(route: Route, values: dict[str, Any]) -> None:
     for name, converter in route.path_params:
         value = values[name]
         if converter == "int" and not 1 <= value <= MAX_ID:
-            raise ApiProblem(404, "not_found", f"no such {name.removesuffix('_id')} {value}")
+            raise ApiProblem(404, "not_found", NO_SUCH)
         if isinstance(value, str) and (len(value) > 200 or _bad_strings(value, [])):
-            raise ApiProblem(404, "not_found", f"no such {name}")
+            raise ApiProblem(404, "not_found", NO_SUCH)
 
 
 def _query(route: Route) -> Any:
@@ -204,17 +211,17 @@ def _query(route: Route) -> Any:
         return None
     raw = request.args.to_dict(flat=True)
     bad = [
-        FieldError(location=f"query.{k}", detail="contains NUL or invalid text")
+        FieldError(location=f"query.{k}", detail=say(UNSTORABLE))
         for k, v in raw.items()
         if _bad_strings(v, []) or _bad_strings(k, [])
     ]
     if bad:
-        raise ApiProblem(422, "invalid_input", "the query is not valid", bad)
+        raise ApiProblem(422, "invalid_input", QUERY_INVALID, bad)
     try:
         return route.query.model_validate(raw)
     except ValidationError as exc:
         raise ApiProblem(
-            422, "invalid_input", "the query is not valid", validation_errors(exc, "query")
+            422, "invalid_input", QUERY_INVALID, validation_errors(exc, "query")
         ) from exc
 
 
@@ -228,13 +235,11 @@ def _body(route: Route, raw: Any) -> Any:
         return None
     bad = _bad_strings(raw, [])
     if bad:
-        raise ApiProblem(422, "invalid_input", "the body holds text no record can store", bad)
+        raise ApiProblem(422, "invalid_input", INPUT_INVALID, bad)
     try:
         return route.body.model_validate(raw)
     except ValidationError as exc:
-        raise ApiProblem(
-            422, "invalid_input", "the body is not valid", validation_errors(exc)
-        ) from exc
+        raise ApiProblem(422, "invalid_input", INPUT_INVALID, validation_errors(exc)) from exc
 
 
 def _expected_version(route: Route, caller: Caller, values: dict[str, Any]) -> int | None:
@@ -250,8 +255,8 @@ def _expected_version(route: Route, caller: Caller, values: dict[str, Any]) -> i
         raise ApiProblem(
             400,
             "invalid_header",
-            'If-Match takes the ETag of the proposal, e.g. "3"',
-            [FieldError(location="header.If-Match", detail=f"not an entity tag: {header[:80]}")],
+            Text(N_('If-Match takes the ETag of the proposal, e.g. "3".')),
+            [FieldError(location="header.If-Match", detail=say(Text(N_("This is not an ETag."))))],
         )
     wanted = {int(t.group(1)) for t in tags if t}
     proposal_id = route.proposal_of(caller, values)
@@ -260,8 +265,13 @@ def _expected_version(route: Route, caller: Caller, values: dict[str, Any]) -> i
         raise ApiProblem(
             412,
             "precondition_failed",
-            f"the proposal is at version {current}, not {', '.join(map(str, sorted(wanted)))}: "
-            "read it again and redo the change",
+            Text(
+                N_(
+                    "The proposal is at version %(current)s, not %(wanted)s: read it again and "
+                    "redo the change."
+                ),
+                {"current": current, "wanted": ", ".join(map(str, sorted(wanted)))},
+            ),
             headers={"ETag": f'"{current}"'},
         )
     return current
@@ -275,8 +285,13 @@ def _idempotency_key() -> str | None:
         raise ApiProblem(
             400,
             "invalid_header",
-            "an Idempotency-Key is 1-200 visible ASCII characters, e.g. a UUID",
-            [FieldError(location="header.Idempotency-Key", detail="not a valid key")],
+            Text(N_("An Idempotency-Key is 1-200 visible ASCII characters, e.g. a UUID.")),
+            [
+                FieldError(
+                    location="header.Idempotency-Key",
+                    detail=say(Text(N_("This is not a valid key."))),
+                )
+            ],
         )
     return key
 
@@ -333,12 +348,10 @@ def _view(route: Route, handler: Callable[..., Reply]) -> Callable[..., Response
         except EvaError as error:
             return from_error(error, _body_fields(route))
         except ValidationError as exc:  # a service command built from a valid body
-            return problem_response(
-                422, "invalid_input", "the input is not valid", validation_errors(exc)
-            )
+            return problem_response(422, "invalid_input", INPUT_INVALID, validation_errors(exc))
         except HTTPException as exc:
             code = exc.code or 400
-            return problem_response(code, "http_error", exc.description or exc.name)
+            return problem_response(code, "http_error", Text(TITLES.get(code, FALLBACK.template)))
 
     view.__name__ = route.endpoint
     return view
@@ -352,7 +365,10 @@ def _handle(route: Route, handler: Callable[..., Reply], values: dict[str, Any])
         raise ApiProblem(
             403,
             "insufficient_scope",
-            f"this token lacks the '{route.scope.value}' scope",
+            Text(
+                N_("This token lacks the %(scope)s scope: make a token that has it."),
+                {"scope": route.scope.value},
+            ),
             headers={
                 "WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{route.scope}"'
             },
@@ -394,8 +410,15 @@ def _work(
                     raise ApiProblem(
                         422,
                         "idempotency_key_reused",
-                        "this Idempotency-Key was used for another request; use a new key",
-                        [FieldError(location="header.Idempotency-Key", detail="used before")],
+                        Text(
+                            N_("This Idempotency-Key was used for another request: use a new key.")
+                        ),
+                        [
+                            FieldError(
+                                location="header.Idempotency-Key",
+                                detail=say(Text(N_("This key was used before."))),
+                            )
+                        ],
                     )
                 return _replay(stored)
         call.expected_version = _expected_version(route, caller, values)

@@ -1,6 +1,10 @@
 """Errors of the API as ``application/problem+json`` (RFC 9457). Every wrong field is named in
 ``errors``: by a JSON Pointer into the request body (``pointer``) where it is in the body, and
-always by its path (``location``, e.g. ``answers[3].direction`` or ``query.limit``)."""
+always by its path (``location``, e.g. ``answers[3].direction`` or ``query.limit``).
+
+Titles and details are in the language the request's ``Accept-Language`` prefers of Finnish,
+Swedish and English (English without the header: a program's default), rendered from each
+error's message id (``eva_engine.rendering.messages``); ``code`` stays the same in every one."""
 
 from __future__ import annotations
 
@@ -13,36 +17,53 @@ from pydantic import BaseModel, Field, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from eva_engine.errors import (
+    N_,
     Conflict,
     EvaError,
     InvalidInput,
     NotFound,
     PermissionDenied,
     Problem,
+    Text,
     TransitionNotAllowed,
     Unavailable,
 )
-from eva_engine.services.fields import message as field_message
+from eva_engine.rendering.language import LANGUAGES
+from eva_engine.rendering.messages import FALLBACK, render
+from eva_engine.services import fields
 from eva_engine.services.people.tokens import TokenRejected
 
 PROBLEM_JSON = "application/problem+json"
 DOCS = "/api/v1/docs"
 
 TITLES: dict[int, str] = {
-    400: "Bad request",
-    401: "Not authenticated",
-    403: "Not allowed",
-    404: "Not found",
-    405: "Method not allowed",
-    409: "Conflict",
-    412: "Precondition failed",
-    413: "Request too large",
-    415: "Unsupported media type",
-    422: "Invalid input",
-    429: "Too many requests",
-    500: "Internal error",
-    503: "Service unavailable",
+    400: N_("Bad request"),
+    401: N_("Not authenticated"),
+    403: N_("Not allowed"),
+    404: N_("Not found"),
+    405: N_("Method not allowed"),
+    409: N_("Conflict"),
+    412: N_("Precondition failed"),
+    413: N_("Request too large"),
+    415: N_("Unsupported media type"),
+    422: N_("Invalid input"),
+    429: N_("Too many requests"),
+    500: N_("Internal error"),
+    503: N_("Service unavailable"),
 }
+API_DEFAULT = "en"  # without Accept-Language
+
+
+def api_language() -> str:
+    """The reader's language: the best of fi, sv and en by ``Accept-Language``."""
+    if not request.headers.get("Accept-Language"):
+        return API_DEFAULT
+    return request.accept_languages.best_match(LANGUAGES) or API_DEFAULT
+
+
+def say(text: Text | str) -> str:
+    """A message in the request's language (a ``str`` is shown as it is)."""
+    return render(text, api_language()) if isinstance(text, Text) else text
 
 
 class FieldError(BaseModel):
@@ -78,11 +99,11 @@ class ApiProblem(Exception):
         self,
         status: int,
         code: str,
-        detail: str,
+        detail: str | Text,
         errors: Sequence[FieldError] = (),
         headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(detail)
+        super().__init__(str(detail))
         self.status, self.code, self.detail = status, code, detail
         self.errors = list(errors)
         self.headers = headers or {}
@@ -117,7 +138,7 @@ def field_error(problem: Problem, body_fields: frozenset[str]) -> FieldError:
     return FieldError(
         location=problem.location,
         pointer=pointer(parts) if in_body and parts else None,
-        detail=problem.message,
+        detail=say(problem.what) if problem.what else problem.message,
     )
 
 
@@ -126,14 +147,11 @@ def validation_errors(exc: ValidationError, where: str = "body") -> list[FieldEr
     out = []
     for item in exc.errors(include_url=False):
         loc = [p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
-        path = ""
-        for part in loc:
-            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-        message = field_message(item)
-        named = re.match(r"([a-z_][a-z0-9_]*): (.+)", message, re.DOTALL)
-        if named and where == "body":  # a model validator that names its field
-            loc, message = [*loc, named.group(1)], named.group(2)
-            path = f"{path}.{named.group(1)}" if path else named.group(1)
+        named = (item.get("ctx") or {}).get("field") if item["type"] == fields.MESSAGE else None
+        if named:  # a model validator that names its field
+            loc = [*loc, str(named)]
+        path = fields.dotted(loc)
+        message = say(fields.what(item))
         if where == "body":
             out.append(FieldError(location=path, pointer=pointer(loc), detail=message))
         else:
@@ -144,15 +162,16 @@ def validation_errors(exc: ValidationError, where: str = "body") -> list[FieldEr
 def problem_response(
     status: int,
     code: str,
-    detail: str,
+    detail: str | Text,
     errors: Sequence[FieldError] = (),
     headers: dict[str, str] | None = None,
 ) -> Response:
+    title = Text(TITLES.get(status, N_("That did not work; nothing was changed.")))
     body = ProblemDetails(
         type=f"{DOCS}#problem-{code.replace('_', '-')}",
-        title=TITLES.get(status, "Error"),
+        title=say(title),
         status=status,
-        detail=detail,
+        detail=say(detail),
         instance=request.path,
         code=code,
         errors=list(errors),
@@ -161,6 +180,9 @@ def problem_response(
         body.model_dump_json(exclude_none=True), status=status, mimetype=PROBLEM_JSON
     )
     response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Language"] = api_language()
+    vary = {v.strip() for v in response.headers.get("Vary", "").split(",") if v.strip()}
+    response.headers["Vary"] = ", ".join(sorted(vary | {"Accept-Language"}))
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
@@ -187,7 +209,7 @@ def from_error(error: EvaError, body_fields: frozenset[str] = frozenset()) -> Re
     headers = {"WWW-Authenticate": 'Bearer realm="eva"'} if status == 401 else None
     if status == 503:
         headers = {"Retry-After": "5"}
-    return problem_response(status, error.code, error.message, errors, headers)
+    return problem_response(status, error.code, error.text or error.message, errors, headers)
 
 
 def problem_schema() -> dict[str, Any]:
@@ -215,15 +237,20 @@ def error_response(error: Exception) -> Response:
             return problem_response(
                 413,
                 "request_too_large",
-                f"the request is larger than {limit} bytes"
-                if limit
-                else "the request is too large",
+                Text(
+                    N_("The request is larger than %(limit)s bytes: send less at a time."),
+                    {"limit": limit or 0},
+                ),
             )
         headers = {k: v for k, v in error.get_headers() if k in ("Allow", "Retry-After")}
-        return problem_response(status, "http_error", error.description or error.name, (), headers)
+        return problem_response(
+            status, "http_error", Text(TITLES.get(status, FALLBACK.template)), (), headers
+        )
     current_app.logger.exception("unexpected error in %s %s", request.method, request.path)
     return problem_response(
-        500, "internal_error", "the server could not complete the request; it has been logged"
+        500,
+        "internal_error",
+        Text(N_("The server could not complete the request; it has been logged. Try again later.")),
     )
 
 

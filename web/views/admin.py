@@ -11,15 +11,15 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from pydantic import ValidationError
 from werkzeug.wrappers import Response
-from wtforms import Field
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
-from eva_engine.errors import Conflict, Contended, EvaError, InvalidInput, Problem
+from eva_engine.errors import N_, Conflict, Contended, EvaError, InvalidInput, Problem, Text
+from eva_engine.rendering.messages import FALLBACK
 from eva_engine.services import definitions, fields, paging
 from eva_engine.services.people import accounts, administration, organisations, users
 from eva_engine.vocabulary import BodyKind, Language, Role
-from web.forms import ActionForm, BodyForm, MeetingForm, UserForm
-from web.i18n import translated
+from web.forms import ActionForm, BodyForm, MeetingForm, UserForm, attach, command_problems
+from web.i18n import error_message, problem_text
 from web.runtime import caller, eva
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -52,71 +52,50 @@ def index() -> str:
     )
 
 
-def _attach(problems: list[Problem], fields: dict[str, Field], fallback: Field) -> None:
-    """Put each problem the engine found on the form field it concerns."""
-    for problem in problems:
-        field = fields.get(problem.location.split(".")[0], fallback)
-        message = translated(problem.what) if problem.what else problem.message
-        field.errors = [*field.errors, message]
-
-
-def _validation_problems(error: ValidationError) -> list[Problem]:
-    return [Problem(".".join(str(p) for p in e["loc"]), e["msg"]) for e in error.errors()]
-
-
 @bp.route("/users/new", methods=["GET", "POST"])
 @login_required
 def new_user() -> tuple[str, int] | Response:
     organisation = administration.administered(eva(), caller())
     form = UserForm()
-    if form.validate_on_submit():
-        problems = accounts.password_problems(form.password.data or "", form.username.data or "")
-        try:
-            if problems:
-                raise InvalidInput("the password is not acceptable", problems)
-            created = users.create_user(
-                eva(),
-                caller(),
-                users.CreateUser(
-                    username=form.username.data or "",
-                    full_name=form.full_name.data or "",
-                    email=form.email.data or None,
-                    title=form.title.data or None,
-                    language=Language(form.language.data or "fi"),
-                ),
-                organisation=organisation,
+    if form.is_submitted():
+        # Every problem at once: the form's checks, the command's and the password's.
+        valid = form.validate()
+        command, problems = command_problems(
+            lambda: users.CreateUser.model_validate(
+                {
+                    "username": form.username.data or "",
+                    "full_name": form.full_name.data or "",
+                    "email": form.email.data or None,
+                    "title": form.title.data or None,
+                    "language": form.language.data or Language.FI.value,
+                }
             )
-            accounts.set_password(
-                eva(),
-                caller(),
-                created.username,
-                form.password.data or "",
-                organisation=organisation,
-            )
-        except ValidationError as exc:
-            problems = _validation_problems(exc)
-        except Contended:
-            raise  # someone was saving at the same moment: the request is retried as a whole
-        except Conflict:
-            problems = [Problem("username", _("This username is taken."))]
-        except InvalidInput as exc:
-            problems = exc.problems
-        else:
-            flash(
-                _("The user %(name)s was created; now grant a role.", name=created.username),
-                "success",
-            )
-            return redirect(url_for("admin.index"))
-        _attach(
-            problems,
-            {
-                "username": form.username,
-                "full_name": form.full_name,
-                "email": form.email,
-                "password": form.password,
-            },
-            form.username,
         )
+        if form.password.data:
+            problems += accounts.password_problems(form.password.data, form.username.data or "")
+        if valid and command is not None and not problems:
+            try:
+                created = users.create_user(eva(), caller(), command, organisation=organisation)
+                accounts.set_password(
+                    eva(),
+                    caller(),
+                    created.username,
+                    form.password.data or "",
+                    organisation=organisation,
+                )
+            except Contended:
+                raise  # someone was saving at the same moment: the request is retried whole
+            except Conflict as exc:
+                problems = [Problem.of("username", exc.text or FALLBACK)]
+            except InvalidInput as exc:
+                problems = exc.problems
+            else:
+                flash(
+                    _("The user %(name)s was created; now grant a role.", name=created.username),
+                    "success",
+                )
+                return redirect(url_for("admin.index"))
+        attach(form, problems, fallback="username")
     return render_template("admin_user.html", form=form), 422 if form.errors else 200
 
 
@@ -154,7 +133,7 @@ def grant() -> Response:
     except ValidationError:
         flash(_("The role was not granted: choose a role from the list."), "error")
     except EvaError as exc:
-        why = translated(exc.text) if exc.text else exc.message
+        why = error_message(exc)
         flash(_("The role was not granted: %(why)s", why=why), "error")
     else:
         flash(_("The role was granted."), "success")
@@ -188,35 +167,30 @@ def revoke() -> Response:
 def new_body() -> tuple[str, int] | Response:
     organisation = administration.administered(eva(), caller())
     form = BodyForm()
-    if form.validate_on_submit():
-        problems: list[Problem] = []
-        try:
-            organisations.create_body(
-                eva(),
-                caller(),
-                organisations.CreateBody(
-                    organisation=organisation,
-                    code=(form.code.data or "").upper(),
-                    name_fi=form.name_fi.data or "",
-                    name_sv=form.name_sv.data or None,
-                    kind=BodyKind(form.kind.data or "committee"),
-                ),
+    if form.is_submitted():
+        valid = form.validate()
+        command, problems = command_problems(
+            lambda: organisations.CreateBody.model_validate(
+                {
+                    "organisation": organisation,
+                    "code": (form.code.data or "").upper(),
+                    "name_fi": form.name_fi.data or "",
+                    "name_sv": form.name_sv.data or None,
+                    "kind": form.kind.data or BodyKind.COMMITTEE.value,
+                }
             )
-        except ValidationError as exc:
-            problems = [
-                Problem(p.location, _("Use capital letters, digits, _ or -, e.g. HYVLTK"))
-                if p.location == "code"
-                else p
-                for p in _validation_problems(exc)
-            ]
-        except Contended:
-            raise  # someone was saving at the same moment: the request is retried as a whole
-        except Conflict:
-            problems = [Problem("code", _("There is a body with this code already."))]
-        else:
-            flash(_("The body was created."), "success")
-            return redirect(url_for("admin.index"))
-        _attach(problems, {"code": form.code, "name_fi": form.name_fi}, form.code)
+        )
+        if valid and command is not None:
+            try:
+                organisations.create_body(eva(), caller(), command)
+            except Contended:
+                raise  # someone was saving at the same moment: the request is retried whole
+            except Conflict:
+                problems = [Problem.of("code", Text(N_("There is a body with this code already.")))]
+            else:
+                flash(_("The body was created."), "success")
+                return redirect(url_for("admin.index"))
+        attach(form, problems, fallback="code")
     return render_template("admin_body.html", form=form), 422 if form.errors else 200
 
 
@@ -257,7 +231,7 @@ def new_meeting() -> tuple[str, int] | Response:
                     ),
                 )
             except ValidationError as exc:
-                _attach(_validation_problems(exc), {}, form.body)
+                attach(form, fields.problems(exc), fallback="body")
             else:
                 flash(_("The meeting was created."), "success")
                 return redirect(url_for("admin.index"))
@@ -273,7 +247,8 @@ def publish() -> Response:
         try:
             report = definitions.publish(eva(), caller())
         except EvaError as exc:
-            flash(_("Nothing was published: %(why)s", why=exc.message), "error")
+            found = [problem_text(p) for p in getattr(exc, "problems", [])]
+            flash(" ".join([error_message(exc), *found]), "error")
         else:
             if report.published:
                 flash(_("Published: %(versions)s", versions=", ".join(report.published)), "success")

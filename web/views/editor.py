@@ -3,6 +3,7 @@ impact matrix area by area. Partial work is saved at any time."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -12,7 +13,7 @@ from pydantic import ValidationError
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
-from eva_engine.errors import InvalidInput, Problem
+from eva_engine.errors import N_, InvalidInput, Problem, Text, per_language
 from eva_engine.services import fields
 from eva_engine.services.assessment import documents, editor, screening
 from eva_engine.services.assessment.documents import (
@@ -33,7 +34,7 @@ from eva_engine.vocabulary import (
     Publicity,
     ScreeningOutcome,
 )
-from web.forms import ProposalForm, ScreeningForm
+from web.forms import ProposalForm, ScreeningForm, attach, command_problems
 from web.i18n import text, translated
 from web.runtime import caller, eva
 
@@ -43,6 +44,66 @@ MAX_ALTERNATIVES = 4
 
 def _problems(error: ValidationError, prefix: str = "") -> list[Problem]:
     return fields.problems(error, prefix)
+
+
+# What the matrix form calls an answer's fields, and the pattern of a problem's location there:
+# ``question[position].field`` (the form's own cells) or ``answers[index].field`` (the
+# service's check of the answers it was sent).
+CELL_FIELDS = {"evidence_source": "evidence", "affected_groups": "groups"}
+_CELL = re.compile(
+    r"(?:answers\[(?P<index>[0-9]+)\]|(?P<question>[^\[]+)\[(?P<pos>[0-9]+)\])(?:\.(?P<field>\w+))?"
+)
+
+
+def _alternative_labels(problems: list[Problem]) -> tuple[list[Problem], dict[str, str]]:
+    """The alternatives' problems named as people read them, and the fields they concern."""
+    out, anchors = [], {}
+    for problem in problems:
+        found = re.fullmatch(
+            r"(?:alternatives\[([0-9]+)\]\.|)(title|description)-?([0-9]*)", problem.location
+        )
+        if found is None:
+            out.append(problem)
+            continue
+        position, name = found.group(1) or found.group(3) or "0", found.group(2)
+        where = (
+            Text(N_("Alternative %(num)s: title"), {"num": int(position)})
+            if name == "title"
+            else Text(N_("Alternative %(num)s: description"), {"num": int(position)})
+        )
+        out.append(Problem(problem.location, problem.message, where, problem.what))
+        anchors[problem.location] = f"{name}-{position}"
+    return out, anchors
+
+
+def _cell_labels(
+    matrix: editor.AreaMatrix, problems: list[Problem], answers: list[AnswerIn]
+) -> tuple[list[Problem], dict[str, str]]:
+    """The matrix's problems named by the question's text and the alternative (never the
+    question's id), each linked to the control it concerns."""
+    questions = {q.id: q for t in matrix.topics for q in t.questions}
+    out, anchors = [], {}
+    for problem in problems:
+        found = _CELL.fullmatch(problem.location)
+        question_id, position = None, None
+        if found and found.group("index") is not None:
+            index = int(found.group("index"))
+            if index < len(answers):
+                question_id, position = answers[index].question, answers[index].alternative
+        elif found:
+            question_id, position = found.group("question"), int(found.group("pos"))
+        question = questions.get(question_id or "")
+        if found is None or question is None or position is None:
+            out.append(problem)
+            continue
+        field = found.group("field") or "direction"
+        where = Text(
+            N_("%(question)s – alternative %(num)s"),
+            {**per_language("question", question.text.model_dump()), "num": position},
+        )
+        out.append(Problem(problem.location, problem.message, where, problem.what))
+        anchors[problem.location] = f"{question.id}--{position}--{CELL_FIELDS.get(field, field)}"
+    return out, anchors
 
 
 def _status(problems: list[Problem] | None = None, form: Any = None) -> int:
@@ -57,38 +118,39 @@ def create() -> tuple[str, int] | Response:
     form = ProposalForm()
     form.body.choices = [SelectChoice(b.code, f"{b.code} – {b.name}") for b in choices.bodies]
     form.presenter.choices = [SelectChoice(p.code, p.name) for p in choices.presenters]
-    problems: list[Problem] = []
-    if form.validate_on_submit():
-        try:
-            view = proposal_commands.create_proposal(
-                eva(),
-                caller(),
-                proposal_commands.CreateProposal(
-                    organisation=choices.organisation,
-                    case_number=form.case_number.data or "",
-                    title_fi=form.title_fi.data or "",
-                    title_sv=form.title_sv.data or None,
-                    body=form.body.data or "",
-                    presenter=form.presenter.data or "",
-                    publicity=Publicity(form.publicity.data),
-                    confidentiality_ground=form.ground.data or None,
-                ),
+    if form.is_submitted():
+        # Every problem at once: the form's own checks and the command's, each at its field.
+        valid = form.validate()
+        command, problems = command_problems(
+            lambda: proposal_commands.CreateProposal.model_validate(
+                {
+                    "organisation": choices.organisation,
+                    "case_number": form.case_number.data or "",
+                    "title_fi": form.title_fi.data or "",
+                    "title_sv": form.title_sv.data or None,
+                    "body": form.body.data or "",
+                    "presenter": form.presenter.data or "",
+                    "publicity": form.publicity.data or Publicity.PUBLIC.value,
+                    "confidentiality_ground": form.ground.data or None,
+                }
             )
-        except ValidationError as exc:
-            problems = _problems(exc)
-        except InvalidInput as exc:
-            problems = exc.problems
-        else:
-            flash(_("The proposal was created."), "success")
-            for warning in view.warnings:  # accepted, but worth a look (a duplicate number)
-                flash(translated(warning.what) if warning.what else warning.message, "warning")
-            return redirect(url_for("proposals.show", proposal_id=view.id))
-    for problem in problems:
-        field = {"case_number": form.case_number, "confidentiality_ground": form.ground}.get(
-            problem.location.split(".")[0], form.title_fi
         )
-        field.errors = [*field.errors, problem.message]
-    return render_template("proposal_new.html", form=form), _status(problems, form)
+        if valid and command is not None:
+            try:
+                view = proposal_commands.create_proposal(eva(), caller(), command)
+            except InvalidInput as exc:
+                problems = exc.problems
+            else:
+                flash(_("The proposal was created."), "success")
+                for warning in view.warnings:  # accepted, but worth a look (a duplicate number)
+                    flash(translated(warning.what) if warning.what else warning.message, "warning")
+                return redirect(url_for("proposals.show", proposal_id=view.id))
+        attach(form, problems, PROPOSAL_FIELDS)
+    return render_template("proposal_new.html", form=form), _status(form=form)
+
+
+# The command's fields by the names of the new proposal form's.
+PROPOSAL_FIELDS = {"confidentiality_ground": "ground", "preparer": "presenter"}
 
 
 @bp.route("/<int:proposal_id>/screening", methods=["GET", "POST"])
@@ -124,10 +186,7 @@ def record_screening(proposal_id: int) -> tuple[str, int] | Response:
                 ),
             )
         except InvalidInput as exc:
-            for problem in exc.problems:
-                name = problem.location.split("[")[0]
-                target = getattr(form, name, form.outcome)
-                target.errors = [*target.errors, problem.message]
+            attach(form, exc.problems)
         else:
             flash(_("The screening was saved."), "success")
             return redirect(url_for("proposals.show", proposal_id=proposal_id))
@@ -159,9 +218,10 @@ def alternatives(proposal_id: int) -> tuple[str, int] | Response:
                     problems += _problems(exc, f"alternatives[{position}]")
         try:
             if problems:
-                raise InvalidInput("", problems)
+                raise documents.nothing_saved(problems)
             if not rows:
-                raise InvalidInput("", [Problem("title-0", _("Give at least one alternative."))])
+                one = Text(N_("Give at least one alternative."))
+                raise InvalidInput(one, [Problem.of("title-0", one)])
             documents.save_alternatives(
                 eva(), caller(), proposal_id, rows, _version(request.form.get("version"))
             )
@@ -172,8 +232,14 @@ def alternatives(proposal_id: int) -> tuple[str, int] | Response:
             return redirect(url_for("editor.area", proposal_id=proposal_id))
     matrix = editor.area_matrix(eva(), caller(), proposal_id, None)
     view = proposal_queries.show(eva(), caller(), proposal_id)
+    problems, anchors = _alternative_labels(problems)
     return render_template(
-        "alternatives.html", p=view, matrix=matrix, problems=problems, slots=range(MAX_ALTERNATIVES)
+        "alternatives.html",
+        p=view,
+        matrix=matrix,
+        problems=problems,
+        anchors=anchors,
+        slots=range(MAX_ALTERNATIVES),
     ), _status(problems)
 
 
@@ -206,8 +272,9 @@ def _cell(form: Any, question: str, position: int) -> AnswerIn | None:
 def area(proposal_id: int, area_id: str | None) -> tuple[str, int] | Response:
     matrix = editor.area_matrix(eva(), caller(), proposal_id, area_id)
     problems: list[Problem] = []
+    answers: list[AnswerIn] = []
     if request.method == "POST":
-        answers, cleared = [], []
+        cleared: list[tuple[str, int]] = []
         try:
             for topic in matrix.topics:
                 for question in topic.questions:
@@ -216,7 +283,7 @@ def area(proposal_id: int, area_id: str | None) -> tuple[str, int] | Response:
                             cell = _cell(request.form, question.id, alternative.position)
                         except ValidationError as exc:
                             where = f"{question.id}[{alternative.position}]"
-                            raise InvalidInput("", _problems(exc, where)) from exc
+                            raise documents.nothing_saved(_problems(exc, where)) from exc
                         if cell is None:
                             cleared.append((question.id, alternative.position))
                         else:
@@ -230,16 +297,18 @@ def area(proposal_id: int, area_id: str | None) -> tuple[str, int] | Response:
                 _version(request.form.get("version")),
             )
         except ValueError:  # a choice that is not on the form
-            problems = [Problem("form", _("A choice on the form is not one of its options."))]
+            problems = [Problem.of("", Text(N_("A choice on the form is not one of its options.")))]
         except InvalidInput as exc:
             problems = exc.problems
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("editor.area", proposal_id=proposal_id, area_id=matrix.area.id))
+    problems, anchors = _cell_labels(matrix, problems, answers)
     return render_template(
         "area.html",
         m=matrix,
         problems=problems,
+        anchors=anchors,
         directions=list(Direction),
         magnitudes=list(Magnitude),
         durations=list(Duration),

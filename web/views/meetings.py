@@ -11,7 +11,7 @@ from eva_engine.errors import InvalidInput, NotFound
 from eva_engine.services.fields import parse_int
 from eva_engine.services.meetings import agendas
 from eva_engine.services.proposals import commands as proposal_commands
-from web.i18n import problem_text
+from web.i18n import error_message, problem_text
 from web.runtime import caller, eva
 
 bp = Blueprint("meetings", __name__, url_prefix="/meetings")
@@ -51,7 +51,7 @@ def add_item(meeting_id: int) -> Response:
     except NotFound:
         flash(_("There is no proposal %(id)s that you could add.", id=proposal_id), "error")
     except InvalidInput as exc:
-        flash(" ".join(problem_text(p) for p in exc.problems) or exc.message, "error")
+        flash(" ".join(problem_text(p) for p in exc.problems) or error_message(exc), "error")
     else:
         flash(_("The proposal was added to the agenda."), "success")
     return redirect(url_for("meetings.agenda", meeting_id=meeting_id))

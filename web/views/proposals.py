@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from pydantic import ValidationError
 from werkzeug.wrappers import Response
 
-from eva_engine.errors import Conflict, Contended, GuardFailed, InvalidInput, Problem
+from eva_engine.errors import N_, Conflict, Contended, GuardFailed, InvalidInput, Problem, Text
 from eva_engine.services import fields, paging
 from eva_engine.services.assessment import editor
 from eva_engine.services.fields import parse_int
@@ -65,7 +65,10 @@ def fire(proposal_id: int, trigger: str) -> str | Response | tuple[str, int]:
         problems = form_problems(form)
         if not problems:
             abort(400)  # the CSRF token
-        return _page(proposal_id, failure=InvalidInput("the step was not taken", problems)), 422
+        failure = InvalidInput(
+            Text(N_("The step was not taken: correct the items named.")), problems
+        )
+        return _page(proposal_id, failure=failure), 422
     confirmed = False
     if isinstance(form, ReauthForm):
         # The proposal must be one this user may see before the password is checked (and

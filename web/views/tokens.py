@@ -19,7 +19,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from eva_engine.errors import NotFound
+from eva_engine.errors import N_, NotFound, Text
 from eva_engine.services.fields import parse_int
 from eva_engine.services.people import tokens
 from eva_engine.vocabulary import TokenScope
@@ -111,5 +111,5 @@ def revoke() -> Response:
         view = tokens.revoke_token(eva(), caller(), token_id)
         flash(_("The token %(name)s was revoked.", name=view.name), "success")
     else:
-        raise NotFound("no such token")
+        raise NotFound(Text(N_("There is no such record, or it is not visible to you.")))
     return redirect(url_for("tokens.index"))

@@ -14,9 +14,9 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, ValidationError
 
 from eva_engine.db.repositories import Repositories
-from eva_engine.errors import InvalidInput, Problem
+from eva_engine.errors import N_, InvalidInput, NotFound, Problem, Text
 from eva_engine.models import Alternative, Answer, Assessment, FollowUpIndicator, Mitigation
-from eva_engine.services.access import actor_for, load_proposal
+from eva_engine.services.access import actor_for, load_proposal, no_assessment
 from eva_engine.services.assessment.editing import commit_edit, open_for_edit
 from eva_engine.services.command import Command
 from eva_engine.services.fields import (
@@ -32,14 +32,15 @@ from eva_engine.services.fields import (
     Source,
     Title,
     TypedDate,
+    json_problem,
     strict_json,
 )
+from eva_engine.services.fields import problems as field_problems
 from eva_engine.services.proposals.queries import show
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import ProposalView
 from eva_engine.vocabulary import AffectedGroup, Certainty, Direction, Duration, Magnitude
 from eva_engine.workflow.definition import WorkflowBundle
-from eva_engine.workflow.loader import pydantic_problems
 
 FORMAT: Literal["eva.assessment/1"] = "eva.assessment/1"
 
@@ -118,26 +119,61 @@ def parse_document(text: str, where: str = "document") -> AssessmentDocument:
         data = strict_json(text)  # no repeated keys, no huge numbers, no NaN
     except JsonRefused as exc:
         raise InvalidInput(
-            f"{where} is not valid JSON", [Problem(exc.location, exc.detail)]
+            Text(
+                N_("%(where)s is not valid JSON: correct it and send it again."), {"where": where}
+            ),
+            [json_problem(exc)],
         ) from exc
     try:
         return AssessmentDocument.model_validate(data)
     except ValidationError as exc:
-        problems = [
-            Problem(p.location.removeprefix(f"{where}: "), p.message)
-            for p in pydantic_problems(where, exc)
-        ]
-        raise InvalidInput(f"{where} is not a valid assessment document", problems) from exc
+        raise InvalidInput(
+            Text(
+                N_("%(where)s is not a valid assessment document: correct the fields named."),
+                {"where": where},
+            ),
+            field_problems(exc),
+        ) from exc
+
+
+def _unknown_question(question: str) -> Text:
+    return Text(
+        N_("There is no question %(question)s in this workflow version: check the question."),
+        {"question": question},
+    )
+
+
+def _no_alternative(position: int) -> Text:
+    return Text(
+        N_("There is no alternative at position %(position)s: add it first."),
+        {"position": position},
+    )
+
+
+def nothing_saved(problems: list[Problem]) -> InvalidInput:
+    """Nothing of the input was saved: every problem is named, to correct them all at once."""
+    return InvalidInput(
+        Text(N_("Nothing was saved: correct the %(count)s items named."), {"count": len(problems)}),
+        problems,
+    )
 
 
 def _alternative_problems(doc: AssessmentDocument) -> list[Problem]:
     problems = [
-        Problem("alternatives", f"position {pos} is used {count} times")
+        Problem.of(
+            "alternatives",
+            Text(
+                N_("Position %(position)s is used %(count)s times: give each alternative its own."),
+                {"position": pos, "count": count},
+            ),
+        )
         for pos, count in Counter(a.position for a in doc.alternatives).items()
         if count > 1
     ]
     if sum(a.chosen for a in doc.alternatives) > 1:
-        problems.append(Problem("alternatives", "more than one alternative is chosen"))
+        problems.append(
+            Problem.of("alternatives", Text(N_("Choose only one alternative as the chosen one.")))
+        )
     return problems
 
 
@@ -148,24 +184,27 @@ def _answer_problems(doc: AssessmentDocument, questions: set[str]) -> list[Probl
     for i, ans in enumerate(doc.answers):
         where = f"answers[{i}]"
         if ans.question not in questions:
+            problems.append(Problem.of(f"{where}.question", _unknown_question(ans.question)))
+        if ans.alternative not in positions:
+            problems.append(Problem.of(f"{where}.alternative", _no_alternative(ans.alternative)))
+        if (ans.question, ans.alternative) in seen:
             problems.append(
-                Problem(
-                    f"{where}.question",
-                    f"unknown question {ans.question!r} in this workflow version",
+                Problem.of(
+                    where,
+                    Text(N_("This question and alternative are answered twice: keep one answer.")),
                 )
             )
-        if ans.alternative not in positions:
-            problems.append(
-                Problem(f"{where}.alternative", f"no alternative at position {ans.alternative}")
-            )
-        if (ans.question, ans.alternative) in seen:
-            problems.append(Problem(where, "this question and alternative are answered twice"))
         seen.add((ans.question, ans.alternative))
         if ans.direction in (Direction.NONE, Direction.UNKNOWN) and ans.magnitude is not None:
             problems.append(
-                Problem(
+                Problem.of(
                     f"{where}.magnitude",
-                    f"an impact of direction '{ans.direction}' has no magnitude",
+                    Text(
+                        N_(
+                            "An impact that is none or unknown has no magnitude: "
+                            "leave the magnitude empty."
+                        )
+                    ),
                 )
             )
     return problems
@@ -177,32 +216,43 @@ def _follow_up_problems(doc: AssessmentDocument, questions: set[str]) -> list[Pr
     for i, mit in enumerate(doc.mitigations):
         if mit.question not in questions:
             problems.append(
-                Problem(f"mitigations[{i}].question", f"unknown question {mit.question!r}")
+                Problem.of(f"mitigations[{i}].question", _unknown_question(mit.question))
             )
         if mit.alternative is not None and mit.alternative not in positions:
             problems.append(
-                Problem(
-                    f"mitigations[{i}].alternative", f"no alternative at position {mit.alternative}"
-                )
+                Problem.of(f"mitigations[{i}].alternative", _no_alternative(mit.alternative))
             )
     for i, ind in enumerate(doc.follow_up_indicators):
         if ind.question is not None and ind.question not in questions:
             problems.append(
-                Problem(f"follow_up_indicators[{i}].question", f"unknown question {ind.question!r}")
+                Problem.of(f"follow_up_indicators[{i}].question", _unknown_question(ind.question))
             )
     pairs: set[tuple[str, int | None]] = set()
     for i, mit in enumerate(doc.mitigations):
         if (mit.question, mit.alternative) in pairs:
             problems.append(
-                Problem(
+                Problem.of(
                     f"mitigations[{i}]",
-                    "this question and alternative already have a mitigation in the document",
+                    Text(
+                        N_(
+                            "This question and alternative already have a mitigation: "
+                            "change that one instead."
+                        )
+                    ),
                 )
             )
         pairs.add((mit.question, mit.alternative))
     for name, count in Counter(i.name for i in doc.follow_up_indicators).items():
         if count > 1:
-            problems.append(Problem("follow_up_indicators", f"{name!r} is named {count} times"))
+            problems.append(
+                Problem.of(
+                    "follow_up_indicators",
+                    Text(
+                        N_("The indicator %(name)s is named %(count)s times: name each once."),
+                        {"name": name, "count": count},
+                    ),
+                )
+            )
     return problems
 
 
@@ -227,7 +277,9 @@ def import_assessment(
         target = open_for_edit(uow, caller, proposal_id, expected_version, "edit the assessment")
         problems = document_problems(doc, target.bundle)
         if problems:
-            raise InvalidInput("the assessment was not imported: nothing was changed", problems)
+            raise InvalidInput(
+                Text(N_("The assessment was not imported; nothing was changed.")), problems
+            )
         _apply(uow.repos, target.assessment, doc)
         commit_edit(uow, target)
     return show(eva, caller, proposal_id)
@@ -423,7 +475,7 @@ def export_document(eva: Eva, caller: Caller, proposal_id: int) -> AssessmentDoc
         proposal = load_proposal(uow.repos, proposal_id, user)
         assessment = uow.repos.assessment(proposal.id, proposal.revision)
         if assessment is None:  # pragma: no cover - created with every revision
-            raise InvalidInput("no assessment", [Problem("revision", str(proposal.revision))])
+            raise NotFound(no_assessment(proposal.id))
         return current_document(uow.repos, assessment)
 
 
@@ -443,13 +495,11 @@ def _edit(
         target = open_for_edit(uow, caller, proposal_id, expected_version, doing)
         doc = change(current_document(uow.repos, target.assessment))
         if not doc.alternatives:
-            raise InvalidInput(
-                "add the alternatives first",
-                [Problem("alternatives", "at least the chosen alternative")],
-            )
+            first = Text(N_("Add the alternatives first: at least the chosen one."))
+            raise InvalidInput(first, [Problem.of("alternatives", first)])
         problems = document_problems(doc, target.bundle)
         if problems:
-            raise InvalidInput(f"nothing was saved: {len(problems)} problem(s)", problems)
+            raise nothing_saved(problems)
         _apply(uow.repos, target.assessment, doc)
         commit_edit(uow, target)
     return show(eva, caller, proposal_id)

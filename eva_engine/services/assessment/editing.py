@@ -6,9 +6,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from eva_engine.db.unit_of_work import UnitOfWork
-from eva_engine.errors import InvalidInput, NotFound, Problem
+from eva_engine.errors import (
+    LANGUAGE_CODES,
+    N_,
+    InvalidInput,
+    NotFound,
+    Problem,
+    Text,
+    per_language,
+)
 from eva_engine.models import Assessment, Proposal, User
-from eva_engine.services.access import actor_for, load_proposal, require_named_user, require_role
+from eva_engine.services.access import (
+    actor_for,
+    load_proposal,
+    no_assessment,
+    require_named_user,
+    require_role,
+)
 from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.runtime import Caller
 from eva_engine.vocabulary import Role
@@ -42,14 +56,24 @@ def open_for_edit(
     bundle, _ = stored_bundle(uow.repos, proposal.workflow_name, proposal.workflow_version)
     state = bundle.workflow.state(proposal.state)
     if not state.editable:
-        editable = [s.id for s in bundle.workflow.states if s.editable]
-        raise InvalidInput(
-            f"the assessment cannot be edited in state '{proposal.state}'",
-            [Problem("state", f"editing is possible in: {', '.join(editable)}")],
+        editable = [s.title for s in bundle.workflow.states if s.editable]
+        closed = Text(
+            N_(
+                "The assessment cannot be edited in the proposal's present step (%(state)s); "
+                "it can be edited in: %(states)s."
+            ),
+            {
+                **per_language("state", state.title.model_dump()),
+                **per_language(
+                    "states",
+                    {lang: ", ".join(t.get(lang) for t in editable) for lang in LANGUAGE_CODES},
+                ),
+            },
         )
+        raise InvalidInput(closed, [Problem.of("state", closed)])
     assessment = uow.repos.assessment(proposal.id, proposal.revision)
     if assessment is None:  # pragma: no cover - created with every revision
-        raise NotFound(f"proposal {proposal.id} has no assessment")
+        raise NotFound(no_assessment(proposal.id))
     return EditTarget(user, proposal, assessment, bundle)
 
 

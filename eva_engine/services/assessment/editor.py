@@ -8,9 +8,15 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from eva_engine.checklists.completeness import missing_answers
-from eva_engine.errors import NotFound
+from eva_engine.errors import N_, NotFound, Text
 from eva_engine.localized import LocalizedText
-from eva_engine.services.access import actor_for, load_proposal, require_named_user
+from eva_engine.services.access import (
+    actor_for,
+    load_proposal,
+    no_assessment,
+    no_organisation,
+    require_named_user,
+)
 from eva_engine.services.assessment.documents import AnswerIn, current_document
 from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.runtime import Caller, Eva
@@ -89,7 +95,7 @@ def area_matrix(eva: Eva, caller: Caller, proposal_id: int, area_id: str | None)
         bundle, _ = stored_bundle(repos, proposal.workflow_name, proposal.workflow_version)
         assessment = repos.assessment(proposal.id, proposal.revision)
         if assessment is None:  # pragma: no cover - created with every revision
-            raise NotFound(f"proposal {proposal_id} has no assessment")
+            raise NotFound(no_assessment(proposal_id))
         snap = repos.snapshot(assessment.id)
         depth = snap.screening.outcome if snap.screening else None
         progress = {}
@@ -109,7 +115,12 @@ def area_matrix(eva: Eva, caller: Caller, proposal_id: int, area_id: str | None)
         wanted = area_id or areas[0].id
         area = next((a for c in bundle.checklists for a in c.areas if a.id == wanted), None)
         if area is None:
-            raise NotFound(f"no impact area {wanted!r} in this workflow version")
+            raise NotFound(
+                Text(
+                    N_("There is no impact area %(area)s in this proposal's checklists."),
+                    {"area": wanted},
+                )
+            )
         doc = current_document(repos, assessment)
         cells: dict[str, dict[int, AnswerIn]] = {}
         for answer in doc.answers:
@@ -167,7 +178,7 @@ def creation_choices(eva: Eva, caller: Caller) -> CreationChoices:
         user = require_named_user(maybe_user, "creating a proposal")
         grants = [g for g in repos.grants(user.id) if g.role == Role.PREPARER]
         if not grants:
-            raise NotFound("you hold no preparer role")
+            raise NotFound(Text(N_("You hold no preparer role: ask your administrator for one.")))
         org = repos.organisation(grants[0].organisation_id)
         assert org is not None  # noqa: S101 - a foreign key
         bodies = [
@@ -226,10 +237,12 @@ def list_choices(eva: Eva, caller: Caller) -> ListChoices:
         user = require_named_user(maybe_user, "listing proposals")
         organisations = repos.organisations_of(user.id)
         if not organisations:
-            raise NotFound("you hold no role in any organisation")
+            raise NotFound(
+                Text(N_("You hold no role in any organisation: ask your administrator for one."))
+            )
         org = repos.organisation(organisations[0])
         if org is None:  # pragma: no cover - a foreign key
-            raise NotFound("no organisation")
+            raise NotFound(no_organisation(str(organisations[0])))
         definition = repos.latest_definition(org.workflow_name)
         states: list[StateOption] = []
         areas: list[StateOption] = []

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from eva_engine.errors import InvalidInput
 from eva_engine.services.access import actor_for, load_proposal
 from eva_engine.services.assessment.documents import (
     FORMAT,
@@ -13,6 +12,7 @@ from eva_engine.services.assessment.documents import (
     AssessmentDocument,
     current_document,
     document_problems,
+    nothing_saved,
 )
 from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.runtime import Caller, Eva
@@ -43,7 +43,7 @@ def check_answers(eva: Eva, caller: Caller, proposal_id: int, answers: list[Answ
         p for p in document_problems(request_only, bundle) if p.location.startswith("answers")
     ]
     if problems:
-        raise InvalidInput(f"nothing was saved: {len(problems)} problem(s)", problems)
+        raise nothing_saved(problems)
 
 
 class QuestionView(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from eva_engine.errors import InvalidInput, Problem
+from eva_engine.errors import LANGUAGE_CODES, N_, InvalidInput, Problem, Text, per_language
 from eva_engine.models import Screening, utcnow
 from eva_engine.services.assessment.editing import commit_edit, open_for_edit
 from eva_engine.services.command import Command
@@ -13,7 +13,7 @@ from eva_engine.services.proposals.queries import show
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import ProposalView
 from eva_engine.vocabulary import ScreeningOutcome
-from eva_engine.workflow.definition import WorkflowBundle
+from eva_engine.workflow.definition import Choice, WorkflowBundle
 
 
 class RecordScreening(Command):
@@ -26,29 +26,56 @@ class RecordScreening(Command):
     expected_version: Version | None = None
 
 
+def _labels(choices: list[Choice]) -> dict[str, str]:
+    """The choices by their labels, in each language (``per_language``)."""
+    return {lang: "; ".join(c.text.get(lang) for c in choices) for lang in LANGUAGE_CODES}
+
+
 def screening_problems(cmd: RecordScreening, bundle: WorkflowBundle) -> list[Problem]:
     definition = bundle.workflow.screening
     criteria = {c.id for c in definition.criteria}
     exemptions = {e.id for e in definition.exemptions}
     problems = [
-        Problem(f"criteria[{i}]", f"unknown criterion {c!r}; known: {', '.join(sorted(criteria))}")
+        Problem.of(
+            f"criteria[{i}]",
+            Text(
+                N_("%(given)s is not one of the criteria; choose from: %(choices)s."),
+                {"given": c, **per_language("choices", _labels(definition.criteria))},
+            ),
+        )
         for i, c in enumerate(cmd.criteria)
         if c not in criteria
     ]
     if cmd.outcome == ScreeningOutcome.EXEMPT:
         if not (cmd.reason or "").strip():
-            problems.append(Problem("reason", "an exempt screening must record its reason"))
-        if cmd.exemption is None:
-            problems.append(Problem("exemption", f"choose one of: {', '.join(sorted(exemptions))}"))
-        elif cmd.exemption not in exemptions:
             problems.append(
-                Problem(
+                Problem.of(
+                    "reason",
+                    Text(N_("An exempt screening records its reason: write why none is needed.")),
+                )
+            )
+        if cmd.exemption is None or cmd.exemption not in exemptions:
+            problems.append(
+                Problem.of(
                     "exemption",
-                    f"unknown exemption {cmd.exemption!r}; known: {', '.join(sorted(exemptions))}",
+                    Text(
+                        N_("Choose the ground for no assessment: %(choices)s."),
+                        per_language("choices", _labels(definition.exemptions)),
+                    ),
                 )
             )
     elif cmd.exemption is not None:
-        problems.append(Problem("exemption", "only an exempt screening names an exemption"))
+        problems.append(
+            Problem.of(
+                "exemption",
+                Text(
+                    N_(
+                        "Only a screening that needs no assessment names a ground for it: "
+                        "leave the ground empty."
+                    )
+                ),
+            )
+        )
     return problems
 
 
@@ -59,7 +86,9 @@ def record_screening(eva: Eva, caller: Caller, cmd: RecordScreening) -> Proposal
         )
         problems = screening_problems(cmd, target.bundle)
         if problems:
-            raise InvalidInput("the screening was not recorded", problems)
+            raise InvalidInput(
+                Text(N_("The screening was not saved: correct the items named.")), problems
+            )
         existing = uow.repos.snapshot(target.assessment.id).screening
         screening = existing or Screening(
             assessment_id=target.assessment.id, proposal_id=target.proposal.id

@@ -26,9 +26,9 @@ from pydantic import BaseModel, Field, ValidationError
 
 from eva_engine.db.bulk import Lookups, add_all
 from eva_engine.db.repositories import Repositories
-from eva_engine.errors import InvalidInput, NotFound, PermissionDenied, Problem
+from eva_engine.errors import N_, InvalidInput, NotFound, PermissionDenied, Problem, Text
 from eva_engine.models import Assessment, Assignment, Body, Organisation, Proposal, User, utcnow
-from eva_engine.services.access import actor_for
+from eva_engine.services.access import actor_for, no_body, no_organisation
 from eva_engine.services.command import Command
 from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.fields import (
@@ -39,8 +39,11 @@ from eva_engine.services.fields import (
     LongText,
     SourceSystem,
     check_field,
+    json_problem,
     strict_json,
 )
+from eva_engine.services.fields import location as error_location
+from eva_engine.services.fields import what as error_what
 from eva_engine.services.proposals.commands import CreateProposal
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import ProblemView
@@ -92,6 +95,21 @@ class Row:
 
     line: int
     values: dict[str, str]
+    refused: Text | None = None  # what makes the whole row unreadable
+
+
+def _line(line: int | str) -> Text:
+    return Text(N_("line %(line)s"), {"line": line})
+
+
+def _empty(source: str) -> InvalidInput:
+    empty = Text(N_("%(file)s is empty: export the cases again."), {"file": source})
+    return InvalidInput(empty, [Problem.of(source, empty)])
+
+
+def _no_cases(source: str, where: str) -> InvalidInput:
+    none = Text(N_("%(file)s has no cases: export them again."), {"file": source})
+    return InvalidInput(none, [Problem.of(where, none)])
 
 
 def _header_name(raw: str) -> str:
@@ -100,18 +118,34 @@ def _header_name(raw: str) -> str:
 
 def _decode(data: bytes, source: str) -> str:
     if not data.strip():
-        raise InvalidInput(f"{source} is empty", [Problem(source, "the file has no content")])
+        raise _empty(source)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise InvalidInput(
-            f"{source} is not UTF-8 text: save the export as UTF-8 (with or without BOM)",
-            [Problem(f"line {line}", f"byte 0x{data[exc.start]:02x} is not UTF-8")],
+            Text(
+                N_("%(file)s is not UTF-8 text: save the export as UTF-8 (with or without BOM)."),
+                {"file": source},
+            ),
+            [
+                Problem.of(
+                    f"line {line}",
+                    Text(
+                        N_("The byte %(byte)s is not UTF-8: save the file as UTF-8."),
+                        {"byte": f"0x{data[exc.start]:02x}"},
+                    ),
+                    _line(line),
+                )
+            ],
         ) from exc
     if not text.strip():
-        raise InvalidInput(f"{source} is empty", [Problem(source, "the file has no content")])
+        raise _empty(source)
     return text
+
+
+def _column(position: int) -> Text:
+    return Text(N_("line 1, column %(column)s"), {"column": position})
 
 
 def _columns(names: list[str], source: str) -> list[str]:
@@ -125,19 +159,38 @@ def _columns(names: list[str], source: str) -> list[str]:
         name = ALIASES.get(_header_name(raw))
         if name is None:
             problems.append(
-                Problem(
+                Problem.of(
                     f"line 1, column {position}",
-                    f"unknown column {raw.strip()!r}; the columns are {', '.join(FIELDS)}",
+                    Text(
+                        N_("The column %(column)s is not known; the columns are: %(columns)s."),
+                        {"column": raw.strip(), "columns": ", ".join(FIELDS)},
+                    ),
+                    _column(position),
                 )
             )
         elif name in canonical:
-            problems.append(Problem(f"line 1, column {position}", f"column {name!r} is repeated"))
+            problems.append(
+                Problem.of(
+                    f"line 1, column {position}",
+                    Text(N_("The column %(column)s is repeated: keep one."), {"column": name}),
+                    _column(position),
+                )
+            )
         canonical.append(name or "")
     missing = [name for name in REQUIRED_COLUMNS if name not in canonical]
     if missing:
-        problems.append(Problem("line 1", f"missing column(s): {', '.join(missing)}"))
+        problems.append(
+            Problem.of(
+                "line 1",
+                Text(N_("Add the missing columns: %(columns)s."), {"columns": ", ".join(missing)}),
+                _line(1),
+            )
+        )
     if problems:
-        raise InvalidInput(f"{source}: the header row is not usable", problems)
+        raise InvalidInput(
+            Text(N_("%(file)s: the header row cannot be used; correct it."), {"file": source}),
+            problems,
+        )
     return canonical
 
 
@@ -156,19 +209,23 @@ def read_csv(text: str, source: str) -> list[Row]:
             if not any(cell.strip() for cell in record):
                 continue
             if len(record) != len(columns):
-                rows.append(
-                    Row(line, {"": f"has {len(record)} fields, the header has {len(columns)}"})
+                wrong = Text(
+                    N_("The row has %(count)s fields and the header %(columns)s: correct the row."),
+                    {"count": len(record), "columns": len(columns)},
                 )
+                rows.append(Row(line, {}, wrong))
                 continue
             rows.append(Row(line, {c: v.strip() for c, v in zip(columns, record, strict=True)}))
     except csv.Error as exc:
+        not_csv = Text(
+            N_("%(file)s is not valid CSV (%(error)s): export it again."),
+            {"file": source, "error": str(exc)},
+        )
         raise InvalidInput(
-            f"{source} is not valid CSV", [Problem(f"line {reader.line_num}", str(exc))]
+            not_csv, [Problem.of(f"line {reader.line_num}", not_csv, _line(reader.line_num))]
         ) from exc
     if not rows:
-        raise InvalidInput(
-            f"{source} has no cases", [Problem("line 2", "no rows after the header")]
-        )
+        raise _no_cases(source, "line 2")
     return rows
 
 
@@ -222,53 +279,78 @@ def read_json(text: str, source: str) -> tuple[list[Row], str | None]:
         data = strict_json(text)  # no repeated keys, no huge numbers, no NaN
     except JsonRefused as exc:
         raise InvalidInput(
-            f"{source} is not valid JSON", [Problem(exc.location, exc.detail)]
+            Text(
+                N_("%(where)s is not valid JSON: correct it and send it again."), {"where": source}
+            ),
+            [json_problem(exc)],
         ) from exc
     start = _skip_ws(text, 1 if text.startswith("\ufeff") else 0)
     source_system: str | None = None
     if isinstance(data, dict):
         unknown = sorted(set(data) - {"format", "source_system", "cases"})
         if "cases" not in data or not isinstance(data["cases"], list) or unknown:
-            raise InvalidInput(
-                f"{source} is not a case export",
-                [
-                    Problem(
-                        "line 1",
-                        'give a list of cases, or an object {"source_system": ..., "cases": [...]}'
-                        + (f"; unknown key(s): {', '.join(unknown)}" if unknown else ""),
-                    )
-                ],
-            )
+            raise _not_an_export(source)
         source_system = _cell(data.get("source_system")) or None
         items: list[Any] = data["cases"]
         start = _cases_array_start(text, start)
     elif isinstance(data, list):
         items = data
     else:
-        raise InvalidInput(
-            f"{source} is not a case export",
-            [Problem("line 1", "the file holds a single value, not a list of cases")],
-        )
+        raise _not_an_export(source)
     if not items:
-        raise InvalidInput(f"{source} has no cases", [Problem("cases", "the list is empty")])
+        raise _no_cases(source, "cases")
     rows: list[Row] = []
     for item, offset in zip(items, _element_starts(text, start), strict=True):
         line = text.count("\n", 0, offset) + 1
         if not isinstance(item, dict):
-            rows.append(Row(line, {"": "a case must be an object with named fields"}))
+            rows.append(
+                Row(line, {}, Text(N_("A case is an object with named fields: correct it.")))
+            )
             continue
         values: dict[str, str] = {}
         problems: list[str] = []
         for key, value in item.items():
             name = ALIASES.get(_header_name(str(key)))
             if name is None:
-                problems.append(f"unknown field {key!r}")
+                problems.append(str(key)[:80])
             else:
                 values[name] = _cell(value)
+        refused = None
         if problems:
-            values[""] = "; ".join(problems) + f" (the fields are {', '.join(FIELDS)})"
-        rows.append(Row(line, values))
+            refused = Text(
+                N_("Unknown fields: %(fields)s; the fields are: %(known)s."),
+                {"fields": ", ".join(problems), "known": ", ".join(FIELDS)},
+            )
+        rows.append(Row(line, values, refused))
     return rows, source_system
+
+
+def _not_an_export(source: str) -> InvalidInput:
+    wrong = Text(
+        N_(
+            "%(file)s is not a case export: give a list of cases, or an object "
+            '{"source_system": ..., "cases": [...]}.'
+        ),
+        {"file": source},
+    )
+    return InvalidInput(wrong, [Problem.of("line 1", wrong, _line(1))])
+
+
+def _too_long(length: int, limit: int) -> Text:
+    return Text(
+        N_("Too long: %(length)s characters, at most %(max)s. Shorten the text."),
+        {"length": length, "max": limit},
+    )
+
+
+def _needs_roles(roles: str) -> Text:
+    return Text(
+        N_(
+            "Your roles here do not allow this: it needs one of the roles %(roles)s. "
+            "Ask your administrator for the role if you need it."
+        ),
+        {"roles": roles},
+    )
 
 
 def read_rows(data: bytes, source: str, fmt: Format | None) -> tuple[list[Row], str | None]:
@@ -277,10 +359,11 @@ def read_rows(data: bytes, source: str, fmt: Format | None) -> tuple[list[Row], 
         lowered = source.lower()
         fmt = "json" if lowered.endswith(".json") else "csv" if lowered.endswith(".csv") else None
     if fmt is None:
-        raise InvalidInput(
-            f"cannot tell the format of {source}",
-            [Problem("format", "name the file .csv or .json, or give the format")],
+        unknown = Text(
+            N_("The format of %(file)s is not known: name the file .csv or .json, or give it."),
+            {"file": source},
         )
+        raise InvalidInput(unknown, [Problem.of("format", unknown)])
     text = _decode(data, source)
     if fmt == "json":
         return read_json(text, source)
@@ -334,8 +417,9 @@ class Checked:
     existing: int | None = None
     problems: list[Problem] = field(default_factory=list)
 
-    def bad(self, name: str, message: str) -> None:
-        self.problems.append(Problem(f'line {self.row.line}, field "{name}"', message))
+    def bad(self, name: str, message: Text) -> None:
+        where = Text(N_("line %(line)s, field %(field)s"), {"line": self.row.line, "field": name})
+        self.problems.append(Problem.of(f'line {self.row.line}, field "{name}"', message, where))
 
 
 def _parse_date(text: str) -> date | None:
@@ -386,8 +470,8 @@ class _Checker:
             v.get("external_id", ""),
             v.get("source_system") or self.default_source or "",
         )
-        if "" in v:
-            out.problems.append(Problem(f"line {row.line}", v[""]))
+        if row.refused is not None:
+            out.problems.append(Problem.of(f"line {row.line}", row.refused, _line(row.line)))
             return out
         self._check_identity(out)
         self._check_fields(out)
@@ -398,18 +482,29 @@ class _Checker:
 
     def _check_identity(self, out: Checked) -> None:
         if not out.external_id:
-            out.bad("external_id", "required: the case's id in the source system")
+            out.bad(
+                "external_id", Text(N_("Give the case's id in the source system: it is required."))
+            )
         elif len(out.external_id) > MAX_EXTERNAL_ID:
-            out.bad("external_id", f"longer than {MAX_EXTERNAL_ID} characters")
+            out.bad("external_id", _too_long(len(out.external_id), MAX_EXTERNAL_ID))
         if not out.source_system:
-            out.bad("source_system", "required: give the column or the source system option")
+            out.bad(
+                "source_system",
+                Text(N_("Give the source system: in its column or as the source system option.")),
+            )
         elif len(out.source_system) > MAX_SOURCE_SYSTEM:
-            out.bad("source_system", f"longer than {MAX_SOURCE_SYSTEM} characters")
+            out.bad("source_system", _too_long(len(out.source_system), MAX_SOURCE_SYSTEM))
         if out.problems:
             return
         key = (out.source_system, out.external_id)
         if key in self.seen:
-            out.bad("external_id", f"{out.external_id!r} is also on line {self.seen[key]}")
+            out.bad(
+                "external_id",
+                Text(
+                    N_("%(id)s is also on line %(line)s: import each case once."),
+                    {"id": out.external_id, "line": self.seen[key]},
+                ),
+            )
             return
         self.seen[key] = out.row.line
         out.existing = self.known.get(key)
@@ -421,25 +516,36 @@ class _Checker:
         if publicity is None:
             out.bad(
                 "publicity",
-                f"{v['publicity']!r} is not one of public, partly_confidential, confidential",
+                Text(
+                    N_("%(given)s is not one of public, partly_confidential, confidential."),
+                    {"given": v["publicity"]},
+                ),
             )
         personal = v.get("contains_personal_data", "").lower()
         if personal not in YES | NO:
-            out.bad("contains_personal_data", f"{personal!r} is not yes or no")
+            out.bad(
+                "contains_personal_data",
+                Text(N_("%(given)s is not yes or no: give either."), {"given": personal}),
+            )
         try:
             out.description = check_field(CaseRow, "description", v.get("description") or None)
         except InvalidInput as exc:
-            out.bad("description", exc.problems[0].message)
+            out.bad("description", exc.problems[0].what or Text(N_("This value is not valid.")))
         case_number = v.get("case_number", "")
         if case_number and not re.fullmatch(self.org.case_number_pattern, case_number, re.ASCII):
             out.bad(
                 "case_number",
-                f"{case_number!r} does not look like {self.org.case_number_example!r}",
+                Text(
+                    N_(
+                        "%(given)s is not in your organisation's format: write it like %(example)s."
+                    ),
+                    {"given": case_number, "example": self.org.case_number_example},
+                ),
             )
         if v.get("body"):
             out.body = self.body(v["body"])
             if out.body is None:
-                out.bad("body", f"no body {v['body']!r} in {self.org.code}")
+                out.bad("body", no_body(v["body"], self.org.code))
         try:
             out.cmd = CreateProposal(
                 organisation=self.org.code,
@@ -454,25 +560,38 @@ class _Checker:
                 contains_personal_data=personal in YES,
             )
         except ValidationError as exc:
-            for error in exc.errors():
-                message = str(error["msg"]).removeprefix("Value error, ")
-                name = str(error["loc"][0]) if error["loc"] else message.split(":")[0]
-                out.bad(name, message.removeprefix(f"{name}: "))
+            for error in exc.errors(include_url=False):
+                out.bad(error_location(error) or "case", error_what(error))
 
     def _person(self, out: Checked, name: str, username: str, role: Role) -> User | None:
         person = self.lookups.user(username)
         if person is None or not person.active:
-            out.bad(name, f"no active user {username!r}")
+            out.bad(
+                name,
+                Text(
+                    N_("There is no active user %(username)s. Check the username."),
+                    {"username": username},
+                ),
+            )
             return None
         if out.body is not None and role not in self.lookups.roles_for(person, out.body.id):
-            out.bad(name, f"{username} holds no {role.value} role for {out.body.code}")
+            out.bad(
+                name,
+                Text(
+                    N_(
+                        "%(username)s does not hold the role of %(roles)s for this body: "
+                        "choose another."
+                    ),
+                    {"username": username, "roles": role.value},
+                ),
+            )
         return person
 
     def _check_people(self, out: Checked) -> None:
         v = out.row.values
         preparer = v.get("preparer") or (self.user.username if self.user else None)
         if preparer is None:
-            out.bad("preparer", "required when the import is not made as a user")
+            out.bad("preparer", Text(N_("Name the preparer: the import is not made as a user.")))
         else:
             out.preparer = self._person(out, "preparer", preparer, Role.PREPARER)
         if v.get("presenter"):
@@ -480,11 +599,7 @@ class _Checker:
         if out.body is not None and self.user is not None:
             held = self.lookups.roles_for(self.user, out.body.id)
             if not held & {Role.PREPARER, Role.ADMIN}:
-                out.bad(
-                    "body",
-                    f"{self.user.username} cannot create proposals in {out.body.code}: "
-                    "needs the preparer or admin role there",
-                )
+                out.bad("body", _needs_roles("preparer, admin"))
 
     def _check_meeting(self, out: Checked) -> None:
         text = out.row.values.get("meeting_date", "")
@@ -492,7 +607,13 @@ class _Checker:
             return
         day = _parse_date(text)
         if day is None:
-            out.bad("meeting_date", f"{text!r} is not a date (2026-12-15 or 15.12.2026)")
+            out.bad(
+                "meeting_date",
+                Text(
+                    N_("%(given)s is not a date: write it like 2026-12-15 or 15.12.2026."),
+                    {"given": text},
+                ),
+            )
             return
         found = [
             m
@@ -500,17 +621,19 @@ class _Checker:
             if m.starts_at.astimezone(LOCAL_TIME).date() == day
         ]
         if not found:
-            out.bad("meeting_date", f"no meeting of {out.body.code} on {day.isoformat()}")
+            out.bad(
+                "meeting_date",
+                Text(
+                    N_("The body %(body)s has no meeting on %(day)s: create it first."),
+                    {"body": out.body.code, "day": day.isoformat()},
+                ),
+            )
             return
         if self.user is not None and not self.lookups.roles_for(self.user, out.body.id) & {
             Role.SECRETARY,
             Role.ADMIN,
         }:
-            out.bad(
-                "meeting_date",
-                f"{self.user.username} cannot schedule proposals in {out.body.code}: "
-                "needs the secretary or admin role there (leave the date out)",
-            )
+            out.bad("meeting_date", _needs_roles("secretary, admin"))
             return
         out.meeting_id = found[0].id
 
@@ -538,15 +661,12 @@ def import_proposals(
         uow.audit.actor, user = actor_for(repos, caller)
         org = repos.organisation_by_code(organisation)
         if org is None or (user is not None and not repos.holds_any_role(user.id, org.id)):
-            raise NotFound(f"no organisation {organisation!r}")
+            raise NotFound(no_organisation(organisation))
         if user is not None:
             held = {g.role for g in repos.grants(user.id) if g.organisation_id == org.id}
             acting = next((r for r in (Role.PREPARER, Role.ADMIN) if r in held), None)
             if acting is None:
-                raise PermissionDenied(
-                    f"{user.username} cannot import proposals: needs the preparer or admin "
-                    f"role in {org.code}"
-                )
+                raise PermissionDenied(_needs_roles("preparer, admin"))
             uow.audit.role = acting.value
         checker = _Checker(repos, org, user, default_source)
         checker.prepare(rows)
@@ -555,8 +675,13 @@ def import_proposals(
         if bad and not skip_invalid:
             problems = [p for c in bad for p in c.problems]
             raise InvalidInput(
-                f"nothing was imported: {len(bad)} of {len(rows)} row(s) in {source} have "
-                f"errors (fix them, or import the others with skip_invalid)",
+                Text(
+                    N_(
+                        "Nothing was imported: %(bad)s of %(count)s rows in %(file)s have errors. "
+                        "Correct them, or import the others with skip_invalid."
+                    ),
+                    {"bad": len(bad), "count": len(rows), "file": source},
+                ),
                 problems,
             )
         report = ImportReport(
@@ -593,8 +718,13 @@ def import_proposals(
             definition = repos.latest_definition(org.workflow_name)
             if definition is None:
                 raise NotFound(
-                    f"workflow {org.workflow_name!r} has not been published: "
-                    "run 'eva workflows publish' first"
+                    Text(
+                        N_(
+                            "The workflow %(workflow)s has not been published: an administrator "
+                            "publishes it first (eva workflows publish)."
+                        ),
+                        {"workflow": org.workflow_name},
+                    )
                 )
             proposals = create_in_bulk(repos, org, new, definition.name, definition.version)
             uow.commit()

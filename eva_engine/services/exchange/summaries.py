@@ -18,10 +18,10 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field
 
 from eva_engine.db.audit import AuditContext, PendingEvent
-from eva_engine.errors import NotFound, PermissionDenied
+from eva_engine.errors import N_, NotFound, PermissionDenied, Text
 from eva_engine.localized import LocalizedText
 from eva_engine.models import Answer, Proposal
-from eva_engine.services.access import actor_for, load_proposal
+from eva_engine.services.access import actor_for, load_proposal, no_assessment
 from eva_engine.services.assessment.documents import AssessmentDocument, current_document
 from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.runtime import Caller, Eva
@@ -162,8 +162,13 @@ def _log_export(audit: AuditContext, proposal: Proposal, what: str, public: bool
 def refuse_public(proposal: Proposal) -> None:
     if proposal.publicity == Publicity.CONFIDENTIAL:
         raise PermissionDenied(
-            f"proposal {proposal.id} is confidential ({proposal.confidentiality_ground}): it has "
-            "no public summary. Export it without the public option for internal use only."
+            Text(
+                N_(
+                    "Proposal %(id)s is confidential (%(ground)s): it has no public summary. "
+                    "Export it without the public option, for internal use only."
+                ),
+                {"id": proposal.id, "ground": proposal.confidentiality_ground or ""},
+            )
         )
 
 
@@ -192,7 +197,7 @@ def summary(eva: Eva, caller: Caller, proposal_id: int, *, public: bool = False)
         keep = not public or proposal.publicity == Publicity.PUBLIC
         assessment = repos.assessment(proposal.id, proposal.revision)
         if assessment is None:  # pragma: no cover - created with every revision
-            raise NotFound(f"proposal {proposal.id} has no assessment")
+            raise NotFound(no_assessment(proposal.id))
         bundle, _ = stored_bundle(repos, proposal.workflow_name, proposal.workflow_version)
         snap = repos.snapshot(assessment.id)
         org = repos.organisation(proposal.organisation_id)
@@ -339,7 +344,7 @@ def export_assessment(eva: Eva, caller: Caller, proposal_id: int) -> AssessmentD
         proposal = load_proposal(repos, proposal_id, user)
         assessment = repos.assessment(proposal.id, proposal.revision)
         if assessment is None:  # pragma: no cover - created with every revision
-            raise NotFound(f"proposal {proposal.id} has no assessment")
+            raise NotFound(no_assessment(proposal.id))
         document = current_document(repos, assessment)
         if _log_export(uow.audit, proposal, "assessment", False):
             uow.commit()

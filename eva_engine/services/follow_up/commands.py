@@ -62,10 +62,7 @@ class WaiveFollowUp(Command):
 
 
 def _missing(follow_up_id: int) -> NotFound:
-    return NotFound(
-        f"no follow-up {follow_up_id}",
-        text=Text(N_("There is no follow-up %(id)s."), {"id": follow_up_id}),
-    )
+    return NotFound(Text(N_("There is no follow-up %(id)s."), {"id": follow_up_id}))
 
 
 def _open(
@@ -89,7 +86,7 @@ def _open(
     bundle, _ = stored_bundle(repos, proposal.workflow_name, proposal.workflow_version)
     if bundle.workflow.state(proposal.state).final:
         raise InvalidInput(
-            f"proposal {proposal.id} is {proposal.state}: its follow-ups can no longer change",
+            Text(N_("The proposal has been closed: its follow-ups can no longer change.")),
             [
                 Problem.of(
                     "follow_up_id",
@@ -135,7 +132,7 @@ def record_result(eva: Eva, caller: Caller, cmd: RecordResult) -> FollowUpView:
         now = utcnow()
         if cmd.measured_on > now.date():
             raise InvalidInput(
-                "the measurement date is in the future",
+                Text(N_("The measurement date is in the future: give the day it was measured.")),
                 [
                     Problem.of(
                         "measured_on",

@@ -269,10 +269,7 @@ def follow_up_proposal(eva: Eva, caller: Caller, follow_up_id: int) -> int:
     with eva.reading() as uow:
         _, user = actor_for(uow.repos, caller)
         found = uow.repos.follow_up(follow_up_id)
-        missing = NotFound(
-            f"no follow-up {follow_up_id}",
-            text=Text(N_("There is no follow-up %(id)s."), {"id": follow_up_id}),
-        )
+        missing = NotFound(Text(N_("There is no follow-up %(id)s."), {"id": follow_up_id}))
         if found is None:
             raise missing
         try:

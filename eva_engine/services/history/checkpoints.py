@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.engine import make_url
 
 from eva_engine.db.audit import Anchor, ChainState, VerifyResult, canonical
-from eva_engine.errors import InvalidInput, Problem
+from eva_engine.errors import N_, InvalidInput, Problem, Text
 from eva_engine.services.history import trail
 from eva_engine.services.runtime import Eva
 
@@ -37,17 +37,15 @@ _HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")
 _KEY_ID_LABEL = b"eva audit checkpoint key id"
 
 
-def _key_problem(message: str) -> InvalidInput:
-    return InvalidInput(
-        f"{KEY_VARIABLE} is not usable: {message}",
-        [
-            Problem(
-                KEY_VARIABLE,
-                f"{message}; make one with: python3 -c "
-                "'import secrets; print(secrets.token_hex(32))'",
-            )
-        ],
+def _key_problem(why: Text) -> InvalidInput:
+    unusable = Text(
+        N_(
+            "The checkpoint key %(variable)s cannot be used; make one with: "
+            "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+        ),
+        {"variable": KEY_VARIABLE},
     )
+    return InvalidInput(unusable, [Problem.of(KEY_VARIABLE, why)])
 
 
 def audit_key(raw: str | None) -> bytes:
@@ -57,7 +55,9 @@ def audit_key(raw: str | None) -> bytes:
     proves nothing."""
     text = (raw or "").strip()
     if not text:
-        raise _key_problem("it is not set, and a checkpoint needs a key kept outside the database")
+        raise _key_problem(
+            Text(N_("It is not set, and a checkpoint needs a key kept outside the database."))
+        )
     if _HEX.fullmatch(text):
         key = bytes.fromhex(text)
     else:
@@ -65,11 +65,16 @@ def audit_key(raw: str | None) -> bytes:
         try:
             key = base64.b64decode(normalised + "=" * (-len(normalised) % 4), validate=True)
         except (binascii.Error, ValueError):
-            raise _key_problem("it is neither hex nor base64") from None
+            raise _key_problem(Text(N_("It is neither hex nor base64."))) from None
     if len(key) < MIN_KEY_BYTES:
-        raise _key_problem(f"it holds {len(key)} bytes, fewer than {MIN_KEY_BYTES}")
+        raise _key_problem(
+            Text(
+                N_("It holds %(count)s bytes, fewer than %(min)s."),
+                {"count": len(key), "min": MIN_KEY_BYTES},
+            )
+        )
     if len(set(key)) < MIN_DISTINCT_BYTES:
-        raise _key_problem("its bytes repeat too much to be random")
+        raise _key_problem(Text(N_("Its bytes repeat too much to be random.")))
     return key
 
 
@@ -173,15 +178,20 @@ def save(checkpoint: Checkpoint, path: Path) -> None:
             out.flush()
             os.fsync(out.fileno())
     except FileExistsError:
-        raise InvalidInput(
-            f"{path} exists already; a checkpoint is never written over another one",
-            [Problem("--out", f"{path}: exists; give a new file name, e.g. with the date")],
-        ) from None
+        exists = Text(
+            N_(
+                "%(file)s exists already, and a checkpoint is never written over another one: "
+                "give a new file name, e.g. with the date."
+            ),
+            {"file": str(path)},
+        )
+        raise InvalidInput(exists, [Problem.of("--out", exists)]) from None
     except OSError as exc:
-        raise InvalidInput(
-            f"the checkpoint cannot be written to {path} ({exc.strerror})",
-            [Problem("--out", f"{path}: {exc.strerror}")],
-        ) from None
+        cannot = Text(
+            N_("The file %(file)s cannot be written (%(error)s): choose another place."),
+            {"file": str(path), "error": exc.strerror or ""},
+        )
+        raise InvalidInput(cannot, [Problem.of("--out", cannot)]) from None
 
 
 @dataclass(frozen=True)
@@ -193,36 +203,40 @@ class Loaded:
     problem: str | None = None
 
 
+def _not_a_checkpoint(path: Path) -> InvalidInput:
+    wrong = Text(
+        N_("%(file)s is not an eva audit checkpoint (a JSON document of format %(format)s)."),
+        {"file": str(path), "format": FORMAT},
+    )
+    return InvalidInput(wrong, [Problem.of("--checkpoint", wrong)])
+
+
 def load(path: Path, key: bytes) -> Loaded:
     """Read a checkpoint file and check its HMAC. A file that is not a checkpoint at all is
     invalid input; one whose content or key does not match its HMAC is reported (``problem``)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise InvalidInput(
-            f"the checkpoint {path} cannot be read ({exc.strerror})",
-            [Problem("--checkpoint", f"{path}: {exc.strerror}")],
-        ) from None
+        cannot = Text(
+            N_("The file %(file)s cannot be read (%(error)s): check its name and rights."),
+            {"file": str(path), "error": exc.strerror or ""},
+        )
+        raise InvalidInput(cannot, [Problem.of("--checkpoint", cannot)]) from None
     except (UnicodeDecodeError, json.JSONDecodeError):
         data = None
     if isinstance(data, dict) and data.get("format") == SINGLE_CHAIN_FORMAT:
-        raise InvalidInput(
-            f"{path} is a checkpoint of the single audit chain eva kept before one chain per "
-            "organisation; it cannot be checked against the chains of today",
-            [
-                Problem(
-                    "--checkpoint",
-                    f"{path}: format {SINGLE_CHAIN_FORMAT}; compare its seq and hash with the "
-                    "old head recorded in the installation chain's audit.chain_migrated event "
-                    "(docs/audit.md), and make a new checkpoint",
-                )
-            ],
+        old = Text(
+            N_(
+                "%(file)s is a checkpoint of the single audit chain eva kept before one chain per "
+                "organisation (format %(format)s): compare its seq and hash with the old head "
+                "recorded in the installation chain's audit.chain_migrated event "
+                "(docs/audit.md), and make a new checkpoint."
+            ),
+            {"file": str(path), "format": SINGLE_CHAIN_FORMAT},
         )
+        raise InvalidInput(old, [Problem.of("--checkpoint", old)])
     if not isinstance(data, dict) or data.get("format") != FORMAT or "mac" not in data:
-        raise InvalidInput(
-            f"{path} is not an eva audit checkpoint",
-            [Problem("--checkpoint", f"{path}: not a JSON document of format {FORMAT}")],
-        )
+        raise _not_a_checkpoint(path)
     content = {k: v for k, v in data.items() if k != "mac"}
     if content.get("key_id") != key_id(key):
         return Loaded(
@@ -241,10 +255,7 @@ def load(path: Path, key: bytes) -> Loaded:
     try:
         checkpoint = Checkpoint.model_validate(data)
     except ValidationError:  # authentic, yet not what eva writes: a bug, or an old format
-        raise InvalidInput(
-            f"{path} is not an eva audit checkpoint",
-            [Problem("--checkpoint", f"{path}: its fields are not those of {FORMAT}")],
-        ) from None
+        raise _not_a_checkpoint(path) from None
     when = f"{checkpoint.created_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
     anchors = [
         Anchor(

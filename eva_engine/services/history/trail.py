@@ -255,10 +255,11 @@ def organisation_chain(eva: Eva, code: str) -> int:
     with eva.reading() as uow:
         organisation = uow.repos.organisation_by_code(code)
         if organisation is None:
-            raise InvalidInput(
-                f"there is no organisation {code!r}",
-                [Problem("--org", f"{code}: no such organisation; give its code, e.g. ESPOO")],
+            nothing = Text(
+                N_("There is no organisation %(organisation)s: give its code, e.g. espoo."),
+                {"organisation": code},
             )
+            raise InvalidInput(nothing, [Problem.of("--org", nothing)])
         return organisation.id
 
 
@@ -289,8 +290,7 @@ def _auditor_organisation(repos: Repositories, user: User) -> tuple[int, str]:
     ]
     if not grants:
         raise PermissionDenied(
-            "only an auditor or an administrator reads the whole history",
-            text=Text(N_("Only an auditor or an administrator reads the whole history.")),
+            Text(N_("Only an auditor or an administrator reads the whole history."))
         )
     return grants[0].organisation_id, grants[0].role.value
 
@@ -371,9 +371,11 @@ def audit_events(
 ) -> EventPage:
     """The events of one year in the auditor's organisation, oldest first, in pages."""
     if not 1 <= limit <= 500:
-        raise InvalidInput("limit must be 1-500", [Problem("limit", str(limit))])
+        limited = Text(N_("Give a number from 1 to 500."))
+        raise InvalidInput(limited, [Problem.of("limit", limited)])
     if not 2000 <= year <= 2100:
-        raise InvalidInput("not a year", [Problem("year", str(year))])
+        no_year = Text(N_("Give a year from 2000 to 2100."))
+        raise InvalidInput(no_year, [Problem.of("year", no_year)])
     with eva.reading() as uow:
         repos = uow.repos
         uow.audit.actor, maybe_user = actor_for(repos, caller)
@@ -381,7 +383,7 @@ def audit_events(
         org_id, role = _auditor_organisation(repos, user)
         org = repos.organisation(org_id)
         if org is None:  # pragma: no cover - a foreign key
-            raise NotFound("no organisation")
+            raise NotFound(Text(N_("There is no such organisation.")))
         rows = repos.events(
             organisation_id=org.id,
             action=action or None,

@@ -41,7 +41,7 @@ from eva_engine.db.audit import (
 )
 from eva_engine.db.engine import make_engine
 from eva_engine.db.migrate import alembic_config
-from eva_engine.errors import InvalidInput, Problem, Unavailable
+from eva_engine.errors import N_, InvalidInput, Problem, Text, Unavailable
 from eva_engine.models import GENESIS_HASH
 from eva_engine.services.history import checkpoints
 
@@ -154,18 +154,19 @@ def _backend(url: URL) -> Backend:
         return "sqlite"
     if name == "postgresql":
         return "postgresql"
-    raise InvalidInput(
-        f"eva backs up SQLite and PostgreSQL databases, not {name}",
-        [Problem("EVA_DATABASE_URL", f"a {name} database")],
-    )
+    kind = Text(N_("eva backs up SQLite and PostgreSQL databases, not %(kind)s."), {"kind": name})
+    raise InvalidInput(kind, [Problem.of("EVA_DATABASE_URL", kind)])
 
 
 def _sqlite_path(url: URL, variable: str) -> Path:
     if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
-        raise InvalidInput(
-            "a SQLite database is backed up and restored as a file",
-            [Problem(variable, "give sqlite:///path/to/file.sqlite3")],
+        file = Text(
+            N_(
+                "A SQLite database is backed up and restored as a file: give "
+                "sqlite:///path/to/file.sqlite3."
+            )
         )
+        raise InvalidInput(file, [Problem.of(variable, file)])
     return Path(url.database)
 
 
@@ -192,8 +193,13 @@ def _run(program: str, arguments: list[str], url: URL) -> None:
     binary = shutil.which(program)
     if binary is None:
         raise Unavailable(
-            f"{program} is not installed (or not on PATH): install the PostgreSQL client "
-            "programs of the server's major version"
+            Text(
+                N_(
+                    "%(program)s is not installed (or not on PATH): install the PostgreSQL "
+                    "client programs of the server's major version."
+                ),
+                {"program": program},
+            )
         )
     uri, env = _libpq(url)
     done = subprocess.run(  # noqa: S603 - a fixed program, arguments as a list, no shell
@@ -206,26 +212,37 @@ def _run(program: str, arguments: list[str], url: URL) -> None:
     if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines() if line.strip()]
         raise Unavailable(
-            f"{program} failed (exit {done.returncode}): "
-            + (lines[0] if lines else "no message")
-            + ("" if len(lines) < 2 else f" (and {len(lines) - 1} more lines)")
+            Text(
+                N_("%(program)s failed (exit %(code)s): %(output)s"),
+                {
+                    "program": program,
+                    "code": done.returncode,
+                    "output": (lines[0] if lines else "-")
+                    + ("" if len(lines) < 2 else f" (+{len(lines) - 1})"),
+                },
+            )
         )
 
 
 # backup ---------------------------------------------------------------------------------------
 def _new_folder(out: Path) -> None:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise InvalidInput(
-            f"{out} exists and is not an empty folder; a backup is never written over anything",
-            [Problem("--out", f"{out}: give a new folder, e.g. with the date")],
+        exists = Text(
+            N_(
+                "%(folder)s exists and is not an empty folder, and a backup is never written "
+                "over anything: give a new folder, e.g. with the date."
+            ),
+            {"folder": str(out)},
         )
+        raise InvalidInput(exists, [Problem.of("--out", exists)])
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InvalidInput(
-            f"the backup folder {out} cannot be made ({exc.strerror})",
-            [Problem("--out", f"{out}: {exc.strerror}")],
-        ) from None
+        cannot = Text(
+            N_("The folder %(folder)s cannot be made (%(error)s): choose another place."),
+            {"folder": str(out), "error": exc.strerror or ""},
+        )
+        raise InvalidInput(cannot, [Problem.of("--out", cannot)]) from None
 
 
 @contextmanager
@@ -254,10 +271,10 @@ def _copy_sqlite(source: Path, target: Path) -> None:
 def _backup_sqlite(url: URL, out: Path) -> _Contents:
     source = _sqlite_path(url, "EVA_DATABASE_URL")
     if not source.is_file():
-        raise InvalidInput(
-            f"there is no database at {source}",
-            [Problem("EVA_DATABASE_URL", f"{source}: no such file")],
+        missing = Text(
+            N_("There is no database at %(file)s: check EVA_DATABASE_URL."), {"file": str(source)}
         )
+        raise InvalidInput(missing, [Problem.of("EVA_DATABASE_URL", missing)])
     copy = out / DATA_FILES["sqlite"]
     _copy_sqlite(source, copy)
     # The manifest describes the copy itself, so it is exactly what was copied.
@@ -286,7 +303,10 @@ def _backup_postgresql(url: URL, out: Path) -> _Contents:
 def _unreachable(database_url: str, exc: OperationalError) -> Unavailable:
     reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
     return Unavailable(
-        f"the database {checkpoints.database_label(database_url)} cannot be used ({reason})"
+        Text(
+            N_("The database %(database)s cannot be used (%(error)s)."),
+            {"database": checkpoints.database_label(database_url), "error": reason},
+        )
     )
 
 
@@ -355,29 +375,35 @@ def read_manifest(folder: Path) -> Manifest:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         manifest = Manifest.model_validate(data)
-    except OSError as exc:
-        raise InvalidInput(
-            f"{folder} is not an eva backup: {MANIFEST} cannot be read ({exc.strerror})",
-            [Problem("PATH", f"{path}: {exc.strerror}")],
-        ) from None
+    except OSError:
+        raise _not_a_backup(folder) from None
     except (ValueError, ValidationError):
-        raise InvalidInput(
-            f"{folder} is not an eva backup: {MANIFEST} is not a manifest of format {FORMAT}",
-            [Problem("PATH", f"{path}: not a manifest")],
-        ) from None
+        raise _not_a_backup(folder) from None
     if manifest.format != FORMAT or manifest.file != DATA_FILES[manifest.backend]:
-        raise InvalidInput(
-            f"{folder} is a backup of another format ({manifest.format})",
-            [Problem("PATH", f"{path}: format {manifest.format}, this eva reads {FORMAT}")],
+        other = Text(
+            N_("%(folder)s is a backup of another format (%(given)s); this eva reads %(format)s."),
+            {"folder": str(folder), "given": manifest.format, "format": FORMAT},
         )
+        raise InvalidInput(other, [Problem.of("PATH", other)])
     data_file = folder / manifest.file
     if not data_file.is_file() or _sha256(data_file) != manifest.sha256:
-        raise InvalidInput(
-            f"the backup's database file {data_file} is missing or does not match its manifest "
-            "(damaged, or altered): nothing was restored",
-            [Problem("PATH", f"{data_file}: SHA-256 differs from {MANIFEST}")],
+        damaged = Text(
+            N_(
+                "The backup's database file %(file)s is missing or does not match its manifest "
+                "(damaged, or altered): nothing was restored."
+            ),
+            {"file": str(data_file)},
         )
+        raise InvalidInput(damaged, [Problem.of("PATH", damaged)])
     return manifest
+
+
+def _not_a_backup(folder: Path) -> InvalidInput:
+    wrong = Text(
+        N_("%(folder)s is not an eva backup: its %(manifest)s cannot be read as one."),
+        {"folder": str(folder), "manifest": MANIFEST},
+    )
+    return InvalidInput(wrong, [Problem.of("PATH", wrong)])
 
 
 def _refuse_non_empty(engine: Engine, where: str) -> None:
@@ -396,11 +422,15 @@ def _refuse_non_empty(engine: Engine, where: str) -> None:
                 text("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
             ).scalar_one()
     if found:
-        raise InvalidInput(
-            f"the database {where} is not empty (it holds {found} tables or other objects): "
-            "a backup is restored into a fresh, empty database only; nothing was restored",
-            [Problem("--database", f"{where}: not empty; create a new database")],
+        full = Text(
+            N_(
+                "The database %(database)s is not empty (it holds %(count)s tables or other "
+                "objects): a backup is restored into a new, empty database only. Nothing was "
+                "restored."
+            ),
+            {"database": where, "count": found},
         )
+        raise InvalidInput(full, [Problem.of("--database", full)])
 
 
 def _revision_check(revision: str | None) -> tuple[Check, bool]:
@@ -512,11 +542,11 @@ def _restore(
     url = make_url(database_url)
     target = checkpoints.database_label(database_url)
     if _backend(url) != manifest.backend:
-        raise InvalidInput(
-            f"a {manifest.backend} backup is restored into a {manifest.backend} database, "
-            f"not into {url.get_backend_name()}",
-            [Problem("--database", f"{target}: another kind of database")],
+        kind = Text(
+            N_("A %(kind)s backup is restored into a %(kind)s database, not into %(other)s."),
+            {"kind": manifest.backend, "other": url.get_backend_name()},
         )
+        raise InvalidInput(kind, [Problem.of("--database", kind)])
     anchors, checkpoint_checks = _anchors(folder, raw_key, given)  # a bad key: refused first
     data_file = folder / manifest.file
     if manifest.backend == "sqlite":

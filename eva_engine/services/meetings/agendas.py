@@ -8,7 +8,13 @@ from pydantic import BaseModel, Field
 
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import N_, NotFound, PermissionDenied, Problem, Text
-from eva_engine.services.access import actor_for, require_named_user, require_role
+from eva_engine.services.access import (
+    actor_for,
+    no_meeting,
+    no_proposal,
+    require_named_user,
+    require_role,
+)
 from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.proposals.queries import completeness
 from eva_engine.services.runtime import Caller, Eva
@@ -133,7 +139,7 @@ def agenda(eva: Eva, caller: Caller, meeting_id: int) -> AgendaView:
         user = require_named_user(maybe_user, "an agenda")
         meeting = repos.meeting(meeting_id)
         if meeting is None:
-            raise NotFound(f"no meeting {meeting_id}")
+            raise NotFound(no_meeting(meeting_id))
         try:
             require_role(
                 repos,
@@ -147,7 +153,7 @@ def agenda(eva: Eva, caller: Caller, meeting_id: int) -> AgendaView:
             # Another organisation's meeting does not exist for this user; in their own, a
             # meeting of a body they have no part in is refused for what it is.
             if not repos.holds_any_role(user.id, meeting.organisation_id):
-                raise NotFound(f"no meeting {meeting_id}") from exc
+                raise NotFound(no_meeting(meeting_id)) from exc
             raise
         body = repos.body(meeting.body_id)
         proposals = repos.meeting_items(meeting.id)
@@ -156,7 +162,7 @@ def agenda(eva: Eva, caller: Caller, meeting_id: int) -> AgendaView:
             if proposal.publicity != Publicity.PUBLIC and not (
                 covered is None or proposal.body_id in covered
             ):
-                raise NotFound(f"no proposal {proposal.id}")
+                raise NotFound(no_proposal(proposal.id))
         # The completeness of every item from one query per kind of row (completeness itself
         # reads nothing), whatever the length of the agenda.
         ids = [p.id for p in proposals]

@@ -27,7 +27,12 @@ from eva_engine.errors import (
     Text,
 )
 from eva_engine.models import Organisation, OutboxMessage, User, Webhook, utcnow
-from eva_engine.services.access import actor_for, administered_organisation, require_role_in
+from eva_engine.services.access import (
+    actor_for,
+    administered_organisation,
+    no_organisation,
+    require_role_in,
+)
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import Channel, DeliveryState, NotificationKind, Role
 
@@ -285,18 +290,15 @@ def _visible_organisations(
     if organisation:
         org = repos.organisation_by_code(organisation)
         if org is None:
-            raise NotFound(f"no organisation {organisation!r}")
+            raise NotFound(no_organisation(organisation))
         if user is not None and org.id not in store.admin_organisations(repos.session, user.id):
-            raise NotFound(f"no organisation {organisation!r}")
+            raise NotFound(no_organisation(organisation))
         return [org.id]
     if user is None:
         return None
     orgs = store.admin_organisations(repos.session, user.id)
     if not orgs:
-        raise PermissionDenied(
-            f"{user.username} cannot see the outbox: only an organisation's administrator can",
-            text=Text(N_("Only an administrator can do this.")),
-        )
+        raise PermissionDenied(Text(N_("Only an administrator can do this.")))
     return orgs
 
 
@@ -328,11 +330,18 @@ def retry(eva: Eva, caller: Caller, message_id: int) -> MessageView:
         m = store.message(uow.repos.session, message_id)
         admin_of = None if user is None else store.admin_organisations(uow.repos.session, user.id)
         if m is None or (admin_of is not None and m.organisation_id not in admin_of):
-            raise NotFound(f"no outbox message {message_id}")
+            raise NotFound(
+                Text(N_("There is no outbox message %(id)s. Check the number."), {"id": message_id})
+            )
         if m.state != DeliveryState.DEAD:
             raise Conflict(
-                f"outbox message {message_id} is {m.state.value}, not dead: only a dead "
-                "message can be retried"
+                Text(
+                    N_(
+                        "Outbox message %(id)s is still being delivered: only a message whose "
+                        "delivery has failed for good can be retried."
+                    ),
+                    {"id": message_id},
+                )
             )
         before = {"state": m.state.value, "attempts": m.attempts, "last_error": m.last_error}
         m.state, m.attempts, m.next_attempt_at = DeliveryState.PENDING, 0, utcnow()
@@ -390,9 +399,8 @@ def _webhook_view(repos: Repositories, hook: Webhook) -> WebhookView:
 def create_webhook(eva: Eva, caller: Caller, cmd: CreateWebhook) -> NewWebhook:
     url = str(cmd.url)
     if len(url) > 500:
-        raise InvalidInput(
-            "the webhook is not valid", [Problem("url", "longer than 500 characters")]
-        )
+        long_url = Text(N_("The address is longer than 500 characters: shorten it."))
+        raise InvalidInput(long_url, [Problem.of("url", long_url)])
     with eva.uow() as uow:
         uow.audit.actor, user = actor_for(uow.repos, caller)
         org, uow.audit.role = administered_organisation(
@@ -430,7 +438,7 @@ def disable_webhook(eva: Eva, caller: Caller, webhook_id: int) -> WebhookView:
     administrator of the webhook's organisation may; another organisation's does not exist."""
     with eva.uow() as uow:
         uow.audit.actor, user = actor_for(uow.repos, caller)
-        missing = f"no webhook {webhook_id}"
+        missing = Text(N_("There is no webhook %(id)s. Check the number."), {"id": webhook_id})
         hook = store.webhook(uow.repos.session, webhook_id) if 0 < webhook_id < 2**63 else None
         if hook is None:
             raise NotFound(missing)

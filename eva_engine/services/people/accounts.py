@@ -11,7 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel
 
 from eva_engine.db.audit import Actor, PendingEvent
-from eva_engine.errors import InvalidInput, NotFound, Problem
+from eva_engine.errors import N_, InvalidInput, NotFound, Problem, Text
 from eva_engine.models import User, utcnow
 from eva_engine.services.access import actor_for, managed_user
 from eva_engine.services.people.hashing import OneAtATime
@@ -48,9 +48,21 @@ def _session_user(user: User) -> SessionUser:
 def password_problems(password: str, username: str) -> list[Problem]:
     problems = []
     if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(Problem("password", f"at least {MIN_PASSWORD_LENGTH} characters"))
+        problems.append(
+            Problem.of(
+                "password",
+                Text(
+                    N_("The password is too short: give at least %(min)s characters."),
+                    {"min": MIN_PASSWORD_LENGTH},
+                ),
+            )
+        )
     if username.lower() in password.lower():
-        problems.append(Problem("password", "must not contain the username"))
+        problems.append(
+            Problem.of(
+                "password", Text(N_("The password must not contain the username: choose another."))
+            )
+        )
     return problems
 
 
@@ -131,16 +143,17 @@ def set_password(
             try:
                 _HASHER.verify(stored, current_password or "")
             except (VerificationError, InvalidHashError) as exc:
-                raise InvalidInput(
-                    "the current password is wrong", [Problem("current_password", "wrong password")]
-                ) from exc
+                wrong = Text(N_("The current password is wrong: type it again."))
+                raise InvalidInput(wrong, [Problem.of("current_password", wrong)]) from exc
         else:
             user, uow.audit.role = managed_user(
                 uow.repos, actor, username, "set passwords", organisation
             )
         problems = password_problems(new_password, user.username)
         if problems:
-            raise InvalidInput("the password was not changed", problems)
+            raise InvalidInput(
+                Text(N_("The password was not changed: correct the items named.")), problems
+            )
         user.password_hash = _HASHER.hash(new_password)
         user.password_changed_at = utcnow()
         user.session_epoch += 1
@@ -152,7 +165,7 @@ def set_language(eva: Eva, user_id: int, language: Language) -> None:
     with eva.uow() as uow:
         user = uow.repos.user(user_id)
         if user is None:
-            raise NotFound(f"no user {user_id}")
+            raise NotFound(Text(N_("There is no such user."), {"id": user_id}))
         uow.audit.actor = Actor(user.id, user.username, "web")
         user.language = language
         uow.commit()

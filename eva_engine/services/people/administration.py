@@ -35,10 +35,7 @@ def administered(eva: Eva, caller: Caller) -> str:
                 org = uow.repos.organisation(grant.organisation_id)
                 if org is not None:
                     return org.code
-        raise PermissionDenied(
-            f"{user.username} administers no organisation",
-            text=Text(N_("Only an administrator can do this.")),
-        )
+        raise PermissionDenied(Text(N_("Only an administrator can do this.")))
 
 
 def overview(

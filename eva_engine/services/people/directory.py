@@ -6,7 +6,13 @@ from __future__ import annotations
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import NotFound
 from eva_engine.models import Organisation, User
-from eva_engine.services.access import actor_for, load_proposal, require_named_user
+from eva_engine.services.access import (
+    actor_for,
+    load_proposal,
+    no_body,
+    no_organisation,
+    require_named_user,
+)
 from eva_engine.services.people.organisations import BodyView, MeetingView, OrganisationView
 from eva_engine.services.runtime import Caller, Eva
 
@@ -15,7 +21,7 @@ def _organisation(repos: Repositories, user: User, code: str) -> Organisation:
     """The organisation, if the user holds any role in it; otherwise it does not exist."""
     org = repos.organisation_by_code(code)
     if org is None or not repos.holds_any_role(user.id, org.id):
-        raise NotFound(f"no organisation {code!r}")
+        raise NotFound(no_organisation(code))
     return org
 
 
@@ -72,7 +78,7 @@ def meetings(
         if body is not None:
             chosen = [i for i, code in codes.items() if code == body]
             if not chosen:
-                raise NotFound(f"no body {body!r} in {org.code}")
+                raise NotFound(no_body(body, org.code))
         else:
             chosen = sorted(codes)
         return [

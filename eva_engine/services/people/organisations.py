@@ -10,22 +10,31 @@ from pydantic import BaseModel, Field, field_validator
 
 from eva_engine.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied, Problem, Text
 from eva_engine.models import Body, Meeting, Organisation
-from eva_engine.services.access import actor_for, administered_organisation, require_role_in
+from eva_engine.services.access import (
+    actor_for,
+    administered_organisation,
+    no_body,
+    no_organisation,
+    require_role_in,
+)
 from eva_engine.services.command import Command
 from eva_engine.services.fields import (
+    BODY_CODE_PATTERN,
+    ORGANISATION_CODE_PATTERN,
     CaseNumber,
     CasePattern,
     ChoiceId,
     Code,
     Name,
     TypedDateTime,
+    refusal,
 )
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import BodyKind, OrganisationKind, Role
 
 
 class CreateOrganisation(Command):
-    code: Code = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")
+    code: Code = Field(pattern=ORGANISATION_CODE_PATTERN)
     name_fi: Name = Field(min_length=1)
     name_sv: Name | None = None
     kind: OrganisationKind = OrganisationKind.MUNICIPALITY
@@ -39,13 +48,18 @@ class CreateOrganisation(Command):
         try:
             re.compile(value)
         except re.error as exc:
-            raise ValueError(f"not a valid regular expression: {exc}") from exc
+            raise refusal(
+                Text(
+                    N_("This is not a valid regular expression (%(error)s): correct it."),
+                    {"error": str(exc)},
+                )
+            ) from exc
         return value
 
 
 class CreateBody(Command):
     organisation: Code = Field(min_length=1)
-    code: Code = Field(pattern=r"^[A-ZÅÄÖ0-9][A-ZÅÄÖ0-9_-]{0,39}$")
+    code: Code = Field(pattern=BODY_CODE_PATTERN)
     name_fi: Name = Field(min_length=1)
     name_sv: Name | None = None
     kind: BodyKind = BodyKind.COMMITTEE
@@ -61,7 +75,9 @@ class CreateMeeting(Command):
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
-            raise ValueError("give the time with its UTC offset, e.g. 2026-06-13T16:00+03:00")
+            raise refusal(
+                Text(N_("Give the time with its UTC offset, e.g. 2026-06-13T16:00+03:00."))
+            )
         return value
 
 
@@ -92,27 +108,26 @@ class MeetingView(BaseModel):
 
 def create_organisation(eva: Eva, caller: Caller, cmd: CreateOrganisation) -> OrganisationView:
     if not re.fullmatch(cmd.case_number_pattern, cmd.case_number_example, re.ASCII):
-        raise InvalidInput(
-            "the example case number does not match the pattern",
-            [
-                Problem(
-                    "case_number_example",
-                    f"{cmd.case_number_example!r} does not match {cmd.case_number_pattern!r}",
-                )
-            ],
+        wrong = Text(
+            N_("The example case number %(example)s does not match the pattern: correct either."),
+            {"example": cmd.case_number_example},
         )
+        raise InvalidInput(wrong, [Problem.of("case_number_example", wrong)])
     with eva.uow() as uow:
         uow.audit.actor, user = actor_for(uow.repos, caller)
         if user is not None:
             # An organisation's administrator administers that one organisation; setting up
             # another is for the operator of the server.
             raise PermissionDenied(
-                f"{user.username} cannot create organisations: only the operator of the server "
-                "can (without --as)",
-                text=Text(N_("Only the operator of the server can do this.")),
+                Text(N_("Only the operator of the server can do this (without --as)."))
             )
         if uow.repos.organisation_by_code(cmd.code) is not None:
-            raise Conflict(f"organisation {cmd.code!r} exists already")
+            raise Conflict(
+                Text(
+                    N_("The organisation %(organisation)s exists already: choose another code."),
+                    {"organisation": cmd.code},
+                )
+            )
         org = Organisation(**cmd.model_dump())
         uow.repos.add(org)
         uow.commit()
@@ -134,7 +149,7 @@ def organisation_by_code(eva: Eva, code: str) -> OrganisationView:
     with eva.reading() as uow:
         org = uow.repos.organisation_by_code(code)
         if org is None:
-            raise NotFound(f"no organisation {code!r}")
+            raise NotFound(no_organisation(code))
         return _org_view(org)
 
 
@@ -145,7 +160,14 @@ def create_body(eva: Eva, caller: Caller, cmd: CreateBody) -> BodyView:
             uow.repos, user, cmd.organisation, "create bodies"
         )
         if uow.repos.body_by_code(org.id, cmd.code) is not None:
-            raise Conflict(f"body {cmd.code!r} exists already in {org.code}")
+            raise Conflict(
+                Text(
+                    N_(
+                        "The body %(body)s exists already in %(organisation)s: choose another code."
+                    ),
+                    {"body": cmd.code, "organisation": org.code},
+                )
+            )
         body = Body(
             organisation_id=org.id,
             code=cmd.code,
@@ -171,10 +193,11 @@ def create_meeting(eva: Eva, caller: Caller, cmd: CreateMeeting) -> MeetingView:
         missing = f"no organisation {cmd.organisation!r}"
         org = uow.repos.organisation_by_code(cmd.organisation)
         if org is None or (user is not None and not uow.repos.holds_any_role(user.id, org.id)):
-            raise NotFound(missing)  # another organisation's bodies are not revealed
+            # another organisation's bodies are not revealed
+            raise NotFound(no_organisation(cmd.organisation))
         body = uow.repos.body_by_code(org.id, cmd.body)
         if body is None:
-            raise NotFound(f"no body {cmd.body!r} in {org.code}")
+            raise NotFound(no_body(cmd.body, org.code))
         uow.audit.role = require_role_in(
             uow.repos,
             user,

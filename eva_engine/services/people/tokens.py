@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from eva_engine.errors import EvaError, NotFound
+from eva_engine.errors import N_, EvaError, NotFound, Text
 from eva_engine.models import ApiToken, utcnow
 from eva_engine.services.access import actor_for, require_named_user
 from eva_engine.services.command import Command
-from eva_engine.services.fields import TokenName, WholeNumber
+from eva_engine.services.fields import TokenName, WholeNumber, refusal
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import Role, TokenScope
 
@@ -53,7 +53,9 @@ class CreateToken(Command):
     @classmethod
     def _sign_needs_write(cls, value: list[TokenScope]) -> list[TokenScope]:
         if TokenScope.SIGN in value and TokenScope.WRITE not in value:
-            raise ValueError("the sign scope signs off through a change: give write too")
+            raise refusal(
+                Text(N_("The sign scope signs off through a change: give the write scope too."))
+            )
         return value
 
 
@@ -152,7 +154,9 @@ def revoke_token(eva: Eva, caller: Caller, token_id: int) -> TokenView:
         uow.audit.actor, maybe_user = actor_for(uow.repos, caller)
         user = require_named_user(maybe_user, "revoking an API token")
         token = uow.repos.api_token(token_id)
-        missing = f"no API token {token_id} of {user.username}"
+        missing = Text(
+            N_("There is no API token %(id)s of yours. Check the number."), {"id": token_id}
+        )
         if token is None:
             raise NotFound(missing)
         if token.user_id != user.id:
@@ -171,19 +175,31 @@ def revoke_token(eva: Eva, caller: Caller, token_id: int) -> TokenView:
 def authenticate(eva: Eva, raw: str) -> TokenPrincipal:
     """The principal of a presented token, or ``TokenRejected`` naming why not."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
-        raise TokenRejected("that is not an eva API token")
+        raise TokenRejected(
+            Text(N_("That is not an eva API token: send Authorization: Bearer and the token."))
+        )
     with eva.reading() as uow:  # joins the request's unit of work; writes only a due touch
         token = uow.repos.api_token_by_hash(token_hash(raw))
         if token is None:
-            raise TokenRejected("unknown API token")
+            raise TokenRejected(Text(N_("This API token is not known: make a new one.")))
         now = utcnow()
         if token.revoked_at is not None:
-            raise TokenRejected(f"API token {token.prefix}… was revoked")
+            raise TokenRejected(
+                Text(
+                    N_("The API token %(prefix)s… was revoked: make a new one."),
+                    {"prefix": token.prefix},
+                )
+            )
         if token.expires_at <= now:
-            raise TokenRejected(f"API token {token.prefix}… expired; make a new one")
+            raise TokenRejected(
+                Text(
+                    N_("The API token %(prefix)s… expired: make a new one."),
+                    {"prefix": token.prefix},
+                )
+            )
         user = uow.repos.user(token.user_id)
         if user is None or not user.active:
-            raise TokenRejected("the token's user is disabled")
+            raise TokenRejected(Text(N_("The token's user is disabled: ask your administrator.")))
         principal = TokenPrincipal(
             token_id=token.id,
             username=user.username,

@@ -12,17 +12,22 @@ from pydantic import BaseModel, Field
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import N_, Conflict, NotFound, PermissionDenied, Text
 from eva_engine.models import Body, Organisation, RoleGrant, User, utcnow
-from eva_engine.services.access import actor_for, administered_organisation, managed_user
+from eva_engine.services.access import (
+    actor_for,
+    administered_organisation,
+    managed_user,
+    no_body,
+)
 from eva_engine.services.command import Command
-from eva_engine.services.fields import Code, Email, Name, Username
+from eva_engine.services.fields import EMAIL_PATTERN, USERNAME_PATTERN, Code, Email, Name, Username
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import Language, Role
 
 
 class CreateUser(Command):
-    username: Username = Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,79}$")
+    username: Username = Field(pattern=USERNAME_PATTERN)
     full_name: Name = Field(min_length=1)
-    email: Email | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    email: Email | None = Field(default=None, pattern=EMAIL_PATTERN)
     title: Name | None = None
     language: Language = Language.FI
 
@@ -69,7 +74,12 @@ def create_user(
                 repos, admin, organisation, "create users"
             )
         if repos.user_by_username(cmd.username) is not None:
-            raise Conflict(f"user {cmd.username!r} exists already")
+            raise Conflict(
+                Text(
+                    N_("The username %(username)s is taken: choose another."),
+                    {"username": cmd.username},
+                )
+            )
         user = User(**cmd.model_dump(), organisation_id=home.id if home else None)
         repos.add(user)
         uow.commit()
@@ -87,7 +97,7 @@ def _grant_target(
     if cmd.body is not None:
         body = repos.body_by_code(org.id, cmd.body)
         if body is None:
-            raise NotFound(f"no body {cmd.body!r} in {org.code}")
+            raise NotFound(no_body(cmd.body, org.code))
     return org, user, body, role
 
 
@@ -98,7 +108,12 @@ def grant_role(eva: Eva, caller: Caller, cmd: GrantRole) -> GrantView:
         body_id = body.id if body else None
         for grant in uow.repos.grants(user.id):
             if (grant.organisation_id, grant.body_id, grant.role) == (org.id, body_id, cmd.role):
-                raise Conflict(f"{user.username} already holds {cmd.role.value} there")
+                raise Conflict(
+                    Text(
+                        N_("%(username)s already holds the role of %(roles)s there."),
+                        {"username": user.username, "roles": cmd.role.value},
+                    )
+                )
         if user.organisation_id is None:
             user.organisation_id = org.id  # the first grant gives a home
         grant = RoleGrant(user_id=user.id, organisation_id=org.id, body_id=body_id, role=cmd.role)
@@ -121,7 +136,12 @@ def revoke_role(eva: Eva, caller: Caller, cmd: GrantRole) -> GrantView:
                 return GrantView(
                     id=grant.id, organisation=org.code, body=cmd.body, role=grant.role, active=False
                 )
-        raise NotFound(f"{user.username} holds no {cmd.role.value} grant there")
+        raise NotFound(
+            Text(
+                N_("%(username)s holds no role of %(roles)s there: nothing to revoke."),
+                {"username": user.username, "roles": cmd.role.value},
+            )
+        )
 
 
 def list_users(eva: Eva, caller: Caller, organisation: str | None = None) -> list[UserView]:
@@ -144,10 +164,7 @@ def list_users(eva: Eva, caller: Caller, organisation: str | None = None) -> lis
                 if g.role == Role.ADMIN and g.body_id is None
             }
             if not shown:
-                raise PermissionDenied(
-                    f"{admin.username} cannot list users: only an administrator can",
-                    text=Text(N_("Only an administrator can do this.")),
-                )
+                raise PermissionDenied(Text(N_("Only an administrator can do this.")))
         org_codes = {o.id: o.code for o in repos.organisations()}
         views = []
         people = [u for u in repos.users() if shown is None or u.organisation_id in shown]

@@ -6,12 +6,19 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import N_, InvalidInput, NotFound, Problem, Text
 from eva_engine.models import Assessment, Assignment, Body, Organisation, Proposal, User, utcnow
-from eva_engine.services.access import actor_for, load_proposal, require_role
+from eva_engine.services.access import (
+    actor_for,
+    load_proposal,
+    no_body,
+    no_meeting,
+    no_organisation,
+    require_role,
+)
 from eva_engine.services.command import Command
 from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.fields import (
@@ -24,6 +31,7 @@ from eva_engine.services.fields import (
     Title,
     Username,
     Version,
+    refusal,
 )
 from eva_engine.services.proposals.queries import proposal_view
 from eva_engine.services.runtime import Caller, Eva
@@ -40,17 +48,25 @@ class CreateProposal(Command):
     preparer: Username | None = None  # defaults to the caller
     presenter: Username = Field(min_length=1)
     publicity: Publicity = Publicity.PUBLIC
-    confidentiality_ground: LegalGround | None = None
+    confidentiality_ground: LegalGround | None = Field(default=None, validate_default=True)
     contains_personal_data: bool = False
 
-    @model_validator(mode="after")
-    def _ground_for_confidential(self) -> CreateProposal:
-        if self.publicity != Publicity.PUBLIC and not (self.confidentiality_ground or "").strip():
-            raise ValueError(
-                "confidentiality_ground: a non-public proposal needs its legal ground "
-                "(salassapitoperuste), e.g. 'JulkL 24 § 1 mom. 25 k'"
+    @field_validator("confidentiality_ground")
+    @classmethod
+    def _ground_for_confidential(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Checked at the ground itself (not after the whole model), so that it is reported
+        with every other wrong field of the same input, at the ground's field."""
+        publicity = info.data.get("publicity", Publicity.PUBLIC)
+        if publicity != Publicity.PUBLIC and not (value or "").strip():
+            raise refusal(
+                Text(
+                    N_(
+                        "A proposal that is not public needs its legal ground of confidentiality "
+                        "(salassapitoperuste): give it, e.g. JulkL 24 § 1 mom. 25 k."
+                    )
+                )
             )
-        return self
+        return value
 
 
 class CreatedProposal(ProposalView):
@@ -96,33 +112,47 @@ def create_proposal(eva: Eva, caller: Caller, cmd: CreateProposal) -> CreatedPro
         uow.audit.actor, user = actor_for(repos, caller)
         org = repos.organisation_by_code(cmd.organisation)
         if org is None or (user is not None and not repos.holds_any_role(user.id, org.id)):
-            raise NotFound(f"no organisation {cmd.organisation!r}")
+            raise NotFound(no_organisation(cmd.organisation))
         body = repos.body_by_code(org.id, cmd.body)
         if body is None:
-            raise NotFound(f"no body {cmd.body!r} in {org.code}")
+            raise NotFound(no_body(cmd.body, org.code))
         uow.audit.role = require_role(
             repos, user, org.id, body.id, [Role.PREPARER, Role.ADMIN], "create proposals"
         )
         if not re.fullmatch(org.case_number_pattern, cmd.case_number, re.ASCII):
             raise InvalidInput(
-                "the case number is not in this organisation's format",
+                Text(N_("The case number is not in your organisation's format.")),
                 [
-                    Problem(
+                    Problem.of(
                         "case_number",
-                        f"{cmd.case_number!r} does not look like {org.case_number_example!r}",
+                        Text(
+                            N_(
+                                "%(given)s is not in your organisation's format: write it like "
+                                "%(example)s."
+                            ),
+                            {"given": cmd.case_number, "example": org.case_number_example},
+                        ),
                     )
                 ],
             )
         preparer_name = cmd.preparer or (user.username if user else None)
         if preparer_name is None:
-            raise InvalidInput("name the preparer", [Problem("preparer", "required")])
+            raise InvalidInput(
+                Text(N_("Name the preparer.")),
+                [Problem.of("preparer", Text(N_("Fill this in: it is required.")))],
+            )
         preparer = _user_with_role(repos, preparer_name, org.id, body.id, Role.PREPARER)
         presenter = _user_with_role(repos, cmd.presenter, org.id, body.id, Role.PRESENTER)
         definition = repos.latest_definition(org.workflow_name)
         if definition is None:
             raise NotFound(
-                f"workflow {org.workflow_name!r} has not been published: "
-                "run 'eva workflows publish' first"
+                Text(
+                    N_(
+                        "The workflow %(workflow)s has not been published: an administrator "
+                        "publishes it first (eva workflows publish)."
+                    ),
+                    {"workflow": org.workflow_name},
+                )
             )
         warnings = duplicate_case_number(repos, body, cmd.case_number)
         proposal = add_proposal(
@@ -187,12 +217,18 @@ def _user_with_role(
 ) -> User:
     user = repos.user_by_username(username)
     if user is None or not user.active:
-        raise NotFound(f"no active user {username!r}")
-    if role not in repos.roles_for(user.id, org_id, body_id):
-        raise InvalidInput(
-            f"{username} cannot be the {role.value} here",
-            [Problem(role.value, f"{username} holds no {role.value} role for this body")],
+        raise NotFound(
+            Text(
+                N_("There is no active user %(username)s. Check the username."),
+                {"username": username},
+            )
         )
+    if role not in repos.roles_for(user.id, org_id, body_id):
+        wrong = Text(
+            N_("%(username)s does not hold the role of %(roles)s for this body: choose another."),
+            {"username": user.full_name or username, "roles": role.value},
+        )
+        raise InvalidInput(wrong, [Problem.of(role.value, wrong)])
     return user
 
 
@@ -213,19 +249,17 @@ def schedule(eva: Eva, caller: Caller, cmd: ScheduleProposal) -> ProposalView:
         )
         meeting = repos.meeting(cmd.meeting_id) if 0 < cmd.meeting_id < 2**63 else None
         if meeting is None or meeting.organisation_id != proposal.organisation_id:
-            raise NotFound(f"no meeting {cmd.meeting_id}")  # another organisation's: unknown
+            raise NotFound(no_meeting(cmd.meeting_id))  # another organisation's: unknown
         if meeting.body_id != proposal.body_id:
-            raise InvalidInput(
-                "that meeting is not a meeting of the proposal's body",
-                [Problem("meeting_id", f"no meeting {cmd.meeting_id} of this body")],
+            wrong = Text(
+                N_("That meeting is not a meeting of the proposal's body: choose another.")
             )
+            raise InvalidInput(wrong, [Problem.of("meeting_id", wrong)])
         bundle, _ = stored_bundle(repos, proposal.workflow_name, proposal.workflow_version)
         current = bundle.workflow.state(proposal.state)
         if current.final or current.decided:
-            raise InvalidInput(
-                "a decided or closed proposal cannot be scheduled",
-                [Problem("state", proposal.state)],
-            )
+            wrong = Text(N_("A decided or closed proposal cannot be put on a meeting's agenda."))
+            raise InvalidInput(wrong, [Problem.of("state", wrong)])
         proposal.meeting_id = meeting.id
         proposal.agenda_position = cmd.agenda_position
         if cmd.section_number is not None:

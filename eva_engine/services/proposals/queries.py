@@ -9,9 +9,16 @@ from collections.abc import Sequence
 
 from eva_engine.checklists.completeness import missing_answers
 from eva_engine.db.repositories import ProposalFilter, Repositories
-from eva_engine.errors import InvalidInput, NotFound, Problem
+from eva_engine.errors import N_, InvalidInput, NotFound, Problem, Text
 from eva_engine.models import Assignment, Proposal, User, utcnow
-from eva_engine.services.access import actor_for, load_proposal, log_disclosure
+from eva_engine.services.access import (
+    actor_for,
+    load_proposal,
+    log_disclosure,
+    no_assessment,
+    no_body,
+    no_organisation,
+)
 from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import (
@@ -63,10 +70,8 @@ def _after_id(cursor: str) -> int:
     except ValueError:
         value = -1
     if not 0 <= value < 2**63:
-        raise InvalidInput(
-            "the cursor is not one this list gave",
-            [Problem("cursor", "use the next_cursor of the previous page as it is")],
-        )
+        wrong = Text(N_("Use the next page link (next_cursor) of the previous page as it is."))
+        raise InvalidInput(wrong, [Problem.of("cursor", wrong)])
     return value
 
 
@@ -91,13 +96,13 @@ def list_proposals(
     or by ``cursor`` (the ``next_cursor`` of the previous page)."""
     problems = []
     if not 1 <= limit <= 500:
-        problems.append(Problem("limit", f"{limit}: give 1-500"))
+        problems.append(Problem.of("limit", Text(N_("Give a number from 1 to 500."))))
     if offset < 0:
-        problems.append(Problem("offset", f"{offset}: give 0 or more"))
+        problems.append(Problem.of("offset", Text(N_("Give 0 or a larger number."))))
     if area is not None and not re.fullmatch(r"[a-z][a-z0-9_]{0,79}", area):
-        problems.append(Problem("area", f"{area!r} is not a checklist area id"))
+        problems.append(Problem.of("area", Text(N_("Choose an impact area from the list."))))
     if problems:
-        raise InvalidInput("the list cannot be read so", problems)
+        raise InvalidInput(Text(N_("The list cannot be read with these filters.")), problems)
     after_id = _after_id(cursor) if cursor is not None else None
     today = utcnow().date()
     with eva.reading() as uow:
@@ -105,12 +110,12 @@ def list_proposals(
         _, user = actor_for(repos, caller)
         org = repos.organisation_by_code(organisation)
         if org is None or (user is not None and not repos.holds_any_role(user.id, org.id)):
-            raise NotFound(f"no organisation {organisation!r}")
+            raise NotFound(no_organisation(organisation))
         body_id = None
         if body is not None:
             found = repos.body_by_code(org.id, body)
             if found is None:
-                raise NotFound(f"no body {body!r} in {org.code}")
+                raise NotFound(no_body(body, org.code))
             body_id = found.id
         assignee_id = None
         if assignee is not None:
@@ -169,7 +174,7 @@ def flow_context(
     bundle, digest = stored_bundle(repos, proposal.workflow_name, proposal.workflow_version)
     assessment = repos.assessment(proposal.id, proposal.revision)
     if assessment is None:  # pragma: no cover - created with the proposal and each revision
-        raise NotFound(f"proposal {proposal.id} has no assessment for revision {proposal.revision}")
+        raise NotFound(no_assessment(proposal.id))
     roles = (
         repos.roles_for(user.id, proposal.organisation_id, proposal.body_id)
         if user

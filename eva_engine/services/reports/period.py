@@ -58,8 +58,13 @@ class Period:
 
 def _wrong(given: str) -> InvalidInput:
     return InvalidInput(
-        f"period {given!r}: give a year (2026), years (2025-2028) or dates "
-        "(2026-01-01..2026-06-30)",
+        Text(
+            N_(
+                "The period %(given)s cannot be read: give a year (2026), years (2025-2028) or "
+                "dates (2026-01-01..2026-06-30)."
+            ),
+            {"given": given},
+        ),
         [
             Problem.of(
                 "period",

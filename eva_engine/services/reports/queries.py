@@ -26,7 +26,7 @@ from eva_engine.models import Body, Meeting, Organisation, User
 from eva_engine.services.access import actor_for, log_disclosure, require_role_in
 from eva_engine.services.command import Command
 from eva_engine.services.definitions import stored_bundle
-from eva_engine.services.fields import Code
+from eva_engine.services.fields import PERIOD_PATTERN, Code
 from eva_engine.services.reports.period import TIMEZONE, Period, parse_period
 from eva_engine.services.reports.views import (
     AgendaRow,
@@ -77,7 +77,7 @@ Period_ = Annotated[
     Field(
         min_length=4,
         max_length=22,
-        pattern=r"^[0-9][0-9.-]*$",
+        pattern=PERIOD_PATTERN,
         description="A year (2026), years (2025-2028) or dates (2026-01-01..2026-06-30)",
     ),
 ]

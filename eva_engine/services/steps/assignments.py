@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from eva_engine.errors import InvalidInput, NotFound, Problem
+from eva_engine.errors import N_, InvalidInput, NotFound, Problem, Text
 from eva_engine.models import Assignment, utcnow
 from eva_engine.services.access import actor_for, load_proposal, require_named_user, require_role
 from eva_engine.services.command import Command
@@ -45,12 +45,12 @@ def reassign(eva: Eva, caller: Caller, cmd: Reassign) -> AssignmentView:
         user = require_named_user(maybe_user, "reassigning")
         found = repos.assignment(cmd.assignment_id)  # only to find its proposal
         if found is None:
-            raise NotFound(f"no assignment {cmd.assignment_id}")
+            raise NotFound(_no_assignment(cmd.assignment_id))
         was_open = found.state == AssignmentState.OPEN
         proposal = load_proposal(repos, found.proposal_id, user, for_update=True)
         current = repos.assignment(cmd.assignment_id)  # read again, after the lock
         if current is None:  # pragma: no cover - assignments are never deleted
-            raise NotFound(f"no assignment {cmd.assignment_id}")
+            raise NotFound(_no_assignment(cmd.assignment_id))
         if was_open and current.state != AssignmentState.OPEN:
             raise uow.conflict(proposal.id)  # closed or reassigned while we waited
         uow.check_version(proposal, cmd.expected_version)
@@ -67,20 +67,21 @@ def reassign(eva: Eva, caller: Caller, cmd: Reassign) -> AssignmentView:
             )
         uow.audit.role = role.value if role else None
         if current.state != AssignmentState.OPEN:
-            raise InvalidInput(
-                "only an open assignment can be reassigned",
-                [Problem("assignment_id", f"assignment {current.id} is {current.state.value}")],
-            )
+            closed = Text(N_("Only an open task can be reassigned; this one is done already."))
+            raise InvalidInput(closed, [Problem.of("assignment_id", closed)])
         assignee = repos.user_by_username(cmd.assignee)
         if assignee is None or not assignee.active:
-            raise InvalidInput(
-                "no such active user", [Problem("assignee", f"no active user {cmd.assignee!r}")]
+            nobody = Text(
+                N_("There is no active user %(username)s: choose another person."),
+                {"username": cmd.assignee},
             )
+            raise InvalidInput(nobody, [Problem.of("assignee", nobody)])
         if assignee.id == current.assignee_id:
-            raise InvalidInput(
-                "the assignment is theirs already",
-                [Problem("assignee", f"{cmd.assignee} has this assignment already")],
+            theirs = Text(
+                N_("%(username)s has this task already: choose another person."),
+                {"username": assignee.full_name or cmd.assignee},
             )
+            raise InvalidInput(theirs, [Problem.of("assignee", theirs)])
         # Who can take it over: a queue names its roles; a named task's kind, in the
         # proposal's own workflow version, names them (``task_kinds``).
         bundle, _ = stored_bundle(repos, proposal.workflow_name, proposal.workflow_version)
@@ -88,21 +89,26 @@ def reassign(eva: Eva, caller: Caller, cmd: Reassign) -> AssignmentView:
         wanted = [Role(r) for r in current.roles] or (list(task.roles) if task else [])
         held = repos.roles_for(assignee.id, proposal.organisation_id, proposal.body_id)
         if not held or (wanted and not held.intersection(wanted)):
-            raise InvalidInput(
-                f"{cmd.assignee} cannot take this assignment",
-                [
-                    Problem(
-                        "assignee",
-                        f"{cmd.assignee} holds none of the roles "
-                        f"{', '.join(r.value for r in wanted) or 'of this body'} here",
-                    )
-                ],
+            cannot = Text(
+                N_(
+                    "%(username)s cannot take this task: it needs one of the roles %(roles)s "
+                    "for this body. Choose another person."
+                ),
+                {
+                    "username": assignee.full_name or cmd.assignee,
+                    "roles": ", ".join(r.value for r in wanted),
+                },
             )
+            raise InvalidInput(cannot, [Problem.of("assignee", cannot)])
         if task is not None and task.four_eyes and assignee.id == proposal.preparer_id:
-            raise InvalidInput(
-                "four eyes: the preparer does not review their own proposal",
-                [Problem("assignee", f"{cmd.assignee} prepared this proposal")],
+            own = Text(
+                N_(
+                    "%(username)s prepared this proposal and cannot review it (four eyes): "
+                    "choose another person."
+                ),
+                {"username": assignee.full_name or cmd.assignee},
             )
+            raise InvalidInput(own, [Problem.of("assignee", own)])
         reason = (cmd.reason or "").strip() or None
         current.state, current.closed_at, current.reason = (
             AssignmentState.REASSIGNED,
@@ -130,8 +136,15 @@ def assignment_proposal(eva: Eva, caller: Caller, assignment_id: int) -> int:
         _, user = actor_for(uow.repos, caller)
         current = uow.repos.assignment(assignment_id)
         if current is None:
-            raise NotFound(f"no assignment {assignment_id}")
+            raise NotFound(_no_assignment(assignment_id))
         try:
             return load_proposal(uow.repos, current.proposal_id, user).id
         except NotFound:
-            raise NotFound(f"no assignment {assignment_id}") from None
+            raise NotFound(_no_assignment(assignment_id)) from None
+
+
+def _no_assignment(assignment_id: int) -> Text:
+    return Text(
+        N_("There is no task %(id)s that you may see. Open it from My work."),
+        {"id": assignment_id},
+    )
