@@ -11,7 +11,7 @@ from eva_engine.cli.commands import cli
 from eva_engine.cli.context import caller, engine
 from eva_engine.cli.output import Unit, emit, reported
 from eva_engine.cli.params import choices
-from eva_engine.errors import InvalidInput, Problem
+from eva_engine.errors import N_, InvalidInput, Problem, Text
 from eva_engine.services.installation import schema
 from eva_engine.services.installation.setup import (
     DEFAULT_CASE_EXAMPLE,
@@ -45,10 +45,26 @@ def _bodies(given: tuple[str, ...]) -> list[BodyIn]:
         code, _, rest = entry.partition("=")
         name, _, kind = rest.partition("=")
         if not code.strip() or not name.strip():
-            problems.append(Problem(f"--body[{index}]", f"{entry!r}: write CODE=name"))
+            problems.append(
+                Problem.of(
+                    f"--body[{index}]",
+                    Text(N_("%(entry)s: write the body as CODE=name."), {"entry": entry[:80]}),
+                )
+            )
             continue
         if kind.strip() and kind.strip() not in {k.value for k in BodyKind}:
-            problems.append(Problem(f"--body[{index}]", f"{kind.strip()!r} is not a body kind"))
+            problems.append(
+                Problem.of(
+                    f"--body[{index}]",
+                    Text(
+                        N_("%(kind)s is not a body kind: choose one of %(choices)s."),
+                        {
+                            "kind": kind.strip()[:40],
+                            "choices": ", ".join(k.value for k in BodyKind),
+                        },
+                    ),
+                )
+            )
             continue
         bodies.append(
             BodyIn(
@@ -58,7 +74,7 @@ def _bodies(given: tuple[str, ...]) -> list[BodyIn]:
             )
         )
     if problems:
-        raise InvalidInput("the bodies are not valid", problems)
+        raise InvalidInput(Text(N_("The bodies are not valid.")), problems)
     return bodies
 
 

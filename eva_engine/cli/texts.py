@@ -13,7 +13,7 @@ from eva_engine.cli.commands import proposals_group
 from eva_engine.cli.context import as_user, caller, engine
 from eva_engine.cli.output import Unit, emit, reported
 from eva_engine.cli.params import ID, choices
-from eva_engine.errors import InvalidInput, Problem
+from eva_engine.errors import N_, InvalidInput, Problem, Text
 from eva_engine.services.proposals import texts as proposal_texts
 from eva_engine.vocabulary import TextKind, TextLanguage
 
@@ -50,9 +50,8 @@ def texts_show(proposal_id: int, username: str | None) -> None:
 def _content(text: str | None, file: Path | None, clear: bool) -> str:
     given = [text is not None, file is not None, clear].count(True)
     if given != 1:
-        raise InvalidInput(
-            "give the text one way", [Problem("--text", "give one of --text, --file or --clear")]
-        )
+        one_way = Text(N_("Give the text one way: one of --text, --file or --clear."))
+        raise InvalidInput(one_way, [Problem.of("--text", one_way)])
     if clear:
         return ""
     if file is not None:
@@ -61,7 +60,11 @@ def _content(text: str | None, file: Path | None, clear: bool) -> str:
                 return sys.stdin.read()
             return file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidInput(f"cannot read {file}", [Problem(str(file), str(exc))]) from exc
+            unreadable = Text(
+                N_("The file %(file)s cannot be read as UTF-8 text: check its name and encoding."),
+                {"file": str(file)},
+            )
+            raise InvalidInput(unreadable, [Problem.of(str(file), unreadable)]) from exc
     return text or ""
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from eva_engine.errors import InvalidInput, Problem
+from eva_engine.errors import N_, InvalidInput, Problem, Text
 from eva_engine.services import definitions
 from eva_engine.services.command import Command
 from eva_engine.services.fields import PASSWORD_LENGTH, Code, Name
@@ -73,10 +73,11 @@ def set_up(eva: Eva, caller: Caller, cmd: SetUpOrganisation) -> SetupReport:
             if label.startswith(f"{workflow} v")
         )
         if not usable:
-            raise InvalidInput(
-                f"there is no workflow {workflow!r} in the definitions folder",
-                [Problem("organisation.workflow_name", f"{workflow!r}: no such workflow")],
+            missing = Text(
+                N_("There is no workflow %(workflow)s in the definitions folder: check its name."),
+                {"workflow": workflow},
             )
+            raise InvalidInput(missing, [Problem.of("organisation.workflow_name", missing)])
         uow.commit()
     return SetupReport(
         organisation=org.code,

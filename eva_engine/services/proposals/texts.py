@@ -15,7 +15,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from eva_engine.db.repositories import Repositories
-from eva_engine.errors import InvalidInput, Problem
+from eva_engine.errors import N_, InvalidInput, Problem, Text
 from eva_engine.models import Proposal, ProposalText, User, utcnow
 from eva_engine.services.access import (
     TEXT_WRITERS,
@@ -130,20 +130,34 @@ def write_texts(eva: Eva, caller: Caller, cmd: WriteTexts) -> ProposalTextsView:
         for (kind, language), count in Counter((t.kind, t.language) for t in cmd.texts).items():
             if count > 1:
                 problems.append(
-                    Problem("texts", f"{kind.value} in {language.value} is given {count} times")
+                    Problem.of(
+                        "texts",
+                        Text(
+                            N_(
+                                "The %(kind)s text in %(language)s is given %(count)s times: "
+                                "give it once."
+                            ),
+                            {"kind": kind.value, "language": language.value, "count": count},
+                        ),
+                    )
                 )
         for index, text in enumerate(cmd.texts):
             if not TEXT_WRITERS[text.kind].open_in(state):
                 states = ", ".join(text_states(bundle.workflow, text.kind)) or "none"
                 problems.append(
-                    Problem(
+                    Problem.of(
                         f"texts[{index}].kind",
-                        f"the {text.kind.value} text cannot be written in state "
-                        f"'{proposal.state}'; it can in: {states}",
+                        Text(
+                            N_(
+                                "The %(kind)s text cannot be written in this state; it can be "
+                                "in: %(states)s."
+                            ),
+                            {"kind": text.kind.value, "states": states},
+                        ),
                     )
                 )
         if problems:
-            raise InvalidInput("the texts were not written", problems)
+            raise InvalidInput(Text(N_("The texts were not written.")), problems)
         for kind in dict.fromkeys(t.kind for t in cmd.texts):
             role = require_role(
                 repos,
