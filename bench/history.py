@@ -42,6 +42,7 @@ from eva_engine.db.migrate import upgrade
 from eva_engine.db.unit_of_work import Database
 from eva_engine.models import AuditChainHead, AuditEvent, Organisation, utcnow
 from eva_engine.services import definitions
+from eva_engine.services.history import trail
 from eva_engine.services.runtime import Eva
 from eva_engine.services.steps import transitions
 
@@ -197,7 +198,7 @@ def run_backend(
                 points.append(point)
             say(f"{backend}: verifying the audit chain...")
             started = time.perf_counter()
-            verified = bench.trail.verify(eva)
+            verified = trail.verify(eva)
             seconds = time.perf_counter() - started
             if not verified.ok:
                 raise SystemExit(f"{backend}: the audit chain does NOT verify: {verified.problem}")

@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import partial
 from itertools import pairwise
 from typing import Any
 
@@ -39,6 +40,7 @@ from eva_engine.config import default_workflows_dir
 from eva_engine.db.migrate import upgrade
 from eva_engine.db.unit_of_work import Database
 from eva_engine.services import definitions
+from eva_engine.services.history import trail
 from eva_engine.services.runtime import Eva
 
 STEPS = 5
@@ -124,6 +126,13 @@ class Peer:
                 .values(state=self.serializer.serialize_json(workflow))
             )
 
+    def steps(self, process_ids: Sequence[int], *, in_memory: bool) -> None:
+        for process_id in process_ids:
+            if in_memory:
+                self.step_in_memory(process_id, "peer")
+            else:
+                self.step(process_id, "peer")
+
     def step_in_memory(self, process_id: int, who: str) -> None:
         """One step of a workflow kept in memory, only written after it."""
         workflow = self.kept[process_id]
@@ -208,13 +217,10 @@ def run_backend(backend: str, count: int, say: Callable[[str], None]) -> PeerRes
                 chunk = steps[start : start + bench.BLOCK]
                 part = order[start : start + bench.BLOCK]
                 part_kept = order_kept[start : start + bench.BLOCK]
-                eva_clock.timed(lambda c=chunk: bench.fire_block(eva, c, timings), len(chunk))
-                peer_clock.timed(lambda p=part: [peer.step(i, "peer") for i in p], len(part))
-                kept_clock.timed(
-                    lambda p=part_kept: [peer.step_in_memory(i, "peer") for i in p],
-                    len(part_kept),
-                )
-            verified = bench.trail.verify(eva)
+                eva_clock.timed(partial(bench.fire_block, eva, chunk, timings), len(chunk))
+                peer_clock.timed(partial(peer.steps, part, in_memory=False), len(part))
+                kept_clock.timed(partial(peer.steps, part_kept, in_memory=True), len(part_kept))
+            verified = trail.verify(eva)
             if not verified.ok:
                 raise SystemExit(f"{backend}: the audit chain does NOT verify: {verified.problem}")
             return PeerResult(

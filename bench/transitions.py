@@ -446,7 +446,7 @@ class SameWrites:
         self.seq = 0
         with engine.begin() as conn:
             rows = conn.execute(
-                select(*(Proposal.__table__.c[n] for n in columns)).where(  # type: ignore[attr-defined]
+                select(*(Proposal.__table__.c[n] for n in columns)).where(
                     Proposal.id.in_(list(pids))
                 )
             ).all()

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pytest
@@ -85,7 +86,7 @@ def walk(eva: Eva, pid: int, steps: int = len(PATH)) -> dict[str, Cost]:
             documents.import_assessment(
                 eva, as_("prep"), pid, document(eva, ScreeningOutcome.LIGHT)
             )
-        costs[trigger] = cost(eva, lambda t=trigger, a=actor: transitions.fire(eva, as_(a), pid, t))
+        costs[trigger] = cost(eva, partial(transitions.fire, eva, as_(actor), pid, trigger))
     return costs
 
 

@@ -427,17 +427,20 @@ def seal(session: Session) -> int:
     for chain in chains:  # in ascending order, so two writers never wait on each other crosswise
         seen = known.pop(chain, None)
         if seen is not None:
-            head = [seen[0], seen[1]]
+            head: list[Any] = [seen[0], seen[1]]
             _link(chain, head, built)
             if _move_head(session, chain, head, seen):
-                known[chain] = (head[0], head[1])  # locked by us now: a later seal starts there
+                known[chain] = (
+                    int(head[0]),
+                    str(head[1]),
+                )  # locked by us: a later seal starts here
                 continue  # nobody appended since it was read: the head is moved and now locked
         head = _lock_heads(session, [chain])[chain]
         _link(chain, head, built)
         _move_head(session, chain, head, None)
-        known[chain] = (head[0], head[1])
+        known[chain] = (int(head[0]), str(head[1]))
     session.info[LOCK_TIMES] = (asked, time.perf_counter())
-    session.execute(insert(_EVENTS), [b.row for b in built])
+    session.connection().execute(insert(_EVENTS), [b.row for b in built])
     ctx.sealed()
     return len(built)
 
@@ -461,15 +464,25 @@ def _move_head(
     unlocked, earlier in this transaction (the events were linked to it): moved only if it is
     still there (the UPDATE takes the lock); False when someone appended meanwhile. Without
     ``seen`` the head is locked already."""
-    query = (
-        update(_HEADS)
-        .where(_HEADS.c.chain_id == chain)
-        .values(last_seq=moved[0], last_hash=moved[1])
+    values = {"chain": chain, "seq_": moved[0], "hash_": moved[1]}
+    connection = session.connection()
+    if seen is None:
+        connection.execute(_MOVE_HEAD, values)
+        return True
+    result = connection.execute(
+        _MOVE_SEEN_HEAD, values | {"seen_seq": seen[0], "seen_hash": seen[1]}
     )
-    if seen is not None:
-        query = query.where(_HEADS.c.last_seq == seen[0], _HEADS.c.last_hash == seen[1])
-    result = session.execute(query)
-    return seen is None or int(getattr(result, "rowcount", 0)) == 1
+    return int(getattr(result, "rowcount", 0)) == 1
+
+
+_MOVE_HEAD = (
+    update(_HEADS)
+    .where(_HEADS.c.chain_id == bindparam("chain"))
+    .values(last_seq=bindparam("seq_"), last_hash=bindparam("hash_"))
+)
+_MOVE_SEEN_HEAD = _MOVE_HEAD.where(
+    _HEADS.c.last_seq == bindparam("seen_seq"), _HEADS.c.last_hash == bindparam("seen_hash")
+)
 
 
 # Verifying -------------------------------------------------------------------------------------

@@ -12,9 +12,22 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, event, func, insert, inspect, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    bindparam,
+    event,
+    func,
+    insert,
+    inspect,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, UOWTransaction
 
 from eva_engine.db.audit import AUDIT_KEY, AuditContext
@@ -155,8 +168,11 @@ def write_pending(session: Session) -> int:
     many (``UnitOfWork`` calls it when it flushes, the session hook after each flush)."""
     rows: list[dict[str, Any]] = session.info.pop(ROWS_KEY, [])
     if rows:
-        session.execute(insert(OutboxMessage), rows)
+        session.connection().execute(insert(_MESSAGES), rows)  # Core: no ORM bulk machinery
     return len(rows)
+
+
+_MESSAGES: Table = OutboxMessage.__table__  # type: ignore[assignment]
 
 
 def webhooks_for(session: Session, organisation_id: int, kind: NotificationKind) -> list[Webhook]:
@@ -180,24 +196,32 @@ def holders_of(
     session: Session, organisation_id: int, body_id: int | None, roles: Sequence[str]
 ) -> Sequence[User]:
     """Active users who hold one of ``roles`` in the organisation, or in this body."""
-    body_match: ColumnElement[bool] = RoleGrant.body_id.is_(None)
-    if body_id is not None:
-        body_match = or_(body_match, RoleGrant.body_id == body_id)
     return session.scalars(
+        _holders_statement(body_id is not None),
+        {"organisation": organisation_id, "body": body_id, "roles": [Role(r) for r in roles]},
+    ).all()
+
+
+@cache
+def _holders_statement(of_body: bool) -> Select[tuple[User]]:
+    body_match: ColumnElement[bool] = RoleGrant.body_id.is_(None)
+    if of_body:
+        body_match = or_(body_match, RoleGrant.body_id == bindparam("body"))
+    return (
         select(User)
         .where(
             User.active.is_(True),
             User.id.in_(
                 select(RoleGrant.user_id).where(
-                    RoleGrant.organisation_id == organisation_id,
+                    RoleGrant.organisation_id == bindparam("organisation"),
                     RoleGrant.revoked_at.is_(None),
-                    RoleGrant.role.in_([Role(r) for r in roles]),
+                    RoleGrant.role.in_(bindparam("roles", expanding=True)),
                     body_match,
                 )
             ),
         )
         .order_by(User.username)
-    ).all()
+    )
 
 
 def assignment_receivers(session: Session, a: Assignment, proposal: Proposal) -> list[User]:

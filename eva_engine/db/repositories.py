@@ -5,9 +5,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, case, cast, false, func, not_, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    false,
+    func,
+    not_,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session, aliased
 
 from eva_engine.db.json_rows import entities, json_rows
@@ -87,6 +102,82 @@ class TransitionRead:
     organisation: Organisation
     people: tuple[User, User, User]  # the preparer, the presenter, the actor
     meeting: Meeting | None
+
+
+@cache
+def _transition_statement() -> Select[Any]:
+    """The statement of ``Repositories.lock_for_transition``, built once (its construction,
+    with three aliases of the users, costs more than running it)."""
+    actor, preparer, presenter = aliased(User), aliased(User), aliased(User)
+    current = (
+        select(Assessment.id)
+        .where(Assessment.proposal_id == Proposal.id, Assessment.revision == Proposal.revision)
+        .scalar_subquery()
+    )
+    wanted = bindparam("proposal_id")
+    # The version as of the statement's snapshot (not the locked row's newest version).
+    seen = select(Proposal.row_version).where(Proposal.id == wanted).scalar_subquery()
+    return (
+        select(
+            Proposal,
+            Organisation,
+            preparer,
+            presenter,
+            Meeting,
+            Assignment,
+            Screening,
+            Webhook,
+            AuditChainHead.last_seq,
+            AuditChainHead.last_hash,
+            actor,
+            RoleGrant.id,
+            RoleGrant.body_id,
+            RoleGrant.role,
+            seen,
+        )
+        .join(Organisation, Organisation.id == Proposal.organisation_id)
+        .join(preparer, preparer.id == Proposal.preparer_id)
+        .join(presenter, presenter.id == Proposal.presenter_id)
+        .join(actor, actor.username == bindparam("username"))
+        .outerjoin(
+            RoleGrant,
+            and_(
+                RoleGrant.user_id == actor.id,
+                RoleGrant.organisation_id == Proposal.organisation_id,
+                RoleGrant.revoked_at.is_(None),
+            ),
+        )
+        .outerjoin(Meeting, Meeting.id == Proposal.meeting_id)
+        .outerjoin(
+            Assignment,
+            and_(Assignment.proposal_id == Proposal.id, Assignment.state == AssignmentState.OPEN),
+        )
+        .outerjoin(Screening, Screening.assessment_id == current)
+        .outerjoin(
+            Webhook,
+            and_(Webhook.organisation_id == Proposal.organisation_id, Webhook.active.is_(True)),
+        )
+        .outerjoin(AuditChainHead, AuditChainHead.chain_id == Proposal.organisation_id)
+        .where(Proposal.id == wanted)
+        .order_by(Assignment.id, Webhook.id, RoleGrant.id)
+        .with_for_update(key_share=True, of=Proposal)
+        .execution_options(populate_existing=True)
+    )
+
+
+@cache
+def _snapshot_statement(dialect: str) -> Select[Any]:
+    """The statement of ``Repositories.current_snapshot`` on this dialect, built once."""
+    current = (
+        select(Assessment.id)
+        .where(
+            Assessment.proposal_id == bindparam("proposal_id"),
+            Assessment.revision == bindparam("revision"),
+        )
+        .scalar_subquery()
+    )
+    kinds = (Alternative, Answer, Mitigation, FollowUpIndicator)
+    return select(*(json_rows(kind, kind.assessment_id == current, dialect) for kind in kinds))
 
 
 class Repositories:
@@ -395,65 +486,8 @@ class Repositories:
         return self._transition_read(rows, username)
 
     def _transition_rows(self, proposal_id: int, username: str) -> Sequence[Any]:
-        actor, preparer, presenter = aliased(User), aliased(User), aliased(User)
-        current = (
-            select(Assessment.id)
-            .where(Assessment.proposal_id == Proposal.id, Assessment.revision == Proposal.revision)
-            .scalar_subquery()
-        )
-        # The version as of the statement's snapshot (not the locked row's newest version).
-        seen = select(Proposal.row_version).where(Proposal.id == proposal_id).scalar_subquery()
         return self.session.execute(
-            select(
-                Proposal,
-                Organisation,
-                preparer,
-                presenter,
-                Meeting,
-                Assignment,
-                Screening,
-                Webhook,
-                AuditChainHead.last_seq,
-                AuditChainHead.last_hash,
-                actor,
-                RoleGrant.id,
-                RoleGrant.body_id,
-                RoleGrant.role,
-                seen,
-            )
-            .join(Organisation, Organisation.id == Proposal.organisation_id)
-            .join(preparer, preparer.id == Proposal.preparer_id)
-            .join(presenter, presenter.id == Proposal.presenter_id)
-            .join(actor, actor.username == username)
-            .outerjoin(
-                RoleGrant,
-                and_(
-                    RoleGrant.user_id == actor.id,
-                    RoleGrant.organisation_id == Proposal.organisation_id,
-                    RoleGrant.revoked_at.is_(None),
-                ),
-            )
-            .outerjoin(Meeting, Meeting.id == Proposal.meeting_id)
-            .outerjoin(
-                Assignment,
-                and_(
-                    Assignment.proposal_id == Proposal.id,
-                    Assignment.state == AssignmentState.OPEN,
-                ),
-            )
-            .outerjoin(Screening, Screening.assessment_id == current)
-            .outerjoin(
-                Webhook,
-                and_(
-                    Webhook.organisation_id == Proposal.organisation_id,
-                    Webhook.active.is_(True),
-                ),
-            )
-            .outerjoin(AuditChainHead, AuditChainHead.chain_id == Proposal.organisation_id)
-            .where(Proposal.id == proposal_id)
-            .order_by(Assignment.id, Webhook.id, RoleGrant.id)
-            .with_for_update(key_share=True, of=Proposal)
-            .execution_options(populate_existing=True)
+            _transition_statement(), {"proposal_id": proposal_id, "username": username}
         ).all()
 
     def _transition_read(self, rows: Sequence[Any], username: str) -> TransitionRead:
@@ -611,19 +645,14 @@ class Repositories:
         """``snapshot`` of the proposal's assessment of this revision, without its screening
         (a workflow step has it from the lock), in one statement: each list comes back as a
         JSON array (``db.json_rows``), read into objects that belong to no session."""
-        current = (
-            select(Assessment.id)
-            .where(Assessment.proposal_id == proposal_id, Assessment.revision == revision)
-            .scalar_subquery()
-        )
-        kinds = (Alternative, Answer, Mitigation, FollowUpIndicator)
         dialect = self.session.get_bind().dialect.name
         row = self.session.execute(
-            select(*(json_rows(kind, kind.assessment_id == current, dialect) for kind in kinds))
+            _snapshot_statement(dialect), {"proposal_id": proposal_id, "revision": revision}
         ).one()
-        alternatives, answers, mitigations, indicators = (
-            entities(kind, value) for kind, value in zip(kinds, row, strict=True)
-        )
+        alternatives = entities(Alternative, row[0])
+        answers = entities(Answer, row[1])
+        mitigations = entities(Mitigation, row[2])
+        indicators = entities(FollowUpIndicator, row[3])
         return AssessmentSnapshot(
             alternatives=sorted(alternatives, key=lambda a: a.position),
             answers=sorted(answers, key=lambda a: (a.question_id, a.alternative_id)),

@@ -68,9 +68,17 @@ def unit_cache(session: Session) -> UnitCache:
     cache: UnitCache | None = session.info.get(CACHE_KEY)
     if cache is None:
         cache = session.info[CACHE_KEY] = UnitCache()
-    if session.new or session.dirty or session.deleted:
+    if session.new or session.deleted or _modified(session):
         cache.drop(_changed_kinds((*session.new, *session.dirty, *session.deleted)))
     return cache
+
+
+def _modified(session: Session) -> bool:
+    """Whether any object of the session may be dirty: ``Session.dirty`` checks every
+    modified object's attributes, so its cheap precondition (the identity map's set of
+    modified states) is asked first."""
+    modified = getattr(session.identity_map, "_modified", None)
+    return bool(session.dirty) if modified is None else bool(modified)
 
 
 def _changed_kinds(objects: Iterable[object]) -> set[type]:
