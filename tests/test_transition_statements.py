@@ -3,7 +3,8 @@ statement locks the proposal and reads with it everything its checks, effects an
 need; one more reads the assessment's lists when a guard needs them, or the receivers of a
 task it opens for a queue (submitting for review needs both); everything else the step does
 is a write (the proposal, the tasks it closes and opens, its notices in one INSERT, its audit
-events in another, the chain head). The count does not depend on how long the proposal's or the organisation's history is.
+events in another, the chain head). The count does not depend on how long the proposal's or
+the organisation's history is.
 
 How statements are counted: every call of SQLAlchemy's ``before_cursor_execute`` on the
 database's engine is one statement as the driver sends it (a query; an INSERT of many rows is
