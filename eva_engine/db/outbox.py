@@ -203,7 +203,7 @@ def holders_of(
 
 
 @cache
-def _holders_statement(of_body: bool) -> Select[tuple[User]]:
+def _holders_statement(of_body: bool) -> Select[User]:
     body_match: ColumnElement[bool] = RoleGrant.body_id.is_(None)
     if of_body:
         body_match = or_(body_match, RoleGrant.body_id == bindparam("body"))

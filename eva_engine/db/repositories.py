@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Select,
+    Executable,
+    Integer,
     String,
     and_,
     bindparam,
@@ -105,7 +106,7 @@ class TransitionRead:
 
 
 @cache
-def _transition_statement() -> Select[Any]:
+def _transition_statement() -> Executable:
     """The statement of ``Repositories.lock_for_transition``, built once (its construction,
     with three aliases of the users, costs more than running it)."""
     actor, preparer, presenter = aliased(User), aliased(User), aliased(User)
@@ -114,7 +115,7 @@ def _transition_statement() -> Select[Any]:
         .where(Assessment.proposal_id == Proposal.id, Assessment.revision == Proposal.revision)
         .scalar_subquery()
     )
-    wanted = bindparam("proposal_id")
+    wanted = bindparam("proposal_id", type_=Integer)
     # The version as of the statement's snapshot (not the locked row's newest version).
     seen = select(Proposal.row_version).where(Proposal.id == wanted).scalar_subquery()
     return (
@@ -166,7 +167,7 @@ def _transition_statement() -> Select[Any]:
 
 
 @cache
-def _snapshot_statement(dialect: str) -> Select[Any]:
+def _snapshot_statement(dialect: str) -> Executable:
     """The statement of ``Repositories.current_snapshot`` on this dialect, built once."""
     current = (
         select(Assessment.id)
