@@ -36,6 +36,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, UOWTransaction
 
 from eva_engine.db.engine import READ_ONLY
+from eva_engine.db.unit_cache import unit_cache
 from eva_engine.models import (
     GENESIS_HASH,
     INSTALLATION_CHAIN,
@@ -409,30 +410,79 @@ def seal(session: Session) -> int:
     """Append the pending events to their chains (their organisations', or the
     installation's). The events are built and their content hashed first; only then are the
     heads of the chains they go to locked (those rows only, until the commit), each event
-    linked to its chain's head, and all written in one statement. Returns how many."""
+    linked to its chain's head, and all written in one statement. Returns how many.
+
+    A head read earlier in the same transaction (a workflow step reads its organisation's
+    with the proposal's lock: ``UnitCache.heads``) is moved with one conditional UPDATE, which
+    takes the lock; only when another writer appended since (PostgreSQL; SQLite's writers are
+    serialised by ``BEGIN IMMEDIATE``) is it locked, read again and the events linked anew."""
     ctx: AuditContext | None = session.info.get(AUDIT_KEY)
     if ctx is None or not ctx.pending:
         return 0
     now = utcnow()
     built = [_build(session, ctx, pending, now) for pending in ctx.pending]
-    heads = _lock_heads(session, sorted({b.row["chain_id"] for b in built}))
-    for item in built:
-        chain_id = item.row["chain_id"]
-        head = heads[chain_id]
-        seq = head[0] + 1
-        digest = item.digest.copy()
-        digest.update(link_of(chain_id, seq, head[1]))
-        item.row |= {"seq": seq, "prev_hash": head[1], "hash": digest.hexdigest()}
-        head[0], head[1] = seq, item.row["hash"]
-    session.execute(insert(_EVENTS), [b.row for b in built])
-    session.execute(
-        update(_HEADS)
-        .where(_HEADS.c.chain_id == bindparam("head"))
-        .values(last_seq=bindparam("seq_"), last_hash=bindparam("hash_")),
-        [{"head": c, "seq_": s, "hash_": h} for c, (s, h) in heads.items()],
-    )
+    chains = sorted({b.row["chain_id"] for b in built})
+    known = unit_cache(session).heads
+    asked = time.perf_counter()
+    for chain in chains:  # in ascending order, so two writers never wait on each other crosswise
+        seen = known.pop(chain, None)
+        if seen is not None:
+            head: list[Any] = [seen[0], seen[1]]
+            _link(chain, head, built)
+            if _move_head(session, chain, head, seen):
+                known[chain] = (
+                    int(head[0]),
+                    str(head[1]),
+                )  # locked by us: a later seal starts here
+                continue  # nobody appended since it was read: the head is moved and now locked
+        head = _lock_heads(session, [chain])[chain]
+        _link(chain, head, built)
+        _move_head(session, chain, head, None)
+        known[chain] = (int(head[0]), str(head[1]))
+    session.info[LOCK_TIMES] = (asked, time.perf_counter())
+    session.connection().execute(insert(_EVENTS), [b.row for b in built])
     ctx.sealed()
     return len(built)
+
+
+def _link(chain: int, head: list[Any], built: Sequence[_Built]) -> None:
+    """Link the chain's events to its head [last seq, last hash], which moves along."""
+    for item in built:
+        if item.row["chain_id"] != chain:
+            continue
+        seq = head[0] + 1
+        digest = item.digest.copy()
+        digest.update(link_of(chain, seq, head[1]))
+        item.row |= {"seq": seq, "prev_hash": head[1], "hash": digest.hexdigest()}
+        head[0], head[1] = seq, item.row["hash"]
+
+
+def _move_head(
+    session: Session, chain: int, moved: list[Any], seen: tuple[int, str] | None
+) -> bool:
+    """Move the chain's head to ``moved`` [last seq, last hash]. ``seen``: the head as read,
+    unlocked, earlier in this transaction (the events were linked to it): moved only if it is
+    still there (the UPDATE takes the lock); False when someone appended meanwhile. Without
+    ``seen`` the head is locked already."""
+    values = {"chain": chain, "seq_": moved[0], "hash_": moved[1]}
+    connection = session.connection()
+    if seen is None:
+        connection.execute(_MOVE_HEAD, values)
+        return True
+    result = connection.execute(
+        _MOVE_SEEN_HEAD, values | {"seen_seq": seen[0], "seen_hash": seen[1]}
+    )
+    return int(getattr(result, "rowcount", 0)) == 1
+
+
+_MOVE_HEAD = (
+    update(_HEADS)
+    .where(_HEADS.c.chain_id == bindparam("chain"))
+    .values(last_seq=bindparam("seq_"), last_hash=bindparam("hash_"))
+)
+_MOVE_SEEN_HEAD = _MOVE_HEAD.where(
+    _HEADS.c.last_seq == bindparam("seen_seq"), _HEADS.c.last_hash == bindparam("seen_hash")
+)
 
 
 # Verifying -------------------------------------------------------------------------------------

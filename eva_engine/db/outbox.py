@@ -12,12 +12,26 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, event, func, inspect, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    bindparam,
+    event,
+    func,
+    insert,
+    inspect,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, UOWTransaction
 
 from eva_engine.db.audit import AUDIT_KEY, AuditContext
+from eva_engine.db.unit_cache import unit_cache
 from eva_engine.models import (
     Assignment,
     Organisation,
@@ -88,7 +102,8 @@ def write_event(
     """One event: a message per user (by email) and per active webhook of the organisation that
     takes this kind, all sharing one ``event_id``. ``dedup`` (e.g. ``due_soon:17``) makes the
     event once-only: every row's ``dedup_key`` starts with it. Returns the event id, or None
-    when nobody receives it."""
+    when nobody receives it. The rows are written together, in one INSERT of many rows, by
+    the next flush of the unit of work (``write_pending``), not one ORM object each."""
     event_id = new_event_id()
     org = session.get(Organisation, proposal.organisation_id)
     now = utcnow()
@@ -101,63 +116,70 @@ def write_event(
         "proposal": proposal_payload(proposal),
         **details,
     }
+    common: dict[str, Any] = {
+        "event_id": event_id,
+        "organisation_id": proposal.organisation_id,
+        "proposal_id": proposal.id,
+        "kind": kind,
+        "payload": payload,
+        "state": DeliveryState.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "last_error": None,
+        "recipient_id": None,
+        "webhook_id": None,
+    }
+    rows: list[dict[str, Any]] = session.info.setdefault(ROWS_KEY, [])
+    written = len(rows)
     seen: set[int] = set()
-    rows = 0
     for user in users:
         if user.id in seen or not user.active:
             continue
         seen.add(user.id)
-        message = OutboxMessage(
-            event_id=event_id,
-            dedup_key=f"{dedup}:user:{user.id}" if dedup else None,
-            organisation_id=proposal.organisation_id,
-            proposal_id=proposal.id,
-            kind=kind,
-            channel=Channel.EMAIL,
-            recipient_id=user.id,
-            payload=payload,
-            state=DeliveryState.PENDING,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
+        row = common | {
+            "dedup_key": f"{dedup}:user:{user.id}" if dedup else None,
+            "channel": Channel.EMAIL,
+            "recipient_id": user.id,
+        }
         if not user.email:
             # Nothing to retry until someone adds the address: a dead letter at once, visible
             # to administrators, who can retry it after fixing the user's email.
-            message.state = DeliveryState.DEAD
-            message.last_error = f"user {user.username} has no email address"
-        session.add(message)
-        rows += 1
+            row["state"] = DeliveryState.DEAD
+            row["last_error"] = f"user {user.username} has no email address"
+        rows.append(row)
     for hook in webhooks_for(session, proposal.organisation_id, kind):
-        session.add(
-            OutboxMessage(
-                event_id=event_id,
-                dedup_key=f"{dedup}:webhook:{hook.id}" if dedup else None,
-                organisation_id=proposal.organisation_id,
-                proposal_id=proposal.id,
-                kind=kind,
-                channel=Channel.WEBHOOK,
-                webhook_id=hook.id,
-                payload=payload,
-                state=DeliveryState.PENDING,
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
+        rows.append(
+            common
+            | {
+                "dedup_key": f"{dedup}:webhook:{hook.id}" if dedup else None,
+                "channel": Channel.WEBHOOK,
+                "webhook_id": hook.id,
+            }
         )
-        rows += 1
-    return event_id if rows else None
+    return event_id if len(rows) > written else None
 
 
-WEBHOOKS_KEY = "eva.outbox.webhooks"  # session.info: active webhooks by organisation
+ROWS_KEY = "eva.outbox.rows"  # session.info: the messages written since the last flush
+
+
+def write_pending(session: Session) -> int:
+    """Insert the messages written since the last time, all in one statement. Returns how
+    many (``UnitOfWork`` calls it when it flushes, the session hook after each flush)."""
+    rows: list[dict[str, Any]] = session.info.pop(ROWS_KEY, [])
+    if rows:
+        session.connection().execute(insert(_MESSAGES), rows)  # Core: no ORM bulk machinery
+    return len(rows)
+
+
+_MESSAGES: Table = OutboxMessage.__table__  # type: ignore[assignment]
 
 
 def webhooks_for(session: Session, organisation_id: int, kind: NotificationKind) -> list[Webhook]:
     """The organisation's active webhooks for this kind: read once per unit of work (a
-    transition writes several events), and read again after a webhook changes in it."""
-    cache: dict[int, list[Webhook]] = session.info.setdefault(WEBHOOKS_KEY, {})
-    if any(isinstance(o, Webhook) for o in (*session.new, *session.dirty)):
-        cache.clear()
+    transition writes several events; its proposal's lock read them already), and read again
+    after a webhook changes in it (``db.unit_cache``)."""
+    cache = unit_cache(session).webhooks
     hooks = cache.get(organisation_id)
     if hooks is None:
         hooks = cache[organisation_id] = list(
@@ -174,24 +196,32 @@ def holders_of(
     session: Session, organisation_id: int, body_id: int | None, roles: Sequence[str]
 ) -> Sequence[User]:
     """Active users who hold one of ``roles`` in the organisation, or in this body."""
-    body_match: ColumnElement[bool] = RoleGrant.body_id.is_(None)
-    if body_id is not None:
-        body_match = or_(body_match, RoleGrant.body_id == body_id)
     return session.scalars(
+        _holders_statement(body_id is not None),
+        {"organisation": organisation_id, "body": body_id, "roles": [Role(r) for r in roles]},
+    ).all()
+
+
+@cache
+def _holders_statement(of_body: bool) -> Select[User]:
+    body_match: ColumnElement[bool] = RoleGrant.body_id.is_(None)
+    if of_body:
+        body_match = or_(body_match, RoleGrant.body_id == bindparam("body"))
+    return (
         select(User)
         .where(
             User.active.is_(True),
             User.id.in_(
                 select(RoleGrant.user_id).where(
-                    RoleGrant.organisation_id == organisation_id,
+                    RoleGrant.organisation_id == bindparam("organisation"),
                     RoleGrant.revoked_at.is_(None),
-                    RoleGrant.role.in_([Role(r) for r in roles]),
+                    RoleGrant.role.in_(bindparam("roles", expanding=True)),
                     body_match,
                 )
             ),
         )
         .order_by(User.username)
-    ).all()
+    )
 
 
 def assignment_receivers(session: Session, a: Assignment, proposal: Proposal) -> list[User]:
@@ -237,14 +267,16 @@ def _before_flush(session: Session, _context: UOWTransaction, _instances: object
 
 def _after_flush_postexec(session: Session, _context: UOWTransaction) -> None:
     found: list[Assignment] = session.info.pop(PENDING_KEY, [])
-    # The messages are added now and written by the next flush of the same transaction
-    # (``UnitOfWork.commit`` and ``Session.commit`` flush until nothing is left).
+    # The messages of the assignments just written, and those of the step's own events
+    # written before this flush, go in one INSERT now, inside the same transaction.
     for a in found:
         write_assignment_event(session, NotificationKind.ASSIGNMENT_MADE, a)
+    write_pending(session)
 
 
 def _after_rollback(session: Session, _previous: object) -> None:
     session.info.pop(PENDING_KEY, None)
+    session.info.pop(ROWS_KEY, None)
 
 
 def install_outbox_hooks(session_class: type[Session]) -> None:

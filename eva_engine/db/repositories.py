@@ -6,11 +6,30 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, case, cast, false, func, not_, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    false,
+    func,
+    not_,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.orm import Session, aliased
 
+from eva_engine.db.json_rows import entities, json_rows
 from eva_engine.db.reports import ReportQueries
+from eva_engine.db.unit_cache import CACHED_KINDS, unit_cache
 from eva_engine.models import (
     INSTALLATION_CHAIN,
     Alternative,
@@ -18,6 +37,7 @@ from eva_engine.models import (
     ApiToken,
     Assessment,
     Assignment,
+    AuditChainHead,
     Audited,
     AuditEvent,
     Body,
@@ -99,6 +119,99 @@ class WorkFilter:
     overdue_on: date | None = None  # only tasks due before this day
 
 
+@dataclass
+class TransitionRead:
+    """What a workflow step reads of its proposal, in one statement that also locks it: the
+    proposal, its organisation, preparer, presenter, meeting, open assignments and the
+    screening of its current revision (None: none recorded); the acting user and their grants
+    in the organisation are cached for the unit of work, the chain head noted for sealing."""
+
+    proposal: Proposal
+    open_assignments: list[Assignment]
+    screening: Screening | None
+    # Held here for the length of the step: the session's identity map keeps its objects only
+    # as long as someone does, and the notices look them up there (``Session.get``).
+    organisation: Organisation
+    people: tuple[User, User, User]  # the preparer, the presenter, the actor
+    meeting: Meeting | None
+
+
+@cache
+def _transition_statement() -> Executable:
+    """The statement of ``Repositories.lock_for_transition``, built once (its construction,
+    with three aliases of the users, costs more than running it)."""
+    actor, preparer, presenter = aliased(User), aliased(User), aliased(User)
+    current = (
+        select(Assessment.id)
+        .where(Assessment.proposal_id == Proposal.id, Assessment.revision == Proposal.revision)
+        .scalar_subquery()
+    )
+    wanted = bindparam("proposal_id", type_=Integer)
+    # The version as of the statement's snapshot (not the locked row's newest version).
+    seen = select(Proposal.row_version).where(Proposal.id == wanted).scalar_subquery()
+    return (
+        select(
+            Proposal,
+            Organisation,
+            preparer,
+            presenter,
+            Meeting,
+            Assignment,
+            Screening,
+            Webhook,
+            AuditChainHead.last_seq,
+            AuditChainHead.last_hash,
+            actor,
+            RoleGrant.id,
+            RoleGrant.body_id,
+            RoleGrant.role,
+            seen,
+        )
+        .join(Organisation, Organisation.id == Proposal.organisation_id)
+        .join(preparer, preparer.id == Proposal.preparer_id)
+        .join(presenter, presenter.id == Proposal.presenter_id)
+        .join(actor, actor.username == bindparam("username"))
+        .outerjoin(
+            RoleGrant,
+            and_(
+                RoleGrant.user_id == actor.id,
+                RoleGrant.organisation_id == Proposal.organisation_id,
+                RoleGrant.revoked_at.is_(None),
+            ),
+        )
+        .outerjoin(Meeting, Meeting.id == Proposal.meeting_id)
+        .outerjoin(
+            Assignment,
+            and_(Assignment.proposal_id == Proposal.id, Assignment.state == AssignmentState.OPEN),
+        )
+        .outerjoin(Screening, Screening.assessment_id == current)
+        .outerjoin(
+            Webhook,
+            and_(Webhook.organisation_id == Proposal.organisation_id, Webhook.active.is_(True)),
+        )
+        .outerjoin(AuditChainHead, AuditChainHead.chain_id == Proposal.organisation_id)
+        .where(Proposal.id == wanted)
+        .order_by(Assignment.id, Webhook.id, RoleGrant.id)
+        .with_for_update(key_share=True, of=Proposal)
+        .execution_options(populate_existing=True)
+    )
+
+
+@cache
+def _snapshot_statement(dialect: str) -> Executable:
+    """The statement of ``Repositories.current_snapshot`` on this dialect, built once."""
+    current = (
+        select(Assessment.id)
+        .where(
+            Assessment.proposal_id == bindparam("proposal_id"),
+            Assessment.revision == bindparam("revision"),
+        )
+        .scalar_subquery()
+    )
+    kinds = (Alternative, Answer, Mitigation, FollowUpIndicator)
+    return select(*(json_rows(kind, kind.assessment_id == current, dialect) for kind in kinds))
+
+
 class Repositories:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -149,7 +262,27 @@ class Repositories:
         return self.session.get(User, user_id)
 
     def user_by_username(self, username: str) -> User | None:
-        return self.session.scalar(select(User).where(User.username == username))
+        """The user (read once per unit of work, with their active grants)."""
+        cache = unit_cache(self.session)
+        if username in cache.users:
+            return cache.users[username]
+        rows = self.session.execute(
+            select(User, RoleGrant.organisation_id, RoleGrant.body_id, RoleGrant.role)
+            .outerjoin(
+                RoleGrant, and_(RoleGrant.user_id == User.id, RoleGrant.revoked_at.is_(None))
+            )
+            .where(User.username == username)
+        ).all()
+        user = rows[0][0] if rows else None
+        cache.users[username] = user
+        if user is not None:
+            by_org: dict[tuple[int, int], list[tuple[int | None, str]]] = {}
+            for _, organisation_id, body_id, role in rows:
+                if organisation_id is not None:
+                    by_org.setdefault((user.id, organisation_id), []).append((body_id, role))
+            cache.grants.update(by_org)
+            cache.grants_known.add(user.id)
+        return user
 
     def users(self) -> Sequence[User]:
         return self.session.scalars(select(User).order_by(User.username)).all()
@@ -248,47 +381,43 @@ class Repositories:
             query = query.where(RoleGrant.revoked_at.is_(None))
         return self.session.scalars(query.order_by(RoleGrant.id)).all()
 
+    def grants_here(self, user_id: int, organisation_id: int) -> list[tuple[int | None, str]]:
+        """The user's active grants in the organisation as (body id or None, role): read once
+        per unit of work (with the user, when ``user_by_username`` read them)."""
+        cache = unit_cache(self.session)
+        key = (user_id, organisation_id)
+        found = cache.grants.get(key)
+        if found is None:
+            if user_id in cache.grants_known:
+                return []
+            found = cache.grants[key] = [
+                (body, role)
+                for body, role in self.session.execute(
+                    select(RoleGrant.body_id, RoleGrant.role).where(
+                        RoleGrant.user_id == user_id,
+                        RoleGrant.organisation_id == organisation_id,
+                        RoleGrant.revoked_at.is_(None),
+                    )
+                )
+            ]
+        return found
+
     def roles_for(self, user_id: int, organisation_id: int, body_id: int | None) -> frozenset[Role]:
         """Roles held in the organisation as a whole or in this one body."""
-        body_match: ColumnElement[bool] = RoleGrant.body_id.is_(None)
-        if body_id is not None:
-            body_match = or_(body_match, RoleGrant.body_id == body_id)
-        rows = self.session.scalars(
-            select(RoleGrant.role).where(
-                RoleGrant.user_id == user_id,
-                RoleGrant.organisation_id == organisation_id,
-                RoleGrant.revoked_at.is_(None),
-                body_match,
-            )
-        ).all()
-        return frozenset(rows)
+        return frozenset(
+            Role(role)
+            for body, role in self.grants_here(user_id, organisation_id)
+            if body is None or body == body_id
+        )
 
     def holds_any_role(self, user_id: int, organisation_id: int) -> bool:
-        return (
-            self.session.scalar(
-                select(RoleGrant.id)
-                .where(
-                    RoleGrant.user_id == user_id,
-                    RoleGrant.organisation_id == organisation_id,
-                    RoleGrant.revoked_at.is_(None),
-                )
-                .limit(1)
-            )
-            is not None
-        )
+        return bool(self.grants_here(user_id, organisation_id))
 
     def covered_bodies(self, user_id: int, organisation_id: int) -> frozenset[int] | None:
         """The bodies whose non-public proposals the user may see; None means all of them
         (a grant for the whole organisation)."""
-        grants = self.session.execute(
-            select(RoleGrant.body_id).where(
-                RoleGrant.user_id == user_id,
-                RoleGrant.organisation_id == organisation_id,
-                RoleGrant.revoked_at.is_(None),
-            )
-        ).scalars()
         bodies: set[int] = set()
-        for body_id in grants:
+        for body_id, _ in self.grants_here(user_id, organisation_id):
             if body_id is None:
                 return None
             bodies.add(body_id)
@@ -305,13 +434,18 @@ class Repositories:
 
     # definitions -----------------------------------------------------------------------------
     def definition(self, name: str, version: int) -> PublishedDefinition | None:
-        return self.session.scalar(
-            select(PublishedDefinition).where(
-                PublishedDefinition.kind == "workflow",
-                PublishedDefinition.name == name,
-                PublishedDefinition.version == version,
+        """A published workflow version (read once per unit of work)."""
+        cache = unit_cache(self.session)
+        key = (name, version)
+        if key not in cache.definitions:
+            cache.definitions[key] = self.session.scalar(
+                select(PublishedDefinition).where(
+                    PublishedDefinition.kind == "workflow",
+                    PublishedDefinition.name == name,
+                    PublishedDefinition.version == version,
+                )
             )
-        )
+        return cache.definitions[key]
 
     def latest_definition(self, name: str) -> PublishedDefinition | None:
         return self.session.scalar(
@@ -349,13 +483,74 @@ class Repositories:
         NO KEY UPDATE`` (what an UPDATE of it takes anyway; inserts of rows referring to it are
         not held up); on SQLite the writer's ``BEGIN IMMEDIATE`` already serialises. Everything
         read before the lock may be stale, so the session's objects are read again."""
-        self.session.flush()
-        self.session.expire_all()
+        self._expire_aggregates()
         return self.session.scalar(
             select(Proposal)
             .where(Proposal.id == proposal_id)
             .with_for_update(key_share=True)
             .execution_options(populate_existing=True)
+        )
+
+    def _expire_aggregates(self) -> None:
+        """Before a proposal's lock: write what is pending and forget what was read of any
+        aggregate (it may be stale); the reference rows the unit of work caches (users, grants,
+        organisations, webhooks, definitions) are not part of any and are kept."""
+        session = self.session
+        if session.new or session.dirty or session.deleted:
+            session.flush()
+        for obj in list(session.identity_map.values()):
+            if not isinstance(obj, CACHED_KINDS):
+                session.expire(obj)
+
+    def lock_for_transition(self, proposal_id: int, username: str) -> TransitionRead | None:
+        """``lock_proposal`` for a workflow step by ``username``, with everything of it that
+        the step's checks, effects and notices read, in the same one statement (see
+        ``TransitionRead``): the acting user and their grants in its organisation go to the
+        unit's cache, the chain head of the organisation is noted, unlocked, for sealing
+        (``UnitCache``). None when the proposal or the user does not exist."""
+        self._expire_aggregates()
+        rows = self._transition_rows(proposal_id, username)
+        if rows and rows[0][14] != rows[0][0].row_version:
+            # PostgreSQL waited for the lock while another writer changed the proposal: the
+            # proposal row is its new version, the rows joined to it are of the statement's
+            # older snapshot. Read them again, now that the lock is held.
+            rows = self._transition_rows(proposal_id, username)
+        if not rows:
+            return None
+        return self._transition_read(rows, username)
+
+    def _transition_rows(self, proposal_id: int, username: str) -> Sequence[Any]:
+        return self.session.execute(
+            _transition_statement(), {"proposal_id": proposal_id, "username": username}
+        ).all()
+
+    def _transition_read(self, rows: Sequence[Any], username: str) -> TransitionRead:
+        first = rows[0]
+        proposal: Proposal = first[0]
+        user: User = first[10]
+        assignments: dict[int, Assignment] = {}
+        hooks: dict[int, Webhook] = {}
+        grants: dict[int, tuple[int | None, str]] = {}
+        for row in rows:
+            if row[5] is not None:
+                assignments.setdefault(row[5].id, row[5])
+            if row[7] is not None:
+                hooks.setdefault(row[7].id, row[7])
+            if row[11] is not None:
+                grants.setdefault(row[11], (row[12], row[13]))
+        cache = unit_cache(self.session)
+        cache.users[username] = user
+        cache.grants[(user.id, proposal.organisation_id)] = list(grants.values())
+        cache.webhooks[proposal.organisation_id] = list(hooks.values())
+        if first[8] is not None:
+            cache.heads[proposal.organisation_id] = (first[8], first[9])
+        return TransitionRead(
+            proposal,
+            list(assignments.values()),
+            first[6],
+            first[1],
+            (first[2], first[3], user),
+            first[4],
         )
 
     def proposals(self, flt: ProposalFilter) -> tuple[Sequence[Proposal], int]:
@@ -478,6 +673,25 @@ class Repositories:
                     .order_by(FollowUpIndicator.id)
                 )
             ),
+        )
+
+    def current_snapshot(self, proposal_id: int, revision: int) -> AssessmentSnapshot:
+        """``snapshot`` of the proposal's assessment of this revision, without its screening
+        (a workflow step has it from the lock), in one statement: each list comes back as a
+        JSON array (``db.json_rows``), read into objects that belong to no session."""
+        dialect = self.session.get_bind().dialect.name
+        row = self.session.execute(
+            _snapshot_statement(dialect), {"proposal_id": proposal_id, "revision": revision}
+        ).one()
+        alternatives = entities(Alternative, row[0])
+        answers = entities(Answer, row[1])
+        mitigations = entities(Mitigation, row[2])
+        indicators = entities(FollowUpIndicator, row[3])
+        return AssessmentSnapshot(
+            alternatives=sorted(alternatives, key=lambda a: a.position),
+            answers=sorted(answers, key=lambda a: (a.question_id, a.alternative_id)),
+            mitigations=sorted(mitigations, key=lambda m: m.id),
+            indicators=sorted(indicators, key=lambda i: i.id),
         )
 
     def current_assessments(self, proposal_ids: Iterable[int]) -> dict[int, Assessment]:

@@ -38,8 +38,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from eva_engine.db.audit import AUDIT_KEY, Actor, AuditContext, install_audit_hooks, seal
 from eva_engine.db.engine import READ_ONLY, is_contention, make_engine
-from eva_engine.db.outbox import install_outbox_hooks
+from eva_engine.db.outbox import install_outbox_hooks, write_pending
 from eva_engine.db.repositories import Repositories
+from eva_engine.db.unit_cache import install_cache_hooks
 from eva_engine.errors import N_, Conflict, Contended, EvaError, Text, Unavailable
 from eva_engine.models import AuditEvent, Proposal
 
@@ -67,6 +68,7 @@ class EvaSession(Session):
 
 install_audit_hooks(EvaSession)
 install_outbox_hooks(EvaSession)
+install_cache_hooks(EvaSession)
 
 # The outermost unit of work active in this context (a thread, a request).
 _ACTIVE: ContextVar[UnitOfWork | None] = ContextVar("eva_unit_of_work", default=None)
@@ -231,6 +233,7 @@ class UnitOfWork:
                 self._commit_joined(self._outer)
                 return
             self.session.flush()
+            write_pending(self.session)  # messages written since the flush (none, mostly)
             for ctx in [*self._deferred, self.audit]:
                 self.session.info[AUDIT_KEY] = ctx
                 seal(self.session)
@@ -281,10 +284,11 @@ class UnitOfWork:
     def _commit_joined(self, outer: UnitOfWork) -> None:
         """Flush this unit's changes into the outer transaction; its events wait for the
         outer commit (the audit chain head is locked last, when the transaction commits)."""
-        for _ in range(5):  # the outbox adds its messages after a flush: flush those too
+        for _ in range(5):  # a flush hook may add rows: flush those too
             self.session.flush()
             if not (self.session.new or self.session.dirty or self.session.deleted):
                 break
+        write_pending(self.session)
         if self._savepoint is not None:
             self._savepoint.commit()
         # The outer unit seals them, or drops them if its own part is undone.

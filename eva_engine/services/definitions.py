@@ -57,6 +57,18 @@ def stored_bundle(repos: Repositories, name: str, version: int) -> tuple[Workflo
     return bundle, record.content_hash
 
 
+def pinned_bundle(
+    repos: Repositories, name: str, version: int, content_hash: str
+) -> tuple[WorkflowBundle, str]:
+    """The bundle a proposal is pinned to (its workflow name, version and hash): once a bundle
+    of that hash has been read from the database and checked against it, this process keeps
+    it, so a proposal's steps read no definition at all; otherwise ``stored_bundle``."""
+    bundle = _BUNDLES.get(content_hash)
+    if bundle is not None and (bundle.workflow.name, bundle.workflow.version) == (name, version):
+        return bundle, content_hash
+    return stored_bundle(repos, name, version)
+
+
 def task_titles(catalogue: Catalogue) -> dict[str, LocalizedText]:
     """The title of every task kind the workflows of the catalogue declare (``task_kinds``);
     of a kind in several workflows or versions, the newest version's title."""

@@ -238,3 +238,19 @@ GUARDS: dict[str, Guard] = {
 CONDITIONS: dict[str, Condition] = {
     c.__name__: c for c in (screening_exempt, has_follow_up_indicators)
 }
+
+# The guards and conditions that read no more of the assessment than its screening: a step
+# whose routes name only these is checked without reading the assessment's alternatives,
+# answers, mitigations and indicators (the screening comes with the proposal's lock).
+SCREENING_ONLY: frozenset[str] = frozenset(
+    {
+        screening_recorded.__name__,
+        screening_requires_assessment.__name__,
+        screening_is_exempt.__name__,
+        participation_plan_for_full.__name__,
+        reviewer_is_not_preparer.__name__,
+        actor_is_presenter.__name__,
+        meeting_scheduled.__name__,
+        screening_exempt.__name__,
+    }
+)

@@ -9,8 +9,8 @@ from datetime import timedelta
 from pydantic import Field
 
 from eva_engine.db.audit import Annotation
-from eva_engine.db.repositories import Repositories
-from eva_engine.errors import N_, PermissionDenied, Text
+from eva_engine.db.repositories import Repositories, TransitionRead
+from eva_engine.errors import N_, NotFound, PermissionDenied, Text
 from eva_engine.models import (
     Alternative,
     Answer,
@@ -21,18 +21,24 @@ from eva_engine.models import (
     Mitigation,
     Proposal,
     Screening,
+    User,
     utcnow,
 )
-from eva_engine.services.access import actor_for, load_proposal, require_named_user
+from eva_engine.services.access import (
+    actor_for,
+    load_proposal,
+    require_named_user,
+    require_proposal_access,
+)
 from eva_engine.services.command import Command
-from eva_engine.services.definitions import stored_bundle
+from eva_engine.services.definitions import pinned_bundle, stored_bundle
 from eva_engine.services.fields import ChoiceId, Id, Reason, Version
 from eva_engine.services.notifications import notices
-from eva_engine.services.proposals.queries import flow_context
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import TransitionResult
 from eva_engine.vocabulary import AssignmentState
 from eva_engine.workflow import engine
+from eva_engine.workflow.context import AssessmentSnapshot, FlowContext
 from eva_engine.workflow.definition import (
     CloseAssignments,
     Effect,
@@ -41,6 +47,7 @@ from eva_engine.workflow.definition import (
     SetOutcome,
     SimpleEffect,
 )
+from eva_engine.workflow.guards import SCREENING_ONLY
 
 
 class FireTrigger(Command):
@@ -86,13 +93,25 @@ def fire(
     reason: str | None = None,
     expected_version: int | None = None,
 ) -> TransitionResult:
+    """One workflow step. Locks the proposal, reading with it in one statement everything the
+    checks, effects and notices need (``Repositories.lock_for_transition``: the acting user
+    and their grants too); only the assessment's lists, when a guard of the step needs them,
+    and a queue's receivers are read besides. Every change is then written by
+    the one flush of the commit, its notices in one INSERT, its audit events in another."""
     with eva.uow() as uow:
         repos = uow.repos
+        if caller.username is None:
+            require_named_user(None, "a workflow step")
+        read = repos.lock_for_transition(proposal_id, caller.username or "")
+        # The user came with the lock (and is only checked now: disabled, unknown).
         uow.audit.actor, maybe_user = actor_for(repos, caller)
         user = require_named_user(maybe_user, "a workflow step")
-        proposal = load_proposal(repos, proposal_id, user, for_update=True)
+        if read is None:
+            raise NotFound(f"no proposal {proposal_id}")
+        proposal = read.proposal
+        require_proposal_access(repos, user, proposal)
         uow.check_version(proposal, expected_version)
-        ctx, digest = flow_context(repos, proposal, user, reason=(reason or "").strip() or None)
+        ctx, digest = _context(repos, read, user, trigger, (reason or "").strip() or None)
         before = proposal.state
         note = Annotation(
             action="proposal.transition", reason=ctx.reason, extra={"trigger": trigger}
@@ -104,15 +123,16 @@ def fire(
         transition, flow = engine.fire(ctx, route, digest)
         role = next(r for r in transition.roles if r in ctx.actor_roles)
         note.role = uow.audit.role = role.value
-        apply_effects(repos, proposal, flow.effects)
-        notices.after_transition(
-            repos,
-            proposal,
-            transition=transition,
-            from_state=before,
-            effects=flow.effects,
-            reason=ctx.reason,
-        )
+        with repos.session.no_autoflush:  # everything is written by the commit's one flush
+            apply_effects(repos, proposal, flow.effects, read.open_assignments)
+            notices.after_transition(
+                repos,
+                proposal,
+                transition=transition,
+                from_state=before,
+                effects=flow.effects,
+                reason=ctx.reason,
+            )
         uow.commit()
         return TransitionResult(
             proposal_id=proposal.id,
@@ -124,12 +144,59 @@ def fire(
         )
 
 
-def apply_effects(repos: Repositories, proposal: Proposal, effects: Sequence[Effect]) -> None:
+def _context(
+    repos: Repositories, read: TransitionRead, user: User, trigger: str, reason: str | None
+) -> tuple[FlowContext, str]:
+    """What the guards and routes see. The assessment's screening came with the lock; its
+    lists are read (a query each) only when a route of the step has a guard or condition that
+    reads more than the screening."""
+    proposal = read.proposal
+    bundle, digest = pinned_bundle(
+        repos, proposal.workflow_name, proposal.workflow_version, proposal.workflow_hash
+    )
+    ctx = FlowContext(
+        proposal=proposal,
+        actor_id=user.id,
+        actor_roles=repos.roles_for(user.id, proposal.organisation_id, proposal.body_id),
+        bundle=bundle,
+        load_assessment=lambda: AssessmentSnapshot(screening=read.screening),
+        meeting=repos.meeting(proposal.meeting_id) if proposal.meeting_id else None,
+        reason=reason,
+        load_follow_ups=lambda: list(repos.follow_ups(proposal.id)),
+    )
+    wf = bundle.workflow
+    named = {
+        name
+        for t in wf.transitions
+        if t.trigger == trigger and proposal.state in t.sources(wf.states)
+        for name in (*t.guards, *t.when, *t.unless)
+    }
+    if not named <= SCREENING_ONLY:
+
+        def whole() -> AssessmentSnapshot:
+            snap = repos.current_snapshot(proposal.id, proposal.revision)
+            snap.screening = read.screening
+            return snap
+
+        ctx.load_assessment = whole
+    return ctx, digest
+
+
+def apply_effects(
+    repos: Repositories,
+    proposal: Proposal,
+    effects: Sequence[Effect],
+    open_assignments: Sequence[Assignment] | None = None,
+) -> None:
+    """Apply a step's effects. ``open_assignments``: the proposal's open assignments as read
+    with its lock (else they are read here)."""
     now = utcnow()
     for effect in effects:
         if isinstance(effect, CloseAssignments):
             named = [k for k in effect.kinds if k != "*"]
-            for a in repos.open_assignments(proposal.id):
+            if open_assignments is None:
+                open_assignments = repos.open_assignments(proposal.id)
+            for a in open_assignments:
                 if a.kind in named:
                     a.state, a.closed_at = AssignmentState.DONE, now
                 elif "*" in effect.kinds:
