@@ -40,15 +40,15 @@ from eva_engine.db.unit_of_work import Database
 from eva_engine.models import AuditEvent, Proposal
 from eva_engine.services import definitions
 from eva_engine.services.assessment import documents, screening
-from eva_engine.services.exchange import importing
+from eva_engine.services.exchange import importing, walking
 from eva_engine.services.history import trail
 from eva_engine.services.people import accounts, organisations, users
 from eva_engine.services.runtime import Caller, Eva
-from eva_engine.services.steps import transitions
 from eva_engine.vocabulary import Role, ScreeningOutcome
 
 ORG = "suurkaupunki"
 OPERATOR = Caller(None, "bench-year")
+WALKER = Caller(None, "bench-year", confirmed=True)  # the steps' actors are named per step
 BODIES = 40
 MEETINGS = 1000
 USERS = 5000
@@ -70,10 +70,6 @@ ACTORS = {
     "place_on_agenda": "secretary",
     "approve": "secretary",
 }
-
-
-def as_(username: str) -> Caller:
-    return Caller(username, "bench-year", confirmed=True)
 
 
 @dataclass
@@ -286,9 +282,37 @@ def timed(step: str) -> Iterator[None]:
     spent[1] += 1
 
 
-def fire(eva: Eva, who: dict[str, str], pid: int, trigger: str) -> None:
-    with timed("transitions"):
-        transitions.fire(eva, as_(who[ACTORS[trigger]]), pid, trigger)
+def steps_of(
+    people: People, item: Item, docs: dict[ScreeningOutcome, documents.AssessmentDocument]
+) -> list[walking.WalkStep]:
+    """The steps of one proposal, each by the person who takes it."""
+    who = {
+        "preparer": item.preparer,
+        "secretary": people.secretaries[item.body],
+        "presenter": people.presenters[item.body],
+    }
+    steps: list[walking.WalkStep] = [walking.FireStep(who[ACTORS[t]], t) for t in SCREEN]
+    exempt = item.depth == ScreeningOutcome.EXEMPT
+    steps.append(
+        walking.ScreenStep(
+            item.preparer,
+            screening.RecordScreening(
+                proposal_id=item.pid,
+                outcome=item.depth,
+                criteria=[] if exempt else ["many_residents"],
+                exemption="individual_decision" if exempt else None,
+                reason="Yksittäistä henkilöä koskeva päätös." if exempt else None,
+                participation_plan=(
+                    "Asukastilaisuus ja kysely." if item.depth == ScreeningOutcome.FULL else None
+                ),
+            ),
+        )
+    )
+    if not exempt:
+        steps += [walking.FireStep(who[ACTORS[t]], t) for t in ASSESS]
+        steps.append(walking.DocumentStep(item.preparer, docs[item.depth]))
+    steps += [walking.FireStep(who[ACTORS[t]], t) for t in DECIDE]
+    return steps
 
 
 def walk(
@@ -296,44 +320,14 @@ def walk(
     people: People,
     items: Sequence[Item],
     docs: dict[ScreeningOutcome, documents.AssessmentDocument],
-) -> None:
-    """Every step of these proposals in one unit of work, each through the engine's command."""
-    with eva.transaction() as tx:
-        for item in items:
-            who = {
-                "preparer": item.preparer,
-                "secretary": people.secretaries[item.body],
-                "presenter": people.presenters[item.body],
-            }
-            for trigger in SCREEN:
-                fire(eva, who, item.pid, trigger)
-            exempt = item.depth == ScreeningOutcome.EXEMPT
-            with timed("screening"):
-                screening.record_screening(
-                    eva,
-                    as_(item.preparer),
-                    screening.RecordScreening(
-                        proposal_id=item.pid,
-                        outcome=item.depth,
-                        criteria=[] if exempt else ["many_residents"],
-                        exemption="individual_decision" if exempt else None,
-                        reason="Yksittäistä henkilöä koskeva päätös." if exempt else None,
-                        participation_plan=(
-                            "Asukastilaisuus ja kysely."
-                            if item.depth == ScreeningOutcome.FULL
-                            else None
-                        ),
-                    ),
-                )
-            if not exempt:
-                for trigger in ASSESS:
-                    fire(eva, who, item.pid, trigger)
-                with timed("assessment documents"):
-                    documents.import_assessment(eva, as_(item.preparer), item.pid, docs[item.depth])
-            for trigger in DECIDE:
-                fire(eva, who, item.pid, trigger)
-        with timed("commits (sealing the chain)"):
-            tx.commit()
+    cache: walking.WalkCache,
+) -> walking.WalkResult:
+    """These proposals' steps through the engine's bulk walk: one unit of work, the rules of
+    every step evaluated, the rows and events written in bulk."""
+    with timed("planning"):
+        plan = [(item.pid, steps_of(people, item, docs)) for item in items]
+    with timed("bulk walk (rules, writes, sealing, commit)"):
+        return walking.walk_proposals(eva, WALKER, ORG, plan, cache=cache)
 
 
 def count_rows(eva: Eva) -> tuple[int, int]:
@@ -349,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--database", required=True, help="an empty database's URL")
     parser.add_argument("--users", type=int, default=USERS)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--batch", type=int, default=50, help="proposals per unit of work")
+    parser.add_argument("--batch", type=int, default=500, help="proposals per unit of work")
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
     eva = Eva(Database.connect(args.database), default_workflows_dir())
@@ -372,10 +366,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         phases["bulk import"] = clock() - started
         docs = {d: document(eva, d) for d in (ScreeningOutcome.LIGHT, ScreeningOutcome.FULL)}
         started = clock()
+        cache = walking.WalkCache()
         with click.progressbar(length=len(items), label="walking  ", file=sys.stderr) as bar:
             for start in range(0, len(items), args.batch):
                 part = items[start : start + args.batch]
-                walk(eva, people, part, docs)
+                walk(eva, people, part, docs, cache)
                 bar.update(len(part))
         phases["workflow"] = clock() - started
         total = clock() - began
