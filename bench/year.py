@@ -337,7 +337,7 @@ def count_rows(eva: Eva) -> tuple[int, int]:
     return events, proposals
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0915 - one run, told in order
     parser = argparse.ArgumentParser(prog="python -m bench.year", description=__doc__)
     parser.add_argument("--proposals", type=int, default=50000)
     parser.add_argument("--database", required=True, help="an empty database's URL")

@@ -49,6 +49,7 @@ from eva_engine.db.audit import (
     canonical,
     content_of,
     link_of,
+    time_text,
 )
 from eva_engine.db.bulk import Lookups, chunks
 from eva_engine.db.outbox import holders_of, proposal_payload
@@ -58,8 +59,8 @@ from eva_engine.models import (
     Answer,
     Assessment,
     Assignment,
-    Audited,
     AuditChainHead,
+    Audited,
     AuditEvent,
     Base,
     FollowUp,
@@ -270,6 +271,7 @@ def seal_events(session: Session, events: Sequence[_Event], now: datetime) -> in
     heads are locked, each linked to its chain's head, one INSERT, one UPDATE of the heads)."""
     if not events:
         return 0
+    when = time_text(now)  # the content's text of every event's time (content_of's own)
     built: list[tuple[dict[str, Any], Any]] = []
     for ev in events:
         row: dict[str, Any] = {
@@ -288,7 +290,8 @@ def seal_events(session: Session, events: Sequence[_Event], now: datetime) -> in
             "after": None if ev.after is None else canonical(ev.after),
             "reason": ev.reason,
         }
-        built.append((row, hashlib.sha256(content_of(row[n] for n in HASHED).encode())))
+        content = content_of(when if n == "occurred_at" else row[n] for n in HASHED)
+        built.append((row, hashlib.sha256(content.encode())))
     heads = _lock_heads(session, sorted({row["chain_id"] for row, _ in built}))
     for row, digest in built:
         head = heads[row["chain_id"]]
@@ -296,16 +299,32 @@ def seal_events(session: Session, events: Sequence[_Event], now: datetime) -> in
         digest.update(link_of(row["chain_id"], seq, head[1]))
         row |= {"seq": seq, "prev_hash": head[1], "hash": digest.hexdigest()}
         head[0], head[1] = seq, row["hash"]
-    rows = [row for row, _ in built]
-    for part in chunks(rows, 2000):
-        session.execute(insert(_EVENTS), list(part))
+    _insert_events(session, [row for row, _ in built], now)
     session.execute(
         update(_HEADS)
         .where(_HEADS.c.chain_id == bindparam("head"))
         .values(last_seq=bindparam("seq_"), last_hash=bindparam("hash_")),
         [{"head": c, "seq_": s, "hash_": h} for c, (s, h) in heads.items()],
     )
-    return len(rows)
+    return len(built)
+
+
+def _insert_events(session: Session, rows: list[dict[str, Any]], now: datetime) -> None:
+    """One executemany of the events, straight to the driver: every value is a plain string
+    or number but the time, which is the same for all and converted once by its column type."""
+    connection = session.connection()
+    dialect = connection.dialect
+    columns = [c.name for c in _EVENTS.columns]
+    convert = _EVENTS.c.occurred_at.type.bind_processor(dialect)
+    when = convert(now) if convert is not None else now
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {_EVENTS.name} ({', '.join(columns)}) "  # noqa: S608 - the table's own names
+        f"VALUES ({', '.join([mark] * len(columns))})"
+    )
+    values = [tuple(when if c == "occurred_at" else row[c] for c in columns) for row in rows]
+    for part in chunks(values, 5000):
+        connection.exec_driver_sql(sql, list(part))
 
 
 # The proposals in memory ------------------------------------------------------------------------
@@ -346,8 +365,27 @@ def _rows(
     return found
 
 
-def _transient(model: type[Base], row: dict[str, Any]) -> Any:
-    return model(**row)
+class _RowView:
+    """A row's values seen as the entity's attributes: what the guards, the routes and the
+    machine read (and set: the machine's move writes the proposal's ``state`` into the row)."""
+
+    __slots__ = ("_row",)
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        object.__setattr__(self, "_row", row)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._row[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._row[name] = value
+
+
+def _transient(model: type[Base], row: dict[str, Any]) -> Any:  # noqa: ARG001 - names the kind
+    return _RowView(row)
 
 
 @dataclass
@@ -390,9 +428,8 @@ class _Walker:
         self.result = WalkResult()
 
     # loading -------------------------------------------------------------------------------
-    def load(self, plan: Sequence[tuple[int, Sequence[Step]]]) -> dict[int, _Case]:
-        session = self.session
-        ids = sorted({pid for pid, _ in plan})
+    def lock_proposals(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """The proposals' rows, locked in id order (the proposal first, as every write path)."""
         table: Table = Proposal.__table__  # type: ignore[assignment]
         proposals: dict[int, dict[str, Any]] = {}
         for part in chunks(ids):
@@ -401,9 +438,15 @@ class _Walker:
                 .where(table.c.id.in_(list(part)), table.c.organisation_id == self.org.id)
                 .order_by(table.c.id)
             )
-            if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update()  # the proposal first, in id order
-            proposals.update({r.id: dict(r._mapping) for r in session.execute(query)})
+            if self.session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update()
+            proposals.update({r.id: dict(r._mapping) for r in self.session.execute(query)})
+        return proposals
+
+    def load(self, plan: Sequence[tuple[int, Sequence[Step]]]) -> dict[int, _Case]:
+        session = self.session
+        ids = sorted({pid for pid, _ in plan})
+        proposals = self.lock_proposals(ids)
         missing = [pid for pid in ids if pid not in proposals]
         if missing:
             raise BulkWalkRefused(f"no proposal {missing[0]} in {self.org.code}")
@@ -596,8 +639,8 @@ class _Walker:
             ("mitigations", Mitigation, step.mitigations),
             ("indicators", FollowUpIndicator, step.indicators),
         ):
-            for values in items:
-                values = dict(values)
+            for given in items:
+                values = dict(given)
                 if "alternative" in values:
                     position = values.pop("alternative")
                     values["alternative_id"] = (
@@ -737,8 +780,6 @@ class _Walker:
                 "the bulk walk does not start new revisions: return for new preparation "
                 "through the interactive path"
             )
-        for name in ("outcome", "meeting_id", "agenda_position", "section_year", "section_number"):
-            setattr(case.proposal, name, row[name])
 
     def open_follow_ups(self, case: _Case, actor: Actor, role: str, effect: OpenFollowUps) -> None:
         row = case.row

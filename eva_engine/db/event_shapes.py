@@ -18,9 +18,17 @@ from eva_engine.models import Audited, jsonable
 REDACTED = "<redacted>"  # as db.audit writes it
 
 
-def column_keys(model: type[Audited]) -> list[str]:
-    """The model's mapped column attributes, in mapper order (the capture's order)."""
-    return [attr.key for attr in inspect(model).column_attrs]
+_KEYS: dict[type[Audited], tuple[str, ...]] = {}
+
+
+def column_keys(model: type[Audited]) -> tuple[str, ...]:
+    """The model's mapped column attributes the history records, in mapper order."""
+    keys = _KEYS.get(model)
+    if keys is None:
+        keys = _KEYS[model] = tuple(
+            a.key for a in inspect(model).column_attrs if a.key not in model.__audit_ignore__
+        )
+    return keys
 
 
 def with_defaults(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -42,17 +50,20 @@ def with_defaults(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _json(value: Any) -> Any:
+    return value if type(value) in _PLAIN else jsonable(value)
+
+
 def _value(model: type[Audited], key: str, value: Any) -> Any:
-    return REDACTED if key in model.__audit_redact__ and value is not None else jsonable(value)
+    return REDACTED if key in model.__audit_redact__ and value is not None else _json(value)
 
 
 def created(model: type[Audited], row: Mapping[str, Any]) -> dict[str, Any]:
     """The ``after`` of a created row (its ``before`` is None)."""
-    return {
-        key: _value(model, key, row.get(key))
-        for key in column_keys(model)
-        if key not in model.__audit_ignore__
-    }
+    return {key: _value(model, key, row.get(key)) for key in column_keys(model)}
 
 
 def changed(
@@ -62,10 +73,10 @@ def changed(
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
     for key in column_keys(model):
-        if key in model.__audit_ignore__ or key not in new:
+        if key not in new:
             continue
         was, now = old.get(key), new[key]
-        if jsonable(was) == jsonable(now):
+        if was is now or (type(was) is type(now) and was == now) or _json(was) == _json(now):
             continue
         before[key] = _value(model, key, was)
         after[key] = _value(model, key, now)
