@@ -19,9 +19,16 @@ organisation of its own. Per unit of work: the time from asking for the chain he
 (hold). Reported: units per second, hold time (median, p95) and the share of the wall time the
 busiest chain's lock was held.
 
+Verify is also timed in a fresh process of its own, whose peak resident size
+(``ru_maxrss``) is reported with it.
+
+(c) An existing database, ``--database URL`` (repeatable; e.g. the generated year of
+``bench.year`` at two sizes): verified three times, each in a fresh process; the best wall
+time, its CPU, the peak resident size and the tracemalloc peak.
+
 Run: ``.venv/bin/python -m bench.chains [--backend sqlite|postgresql|both] [--events N]
-[--orgs N] [--seconds S] [--json]``; PostgreSQL from EVA_BENCH_POSTGRES_URL as for
-``bench.transitions``.
+[--orgs N] [--seconds S] [--json] [--database URL ...]``; PostgreSQL from
+EVA_BENCH_POSTGRES_URL as for ``bench.transitions``.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import json
 import multiprocessing
 import os
 import platform
+import resource
 import statistics
 import sys
 import time
@@ -156,6 +164,55 @@ class VerifyFigure:
     events_per_second: float
     events_per_cpu_second: float
     peak_mib: float  # Python memory, tracemalloc, at this size
+    peak_rss_mib: float = 0.0  # the whole verifying process's peak resident size
+
+
+def _verify_in_process(url: str, out: Any) -> None:
+    """Verify ``url`` in a process of its own, so its peak resident size is the verify's."""
+    eva = Eva(Database.connect(url), default_workflows_dir())
+    try:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        count, chains, wall, cpu = verify_once(eva)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        out.put((count, chains, wall, cpu, before, peak))
+    finally:
+        eva.database.dispose()
+
+
+def verify_process(url: str) -> tuple[int, int, float, float, float, float]:
+    """(events, chains, wall s, CPU s, RSS MiB before verifying, peak RSS MiB) of one verify
+    run in a fresh process (the CPU is the verifying process's, not the database server's)."""
+    context = multiprocessing.get_context("spawn")
+    queue: Any = context.Queue()
+    process = context.Process(target=_verify_in_process, args=(url, queue))
+    process.start()
+    result = queue.get()
+    process.join()
+    return result  # type: ignore[no-any-return]
+
+
+def verify_database(url: str, say: Callable[[str], None]) -> VerifyFigure:
+    """Verify an existing database (the generated year, ``bench.year``): the best of three
+    runs, each in a fresh process, and the peak of Python memory under tracemalloc."""
+    runs = [verify_process(url) for _ in range(3)]
+    count, chains, wall, cpu, _, _ = min(runs, key=lambda r: r[2])
+    eva = Eva(Database.connect(url), default_workflows_dir())
+    try:
+        figure = VerifyFigure(
+            backend=server_version(eva.database.engine),
+            events=count,
+            chains=chains,
+            seconds=round(wall, 3),
+            cpu_seconds=round(cpu, 3),
+            events_per_second=round(count / wall),
+            events_per_cpu_second=round(count / cpu),
+            peak_mib=round(peak_memory(eva), 2),
+            peak_rss_mib=round(max(r[5] for r in runs), 1),
+        )
+    finally:
+        eva.database.dispose()
+    say(f"{url.split(':', maxsplit=1)[0]}: {figure}")
+    return figure
 
 
 def verify_once(eva: Eva) -> tuple[int, int, float, float]:
@@ -194,6 +251,7 @@ def verify_backend(backend: str, events: int, orgs: int, say: Callable[[str], No
                 built = size
                 best = min((verify_once(eva) for _ in range(3)), key=lambda r: r[2])
                 count, chains, wall, cpu = best
+                rss = max(verify_process(url)[5] for _ in range(2))
                 figure = VerifyFigure(
                     backend=version,
                     events=count,
@@ -203,6 +261,7 @@ def verify_backend(backend: str, events: int, orgs: int, say: Callable[[str], No
                     events_per_second=round(count / wall),
                     events_per_cpu_second=round(count / cpu),
                     peak_mib=round(peak_memory(eva), 2),
+                    peak_rss_mib=round(rss, 1),
                 )
                 say(f"{backend}: {figure}")
                 figures.append(figure)
@@ -317,6 +376,10 @@ def lock_backend(seconds: float, say: Callable[[str], None]) -> list[LockFigure]
     return figures
 
 
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}"
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.chains", description=__doc__)
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
@@ -324,15 +387,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--orgs", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--database",
+        action="append",
+        default=[],
+        help="verify this existing database (e.g. a generated year) instead of building "
+        "chains; may be given more than once (two sizes show constant memory)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     say = (lambda _: None) if args.json else (lambda m: print(m, flush=True))
+    if args.database:
+        figures = [asdict(verify_database(url, say)) for url in args.database]
+        print(json.dumps({"machine": machine(), "verify": figures}, indent=2))
+        return 0
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     report: dict[str, Any] = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}",
+        "machine": machine(),
         "verify": [
             asdict(f) for b in backends for f in verify_backend(b, args.events, args.orgs, say)
         ],

@@ -14,21 +14,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
     Engine,
     Integer,
-    String,
     Table,
-    Text,
     bindparam,
-    cast,
     event,
     func,
     insert,
     inspect,
     select,
-    type_coerce,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -264,8 +259,8 @@ def install_audit_hooks(session_class: type[Session]) -> None:
 # "<length>:<text>" (length in characters, so the encoding is unambiguous without escaping); a
 # time is its UTC "YYYY-MM-DDTHH:MM:SS.ffffff". The content is hashed when the event is built,
 # before the chain head is locked; the link (chain, position, previous hash) is appended under
-# the lock, from a copy of the hash state. The verifier has the database build the same
-# content string (``content_sql``) and hashes it once per event.
+# the lock, from a copy of the hash state. The verifier has the database render each field as
+# that text (``_texts_sql``), streams the rows and hashes each event once.
 HASHED = (
     "occurred_at",
     "actor_id",
@@ -310,30 +305,6 @@ def event_hash(event_: AuditEvent | Any) -> str:
     digest = hashlib.sha256(content.encode())
     digest.update(link_of(event_.chain_id, event_.seq, event_.prev_hash))
     return digest.hexdigest()
-
-
-def content_sql(table: Table, dialect: str) -> ColumnElement[str]:
-    """The database's own rendering of ``content_of`` for a row of ``table`` (audit_events)."""
-    parts: list[ColumnElement[str]] = []
-    for name in HASHED:
-        column = table.c[name]
-        if name == "occurred_at":
-            if dialect == "postgresql":
-                text_: ColumnElement[str] = func.to_char(
-                    func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US'
-                )
-            else:  # stored as "YYYY-MM-DD HH:MM:SS.ffffff" (UTC)
-                text_ = func.replace(type_coerce(column, String), " ", "T")
-        elif isinstance(column.type, Integer):
-            text_ = cast(column, Text)
-        else:
-            text_ = type_coerce(column, Text)
-        length = cast(func.length(text_), Text)
-        parts.append(func.coalesce(length.concat(":").concat(text_), "-"))
-    joined = parts[0]
-    for part in parts[1:]:
-        joined = joined.concat(part)
-    return joined
 
 
 # Sealing ---------------------------------------------------------------------------------------
@@ -556,13 +527,6 @@ def verify_chain(
     ``anchor`` (rewritten, or cut back below it), and a proposal whose state is not the one
     its history last recorded. Give it a ``snapshot`` session: a chain read while others
     append is otherwise a moving target."""
-    dialect = session.get_bind().dialect.name
-    stream = (
-        select(_EVENTS.c.seq, _EVENTS.c.prev_hash, _EVENTS.c.hash, content_sql(_EVENTS, dialect))
-        .where(_EVENTS.c.chain_id == bindparam("chain"), _EVENTS.c.seq > bindparam("after"))
-        .order_by(_EVENTS.c.seq)
-        .limit(batch)
-    )
     connection = session.connection()
     done: list[ChainState] = []
     total = 0
@@ -571,7 +535,7 @@ def verify_chain(
         walked.add(chain)
         mine = {a.seq: a for a in anchors if a.chain_id == chain}
         walk = _Walk(chain, mine)
-        broken = walk.run(connection, stream, batch)
+        broken = walk.run(_stream(connection, chain, batch))
         if broken is None:
             broken = _head_problem(head_seq, head_hash, walk) or _anchor_problem(mine, walk)
         if broken is not None:
@@ -633,6 +597,50 @@ def _anchor_problem(anchors: dict[int, Anchor], walk: _Walk) -> tuple[int, str] 
     return None
 
 
+def _texts_sql(dialect: str) -> str:
+    """The columns a verifier reads of an event: seq, prev_hash, hash, then its ``HASHED``
+    fields each as the text ``content_of`` encodes (NULL stays NULL; the time in UTC as
+    "YYYY-MM-DDTHH:MM:SS.ffffff"), so the content is built from them without converting."""
+    texts: list[str] = []
+    for name in HASHED:
+        column = _EVENTS.c[name]
+        if name == "occurred_at":
+            texts.append(
+                "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+                if dialect == "postgresql"
+                else "replace(occurred_at, ' ', 'T')"  # stored as UTC "YYYY-MM-DD HH:MM:SS.ffffff"
+            )
+        elif isinstance(column.type, Integer):
+            texts.append(f"CAST({name} AS TEXT)")
+        else:
+            texts.append(f'"{name}"')
+    mark = "%s" if dialect == "postgresql" else "?"
+    return (
+        f"SELECT seq, prev_hash, hash, {', '.join(texts)} FROM {_EVENTS.name} "  # noqa: S608
+        f"WHERE chain_id = {mark} ORDER BY seq"
+    )
+
+
+def _stream(connection: Connection, chain: int, batch: int) -> Iterator[Sequence[Any]]:
+    """One chain's events in order, streamed from the driver's cursor ``batch`` rows at a time
+    (a server-side cursor on PostgreSQL): constant memory, and no per-row objects but the
+    driver's tuples. The connection's transaction (the snapshot) is the one read."""
+    dialect = connection.dialect.name
+    raw: Any = connection.connection.driver_connection
+    cursor = raw.cursor(name=f"eva_verify_{chain}") if dialect == "postgresql" else raw.cursor()
+    try:
+        if dialect == "postgresql":
+            cursor.itersize = batch
+        cursor.execute(_texts_sql(dialect), (chain,))
+        while True:
+            rows = cursor.fetchmany(batch)
+            if not rows:
+                return
+            yield from rows
+    finally:
+        cursor.close()
+
+
 @dataclass
 class _Walk:
     chain: int
@@ -641,15 +649,15 @@ class _Walk:
     prev: str = GENESIS_HASH
     first: str | None = None
 
-    def run(self, connection: Connection, stream: Any, batch: int) -> tuple[int, str] | None:
+    def run(self, rows: Iterable[Sequence[Any]]) -> tuple[int, str] | None:
         """Checks sequence, link and hash of each event of the chain (and the anchors'
-        hashes), batch by batch; stops at the first bad one."""
+        hashes), as the rows stream in; stops at the first bad one. A row is the event's seq,
+        prev_hash, hash and its ``HASHED`` fields as text (None for NULL)."""
         sha256 = hashlib.sha256
-        chain = self.chain
+        link = f"|{self.chain}:"
         prev, expected = self.prev, self.verified + 1
-        while True:
-            rows = connection.execute(stream, {"chain": chain, "after": expected - 1}).all()
-            for seq, prev_hash, hash_, content in rows:
+        try:
+            for seq, prev_hash, hash_, *texts in rows:
                 if seq != expected:
                     return expected, f"event {expected} is missing (next stored is {seq})"
                 if prev_hash != prev:
@@ -657,7 +665,8 @@ class _Walk:
                         f"event {seq} does not link to event {seq - 1}: "
                         "an event was removed, inserted or reordered before it"
                     )
-                if sha256(f"{content}|{chain}:{seq}:{prev}".encode()).hexdigest() != hash_:
+                content = "".join(["-" if t is None else f"{len(t)}:{t}" for t in texts])
+                if sha256(f"{content}{link}{seq}:{prev}".encode()).hexdigest() != hash_:
                     return seq, (
                         f"event {seq} was altered or moved from another chain: its content "
                         "does not match its hash"
@@ -669,9 +678,10 @@ class _Walk:
                 if seq == 1:
                     self.first = hash_
                 prev, expected = hash_, seq + 1
-                self.prev, self.verified = prev, seq
-            if len(rows) < batch:
-                return None
+                self.verified = seq
+            return None
+        finally:
+            self.prev = prev
 
     def _anchor(self, seq: int, hash_: str) -> str | None:
         if seq == 1:

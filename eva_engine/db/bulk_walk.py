@@ -208,7 +208,8 @@ class _Writes:
         self.session = session
         self.ids = _Ids(session)
         self.inserts: dict[Table, list[dict[str, Any]]] = defaultdict(list)
-        self.updates: dict[Table, dict[int, dict[str, Any]]] = defaultdict(dict)
+        # stored rows changed: table -> id -> (the row's current values, the columns to write)
+        self.updates: dict[Table, dict[int, tuple[dict[str, Any], set[str]]]] = defaultdict(dict)
         self.events: list[_Event] = []
         self._new: set[int] = set()  # id() of the rows to insert
 
@@ -230,9 +231,8 @@ class _Writes:
         table: Table = model.__table__  # type: ignore[assignment]
         if id(row) in self._new:
             return  # a new row: written as it is at the end
-        pending = self.updates[table].setdefault(row["id"], {"id": row["id"]})
-        for column in columns:
-            pending[column] = row[column]
+        _, written = self.updates[table].setdefault(row["id"], (row, set()))
+        written.update(columns)
 
     def write(self, now: datetime) -> tuple[int, int]:
         """Send the rows, then seal the events. Returns (rows, events)."""
@@ -246,22 +246,19 @@ class _Writes:
                 rows += len(new)
         for table, changes in self.updates.items():
             by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-            for change in changes.values():
-                by_columns[tuple(sorted(change))].append(change)
+            for row, written in changes.values():
+                columns = tuple(sorted(written))
+                by_columns[columns].append(
+                    {"id_": row["id"], **{f"v_{c}": row[c] for c in columns}}
+                )
             for columns, group in by_columns.items():
                 statement = (
                     update(table)
                     .where(table.c.id == bindparam("id_"))
-                    .values({c: bindparam(c) for c in columns if c != "id"})
+                    .values({c: bindparam(f"v_{c}") for c in columns})
                 )
                 for part in chunks(group, 1000):
-                    session.execute(
-                        statement,
-                        [
-                            {**{k: v for k, v in g.items() if k != "id"}, "id_": g["id"]}
-                            for g in part
-                        ],
-                    )
+                    session.execute(statement, list(part))
                 rows += len(group)
         return rows, seal_events(session, self.events, now)
 
