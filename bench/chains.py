@@ -6,7 +6,7 @@ made for the run and dropped at the end), migrated, with ``--orgs`` organisation
 the services. ``--events`` events are then written through the engine's own audit write path:
 units of work that record events (as the services do) and commit, which seals them into the
 organisations' chains (``eva_engine.db.audit.seal``), 500 per unit. The chains are verified
-(``trail.verify``: every chain, in one snapshot, keyset batches) at half and at the full
+(``trail.verify``: every chain, in one snapshot, streamed) at half and at the full
 size, timed without tracing; then once more under ``tracemalloc`` for the peak of Python
 memory. Constant memory shows as the same peak at both sizes.
 
@@ -53,7 +53,7 @@ from sqlalchemy.orm import Session
 
 from bench.transitions import fresh_database, server_version
 from eva_engine.config import default_workflows_dir
-from eva_engine.db.audit import LOCK_TIMES, Actor, PendingEvent
+from eva_engine.db.audit import LOCK_TIMES, Actor, PendingEvent, snapshot, verify_chain
 from eva_engine.db.migrate import upgrade
 from eva_engine.db.unit_of_work import Database, EvaSession
 from eva_engine.services.history import trail
@@ -165,6 +165,8 @@ class VerifyFigure:
     events_per_cpu_second: float
     peak_mib: float  # Python memory, tracemalloc, at this size
     peak_rss_mib: float = 0.0  # the whole verifying process's peak resident size
+    server_cpu_seconds: float = 0.0  # PostgreSQL's backend serving the walk (local server)
+    events_per_cpu_second_both: float = 0.0  # per CPU-second of eva and the server together
 
 
 def _verify_in_process(url: str, out: Any) -> None:
@@ -172,16 +174,16 @@ def _verify_in_process(url: str, out: Any) -> None:
     eva = Eva(Database.connect(url), default_workflows_dir())
     try:
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        count, chains, wall, cpu = verify_once(eva)
+        timing = verify_once(eva)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        out.put((count, chains, wall, cpu, before, peak))
+        out.put((*timing, before, peak))
     finally:
         eva.database.dispose()
 
 
-def verify_process(url: str) -> tuple[int, int, float, float, float, float]:
-    """(events, chains, wall s, CPU s, RSS MiB before verifying, peak RSS MiB) of one verify
-    run in a fresh process (the CPU is the verifying process's, not the database server's)."""
+def verify_process(url: str) -> tuple[int, int, float, float, float, float, float]:
+    """(events, chains, wall s, CPU s, server CPU s, RSS MiB before verifying, peak RSS MiB)
+    of one verify run in a fresh process."""
     context = multiprocessing.get_context("spawn")
     queue: Any = context.Queue()
     process = context.Process(target=_verify_in_process, args=(url, queue))
@@ -195,7 +197,7 @@ def verify_database(url: str, say: Callable[[str], None]) -> VerifyFigure:
     """Verify an existing database (the generated year, ``bench.year``): the best of three
     runs, each in a fresh process, and the peak of Python memory under tracemalloc."""
     runs = [verify_process(url) for _ in range(3)]
-    count, chains, wall, cpu, _, _ = min(runs, key=lambda r: r[2])
+    count, chains, wall, cpu, server, _, _ = min(runs, key=lambda r: r[2])
     eva = Eva(Database.connect(url), default_workflows_dir())
     try:
         figure = VerifyFigure(
@@ -207,7 +209,9 @@ def verify_database(url: str, say: Callable[[str], None]) -> VerifyFigure:
             events_per_second=round(count / wall),
             events_per_cpu_second=round(count / cpu),
             peak_mib=round(peak_memory(eva), 2),
-            peak_rss_mib=round(max(r[5] for r in runs), 1),
+            peak_rss_mib=round(max(r[6] for r in runs), 1),
+            server_cpu_seconds=round(server, 3),
+            events_per_cpu_second_both=round(count / (cpu + server)),
         )
     finally:
         eva.database.dispose()
@@ -215,14 +219,34 @@ def verify_database(url: str, say: Callable[[str], None]) -> VerifyFigure:
     return figure
 
 
-def verify_once(eva: Eva) -> tuple[int, int, float, float]:
+def backend_cpu(pid: int | None) -> float:
+    """CPU seconds used so far by the PostgreSQL backend ``pid`` (on this machine), else 0."""
+    if pid is None:
+        return 0.0
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def verify_once(eva: Eva) -> tuple[int, int, float, float, float]:
+    """(events, chains, wall s, CPU s of this process, CPU s of the PostgreSQL backend that
+    served it) of one ``eva audit verify``: ``trail.verify``'s own walk, in one snapshot."""
     gc.collect()
-    wall, cpu = time.perf_counter(), time.process_time()
-    result = trail.verify(eva)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    with snapshot(eva.database.bind) as session:
+        pid = None
+        if eva.database.engine.dialect.name == "postgresql":
+            pid = int(session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+        server = backend_cpu(pid)
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = verify_chain(session)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        server = backend_cpu(pid) - server
     if not result.ok:
         raise SystemExit(f"the chains do not verify: {result.problem}")
-    return result.verified, len(result.chains), wall, cpu
+    return result.verified, len(result.chains), wall, cpu, server
 
 
 def peak_memory(eva: Eva) -> float:
@@ -250,8 +274,8 @@ def verify_backend(backend: str, events: int, orgs: int, say: Callable[[str], No
                 say(f"{backend}: built {size} events in {time.perf_counter() - started:.1f} s")
                 built = size
                 best = min((verify_once(eva) for _ in range(3)), key=lambda r: r[2])
-                count, chains, wall, cpu = best
-                rss = max(verify_process(url)[5] for _ in range(2))
+                count, chains, wall, cpu, server = best
+                rss = max(verify_process(url)[6] for _ in range(2))
                 figure = VerifyFigure(
                     backend=version,
                     events=count,
@@ -262,6 +286,8 @@ def verify_backend(backend: str, events: int, orgs: int, say: Callable[[str], No
                     events_per_cpu_second=round(count / cpu),
                     peak_mib=round(peak_memory(eva), 2),
                     peak_rss_mib=round(rss, 1),
+                    server_cpu_seconds=round(server, 3),
+                    events_per_cpu_second_both=round(count / (cpu + server)),
                 )
                 say(f"{backend}: {figure}")
                 figures.append(figure)
