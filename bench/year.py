@@ -1,18 +1,20 @@
 """A year of a large city, generated through the engine (issue 10, part 1).
 
-``python -m bench.year --proposals 50000 --database URL [--seed N] [--batch N]`` migrates the
-database (which must be empty), publishes the shipped workflows and builds one organisation:
-40 bodies, 1,000 meetings (25 per body through the year), 5,000 users (a secretary and a
-presenter per body, an administrator, an auditor, the rest preparers) — all through the
-services, many calls per unit of work (``Eva.transaction``). The proposals come in through the
-bulk import (``eva import proposals``' path, ``services.exchange.importing``), each scheduled
-on a meeting of its body. Then every proposal is walked through the workflow with the engine's
-own commands and transitions: screening (about 80 % exempt, 15 % light, 5 % full), for the
-assessed ones the assessment document (two alternatives for light, three for full, every
-required question answered; the full ones with follow-up indicators), review, sign-off,
-placing on the agenda and the meeting's outcome. ``--batch`` proposals' steps share one unit
-of work (one commit, one sealing of the audit chain). At the end the whole chain is verified
-(``eva audit verify``) and the figures printed, with the users to log in as.
+``python -m bench.year --proposals 50000 --database URL [--seed N] [--batch N] [--users N]``
+migrates the database (which must be empty), publishes the shipped workflows and builds one
+organisation: 40 bodies, 1,000 meetings (25 per body through the year), 5,000 users (a
+secretary and a presenter per body, an administrator, an auditor, the rest preparers) — all
+through the services, many calls per unit of work (``Eva.transaction``). The proposals come in
+through the bulk import (``eva import proposals``' path, ``services.exchange.importing``), each
+scheduled on a meeting of its body. Then every proposal is walked through the workflow by the
+engine's bulk walk (``services.exchange.walking`` over ``db.bulk_walk``): screening (about 80 %
+exempt, 15 % light, 5 % full), for the assessed ones the assessment document (two alternatives
+for light, three for full, every required question answered; the full ones with follow-up
+indicators), review, sign-off, placing on the agenda and the meeting's outcome — each step by
+its own person, checked by the workflow's routes, roles and guards, and written with the rows
+and audit events the interactive path writes. ``--batch`` proposals share one unit of work
+(one commit, one sealing of the chain). At the end the whole chain is verified (``eva audit
+verify``) and the figures printed (wall and CPU per phase), with the users to log in as.
 
 The trigger names are those of the shipped eva-standard workflow, which this benchmark
 generates data for (as bench/transitions.py does)."""

@@ -528,6 +528,7 @@ def verify_chain(
     its history last recorded. Give it a ``snapshot`` session: a chain read while others
     append is otherwise a moving target."""
     connection = session.connection()
+    events_sql = _texts_sql(connection.dialect.name)
     done: list[ChainState] = []
     total = 0
     walked: set[int] = set()
@@ -535,7 +536,11 @@ def verify_chain(
         walked.add(chain)
         mine = {a.seq: a for a in anchors if a.chain_id == chain}
         walk = _Walk(chain, mine)
-        broken = walk.run(_stream(connection, chain, batch))
+        rows = _stream(connection, events_sql, (chain,), batch, f"eva_verify_{chain}")
+        try:
+            broken = walk.run(rows)
+        finally:
+            rows.close()
         if broken is None:
             broken = _head_problem(head_seq, head_hash, walk) or _anchor_problem(mine, walk)
         if broken is not None:
@@ -621,17 +626,19 @@ def _texts_sql(dialect: str) -> str:
     )
 
 
-def _stream(connection: Connection, chain: int, batch: int) -> Iterator[Sequence[Any]]:
-    """One chain's events in order, streamed from the driver's cursor ``batch`` rows at a time
-    (a server-side cursor on PostgreSQL): constant memory, and no per-row objects but the
-    driver's tuples. The connection's transaction (the snapshot) is the one read."""
-    dialect = connection.dialect.name
+def _stream(
+    connection: Connection, sql: str, params: tuple[Any, ...], batch: int, name: str
+) -> Generator[Sequence[Any]]:
+    """The rows of ``sql``, streamed from the driver's cursor ``batch`` rows at a time (a
+    server-side cursor ``name`` on PostgreSQL): constant memory, and no per-row objects but
+    the driver's tuples. The connection's transaction (the snapshot) is the one read."""
+    postgres = connection.dialect.name == "postgresql"
     raw: Any = connection.connection.driver_connection
-    cursor = raw.cursor(name=f"eva_verify_{chain}") if dialect == "postgresql" else raw.cursor()
+    cursor = raw.cursor(name=name) if postgres else raw.cursor()
     try:
-        if dialect == "postgresql":
+        if postgres:
             cursor.itersize = batch
-        cursor.execute(_texts_sql(dialect), (chain,))
+        cursor.execute(sql, params)
         while True:
             rows = cursor.fetchmany(batch)
             if not rows:
@@ -711,49 +718,65 @@ class _Recorded:
     case_number: str | None
 
 
+def _fold(known: _Recorded | None, pending: list[tuple[int, int, str]]) -> _Recorded | None:
+    """``known`` moved on by ``pending`` (chain, seq, after) events of one proposal, in order,
+    each naming its state or case number: the state of the last that has one (and its seq),
+    the case number of the last that has one, the chain of the last. Read from the end, so
+    only those two events are parsed, not every transition of the proposal."""
+    if not pending:
+        return known
+    state, at = (known.state, known.seq) if known else (None, pending[0][1])
+    case_number = known.case_number if known else None
+    found_state = found_case = False
+    for _, seq, after in reversed(pending):
+        data = json.loads(after)
+        if not found_state and "state" in data:
+            state, at, found_state = data["state"], seq, True
+        if not found_case and "case_number" in data:
+            case_number, found_case = data["case_number"], True
+        if found_state and found_case:
+            break
+    return _Recorded(state, pending[-1][0], at, case_number)
+
+
 def _proposal_histories(
     session: Session, chain_id: int | None, batch: int
 ) -> Generator[tuple[int, _Recorded]]:
     """Per proposal (in id order), what its events last recorded: read from the events of
-    entity type proposal in (proposal, chain, position) order, one proposal at a time."""
-    query = (
-        select(
-            _EVENTS.c.proposal_id,
-            _EVENTS.c.chain_id,
-            _EVENTS.c.seq,
-            _EVENTS.c.after,
-            _EVENTS.c.before.is_not(None),
-        )
-        .where(_EVENTS.c.entity_type == "proposal", _EVENTS.c.proposal_id.is_not(None))
-        .order_by(_EVENTS.c.proposal_id, _EVENTS.c.chain_id, _EVENTS.c.seq)
+    entity type proposal in (proposal, chain, position) order, one proposal at a time,
+    streamed from the driver's cursor."""
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    mark = "%s" if postgres else "?"
+    sql = (
+        f"SELECT proposal_id, chain_id, seq, after, before IS NOT NULL FROM {_EVENTS.name} "  # noqa: S608
+        f"WHERE entity_type = {mark} AND proposal_id IS NOT NULL"
+        + (f" AND chain_id = {mark}" if chain_id is not None else "")
+        + " ORDER BY proposal_id, chain_id, seq"
     )
-    if chain_id is not None:
-        query = query.where(_EVENTS.c.chain_id == chain_id)
-    rows = session.execute(query.execution_options(yield_per=batch))
+    params = ("proposal",) if chain_id is None else ("proposal", chain_id)
     current: int | None = None
     known: _Recorded | None = None
-    try:
-        for proposal_id, chain, seq, after, had_before in rows:
-            if proposal_id != current:
-                if current is not None and known is not None:
-                    yield current, known
-                current, known = proposal_id, None
-            if after is None:  # deleted
-                if had_before:
-                    case = known.case_number if known else None
-                    known = _Recorded(None, chain, seq, case)
-                continue
-            if '"state"' not in after and '"case_number"' not in after:
-                continue
-            data = json.loads(after)
-            state = data.get("state", known.state if known else None)
-            case_number = data.get("case_number", known.case_number if known else None)
-            at = seq if "state" in data or known is None else known.seq
-            known = _Recorded(state, chain, at, case_number)
-        if current is not None and known is not None:
-            yield current, known
-    finally:
-        rows.close()  # a server-side cursor on PostgreSQL: never leave it open
+    pending: list[tuple[int, int, str]] = []
+    for proposal_id, chain, seq, after, had_before in _stream(
+        connection, sql, params, batch, "eva_verify_states"
+    ):
+        if proposal_id != current:
+            known = _fold(known, pending)
+            if current is not None and known is not None:
+                yield current, known
+            current, known, pending = proposal_id, None, []
+        if after is None:  # deleted
+            if had_before:
+                known = _fold(known, pending)
+                pending = []
+                known = _Recorded(None, chain, seq, known.case_number if known else None)
+            continue
+        if '"state"' in after or '"case_number"' in after:
+            pending.append((chain, seq, after))
+    known = _fold(known, pending)
+    if current is not None and known is not None:
+        yield current, known
 
 
 def _check_states(
