@@ -259,8 +259,8 @@ def install_audit_hooks(session_class: type[Session]) -> None:
 # "<length>:<text>" (length in characters, so the encoding is unambiguous without escaping); a
 # time is its UTC "YYYY-MM-DDTHH:MM:SS.ffffff". The content is hashed when the event is built,
 # before the chain head is locked; the link (chain, position, previous hash) is appended under
-# the lock, from a copy of the hash state. The verifier has the database render each field as
-# that text (``_texts_sql``), streams the rows and hashes each event once.
+# the lock, from a copy of the hash state. The verifier has the database render the same
+# content (``_events_sql``), streams the rows and hashes each event once.
 HASHED = (
     "occurred_at",
     "actor_id",
@@ -528,7 +528,7 @@ def verify_chain(
     its history last recorded. Give it a ``snapshot`` session: a chain read while others
     append is otherwise a moving target."""
     connection = session.connection()
-    events_sql = _texts_sql(connection.dialect.name)
+    events_sql = _events_sql(connection.dialect.name)
     done: list[ChainState] = []
     total = 0
     walked: set[int] = set()
@@ -602,26 +602,30 @@ def _anchor_problem(anchors: dict[int, Anchor], walk: _Walk) -> tuple[int, str] 
     return None
 
 
-def _texts_sql(dialect: str) -> str:
-    """The columns a verifier reads of an event: seq, prev_hash, hash, then its ``HASHED``
-    fields each as the text ``content_of`` encodes (NULL stays NULL; the time in UTC as
-    "YYYY-MM-DDTHH:MM:SS.ffffff"), so the content is built from them without converting."""
-    texts: list[str] = []
+def _events_sql(dialect: str) -> str:
+    """What a verifier reads of a chain's events, in order: seq, prev_hash, hash and the
+    hashed content, rendered by the database as ``content_of`` renders it (each ``HASHED``
+    field "-" when NULL, else "<length>:<text>"; the time in UTC as
+    "YYYY-MM-DDTHH:MM:SS.ffffff"). The database does that in its own code, while it reads
+    the rows; Python only hashes (measured: less CPU on both backends than joining the
+    fields in Python)."""
+    parts: list[str] = []
     for name in HASHED:
         column = _EVENTS.c[name]
         if name == "occurred_at":
-            texts.append(
+            text_ = (
                 "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
                 if dialect == "postgresql"
                 else "replace(occurred_at, ' ', 'T')"  # stored as UTC "YYYY-MM-DD HH:MM:SS.ffffff"
             )
         elif isinstance(column.type, Integer):
-            texts.append(f"CAST({name} AS TEXT)")
+            text_ = f"CAST({name} AS TEXT)"
         else:
-            texts.append(f'"{name}"')
+            text_ = f'"{name}"'
+        parts.append(f"coalesce(CAST(length({text_}) AS TEXT) || ':' || {text_}, '-')")
     mark = "%s" if dialect == "postgresql" else "?"
     return (
-        f"SELECT seq, prev_hash, hash, {', '.join(texts)} FROM {_EVENTS.name} "  # noqa: S608
+        f"SELECT seq, prev_hash, hash, {' || '.join(parts)} FROM {_EVENTS.name} "  # noqa: S608
         f"WHERE chain_id = {mark} ORDER BY seq"
     )
 
@@ -659,12 +663,12 @@ class _Walk:
     def run(self, rows: Iterable[Sequence[Any]]) -> tuple[int, str] | None:
         """Checks sequence, link and hash of each event of the chain (and the anchors'
         hashes), as the rows stream in; stops at the first bad one. A row is the event's seq,
-        prev_hash, hash and its ``HASHED`` fields as text (None for NULL)."""
+        prev_hash, hash and hashed content (``_events_sql``)."""
         sha256 = hashlib.sha256
         link = f"|{self.chain}:"
         prev, expected = self.prev, self.verified + 1
         try:
-            for seq, prev_hash, hash_, *texts in rows:
+            for seq, prev_hash, hash_, content in rows:
                 if seq != expected:
                     return expected, f"event {expected} is missing (next stored is {seq})"
                 if prev_hash != prev:
@@ -672,7 +676,6 @@ class _Walk:
                         f"event {seq} does not link to event {seq - 1}: "
                         "an event was removed, inserted or reordered before it"
                     )
-                content = "".join(["-" if t is None else f"{len(t)}:{t}" for t in texts])
                 if sha256(f"{content}{link}{seq}:{prev}".encode()).hexdigest() != hash_:
                     return seq, (
                         f"event {seq} was altered or moved from another chain: its content "
