@@ -6,7 +6,7 @@ made for the run and dropped at the end), migrated, with ``--orgs`` organisation
 the services. ``--events`` events are then written through the engine's own audit write path:
 units of work that record events (as the services do) and commit, which seals them into the
 organisations' chains (``eva_engine.db.audit.seal``), 500 per unit. The chains are verified
-(``trail.verify``: every chain, in one snapshot, keyset batches) at half and at the full
+(``trail.verify``: every chain, in one snapshot, streamed) at half and at the full
 size, timed without tracing; then once more under ``tracemalloc`` for the peak of Python
 memory. Constant memory shows as the same peak at both sizes.
 
@@ -19,9 +19,16 @@ organisation of its own. Per unit of work: the time from asking for the chain he
 (hold). Reported: units per second, hold time (median, p95) and the share of the wall time the
 busiest chain's lock was held.
 
+Verify is also timed in a fresh process of its own, whose peak resident size
+(``ru_maxrss``) is reported with it.
+
+(c) An existing database, ``--database URL`` (repeatable; e.g. the generated year of
+``bench.year`` at two sizes): verified three times, each in a fresh process; the best wall
+time, its CPU, the peak resident size and the tracemalloc peak.
+
 Run: ``.venv/bin/python -m bench.chains [--backend sqlite|postgresql|both] [--events N]
-[--orgs N] [--seconds S] [--json]``; PostgreSQL from EVA_BENCH_POSTGRES_URL as for
-``bench.transitions``.
+[--orgs N] [--seconds S] [--json] [--database URL ...]``; PostgreSQL from
+EVA_BENCH_POSTGRES_URL as for ``bench.transitions``.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import json
 import multiprocessing
 import os
 import platform
+import resource
 import statistics
 import sys
 import time
@@ -45,7 +53,7 @@ from sqlalchemy.orm import Session
 
 from bench.transitions import fresh_database, server_version
 from eva_engine.config import default_workflows_dir
-from eva_engine.db.audit import LOCK_TIMES, Actor, PendingEvent
+from eva_engine.db.audit import LOCK_TIMES, Actor, PendingEvent, snapshot, verify_chain
 from eva_engine.db.migrate import upgrade
 from eva_engine.db.unit_of_work import Database, EvaSession
 from eva_engine.services.history import trail
@@ -156,16 +164,89 @@ class VerifyFigure:
     events_per_second: float
     events_per_cpu_second: float
     peak_mib: float  # Python memory, tracemalloc, at this size
+    peak_rss_mib: float = 0.0  # the whole verifying process's peak resident size
+    server_cpu_seconds: float = 0.0  # PostgreSQL's backend serving the walk (local server)
+    events_per_cpu_second_both: float = 0.0  # per CPU-second of eva and the server together
 
 
-def verify_once(eva: Eva) -> tuple[int, int, float, float]:
+def _verify_in_process(url: str, out: Any) -> None:
+    """Verify ``url`` in a process of its own, so its peak resident size is the verify's."""
+    eva = Eva(Database.connect(url), default_workflows_dir())
+    try:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        timing = verify_once(eva)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        out.put((*timing, before, peak))
+    finally:
+        eva.database.dispose()
+
+
+def verify_process(url: str) -> tuple[int, int, float, float, float, float, float]:
+    """(events, chains, wall s, CPU s, server CPU s, RSS MiB before verifying, peak RSS MiB)
+    of one verify run in a fresh process."""
+    context = multiprocessing.get_context("spawn")
+    queue: Any = context.Queue()
+    process = context.Process(target=_verify_in_process, args=(url, queue))
+    process.start()
+    result = queue.get()
+    process.join()
+    return result  # type: ignore[no-any-return]
+
+
+def verify_database(url: str, say: Callable[[str], None]) -> VerifyFigure:
+    """Verify an existing database (the generated year, ``bench.year``): the best of three
+    runs, each in a fresh process, and the peak of Python memory under tracemalloc."""
+    runs = [verify_process(url) for _ in range(3)]
+    count, chains, wall, cpu, server, _, _ = min(runs, key=lambda r: r[2])
+    eva = Eva(Database.connect(url), default_workflows_dir())
+    try:
+        figure = VerifyFigure(
+            backend=server_version(eva.database.engine),
+            events=count,
+            chains=chains,
+            seconds=round(wall, 3),
+            cpu_seconds=round(cpu, 3),
+            events_per_second=round(count / wall),
+            events_per_cpu_second=round(count / cpu),
+            peak_mib=round(peak_memory(eva), 2),
+            peak_rss_mib=round(max(r[6] for r in runs), 1),
+            server_cpu_seconds=round(server, 3),
+            events_per_cpu_second_both=round(count / (cpu + server)),
+        )
+    finally:
+        eva.database.dispose()
+    say(f"{url.split(':', maxsplit=1)[0]}: {figure}")
+    return figure
+
+
+def backend_cpu(pid: int | None) -> float:
+    """CPU seconds used so far by the PostgreSQL backend ``pid`` (on this machine), else 0."""
+    if pid is None:
+        return 0.0
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def verify_once(eva: Eva) -> tuple[int, int, float, float, float]:
+    """(events, chains, wall s, CPU s of this process, CPU s of the PostgreSQL backend that
+    served it) of one ``eva audit verify``: ``trail.verify``'s own walk, in one snapshot."""
     gc.collect()
-    wall, cpu = time.perf_counter(), time.process_time()
-    result = trail.verify(eva)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    with snapshot(eva.database.bind) as session:
+        pid = None
+        if eva.database.engine.dialect.name == "postgresql":
+            pid = int(session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+        server = backend_cpu(pid)
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = verify_chain(session)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        server = backend_cpu(pid) - server
     if not result.ok:
         raise SystemExit(f"the chains do not verify: {result.problem}")
-    return result.verified, len(result.chains), wall, cpu
+    return result.verified, len(result.chains), wall, cpu, server
 
 
 def peak_memory(eva: Eva) -> float:
@@ -193,7 +274,8 @@ def verify_backend(backend: str, events: int, orgs: int, say: Callable[[str], No
                 say(f"{backend}: built {size} events in {time.perf_counter() - started:.1f} s")
                 built = size
                 best = min((verify_once(eva) for _ in range(3)), key=lambda r: r[2])
-                count, chains, wall, cpu = best
+                count, chains, wall, cpu, server = best
+                rss = max(verify_process(url)[6] for _ in range(2))
                 figure = VerifyFigure(
                     backend=version,
                     events=count,
@@ -203,6 +285,9 @@ def verify_backend(backend: str, events: int, orgs: int, say: Callable[[str], No
                     events_per_second=round(count / wall),
                     events_per_cpu_second=round(count / cpu),
                     peak_mib=round(peak_memory(eva), 2),
+                    peak_rss_mib=round(rss, 1),
+                    server_cpu_seconds=round(server, 3),
+                    events_per_cpu_second_both=round(count / (cpu + server)),
                 )
                 say(f"{backend}: {figure}")
                 figures.append(figure)
@@ -317,6 +402,10 @@ def lock_backend(seconds: float, say: Callable[[str], None]) -> list[LockFigure]
     return figures
 
 
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}"
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.chains", description=__doc__)
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
@@ -324,15 +413,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--orgs", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--database",
+        action="append",
+        default=[],
+        help="verify this existing database (e.g. a generated year) instead of building "
+        "chains; may be given more than once (two sizes show constant memory)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     say = (lambda _: None) if args.json else (lambda m: print(m, flush=True))
+    if args.database:
+        figures = [asdict(verify_database(url, say)) for url in args.database]
+        print(json.dumps({"machine": machine(), "verify": figures}, indent=2))
+        return 0
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     report: dict[str, Any] = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}",
+        "machine": machine(),
         "verify": [
             asdict(f) for b in backends for f in verify_backend(b, args.events, args.orgs, say)
         ],

@@ -14,21 +14,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
     Engine,
     Integer,
-    String,
     Table,
-    Text,
     bindparam,
-    cast,
     event,
     func,
     insert,
     inspect,
     select,
-    type_coerce,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -265,8 +260,8 @@ def install_audit_hooks(session_class: type[Session]) -> None:
 # "<length>:<text>" (length in characters, so the encoding is unambiguous without escaping); a
 # time is its UTC "YYYY-MM-DDTHH:MM:SS.ffffff". The content is hashed when the event is built,
 # before the chain head is locked; the link (chain, position, previous hash) is appended under
-# the lock, from a copy of the hash state. The verifier has the database build the same
-# content string (``content_sql``) and hashes it once per event.
+# the lock, from a copy of the hash state. The verifier has the database render the same
+# content (``_events_sql``), streams the rows and hashes each event once.
 HASHED = (
     "occurred_at",
     "actor_id",
@@ -311,30 +306,6 @@ def event_hash(event_: AuditEvent | Any) -> str:
     digest = hashlib.sha256(content.encode())
     digest.update(link_of(event_.chain_id, event_.seq, event_.prev_hash))
     return digest.hexdigest()
-
-
-def content_sql(table: Table, dialect: str) -> ColumnElement[str]:
-    """The database's own rendering of ``content_of`` for a row of ``table`` (audit_events)."""
-    parts: list[ColumnElement[str]] = []
-    for name in HASHED:
-        column = table.c[name]
-        if name == "occurred_at":
-            if dialect == "postgresql":
-                text_: ColumnElement[str] = func.to_char(
-                    func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US'
-                )
-            else:  # stored as "YYYY-MM-DD HH:MM:SS.ffffff" (UTC)
-                text_ = func.replace(type_coerce(column, String), " ", "T")
-        elif isinstance(column.type, Integer):
-            text_ = cast(column, Text)
-        else:
-            text_ = type_coerce(column, Text)
-        length = cast(func.length(text_), Text)
-        parts.append(func.coalesce(length.concat(":").concat(text_), "-"))
-    joined = parts[0]
-    for part in parts[1:]:
-        joined = joined.concat(part)
-    return joined
 
 
 # Sealing ---------------------------------------------------------------------------------------
@@ -606,14 +577,8 @@ def verify_chain(
     ``anchor`` (rewritten, or cut back below it), and a proposal whose state is not the one
     its history last recorded. Give it a ``snapshot`` session: a chain read while others
     append is otherwise a moving target."""
-    dialect = session.get_bind().dialect.name
-    stream = (
-        select(_EVENTS.c.seq, _EVENTS.c.prev_hash, _EVENTS.c.hash, content_sql(_EVENTS, dialect))
-        .where(_EVENTS.c.chain_id == bindparam("chain"), _EVENTS.c.seq > bindparam("after"))
-        .order_by(_EVENTS.c.seq)
-        .limit(batch)
-    )
     connection = session.connection()
+    events_sql = _events_sql(connection.dialect.name)
     done: list[ChainState] = []
     total = 0
     walked: set[int] = set()
@@ -621,7 +586,11 @@ def verify_chain(
         walked.add(chain)
         mine = {a.seq: a for a in anchors if a.chain_id == chain}
         walk = _Walk(chain, mine)
-        broken = walk.run(connection, stream, batch)
+        rows = _stream(connection, events_sql, (chain,), batch, f"eva_verify_{chain}")
+        try:
+            broken = walk.run(rows)
+        finally:
+            rows.close()
         if broken is None:
             broken = _head_problem(head_seq, head_hash, walk) or _anchor_problem(mine, walk)
         if broken is not None:
@@ -683,6 +652,56 @@ def _anchor_problem(anchors: dict[int, Anchor], walk: _Walk) -> tuple[int, str] 
     return None
 
 
+def _events_sql(dialect: str) -> str:
+    """What a verifier reads of a chain's events, in order: seq, prev_hash, hash and the
+    hashed content, rendered by the database as ``content_of`` renders it (each ``HASHED``
+    field "-" when NULL, else "<length>:<text>"; the time in UTC as
+    "YYYY-MM-DDTHH:MM:SS.ffffff"). The database does that in its own code, while it reads
+    the rows; Python only hashes (measured: less CPU on both backends than joining the
+    fields in Python)."""
+    parts: list[str] = []
+    for name in HASHED:
+        column = _EVENTS.c[name]
+        if name == "occurred_at":
+            text_ = (
+                "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+                if dialect == "postgresql"
+                else "replace(occurred_at, ' ', 'T')"  # stored as UTC "YYYY-MM-DD HH:MM:SS.ffffff"
+            )
+        elif isinstance(column.type, Integer):
+            text_ = f"CAST({name} AS TEXT)"
+        else:
+            text_ = f'"{name}"'
+        parts.append(f"coalesce(CAST(length({text_}) AS TEXT) || ':' || {text_}, '-')")
+    mark = "%s" if dialect == "postgresql" else "?"
+    return (
+        f"SELECT seq, prev_hash, hash, {' || '.join(parts)} FROM {_EVENTS.name} "  # noqa: S608
+        f"WHERE chain_id = {mark} ORDER BY seq"
+    )
+
+
+def _stream(
+    connection: Connection, sql: str, params: tuple[Any, ...], batch: int, name: str
+) -> Generator[Sequence[Any]]:
+    """The rows of ``sql``, streamed from the driver's cursor ``batch`` rows at a time (a
+    server-side cursor ``name`` on PostgreSQL): constant memory, and no per-row objects but
+    the driver's tuples. The connection's transaction (the snapshot) is the one read."""
+    postgres = connection.dialect.name == "postgresql"
+    raw: Any = connection.connection.driver_connection
+    cursor = raw.cursor(name=name) if postgres else raw.cursor()
+    try:
+        if postgres:
+            cursor.itersize = batch
+        cursor.execute(sql, params)
+        while True:
+            rows = cursor.fetchmany(batch)
+            if not rows:
+                return
+            yield from rows
+    finally:
+        cursor.close()
+
+
 @dataclass
 class _Walk:
     chain: int
@@ -691,14 +710,14 @@ class _Walk:
     prev: str = GENESIS_HASH
     first: str | None = None
 
-    def run(self, connection: Connection, stream: Any, batch: int) -> tuple[int, str] | None:
+    def run(self, rows: Iterable[Sequence[Any]]) -> tuple[int, str] | None:
         """Checks sequence, link and hash of each event of the chain (and the anchors'
-        hashes), batch by batch; stops at the first bad one."""
+        hashes), as the rows stream in; stops at the first bad one. A row is the event's seq,
+        prev_hash, hash and hashed content (``_events_sql``)."""
         sha256 = hashlib.sha256
-        chain = self.chain
+        link = f"|{self.chain}:"
         prev, expected = self.prev, self.verified + 1
-        while True:
-            rows = connection.execute(stream, {"chain": chain, "after": expected - 1}).all()
+        try:
             for seq, prev_hash, hash_, content in rows:
                 if seq != expected:
                     return expected, f"event {expected} is missing (next stored is {seq})"
@@ -707,7 +726,7 @@ class _Walk:
                         f"event {seq} does not link to event {seq - 1}: "
                         "an event was removed, inserted or reordered before it"
                     )
-                if sha256(f"{content}|{chain}:{seq}:{prev}".encode()).hexdigest() != hash_:
+                if sha256(f"{content}{link}{seq}:{prev}".encode()).hexdigest() != hash_:
                     return seq, (
                         f"event {seq} was altered or moved from another chain: its content "
                         "does not match its hash"
@@ -719,9 +738,10 @@ class _Walk:
                 if seq == 1:
                     self.first = hash_
                 prev, expected = hash_, seq + 1
-                self.prev, self.verified = prev, seq
-            if len(rows) < batch:
-                return None
+                self.verified = seq
+            return None
+        finally:
+            self.prev = prev
 
     def _anchor(self, seq: int, hash_: str) -> str | None:
         if seq == 1:
@@ -751,49 +771,65 @@ class _Recorded:
     case_number: str | None
 
 
+def _fold(known: _Recorded | None, pending: list[tuple[int, int, str]]) -> _Recorded | None:
+    """``known`` moved on by ``pending`` (chain, seq, after) events of one proposal, in order,
+    each naming its state or case number: the state of the last that has one (and its seq),
+    the case number of the last that has one, the chain of the last. Read from the end, so
+    only those two events are parsed, not every transition of the proposal."""
+    if not pending:
+        return known
+    state, at = (known.state, known.seq) if known else (None, pending[0][1])
+    case_number = known.case_number if known else None
+    found_state = found_case = False
+    for _, seq, after in reversed(pending):
+        data = json.loads(after)
+        if not found_state and "state" in data:
+            state, at, found_state = data["state"], seq, True
+        if not found_case and "case_number" in data:
+            case_number, found_case = data["case_number"], True
+        if found_state and found_case:
+            break
+    return _Recorded(state, pending[-1][0], at, case_number)
+
+
 def _proposal_histories(
     session: Session, chain_id: int | None, batch: int
 ) -> Generator[tuple[int, _Recorded]]:
     """Per proposal (in id order), what its events last recorded: read from the events of
-    entity type proposal in (proposal, chain, position) order, one proposal at a time."""
-    query = (
-        select(
-            _EVENTS.c.proposal_id,
-            _EVENTS.c.chain_id,
-            _EVENTS.c.seq,
-            _EVENTS.c.after,
-            _EVENTS.c.before.is_not(None),
-        )
-        .where(_EVENTS.c.entity_type == "proposal", _EVENTS.c.proposal_id.is_not(None))
-        .order_by(_EVENTS.c.proposal_id, _EVENTS.c.chain_id, _EVENTS.c.seq)
+    entity type proposal in (proposal, chain, position) order, one proposal at a time,
+    streamed from the driver's cursor."""
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    mark = "%s" if postgres else "?"
+    sql = (
+        f"SELECT proposal_id, chain_id, seq, after, before IS NOT NULL FROM {_EVENTS.name} "  # noqa: S608
+        f"WHERE entity_type = {mark} AND proposal_id IS NOT NULL"
+        + (f" AND chain_id = {mark}" if chain_id is not None else "")
+        + " ORDER BY proposal_id, chain_id, seq"
     )
-    if chain_id is not None:
-        query = query.where(_EVENTS.c.chain_id == chain_id)
-    rows = session.execute(query.execution_options(yield_per=batch))
+    params = ("proposal",) if chain_id is None else ("proposal", chain_id)
     current: int | None = None
     known: _Recorded | None = None
-    try:
-        for proposal_id, chain, seq, after, had_before in rows:
-            if proposal_id != current:
-                if current is not None and known is not None:
-                    yield current, known
-                current, known = proposal_id, None
-            if after is None:  # deleted
-                if had_before:
-                    case = known.case_number if known else None
-                    known = _Recorded(None, chain, seq, case)
-                continue
-            if '"state"' not in after and '"case_number"' not in after:
-                continue
-            data = json.loads(after)
-            state = data.get("state", known.state if known else None)
-            case_number = data.get("case_number", known.case_number if known else None)
-            at = seq if "state" in data or known is None else known.seq
-            known = _Recorded(state, chain, at, case_number)
-        if current is not None and known is not None:
-            yield current, known
-    finally:
-        rows.close()  # a server-side cursor on PostgreSQL: never leave it open
+    pending: list[tuple[int, int, str]] = []
+    for proposal_id, chain, seq, after, had_before in _stream(
+        connection, sql, params, batch, "eva_verify_states"
+    ):
+        if proposal_id != current:
+            known = _fold(known, pending)
+            if current is not None and known is not None:
+                yield current, known
+            current, known, pending = proposal_id, None, []
+        if after is None:  # deleted
+            if had_before:
+                known = _fold(known, pending)
+                pending = []
+                known = _Recorded(None, chain, seq, known.case_number if known else None)
+            continue
+        if '"state"' in after or '"case_number"' in after:
+            pending.append((chain, seq, after))
+    known = _fold(known, pending)
+    if current is not None and known is not None:
+        yield current, known
 
 
 def _check_states(
