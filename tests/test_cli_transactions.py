@@ -234,7 +234,6 @@ LINES = [
     Line("workflows publish", W),
     Line("workflows validate", NONE),
     Line("workflows diagram", NONE),
-    Line("demo-data", W, ("--if-empty",)),
     Line("audit verify", R),
     Line("audit checkpoint", R, ("--out", "{files}/checkpoint.json")),
     # The exceptions (docs/architecture.md, "Units of work").
@@ -248,6 +247,11 @@ LINES = [
     Line("backup", OWN, why="copies every table in one snapshot of its own, then the files"),
     Line("restore", OWN, why="fills a fresh database in batches, then verifies it"),
     Line("demo", OWN, why="walks a proposal step by step, each step a transaction as in use"),
+    Line(
+        "demo-data",
+        OWN,
+        why="two years of history, each step a transaction at the time it would have been taken",
+    ),
     Line("serve", OWN, why="the web server: each request owns its unit of work (web.errors)"),
     Line("setup", OWN, why="migrates first (like 'db upgrade'), then sets up in one transaction"),
 ]

@@ -14,9 +14,16 @@ from eva_engine.services.history import trail
 from eva_engine.services.proposals import commands as proposal_commands
 from eva_engine.services.runtime import Eva
 from eva_engine.services.steps import transitions
-from eva_engine.vocabulary import Direction, FollowUpOutcome, FollowUpSource, FollowUpState
+from eva_engine.vocabulary import (
+    Direction,
+    FollowUpOutcome,
+    FollowUpSource,
+    FollowUpState,
+    Publicity,
+)
 from tests.builders import OPERATOR, as_, build_foreign, document, meeting_id, proposal_in
 from tests.conftest import World
+from tests.test_import_statements import counted
 
 TODAY = datetime.now(UTC).date()
 
@@ -34,13 +41,28 @@ def two_indicators(eva: Eva) -> documents.AssessmentDocument:
     return doc.model_copy(update={"follow_up_indicators": [*doc.follow_up_indicators, second]})
 
 
-def decided(eva: Eva, doc: documents.AssessmentDocument | None = None) -> int:
+def decided(
+    eva: Eva,
+    doc: documents.AssessmentDocument | None = None,
+    *,
+    publicity: Publicity = Publicity.PUBLIC,
+    preparer: str = "prep",
+    presenter: str = "pres",
+) -> int:
     """A proposal approved with the assessment ``doc`` (two indicators by default)."""
-    pid = proposal_in(eva, "assessment")
-    documents.import_assessment(eva, as_("prep"), pid, doc or two_indicators(eva))
-    for trigger, who in [("submit_for_review", "prep"), ("pass_review", "sec")]:
-        transitions.fire(eva, as_(who), pid, trigger)
-    transitions.fire(eva, as_("pres"), pid, "sign_off")
+    ground = None if publicity == Publicity.PUBLIC else "JulkL 24 § 1 mom. 25 k"
+    pid = proposal_in(
+        eva,
+        "assessment",
+        publicity=publicity,
+        ground=ground,
+        preparer=preparer,
+        presenter=presenter,
+    )
+    documents.import_assessment(eva, as_(preparer), pid, doc or two_indicators(eva))
+    transitions.fire(eva, as_(preparer), pid, "submit_for_review")
+    transitions.fire(eva, as_("sec"), pid, "pass_review")
+    transitions.fire(eva, as_(presenter), pid, "sign_off")
     proposal_commands.schedule(
         eva,
         as_("sec"),
@@ -214,3 +236,30 @@ def test_a_decision_without_indicators_has_no_follow_ups_and_closes(eva: Eva, wo
     pid = decided(eva, document(eva, indicators=False))
     assert ids(eva, pid) == []
     assert transitions.fire(eva, as_("pres"), pid, "close").to_state == "closed"
+
+
+def test_the_overdue_follow_ups_take_as_many_statements_for_many_as_for_two(
+    eva: Eva, world: World
+) -> None:
+    later = TODAY + timedelta(days=350)  # each decision's first follow-up is overdue
+    public, secret = decided(eva), decided(eva, publicity=Publicity.CONFIDENTIAL)
+
+    def overdue(who: str) -> tuple[list[int], int]:
+        with counted(eva) as statements:
+            found = queries.overdue_follow_ups(eva, as_(who), today=later)
+        assert found.total == found.overdue == len(found.items)
+        return [i.proposal_id for i in found.items], len(statements)
+
+    few = {who: overdue(who) for who in ("aud", "tek")}
+    # The auditor sees both; a preparer of TEKLTK only the public one of HYVLTK.
+    assert few["aud"][0] == [public, secret]
+    assert few["tek"][0] == [public]
+    more = [decided(eva) for _ in range(4)] + [decided(eva, publicity=Publicity.CONFIDENTIAL)]
+    many = {who: overdue(who) for who in ("aud", "tek")}
+    assert many["aud"][0] == [public, secret, *more]
+    assert many["tek"][0] == [public, *more[:4]]
+    assert {who: n for who, (_, n) in many.items()} == {who: n for who, (_, n) in few.items()}
+    with counted(eva) as statements:
+        everyone = queries.overdue_follow_ups(eva, OPERATOR, today=later)
+    assert everyone.total == 7
+    assert len(statements) <= few["aud"][1] + 1

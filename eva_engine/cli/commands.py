@@ -758,10 +758,11 @@ def workflows_diagram(name: str, version: int | None, language: str) -> None:
 
 
 # demo -------------------------------------------------------------------------------------------
-@cli.command("demo-data")
+@cli.command("demo-data", unit=Unit.OWN)
 @click.option("--if-empty", is_flag=True, help="Do nothing if the database has organisations.")
 def demo_data(if_empty: bool) -> None:
-    """Load a fictional municipality with users in every role and ~20 proposals."""
+    """Load a fictional municipality with users in every role, two years of decisions with
+    their follow-ups, proposals in every state, and the Virrat case (~40 proposals)."""
     with reported():
         if Settings.from_env().environment == "production":
             never = Text(N_("Demo data is never loaded in production (EVA_ENV=production)."))

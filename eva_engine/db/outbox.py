@@ -34,6 +34,8 @@ from eva_engine.db.audit import AUDIT_KEY, AuditContext
 from eva_engine.db.unit_cache import unit_cache
 from eva_engine.models import (
     Assignment,
+    FollowUp,
+    FollowUpIndicator,
     Organisation,
     OutboxMessage,
     Proposal,
@@ -46,6 +48,7 @@ from eva_engine.vocabulary import (
     AssignmentState,
     Channel,
     DeliveryState,
+    FollowUpState,
     NotificationKind,
     Publicity,
     Role,
@@ -246,6 +249,49 @@ def write_assignment_event(
         details={"assignment": assignment_payload(session, a)},
         dedup=dedup,
     )
+
+
+def follow_up_payload(session: Session, f: FollowUp, proposal: Proposal) -> dict[str, Any]:
+    """What a follow-up's notice says of it. The indicator's name is assessment content: like
+    the title, it travels only with public proposals."""
+    indicator = session.get(FollowUpIndicator, f.indicator_id)
+    responsible = session.get(User, f.responsible_id)
+    public = proposal.publicity == Publicity.PUBLIC
+    return {
+        "id": f.id,
+        "kind": f.kind,
+        "indicator": indicator.name if indicator is not None and public else None,
+        "responsible": responsible.username if responsible else None,
+        "due": f.due.isoformat(),
+    }
+
+
+def write_follow_up_event(
+    session: Session, kind: NotificationKind, f: FollowUp, dedup: str
+) -> str | None:
+    """A ``due_soon`` or ``overdue`` notice of one follow-up, to the person responsible for it
+    (and the organisation's webhooks that take the kind)."""
+    proposal = session.get(Proposal, f.proposal_id)
+    responsible = session.get(User, f.responsible_id)
+    if proposal is None:  # pragma: no cover - a foreign key guarantees it
+        return None
+    return write_event(
+        session,
+        kind=kind,
+        proposal=proposal,
+        users=[responsible] if responsible is not None else [],
+        details={"follow_up": follow_up_payload(session, f, proposal)},
+        dedup=dedup,
+    )
+
+
+def open_follow_ups_due_by(session: Session, last_day: date) -> Sequence[FollowUp]:
+    """Open follow-ups due on ``last_day`` or before, the earliest first."""
+    return session.scalars(
+        select(FollowUp)
+        .where(FollowUp.state == FollowUpState.OPEN, FollowUp.due <= last_day)
+        .order_by(FollowUp.due, FollowUp.id)
+    ).all()
 
 
 # the session hook ----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
@@ -18,13 +18,22 @@ from eva_engine.models import (
     Assessment,
     AuditEvent,
     Body,
+    FollowUp,
+    FollowUpIndicator,
     Meeting,
     Mitigation,
     Proposal,
     Screening,
     User,
 )
-from eva_engine.vocabulary import Direction, Publicity, ScreeningOutcome
+from eva_engine.vocabulary import (
+    Direction,
+    FollowUpOutcome,
+    FollowUpSource,
+    FollowUpState,
+    Publicity,
+    ScreeningOutcome,
+)
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,27 @@ class MitigationRow:
     revision: int
     question_id: str
     alternative_id: int | None  # None: every alternative
+
+
+@dataclass(frozen=True)
+class FollowUpRow:
+    """A follow-up of the scope with its indicator, as it stands now (its latest result)."""
+
+    id: int
+    proposal_id: int
+    revision: int  # of the assessment it follows
+    indicator: str
+    question_id: str | None
+    responsible: str  # the responsible person's full name
+    due: date
+    state: FollowUpState
+    value: str | None
+    measured_on: date | None
+    source_kind: FollowUpSource | None
+    source_reference: str | None
+    outcome: FollowUpOutcome | None
+    settled_at: datetime | None
+    created_at: datetime
 
 
 class ReportQueries:
@@ -201,3 +231,32 @@ class ReportQueries:
             .where(*self._scope())
         )
         return [MitigationRow(*row) for row in self.session.execute(stmt)]
+
+    def follow_ups(self) -> list[FollowUpRow]:
+        """Every follow-up of the scope's proposals, in one query."""
+        stmt = (
+            select(
+                FollowUp.id,
+                FollowUp.proposal_id,
+                Assessment.revision,
+                FollowUpIndicator.name,
+                FollowUpIndicator.question_id,
+                User.full_name,
+                FollowUp.due,
+                FollowUp.state,
+                FollowUp.value,
+                FollowUp.measured_on,
+                FollowUp.source_kind,
+                FollowUp.source_reference,
+                FollowUp.outcome,
+                FollowUp.settled_at,
+                FollowUp.created_at,
+            )
+            .join(FollowUpIndicator, FollowUpIndicator.id == FollowUp.indicator_id)
+            .join(Assessment, Assessment.id == FollowUp.assessment_id)
+            .join(User, User.id == FollowUp.responsible_id)
+            .join(Proposal, Proposal.id == FollowUp.proposal_id)
+            .where(*self._scope())
+        )
+        rows = self.session.execute(stmt.order_by(FollowUp.id))
+        return [FollowUpRow(*tuple(row)) for row in rows]

@@ -1046,6 +1046,22 @@ class Repositories:
             .order_by(FollowUpIndicator.id)
         ).all()
 
+    def _follow_ups_with(
+        self, *where: ColumnElement[bool], limit: int | None = None
+    ) -> list[tuple[FollowUp, Proposal, FollowUpIndicator]]:
+        """Follow-ups with their proposals and indicators, the earliest due first: one
+        statement however many there are."""
+        query = (
+            select(FollowUp, Proposal, FollowUpIndicator)
+            .join(Proposal, Proposal.id == FollowUp.proposal_id)
+            .join(FollowUpIndicator, FollowUpIndicator.id == FollowUp.indicator_id)
+            .where(*where)
+            .order_by(FollowUp.due, FollowUp.id)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        return [(f, p, i) for f, p, i in self.session.execute(query).all()]
+
     def follow_ups_waiting_for(
         self, user_id: int, today: date, limit: int
     ) -> tuple[Sequence[tuple[FollowUp, Proposal, FollowUpIndicator]], int, int]:
@@ -1053,33 +1069,25 @@ class Repositories:
         due first, each with its proposal and indicator, and how many there are in all and
         overdue: three statements however many wait."""
         mine = (FollowUp.responsible_id == user_id, FollowUp.state == FollowUpState.OPEN)
-        rows = self.session.execute(
-            select(FollowUp, Proposal, FollowUpIndicator)
-            .join(Proposal, Proposal.id == FollowUp.proposal_id)
-            .join(FollowUpIndicator, FollowUpIndicator.id == FollowUp.indicator_id)
-            .where(*mine)
-            .order_by(FollowUp.due, FollowUp.id)
-            .limit(limit)
-        ).all()
+        rows = self._follow_ups_with(*mine, limit=limit)
         total = self.session.scalar(select(func.count()).select_from(FollowUp).where(*mine))
         overdue = self.session.scalar(
             select(func.count()).select_from(FollowUp).where(*mine, FollowUp.due < today)
         )
-        return [(f, p, i) for f, p, i in rows], int(total or 0), int(overdue or 0)
+        return rows, int(total or 0), int(overdue or 0)
 
     def overdue_follow_ups(
         self, organisation_ids: Sequence[int], today: date
-    ) -> Sequence[FollowUp]:
-        """Open follow-ups of these organisations whose due date has passed, oldest first."""
-        return self.session.scalars(
-            select(FollowUp)
-            .where(
-                FollowUp.organisation_id.in_(organisation_ids),
-                FollowUp.state == FollowUpState.OPEN,
-                FollowUp.due < today,
-            )
-            .order_by(FollowUp.due, FollowUp.id)
-        ).all()
+    ) -> Sequence[tuple[FollowUp, Proposal, FollowUpIndicator]]:
+        """Open follow-ups of these organisations whose due date has passed, oldest first, each
+        with its proposal and indicator: one statement however many there are."""
+        if not organisation_ids:
+            return []
+        return self._follow_ups_with(
+            FollowUp.organisation_id.in_(list(organisation_ids)),
+            FollowUp.state == FollowUpState.OPEN,
+            FollowUp.due < today,
+        )
 
     # proposal texts ---------------------------------------------------------------------------
     def proposal_texts(self, proposal_id: int) -> Sequence[ProposalText]:

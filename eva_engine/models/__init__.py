@@ -17,7 +17,7 @@ from eva_engine.models.audit import (
     AuditEvent,
     chain_of,
 )
-from eva_engine.models.base import Audited, Base, jsonable, utcnow
+from eva_engine.models.base import Audited, Base, clock, jsonable, utcnow
 from eva_engine.models.definition import PublishedDefinition
 from eva_engine.models.follow_up import FollowUp
 from eva_engine.models.organisation import Body, Meeting, Organisation
@@ -55,6 +55,7 @@ __all__ = [
     "User",
     "Webhook",
     "chain_of",
+    "clock",
     "jsonable",
     "utcnow",
 ]

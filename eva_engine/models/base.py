@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -18,8 +21,25 @@ NAMING_CONVENTION = {
 }
 
 
+_CLOCK: ContextVar[Callable[[], datetime] | None] = ContextVar("eva_clock", default=None)
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The time every record and history event is stamped with: the server's clock, or the
+    one ``clock`` sets."""
+    found = _CLOCK.get()
+    return found() if found is not None else datetime.now(UTC)
+
+
+@contextmanager
+def clock(now: Callable[[], datetime]) -> Iterator[None]:
+    """Inside, ``utcnow()`` answers ``now()``: for demo data made as if over two years, and for
+    tests (never in a request or command of real use)."""
+    token = _CLOCK.set(now)
+    try:
+        yield
+    finally:
+        _CLOCK.reset(token)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -18,6 +18,7 @@ from eva_engine.services.notifications.outbox import Delivery
 from eva_engine.vocabulary import NotificationKind
 
 TEMPLATE = "email/notification.txt"
+FOLLOW_UP_TEMPLATE = "email/follow_up.txt"  # a due_soon or overdue notice of a follow-up
 
 SUBJECTS = {
     NotificationKind.ASSIGNMENT_MADE: N_("New task in eva: %(task)s, %(case)s"),
@@ -26,6 +27,12 @@ SUBJECTS = {
     NotificationKind.RETURNED: N_("Returned for revision: %(case)s"),
     NotificationKind.SIGNED_OFF: N_("Signed off by the presenter: %(case)s"),
     NotificationKind.OUTCOME_RECORDED: N_("Meeting outcome recorded: %(case)s"),
+}
+
+
+FOLLOW_UP_SUBJECTS = {
+    NotificationKind.DUE_SOON: N_("Follow-up due soon: %(task)s, %(case)s"),
+    NotificationKind.OVERDUE: N_("Follow-up overdue: %(task)s, %(case)s"),
 }
 
 
@@ -51,9 +58,13 @@ def task_name(titles: TaskTitles, kind: str, language: str) -> str:
 def subject(
     kind: NotificationKind, payload: Mapping[str, Any], language: str, titles: TaskTitles
 ) -> str:
+    case = payload["proposal"]["case_number"]
+    follow_up = payload.get("follow_up")
+    if follow_up and kind in FOLLOW_UP_SUBJECTS:
+        task = follow_up.get("indicator") or task_name(titles, follow_up["kind"], language)
+        return Speaker(language).gettext(FOLLOW_UP_SUBJECTS[kind], task=task, case=case)
     assignment = payload.get("assignment") or {}
     task = task_name(titles, assignment.get("kind", ""), language) if assignment else ""
-    case = payload["proposal"]["case_number"]
     return Speaker(language).gettext(SUBJECTS[kind], task=task, case=case)
 
 
@@ -76,6 +87,22 @@ def body(
 ) -> str:
     """The plain-text body of a message of ``kind`` about ``payload``'s proposal."""
     speaker = Speaker(language)
+    follow_up = payload.get("follow_up")
+    if follow_up and kind in FOLLOW_UP_SUBJECTS:
+        return (
+            environment(language, trim=True)
+            .get_template(FOLLOW_UP_TEMPLATE)
+            .render(
+                kind=kind.value,
+                name=name,
+                case_number=payload["proposal"]["case_number"],
+                title=_title(payload, language),
+                indicator=follow_up.get("indicator"),
+                task=task_name(titles, follow_up["kind"], language),
+                due=speaker.date(date.fromisoformat(follow_up["due"])),
+                link=f"{proposal_link(base_url, payload)}/follow-ups",
+            )
+        )
     assignment = payload.get("assignment") or {}
     due = assignment.get("due")
     outcome = payload.get("outcome")

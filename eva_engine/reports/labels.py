@@ -41,3 +41,19 @@ GROUPS = {
     "businesses": N_("businesses"),
     "all_residents": N_("all residents"),
 }
+
+# How a follow-up's impact went (the follow-up pages' words), or that it was waived.
+RESULTS = {
+    "as_predicted": N_("As predicted"),
+    "better": N_("Better than predicted"),
+    "worse": N_("Worse than predicted"),
+    "cannot_tell_yet": N_("Cannot be told yet"),
+    "waived": N_("Waived"),
+}
+
+SOURCES = {
+    "sotkanet": N_("Sotkanet (THL)"),
+    "teaviisari": N_("TEAviisari (THL)"),
+    "own_data": N_("The organisation's own data"),
+    "other": N_("Other source"),
+}

@@ -2,15 +2,14 @@
 page, its charts, the CSV, the XLSX and the PDF show, so they can never disagree.
 
 Each section is a function of ``SECTIONS`` (the view, a speaker) returning a ``Table``; a new
-section (the follow-up results against predictions, overdue follow-ups) is one more
-function there."""
+section is one more function there."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from eva_engine.reports.labels import DIRECTIONS, GROUPS, OUTCOMES, SCREENING
+from eva_engine.reports.labels import DIRECTIONS, GROUPS, OUTCOMES, RESULTS, SCREENING, SOURCES
 from eva_engine.reports.language import Speaker
 from eva_engine.services.reports.views import Figure, ReportView
 
@@ -253,6 +252,112 @@ def decisions(view: ReportView, s: Speaker) -> Table:
     return table
 
 
+def follow_up_results(view: ReportView, s: Speaker) -> Table:
+    _ = s.gettext
+    table = Table(
+        "follow-up-results",
+        _("Follow-up results against the predictions"),
+        [_("How the impact went"), _("Follow-ups")],
+        chart=Chart([1]),
+        note=_(
+            "Follow-ups whose value was measured in the period, by how the impact went compared "
+            "with the prediction for the chosen alternative (the latest result recorded), and "
+            "follow-ups waived in the period."
+        ),
+    )
+    for item in view.follow_up_results:
+        table.rows.append([text(_(RESULTS[item.result])), count(s, item.count)])
+    return table
+
+
+def follow_ups(view: ReportView, s: Speaker) -> Table:
+    _ = s.gettext
+    table = Table(
+        "follow-ups",
+        _("Follow-up results of the period"),
+        [
+            _("Case number"),
+            _("Body"),
+            _("Indicator"),
+            _("Predicted impact"),
+            _("Measured value"),
+            _("Measured on"),
+            _("Source"),
+            _("Result"),
+        ],
+        note=(
+            _("Only follow-ups of public proposals are listed.")
+            if view.public
+            else _("Internal version: follow-ups of non-public proposals are listed too.")
+        ),
+        empty=_("No follow-up result was measured in the period."),
+    )
+    for row in view.follow_ups:
+        source = _(SOURCES[row.source.value]) if row.source else ""
+        if row.reference:
+            source = f"{source}: {row.reference}" if source else row.reference
+        table.rows.append(
+            [
+                text(row.case_number),
+                text(row.body),
+                text(row.indicator),
+                text(_(DIRECTIONS[row.predicted.value]) if row.predicted else "–"),
+                text(row.value or "–"),
+                text(s.date(row.measured_on) if row.measured_on else "–"),
+                text(source or "–"),
+                text(_(RESULTS[row.result])),
+            ]
+        )
+    return table
+
+
+def overdue(view: ReportView, s: Speaker) -> Table:
+    _ = s.gettext
+    table = Table(
+        "overdue",
+        _("Overdue follow-ups"),
+        [_("Body"), _("Open follow-ups"), _("Of these, overdue")],
+        chart=Chart([1, 2]),
+        note=_(
+            "Follow-ups still open on %(day)s (the period's last day, or today while the period "
+            "runs), and of them those past their due date.",
+            day=s.date(view.overdue_on),
+        ),
+    )
+    for row in [*view.overdue_bodies, view.overdue_total]:
+        label = f"{row.body} {row.name.get(s.language)}" if row.body else _("Total")
+        table.rows.append([text(label), count(s, row.open), count(s, row.overdue)])
+    return table
+
+
+def overdue_list(view: ReportView, s: Speaker) -> Table:
+    _ = s.gettext
+    columns = [_("Due"), _("Body"), _("Case number"), _("Title"), _("Indicator")]
+    columns.append(_("Days overdue"))
+    if not view.public:
+        columns.append(_("Responsible"))
+    table = Table(
+        "overdue-list",
+        _("Follow-ups past their due date"),
+        columns,
+        note=(_("Only public proposals are listed; no person is named.") if view.public else None),
+        empty=_("No follow-up was overdue."),
+    )
+    for row in view.overdue:
+        cells = [
+            text(s.date(row.due)),
+            text(row.body),
+            text(row.case_number),
+            text(row.title.get(s.language)),
+            text(row.indicator),
+            Cell(s.number(row.days), row.days),
+        ]
+        if not view.public:
+            cells.append(text(row.responsible or ""))
+        table.rows.append(cells)
+    return table
+
+
 Section = Callable[[ReportView, Speaker], Table]
 SECTIONS: list[Section] = [
     outcomes,
@@ -263,6 +368,10 @@ SECTIONS: list[Section] = [
     groups,
     bodies,
     decisions,
+    follow_up_results,
+    follow_ups,
+    overdue,
+    overdue_list,
 ]
 
 

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
 from pydantic import BaseModel
 
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import N_, NotFound, Text
-from eva_engine.models import FollowUp, Proposal, User, utcnow
+from eva_engine.models import FollowUp, FollowUpIndicator, Proposal, RoleGrant, User, utcnow
 from eva_engine.services import paging
 from eva_engine.services.access import (
     actor_for,
     load_proposal,
     log_disclosure,
     require_named_user,
-    require_proposal_access,
 )
 from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.runtime import Caller, Eva
@@ -24,6 +24,7 @@ from eva_engine.vocabulary import (
     FollowUpOutcome,
     FollowUpSource,
     FollowUpState,
+    Publicity,
     Role,
 )
 
@@ -183,11 +184,43 @@ def _final(repos: Repositories, proposal: Proposal) -> bool:
     return bundle.workflow.state(proposal.state).final
 
 
-def _work_item(repos: Repositories, follow_up: FollowUp, today: date) -> FollowUpWorkItem | None:
-    proposal = repos.proposal(follow_up.proposal_id)
-    indicator = repos.indicator(follow_up.indicator_id)
-    if proposal is None or indicator is None:  # pragma: no cover - foreign keys
-        return None
+def my_follow_ups(eva: Eva, caller: Caller, *, today: date | None = None) -> FollowUpWork:
+    """The first page (``paging.PAGE_SIZE``) of the open follow-ups the caller is responsible
+    for, the earliest due (so the overdue) first, with the counts of all of them: what My work
+    shows, in a fixed number of statements."""
+    today = today or utcnow().date()
+    with eva.reading() as uow:
+        repos = uow.repos
+        _, maybe_user = actor_for(repos, caller)
+        user = require_named_user(maybe_user, "my follow-ups")
+        rows, total, overdue = repos.follow_ups_waiting_for(user.id, today, paging.PAGE_SIZE)
+        items = [_item(f, p, i, today) for f, p, i in rows]
+        return FollowUpWork(items=items, total=total, overdue=overdue)
+
+
+def overdue_follow_ups(eva: Eva, caller: Caller, *, today: date | None = None) -> FollowUpWork:
+    """Every overdue follow-up of the proposals the caller may see, in the organisations they
+    hold a role in (the operator: every organisation), the oldest due first: in a fixed number
+    of statements (the caller's grants, then the follow-ups with their proposals and
+    indicators), whatever their number."""
+    today = today or utcnow().date()
+    with eva.reading() as uow:
+        repos = uow.repos
+        _, user = actor_for(repos, caller)
+        sees: Callable[[Proposal], bool] = _everything
+        if user is None:
+            orgs = [o.id for o in repos.organisations()]
+        else:
+            sees, orgs = _visibility(repos.grants(user.id))
+        items = [
+            _item(f, p, i, today) for f, p, i in repos.overdue_follow_ups(orgs, today) if sees(p)
+        ]
+        return FollowUpWork(items=items, total=len(items), overdue=len(items))
+
+
+def _item(
+    follow_up: FollowUp, proposal: Proposal, indicator: FollowUpIndicator, today: date
+) -> FollowUpWorkItem:
     return FollowUpWorkItem(
         follow_up_id=follow_up.id,
         proposal_id=proposal.id,
@@ -201,67 +234,29 @@ def _work_item(repos: Repositories, follow_up: FollowUp, today: date) -> FollowU
     )
 
 
-def _work(items: list[FollowUpWorkItem]) -> FollowUpWork:
-    items.sort(key=lambda i: (not i.overdue, i.due, i.follow_up_id))
-    return FollowUpWork(items=items, total=len(items), overdue=sum(i.overdue for i in items))
-
-
-def my_follow_ups(eva: Eva, caller: Caller, *, today: date | None = None) -> FollowUpWork:
-    """The first page (``paging.PAGE_SIZE``) of the open follow-ups the caller is responsible
-    for, the earliest due (so the overdue) first, with the counts of all of them: what My work
-    shows, in a fixed number of statements."""
-    today = today or utcnow().date()
-    with eva.reading() as uow:
-        repos = uow.repos
-        _, maybe_user = actor_for(repos, caller)
-        user = require_named_user(maybe_user, "my follow-ups")
-        rows, total, overdue = repos.follow_ups_waiting_for(user.id, today, paging.PAGE_SIZE)
-        items = [
-            FollowUpWorkItem(
-                follow_up_id=f.id,
-                proposal_id=p.id,
-                case_number=p.case_number,
-                title_fi=p.title_fi,
-                title_sv=p.title_sv,
-                kind=f.kind,
-                indicator=i.name,
-                due=f.due,
-                overdue=is_overdue(f, today),
-            )
-            for f, p, i in rows
-        ]
-        return FollowUpWork(items=items, total=total, overdue=overdue)
-
-
-def overdue_follow_ups(eva: Eva, caller: Caller, *, today: date | None = None) -> FollowUpWork:
-    """Every overdue follow-up of the proposals the caller may see, in the organisations they
-    hold a role in (the operator: every organisation): for the reports."""
-    today = today or utcnow().date()
-    with eva.reading() as uow:
-        repos = uow.repos
-        _, user = actor_for(repos, caller)
-        orgs = (
-            repos.organisations_of(user.id)
-            if user is not None
-            else [o.id for o in repos.organisations()]
-        )
-        items = []
-        for follow_up in repos.overdue_follow_ups(orgs, today):
-            proposal = repos.proposal(follow_up.proposal_id)
-            if proposal is None or not _visible(repos, user, proposal):
-                continue
-            item = _work_item(repos, follow_up, today)
-            if item is not None:
-                items.append(item)
-        return _work(items)
-
-
-def _visible(repos: Repositories, user: User | None, proposal: Proposal) -> bool:
-    try:
-        require_proposal_access(repos, user, proposal)
-    except NotFound:
-        return False
+def _everything(_proposal: Proposal) -> bool:
     return True
+
+
+def _visibility(
+    grants: Sequence[RoleGrant],
+) -> tuple[Callable[[Proposal], bool], list[int]]:
+    """Which proposals a user sees, from their grants read once: ``require_proposal_access``'s
+    rule (a public proposal with any role in its organisation, a non-public one with a grant
+    for the whole organisation or for its body), and the organisations they hold a role in."""
+    anywhere = {g.organisation_id for g in grants}
+    whole = {g.organisation_id for g in grants if g.body_id is None}
+    bodies = {(g.organisation_id, g.body_id) for g in grants if g.body_id is not None}
+
+    def sees(proposal: Proposal) -> bool:
+        if proposal.publicity == Publicity.PUBLIC:
+            return proposal.organisation_id in anywhere
+        return (
+            proposal.organisation_id in whole
+            or (proposal.organisation_id, proposal.body_id) in bodies
+        )
+
+    return sees, sorted(anywhere)
 
 
 def follow_up_proposal(eva: Eva, caller: Caller, follow_up_id: int) -> int:

@@ -5,7 +5,9 @@
 * ``returned``, ``signed_off``, ``outcome_recorded``: written here, from ``transitions.fire``,
   for a transition whose ``notify`` (in the workflow file) names them.
 * ``due_soon``, ``overdue``: found by ``scan`` (run by ``eva outbox deliver``, the worker, or
-  ``eva notifications scan``), once per assignment (``dedup_key``)."""
+  ``eva notifications scan``), once per assignment (``dedup_key``), and once per follow-up of
+  an indicator (its ``follow_up`` in the payload instead of an ``assignment``): due soon
+  ``FOLLOW_UP_NOTICE_DAYS`` before its due date, overdue the day after."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from eva_engine.errors import Conflict
 from eva_engine.models import Proposal, User, utcnow
 from eva_engine.services.access import actor_for, require_admin
 from eva_engine.services.runtime import Caller, Eva
-from eva_engine.vocabulary import NotificationKind
+from eva_engine.vocabulary import FollowUpState, NotificationKind
 from eva_engine.workflow.definition import Effect, SetOutcome, Transition
 
 
@@ -79,18 +81,31 @@ def after_transition(
     return [w for w in written if w is not None]
 
 
+# A follow-up's measurement takes longer to arrange than a task: its "due soon" notice comes
+# this many days before its due date (an assignment's after EVA_NOTIFY_DUE_SOON_DAYS).
+FOLLOW_UP_NOTICE_DAYS = 14
+
+
 class ScanResult(BaseModel):
     due_soon: int = 0
     overdue: int = 0
+    follow_ups_due_soon: int = 0
+    follow_ups_overdue: int = 0
     events: list[str] = []
 
 
 def scan(
-    eva: Eva, caller: Caller, *, today: date | None = None, due_soon_days: int = 2
+    eva: Eva,
+    caller: Caller,
+    *,
+    today: date | None = None,
+    due_soon_days: int = 2,
+    follow_up_days: int = FOLLOW_UP_NOTICE_DAYS,
 ) -> ScanResult:
     """Write ``due_soon`` (due within ``due_soon_days``) and ``overdue`` (due date passed)
-    events for open assignments, each once per assignment. Safe to run from several workers at
-    once: a second writer of the same event fails on the unique ``dedup_key`` and skips it."""
+    events for open assignments, each once per assignment, and for open follow-ups (due within
+    ``follow_up_days``), each once per follow-up. Safe to run from several workers at once: a
+    second writer of the same event fails on the unique ``dedup_key`` and skips it."""
     today = today or utcnow().date()
     result = ScanResult()
     with eva.uow() as uow:
@@ -100,6 +115,12 @@ def scan(
             (a.id, a.due)
             for a in store.open_assignments_due_by(
                 uow.repos.session, today + timedelta(due_soon_days)
+            )
+        ]
+        follow_ups = [
+            (f.id, f.due)
+            for f in store.open_follow_ups_due_by(
+                uow.repos.session, today + timedelta(follow_up_days)
             )
         ]
     for assignment_id, due in candidates:
@@ -125,4 +146,38 @@ def scan(
             result.overdue += 1
         else:
             result.due_soon += 1
+    for follow_up_id, due in follow_ups:
+        kind = NotificationKind.OVERDUE if due < today else NotificationKind.DUE_SOON
+        event_id = _follow_up_notice(eva, caller, kind, follow_up_id)
+        if event_id is None:
+            continue
+        result.events.append(event_id)
+        if kind == NotificationKind.OVERDUE:
+            result.follow_ups_overdue += 1
+        else:
+            result.follow_ups_due_soon += 1
     return result
+
+
+def _follow_up_notice(
+    eva: Eva, caller: Caller, kind: NotificationKind, follow_up_id: int
+) -> str | None:
+    """One follow-up's notice in a short transaction of its own, unless it was made already
+    (or the follow-up was settled meanwhile)."""
+    dedup = f"{kind.value}:follow_up:{follow_up_id}"
+    try:
+        with eva.uow() as uow:
+            uow.audit.actor, _ = actor_for(uow.repos, caller)
+            session = uow.repos.session
+            found = uow.repos.follow_up(follow_up_id)
+            if (
+                found is None
+                or found.state != FollowUpState.OPEN
+                or store.event_made(session, dedup)
+            ):
+                return None
+            event_id = store.write_follow_up_event(session, kind, found, dedup)
+            uow.commit()
+            return event_id
+    except Conflict:  # another scan wrote it first
+        return None

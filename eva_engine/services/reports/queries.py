@@ -13,16 +13,23 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
 from eva_engine.db.audit import PendingEvent
-from eva_engine.db.reports import AnswerRow, ChangeRow, MitigationRow, ProposalRow, ScreeningRow
+from eva_engine.db.reports import (
+    AnswerRow,
+    ChangeRow,
+    FollowUpRow,
+    MitigationRow,
+    ProposalRow,
+    ScreeningRow,
+)
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import N_, NotFound, Text
-from eva_engine.models import Body, Meeting, Organisation, User
+from eva_engine.models import Body, Meeting, Organisation, User, utcnow
 from eva_engine.services.access import actor_for, log_disclosure, require_role_in
 from eva_engine.services.command import Command
 from eva_engine.services.definitions import stored_bundle
@@ -33,12 +40,16 @@ from eva_engine.services.reports.views import (
     BodyRow,
     DecisionRow,
     Figure,
+    FollowUpResultRow,
     Ground,
     GroupRow,
     ImpactRow,
     OutcomeCount,
     Outcomes,
+    OverdueBodyRow,
+    OverdueRow,
     ReportView,
+    ResultCount,
     ScreeningFigures,
     Texts,
 )
@@ -46,6 +57,8 @@ from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import (
     AffectedGroup,
     Direction,
+    FollowUpOutcome,
+    FollowUpState,
     MeetingOutcome,
     Publicity,
     Role,
@@ -225,10 +238,16 @@ def _access(
 
 
 def report(
-    eva: Eva, caller: Caller, request: ReportRequest, progress: Progress | None = None
+    eva: Eva,
+    caller: Caller,
+    request: ReportRequest,
+    progress: Progress | None = None,
+    *,
+    now: datetime | None = None,
 ) -> ReportView:
     """The report. An internal one is a disclosure (TiHL 17 §): its opening or export is
-    recorded, with each non-public proposal it lists, in a short transaction of its own."""
+    recorded, with each non-public proposal it lists, in a short transaction of its own.
+    ``now``: when it is made (by default the clock's now)."""
     period = parse_period(request.period)
     step = progress or (lambda _name: None)
     with eva.reading() as uow:
@@ -236,7 +255,9 @@ def report(
         uow.audit.actor, user = actor_for(repos, caller)
         org, body, role = _access(repos, user, request)
         step(STEPS[0])
-        view, listed = compute(repos, org, body, period, public=request.public, progress=step)
+        view, listed = compute(
+            repos, org, body, period, public=request.public, progress=step, now=now
+        )
         if not request.public:
             uow.audit.role = role
             uow.audit.record(
@@ -270,8 +291,11 @@ def compute(
     *,
     public: bool,
     progress: Progress | None = None,
+    now: datetime | None = None,
 ) -> tuple[ReportView, set[int]]:
-    """The figures, and the ids of the non-public proposals the report lists."""
+    """The figures, and the ids of the non-public proposals the report lists. ``now``: the
+    moment the report is made (the follow-ups still overdue are counted on it while the
+    period runs)."""
     step = progress or (lambda _name: None)
     figure = _suppress(public)
     queries = repos.report_queries(org.id, body.id if body else None)
@@ -283,6 +307,7 @@ def compute(
     screenings = {(s.proposal_id, s.revision): s for s in queries.screenings()}
     answers = queries.chosen_answers()
     mitigations = queries.mitigations()
+    follow_ups = queries.follow_ups()
     step(STEPS[2])
 
     bundles: dict[tuple[str, int], WorkflowBundle] = {}
@@ -313,6 +338,12 @@ def compute(
     groups = _groups(adopted, answers, mitigations, figure)
     body_rows = _bodies(lines, bodies, period, public)
     decisions, listed = _decisions(handlings, lines, screenings, bodies, public)
+    moment = min(period.until, now or utcnow())
+    results, result_rows, shown = _results(follow_ups, lines, answers, bodies, period, public)
+    on, overdue_bodies, overdue_total, overdue, late = _overdue(
+        follow_ups, lines, bodies, moment, public
+    )
+    listed |= shown | late
     step(STEPS[3])
     view = ReportView(
         organisation=org.code,
@@ -331,6 +362,12 @@ def compute(
         groups=groups,
         bodies=body_rows,
         decisions=decisions,
+        follow_up_results=results,
+        follow_ups=result_rows,
+        overdue_on=on,
+        overdue_bodies=overdue_bodies,
+        overdue_total=overdue_total,
+        overdue=overdue,
     )
     return view, listed
 
@@ -413,8 +450,11 @@ def _agenda(
     items: Counter[int] = Counter()
     complete: Counter[int] = Counter()
     for line in lines.values():
+        # Only the meetings it was ever placed on or handled at (not every meeting per line).
         handled_at = {h.meeting_id for h in line.handlings}
-        for meeting in in_period.values():
+        placed = {c.get("meeting_id") for _, c in line.states} | handled_at
+        for meeting_id in sorted(m for m in placed if m in in_period):
+            meeting = in_period[meeting_id]
             start = _utc(meeting.starts_at)
             columns = line.at(start)
             on_agenda = columns is not None and columns.get("meeting_id") == meeting.id
@@ -526,13 +566,15 @@ def _bodies(
     lines: dict[int, Timeline], bodies: list[Body], period: Period, public: bool
 ) -> list[BodyRow]:
     figure = _suppress(public)
+    by_body: dict[int, list[Timeline]] = defaultdict(list)
+    for line in lines.values():
+        by_body[line.proposal.body_id].append(line)
     rows = []
     for b in bodies:
         active = [
             line
-            for line in lines.values()
-            if line.proposal.body_id == b.id
-            and line.created is not None
+            for line in by_body[b.id]
+            if line.created is not None
             and line.created < period.until
             and (line.ended is None or line.ended >= period.since)
         ]
@@ -590,3 +632,133 @@ def _decisions(
             )
         )
     return rows, listed
+
+
+WAIVED = "waived"
+RESULTS = (*(o.value for o in FollowUpOutcome), WAIVED)
+
+
+def _day(moment: datetime) -> date:
+    return _utc(moment).astimezone(TIMEZONE).date()
+
+
+def _result(row: FollowUpRow, period: Period) -> str | None:
+    """What the follow-up's result in the period was: its outcome when its value was
+    measured in the period, "waived" when it was waived in the period, else None."""
+    if row.state == FollowUpState.WAIVED:
+        settled = row.settled_at
+        return WAIVED if settled is not None and period.holds(settled) else None
+    if row.outcome is None or row.measured_on is None:
+        return None
+    return row.outcome.value if period.start <= row.measured_on <= period.end else None
+
+
+def _results(
+    follow_ups: list[FollowUpRow],
+    lines: dict[int, Timeline],
+    answers: list[AnswerRow],
+    bodies: list[Body],
+    period: Period,
+    public: bool,
+) -> tuple[list[ResultCount], list[FollowUpResultRow], set[int]]:
+    """Follow-up results of the period against the predictions: counted by how the impact
+    went, and listed with the chosen alternative's predicted direction."""
+    figure = _suppress(public)
+    codes = {b.id: b.code for b in bodies}
+    predicted = {(a.proposal_id, a.revision, a.question_id): a.direction for a in answers}
+    counts: Counter[str] = Counter()
+    rows: list[FollowUpResultRow] = []
+    shown: set[int] = set()
+    for row in follow_ups:
+        result = _result(row, period)
+        line = lines.get(row.proposal_id)
+        if result is None or line is None:
+            continue
+        counts[result] += 1
+        proposal = line.proposal
+        if proposal.publicity != Publicity.PUBLIC:
+            if public:
+                continue
+            shown.add(proposal.id)
+        waived = result == WAIVED
+        rows.append(
+            FollowUpResultRow(
+                case_number=proposal.case_number,
+                title=_names(proposal.title_fi, proposal.title_sv),
+                body=codes.get(proposal.body_id, ""),
+                indicator=row.indicator,
+                predicted=(
+                    predicted.get((row.proposal_id, row.revision, row.question_id))
+                    if row.question_id
+                    else None
+                ),
+                value=None if waived else row.value,
+                measured_on=None if waived else row.measured_on,
+                source=None if waived else row.source_kind,
+                reference=None if waived else row.source_reference,
+                result=result,
+            )
+        )
+    rows.sort(key=lambda r: (r.measured_on or date.max, r.case_number, r.indicator))
+    return [ResultCount(result=r, count=figure(counts[r])) for r in RESULTS], rows, shown
+
+
+def _overdue(
+    follow_ups: list[FollowUpRow],
+    lines: dict[int, Timeline],
+    bodies: list[Body],
+    moment: datetime,
+    public: bool,
+) -> tuple[date, list[OverdueBodyRow], OverdueBodyRow, list[OverdueRow], set[int]]:
+    """The follow-ups open at ``moment`` (the period's end, or now while it runs), per body,
+    and of them those past their due date on that day."""
+    figure = _suppress(public)
+    on = _day(moment - timedelta(microseconds=1))  # the day the moment ends
+    opened: Counter[int] = Counter()
+    late: Counter[int] = Counter()
+    rows: list[OverdueRow] = []
+    shown: set[int] = set()
+    codes = {b.id: b.code for b in bodies}
+    for row in follow_ups:
+        line = lines.get(row.proposal_id)
+        if line is None or _utc(row.created_at) >= moment:
+            continue
+        if row.settled_at is not None and _utc(row.settled_at) < moment:
+            continue
+        proposal = line.proposal
+        opened[proposal.body_id] += 1
+        if row.due >= on:
+            continue
+        late[proposal.body_id] += 1
+        if proposal.publicity != Publicity.PUBLIC:
+            if public:
+                continue
+            shown.add(proposal.id)
+        rows.append(
+            OverdueRow(
+                case_number=proposal.case_number,
+                title=_names(proposal.title_fi, proposal.title_sv),
+                body=codes.get(proposal.body_id, ""),
+                indicator=row.indicator,
+                due=row.due,
+                days=(on - row.due).days,
+                responsible=None if public else row.responsible,
+            )
+        )
+    rows.sort(key=lambda r: (r.due, r.case_number, r.indicator))
+    per_body = [
+        OverdueBodyRow(
+            body=b.code,
+            name=_names(b.name_fi, b.name_sv),
+            open=figure(opened[b.id]),
+            overdue=figure(late[b.id]),
+        )
+        for b in bodies
+    ]
+    total = OverdueBodyRow(
+        body="",
+        name=Texts(fi="Yhteensä", sv="Totalt", en="Total"),
+        open=figure(sum(opened.values())),
+        overdue=figure(sum(late.values())),
+    )
+    return on, per_body, total, rows, shown

@@ -10,7 +10,12 @@ from datetime import date, datetime
 
 from pydantic import BaseModel
 
-from eva_engine.vocabulary import MeetingOutcome, ScreeningOutcome
+from eva_engine.vocabulary import (
+    Direction,
+    FollowUpSource,
+    MeetingOutcome,
+    ScreeningOutcome,
+)
 
 # A count; None: suppressed in a public report (1-4).
 Figure = int | None
@@ -100,6 +105,44 @@ class DecisionRow(BaseModel):
     preparer: str | None  # internal only
 
 
+class ResultCount(BaseModel):
+    result: str  # a FollowUpOutcome value, or "waived"
+    count: Figure
+
+
+class FollowUpResultRow(BaseModel):
+    """A follow-up whose result was measured (or that was waived) in the period: the
+    internal report lists them all, the public one those of public proposals."""
+
+    case_number: str
+    title: Texts
+    body: str
+    indicator: str
+    predicted: Direction | None  # the chosen alternative's direction for its question
+    value: str | None
+    measured_on: date | None
+    source: FollowUpSource | None
+    reference: str | None
+    result: str  # a FollowUpOutcome value, or "waived"
+
+
+class OverdueBodyRow(BaseModel):
+    body: str  # code; "" for the total
+    name: Texts
+    open: Figure  # follow-ups open on the reference day
+    overdue: Figure  # of those, past their due date
+
+
+class OverdueRow(BaseModel):
+    case_number: str
+    title: Texts
+    body: str
+    indicator: str
+    due: date
+    days: int  # days past due on the reference day
+    responsible: str | None  # internal only
+
+
 class ReportView(BaseModel):
     organisation: str
     organisation_name: Texts
@@ -117,3 +160,9 @@ class ReportView(BaseModel):
     groups: list[GroupRow]
     bodies: list[BodyRow]
     decisions: list[DecisionRow]
+    follow_up_results: list[ResultCount]
+    follow_ups: list[FollowUpResultRow]
+    overdue_on: date  # the reference day: the period's last day, or today while it runs
+    overdue_bodies: list[OverdueBodyRow]
+    overdue_total: OverdueBodyRow
+    overdue: list[OverdueRow]

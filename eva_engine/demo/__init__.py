@@ -1,17 +1,22 @@
-"""Demo data: a fictional municipality with users in every role and proposals in every state,
-and the real case from the seeds (Virrat, HYVLTK 13.06.2023 § 26). Everything is created
-through the same services a user would call, so the demo history is a real history."""
+"""Demo data: a fictional municipality with users in every role, two years of its decisions
+with their follow-ups (``history``), proposals in every state today, and the real case from the
+seeds (``virrat``: HYVLTK 13.06.2023 § 26). Everything is created through the same services a
+user would call, each step in a transaction of its own at the time it would have been taken
+(``common.Schedule``), so the demo history is a real history, dated as it would have been."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
-from typing import Any
 
 from pydantic import BaseModel
 
 from eva_engine.db.repositories import ProposalFilter
+from eva_engine.demo.common import DYNASTY_PATTERN, ORG, Schedule, assessment
+from eva_engine.demo.common import as_ as _as
+from eva_engine.demo.history import PAST, schedule_history
+from eva_engine.demo.virrat import schedule_virrat
 from eva_engine.errors import NotFound
 from eva_engine.services import definitions
 from eva_engine.services.assessment import documents, screening
@@ -33,10 +38,20 @@ from eva_engine.vocabulary import (
 )
 from eva_engine.workflow.definition import WorkflowBundle
 
-DYNASTY_PATTERN = r"\d+/\d{2}\.\d{2}\.\d{2}/\d{4}"
+__all__ = [
+    "DEMO_PASSWORD",
+    "DYNASTY_PATTERN",
+    "ORG",
+    "PEOPLE",
+    "DemoReport",
+    "load_demo_data",
+    "walk",
+]
+
 # Demo accounts only: `demo-data` refuses to run in production.
 DEMO_PASSWORD = "esimerkki-2026"  # noqa: S105
-ORG = "esimerkkila"
+# When the demo municipality and Virrat started to use eva (the history's first day).
+START = datetime(2023, 5, 2, 6, tzinfo=UTC)
 
 # username, full name, title, roles (role, body or None for the whole organisation)
 PEOPLE: list[tuple[str, str, str, list[tuple[Role, str | None]]]] = [
@@ -152,6 +167,17 @@ SCENARIOS: list[tuple[str, str, str, ScreeningOutcome, tuple[str, str] | None]] 
     ),
     ("Vanhusneuvoston toimintasääntö", "KH", "signed_off", ScreeningOutcome.LIGHT, ("table", "")),
 ]
+# The exempt scenarios' grounds (the workflow's exemptions) and reasons.
+EXEMPTIONS = {
+    "Viranhaltijan lomasijaisuus": (
+        "filling_post",
+        "Päätös koskee yksittäisen viran sijaisuutta; ei vaikutuksia asukkaisiin.",
+    ),
+    "Oikaisuvaatimus maksupäätöksestä": (
+        "rectification_request",
+        "Oikaisuvaatimus yksittäisestä maksupäätöksestä; ei vaikutuksia muihin asukkaisiin.",
+    ),
+}
 
 
 class DemoReport(BaseModel):
@@ -160,83 +186,9 @@ class DemoReport(BaseModel):
     message: str
 
 
-def _as(username: str | None) -> Caller:
-    """The loader runs on the server like the command line: its sign-offs count as confirmed."""
-    return Caller(username, "demo-data", confirmed=True)
-
-
 def _day(days: int) -> datetime:
     base = datetime.now(UTC).replace(hour=14, minute=0, second=0, microsecond=0)
     return base + timedelta(days=days)
-
-
-def _document(bundle: WorkflowBundle, depth: ScreeningOutcome, title: str) -> Any:
-    """An assessment that answers every question required at the depth, for two alternatives."""
-    answers = []
-    mitigations = []
-    for checklist in bundle.checklists:
-        for area, _topic, question in checklist.questions():
-            if not question.required_for(depth):
-                continue
-            negative = area.id == "economy"
-            for position in (0, 1):
-                if position == 0:
-                    answers.append(
-                        {
-                            "question": question.id,
-                            "alternative": 0,
-                            "direction": "none",
-                            "certainty": "medium",
-                            "justification": "Nykytila säilyy.",
-                        }
-                    )
-                    continue
-                answers.append(
-                    {
-                        "question": question.id,
-                        "alternative": 1,
-                        "direction": "negative" if negative else "positive",
-                        "magnitude": "significant" if negative else "moderate",
-                        "duration": "council_term",
-                        "certainty": "medium",
-                        "evidence_source": "Sotkanet; kunnan tilastot",
-                        "affected_groups": ["families", "children"]
-                        if not negative
-                        else ["all_residents"],
-                        "justification": f"{title}: valmistelijan selvityksen mukaan.",
-                    }
-                )
-                if negative:
-                    mitigations.append(
-                        {
-                            "question": question.id,
-                            "alternative": 1,
-                            "description": "Kustannukset jaksotetaan ja seurataan "
-                            "osavuosikatsauksissa.",
-                            "responsible": "talousjohtaja",
-                        }
-                    )
-    return documents.AssessmentDocument.model_validate(
-        {
-            "format": documents.FORMAT,
-            "summary": f"{title}: päätöksellä arvioidaan olevan myönteisiä vaikutuksia "
-            "asukkaiden hyvinvointiin; haitat lievennetään.",
-            "alternatives": [
-                {"position": 0, "title": "Nykytila (ei muutosta)"},
-                {"position": 1, "title": "Esitetty ratkaisu", "chosen": True},
-            ],
-            "answers": answers,
-            "mitigations": mitigations,
-            "follow_up_indicators": [
-                {
-                    "name": "Liikuntaa harrastavien osuus (TEAviisari / Sotkanet)",
-                    "source": "Sotkanet",
-                    "responsible": "hyvinvointikoordinaattori",
-                    "due": (datetime.now(UTC).date() + timedelta(days=365)).isoformat(),
-                }
-            ],
-        }
-    )
 
 
 def _bundle(eva: Eva) -> WorkflowBundle:
@@ -257,6 +209,51 @@ def load_demo_data(eva: Eva, *, if_empty: bool = False) -> DemoReport:
                 message="Demo data not loaded: the database has data already.",
             )
     op = _as(None)
+    schedule = Schedule()
+    schedule.at(START, lambda: _setup(eva, op))
+    schedule.run()
+    bundle = _bundle(eva)
+    schedule_virrat(eva, schedule, bundle)
+    schedule_history(eva, schedule, bundle, datetime.now(UTC).date())
+    schedule.run()
+    # Today's work, at the server's time: proposals in every state.
+    meetings = {}
+    for code, _, _, _ in BODIES:
+        meetings[code] = organisations.create_meeting(
+            eva,
+            op,
+            organisations.CreateMeeting(
+                organisation=ORG, body=code, starts_at=_day(14), location="Kunnantalo"
+            ),
+        ).id
+    year = datetime.now(UTC).year
+    for index, (title, body, target, depth, ending) in enumerate(SCENARIOS, start=1):
+        preparer = "tekninen" if body == "TEKLTK" else "valmistelija"
+        presenter = "tekninen" if body == "TEKLTK" else "esittelija"
+        stop = _path_length(target, ending)
+        _create_and_walk(
+            eva,
+            bundle,
+            title,
+            body,
+            f"{100 + index}/00.01.00/{year}",
+            preparer,
+            presenter,
+            depth,
+            meetings[body],
+            stop,
+            ending,
+        )
+    count = len(SCENARIOS) + len(PAST) + 1
+    return DemoReport(
+        loaded=True,
+        proposals=count,
+        message=f"Demo data loaded: 2 organisations, {len(PEOPLE) + 2} users, {count} proposals.",
+    )
+
+
+def _setup(eva: Eva, op: Caller) -> None:
+    """The workflows, the demo municipality, its bodies and its people."""
     definitions.publish(eva, op)
     organisations.create_organisation(
         eva,
@@ -295,40 +292,6 @@ def load_demo_data(eva: Eva, *, if_empty: bool = False) -> DemoReport:
             users.grant_role(
                 eva, op, users.GrantRole(username=username, organisation=ORG, role=role, body=body)
             )
-    meetings = {}
-    for code, _, _, _ in BODIES:
-        meetings[code] = organisations.create_meeting(
-            eva,
-            op,
-            organisations.CreateMeeting(
-                organisation=ORG, body=code, starts_at=_day(14), location="Kunnantalo"
-            ),
-        ).id
-    bundle = _bundle(eva)
-    for index, (title, body, target, depth, ending) in enumerate(SCENARIOS, start=1):
-        preparer = "tekninen" if body == "TEKLTK" else "valmistelija"
-        presenter = "tekninen" if body == "TEKLTK" else "esittelija"
-        stop = _path_length(target, ending)
-        _create_and_walk(
-            eva,
-            bundle,
-            title,
-            body,
-            f"{100 + index}/00.01.00/2026",
-            preparer,
-            presenter,
-            depth,
-            meetings[body],
-            stop,
-            ending,
-        )
-    _virrat(eva, op)
-    count = len(SCENARIOS) + 1
-    return DemoReport(
-        loaded=True,
-        proposals=count,
-        message=f"Demo data loaded: 2 organisations, {len(PEOPLE) + 2} users, {count} proposals.",
-    )
 
 
 def _path_length(target: str, ending: tuple[str, str] | None) -> int:
@@ -409,14 +372,14 @@ def _screen_and_assess(
 ) -> None:
     caller = _as(preparer)
     if depth == ScreeningOutcome.EXEMPT:
+        ground, reason = EXEMPTIONS.get(
+            title, ("other", "Ei vaikutuksia asukkaiden hyvinvointiin.")
+        )
         screening.record_screening(
             eva,
             caller,
             screening.RecordScreening(
-                proposal_id=pid,
-                outcome=depth,
-                exemption="filling_post",
-                reason="Päätös koskee yksittäisen viran sijaisuutta; ei vaikutuksia asukkaisiin.",
+                proposal_id=pid, outcome=depth, exemption=ground, reason=reason
             ),
         )
         return
@@ -434,100 +397,7 @@ def _screen_and_assess(
             ),
         ),
     )
-    documents.import_assessment(eva, caller, pid, _document(bundle, depth, title))
-
-
-def _virrat(eva: Eva, op: Caller) -> None:
-    """The real case from seed 001: prepared and presented by the welfare director."""
-    organisations.create_organisation(
-        eva,
-        op,
-        organisations.CreateOrganisation(
-            code="virrat",
-            name_fi="Virtain kaupunki",
-            name_sv="Virdois stad",
-            case_number_pattern=DYNASTY_PATTERN,
-            case_number_example="257/05.00.00/2023",
-        ),
-    )
-    organisations.create_body(
-        eva,
-        op,
-        organisations.CreateBody(
-            organisation="virrat",
-            code="HYVLTK",
-            name_fi="Hyvinvointilautakunta",
-            name_sv="Välfärdsnämnden",
-        ),
-    )
-    for username, name, title, role in [
-        ("virrat.hyvinvointijohtaja", "Virtain hyvinvointijohtaja", "hyvinvointijohtaja", None),
-        ("virrat.sihteeri", "Virtain lautakunnan sihteeri", "sihteeri", Role.SECRETARY),
-    ]:
-        users.create_user(
-            eva,
-            op,
-            users.CreateUser(username=username, full_name=name, title=title),
-            organisation="virrat",
-        )
-        roles = [Role.PREPARER, Role.PRESENTER] if role is None else [role]
-        for r in roles:
-            users.grant_role(
-                eva,
-                op,
-                users.GrantRole(username=username, organisation="virrat", role=r, body="HYVLTK"),
-            )
-    meeting = organisations.create_meeting(
-        eva,
-        op,
-        organisations.CreateMeeting(
-            organisation="virrat",
-            body="HYVLTK",
-            starts_at=datetime.fromisoformat("2023-06-13T16:00:00+03:00"),
-            location="Virrat",
-        ),
-    )
-    director = _as("virrat.hyvinvointijohtaja")
-    secretary = _as("virrat.sihteeri")
-    pid = proposal_commands.create_proposal(
-        eva,
-        director,
-        proposal_commands.CreateProposal(
-            organisation="virrat",
-            case_number="257/05.00.00/2023",
-            title_fi="Hakemus Terve Kunta -verkostoon",
-            title_sv="Ansökan till nätverket Terve Kunta",
-            body="HYVLTK",
-            presenter="virrat.hyvinvointijohtaja",
-        ),
-    ).id
-    transitions.fire(eva, director, pid, "start_screening")
-    screening.record_screening(
-        eva,
-        director,
-        screening.RecordScreening(
-            proposal_id=pid, outcome=ScreeningOutcome.LIGHT, criteria=["strategy_goals"]
-        ),
-    )
-    transitions.fire(eva, director, pid, "begin_assessment")
-    documents.import_assessment(
-        eva,
-        director,
-        pid,
-        _document(_bundle(eva), ScreeningOutcome.LIGHT, "Terve Kunta -verkostoon liittyminen"),
-    )
-    transitions.fire(eva, director, pid, "submit_for_review")
-    transitions.fire(eva, secretary, pid, "pass_review")
-    transitions.fire(eva, director, pid, "sign_off")
-    proposal_commands.schedule(
-        eva,
-        secretary,
-        proposal_commands.ScheduleProposal(
-            proposal_id=pid, meeting_id=meeting.id, agenda_position=1, section_number=26
-        ),
-    )
-    transitions.fire(eva, secretary, pid, "place_on_agenda")
-    transitions.fire(eva, secretary, pid, "approve")
+    documents.import_assessment(eva, caller, pid, assessment(bundle, depth, title))
 
 
 def walk(eva: Eva, say: Callable[[str], None]) -> None:
@@ -543,8 +413,8 @@ def walk(eva: Eva, say: Callable[[str], None]) -> None:
         if org is None or body is None:
             raise NotFound(f"the demo organisation {ORG!r} is incomplete: start from an empty db")
         count = uow.repos.proposals(ProposalFilter(organisation_id=org.id, limit=1))[1]
-        meeting = uow.repos.meetings(body.id)[0]
-    case = f"{500 + count}/05.00.00/2026"
+        meeting = uow.repos.meetings(body.id)[-1]  # the latest: the one coming up
+    case = f"{500 + count}/05.00.00/{datetime.now(UTC).year}"
     title = "Ulkokuntosalin rakentaminen Keskuspuistoon"
     say(f"Walking a new proposal {case} '{title}' from draft to closed:")
     pid = _create_and_walk(
