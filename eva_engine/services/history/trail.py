@@ -22,10 +22,15 @@ from eva_engine.db.repositories import Repositories
 from eva_engine.db.unit_of_work import unavailable
 from eva_engine.errors import N_, InvalidInput, NotFound, PermissionDenied, Problem, Text
 from eva_engine.models import Alternative, AuditEvent, Body, Meeting, User
-from eva_engine.services.access import actor_for, load_proposal, log_disclosure, require_named_user
+from eva_engine.services.access import (
+    READ_WHOLE_HISTORY,
+    actor_for,
+    load_proposal,
+    log_disclosure,
+    require_named_user,
+)
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import HistoryEventView
-from eva_engine.vocabulary import Role
 
 CHAIN_CHECK = "audit.chain_verified"
 
@@ -174,11 +179,7 @@ class ChainCheck(BaseModel):
 
 
 def _auditor_organisation(repos: Repositories, user: User) -> tuple[int, str]:
-    grants = [
-        g
-        for g in repos.grants(user.id)
-        if g.role in (Role.AUDITOR, Role.ADMIN) and g.body_id is None
-    ]
+    grants = READ_WHOLE_HISTORY.grants(repos.grants(user.id))
     if not grants:
         raise PermissionDenied(
             "only an auditor or an administrator reads the whole history",
