@@ -11,11 +11,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from eva_engine.services.assessment import documents
+from eva_engine.services.people import accounts
 from eva_engine.services.proposals import queries as proposal_queries
 from eva_engine.services.runtime import Eva
 from eva_engine.vocabulary import ScreeningOutcome
 from tests.builders import OPERATOR, as_, document, proposal_in
-from tests.test_web import app, login
+from tests.test_web import PASSWORD, app, login
 
 __all__ = ["app"]
 
@@ -38,6 +39,8 @@ def assessed(eva: Eva) -> int:
 
 
 def client_for(app: Flask, username: str) -> FlaskClient:
+    if username in ("admin", "expert", "tek"):  # the app fixture sets the others' passwords
+        accounts.set_password(app.extensions["eva"], OPERATOR, username, PASSWORD)
     client = app.test_client()
     login(client, username)
     return client
@@ -55,17 +58,19 @@ def main_of(html: str) -> str:
 def test_the_menu_offers_each_role_only_the_pages_its_rules_allow(app: Flask) -> None:
     offered = {
         user: menu_of(client_for(app, user).get("/").get_data(as_text=True))
-        for user in ("prep", "sec", "aud", "admin", "pres")
+        for user in ("prep", "sec", "aud", "admin", "pres", "tek", "expert")
     }
     assert offered["prep"] == {"/proposals/new"}
     assert offered["sec"] == {"/meetings/"}
     assert offered["aud"] == {"/audit/"}
     assert offered["admin"] == {"/audit/", "/admin/"}
     assert offered["pres"] == set()
+    assert offered["tek"] == {"/proposals/new"}  # a preparer of one body
+    assert offered["expert"] == set()  # edits assessments, creates none
 
 
 def test_every_menu_item_of_every_role_opens_its_page(app: Flask) -> None:
-    for user in ("prep", "sec", "aud", "admin", "pres", "sec_tek", "director"):
+    for user in ("prep", "sec", "aud", "admin", "pres", "sec_tek", "director", "tek", "expert"):
         client = client_for(app, user)
         html = client.get("/").get_data(as_text=True)
         nav = html.split("<nav", 1)[1].split("</nav>", 1)[0]

@@ -101,62 +101,78 @@ def phone(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
+class Walk:
+    """One role's walk: every page opened must answer, fit the phone, and (once, in Finnish)
+    pass axe-core."""
+
+    def __init__(self, page: Page, server: LiveServer, username: str) -> None:
+        self.page, self.server, self.username = page, server, username
+        self.checked: set[str] = set()
+
+    def visit(self, url: str, language: str) -> None:
+        open_page(self.page, url)
+        assert_fits_the_phone(self.page)
+        if language == "fi" and url not in self.checked:
+            check_accessibility(self.page)
+            self.checked.add(url)
+
+    def menu(self, language: str) -> None:
+        links = menu_links(self.page)
+        assert links, "the menu is empty"
+        for url in links:
+            self.visit(url, language)
+
+    def proposal(self, proposal_id: int, language: str) -> None:
+        view = view_as(self.server, self.username, proposal_id)
+        if view is None:
+            return  # not this user's to see
+        base = f"{self.server.url}/proposals/{proposal_id}"
+        pages = [base, f"{base}/history", f"{base}/summary", f"{base}/follow-ups"]
+        for url in pages + [f"{base}/{p}" for p in ASSESSMENT_PAGES]:
+            self.visit(url, language)
+            read_only = not view.can.edit_assessment and url.endswith(ASSESSMENT_PAGES)
+            if read_only or (view.final and url.endswith("follow-ups")):
+                self.no_controls()
+            if read_only:
+                expect(self.page.locator("main .read-only")).to_be_visible()
+        if language == "fi":
+            self.links_answer(base)
+
+    def no_controls(self) -> None:
+        controls = self.page.locator(EDITABLE)
+        assert controls.count() == 0, (
+            f"{self.page.url}: {controls.count()} editable controls on a read-only view "
+            f"for {self.username}"
+        )
+
+    def links_answer(self, url: str) -> None:
+        """Every link of the proposal page that leads to the proposal's pages answers."""
+        open_page(self.page, url)
+        hrefs = self.page.locator("main a[href]").evaluate_all("links => links.map(a => a.href)")
+        for href in hrefs:
+            if href.startswith(self.server.url) and "/proposals/" in href:
+                response = self.page.request.get(href)
+                assert response.status < 400, f"{href} answered {response.status}"
+
+
 @pytest.mark.parametrize("username", USERS)
-def test_every_role_sees_only_pages_it_can_use_read_only_where_it_cannot_edit_and_none_wider_than_a_phone(  # noqa: E501
+def test_every_role_meets_only_pages_it_can_use_read_only_where_it_cannot_edit_on_a_phone(
     phone: Page, live_server: LiveServer, username: str
 ) -> None:
-    page = phone
     proposals = demo_proposals(live_server)
-    log_in(page, live_server, username)
-    checked: set[str] = set()  # axe runs once per page and role (in Finnish)
+    log_in(phone, live_server, username)
+    walk = Walk(phone, live_server, username)
     try:
         for language in LANGUAGES:
-            switch_language(page, language)
-            assert_fits_the_phone(page)
-            links = menu_links(page)
-            assert links, "the menu is empty"
-            for url in links:
-                open_page(page, url)
-                assert_fits_the_phone(page)
-                if language == "fi" and url not in checked:
-                    check_accessibility(page)
-                    checked.add(url)
-            for proposal_id in (proposals.closed, proposals.editable):
-                view = view_as(live_server, username, proposal_id)
-                if view is None:
-                    continue  # not this user's to see
-                base = f"{live_server.url}/proposals/{proposal_id}"
-                pages = [base, f"{base}/history", f"{base}/summary", f"{base}/follow-ups"]
-                pages += [f"{base}/{p}" for p in ASSESSMENT_PAGES]
-                for url in pages:
-                    open_page(page, url)
-                    assert_fits_the_phone(page)
-                    read_only = not view.can.edit_assessment and any(
-                        url.endswith(p) for p in ASSESSMENT_PAGES
-                    )
-                    if read_only or (view.final and url.endswith("follow-ups")):
-                        controls = page.locator(EDITABLE)
-                        assert controls.count() == 0, (
-                            f"{page.url}: {controls.count()} editable controls on a read-only "
-                            f"view for {username}"
-                        )
-                        if read_only:
-                            expect(page.locator("main .read-only")).to_be_visible()
-                    if language == "fi" and url not in checked:
-                        check_accessibility(page)
-                        checked.add(url)
-                if language == "fi":
-                    open_page(page, base)
-                    for href in page.locator("main a[href]").evaluate_all(
-                        "links => links.map(a => a.href)"
-                    ):
-                        if href.startswith(live_server.url) and "/proposals/" in href:
-                            response = page.request.get(href)
-                            assert response.status < 400, f"{href} answered {response.status}"
+            switch_language(phone, language)
+            assert_fits_the_phone(phone)
+            walk.menu(language)
+            walk.proposal(proposals.closed, language)
+            walk.proposal(proposals.editable, language)
     finally:
-        page.goto(f"{live_server.url}/")
-        if page.locator("#lang").count():
-            switch_language(page, "fi")  # the user's own language again, for the other tests
+        phone.goto(f"{live_server.url}/")
+        if phone.locator("#lang").count():
+            switch_language(phone, "fi")  # the user's own language again, for the other tests
 
 
 def test_the_user_menu_opens_without_script_and_logs_out(

@@ -24,7 +24,12 @@ TRANSITIONS = [
     {"trigger": "decide", "source": "gamma", "dest": "delta", "roles": ["secretary"]},
     {"trigger": "refuse", "source": "gamma", "dest": "refused", "roles": ["secretary"]},
     {"trigger": "finish", "source": "delta", "dest": "omega", "roles": ["preparer"]},
-    {"trigger": "drop", "source": ["alpha", "beta", "gamma"], "dest": "gone", "roles": ["preparer"]},
+    {
+        "trigger": "drop",
+        "source": ["alpha", "beta", "gamma"],
+        "dest": "gone",
+        "roles": ["preparer"],
+    },
 ]
 WORKFLOW = bundle(STATES, TRANSITIONS).workflow
 
@@ -46,7 +51,12 @@ def test_the_steps_before_the_current_one_are_done_and_those_after_it_still_to_d
 
 def test_a_state_off_the_main_line_ends_it_after_the_phases_before_its_own() -> None:
     refused = [(s.state.id, s.status) for s in steps(WORKFLOW, "refused")]
-    assert refused == [("alpha", "done"), ("beta", "done"), ("gamma", "done"), ("refused", "current")]
+    assert refused == [
+        ("alpha", "done"),
+        ("beta", "done"),
+        ("gamma", "done"),
+        ("refused", "current"),
+    ]
     assert [(s.state.id, s.status) for s in steps(WORKFLOW, "gone")] == [("gone", "current")]
 
 
@@ -64,4 +74,10 @@ def test_renamed_states_are_the_steps_under_their_new_names() -> None:
             for t in TRANSITIONS
         ],
     ).workflow
-    assert [s.id for s in main_line(renamed)] == ["alpha_x", "beta_x", "gamma_x", "delta_x", "omega_x"]
+    assert [s.id for s in main_line(renamed)] == [
+        "alpha_x",
+        "beta_x",
+        "gamma_x",
+        "delta_x",
+        "omega_x",
+    ]
