@@ -4,10 +4,12 @@ withdrawal, a rejection) ends it after the phases before its own."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from eva_engine.workflow.steps import main_line, steps
 from tests.unit.flows import bundle
 
-STATES = [
+STATES: list[dict[str, Any]] = [
     {"id": "alpha"},
     {"id": "beta", "editable": True},
     {"id": "gamma", "phase": "ready"},
@@ -16,7 +18,7 @@ STATES = [
     {"id": "gone", "final": True},
     {"id": "refused", "phase": "decided", "final": True},
 ]
-TRANSITIONS = [
+TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "go", "source": "alpha", "dest": "beta", "roles": ["preparer"]},
     {"trigger": "shortcut", "source": "alpha", "dest": "gamma", "roles": ["preparer"]},
     {"trigger": "ready", "source": "beta", "dest": "gamma", "roles": ["preparer"]},
