@@ -87,7 +87,8 @@ def assert_fits_the_phone(page: Page) -> None:
 
 # The innermost elements that reach past the viewport's right edge, for the failure message.
 WIDEST = """() => [...document.querySelectorAll("body *")]
-    .filter(el => el.checkVisibility() && el.getBoundingClientRect().right > window.innerWidth + 0.5)
+    .filter(el => el.checkVisibility())
+    .filter(el => el.getBoundingClientRect().right > window.innerWidth + 0.5)
     .filter(el => ![...el.children].some(
         c => c.getBoundingClientRect().right > window.innerWidth + 0.5))
     .slice(0, 5)
