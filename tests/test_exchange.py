@@ -337,3 +337,30 @@ def test_the_proposal_page_links_to_the_summary_downloads(eva: Eva, world: World
         response = client.get(link)
         response.close()
         assert response.status_code == 200
+
+
+def test_the_summary_reads_as_a_page_of_the_ui_with_the_downloads_linked(
+    eva: Eva, app: Flask
+) -> None:
+    pid = assessed(eva)
+    page = client_for(app, "prep").get(f"/proposals/{pid}/summary")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert "Content-Disposition" not in page.headers  # read here, not downloaded
+    assert '<article class="eva-summary">' in body
+    assert "Keskeiset vaikutukset" in body
+    assert 'href="/static/eva.css"' in body  # a page of the UI, with its menu and styles
+    assert f'href="/proposals/{pid}/summary.html?lang=fi"' in body
+    assert f'href="/proposals/{pid}/summary.txt?lang=fi"' in body
+    swedish = client_for(app, "prep").get(f"/proposals/{pid}/summary?lang=sv")
+    assert '<div lang="sv">' in swedish.get_data(as_text=True)
+    assert client_for(app, "prep").get(f"/proposals/{pid}/summary?lang=de").status_code == 400
+
+
+def test_the_summary_page_has_the_proposal_access_of_the_downloads(eva: Eva, app: Flask) -> None:
+    pid = assessed(eva, Publicity.CONFIDENTIAL, GROUND)
+    url = f"/proposals/{pid}/summary"
+    assert app.test_client().get(url).status_code == 302  # to the login
+    assert client_for(app, "outsider").get(url).status_code == 404
+    assert client_for(app, "sec_tek").get(url).status_code == 404
+    assert client_for(app, "director").get(url).status_code == 200

@@ -251,6 +251,7 @@ PAGES = [
     *(
         Page(f"exchange.{name}", "GET", _on_public(f"/{file}"), "prep")
         for name, file in (
+            ("summary_page", "summary"),
             ("summary_html", "summary.html"),
             ("summary_text", "summary.txt"),
             ("assessment_json", "assessment.json"),

@@ -296,4 +296,4 @@ def test_an_auditor_has_no_actions_to_take(app: Flask, eva: Eva) -> None:
     login(client, "aud")
     html = client.get(f"/proposals/{pid}").get_data(as_text=True)
     assert '<form method="post" action="/proposals/' not in html
-    assert "ei mahdollinen roolissasi" in html
+    assert "Rooleillasi ei ole tässä tilassa tehtävää vaihetta" in html  # none offered at all

@@ -150,7 +150,9 @@ def test_the_matrix_shows_saved_answers_and_progress_per_area(app: Flask, eva: E
     html = client.get(f"/proposals/{pid}/areas/").get_data(as_text=True)
     assert 'aria-current="page"' in html
     assert "1/1" not in html or "valmis" in html
-    assert 'value="positive" selected' in html
+    assert 'class="summary-list"' in html  # in review: read, not edited
+    assert "myönteinen" in html
+    assert "<select" not in html.split('<main id="main"', 1)[1]
 
 
 def test_mitigations_indicators_and_the_summary_are_edited_on_their_page(

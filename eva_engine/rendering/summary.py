@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
+from markupsafe import Markup
+
 from eva_engine.rendering.labels import Labels
 from eva_engine.rendering.language import LANGUAGES, Speaker
 from eva_engine.rendering.templates import environment
@@ -17,7 +19,8 @@ Kind = Literal["html", "text"]
 TEMPLATES = {"html": "exchange/summary.html", "text": "exchange/summary.txt"}
 MEDIA_TYPES = {"html": "text/html; charset=utf-8", "text": "text/plain; charset=utf-8"}
 
-__all__ = ["LANGUAGES", "MEDIA_TYPES", "Kind", "Phrases", "render_summary"]
+__all__ = ["LANGUAGES", "MEDIA_TYPES", "Kind", "Phrases", "render_summary", "summary_fragment"]
+ARTICLE = "exchange/summary_article.html"
 
 
 class Phrases:
@@ -103,3 +106,15 @@ def render_summary(view: SummaryView, kind: Kind, language: str) -> str:
             t=lambda text: text.get(language),
         )
     )
+
+
+def summary_fragment(view: SummaryView, language: str) -> Markup:
+    """The summary's article (its own heading of level 1 and down), for a web page that
+    shows it in the browser: the same text as the document, from the same template."""
+    if language not in LANGUAGES:
+        raise ValueError(f"no language {language!r}")
+    template = environment(language).get_template(ARTICLE)
+    html = template.render(
+        s=view, say=Phrases(view, language), lang=language, t=lambda text: text.get(language)
+    )
+    return Markup(html)  # noqa: S704 - autoescaped by the environment

@@ -9,10 +9,72 @@ from typing import Literal
 from eva_engine.db.audit import Actor, AuditContext, PendingEvent
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import N_, NotFound, PermissionDenied, Text
-from eva_engine.models import Organisation, Proposal, User
+from eva_engine.models import Organisation, Proposal, RoleGrant, User
 from eva_engine.services.runtime import Caller
 from eva_engine.vocabulary import Publicity, Role, TextKind
 from eva_engine.workflow.definition import State, Workflow
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may do one thing, declared once: the roles that allow it (the first one held is the
+    role the user acts in) and whether only a grant for the whole organisation counts (a grant
+    for one body does not). The services check it (``require``); the pages ask it what to
+    show (``allowed``, ``allowed_somewhere``), so a page never offers what the service refuses."""
+
+    doing: str
+    roles: tuple[Role, ...]
+    whole_organisation: bool = False
+
+    def allowed(self, held: Iterable[Role]) -> Role | None:
+        """The role of ``held`` the user acts in under this rule, or None."""
+        have = set(held)
+        return next((role for role in self.roles if role in have), None)
+
+    def allowed_somewhere(self, grants: Iterable[RoleGrant]) -> bool:
+        """Whether any of these grants (a user's, in any organisation) allows it."""
+        return any(
+            g.role in self.roles and (g.body_id is None or not self.whole_organisation)
+            for g in grants
+        )
+
+    def grants(self, grants: Iterable[RoleGrant]) -> list[RoleGrant]:
+        """The grants that allow it, in their order."""
+        return [
+            g
+            for g in grants
+            if g.role in self.roles and (g.body_id is None or not self.whole_organisation)
+        ]
+
+
+# The rules the services check and the pages show. A page's menu item or action is offered
+# exactly when its rule allows it (``people.directory.capabilities``, ``ProposalView.can``).
+CREATE_PROPOSAL = Rule("create proposals", (Role.PREPARER, Role.ADMIN))
+PREPARE = Rule("create a proposal of one's own", (Role.PREPARER,))  # the web form's
+EDIT_ASSESSMENT = Rule("edit the assessment", (Role.PREPARER, Role.EXPERT))
+SCHEDULE = Rule("schedule proposals", (Role.SECRETARY,))
+KEEP_MEETINGS = Rule("keep the meetings of a body", (Role.SECRETARY,))
+READ_AGENDA = Rule("read agendas", (Role.SECRETARY, Role.PRESENTER, Role.AUDITOR, Role.ADMIN))
+READ_WHOLE_HISTORY = Rule(
+    "read the whole history", (Role.AUDITOR, Role.ADMIN), whole_organisation=True
+)
+ADMINISTER = Rule("administer the organisation", (Role.ADMIN,), whole_organisation=True)
+READ_PUBLIC_REPORT = Rule("read the public report", tuple(Role), whole_organisation=True)
+READ_INTERNAL_REPORT = Rule(
+    "read the internal report", (Role.AUDITOR, Role.ADMIN), whole_organisation=True
+)
+
+
+def require(
+    repos: Repositories,
+    user: User | None,
+    organisation_id: int,
+    body_id: int | None,
+    rule: Rule,
+    doing: str | None = None,
+) -> Role | None:
+    """``require_role`` for a declared rule (``doing`` names the act in the refusal)."""
+    return require_role(repos, user, organisation_id, body_id, rule.roles, doing or rule.doing)
 
 
 def resolve_user(repos: Repositories, username: str) -> User:

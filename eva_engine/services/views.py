@@ -78,6 +78,24 @@ class ScreeningView(BaseModel):
     recorded_at: datetime
 
 
+class ProposalCapabilities(BaseModel):
+    """What the caller can do on this proposal now, by the rules the services check
+    (``access``) and the state the workflow declares: the pages show a form exactly where the
+    service would take it, a read-only view everywhere else."""
+
+    edit_assessment: bool = False  # screening, alternatives, the impact matrix, follow-up
+
+
+class WorkflowStep(BaseModel):
+    """One step of the workflow's main line (its states in order), for the step indicator."""
+
+    state: str
+    title_fi: str
+    title_sv: str
+    title_en: str
+    status: str  # "done", "current" or "todo"
+
+
 class ProposalView(BaseModel):
     id: int
     organisation: str
@@ -110,6 +128,10 @@ class ProposalView(BaseModel):
     missing: list[ProblemView] = Field(default_factory=list)
     assignments: list[AssignmentView] = Field(default_factory=list)
     actions: list[ActionView] = Field(default_factory=list)
+    can: ProposalCapabilities = Field(default_factory=ProposalCapabilities)
+    steps: list[WorkflowStep] = Field(default_factory=list)
+    phase: str = "preparation"  # the state's phase: preparation, ready or decided
+    final: bool = False
 
 
 class ProposalSummary(BaseModel):

@@ -227,6 +227,9 @@ def log_in(page: Page, server: LiveServer, username: str, password: str = PASSWO
 def log_out(page: Page, server: LiveServer) -> None:
     from playwright.sync_api import expect  # noqa: PLC0415 - optional dependency
 
+    menu = page.locator("header details.user-menu")  # the user menu: opened without script
+    if menu.get_attribute("open") is None:
+        menu.locator("summary").click()
     page.locator("header nav form button").click()
     expect(page).to_have_url(f"{server.url}/login")
     check_accessibility(page)

@@ -52,6 +52,20 @@ def test_screenshots_of_the_main_pages_are_written_to_docs_screenshots(
     expect(page.locator(".notice.success")).to_be_visible()
     written.append(shoot(page, "history"))
 
+    # The auditor reads an impact area as a summary list, and the summary as a page.
+    page.goto(f"{proposal}/areas/")
+    expect(page.locator("main .read-only")).to_be_visible()
+    written.append(shoot(page, "area-read-only"))
+    page.goto(f"{proposal}/summary")
+    expect(page.locator("main article.eva-summary")).to_be_visible()
+    written.append(shoot(page, "summary"))
+
+    # On a phone: the menu wraps, the user menu opens without script.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(proposal)
+    page.locator("details.user-menu summary").click()
+    written.append(shoot(page, "phone"))
+
     for path in written:
         assert path.read_bytes().startswith(PNG_SIGNATURE), path
         assert path.stat().st_size > 10_000, f"{path} looks blank"

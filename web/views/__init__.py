@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from web.runtime import capabilities
 from web.views import (
     admin,
     audit,
@@ -36,3 +37,4 @@ def init_app(app: Flask) -> None:
         follow_up.bp,
     ):
         app.register_blueprint(blueprint)
+    app.jinja_env.globals["capabilities"] = capabilities  # the menu: what this user can do

@@ -7,10 +7,16 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask_login import login_required
 
-from eva_engine.rendering.summary import LANGUAGES, MEDIA_TYPES, Kind, render_summary
+from eva_engine.rendering.summary import (
+    LANGUAGES,
+    MEDIA_TYPES,
+    Kind,
+    render_summary,
+    summary_fragment,
+)
 from eva_engine.services.exchange import summaries
 from web.i18n import select_locale
 from web.runtime import caller, eva
@@ -38,6 +44,26 @@ def _summary(proposal_id: int, kind: Kind) -> Response:
         render_summary(view, kind, language),
         MEDIA_TYPES[kind],
         f"eva-{proposal_id}-summary-{language}{suffix}.{EXTENSIONS[kind]}",
+    )
+
+
+@bp.get("/<int:proposal_id>/summary")
+@login_required
+def summary_page(proposal_id: int) -> str:
+    """The summary read in the browser, in the page's language (``?lang=`` another; the
+    public version with ``?public=1``), with the downloads as links of their own."""
+    language = request.args.get("lang") or select_locale()
+    if language not in LANGUAGES:
+        abort(400)
+    public = request.args.get("public", "") in ("1", "true", "yes")
+    view = summaries.summary(eva(), caller(), proposal_id, public=public)
+    return render_template(
+        "summary.html",
+        s=view,
+        proposal_id=proposal_id,
+        public=public,
+        language=language,
+        article=summary_fragment(view, language),
     )
 
 

@@ -17,15 +17,15 @@ from eva_engine.errors import (
 )
 from eva_engine.models import Assessment, Proposal, User
 from eva_engine.services.access import (
+    EDIT_ASSESSMENT,
     actor_for,
     load_proposal,
     no_assessment,
+    require,
     require_named_user,
-    require_role,
 )
 from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.runtime import Caller
-from eva_engine.vocabulary import Role
 from eva_engine.workflow.definition import WorkflowBundle
 
 
@@ -44,13 +44,8 @@ def open_for_edit(
     user = require_named_user(maybe_user, doing)
     proposal = load_proposal(uow.repos, proposal_id, user, for_update=True)
     uow.check_version(proposal, expected_version)
-    role = require_role(
-        uow.repos,
-        user,
-        proposal.organisation_id,
-        proposal.body_id,
-        [Role.PREPARER, Role.EXPERT],
-        doing,
+    role = require(
+        uow.repos, user, proposal.organisation_id, proposal.body_id, EDIT_ASSESSMENT, doing
     )
     uow.audit.role = role.value if role else None
     bundle, _ = stored_bundle(uow.repos, proposal.workflow_name, proposal.workflow_version)

@@ -11,6 +11,7 @@ from eva_engine.checklists.completeness import missing_answers
 from eva_engine.errors import N_, NotFound, Text
 from eva_engine.localized import LocalizedText
 from eva_engine.services.access import (
+    PREPARE,
     actor_for,
     load_proposal,
     no_assessment,
@@ -19,7 +20,9 @@ from eva_engine.services.access import (
 )
 from eva_engine.services.assessment.documents import AnswerIn, current_document
 from eva_engine.services.definitions import stored_bundle
+from eva_engine.services.proposals.queries import capabilities
 from eva_engine.services.runtime import Caller, Eva
+from eva_engine.services.views import ProposalCapabilities
 from eva_engine.vocabulary import Role, ScreeningOutcome
 
 
@@ -60,6 +63,7 @@ class AreaMatrix(BaseModel):
     alternatives: list[AlternativeView]
     cells: dict[str, dict[int, AnswerIn]]
     areas: list[AreaLink]
+    can: ProposalCapabilities = Field(default_factory=ProposalCapabilities)
 
 
 class Choice(BaseModel):
@@ -125,10 +129,15 @@ def area_matrix(eva: Eva, caller: Caller, proposal_id: int, area_id: str | None)
         cells: dict[str, dict[int, AnswerIn]] = {}
         for answer in doc.answers:
             cells.setdefault(answer.question, {})[answer.alternative] = answer
+        editable = bundle.workflow.state(proposal.state).editable
+        roles = (
+            repos.roles_for(user.id, proposal.organisation_id, proposal.body_id) if user else None
+        )
         return AreaMatrix(
             proposal_id=proposal.id,
             row_version=proposal.row_version,
-            editable=bundle.workflow.state(proposal.state).editable,
+            editable=editable,
+            can=capabilities(roles, editable),
             depth=depth,
             area=next(a for a in areas if a.id == area.id),
             topics=[
@@ -176,7 +185,7 @@ def creation_choices(eva: Eva, caller: Caller) -> CreationChoices:
         repos = uow.repos
         _, maybe_user = actor_for(repos, caller)
         user = require_named_user(maybe_user, "creating a proposal")
-        grants = [g for g in repos.grants(user.id) if g.role == Role.PREPARER]
+        grants = PREPARE.grants(repos.grants(user.id))
         if not grants:
             raise NotFound(Text(N_("You hold no preparer role: ask your administrator for one.")))
         org = repos.organisation(grants[0].organisation_id)

@@ -21,12 +21,23 @@ from eva_engine.db.audit import (
 from eva_engine.db.repositories import Repositories
 from eva_engine.db.unit_of_work import unavailable
 from eva_engine.errors import N_, InvalidInput, NotFound, PermissionDenied, Problem, Text
-from eva_engine.models import AuditEvent, FollowUpIndicator, Proposal, User, jsonable
-from eva_engine.services.access import actor_for, load_proposal, log_disclosure, require_named_user
+from eva_engine.models import (
+    AuditEvent,
+    FollowUpIndicator,
+    Proposal,
+    User,
+    jsonable,
+)
+from eva_engine.services.access import (
+    READ_WHOLE_HISTORY,
+    actor_for,
+    load_proposal,
+    log_disclosure,
+    require_named_user,
+)
 from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import HistoryEventView
-from eva_engine.vocabulary import Role
 from eva_engine.workflow.definition import WorkflowBundle
 
 CHAIN_CHECK = "audit.chain_verified"
@@ -283,11 +294,7 @@ class ChainCheck(BaseModel):
 
 
 def _auditor_organisation(repos: Repositories, user: User) -> tuple[int, str]:
-    grants = [
-        g
-        for g in repos.grants(user.id)
-        if g.role in (Role.AUDITOR, Role.ADMIN) and g.body_id is None
-    ]
+    grants = READ_WHOLE_HISTORY.grants(repos.grants(user.id))
     if not grants:
         raise PermissionDenied(
             Text(N_("Only an auditor or an administrator reads the whole history."))

@@ -9,17 +9,19 @@ from pydantic import BaseModel, Field
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import N_, NotFound, PermissionDenied, Problem, Text
 from eva_engine.services.access import (
+    KEEP_MEETINGS,
+    READ_AGENDA,
     actor_for,
     no_meeting,
     no_proposal,
+    require,
     require_named_user,
-    require_role,
 )
 from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.proposals.queries import completeness
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import ProblemView
-from eva_engine.vocabulary import Publicity, Role, TextKind, TextLanguage
+from eva_engine.vocabulary import Publicity, TextKind, TextLanguage
 from eva_engine.workflow.context import AssessmentSnapshot
 from eva_engine.workflow.definition import WorkflowBundle
 
@@ -102,9 +104,7 @@ def my_meetings(eva: Eva, caller: Caller) -> list[MeetingSummary]:
         _, maybe_user = actor_for(repos, caller)
         user = require_named_user(maybe_user, "meetings")
         body_ids = set()
-        for grant in repos.grants(user.id):
-            if grant.role != Role.SECRETARY:
-                continue
+        for grant in KEEP_MEETINGS.grants(repos.grants(user.id)):
             if grant.body_id is not None:
                 body_ids.add(grant.body_id)
             else:
@@ -141,14 +141,7 @@ def agenda(eva: Eva, caller: Caller, meeting_id: int) -> AgendaView:
         if meeting is None:
             raise NotFound(no_meeting(meeting_id))
         try:
-            require_role(
-                repos,
-                user,
-                meeting.organisation_id,
-                meeting.body_id,
-                [Role.SECRETARY, Role.PRESENTER, Role.AUDITOR, Role.ADMIN],
-                "read agendas",
-            )
+            require(repos, user, meeting.organisation_id, meeting.body_id, READ_AGENDA)
         except PermissionDenied as exc:
             # Another organisation's meeting does not exist for this user; in their own, a
             # meeting of a body they have no part in is refused for what it is.

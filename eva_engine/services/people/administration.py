@@ -9,11 +9,10 @@ from pydantic import BaseModel
 
 from eva_engine.errors import N_, PermissionDenied, Text
 from eva_engine.models import RoleGrant
-from eva_engine.services.access import actor_for, require_named_user
+from eva_engine.services.access import ADMINISTER, actor_for, require_named_user
 from eva_engine.services.people.organisations import BodyView, MeetingView
 from eva_engine.services.people.users import GrantView, UserView, user_view
 from eva_engine.services.runtime import Caller, Eva
-from eva_engine.vocabulary import Role
 
 
 class Overview(BaseModel):
@@ -30,11 +29,10 @@ def administered(eva: Eva, caller: Caller) -> str:
     with eva.reading() as uow:
         _, maybe_user = actor_for(uow.repos, caller)
         user = require_named_user(maybe_user, "administration")
-        for grant in uow.repos.grants(user.id):
-            if grant.role == Role.ADMIN and grant.body_id is None:
-                org = uow.repos.organisation(grant.organisation_id)
-                if org is not None:
-                    return org.code
+        for grant in ADMINISTER.grants(uow.repos.grants(user.id)):
+            org = uow.repos.organisation(grant.organisation_id)
+            if org is not None:
+                return org.code
         raise PermissionDenied(Text(N_("Only an administrator can do this.")))
 
 

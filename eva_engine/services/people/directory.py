@@ -1,12 +1,20 @@
 """Reads the API needs beside the UI's: the caller's organisations, their bodies and meetings,
-and a proposal's current row version (for ``If-Match``)."""
+and a proposal's current row version (for ``If-Match``); what the caller can do at all (the
+menu's ``capabilities``)."""
 
 from __future__ import annotations
+
+from pydantic import BaseModel
 
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import NotFound
 from eva_engine.models import Organisation, User
 from eva_engine.services.access import (
+    ADMINISTER,
+    KEEP_MEETINGS,
+    PREPARE,
+    READ_PUBLIC_REPORT,
+    READ_WHOLE_HISTORY,
     actor_for,
     load_proposal,
     no_body,
@@ -23,6 +31,37 @@ def _organisation(repos: Repositories, user: User, code: str) -> Organisation:
     if org is None or not repos.holds_any_role(user.id, org.id):
         raise NotFound(no_organisation(code))
     return org
+
+
+class Capabilities(BaseModel):
+    """What the caller can do at all, by the rules the services check (``access``): the pages
+    offer exactly these (a menu item that leads to a refusal is never shown)."""
+
+    create_proposal: bool = False
+    meetings: bool = False
+    audit: bool = False
+    reports: bool = False
+    administration: bool = False
+
+
+def capabilities(eva: Eva, caller: Caller) -> Capabilities:
+    """The caller's capabilities from their grants, in a fixed number of queries. The shell
+    operator (no user) may do everything; a disabled or unknown user nothing."""
+    with eva.reading() as uow:
+        repos = uow.repos
+        if caller.username is None:
+            return Capabilities(**dict.fromkeys(Capabilities.model_fields, True))
+        user = repos.user_by_username(caller.username)
+        if user is None or not user.active:
+            return Capabilities()
+        grants = repos.grants(user.id)
+        return Capabilities(
+            create_proposal=PREPARE.allowed_somewhere(grants),
+            meetings=KEEP_MEETINGS.allowed_somewhere(grants),
+            audit=READ_WHOLE_HISTORY.allowed_somewhere(grants),
+            reports=READ_PUBLIC_REPORT.allowed_somewhere(grants),
+            administration=ADMINISTER.allowed_somewhere(grants),
+        )
 
 
 def my_organisations(eva: Eva, caller: Caller) -> list[OrganisationView]:

@@ -12,12 +12,14 @@ from eva_engine.db.repositories import Repositories
 from eva_engine.errors import N_, InvalidInput, NotFound, Problem, Text
 from eva_engine.models import Assessment, Assignment, Body, Organisation, Proposal, User, utcnow
 from eva_engine.services.access import (
+    CREATE_PROPOSAL,
+    SCHEDULE,
     actor_for,
     load_proposal,
     no_body,
     no_meeting,
     no_organisation,
-    require_role,
+    require,
 )
 from eva_engine.services.command import Command
 from eva_engine.services.definitions import stored_bundle
@@ -116,9 +118,7 @@ def create_proposal(eva: Eva, caller: Caller, cmd: CreateProposal) -> CreatedPro
         body = repos.body_by_code(org.id, cmd.body)
         if body is None:
             raise NotFound(no_body(cmd.body, org.code))
-        uow.audit.role = require_role(
-            repos, user, org.id, body.id, [Role.PREPARER, Role.ADMIN], "create proposals"
-        )
+        uow.audit.role = require(repos, user, org.id, body.id, CREATE_PROPOSAL)
         if not re.fullmatch(org.case_number_pattern, cmd.case_number, re.ASCII):
             raise InvalidInput(
                 Text(N_("The case number is not in your organisation's format.")),
@@ -239,14 +239,7 @@ def schedule(eva: Eva, caller: Caller, cmd: ScheduleProposal) -> ProposalView:
         uow.audit.actor, user = actor_for(repos, caller)
         proposal = load_proposal(repos, cmd.proposal_id, user, for_update=True)
         uow.check_version(proposal, cmd.expected_version)
-        uow.audit.role = require_role(
-            repos,
-            user,
-            proposal.organisation_id,
-            proposal.body_id,
-            [Role.SECRETARY],
-            "schedule proposals",
-        )
+        uow.audit.role = require(repos, user, proposal.organisation_id, proposal.body_id, SCHEDULE)
         meeting = repos.meeting(cmd.meeting_id) if 0 < cmd.meeting_id < 2**63 else None
         if meeting is None or meeting.organisation_id != proposal.organisation_id:
             raise NotFound(no_meeting(cmd.meeting_id))  # another organisation's: unknown

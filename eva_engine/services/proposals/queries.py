@@ -12,6 +12,7 @@ from eva_engine.db.repositories import ProposalFilter, Repositories
 from eva_engine.errors import N_, InvalidInput, NotFound, Problem, Text
 from eva_engine.models import Assignment, Proposal, User, utcnow
 from eva_engine.services.access import (
+    EDIT_ASSESSMENT,
     actor_for,
     load_proposal,
     log_disclosure,
@@ -26,15 +27,18 @@ from eva_engine.services.views import (
     AreaProgressView,
     AssignmentView,
     ProblemView,
+    ProposalCapabilities,
     ProposalPage,
     ProposalSummary,
     ProposalView,
     ScreeningView,
+    WorkflowStep,
 )
-from eva_engine.vocabulary import ScreeningOutcome
+from eva_engine.vocabulary import Role, ScreeningOutcome
 from eva_engine.workflow.context import AssessmentSnapshot, FlowContext
 from eva_engine.workflow.definition import WorkflowBundle
 from eva_engine.workflow.engine import available_actions
+from eva_engine.workflow.steps import steps as workflow_steps
 
 
 def show(eva: Eva, caller: Caller, proposal_id: int) -> ProposalView:
@@ -240,7 +244,8 @@ def proposal_view(repos: Repositories, proposal: Proposal, user: User | None) ->
         )
         progress, missing = completeness(ctx.bundle, snap)
     meeting = ctx.meeting
-    state_title = ctx.bundle.workflow.state(proposal.state).title
+    current = ctx.bundle.workflow.state(proposal.state)
+    state_title = current.title
     section = (
         f"§ {proposal.section_number}/{proposal.section_year}" if proposal.section_number else None
     )
@@ -292,7 +297,33 @@ def proposal_view(repos: Repositories, proposal: Proposal, user: User | None) ->
         missing=missing,
         assignments=assignment_views(repos, repos.open_assignments(proposal.id)),
         actions=actions,
+        can=capabilities(ctx.actor_roles if user else None, current.editable),
+        steps=steps_of(ctx.bundle, proposal.state),
+        phase=current.phase,
+        final=current.final,
     )
+
+
+def capabilities(roles: frozenset[Role] | None, editable: bool) -> ProposalCapabilities:
+    """What the caller can do on the proposal now: the rules the services check
+    (``access.EDIT_ASSESSMENT``, over the roles the caller holds for the proposal's body) and
+    whether the workflow declares its state editable. ``roles`` None: the operator, trusted."""
+    may_edit = roles is None or EDIT_ASSESSMENT.allowed(roles) is not None
+    return ProposalCapabilities(edit_assessment=editable and may_edit)
+
+
+def steps_of(bundle: WorkflowBundle, state: str) -> list[WorkflowStep]:
+    """The workflow's main line and where the proposal stands on it (the step indicator)."""
+    return [
+        WorkflowStep(
+            state=step.state.id,
+            title_fi=step.state.title.fi,
+            title_sv=step.state.title.sv,
+            title_en=step.state.title.en,
+            status=step.status,
+        )
+        for step in workflow_steps(bundle.workflow, state)
+    ]
 
 
 def assignment_views(repos: Repositories, found: Sequence[Assignment]) -> list[AssignmentView]:

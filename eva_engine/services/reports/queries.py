@@ -30,7 +30,13 @@ from eva_engine.db.reports import (
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import N_, NotFound, Text
 from eva_engine.models import Body, Meeting, Organisation, User, utcnow
-from eva_engine.services.access import actor_for, log_disclosure, require_role_in
+from eva_engine.services.access import (
+    READ_INTERNAL_REPORT,
+    READ_PUBLIC_REPORT,
+    actor_for,
+    log_disclosure,
+    require_role_in,
+)
 from eva_engine.services.command import Command
 from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.fields import PERIOD_PATTERN, Code
@@ -61,7 +67,6 @@ from eva_engine.vocabulary import (
     FollowUpState,
     MeetingOutcome,
     Publicity,
-    Role,
     ScreeningOutcome,
 )
 from eva_engine.workflow.definition import State, WorkflowBundle
@@ -74,8 +79,8 @@ DECIDING = (MeetingOutcome.APPROVED, MeetingOutcome.AMENDED, MeetingOutcome.REJE
 ADOPTED = (MeetingOutcome.APPROVED, MeetingOutcome.AMENDED)
 # Who may read the internal report (with names and non-public proposals): grants in the
 # organisation as a whole (``require_role_in`` with no body).
-INTERNAL_ROLES = (Role.AUDITOR, Role.ADMIN)
-PUBLIC_ROLES = tuple(Role)
+INTERNAL_ROLES = READ_INTERNAL_REPORT.roles
+PUBLIC_ROLES = READ_PUBLIC_REPORT.roles
 DISCLOSURE = "report.disclosed"  # a non-public proposal shown in an internal report
 INTERNAL_READ = "report.internal_read"  # the internal report opened or exported
 
