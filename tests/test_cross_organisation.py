@@ -155,6 +155,8 @@ COMMANDS = [
         ),
     ),
     Command("proposals show", ("{proposal}", "--as", "admin")),
+    Command("proposals texts show", ("{proposal}", "--as", "admin")),
+    Command("proposals texts set", ("{proposal}", "grounds", "--text", "x", "--as", "admin")),
     Command("proposals list", ("--org", OTHER_ORG, "--as", "admin")),
     Command("proposals fire", ("{proposal}", "start_screening", "--as", "admin")),
     Command("proposals fire", ("{proposal}", "withdraw", "--reason", "x", "--as", "prep")),
@@ -432,6 +434,13 @@ OPERATIONS = [
         user="prep",
     ),
     Operation("get_proposal", "GET", P),
+    Operation("get_texts", "GET", P + "/texts"),
+    Operation(
+        "put_texts",
+        "PUT",
+        P + "/texts",
+        lambda _e: {"texts": [{"kind": "grounds", "content": "x"}]},
+    ),
     Operation("schedule", "PUT", P + "/meeting", lambda _e: {"meeting_id": "{meeting}"}, "sec"),
     Operation(
         "schedule", "PUT", "/proposals/{own}/meeting", lambda _e: {"meeting_id": "{meeting}"}, "sec"

@@ -53,7 +53,7 @@ from eva_engine.db.audit import (
 )
 from eva_engine.db.bulk import Lookups, chunks
 from eva_engine.db.outbox import holders_of, proposal_payload
-from eva_engine.errors import InvalidInput, PermissionDenied, Problem
+from eva_engine.errors import N_, InvalidInput, PermissionDenied, Problem, Text
 from eva_engine.models import (
     Alternative,
     Answer,
@@ -446,7 +446,12 @@ class _Walker:
         proposals = self.lock_proposals(ids)
         missing = [pid for pid in ids if pid not in proposals]
         if missing:
-            raise BulkWalkRefused(f"no proposal {missing[0]} in {self.org.code}")
+            raise BulkWalkRefused(
+                Text(
+                    N_("There is no proposal %(id)s in %(organisation)s."),
+                    {"id": missing[0], "organisation": self.org.code},
+                )
+            )
         assessments = {
             (a["proposal_id"], a["revision"]): a
             for a in _rows(session, Assessment, "proposal_id", ids)
@@ -483,7 +488,7 @@ class _Walker:
             row = proposals[pid]
             assessment = assessments.get((pid, row["revision"]))
             if assessment is None:  # pragma: no cover - created with every revision
-                raise BulkWalkRefused(f"proposal {pid} has no assessment")
+                raise BulkWalkRefused(Text(N_("Proposal %(id)s has no assessment."), {"id": pid}))
             rows = {name: by[assessment["id"]] for name, by in kinds.items()}
             bundle, digest = self.bundles(row["workflow_name"], row["workflow_version"])
             cases[pid] = _Case(
@@ -514,7 +519,9 @@ class _Walker:
     def actor(self, username: str) -> tuple[User, Actor]:
         user = self.lookups.user(username)
         if user is None or not user.active:
-            raise BulkWalkRefused(f"no active user {username!r}")
+            raise BulkWalkRefused(
+                Text(N_("There is no active user %(username)s."), {"username": username})
+            )
         self.users[user.id] = user
         return user, Actor(user.id, user.username, self.client)
 
@@ -560,16 +567,25 @@ class _Walker:
         self.writes.changed(Proposal, case.row, _PROPOSAL_COLUMNS)
 
     # editing ---------------------------------------------------------------------------------
-    def editor(self, case: _Case, username: str, doing: str) -> tuple[User, Actor, str]:
+    def editor(self, case: _Case, username: str, _doing: str) -> tuple[User, Actor, str]:
         user, actor = self.actor(username)
         held = self.lookups.roles_for(user, case.row["body_id"])
         role = next((r for r in (Role.PREPARER, Role.EXPERT) if r in held), None)
         if role is None:
-            raise PermissionDenied(f"{username} cannot {doing}: needs the role preparer or expert")
+            raise PermissionDenied(
+                Text(
+                    N_("%(username)s cannot do this: it needs the role preparer or expert."),
+                    {"username": username},
+                )
+            )
         if not case.bundle.workflow.state(case.row["state"]).editable:
             raise PermissionDenied(
-                f"the assessment of proposal {case.row['id']} cannot be edited in state "
-                f"'{case.row['state']}'"
+                Text(
+                    N_(
+                        "The assessment of proposal %(id)s cannot be edited in its state %(state)s."
+                    ),
+                    {"id": case.row["id"], "state": case.row["state"]},
+                )
             )
         return user, actor, role.value
 
@@ -577,7 +593,10 @@ class _Walker:
     def check(case: _Case, step: Screen | Document, what: str) -> None:
         problems = step.check(case.bundle) if step.check is not None else []
         if problems:
-            raise InvalidInput(f"proposal {case.row['id']}: {what}", problems)
+            raise InvalidInput(
+                Text(N_("Proposal %(id)s: %(what)s."), {"id": case.row["id"], "what": what}),
+                problems,
+            )
 
     def screen(self, case: _Case, step: Screen) -> None:
         user, actor, role = self.editor(case, step.actor, "record the screening")
@@ -607,8 +626,13 @@ class _Walker:
         self.check(case, step, "the assessment was not imported: nothing was changed")
         if any(case.rows[k] for k in ("alternatives", "answers", "mitigations", "indicators")):
             raise BulkWalkRefused(
-                f"proposal {case.row['id']}'s assessment has rows already: import the "
-                "document through the interactive path"
+                Text(
+                    N_(
+                        "The assessment of proposal %(id)s has rows already: import the "
+                        "document through the interactive path."
+                    ),
+                    {"id": case.row["id"]},
+                )
             )
         base = {"assessment_id": case.assessment["id"], "proposal_id": case.row["id"]}
         changed = False
@@ -680,7 +704,9 @@ class _Walker:
         old = dict(case.row)
         route = engine.select_route(ctx, step.trigger)
         if route.reauthenticate and not self.confirmed:
-            raise PermissionDenied(f"{step.trigger} needs re-authentication")
+            raise PermissionDenied(
+                Text(N_("The step %(step)s needs re-authentication."), {"step": step.trigger})
+            )
         transition, flow = engine.fire(ctx, route, case.digest)
         role = next(r for r in transition.roles if r in ctx.actor_roles).value
         case.row["state"] = proposal.state
@@ -774,8 +800,12 @@ class _Walker:
                 row["section_year"], row["section_number"] = year, self.sections[key]
         elif action == "new_revision":
             raise BulkWalkRefused(
-                "the bulk walk does not start new revisions: return for new preparation "
-                "through the interactive path"
+                Text(
+                    N_(
+                        "The bulk walk does not start new revisions: return the proposal for "
+                        "new preparation through the interactive path."
+                    )
+                )
             )
 
     def open_follow_ups(self, case: _Case, actor: Actor, role: str, effect: OpenFollowUps) -> None:

@@ -38,6 +38,14 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, Playwright, ViewportSize
 
 CHROMIUM = Path(os.environ.get("EVA_CHROMIUM", "/usr/bin/chromium"))  # Debian's package
+# The languages the long walks (the full journey, every role on a phone) go through: Finnish
+# in `make test`, all three in .ci/run (EVA_BROWSER_LANGUAGES=fi,sv,en). The other browser
+# tests use each language whatever this says.
+WALK_LANGUAGES = tuple(
+    lang.strip()
+    for lang in os.environ.get("EVA_BROWSER_LANGUAGES", "fi").split(",")
+    if lang.strip()
+)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -30,6 +30,7 @@ from eva_engine.workflow.loader import load_catalogue  # noqa: E402
 from tests.browser.conftest import (  # noqa: E402
     OPERATOR,
     PASSWORD,
+    WALK_LANGUAGES,
     LiveServer,
     check_accessibility,
     log_in,
@@ -134,7 +135,7 @@ def language(request: pytest.FixtureRequest, live_server: LiveServer) -> Iterato
         accounts.set_language(live_server.eva, user.id, Language.FI)
 
 
-@pytest.mark.parametrize("language", ["fi", "sv", "en"], indirect=True)
+@pytest.mark.parametrize("language", WALK_LANGUAGES, indirect=True)
 def test_a_proposal_is_prepared_reviewed_signed_off_decided_and_audited_in_the_browser(
     page: Page, live_server: LiveServer, language: str
 ) -> None:

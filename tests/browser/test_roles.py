@@ -26,6 +26,7 @@ from tests.browser.conftest import (  # noqa: E402
     OPERATOR,
     ORG,
     TIMEOUT_MS,
+    WALK_LANGUAGES,
     LiveServer,
     _axe_source,
     check_accessibility,
@@ -33,7 +34,7 @@ from tests.browser.conftest import (  # noqa: E402
 )
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
-LANGUAGES = ("fi", "sv", "en")
+LANGUAGES = WALK_LANGUAGES
 ROLES = ("valmistelija", "koordinaattori", "esittelija", "sihteeri", "tarkastaja", "paakayttaja")
 USERS = (*ROLES, "tekninen")
 # axe-core checks every page at phone width for these two (one who edits, one who only reads);

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from eva_engine.db import bulk_walk
 from eva_engine.db.bulk_walk import WalkCache, WalkResult
-from eva_engine.errors import NotFound, PermissionDenied
-from eva_engine.services.access import actor_for
+from eva_engine.errors import N_, NotFound, PermissionDenied, Text
+from eva_engine.services.access import actor_for, no_organisation
 from eva_engine.services.assessment.documents import AssessmentDocument, document_problems
 from eva_engine.services.assessment.screening import RecordScreening, screening_problems
 from eva_engine.services.definitions import stored_bundle
@@ -129,13 +129,15 @@ def walk_proposals(
         uow.audit.actor, user = actor_for(repos, caller)
         org = repos.organisation_by_code(organisation)
         if org is None or (user is not None and not repos.holds_any_role(user.id, org.id)):
-            raise NotFound(f"no organisation {organisation!r}")
+            raise NotFound(no_organisation(organisation))
         if user is not None and not any(
             g.role == Role.ADMIN and g.organisation_id == org.id for g in repos.grants(user.id)
         ):
             raise PermissionDenied(
-                f"{user.username} cannot walk proposals in bulk: only an administrator of "
-                f"{org.code} can"
+                Text(
+                    N_("Only an administrator of %(organisation)s can walk proposals in bulk."),
+                    {"organisation": org.code},
+                )
             )
         bundles: dict[tuple[str, int], tuple[WorkflowBundle, str]] = {}
 

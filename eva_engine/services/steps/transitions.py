@@ -27,6 +27,7 @@ from eva_engine.models import (
 from eva_engine.services.access import (
     actor_for,
     load_proposal,
+    no_proposal,
     require_named_user,
     require_proposal_access,
 )
@@ -107,7 +108,7 @@ def fire(
         uow.audit.actor, maybe_user = actor_for(repos, caller)
         user = require_named_user(maybe_user, "a workflow step")
         if read is None:
-            raise NotFound(f"no proposal {proposal_id}")
+            raise NotFound(no_proposal(proposal_id))
         proposal = read.proposal
         require_proposal_access(repos, user, proposal)
         uow.check_version(proposal, expected_version)
