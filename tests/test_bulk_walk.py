@@ -209,7 +209,7 @@ def test_each_step_in_bulk_needs_its_actors_role_for_the_proposal(eva: Eva, worl
         walking.walk_proposals(
             eva, WALKER, ORG, [(pid, [walking.FireStep("sec", "start_screening")])]
         )
-    with pytest.raises(PermissionDenied, match="only an administrator"):
+    with pytest.raises(PermissionDenied, match="Only an administrator"):
         walking.walk_proposals(
             eva, as_("prep"), ORG, [(pid, [walking.FireStep("prep", "start_screening")])]
         )
