@@ -41,7 +41,7 @@ from pypdf import PdfReader
 
 from eva_engine.db import audit as audit_module
 from eva_engine.errors import InvalidInput, NotFound, PermissionDenied
-from eva_engine.reports.render import render
+from eva_engine.reports.render import PRINTED_ROWS, html, render
 from eva_engine.reports.tables import tables
 from eva_engine.services.assessment import documents
 from eva_engine.services.history import trail
@@ -447,6 +447,29 @@ def _same_numbers(view: ReportView, language: str) -> None:
         assert rows[start + 2 : start + 2 + len(table.rows)] == [
             [c.text for c in row] for row in table.rows
         ]
+
+
+def test_the_pdf_leaves_out_a_list_too_long_to_print(eva: Eva, year: Year) -> None:
+    """A large city's list of handlings would take WeasyPrint minutes and print hundreds of
+    pages: the PDF says how many rows there are and where they are; the HTML page and the
+    CSV still list every row."""
+    view = _report(eva, "aud", public=False)
+    first = view.decisions[0]
+    many = [
+        first.model_copy(update={"case_number": f"{n}/00.00.00/2026"})
+        for n in range(PRINTED_ROWS + 1)
+    ]
+    long = view.model_copy(update={"decisions": many})
+    printed = html(long, "fi", print_media=True)
+    assert "101 riviä, liian monta tulostettavaksi" in printed
+    assert "100/00.00.00/2026" not in printed
+    assert "table-decisions" not in printed
+    assert "table-bodies" in printed  # the figures are printed
+    page = render(long, "html", "fi").decode()
+    assert "100/00.00.00/2026" in page and "liian monta" not in page
+    # At the limit the list is printed.
+    short = view.model_copy(update={"decisions": many[:PRINTED_ROWS]})
+    assert "99/00.00.00/2026" in html(short, "sv", print_media=True)
 
 
 def test_the_public_exports_hold_nothing_of_the_confidential_proposal_and_no_names(

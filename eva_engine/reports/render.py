@@ -26,6 +26,12 @@ MEDIA_TYPES: dict[Format, str] = {
     "pdf": "application/pdf",
 }
 
+PRINTED_ROWS = 100
+"""A list section (one row per proposal or follow-up) longer than this is left out of the PDF:
+WeasyPrint lays out about 30 rows a second, so a large city's 20,000 handlings would take
+minutes and print hundreds of pages. The PDF says how many rows there are and where they are
+(the HTML page, the CSV and the XLSX, which list them all); docs/reports.md."""
+
 __all__ = ["FORMATS", "LANGUAGES", "MEDIA_TYPES", "Format", "filename", "fragment", "render"]
 
 
@@ -41,14 +47,23 @@ def environment(language: str) -> Environment:
     return env
 
 
-def _context(view: ReportView, language: str) -> dict[str, object]:
+def _context(
+    view: ReportView, language: str, *, print_limit: int | None = None
+) -> dict[str, object]:
     speaker = Speaker(language)
+    sections = tables(view, language)
+    omitted = {
+        table.id: speaker.number(len(table.rows))
+        for table in sections
+        if print_limit is not None and table.listing and len(table.rows) > print_limit
+    }
     scope = view.organisation_name.get(language)
     if view.body_name is not None:
         scope = f"{scope}, {view.body} {view.body_name.get(language)}"
     return {
         "view": view,
-        "tables": tables(view, language),
+        "tables": sections,
+        "omitted": omitted,
         "language": language,
         "scope": scope,
         "start": speaker.date(view.start),
@@ -57,10 +72,12 @@ def _context(view: ReportView, language: str) -> dict[str, object]:
     }
 
 
-def fragment(view: ReportView, language: str) -> Markup:
-    """The report's sections (headings from level 2 down), for a page that has its own."""
+def fragment(view: ReportView, language: str, *, print_limit: int | None = None) -> Markup:
+    """The report's sections (headings from level 2 down), for a page that has its own;
+    with ``print_limit``, list sections longer than that are left out with a note."""
     template = environment(language).get_template("report/sections.html")
-    return Markup(template.render(_context(view, language)))  # noqa: S704 - autoescaped
+    context = _context(view, language, print_limit=print_limit)
+    return Markup(template.render(context))  # noqa: S704 - autoescaped
 
 
 def title(view: ReportView, language: str) -> str:
@@ -73,7 +90,10 @@ def html(view: ReportView, language: str, *, print_media: bool = False) -> str:
     template = environment(language).get_template("report/document.html")
     return template.render(
         _context(view, language)
-        | {"sections": fragment(view, language), "title": title(view, language)}
+        | {
+            "sections": fragment(view, language, print_limit=PRINTED_ROWS if print_media else None),
+            "title": title(view, language),
+        }
         | {"print_media": print_media}
     )
 

@@ -42,6 +42,7 @@ class Table:
     chart: Chart | None = None
     note: str | None = None
     empty: str | None = None  # what to say when there are no rows
+    listing: bool = False  # one row per proposal or follow-up: grows with the period
 
 
 def count(speaker: Speaker, value: Figure) -> Cell:
@@ -236,6 +237,7 @@ def decisions(view: ReportView, s: Speaker) -> Table:
             )
         ),
         empty=_("No proposal was handled in the period."),
+        listing=True,
     )
     for row in view.decisions:
         cells = [
@@ -291,6 +293,7 @@ def follow_ups(view: ReportView, s: Speaker) -> Table:
             else _("Internal version: follow-ups of non-public proposals are listed too.")
         ),
         empty=_("No follow-up result was measured in the period."),
+        listing=True,
     )
     for row in view.follow_ups:
         source = _(SOURCES[row.source.value]) if row.source else ""
@@ -342,6 +345,7 @@ def overdue_list(view: ReportView, s: Speaker) -> Table:
         columns,
         note=(_("Only public proposals are listed; no person is named.") if view.public else None),
         empty=_("No follow-up was overdue."),
+        listing=True,
     )
     for row in view.overdue:
         cells = [
