@@ -5,7 +5,10 @@ grants cover it; any input, however odd, a search and never an error."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from flask import Flask
 from sqlalchemy import text
 
 from eva_engine.db.search import search_words, trimmed
@@ -16,9 +19,13 @@ from eva_engine.services.proposals import queries as proposal_queries
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.steps import transitions
 from eva_engine.vocabulary import Publicity, TextKind
+from tests.api_support import api_app, api_as
 from tests.builders import OPERATOR, ORG, as_, build_foreign, document, screen
 from tests.conftest import World
 from tests.test_proposal_texts import write
+from tests.test_web import app, login
+
+__all__ = ["api_app", "api_as", "app"]
 
 pytestmark = pytest.mark.postgres  # tsvector and FTS5 differ: both backends
 
@@ -209,3 +216,31 @@ def test_query_words() -> None:
     assert trimmed("kirjastoa") == "kirjasto"
     assert trimmed("2026") == "2026"
     assert trimmed("talo") == "talo"
+
+
+# the channels ------------------------------------------------------------------------------------
+def test_the_api_searches_with_q(eva: Eva, world: World, api_as: Any) -> None:
+    library = proposal(eva, "Kirjaston aukioloajat", "322/12.00.00/2026")
+    secret = proposal(eva, "Kirjaston salaisuus", "323/12.00.00/2026", publicity=Publicity.CONFIDENTIAL)
+    wide = api_as("aud").get(f"/proposals?organisation={ORG}&q=kirjastoa")
+    assert wide.status_code == 200
+    assert sorted(p["id"] for p in wide.get_json()["items"]) == [library, secret]
+    narrow = api_as("sec_tek").get(f"/proposals?organisation={ORG}&q=kirjastoa")
+    assert [p["id"] for p in narrow.get_json()["items"]] == [library]
+    odd = api_as("aud").get(f"/proposals?organisation={ORG}&q=%22%28*%20AND")
+    assert odd.status_code == 200
+    long = api_as("aud").get(f"/proposals?organisation={ORG}&q=" + "x" * 201)
+    assert long.status_code == 422
+
+
+def test_the_list_page_has_a_search_box(eva: Eva, world: World, app: Flask) -> None:
+    library = proposal(eva, "Kirjaston aukioloajat", "324/12.00.00/2026")
+    proposal(eva, "Koulukuljetukset", "325/12.00.00/2026")
+    client = app.test_client()
+    login(client, "sec")
+    page = client.get("/proposals/?q=kirjastossa").get_data(as_text=True)
+    assert 'type="search" id="q" name="q" value="kirjastossa"' in page
+    assert f'href="/proposals/{library}"' in page
+    assert "Koulukuljetukset" not in page
+    odd = client.get("/proposals/?q=%22%28NEAR")
+    assert odd.status_code == 200
