@@ -194,7 +194,8 @@ def test_ranking_filters_and_pages(eva: Eva, world: World) -> None:
     assert sorted(found(eva, "liikunta")) == sorted([first, best])
     assert found(eva, "liikunta", body="KH") == [best]
     page = proposal_queries.list_proposals(eva, OPERATOR, ORG, q="liikunta", limit=1)
-    assert page.total == 2 and page.next_cursor is not None
+    assert page.total == 2
+    assert page.next_cursor is not None
     rest = proposal_queries.list_proposals(
         eva, OPERATOR, ORG, q="liikunta", limit=1, cursor=page.next_cursor
     )
@@ -221,7 +222,9 @@ def test_query_words() -> None:
 # the channels ------------------------------------------------------------------------------------
 def test_the_api_searches_with_q(eva: Eva, world: World, api_as: Any) -> None:
     library = proposal(eva, "Kirjaston aukioloajat", "322/12.00.00/2026")
-    secret = proposal(eva, "Kirjaston salaisuus", "323/12.00.00/2026", publicity=Publicity.CONFIDENTIAL)
+    secret = proposal(
+        eva, "Kirjaston salaisuus", "323/12.00.00/2026", publicity=Publicity.CONFIDENTIAL
+    )
     wide = api_as("aud").get(f"/proposals?organisation={ORG}&q=kirjastoa")
     assert wide.status_code == 200
     assert sorted(p["id"] for p in wide.get_json()["items"]) == [library, secret]
@@ -244,3 +247,17 @@ def test_the_list_page_has_a_search_box(eva: Eva, world: World, app: Flask) -> N
     assert "Koulukuljetukset" not in page
     odd = client.get("/proposals/?q=%22%28NEAR")
     assert odd.status_code == 200
+
+
+def test_imported_cases_are_found_at_once(eva: Eva, world: World) -> None:
+    """The bulk import writes through the session: the same commit indexes every case."""
+    from tests.test_import import do_import  # noqa: PLC0415 - only here
+
+    report = do_import(eva, "cases-good.csv", source_system="dynasty")
+    ids = {c.external_id: c.proposal_id for c in report.created}
+    assert found(eva, "liikuntapaikka") == [ids["D-2026-101"]]  # the title, inflected
+    assert found(eva, "idrottsplatsernas") == [ids["D-2026-101"]]  # the Swedish title
+    assert found(eva, "talvikaudella") == [ids["D-2026-101"]]  # the description
+    assert found(eva, "102/05.00.00/2026") == [ids["D-2026-102"]]
+    assert found(eva, "sijoituspaikka", as_("sec_tek")) == []  # confidential, not covered
+    assert found(eva, "sijoituspaikka", as_("aud")) == [ids["D-2026-103"]]

@@ -618,16 +618,16 @@ class Repositories:
     ) -> tuple[Sequence[Proposal], int]:
         """The filtered proposals that match ``flt.search``, best first (then by id), in two
         statements (the count and the page) whatever the number of hits."""
-        assert flt.search is not None
-        if flt.search.empty:
+        if flt.search is None or flt.search.empty:
             return [], 0
         dialect = self.session.get_bind().dialect.name
         found = search_hits(dialect, flt.search, flt.organisation_id)
         joined = select(Proposal).join(found, found.c.proposal_id == Proposal.id)
         total = self.session.scalar(
-            select(func.count()).select_from(Proposal).join(
-                found, found.c.proposal_id == Proposal.id
-            ).where(*conditions)
+            select(func.count())
+            .select_from(Proposal)
+            .join(found, found.c.proposal_id == Proposal.id)
+            .where(*conditions)
         )
         rows = self.session.scalars(
             joined.where(*conditions)

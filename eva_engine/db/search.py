@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    String,
     Subquery,
     bindparam,
     case,
@@ -87,18 +88,13 @@ _WORD = re.compile(r"[^\W_]+")
 # Finnish case and plural endings trimmed from a query word on SQLite (no stemmer there): the
 # longest that leaves at least four letters, so that "kirjastoa" and "kirjastoissa" find
 # "kirjasto" as a prefix. PostgreSQL stems with Snowball instead.
-_ENDINGS = tuple(
-    sorted(
-        (
-            "issa issä ista istä illa illä ilta iltä ille iksi ina inä ineen "
-            "ssa ssä sta stä lla llä lta ltä lle ksi tta ttä "
-            "aan ään een iin oon uun yyn öön "
-            "ja jä ita itä in na nä ta tä a ä n t"
-        ).split(),
-        key=len,
-        reverse=True,
-    )
+_ENDING_WORDS = (
+    "issa issä ista istä illa illä ilta iltä ille iksi ina inä ineen "
+    "ssa ssä sta stä lla llä lta ltä lle ksi tta ttä "
+    "aan ään een iin oon uun yyn öön "
+    "ja jä ita itä in na nä ta tä a ä n t"
 )
+_ENDINGS = tuple(sorted(_ENDING_WORDS.split(), key=len, reverse=True))
 
 
 _OPERATORS = frozenset({"AND", "OR", "NOT", "NEAR"})
@@ -134,7 +130,7 @@ def trimmed(word: str) -> str:
     if word.isdigit():
         return word
     for ending in _ENDINGS:
-        if word.endswith(ending) and len(word) - len(ending) >= 4:  # noqa: PLR2004
+        if word.endswith(ending) and len(word) - len(ending) >= 4:
             return word[: -len(ending)]
     return word
 
@@ -151,12 +147,12 @@ def hits(dialect: str, query: SearchQuery, organisation_id: int | None) -> Subqu
         terms: list[ColumnElement[object]] = []
         for n, word in enumerate(query.words):
             # 'word':* is a prefix lexeme; the word has letters and digits only (no quote).
-            typed = bindparam(f"search_{n}", f"'{word}':*")
+            typed = bindparam(f"search_{n}", f"'{word}':*", type_=String())
             finnish = func.to_tsquery(literal_column("'finnish'::regconfig"), typed)
             swedish = func.to_tsquery(literal_column("'swedish'::regconfig"), typed)
             # A stop word of either language (ja, och) is left out instead of matching nothing.
             stop = (func.numnode(finnish) == 0) | (func.numnode(swedish) == 0)
-            nothing = literal_column("''::tsquery")
+            nothing: ColumnElement[object] = literal_column("''::tsquery")
             terms.append(case((stop, nothing), else_=finnish.op("||")(swedish)))
         combined = terms[0]
         for term in terms[1:]:
@@ -187,16 +183,12 @@ def _parts(dialect: str) -> tuple[str, str]:
     """SQL for one proposal ``p``: its texts in ``{language}`` and its current assessment,
     each as one text (NULL when there is none)."""
     agg = "string_agg" if dialect == "postgresql" else "group_concat"
-    texts = (
-        f"(SELECT {agg}(t.content, ' ') FROM proposal_texts t"
-        " WHERE t.proposal_id = p.id AND t.language = '{language}')"
-    )
+    language = " WHERE t.proposal_id = p.id AND t.language = '{language}'"
+    texts = f"(SELECT {agg}(t.content, ' ') FROM proposal_texts t{language})"  # noqa: S608
 
     def rows(table_name: str, *columns: str) -> str:
-        return (
-            f"(SELECT {agg}({_joined([f'x.{c}' for c in columns])}, ' ') FROM {table_name} x"
-            " WHERE x.assessment_id = a.id)"
-        )
+        joined = _joined([f"x.{c}" for c in columns])
+        return f"(SELECT {agg}({joined}, ' ') FROM {table_name} x WHERE x.assessment_id = a.id)"  # noqa: S608
 
     parts = (
         "a.summary",
@@ -205,10 +197,8 @@ def _parts(dialect: str) -> tuple[str, str]:
         rows("answers", "justification", "evidence_source"),
         rows("mitigations", "description"),
     )
-    assessment = (
-        f"(SELECT {_joined(parts)} FROM assessments a"
-        " WHERE a.proposal_id = p.id AND a.revision = p.revision)"
-    )
+    current = " WHERE a.proposal_id = p.id AND a.revision = p.revision"
+    assessment = f"(SELECT {_joined(parts)} FROM assessments a{current})"  # noqa: S608
     return texts, assessment
 
 
@@ -230,14 +220,14 @@ SELECT p.id, p.organisation_id,
  || setweight(to_tsvector('finnish', coalesce({assessment}, '')), 'C')
 FROM proposals p WHERE p.id IN :ids
 ON CONFLICT (proposal_id) DO UPDATE
-SET organisation_id = excluded.organisation_id, document = excluded.document"""
+SET organisation_id = excluded.organisation_id, document = excluded.document"""  # noqa: S608
         ]
     return [
-        f"DELETE FROM {SEARCH_TABLE} WHERE rowid IN :ids",
+        f"DELETE FROM {SEARCH_TABLE} WHERE rowid IN :ids",  # noqa: S608 - a constant
         f"""INSERT INTO {SEARCH_TABLE} (rowid, case_number, title, body)
 SELECT p.id, p.case_number, p.title_fi || ' ' || coalesce(p.title_sv, ''),
  {body}
-FROM proposals p WHERE p.id IN :ids""",
+FROM proposals p WHERE p.id IN :ids""",  # noqa: S608 - constants
     ]
 
 

@@ -33,7 +33,9 @@ def upgrade() -> None:
             " organisation_id integer NOT NULL,"
             " document tsvector NOT NULL)"
         )
-        op.execute(f"CREATE INDEX ix_{SEARCH_TABLE}_document ON {SEARCH_TABLE} USING gin (document)")
+        op.execute(
+            f"CREATE INDEX ix_{SEARCH_TABLE}_document ON {SEARCH_TABLE} USING gin (document)"
+        )
         op.execute(
             f"CREATE INDEX ix_{SEARCH_TABLE}_organisation_id ON {SEARCH_TABLE} (organisation_id)"
         )

@@ -82,6 +82,15 @@ def _after_id(cursor: str, prefix: str = _CURSOR) -> int:
     return value
 
 
+def _position(cursor: str | None, offset: int, *, searching: bool) -> tuple[int | None, int]:
+    """Where a page starts: (after this id, offset); a search's cursor holds an offset."""
+    if cursor is None:
+        return None, offset
+    if searching:
+        return None, _after_id(cursor, _SEARCH_CURSOR)
+    return _after_id(cursor), offset
+
+
 def list_proposals(
     eva: Eva,
     caller: Caller,
@@ -123,11 +132,7 @@ def list_proposals(
     if problems:
         raise InvalidInput(Text(N_("The list cannot be read with these filters.")), problems)
     search = search_words(q) if q is not None and q.strip() else None
-    after_id = None
-    if cursor is not None and search is not None:
-        offset = _after_id(cursor, _SEARCH_CURSOR)
-    elif cursor is not None:
-        after_id = _after_id(cursor)
+    after_id, offset = _position(cursor, offset, searching=search is not None)
     today = utcnow().date()
     with eva.reading() as uow:
         repos = uow.repos
