@@ -28,10 +28,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import (
+    CTE,
     ColumnElement,
     Connection,
     String,
-    Subquery,
     bindparam,
     case,
     column,
@@ -136,9 +136,11 @@ def trimmed(word: str) -> str:
 
 
 # querying ---------------------------------------------------------------------------------------
-def hits(dialect: str, query: SearchQuery, organisation_id: int | None) -> Subquery:
-    """The proposals matching every word of ``query``: a subquery of ``proposal_id`` and
-    ``rank`` (smaller is better). Visibility is the caller's filter, applied with it."""
+def hits(dialect: str, query: SearchQuery, organisation_id: int | None) -> CTE:
+    """The proposals matching every word of ``query``: a materialised common table expression
+    of ``proposal_id`` and ``rank`` (smaller is better), so the full-text match runs once per
+    statement, never once per joined proposal (SQLite's FTS5 would otherwise repeat it for
+    every row). Visibility is the caller's filter, applied with it."""
     if dialect == "postgresql":
         index = table(
             SEARCH_TABLE, column("proposal_id"), column("organisation_id"), column("document")
@@ -163,14 +165,14 @@ def hits(dialect: str, query: SearchQuery, organisation_id: int | None) -> Subqu
         ).where(document.op("@@")(combined))
         if organisation_id is not None:
             found = found.where(index.c.organisation_id == organisation_id)
-        return found.subquery("search_hits")
+        return found.cte("search_hits").prefix_with("MATERIALIZED")
     fts = table(SEARCH_TABLE, column("rowid"))
     expression = " ".join(f'"{trimmed(word)}"*' for word in query.words)
     found = select(
         fts.c.rowid.label("proposal_id"),
         literal_column(f"bm25({SEARCH_TABLE}, 10.0, 5.0, 1.0)").label("rank"),
     ).where(literal_column(SEARCH_TABLE).op("MATCH")(bindparam("search", expression)))
-    return found.subquery("search_hits")
+    return found.cte("search_hits").prefix_with("MATERIALIZED")
 
 
 # keeping the index in step ---------------------------------------------------------------------
