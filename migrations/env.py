@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 
 from eva_engine.config import Settings
 from eva_engine.db.engine import make_engine
+from eva_engine.db.search import include_name
 from eva_engine.models import Base
 from eva_engine.models.base import UTCDateTime
 
@@ -32,6 +33,7 @@ def run_on(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=render_item,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

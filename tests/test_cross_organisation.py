@@ -158,6 +158,7 @@ COMMANDS = [
     Command("proposals texts show", ("{proposal}", "--as", "admin")),
     Command("proposals texts set", ("{proposal}", "grounds", "--text", "x", "--as", "admin")),
     Command("proposals list", ("--org", OTHER_ORG, "--as", "admin")),
+    Command("proposals search", ("901/05.00.00/2026", "--org", OTHER_ORG, "--as", "admin")),
     Command("proposals fire", ("{proposal}", "start_screening", "--as", "admin")),
     Command("proposals fire", ("{proposal}", "withdraw", "--reason", "x", "--as", "prep")),
     Command("proposals schedule", ("{proposal}", "--meeting", "{meeting}", "--as", "sec")),
@@ -417,6 +418,7 @@ OPERATIONS = [
     Operation("list_meetings", "GET", f"/organisations/{OTHER_ORG}/meetings"),
     Operation("meeting_agenda", "GET", "/meetings/{meeting}/agenda", user="sec"),
     Operation("list_proposals", "GET", f"/proposals?organisation={OTHER_ORG}"),
+    Operation("list_proposals", "GET", f"/proposals?organisation={OTHER_ORG}&q=901"),
     Operation(
         "organisation_report", "GET", f"/organisations/{OTHER_ORG}/report?period=2026", user="aud"
     ),

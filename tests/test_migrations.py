@@ -14,6 +14,7 @@ from sqlalchemy import Engine, inspect, text
 from eva_engine.config import default_workflows_dir
 from eva_engine.db.engine import make_engine
 from eva_engine.db.migrate import alembic_config, current_revision, upgrade
+from eva_engine.db.search import include_name
 from eva_engine.db.unit_of_work import Database
 from eva_engine.models import Base
 from eva_engine.services.history import trail
@@ -41,7 +42,8 @@ def test_an_empty_database_upgrades_to_head_with_no_drift_from_the_models(
         upgrade(engine)
         assert current_revision(engine) == head()
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            opts = {"compare_type": True, "include_name": include_name}  # the search index
+            context = MigrationContext.configure(conn, opts=opts)
             assert compare_metadata(context, Base.metadata) == []
             tables = set(inspect(conn).get_table_names())
         assert set(Base.metadata.tables) <= tables

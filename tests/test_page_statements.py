@@ -160,6 +160,8 @@ UI_PAGES = [
             ("work.index", "/?overdue=yes", "prep"),
             ("proposals.index", "/proposals/", "sec"),
             ("proposals.index", "/proposals/?state=review", "prep"),
+            ("proposals.index", "/proposals/?q=2026", "sec"),  # a search: hits grow too
+            ("proposals.index", "/proposals/?q=2026+HYVLTK&state=review", "prep"),
         )
     ),
 ]

@@ -484,6 +484,45 @@ def proposals_list(
         emit(page, human)
 
 
+@proposals_group.command("search", unit=Unit.READ)
+@click.argument("query")
+@click.option("--org", "organisation", required=True)
+@click.option("--state")
+@click.option("--body")
+@click.option("--limit", type=WHOLE, default=50, show_default=True)
+@click.option("--offset", type=WHOLE, default=0)
+@as_user
+def proposals_search(
+    query: str,
+    organisation: str,
+    state: str | None,
+    body: str | None,
+    limit: int,
+    offset: int,
+    username: str | None,
+) -> None:
+    """Search proposals for QUERY: case numbers, titles, texts and assessments, best match
+    first (a non-public proposal only where USER's grants cover its body)."""
+    with reported():
+        page = proposal_queries.list_proposals(
+            engine(),
+            caller(username),
+            organisation,
+            state=state,
+            body=body,
+            limit=limit,
+            offset=offset,
+            q=query,
+        )
+
+        def human() -> None:
+            for p in page.items:
+                click.echo(f"{p.id:>6}  {p.case_number:<22} {p.body:<8} {p.state:<11} {p.title_fi}")
+            click.echo(f"({len(page.items)} of {page.total})")
+
+        emit(page, human)
+
+
 @proposals_group.command("fire")
 @click.argument("proposal_id", type=ID)
 @click.argument("trigger")

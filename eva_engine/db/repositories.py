@@ -29,6 +29,8 @@ from sqlalchemy.orm import Session, aliased
 
 from eva_engine.db.json_rows import entities, json_rows
 from eva_engine.db.reports import ReportQueries
+from eva_engine.db.search import SearchQuery
+from eva_engine.db.search import hits as search_hits
 from eva_engine.db.unit_cache import CACHED_KINDS, unit_cache
 from eva_engine.models import (
     INSTALLATION_CHAIN,
@@ -101,6 +103,9 @@ class ProposalFilter:
     after_id: int | None = None  # cursor: only proposals with a greater id
     limit: int = 50
     offset: int = 0
+    # Free text (db/search.py): only proposals matching every word, best match first. The
+    # conditions above, ``confidential_bodies`` among them, apply to the hits as to any row.
+    search: SearchQuery | None = None
 
 
 @dataclass(frozen=True)
@@ -594,6 +599,8 @@ class Repositories:
             conditions.append(open_assignment.where(Assignment.due < flt.overdue_on).exists())
         if flt.not_overdue_on is not None:
             conditions.append(~open_assignment.where(Assignment.due < flt.not_overdue_on).exists())
+        if flt.search is not None:
+            return self._search(flt, conditions)
         total = self.session.scalar(select(func.count()).select_from(Proposal).where(*conditions))
         if flt.after_id is not None:
             conditions.append(Proposal.id > flt.after_id)
@@ -601,6 +608,30 @@ class Repositories:
             select(Proposal)
             .where(*conditions)
             .order_by(Proposal.id)
+            .limit(flt.limit)
+            .offset(flt.offset)
+        ).all()
+        return rows, int(total or 0)
+
+    def _search(
+        self, flt: ProposalFilter, conditions: list[ColumnElement[bool]]
+    ) -> tuple[Sequence[Proposal], int]:
+        """The filtered proposals that match ``flt.search``, best first (then by id), in two
+        statements (the count and the page) whatever the number of hits."""
+        if flt.search is None or flt.search.empty:
+            return [], 0
+        dialect = self.session.get_bind().dialect.name
+        found = search_hits(dialect, flt.search, flt.organisation_id)
+        joined = select(Proposal).join(found, found.c.proposal_id == Proposal.id)
+        total = self.session.scalar(
+            select(func.count())
+            .select_from(Proposal)
+            .join(found, found.c.proposal_id == Proposal.id)
+            .where(*conditions)
+        )
+        rows = self.session.scalars(
+            joined.where(*conditions)
+            .order_by(found.c.rank, Proposal.id)
             .limit(flt.limit)
             .offset(flt.offset)
         ).all()

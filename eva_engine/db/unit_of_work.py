@@ -40,6 +40,7 @@ from eva_engine.db.audit import AUDIT_KEY, Actor, AuditContext, install_audit_ho
 from eva_engine.db.engine import READ_ONLY, is_contention, make_engine
 from eva_engine.db.outbox import install_outbox_hooks, write_pending
 from eva_engine.db.repositories import Repositories
+from eva_engine.db.search import install_search_hooks
 from eva_engine.db.unit_cache import install_cache_hooks
 from eva_engine.errors import N_, Conflict, Contended, EvaError, Text, Unavailable
 from eva_engine.models import AuditEvent, Proposal
@@ -69,6 +70,7 @@ class EvaSession(Session):
 install_audit_hooks(EvaSession)
 install_outbox_hooks(EvaSession)
 install_cache_hooks(EvaSession)
+install_search_hooks(EvaSession)
 
 # The outermost unit of work active in this context (a thread, a request).
 _ACTIVE: ContextVar[UnitOfWork | None] = ContextVar("eva_unit_of_work", default=None)

@@ -155,7 +155,9 @@ def meeting_agenda(call: Call, meeting_id: int) -> Reply:
 )
 def list_proposals(call: Call) -> Reply:
     """Proposals visible to the token's user, ordered by id, with filters. Page with
-    ``cursor`` (the ``next_cursor`` of the previous page) or with ``offset``."""
+    ``cursor`` (the ``next_cursor`` of the previous page) or with ``offset``. With ``q``, only
+    those matching the text, best match first; a non-public proposal's content is searched
+    only for a user whose grants cover its body."""
     q: schemas.ProposalQuery = call.query
     page = proposal_queries.list_proposals(
         eva(),
@@ -167,6 +169,7 @@ def list_proposals(call: Call) -> Reply:
         area=q.area,
         assignee=q.assignee,
         overdue=q.overdue,
+        q=q.q,
         cursor=q.cursor,
         limit=q.limit,
         offset=q.offset,

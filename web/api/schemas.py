@@ -119,6 +119,14 @@ class ProposalQuery(Body):
         default=None, description="Username with an open assignment on it"
     )
     overdue: bool | None = Field(default=None, description="Has an open assignment past due")
+    q: str | None = Field(
+        default=None,
+        max_length=200,
+        description=(
+            "Free text over case numbers, titles, texts and assessments; every word must"
+            " match (as a prefix, Finnish inflections too); best match first"
+        ),
+    )
     cursor: str | None = Field(
         default=None,
         max_length=200,

@@ -119,7 +119,7 @@ def index() -> str:
     page_number = max(1, parse_int(page_text, high=100_000) or 1)
     filters = {
         name: args.get(name, "").strip()
-        for name in ("state", "body", "meeting", "area", "assignee", "overdue")
+        for name in ("q", "state", "body", "meeting", "area", "assignee", "overdue")
     }
     meeting = filters["meeting"]
     overdue = {"yes": True, "no": False}.get(filters["overdue"])
@@ -133,6 +133,7 @@ def index() -> str:
         area=filters["area"] or None,
         assignee=filters["assignee"] or None,
         overdue=overdue,
+        q=filters["q"] or None,
         limit=PAGE_SIZE,
         offset=(page_number - 1) * PAGE_SIZE,
         cursor=args.get("after") or None,  # the next page link: keyset, not the offset

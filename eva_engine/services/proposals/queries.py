@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from eva_engine.checklists.completeness import missing_answers
 from eva_engine.db.repositories import ProposalFilter, Repositories
+from eva_engine.db.search import MAX_QUERY_LENGTH, search_words
 from eva_engine.errors import N_, InvalidInput, NotFound, Problem, Text
 from eva_engine.models import Assignment, Proposal, User, utcnow
 from eva_engine.services.access import (
@@ -58,18 +59,20 @@ class ProposalListPage(ProposalPage):
 
 
 _CURSOR = "proposals-after:"
+_SEARCH_CURSOR = "proposals-search:"  # a search's pages are in rank order: by position
 
 
-def proposal_cursor(after_id: int) -> str:
-    """An opaque cursor: continue after the proposal ``after_id`` (the order is by id)."""
-    return base64.urlsafe_b64encode(f"{_CURSOR}{after_id}".encode()).decode().rstrip("=")
+def proposal_cursor(after_id: int, prefix: str = _CURSOR) -> str:
+    """An opaque cursor: continue after the proposal ``after_id`` (the order is by id), or
+    (a search's) at position ``after_id`` of the hits."""
+    return base64.urlsafe_b64encode(f"{prefix}{after_id}".encode()).decode().rstrip("=")
 
 
-def _after_id(cursor: str) -> int:
+def _after_id(cursor: str, prefix: str = _CURSOR) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        digits = text.removeprefix(_CURSOR)
-        ascii_number = text.startswith(_CURSOR) and digits.isascii() and digits.isdigit()
+        digits = text.removeprefix(prefix)
+        ascii_number = text.startswith(prefix) and digits.isascii() and digits.isdigit()
         value = int(digits) if ascii_number else -1
     except ValueError:
         value = -1
@@ -77,6 +80,15 @@ def _after_id(cursor: str) -> int:
         wrong = Text(N_("Use the next page link (next_cursor) of the previous page as it is."))
         raise InvalidInput(wrong, [Problem.of("cursor", wrong)])
     return value
+
+
+def _position(cursor: str | None, offset: int, *, searching: bool) -> tuple[int | None, int]:
+    """Where a page starts: (after this id, offset); a search's cursor holds an offset."""
+    if cursor is None:
+        return None, offset
+    if searching:
+        return None, _after_id(cursor, _SEARCH_CURSOR)
+    return _after_id(cursor), offset
 
 
 def list_proposals(
@@ -93,12 +105,24 @@ def list_proposals(
     assignee: str | None = None,
     overdue: bool | None = None,
     cursor: str | None = None,
+    q: str | None = None,
 ) -> ProposalListPage:
     """Proposals visible to the caller, by id. ``area``: the current assessment has answers in
     that checklist area; ``assignee``: that user has an open assignment on it; ``overdue``: it
     has (True) or has no (False) open assignment past its due date. Page either by ``offset``
-    or by ``cursor`` (the ``next_cursor`` of the previous page)."""
+    or by ``cursor`` (the ``next_cursor`` of the previous page).
+
+    ``q``: free text over case numbers, titles, texts and assessments (db/search.py), best
+    match first. It searches only what the list would show the caller anyway: a non-public
+    proposal, and so its content, only with a grant that covers its body."""
     problems = []
+    if q is not None and len(q) > MAX_QUERY_LENGTH:
+        problems.append(
+            Problem.of(
+                "q",
+                Text(N_("Search with at most %(max)s characters."), {"max": MAX_QUERY_LENGTH}),
+            )
+        )
     if not 1 <= limit <= 500:
         problems.append(Problem.of("limit", Text(N_("Give a number from 1 to 500."))))
     if offset < 0:
@@ -107,7 +131,8 @@ def list_proposals(
         problems.append(Problem.of("area", Text(N_("Choose an impact area from the list."))))
     if problems:
         raise InvalidInput(Text(N_("The list cannot be read with these filters.")), problems)
-    after_id = _after_id(cursor) if cursor is not None else None
+    search = search_words(q) if q is not None and q.strip() else None
+    after_id, offset = _position(cursor, offset, searching=search is not None)
     today = utcnow().date()
     with eva.reading() as uow:
         repos = uow.repos
@@ -139,6 +164,7 @@ def list_proposals(
                 limit=limit + 1,
                 offset=0 if after_id is not None else offset,
                 confidential_bodies=repos.covered_bodies(user.id, org.id) if user else None,
+                search=search,
             )
         )
         more = len(rows) > limit
@@ -157,12 +183,18 @@ def list_proposals(
             )
             for p in rows
         ]
+        if not (more and rows):
+            following = None
+        elif search is not None:
+            following = proposal_cursor(offset + limit, _SEARCH_CURSOR)
+        else:
+            following = proposal_cursor(rows[-1].id)
         return ProposalListPage(
             items=items,
             total=total,
             limit=limit,
             offset=offset if after_id is None else 0,
-            next_cursor=proposal_cursor(rows[-1].id) if more and rows else None,
+            next_cursor=following,
         )
 
 
