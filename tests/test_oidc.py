@@ -31,6 +31,7 @@ from eva_engine.services.people import accounts, sso, users
 from eva_engine.services.runtime import Eva
 from tests.builders import OPERATOR, OTHER_ORG
 from tests.conftest import World
+from tests.exchange_support import run
 from tests.test_web import PASSWORD, login
 from web import create_app, oidc
 
@@ -322,3 +323,18 @@ def test_password_login_is_refused_when_local_passwords_are_off(
     assert "käytä kertakirjautumista" in page
     configure(eva, provider, match_claim="sub", local_passwords=True)
     assert "/login" not in login(app.test_client(), "prep")
+
+
+def test_the_command_line_configures_single_sign_on(
+    eva: Eva, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(sso.secret_variable(ORG), raising=False)
+    args = ("--org", ORG, "--issuer", "https://idp.testila.example", "--client-id", "eva")
+    made = run(
+        eva, "sso", "set", *args, "--match-claim", "sub", "--no-local-passwords", "--as", "admin"
+    )
+    assert "local passwords: refused" in made.stdout
+    assert "NOT SET" in made.stdout
+    shown = run(eva, "--json", "sso", "show", "--org", ORG, "--as", "admin")
+    assert json.loads(shown.stdout)["match_claim"] == "sub"
+    run(eva, "sso", "set", *args, "--as", "prep", code=4)  # not an administrator: forbidden
