@@ -11,7 +11,7 @@ XDIST := -n $(TEST_JOBS) --dist loadgroup
 # Branch coverage of eva_engine/ and web/ with the floor of setup.cfg [coverage:report] (docs/testing.md).
 COVERAGE_ARGS := --cov --cov-report=term:skip-covered
 
-.PHONY: setup translations run demo test check lint format types contracts pytest unit coverage chromium pango screenshots bench wheel wheel-smoke clean
+.PHONY: setup translations run demo test check lint format types contracts pytest unit coverage chromium pango oidc-provider screenshots bench wheel wheel-smoke clean
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -54,7 +54,7 @@ types: setup
 contracts: setup
 	$(BIN)/lint-imports
 
-pytest: setup chromium pango
+pytest: setup chromium pango oidc-provider
 	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
 ## unit: the database-free unit layer (tests/unit/: workflow engine, guards, checklists,
@@ -63,12 +63,20 @@ unit: $(STAMP)
 	$(BIN)/pytest --confcutdir=tests/unit tests/unit $(PYTEST_ARGS)
 
 ## coverage: the whole suite on both backends with branch coverage and its floor (as .ci/run)
-coverage: setup chromium pango
+coverage: setup chromium pango oidc-provider
 	EVA_TEST_BACKENDS=all $(BIN)/pytest $(XDIST) $(COVERAGE_ARGS) $(PYTEST_ARGS)
 
 ## chromium: Debian's browser for tests/browser (Playwright never downloads one)
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium > /dev/null)
+
+## oidc-provider: the certified OpenID Connect provider (npm `oidc-provider`, pinned by
+## tests/oidc/package-lock.json) that tests/test_oidc.py starts on loopback; skipped without Node.js
+oidc-provider:
+	@if command -v npm > /dev/null; then \
+	  test tests/oidc/node_modules/.package-lock.json -nt tests/oidc/package-lock.json || \
+	  (cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error > /dev/null); \
+	else echo "Node.js is not installed: tests/test_oidc.py will skip"; fi
 
 ## pango: Debian's Pango and fonts, which WeasyPrint needs for the report's PDF
 pango:

@@ -116,6 +116,20 @@ COMMANDS = [
         "webhooks create", ("--org", OTHER_ORG, "--url", "https://x.example/h", "--as", "admin")
     ),
     Command("webhooks list", ("--org", OTHER_ORG, "--as", "admin")),
+    Command(
+        "sso set",
+        (
+            "--org",
+            OTHER_ORG,
+            "--issuer",
+            "https://idp.example",
+            "--client-id",
+            "x",
+            "--as",
+            "admin",
+        ),
+    ),
+    Command("sso show", ("--org", OTHER_ORG, "--as", "admin")),
     Command("webhooks disable", ("{webhook}", "--as", "admin")),
     Command("bodies create", (OTHER_ORG, "UUSI", "--name-fi", "Uusi elin", "--as", "admin")),
     Command("meetings create", (OTHER_ORG, "KH", "--at", AT, "--as", "admin")),

@@ -180,6 +180,7 @@ ROUTES = [
 ELSEWHERE = {
     "auth.login": "test_web.py",
     "auth.logout": "test_web.py",
+    "auth.oidc_": "test_oidc.py",  # single sign-on, against the real provider
     "language.switch": "test_web.py",
     "healthz": "test_web_app.py",
     "tokens.": "test_api_*.py",

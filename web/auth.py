@@ -18,11 +18,12 @@ from flask_login import (
 )
 from werkzeug.wrappers import Response
 
-from eva_engine.errors import InvalidInput
-from eva_engine.services.people import accounts
+from eva_engine.errors import InvalidInput, PermissionDenied
+from eva_engine.services.people import accounts, sso
 from eva_engine.services.people.accounts import SessionUser
-from web import throttle
+from web import oidc, throttle
 from web.forms import LoginForm, PasswordForm, problem_message
+from web.i18n import error_message
 from web.runtime import caller, eva
 
 bp = Blueprint("auth", __name__)
@@ -78,19 +79,60 @@ def login() -> str | Response:
             # The password is not checked while the account or the address is locked.
             page = render_template("login.html", form=form, locked=throttle.locked_message(wait))
             return Response(page, 429, {"Retry-After": str(wait)})
-        user = accounts.authenticate(eva(), username, form.password.data or "")
+        try:
+            user = accounts.authenticate(eva(), username, form.password.data or "")
+        except PermissionDenied as exc:  # the organisation's local passwords are off
+            form.password.errors = [error_message(exc)]
+            return render_template("login.html", form=form, providers=_providers())
         if user is not None:
-            target = _safe_next(form.next.data)
-            session.clear()  # a new session for the new login: no fixation
-            login_user(WebUser(user))
-            now = datetime.now(UTC).timestamp()
-            session["started"] = session["seen"] = now
-            response = redirect(target)
+            response = start_session(user, _safe_next(form.next.data))
             throttle.login_succeeded(response, username)
             return response
         throttle.login_failed(username)
         form.password.errors = [_("Wrong username or password.")]
-    return render_template("login.html", form=form)
+    return render_template("login.html", form=form, providers=_providers())
+
+
+def _providers() -> list[sso.ProviderView]:
+    return sso.login_options(eva())
+
+
+def start_session(user: SessionUser, target: str) -> Response:
+    """Log the user in (password or single sign-on alike) and go to ``target``."""
+    session.clear()  # a new session for the new login: no fixation
+    login_user(WebUser(user))
+    now = datetime.now(UTC).timestamp()
+    session["started"] = session["seen"] = now
+    return redirect(target)
+
+
+@bp.get("/login/oidc/<organisation>")
+def oidc_login(organisation: str) -> Response:
+    """To the organisation's identity provider, with state, nonce and PKCE."""
+    provider = sso.provider_for(eva(), organisation)
+    if provider is None or not provider.secret_configured:
+        flash(str(error_message(PermissionDenied("no provider", text=sso.REFUSED))), "error")
+        return redirect(url_for("auth.login"))
+    redirect_uri = url_for("auth.oidc_callback", organisation=organisation, _external=True)
+    return redirect(
+        oidc.authorization_url(provider, redirect_uri, _safe_next(request.args.get("next")))
+    )
+
+
+@bp.get("/login/oidc/<organisation>/callback")
+def oidc_callback(organisation: str) -> Response:
+    """The provider's answer: the code exchanged, the ID token validated, the user logged in."""
+    provider = sso.provider_for(eva(), organisation)
+    try:
+        if provider is None:
+            raise PermissionDenied("no provider", text=sso.REFUSED)
+        redirect_uri = url_for("auth.oidc_callback", organisation=organisation, _external=True)
+        claims, target = oidc.complete(provider, redirect_uri, request.args)
+        user = sso.sign_in(eva(), organisation, claims)
+    except PermissionDenied as exc:
+        flash(error_message(exc), "error")
+        return redirect(url_for("auth.login"))
+    return start_session(user, target)
 
 
 @bp.post("/logout")

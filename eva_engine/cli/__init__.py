@@ -10,6 +10,7 @@ from eva_engine.cli import importing as importing
 from eva_engine.cli import notify as notify
 from eva_engine.cli import report as report
 from eva_engine.cli import setup as setup
+from eva_engine.cli import sso as sso
 from eva_engine.cli import texts as texts
 from eva_engine.cli import tokens as tokens
 from eva_engine.cli.commands import cli

@@ -20,6 +20,7 @@ from eva_engine.models.audit import (
 from eva_engine.models.base import Audited, Base, clock, jsonable, utcnow
 from eva_engine.models.definition import PublishedDefinition
 from eva_engine.models.follow_up import FollowUp
+from eva_engine.models.identity import ExternalIdentity, IdentityProvider
 from eva_engine.models.organisation import Body, Meeting, Organisation
 from eva_engine.models.outbox import OutboxMessage, Webhook
 from eva_engine.models.proposal import Proposal
@@ -39,9 +40,11 @@ __all__ = [
     "Audited",
     "Base",
     "Body",
+    "ExternalIdentity",
     "FollowUp",
     "FollowUpIndicator",
     "IdempotencyRecord",
+    "IdentityProvider",
     "Meeting",
     "Mitigation",
     "Organisation",

@@ -9,10 +9,11 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel
+from sqlalchemy import select
 
 from eva_engine.db.audit import Actor, PendingEvent
-from eva_engine.errors import N_, InvalidInput, NotFound, Problem, Text
-from eva_engine.models import User, utcnow
+from eva_engine.errors import N_, InvalidInput, NotFound, PermissionDenied, Problem, Text
+from eva_engine.models import IdentityProvider, User, utcnow
 from eva_engine.services.access import actor_for, managed_user
 from eva_engine.services.people.hashing import OneAtATime
 from eva_engine.services.runtime import Caller, Eva
@@ -66,6 +67,11 @@ def password_problems(password: str, username: str) -> list[Problem]:
     return problems
 
 
+def sso_only() -> Text:
+    """The refusal of a password login where the organisation uses its identity provider."""
+    return Text(N_("Your organisation logs in with its own credentials: use single sign-on."))
+
+
 def _login_event(user: User | None, action: str) -> PendingEvent:
     return PendingEvent(
         action=action,
@@ -90,6 +96,19 @@ def authenticate(eva: Eva, username: str, password: str, client: str = "web") ->
         except (VerificationError, InvalidHashError):
             ok = False
         ok = ok and user is not None and user.active
+        if ok and user is not None and user.organisation_id is not None:
+            off = uow.repos.session.scalar(
+                select(IdentityProvider.id).where(
+                    IdentityProvider.organisation_id == user.organisation_id,
+                    IdentityProvider.local_passwords.is_(False),
+                )
+            )
+            if off is not None:
+                # The organisation logs in only through its identity provider (docs/security.md).
+                uow.audit.actor = Actor(user.id, user.username, client)
+                uow.audit.record(_login_event(user, "user.login_failed"))
+                uow.commit()
+                raise PermissionDenied("local passwords are off", text=sso_only())
         # What was typed is recorded only when it names a real user: a password typed into
         # the username field must never enter the append-only history.
         uow.audit.actor = Actor(
