@@ -108,6 +108,12 @@ class TokenScope(StrEnum):
     SIGN = "sign"  # also sign off as the presenter (granted only explicitly, never by default)
 
 
+# The key of a notice's payload (outbox row, webhook body) naming the indicator follow-up a
+# ``due_soon``/``overdue`` notice is about; rows written before it was renamed carry the old key.
+FOLLOW_UP_KEY = "indicator_follow_up"
+OLD_FOLLOW_UP_KEY = "follow_up"
+
+
 class NotificationKind(StrEnum):
     ASSIGNMENT_MADE = "assignment_made"
     DUE_SOON = "due_soon"

@@ -11,6 +11,7 @@ import pytest
 
 from eva_engine.delivery.worker import deliver_pass
 from eva_engine.models import OutboxMessage
+from eva_engine.rendering import email
 from eva_engine.services.assessment import documents
 from eva_engine.services.follow_up import commands
 from eva_engine.services.notifications import notices
@@ -44,8 +45,8 @@ def follow_up_rows(eva: Eva, kind: NotificationKind) -> list[tuple[str, dict[str
         with eva.reading() as uow:
             row = uow.repos.session.get(OutboxMessage, message.id)
             assert row is not None
-            if "follow_up" in row.payload:
-                found.append((message.recipient or "", dict(row.payload["follow_up"])))
+            if "indicator_follow_up" in row.payload:
+                found.append((message.recipient or "", dict(row.payload["indicator_follow_up"])))
     return found
 
 
@@ -138,3 +139,17 @@ def test_the_worker_pass_sends_the_overdue_notice_in_the_persons_language(
         before = len(inbox.mails)
         deliver_pass(eva, settings(port))
         assert len(inbox.mails) == before
+
+
+def test_an_outbox_row_written_with_the_old_follow_up_key_reads_the_same() -> None:
+    follow_up = {"id": 1, "kind": "follow_up", "indicator": "Liikuntaa harrastavat"}
+    follow_up |= {"responsible": "anna", "due": "2027-01-31"}
+    proposal = {"id": 7, "case_number": "12/2026", "title": "Liikuntapaikka", "title_sv": None}
+    new = {"proposal": proposal, "indicator_follow_up": follow_up}
+    old = {"proposal": proposal, "follow_up": follow_up}
+    for kind in (KIND.DUE_SOON, KIND.OVERDUE):
+        assert email.subject(kind, old, "fi", {}) == email.subject(kind, new, "fi", {})
+        assert "Liikuntaa harrastavat" in email.subject(kind, new, "fi", {})
+        made = [email.body(kind, p, "fi", {}, name="Anna", base_url=BASE_URL) for p in (old, new)]
+        assert made[0] == made[1]
+        assert "/proposals/7/follow-ups" in made[0]

@@ -10,15 +10,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from html import unescape
 
 import pytest
 from flask import Flask
+from sqlalchemy import insert, select
 
 from eva_engine.config import Settings, default_workflows_dir
 from eva_engine.db.engine import make_engine
 from eva_engine.db.migrate import upgrade
 from eva_engine.db.unit_of_work import Database
+from eva_engine.models import Assignment, Proposal, User
 from eva_engine.services import paging
 from eva_engine.services.people import accounts, tokens, users
 from eva_engine.services.runtime import Eva
@@ -303,3 +306,110 @@ def test_a_cursor_this_list_did_not_give_is_refused_with_what_to_do(grown: Count
     login(client, "prep")
     page = client.get(f"/?after={forged}").get_data(as_text=True)
     assert "avaa luettelo sen ensimmäiseltä sivulta" in page
+
+
+# A preparer holding many tasks, and a history of many events: still a page, in as many
+# statements as a few.
+FEW_TASKS, MANY_TASKS = 20, 400
+
+
+def _give_tasks(site: tx.Site, username: str, proposal_id: int, count: int) -> None:
+    """``count`` more open tasks for the user on the proposal, written straight to the table
+    (a walk per task would take minutes; the page only reads them)."""
+    with site.eva.database.bind.begin() as connection:
+        user_id = connection.execute(select(User.id).where(User.username == username)).scalar_one()
+        org_id = connection.execute(
+            select(Proposal.organisation_id).where(Proposal.id == proposal_id)
+        ).scalar_one()
+        connection.execute(
+            insert(Assignment),
+            [
+                {
+                    "organisation_id": org_id,
+                    "proposal_id": proposal_id,
+                    "kind": "prepare",
+                    "assignee_id": user_id,
+                    "roles": [],
+                    "due": date(2026, 1, 1) + timedelta(days=i % 90),
+                    "state": AssignmentState.OPEN,
+                }
+                for i in range(count)
+            ],
+        )
+
+
+def test_my_work_of_a_preparer_with_many_tasks_runs_as_many_statements_as_with_few(
+    small: Counted,
+) -> None:
+    site = small.site
+    users.create_user(
+        site.eva, OPERATOR, users.CreateUser(username="monta", full_name="Monta Tehtävää"), ORG
+    )
+    users.grant_role(
+        site.eva,
+        OPERATOR,
+        users.GrantRole(username="monta", organisation=ORG, role=Role.PREPARER, body=None),
+    )
+    accounts.set_password(site.eva, OPERATOR, "monta", PASSWORD)
+    pid = proposal_in(site.eva, "draft", preparer="monta")
+    pages = [
+        tx.Page("work.index", "GET", _fixed(address), "monta")
+        for address in ("/", "/?overdue=yes", "/?state=draft&kind=prepare")
+    ]
+    _give_tasks(site, "monta", pid, FEW_TASKS)
+    few = [tx_count(small, page) for page in pages]
+    _give_tasks(site, "monta", pid, MANY_TASKS - FEW_TASKS)
+    many = [tx_count(small, page) for page in pages]
+    assert few == many, f"My work at {FEW_TASKS} and {MANY_TASKS} tasks: {few} -> {many}"
+    pages_of_work = _walk(site, "monta", "/", r'<td><a href="/proposals/(\d+)">')
+    assert sum(len(page) for page in pages_of_work) == MANY_TASKS + 1  # and its own draft
+    assert all(len(page) <= paging.PAGE_SIZE for page in pages_of_work)
+
+
+def test_a_long_history_comes_a_page_at_a_time_in_as_many_statements(
+    small: Counted, grown: Counted
+) -> None:
+    pid = grown.site.target.public
+    address = f"/proposals/{pid}/history"
+    pages = _walk(grown.site, "aud", address, r"· #(\d+)</p>")
+    seqs = [int(s) for page in pages for s in page]
+    assert len(pages) > 1
+    assert all(0 < len(page) <= paging.PAGE_SIZE for page in pages)
+    assert seqs == sorted(set(seqs))
+    with grown.site.eva.reading() as uow:
+        assert seqs == [e.seq for e in uow.repos.history(pid)]
+    # the first page costs the same on few events and on many, a later one no more
+    second = _links(_page_html(grown.site, "aud", address))[0]
+    few = f"/proposals/{small.site.target.public}/history"
+    counts = [
+        tx_count(world, tx.Page("proposals.timeline", "GET", _fixed(at), "aud"))
+        for world, at in ((small, few), (grown, address), (grown, second))
+    ]
+    # a later page names fewer kinds of record perhaps (one query each), never more statements
+    assert counts[0] == counts[1] >= counts[2], counts
+
+
+def test_the_api_history_pages_through_every_event(grown: Counted) -> None:
+    site = grown.site
+    pid = site.target.public
+    client = site.app.test_client()
+    headers = {"Authorization": f"Bearer {make_token(site.eva, 'aud')}"}
+    page = client.get(f"/api/v1/proposals/{pid}/history", headers=headers).get_json()
+    seen, pages = [], 0
+    while True:
+        pages += 1
+        assert len(page["items"]) <= paging.PAGE_SIZE
+        seen += [e["seq"] for e in page["items"]]
+        if page["next_cursor"] is None:
+            break
+        address = f"/api/v1/proposals/{pid}/history?after={page['next_cursor']}"
+        page = client.get(address, headers=headers).get_json()
+    assert pages > 1
+    with site.eva.reading() as uow:
+        assert seen == [e.seq for e in uow.repos.history(pid)]
+
+
+def _page_html(site: tx.Site, user: str, address: str) -> str:
+    client = site.app.test_client()
+    login(client, user)
+    return client.get(address).get_data(as_text=True)

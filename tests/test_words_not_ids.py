@@ -11,6 +11,7 @@ from html import unescape
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
 from eva_engine.models import utcnow
 from eva_engine.rendering.labels import Glossary
@@ -60,6 +61,17 @@ def returned(eva: Eva, reason: str = "Tarkenna vaikutuksia lapsiin.") -> int:
     return pid
 
 
+def whole_history(client: FlaskClient, pid: int) -> str:
+    """Every page of the proposal's history, along its next page links."""
+    html, address = "", f"/proposals/{pid}/history"
+    while address:
+        page = client.get(address).get_data(as_text=True)
+        html += page
+        following = re.findall(r'<a href="([^"]+)" rel="next">', page)
+        address = unescape(following[0]) if following else ""
+    return html
+
+
 def test_the_history_names_steps_criteria_tasks_questions_and_people_with_finnish_times(
     app: Flask, eva: Eva
 ) -> None:
@@ -67,7 +79,7 @@ def test_the_history_names_steps_criteria_tasks_questions_and_people_with_finnis
     transitions.fire(eva, as_("prep"), pid, "submit_for_review")
     client = app.test_client()
     login(client, "aud")
-    html = client.get(f"/proposals/{pid}/history").get_data(as_text=True)
+    html = whole_history(client, pid)
     text = visible(html)
     assert ids_in(text, eva) == []
     assert "Aloita tarveharkinta" in text  # the step start_screening, by its title
@@ -95,7 +107,7 @@ def test_the_history_reads_in_swedish_with_swedish_times(app: Flask, eva: Eva) -
     login(client, "aud")
     home = client.get("/").get_data(as_text=True)
     client.post("/language", data={"lang": "sv", "next": "/", "csrf_token": csrf(home)})
-    text = visible(client.get(f"/proposals/{pid}/history").get_data(as_text=True))
+    text = visible(whole_history(client, pid))
     assert "Inled behovsprövningen" in text  # the step, by its Swedish title
     assert "Returnera för korrigering" in text
     assert re.search(r"\b\d{1,2} \w+\.? \d{4} kl\. \d{2}:\d{2}\b", text)  # 2 dec. 2026 kl. 09:14

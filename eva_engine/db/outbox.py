@@ -45,6 +45,7 @@ from eva_engine.models import (
     utcnow,
 )
 from eva_engine.vocabulary import (
+    FOLLOW_UP_KEY,
     AssignmentState,
     Channel,
     DeliveryState,
@@ -280,7 +281,7 @@ def write_follow_up_event(
         kind=kind,
         proposal=proposal,
         users=[responsible] if responsible is not None else [],
-        details={"follow_up": follow_up_payload(session, f, proposal)},
+        details={FOLLOW_UP_KEY: follow_up_payload(session, f, proposal)},
         dedup=dedup,
     )
 

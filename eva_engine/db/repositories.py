@@ -957,10 +957,19 @@ class Repositories:
         return self.session.get(Alternative, alternative_id)
 
     # history ---------------------------------------------------------------------------------
-    def history(self, proposal_id: int) -> Sequence[AuditEvent]:
-        return self.session.scalars(
-            select(AuditEvent).where(AuditEvent.proposal_id == proposal_id).order_by(AuditEvent.seq)
-        ).all()
+    def history(
+        self, proposal_id: int, *, after_seq: int = 0, limit: int | None = None
+    ) -> Sequence[AuditEvent]:
+        """The proposal's events in chain order, after the event ``after_seq`` (keyset), at
+        most ``limit`` of them (None: every one)."""
+        query = (
+            select(AuditEvent)
+            .where(AuditEvent.proposal_id == proposal_id, AuditEvent.seq > after_seq)
+            .order_by(AuditEvent.seq)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        return self.session.scalars(query).all()
 
     def events(
         self,

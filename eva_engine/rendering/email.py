@@ -15,7 +15,7 @@ from eva_engine.rendering.labels import Labels
 from eva_engine.rendering.language import Speaker, language_or_default
 from eva_engine.rendering.templates import environment
 from eva_engine.services.notifications.outbox import Delivery
-from eva_engine.vocabulary import NotificationKind
+from eva_engine.vocabulary import FOLLOW_UP_KEY, OLD_FOLLOW_UP_KEY, NotificationKind
 
 TEMPLATE = "email/notification.txt"
 FOLLOW_UP_TEMPLATE = "email/follow_up.txt"  # a due_soon or overdue notice of a follow-up
@@ -55,11 +55,19 @@ def task_name(titles: TaskTitles, kind: str, language: str) -> str:
     return kind if title is None else title.get(language)
 
 
+def indicator_follow_up(payload: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The follow-up of an indicator a notice is about (``due_soon``/``overdue`` of a
+    follow-up), or None. Outbox rows written before the key was named ``indicator_follow_up``
+    carry it as ``follow_up``: they are read the same."""
+    found = payload.get(FOLLOW_UP_KEY) or payload.get(OLD_FOLLOW_UP_KEY)
+    return found if isinstance(found, Mapping) else None
+
+
 def subject(
     kind: NotificationKind, payload: Mapping[str, Any], language: str, titles: TaskTitles
 ) -> str:
     case = payload["proposal"]["case_number"]
-    follow_up = payload.get("follow_up")
+    follow_up = indicator_follow_up(payload)
     if follow_up and kind in FOLLOW_UP_SUBJECTS:
         task = follow_up.get("indicator") or task_name(titles, follow_up["kind"], language)
         return Speaker(language).gettext(FOLLOW_UP_SUBJECTS[kind], task=task, case=case)
@@ -87,7 +95,7 @@ def body(
 ) -> str:
     """The plain-text body of a message of ``kind`` about ``payload``'s proposal."""
     speaker = Speaker(language)
-    follow_up = payload.get("follow_up")
+    follow_up = indicator_follow_up(payload)
     if follow_up and kind in FOLLOW_UP_SUBJECTS:
         return (
             environment(language, trim=True)

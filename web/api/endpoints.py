@@ -262,10 +262,13 @@ def fire(call: Call, proposal_id: int, trigger: str) -> Reply:
     summary="A proposal's history",
     tag="proposals",
     response=schemas.HistoryList,
+    query=schemas.AfterQuery,
 )
 def proposal_history(call: Call, proposal_id: int) -> Reply:
-    """Every recorded change of the proposal, oldest first, with before and after values."""
-    return Reply(schemas.HistoryList(items=trail.proposal_history(eva(), call.caller, proposal_id)))
+    """The recorded changes of the proposal, oldest first, with before and after values, a
+    page at a time: ``after`` takes the ``next_cursor`` of the previous page."""
+    page = trail.history_page(eva(), call.caller, proposal_id, after=call.query.after)
+    return Reply(schemas.HistoryList(items=page.events, next_cursor=page.next_cursor))
 
 
 # the assessment --------------------------------------------------------------------------------

@@ -203,6 +203,7 @@ class MeetingList(BaseModel):
 
 class HistoryList(BaseModel):
     items: list[HistoryEventView]
+    next_cursor: str | None = None  # the next page's ``after`` (None: the last page)
 
 
 class AssignmentList(BaseModel):

@@ -97,11 +97,20 @@ def fire(proposal_id: int, trigger: str) -> str | Response | tuple[str, int]:
 @bp.get("/<int:proposal_id>/history")
 @login_required
 def timeline(proposal_id: int) -> str:
+    """A page of the proposal's history, oldest first; ``?after=`` (the next page link)
+    continues."""
     view = proposal_queries.show(eva(), caller(), proposal_id)
-    events = trail.proposal_history(eva(), caller(), proposal_id)
-    chain = trail.verify_proposal(eva(), caller(), proposal_id)
-    names = trail.referenced_names(eva(), caller(), proposal_id, events)
-    return render_template("history.html", p=view, events=events, chain=chain, names=names)
+    page = trail.history_page(eva(), caller(), proposal_id, after=request.args.get("after"))
+    names = trail.referenced_names(eva(), caller(), proposal_id, page.events)
+    return render_template(
+        "history.html",
+        p=view,
+        events=page.events,
+        chain=page.chain,
+        names=names,
+        next_cursor=page.next_cursor,
+        first=not request.args.get("after"),
+    )
 
 
 PAGE_SIZE = paging.PAGE_SIZE

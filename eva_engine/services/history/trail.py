@@ -28,6 +28,7 @@ from eva_engine.models import (
     User,
     jsonable,
 )
+from eva_engine.services import paging
 from eva_engine.services.access import (
     READ_WHOLE_HISTORY,
     actor_for,
@@ -69,6 +70,42 @@ def proposal_history(eva: Eva, caller: Caller, proposal_id: int) -> list[History
         if log_disclosure(uow.audit, proposal, "proposal.history_read"):
             uow.commit()
         return views
+
+
+class HistoryPage(BaseModel):
+    """One page (``paging.PAGE_SIZE``) of a proposal's history, oldest first, with what
+    verifying this page's events found; ``next_cursor`` continues (None: the last page)."""
+
+    events: list[HistoryEventView]
+    chain: VerifyResult
+    next_cursor: str | None = None
+
+
+_HISTORY = "history-after"
+
+
+def history_page(
+    eva: Eva, caller: Caller, proposal_id: int, *, after: str | None = None
+) -> HistoryPage:
+    """A page of the proposal's history after the cursor ``after`` (keyset on the event's
+    sequence in its chain), its events verified (each intact and linked to the event before
+    it): a fixed number of statements however long the history."""
+    after_seq = paging.row_id(paging.parts(_HISTORY, after, 1)[0]) if after else 0
+    with eva.reading() as uow:
+        uow.audit.actor, user = actor_for(uow.repos, caller)
+        proposal = load_proposal(uow.repos, proposal_id, user)
+        rows = uow.repos.history(proposal_id, after_seq=after_seq, limit=paging.PAGE_SIZE + 1)
+        shown = rows[: paging.PAGE_SIZE]
+        chain = verify_events(uow.session, shown)
+        views = [event_view(ev) for ev in shown]
+        more = len(rows) > paging.PAGE_SIZE
+        if log_disclosure(uow.audit, proposal, "proposal.history_read"):
+            uow.commit()
+        return HistoryPage(
+            events=views,
+            chain=chain,
+            next_cursor=paging.cursor(_HISTORY, views[-1].seq) if more and views else None,
+        )
 
 
 USER_FIELDS = frozenset(
