@@ -103,7 +103,9 @@ def duplicate_case_number(
 class ScheduleProposal(Command):
     proposal_id: Id
     meeting_id: Id
-    agenda_position: AgendaPosition | None = None
+    agenda_position: AgendaPosition | None = Field(
+        default=None, description="the place on the agenda; default: after its last item"
+    )
     section_number: SectionNumber | None = Field(default=None, description="§; default: next free")
     expected_version: Version | None = None
 
@@ -253,8 +255,12 @@ def schedule(eva: Eva, caller: Caller, cmd: ScheduleProposal) -> ProposalView:
         if current.final or current.decided:
             wrong = Text(N_("A decided or closed proposal cannot be put on a meeting's agenda."))
             raise InvalidInput(wrong, [Problem.of("state", wrong)])
+        if cmd.agenda_position is not None:
+            proposal.agenda_position = cmd.agenda_position
+        elif proposal.meeting_id != meeting.id or proposal.agenda_position is None:
+            # Without a position the item goes last, so that the agenda's order is stored.
+            proposal.agenda_position = repos.last_agenda_position(meeting.id) + 1
         proposal.meeting_id = meeting.id
-        proposal.agenda_position = cmd.agenda_position
         if cmd.section_number is not None:
             proposal.section_year = meeting.starts_at.year
             proposal.section_number = cmd.section_number
