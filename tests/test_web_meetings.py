@@ -8,6 +8,7 @@ import pytest
 from flask import Flask
 
 from eva_engine.errors import NotFound, PermissionDenied
+from eva_engine.services import paging
 from eva_engine.services.history import trail
 from eva_engine.services.meetings import agendas
 from eva_engine.services.meetings import commands as agenda_commands
@@ -91,6 +92,26 @@ def test_the_candidates_are_searched_by_case_number_or_title_and_paged(
     login(client, "sec")
     html = client.get(f"/meetings/{meeting_id(eva)}?q=ei-tallaista").get_data(as_text=True)
     assert "Haulla ei löytynyt" in html
+
+
+def test_the_candidates_come_a_page_at_a_time_each_once(
+    app: Flask, eva: Eva, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = {proposal_in(eva, "signed_off") for _ in range(5)}
+    monkeypatch.setattr(paging, "PAGE_SIZE", 2)
+    seen: list[int] = []
+    after = None
+    pages = 0
+    while True:
+        page = agendas.candidates(eva, as_("sec"), meeting_id(eva), after=after)
+        assert len(page.candidates) <= 2
+        seen += [c.proposal_id for c in page.candidates]
+        pages += 1
+        if page.next_cursor is None:
+            break
+        after = page.next_cursor
+    assert pages == 3
+    assert sorted(seen) == sorted(ids)
 
 
 def test_the_secretary_reorders_the_agenda_with_buttons_and_the_history_records_it(

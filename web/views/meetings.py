@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from eva_engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from eva_engine.rendering.summary import summary_fragment
+from eva_engine.services.access import no_meeting
 from eva_engine.services.exchange import summaries as summary_queries
 from eva_engine.services.fields import parse_int
 from eva_engine.services.meetings import agendas
@@ -68,7 +69,9 @@ def add_item(meeting_id: int) -> Response:
             caller(),
             agenda_commands.PlaceOnAgenda(meeting_id=meeting_id, proposal_id=number),
         )
-    except NotFound:
+    except NotFound as exc:
+        if exc.text is not None and exc.text.template == no_meeting(meeting_id).template:
+            raise  # another organisation's meeting, or none: not found
         flash(_("That proposal cannot be added: choose one from the list."), "error")
     except (InvalidInput, Conflict) as exc:
         _refused(exc)
@@ -95,6 +98,10 @@ def move_item(meeting_id: int, proposal_id: int) -> Response:
                 direction="up" if direction == "up" else "down",
             ),
         )
+    except NotFound as exc:
+        if exc.text is not None and exc.text.template == no_meeting(meeting_id).template:
+            raise
+        flash(_("That proposal is not on this agenda."), "error")
     except (InvalidInput, Conflict) as exc:
         _refused(exc)
     else:

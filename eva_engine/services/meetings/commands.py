@@ -39,11 +39,23 @@ class MoveAgendaItem(Command):
 
 
 def place(eva: Eva, caller: Caller, cmd: PlaceOnAgenda) -> ProposalView:
-    return proposal_commands.schedule(
-        eva,
-        caller,
-        proposal_commands.ScheduleProposal(proposal_id=cmd.proposal_id, meeting_id=cmd.meeting_id),
-    )
+    """The meeting is checked first (another organisation's is not found, whatever the
+    proposal), then ``ScheduleProposal``'s rules, in one transaction."""
+    with eva.uow() as uow:
+        repos = uow.repos
+        _, maybe_user = actor_for(repos, caller)
+        user = require_named_user(maybe_user, "an agenda")
+        meeting = repos.meeting(cmd.meeting_id)
+        if meeting is None or not repos.holds_any_role(user.id, meeting.organisation_id):
+            raise NotFound(no_meeting(cmd.meeting_id))
+        require(repos, user, meeting.organisation_id, meeting.body_id, SCHEDULE)
+        return proposal_commands.schedule_in(
+            uow,
+            caller,
+            proposal_commands.ScheduleProposal(
+                proposal_id=cmd.proposal_id, meeting_id=cmd.meeting_id
+            ),
+        )
 
 
 def move(eva: Eva, caller: Caller, cmd: MoveAgendaItem) -> list[int]:
