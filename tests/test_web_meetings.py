@@ -16,6 +16,7 @@ from eva_engine.services.proposals import commands as proposal_commands
 from eva_engine.services.proposals import queries as proposal_queries
 from eva_engine.services.runtime import Eva
 from tests.builders import OPERATOR, as_, meeting_id, proposal_in
+from tests.exchange_support import run
 from tests.test_web import app, csrf, login
 
 __all__ = ["app"]
@@ -236,3 +237,17 @@ def test_a_meeting_of_ones_own_organisation_is_refused_not_hidden_for_a_wrong_ro
     client = app.test_client()
     login(client, "prep")
     assert client.get(f"/meetings/{meeting_id(eva)}").status_code == 403
+
+
+def test_the_command_line_moves_an_item_by_the_same_rule(app: Flask, eva: Eva) -> None:
+    ids = [proposal_in(eva, "on_agenda") for _ in range(2)]
+    order = [i.proposal_id for i in agendas.agenda(eva, as_("sec"), meeting_id(eva)).items]
+    result = run(
+        eva, "meetings", "move", str(meeting_id(eva)), str(order[1]), "--up", "--as", "sec"
+    )
+    assert f"1. {order[1]}, 2. {order[0]}" in result.output
+    assert sorted(ids) == sorted(order)
+    refused = run(
+        eva, "meetings", "move", str(meeting_id(eva)), str(order[1]), "--up", "--as", "sec", code=7
+    )
+    assert "first on the agenda" in refused.output
