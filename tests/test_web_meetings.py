@@ -53,7 +53,7 @@ def test_the_secretary_picks_a_ready_proposal_from_the_list_and_it_goes_last(
 ) -> None:
     first = proposal_in(eva, "on_agenda")
     pid = proposal_in(eva, "signed_off")
-    busy = proposal_in(eva, "review")  # not ready: not offered
+    busy = proposal_in(eva, "assessment")  # still being prepared: not offered
     case_number = proposal_queries.show(eva, OPERATOR, pid).case_number
     client = app.test_client()
     login(client, "sec")

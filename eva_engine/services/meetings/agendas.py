@@ -25,7 +25,7 @@ from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import ProblemView
 from eva_engine.vocabulary import Publicity, TextKind, TextLanguage
 from eva_engine.workflow.context import AssessmentSnapshot
-from eva_engine.workflow.definition import WorkflowBundle
+from eva_engine.workflow.definition import State, WorkflowBundle
 
 
 class _Phases:
@@ -267,9 +267,16 @@ def agenda(eva: Eva, caller: Caller, meeting_id: int) -> AgendaView:
         )
 
 
+def placeable(state: State) -> bool:
+    """A state whose proposals the agenda's picker offers, read from the workflow: prepared
+    (no longer ``editable``: in review, awaiting sign-off) or ``phase: ready`` (signed off),
+    never decided nor final. An item not ready yet shows what it waits for on the agenda."""
+    return not state.editable and not state.final and not state.decided
+
+
 class Candidate(BaseModel):
     """A proposal the secretary may place on the agenda: of the meeting's body, on no agenda,
-    in a state whose phase (in its own workflow version) is ``ready``."""
+    in a ``placeable`` state of its own workflow version; ``ready``: signed off already."""
 
     proposal_id: int
     case_number: str
@@ -278,6 +285,7 @@ class Candidate(BaseModel):
     state_title_fi: str
     state_title_sv: str
     state_title_en: str
+    ready: bool
 
 
 class CandidatePage(BaseModel):
@@ -290,19 +298,19 @@ class CandidatePage(BaseModel):
 CANDIDATE_TEXT_LENGTH = 100  # the picker's filter: a case number or words of a title
 
 
-def ready_states(repos: Repositories) -> set[str]:
-    """Every state that is ``phase: ready`` in some published workflow version (one query)."""
+def placeable_states(repos: Repositories) -> set[str]:
+    """Every state ``placeable`` in some published workflow version (one query)."""
     states: set[str] = set()
     for record in repos.workflow_definitions():
         bundle = stored_bundle(repos, record.name, record.version)[0]
-        states.update(s.id for s in bundle.workflow.states if s.phase == "ready")
+        states.update(s.id for s in bundle.workflow.states if placeable(s))
     return states
 
 
 def candidates(
     eva: Eva, caller: Caller, meeting_id: int, *, text: str = "", after: str | None = None
 ) -> CandidatePage:
-    """One page (``paging.PAGE_SIZE``) of the proposals ready for this meeting's agenda, by
+    """One page (``paging.PAGE_SIZE``) of the proposals placeable on this meeting's agenda, by
     case number, whose case number or Finnish title holds ``text``: a fixed number of
     statements whatever the number of the organisation's proposals."""
     text = " ".join(text.split())[:CANDIDATE_TEXT_LENGTH]
@@ -320,7 +328,7 @@ def candidates(
             start = (case_number, paging.row_id(row))
         rows = repos.agenda_candidates(
             meeting.body_id,
-            ready_states(repos),
+            placeable_states(repos),
             text=text,
             after=start,
             limit=paging.PAGE_SIZE + 1,
@@ -330,7 +338,7 @@ def candidates(
         found = []
         for p in shown:
             state = phases.bundle(p.workflow_name, p.workflow_version).workflow.state(p.state)
-            if state.phase != "ready":  # the state's name is ready in another version only
+            if not placeable(state):  # the state's name is placeable in another version only
                 continue
             found.append(
                 Candidate(
@@ -341,6 +349,7 @@ def candidates(
                     state_title_fi=state.title.fi,
                     state_title_sv=state.title.sv,
                     state_title_en=state.title.en,
+                    ready=state.phase == "ready",
                 )
             )
         last = shown[-1] if shown else None
