@@ -178,7 +178,7 @@ def agenda(eva: Eva, caller: Caller, meeting_id: int) -> AgendaView:
             a.assignee_id for tasks in open_tasks.values() for a in tasks if a.assignee_id
         )
         phases = _Phases(repos)
-        items = []
+        items: list[AgendaItem] = []
         for proposal in proposals:
             bundle = phases.bundle(proposal.workflow_name, proposal.workflow_version)
             assessment = assessments.get(proposal.id)
