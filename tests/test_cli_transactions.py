@@ -109,6 +109,8 @@ def site(
             )
         ),
         "meeting": str(meeting_id(eva, "HYVLTK")),
+        # the last of two items on the meeting's agenda, to move up
+        "agenda_item": [str(proposal_in(eva, "on_agenda")) for _ in range(2)][-1],
         "hook": str(hook.id),
         "message": str(foreign.message),
         "token": str(foreign.token),
@@ -147,6 +149,7 @@ LINES = [
     ),
     Line("bodies create", W, (ORG, "LASK", "--name-fi", "Laskentajaosto", "--as", "admin")),
     Line("meetings create", W, (ORG, "KH", "--at", AT, "--as", "admin")),
+    Line("meetings move", W, ("{meeting}", "{agenda_item}", "--up", "--as", "sec")),
     Line("users create", W, ("laskettu", "--name", "Laskettu", "--org", ORG, "--as", "admin")),
     Line("users grant", W, ("kohde1", "expert", "--org", ORG, "--as", "admin")),
     Line("users revoke", W, ("kohde2", "expert", "--org", ORG, "--as", "admin")),

@@ -134,6 +134,8 @@ COMMANDS = [
     Command("bodies create", (OTHER_ORG, "UUSI", "--name-fi", "Uusi elin", "--as", "admin")),
     Command("meetings create", (OTHER_ORG, "KH", "--at", AT, "--as", "admin")),
     Command("meetings create", (OTHER_ORG, "KH", "--at", AT, "--as", "sec")),
+    Command("meetings move", ("{meeting}", "{proposal}", "--up", "--as", "sec")),
+    Command("meetings move", ("{meeting}", "{own_proposal}", "--down", "--as", "sec")),
     Command(
         "orgs create",
         (

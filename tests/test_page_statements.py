@@ -167,6 +167,14 @@ UI_PAGES = [
             ("proposals.index", "/proposals/?q=2026+HYVLTK&state=review", "prep"),
         )
     ),
+    # the agenda with its picker searched and on its next page (the candidates of the body)
+    tx.Page("meetings.agenda", "GET", lambda s: f"/meetings/{s.target.meeting}?q=testi", "sec"),
+    tx.Page(
+        "meetings.agenda",
+        "GET",
+        lambda s: f"/meetings/{s.target.meeting}?after={paging.cursor('agenda-candidates', 1, '')}",
+        "sec",
+    ),
 ]
 
 

@@ -96,6 +96,16 @@ ROUTES = [
         per_proposal=False,
         ok=(302,),
     ),
+    Route(
+        "meetings.move_item",
+        "POST",
+        lambda t, _secret: f"/meetings/{t.meeting}/items/{t.public}/move",
+        "sec",
+        refused="prep",
+        data={"direction": "up"},
+        per_proposal=False,
+        ok=(302,),
+    ),
     Route("audit.events", "GET", fixed("/audit/"), "aud", refused="prep", per_proposal=False),
     Route(
         "audit.verify",
@@ -332,6 +342,13 @@ CROSS = [
         _on("/meetings/{meeting}/items"),
         "sec",
         lambda f: {"proposal_id": str(f.proposal)},
+    ),
+    Cross(
+        "meetings.move_item",
+        "POST",
+        _on("/meetings/{meeting}/items/{proposal}/move"),
+        "sec",
+        lambda _f: {"direction": "up"},
     ),
     Cross(
         "proposals.fire",

@@ -21,6 +21,7 @@ from eva_engine.services import definitions
 from eva_engine.services.assessment import documents, screening
 from eva_engine.services.history import trail
 from eva_engine.services.installation import schema
+from eva_engine.services.meetings import commands as agenda_commands
 from eva_engine.services.people import accounts, organisations, users
 from eva_engine.services.proposals import commands as proposal_commands
 from eva_engine.services.proposals import queries as proposal_queries
@@ -176,6 +177,32 @@ def meetings_create(
             ),
         )
         emit(view, lambda: click.echo(f"Meeting {view.id} of {view.body} at {view.starts_at}."))
+
+
+@meetings.command("move")
+@click.argument("meeting_id", type=ID)
+@click.argument("proposal_id", type=ID)
+@click.option(
+    "--up/--down", "up", required=True, help="Move the item one place up or down the agenda."
+)
+@as_user
+def meetings_move(meeting_id: int, proposal_id: int, up: bool, username: str | None) -> None:
+    """Move an item of a meeting's agenda one place up or down; with --as, the body's
+    secretary."""
+    with reported():
+        order = agenda_commands.move(
+            engine(),
+            caller(username),
+            agenda_commands.MoveAgendaItem(
+                meeting_id=meeting_id, proposal_id=proposal_id, direction="up" if up else "down"
+            ),
+        )
+        emit(
+            {"meeting_id": meeting_id, "order": order},
+            lambda: click.echo(
+                f"Meeting {meeting_id}: " + ", ".join(f"{n}. {p}" for n, p in enumerate(order, 1))
+            ),
+        )
 
 
 # users ------------------------------------------------------------------------------------------

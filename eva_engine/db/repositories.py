@@ -467,6 +467,18 @@ class Repositories:
             )
         ).all()
 
+    def workflow_definitions(self) -> Sequence[PublishedDefinition]:
+        """Every published workflow version in one query, kept for ``definition`` too."""
+        cache = unit_cache(self.session)
+        found = self.session.scalars(
+            select(PublishedDefinition)
+            .where(PublishedDefinition.kind == "workflow")
+            .order_by(PublishedDefinition.name, PublishedDefinition.version)
+        ).all()
+        for record in found:
+            cache.definitions.setdefault((record.name, record.version), record)
+        return found
+
     def proposal_counts_by_version(self) -> dict[tuple[str, int], int]:
         rows = self.session.execute(
             select(Proposal.workflow_name, Proposal.workflow_version, func.count()).group_by(
@@ -649,6 +661,57 @@ class Repositories:
             select(Proposal)
             .where(Proposal.meeting_id == meeting_id)
             .order_by(Proposal.agenda_position.is_(None), Proposal.agenda_position, Proposal.id)
+        ).all()
+
+    def lock_meeting_items(self, meeting_id: int) -> Sequence[Proposal]:
+        """The meeting's items, locked in id order (the order every writer of an agenda's order
+        takes them in), read again: a reorder changes the positions of several proposals."""
+        self._expire_aggregates()
+        return self.session.scalars(
+            select(Proposal)
+            .where(Proposal.meeting_id == meeting_id)
+            .order_by(Proposal.id)
+            .with_for_update(key_share=True)
+            .execution_options(populate_existing=True)
+        ).all()
+
+    def last_agenda_position(self, meeting_id: int) -> int:
+        current = self.session.scalar(
+            select(func.max(Proposal.agenda_position)).where(Proposal.meeting_id == meeting_id)
+        )
+        return int(current or 0)
+
+    def agenda_candidates(
+        self,
+        body_id: int,
+        states: Iterable[str],
+        *,
+        text: str = "",
+        after: tuple[str, int] | None = None,
+        limit: int = 26,
+    ) -> Sequence[Proposal]:
+        """Proposals of the body on no agenda, in one of ``states``, by case number (then id),
+        whose case number or title holds ``text``; a page of ``limit`` after the (case number,
+        id) ``after``."""
+        query = select(Proposal).where(
+            Proposal.body_id == body_id,
+            Proposal.meeting_id.is_(None),
+            Proposal.state.in_(sorted(set(states))),
+        )
+        if text:
+            quoted = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = f"%{quoted}%"
+            query = query.where(
+                func.lower(Proposal.case_number).like(pattern, escape="\\")
+                | func.lower(Proposal.title_fi).like(pattern, escape="\\")
+            )
+        if after is not None:
+            query = query.where(
+                (Proposal.case_number > after[0])
+                | ((Proposal.case_number == after[0]) & (Proposal.id > after[1]))
+            )
+        return self.session.scalars(
+            query.order_by(Proposal.case_number, Proposal.id).limit(limit)
         ).all()
 
     def meetings_of_bodies(self, body_ids: Sequence[int]) -> Sequence[Meeting]:

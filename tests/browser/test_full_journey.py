@@ -256,8 +256,11 @@ def test_a_proposal_is_prepared_reviewed_signed_off_decided_and_audited_in_the_b
     enter("sihteeri")
     open_hyvltk_agenda(page, t)
     agenda = page.url
-    page.locator("#proposal_id").fill(str(proposal_id))
-    page.get_by_role("button", name=t("Add"), exact=True).click()
+    page.locator("#q").fill(case_number)  # the picker: proposals of the body, searched
+    page.get_by_role("button", name=t("Search"), exact=True).click()
+    check_accessibility(page)
+    add = t("Add %(case_number)s to the agenda") % {"case_number": case_number}
+    page.get_by_role("button", name=add, exact=True).click()
     expect(page).to_have_url(agenda)
     expect(page.locator(".notice.success")).to_have_text(t("The proposal was added to the agenda."))
     row = agenda_row(page, case_number)

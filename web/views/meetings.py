@@ -1,4 +1,5 @@
-"""The secretary's meetings: every agenda item's completeness, and the summaries to print."""
+"""The secretary's meetings: the agenda (its order, each item's completeness and who holds it),
+the proposals ready to be placed on it, and the assessment summaries printed as appendices."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from eva_engine.errors import InvalidInput, NotFound
+from eva_engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from eva_engine.rendering.summary import summary_fragment
+from eva_engine.services.access import no_meeting
+from eva_engine.services.exchange import summaries as summary_queries
 from eva_engine.services.fields import parse_int
 from eva_engine.services.meetings import agendas
-from eva_engine.services.proposals import commands as proposal_commands
-from web.i18n import error_message, problem_text
+from eva_engine.services.meetings import commands as agenda_commands
+from eva_engine.services.meetings.agendas import CandidatePage
+from web.i18n import current_language, error_message, problem_text
 from web.runtime import caller, eva
 
 bp = Blueprint("meetings", __name__, url_prefix="/meetings")
@@ -26,38 +31,95 @@ def index() -> str:
 @bp.get("/<int:meeting_id>")
 @login_required
 def agenda(meeting_id: int) -> str:
-    return render_template("agenda.html", agenda=agendas.agenda(eva(), caller(), meeting_id))
+    view = agendas.agenda(eva(), caller(), meeting_id)
+    picked: CandidatePage | None
+    try:
+        picked = agendas.candidates(
+            eva(),
+            caller(),
+            meeting_id,
+            text=request.args.get("q", ""),
+            after=request.args.get("after") or None,
+        )
+    except PermissionDenied:  # a presenter or an auditor reads the agenda, never changes it
+        picked = None
+    return render_template("agenda.html", agenda=view, picked=picked)
+
+
+def _back(meeting_id: int) -> Response:
+    return redirect(url_for("meetings.agenda", meeting_id=meeting_id))
+
+
+def _refused(exc: InvalidInput | Conflict) -> None:
+    problems = getattr(exc, "problems", [])
+    flash(" ".join(problem_text(p) for p in problems) or error_message(exc), "error")
 
 
 @bp.post("/<int:meeting_id>/items")
 @login_required
 def add_item(meeting_id: int) -> Response:
-    """Schedule a proposal (by its id) for this meeting."""
-    agendas.agenda(eva(), caller(), meeting_id)  # the meeting exists and is the caller's
-    proposal_id = request.form.get("proposal_id", "").strip()
-    position = request.form.get("position", "").strip()
-    number, place = parse_int(proposal_id), parse_int(position)  # ASCII digits only
-    if number is None or (position and place is None):
-        flash(_("Give the proposal's number (and a position as a whole number)."), "error")
-        return redirect(url_for("meetings.agenda", meeting_id=meeting_id))
+    """Place the proposal whose "Add to agenda" button was pressed last on the agenda."""
+    number = parse_int(request.form.get("proposal_id", "").strip())  # ASCII digits only
+    if number is None or number < 1:
+        flash(_("Choose a proposal from the list of proposals ready for the agenda."), "error")
+        return _back(meeting_id)
     try:
-        proposal_commands.schedule(
+        agenda_commands.place(
             eva(),
             caller(),
-            proposal_commands.ScheduleProposal(
-                proposal_id=number, meeting_id=meeting_id, agenda_position=place
-            ),
+            agenda_commands.PlaceOnAgenda(meeting_id=meeting_id, proposal_id=number),
         )
-    except NotFound:
-        flash(_("There is no proposal %(id)s that you could add.", id=proposal_id), "error")
-    except InvalidInput as exc:
-        flash(" ".join(problem_text(p) for p in exc.problems) or error_message(exc), "error")
+    except NotFound as exc:
+        if exc.text is not None and exc.text.template == no_meeting(meeting_id).template:
+            raise  # another organisation's meeting, or none: not found
+        flash(_("That proposal cannot be added: choose one from the list."), "error")
+    except (InvalidInput, Conflict) as exc:
+        _refused(exc)
     else:
         flash(_("The proposal was added to the agenda."), "success")
-    return redirect(url_for("meetings.agenda", meeting_id=meeting_id))
+    return _back(meeting_id)
+
+
+@bp.post("/<int:meeting_id>/items/<int:proposal_id>/move")
+@login_required
+def move_item(meeting_id: int, proposal_id: int) -> Response:
+    """Move an item one place up or down (buttons: no script needed)."""
+    direction = request.form.get("direction", "")
+    if direction not in ("up", "down"):
+        flash(_("Choose whether to move the item up or down."), "error")
+        return _back(meeting_id)
+    try:
+        agenda_commands.move(
+            eva(),
+            caller(),
+            agenda_commands.MoveAgendaItem(
+                meeting_id=meeting_id,
+                proposal_id=proposal_id,
+                direction="up" if direction == "up" else "down",
+            ),
+        )
+    except NotFound as exc:
+        if exc.text is not None and exc.text.template == no_meeting(meeting_id).template:
+            raise
+        flash(_("That proposal is not on this agenda."), "error")
+    except (InvalidInput, Conflict) as exc:
+        _refused(exc)
+    else:
+        flash(_("The agenda's order was changed."), "success")
+    return _back(meeting_id)
 
 
 @bp.get("/<int:meeting_id>/summaries")
 @login_required
 def summaries(meeting_id: int) -> str:
-    return render_template("summaries.html", agenda=agendas.agenda(eva(), caller(), meeting_id))
+    """The agenda's assessment summaries as numbered appendices (Liite 1, 2, …) in agenda
+    order, on one page to print."""
+    view = agendas.agenda(eva(), caller(), meeting_id)
+    appendices = summary_queries.summaries_of(
+        eva(), caller(), [item.proposal_id for item in view.items]
+    )
+    language = current_language()
+    articles = [summary_fragment(s, language) for s in appendices]
+    return render_template(
+        "summaries.html", agenda=view, appendices=list(zip(view.items, articles, strict=True))
+    )

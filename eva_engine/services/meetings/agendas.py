@@ -8,9 +8,11 @@ from pydantic import BaseModel, Field
 
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import N_, NotFound, PermissionDenied, Problem, Text
+from eva_engine.services import paging
 from eva_engine.services.access import (
     KEEP_MEETINGS,
     READ_AGENDA,
+    SCHEDULE,
     actor_for,
     no_meeting,
     no_proposal,
@@ -23,7 +25,7 @@ from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import ProblemView
 from eva_engine.vocabulary import Publicity, TextKind, TextLanguage
 from eva_engine.workflow.context import AssessmentSnapshot
-from eva_engine.workflow.definition import WorkflowBundle
+from eva_engine.workflow.definition import State, WorkflowBundle
 
 
 class _Phases:
@@ -46,10 +48,16 @@ class _Phases:
 
 
 class Holder(BaseModel):
-    """Who has the item now: a named user, or a queue of roles."""
+    """Who has the item now: a named user (their username and full name), or a queue of
+    roles; and the open task (its kind and title in the item's workflow)."""
 
     user: str | None
+    name: str | None = None
     roles: list[str]
+    task: str = ""
+    task_title_fi: str = ""
+    task_title_sv: str = ""
+    task_title_en: str = ""
 
 
 class AgendaText(BaseModel):
@@ -61,6 +69,7 @@ class AgendaText(BaseModel):
 
 
 class AgendaItem(BaseModel):
+    number: int = Field(description="the item's number on the agenda, from 1, in agenda order")
     proposal_id: int
     case_number: str
     title_fi: str
@@ -72,6 +81,8 @@ class AgendaItem(BaseModel):
     section: str | None
     position: int | None
     complete: bool
+    areas_complete: int = 0
+    areas_total: int = 0
     blocking: list[ProblemView]
     held_by: list[Holder]
     summary: str | None
@@ -167,12 +178,12 @@ def agenda(eva: Eva, caller: Caller, meeting_id: int) -> AgendaView:
             a.assignee_id for tasks in open_tasks.values() for a in tasks if a.assignee_id
         )
         phases = _Phases(repos)
-        items = []
+        items: list[AgendaItem] = []
         for proposal in proposals:
             bundle = phases.bundle(proposal.workflow_name, proposal.workflow_version)
             assessment = assessments.get(proposal.id)
             snap = snapshots[assessment.id] if assessment else AssessmentSnapshot()
-            _, missing = completeness(bundle, snap)
+            progress, missing = completeness(bundle, snap)
             title = bundle.workflow.state(proposal.state).title
             complete = phases.ready(
                 proposal.workflow_name, proposal.workflow_version, proposal.state
@@ -202,12 +213,25 @@ def agenda(eva: Eva, caller: Caller, meeting_id: int) -> AgendaView:
                 if proposal.section_number
                 else None
             )
+            kinds = {k.id: k.title for k in bundle.workflow.task_kinds}
             held_by = []
             for a in open_tasks[proposal.id]:
                 named = assignees.get(a.assignee_id) if a.assignee_id else None
-                held_by.append(Holder(user=named.username if named else None, roles=a.roles))
+                task = kinds.get(a.kind)
+                held_by.append(
+                    Holder(
+                        user=named.username if named else None,
+                        name=(named.full_name or named.username) if named else None,
+                        roles=a.roles,
+                        task=a.kind,
+                        task_title_fi=task.fi if task else a.kind,
+                        task_title_sv=task.sv if task else a.kind,
+                        task_title_en=task.en if task else a.kind,
+                    )
+                )
             items.append(
                 AgendaItem(
+                    number=len(items) + 1,
                     proposal_id=proposal.id,
                     case_number=proposal.case_number,
                     title_fi=proposal.title_fi,
@@ -219,6 +243,8 @@ def agenda(eva: Eva, caller: Caller, meeting_id: int) -> AgendaView:
                     section=section,
                     position=proposal.agenda_position,
                     complete=complete and not missing,
+                    areas_complete=sum(a.complete >= a.required for a in progress),
+                    areas_total=len(progress),
                     blocking=blocking,
                     held_by=held_by,
                     summary=assessment.summary if assessment else None,
@@ -238,4 +264,102 @@ def agenda(eva: Eva, caller: Caller, meeting_id: int) -> AgendaView:
                 incomplete=sum(not i.complete for i in items),
             ),
             items=items,
+        )
+
+
+def placeable(state: State) -> bool:
+    """A state whose proposals the agenda's picker offers, read from the workflow: prepared
+    (no longer ``editable``: in review, awaiting sign-off) or ``phase: ready`` (signed off),
+    never decided nor final. An item not ready yet shows what it waits for on the agenda."""
+    return not state.editable and not state.final and not state.decided
+
+
+class Candidate(BaseModel):
+    """A proposal the secretary may place on the agenda: of the meeting's body, on no agenda,
+    in a ``placeable`` state of its own workflow version; ``ready``: signed off already."""
+
+    proposal_id: int
+    case_number: str
+    title_fi: str
+    title_sv: str | None
+    state_title_fi: str
+    state_title_sv: str
+    state_title_en: str
+    ready: bool
+
+
+class CandidatePage(BaseModel):
+    meeting_id: int
+    text: str
+    candidates: list[Candidate]
+    next_cursor: str | None
+
+
+CANDIDATE_TEXT_LENGTH = 100  # the picker's filter: a case number or words of a title
+
+
+def placeable_states(repos: Repositories) -> set[str]:
+    """Every state ``placeable`` in some published workflow version (one query)."""
+    states: set[str] = set()
+    for record in repos.workflow_definitions():
+        bundle = stored_bundle(repos, record.name, record.version)[0]
+        states.update(s.id for s in bundle.workflow.states if placeable(s))
+    return states
+
+
+def candidates(
+    eva: Eva, caller: Caller, meeting_id: int, *, text: str = "", after: str | None = None
+) -> CandidatePage:
+    """One page (``paging.PAGE_SIZE``) of the proposals placeable on this meeting's agenda, by
+    case number, whose case number or Finnish title holds ``text``: a fixed number of
+    statements whatever the number of the organisation's proposals."""
+    text = " ".join(text.split())[:CANDIDATE_TEXT_LENGTH]
+    with eva.reading() as uow:
+        repos = uow.repos
+        _, maybe_user = actor_for(repos, caller)
+        user = require_named_user(maybe_user, "an agenda")
+        meeting = repos.meeting(meeting_id) if 0 < meeting_id < 2**63 else None
+        if meeting is None or not repos.holds_any_role(user.id, meeting.organisation_id):
+            raise NotFound(no_meeting(meeting_id))
+        require(repos, user, meeting.organisation_id, meeting.body_id, SCHEDULE)
+        start = None
+        if after:
+            row, case_number = paging.parts("agenda-candidates", after, 2)
+            start = (case_number, paging.row_id(row))
+        rows = repos.agenda_candidates(
+            meeting.body_id,
+            placeable_states(repos),
+            text=text,
+            after=start,
+            limit=paging.PAGE_SIZE + 1,
+        )
+        shown = rows[: paging.PAGE_SIZE]
+        phases = _Phases(repos)
+        found = []
+        for p in shown:
+            state = phases.bundle(p.workflow_name, p.workflow_version).workflow.state(p.state)
+            if not placeable(state):  # the state's name is placeable in another version only
+                continue
+            found.append(
+                Candidate(
+                    proposal_id=p.id,
+                    case_number=p.case_number,
+                    title_fi=p.title_fi,
+                    title_sv=p.title_sv,
+                    state_title_fi=state.title.fi,
+                    state_title_sv=state.title.sv,
+                    state_title_en=state.title.en,
+                    ready=state.phase == "ready",
+                )
+            )
+        last = shown[-1] if shown else None
+        return CandidatePage(
+            meeting_id=meeting.id,
+            text=text,
+            candidates=found,
+            next_cursor=(
+                paging.cursor("agenda-candidates", last.id, last.case_number)
+                if last is not None and len(rows) > paging.PAGE_SIZE
+                else None
+            ),
         )

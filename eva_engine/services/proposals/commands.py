@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import Field, ValidationInfo, field_validator
 
 from eva_engine.db.repositories import Repositories
+from eva_engine.db.unit_of_work import UnitOfWork
 from eva_engine.errors import N_, InvalidInput, NotFound, Problem, Text
 from eva_engine.models import Assessment, Assignment, Body, Organisation, Proposal, User, utcnow
 from eva_engine.services.access import (
@@ -103,7 +104,9 @@ def duplicate_case_number(
 class ScheduleProposal(Command):
     proposal_id: Id
     meeting_id: Id
-    agenda_position: AgendaPosition | None = None
+    agenda_position: AgendaPosition | None = Field(
+        default=None, description="the place on the agenda; default: after its last item"
+    )
     section_number: SectionNumber | None = Field(default=None, description="§; default: next free")
     expected_version: Version | None = None
 
@@ -235,28 +238,35 @@ def _user_with_role(
 def schedule(eva: Eva, caller: Caller, cmd: ScheduleProposal) -> ProposalView:
     """Put the proposal on a meeting (the agenda position is the order within that meeting)."""
     with eva.uow() as uow:
-        repos = uow.repos
-        uow.audit.actor, user = actor_for(repos, caller)
-        proposal = load_proposal(repos, cmd.proposal_id, user, for_update=True)
-        uow.check_version(proposal, cmd.expected_version)
-        uow.audit.role = require(repos, user, proposal.organisation_id, proposal.body_id, SCHEDULE)
-        meeting = repos.meeting(cmd.meeting_id) if 0 < cmd.meeting_id < 2**63 else None
-        if meeting is None or meeting.organisation_id != proposal.organisation_id:
-            raise NotFound(no_meeting(cmd.meeting_id))  # another organisation's: unknown
-        if meeting.body_id != proposal.body_id:
-            wrong = Text(
-                N_("That meeting is not a meeting of the proposal's body: choose another.")
-            )
-            raise InvalidInput(wrong, [Problem.of("meeting_id", wrong)])
-        bundle, _ = stored_bundle(repos, proposal.workflow_name, proposal.workflow_version)
-        current = bundle.workflow.state(proposal.state)
-        if current.final or current.decided:
-            wrong = Text(N_("A decided or closed proposal cannot be put on a meeting's agenda."))
-            raise InvalidInput(wrong, [Problem.of("state", wrong)])
-        proposal.meeting_id = meeting.id
+        return schedule_in(uow, caller, cmd)
+
+
+def schedule_in(uow: UnitOfWork, caller: Caller, cmd: ScheduleProposal) -> ProposalView:
+    """``schedule`` within a unit of work already open (committed here)."""
+    repos = uow.repos
+    uow.audit.actor, user = actor_for(repos, caller)
+    proposal = load_proposal(repos, cmd.proposal_id, user, for_update=True)
+    uow.check_version(proposal, cmd.expected_version)
+    uow.audit.role = require(repos, user, proposal.organisation_id, proposal.body_id, SCHEDULE)
+    meeting = repos.meeting(cmd.meeting_id) if 0 < cmd.meeting_id < 2**63 else None
+    if meeting is None or meeting.organisation_id != proposal.organisation_id:
+        raise NotFound(no_meeting(cmd.meeting_id))  # another organisation's: unknown
+    if meeting.body_id != proposal.body_id:
+        wrong = Text(N_("That meeting is not a meeting of the proposal's body: choose another."))
+        raise InvalidInput(wrong, [Problem.of("meeting_id", wrong)])
+    bundle, _ = stored_bundle(repos, proposal.workflow_name, proposal.workflow_version)
+    current = bundle.workflow.state(proposal.state)
+    if current.final or current.decided:
+        wrong = Text(N_("A decided or closed proposal cannot be put on a meeting's agenda."))
+        raise InvalidInput(wrong, [Problem.of("state", wrong)])
+    if cmd.agenda_position is not None:
         proposal.agenda_position = cmd.agenda_position
-        if cmd.section_number is not None:
-            proposal.section_year = meeting.starts_at.year
-            proposal.section_number = cmd.section_number
-        uow.commit()
-        return proposal_view(repos, proposal, user)
+    elif proposal.meeting_id != meeting.id or proposal.agenda_position is None:
+        # Without a position the item goes last, so that the agenda's order is stored.
+        proposal.agenda_position = repos.last_agenda_position(meeting.id) + 1
+    proposal.meeting_id = meeting.id
+    if cmd.section_number is not None:
+        proposal.section_year = meeting.starts_at.year
+        proposal.section_number = cmd.section_number
+    uow.commit()
+    return proposal_view(repos, proposal, user)
