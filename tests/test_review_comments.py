@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 
 from eva_engine.errors import InvalidInput, NotFound, PermissionDenied
 from eva_engine.services.comments import commands, queries
@@ -19,8 +21,9 @@ from tests.builders import OPERATOR, as_, build_foreign, proposal_in, required_q
 from tests.comment_support import foreign_comment
 from tests.conftest import World
 from tests.exchange_support import run, run_json
+from tests.test_web import app, csrf, login
 
-__all__ = ["api_app", "api_as"]
+__all__ = ["api_app", "api_as", "app"]
 
 pytestmark = pytest.mark.postgres
 
@@ -195,3 +198,57 @@ def test_the_command_line_comments_replies_resolves_and_lists(eva: Eva, world: W
     assert mine["total"] == 1
     run(eva, "comments", "resolve", cid, "--as", "prep")
     assert run_json(eva, "comments", "list", "--as", "prep")["total"] == 0
+
+
+# the pages ---------------------------------------------------------------------------------
+def _client(app: Flask, username: str) -> tuple[FlaskClient, str]:
+    client = app.test_client()
+    login(client, username)
+    return client, csrf(client.get("/").get_data(as_text=True))
+
+
+def test_the_pages_comment_reply_resolve_and_my_work_counts(
+    app: Flask, eva: Eva, world: World
+) -> None:
+    pid = proposal_in(eva, "review")
+    area, question = _question(eva)
+    page = f"/proposals/{pid}"
+    sec, token = _client(app, "sec")
+    assert "Kommentoi koko arviointia" in sec.get(page).get_data(as_text=True) or (
+        'name="target_kind" value="assessment"' in sec.get(page).get_data(as_text=True)
+    )
+    made = sec.post(
+        f"/proposals/{pid}/comments",
+        data={
+            "csrf_token": token,
+            "text": "Lähde puuttuu.",
+            "target_kind": "question",
+            "target_key": question,
+            "back": f"/proposals/{pid}/areas/{area}",
+        },
+    )
+    assert made.status_code == 302
+    assert made.location.endswith(f"/proposals/{pid}/areas/{area}")
+    area_page = sec.get(made.location).get_data(as_text=True)
+    assert "Lähde puuttuu." in area_page
+    refused = sec.post(f"/proposals/{pid}/comments", data={"csrf_token": token, "text": ""})
+    assert refused.status_code == 302
+    prep, prep_token = _client(app, "prep")
+    shown = prep.get(page).get_data(as_text=True)
+    assert "Lähde puuttuu." in shown
+    assert 'name="target_kind"' not in shown  # the preparer gets no comment form
+    work = prep.get("/").get_data(as_text=True)
+    assert "Lähde puuttuu." in work
+    cid = queries.proposal_comments(eva, as_("prep"), pid).groups[0].comments[0].id
+    replied = prep.post(
+        f"/proposals/{pid}/comments/{cid}/reply", data={"csrf_token": prep_token, "text": "Ok."}
+    )
+    assert replied.status_code == 302
+    resolved = prep.post(
+        f"/proposals/{pid}/comments/{cid}/resolve", data={"csrf_token": prep_token}
+    )
+    assert resolved.status_code == 302
+    assert "Lähde puuttuu." not in prep.get("/").get_data(as_text=True)
+    aud, _ = _client(app, "aud")
+    read = aud.get(page).get_data(as_text=True)
+    assert "Ok." in read and "/resolve" not in read  # read only for others

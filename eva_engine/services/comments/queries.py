@@ -71,6 +71,13 @@ class ProposalComments(BaseModel):
     can_comment: bool  # a reviewer of the proposal who is not its preparer
     can_answer: bool  # the preparer or a reviewer: reply and resolve
 
+    def about(self, kind: str, key: str | None = None) -> list[CommentView]:
+        """The comments about one target (for the page that shows that target)."""
+        return next(
+            (g.comments for g in self.groups if g.target_kind == kind and g.target_key == key),
+            [],
+        )
+
 
 class OpenCommentItem(BaseModel):
     """An open comment on a proposal the person prepares: for My work."""
@@ -229,16 +236,19 @@ def build(repos: Repositories, user: User | None, proposal: Proposal) -> Proposa
     )
 
 
-def proposal_comments(eva: Eva, caller: Caller, proposal_id: int) -> ProposalComments:
+def proposal_comments(
+    eva: Eva, caller: Caller, proposal_id: int, *, log: bool = True
+) -> ProposalComments:
     """The review comments of a proposal. Anyone who may see the proposal reads them (another
     organisation's proposal is not found); reading a non-public proposal's comments is
-    recorded as a disclosure."""
+    recorded as a disclosure (``log=False``: by the page that shows them, which records its own
+    reading)."""
     with eva.reading() as uow:
         repos = uow.repos
         uow.audit.actor, user = actor_for(repos, caller)
         proposal = load_proposal(repos, proposal_id, user)
         result = build(repos, user, proposal)
-        if log_disclosure(uow.audit, proposal, "proposal.read"):
+        if log and log_disclosure(uow.audit, proposal, "proposal.read"):
             uow.commit()
         return result
 
