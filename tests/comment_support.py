@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from eva_engine.db.audit import Actor
 from eva_engine.models import ReviewComment
-from eva_engine.vocabulary import CommentStatus, CommentTarget
 from eva_engine.services.runtime import Eva
+from eva_engine.vocabulary import CommentStatus, CommentTarget
 from tests.builders import Foreign
 
 

@@ -44,9 +44,9 @@ from tests.builders import (
     required_questions,
     state_of,
 )
+from tests.comment_support import foreign_comment
 from tests.conftest import World
 from tests.exchange_support import run, sample
-from tests.comment_support import foreign_comment
 from tests.follow_up_support import foreign_follow_up
 from web import cli as program
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from pydantic import ValidationError
 
 from eva_engine.errors import InvalidInput, NotFound, PermissionDenied
 from eva_engine.services.comments import commands, queries
@@ -16,14 +17,13 @@ from eva_engine.services.history import trail
 from eva_engine.services.runtime import Eva
 from eva_engine.services.steps import transitions
 from eva_engine.vocabulary import CommentStatus, CommentTarget, ScreeningOutcome
-from tests.api_support import Api, api_app, api_as, problem
 from tests.builders import OPERATOR, as_, build_foreign, proposal_in, required_questions, state_of
 from tests.comment_support import foreign_comment
 from tests.conftest import World
 from tests.exchange_support import run, run_json
 from tests.test_web import app, csrf, login
 
-__all__ = ["api_app", "api_as", "app"]
+__all__ = ["app"]
 
 pytestmark = pytest.mark.postgres
 
@@ -63,7 +63,8 @@ def test_a_reviewer_comments_and_the_preparer_replies_and_resolves(eva: Eva, wor
     ]
     assert listed.groups[0].comments[0].id == whole.id
     assert listed.groups[1].comments[0].author == "Expert"
-    assert not listed.can_comment and not listed.can_answer  # the auditor only reads
+    assert not listed.can_comment
+    assert not listed.can_answer
     with pytest.raises(InvalidInput):
         commands.resolve(eva, as_("sec"), commands.ResolveComment(comment_id=on_question.id))
     commands.resolve(eva, as_("sec"), commands.ResolveComment(comment_id=on_area.id))
@@ -80,7 +81,8 @@ def test_the_preparer_cannot_comment_as_reviewer(eva: Eva, world: World) -> None
     with pytest.raises(PermissionDenied):  # a preparer without the review role
         _comment(eva, pid, "prep")
     view = queries.proposal_comments(eva, as_("prep_expert"), pid)
-    assert not view.can_comment and view.can_answer
+    assert not view.can_comment
+    assert view.can_answer
     assert queries.proposal_comments(eva, as_("sec"), pid).can_comment
     with pytest.raises(PermissionDenied):  # a comment is always a named person's
         commands.add_comment(eva, OPERATOR, commands.AddComment(proposal_id=pid, text="x"))
@@ -134,38 +136,10 @@ def test_another_organisations_comments_are_not_found(eva: Eva, world: World) ->
 
 def test_the_text_limit_is_the_fields(eva: Eva, world: World) -> None:
     pid = proposal_in(eva, "review")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValidationError):
         commands.AddComment(proposal_id=pid, text="x" * 10_001)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValidationError):
         commands.AddComment(proposal_id=pid, text="   ")
-
-
-# the API -----------------------------------------------------------------------------------
-def test_the_api_lists_comments_replies_and_resolves(api_as: Any, eva: Eva, world: World) -> None:
-    pid = proposal_in(eva, "review")
-    _, question = _question(eva)
-    sec: Api = api_as("sec")
-    made = sec.post(
-        f"/proposals/{pid}/comments",
-        {"target_kind": "question", "target_key": question, "text": "Lähde puuttuu."},
-    )
-    assert made.status_code == 201, made.get_data(as_text=True)
-    cid = made.get_json()["id"]
-    prep: Api = api_as("prep")
-    problem(prep.post(f"/proposals/{pid}/comments", {"text": "Oma kommentti"}), 403)
-    problem(sec.post(f"/proposals/{pid}/comments", {"text": ""}), 422)
-    replied = prep.post(f"/comments/{cid}/replies", {"text": "Lisäsin lähteen."})
-    assert replied.status_code == 201
-    assert replied.get_json()["replies"][0]["text"] == "Lisäsin lähteen."
-    resolved = prep.post(f"/comments/{cid}/resolve")
-    assert resolved.status_code == 200, resolved.get_data(as_text=True)
-    assert resolved.get_json()["status"] == "resolved"
-    listed = api_as("aud").get(f"/proposals/{pid}/comments").get_json()
-    assert (listed["open"], listed["total"]) == (0, 1)
-    assert listed["groups"][0]["target_key"] == question
-    paths = sec.get("/openapi.json").get_json()["paths"]
-    assert "/api/v1/proposals/{proposal_id}/comments" in paths
-    assert "/api/v1/comments/{comment_id}/resolve" in paths
 
 
 # the command line --------------------------------------------------------------------------
@@ -251,4 +225,5 @@ def test_the_pages_comment_reply_resolve_and_my_work_counts(
     assert "Lähde puuttuu." not in prep.get("/").get_data(as_text=True)
     aud, _ = _client(app, "aud")
     read = aud.get(page).get_data(as_text=True)
-    assert "Ok." in read and "/resolve" not in read  # read only for others
+    assert "Ok." in read
+    assert "/resolve" not in read
