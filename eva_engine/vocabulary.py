@@ -172,3 +172,17 @@ class TextLanguage(StrEnum):
 
     FI = "fi"
     SV = "sv"
+
+
+class CommentTarget(StrEnum):
+    """What a reviewer's comment is about: one question, one impact area or the whole
+    assessment."""
+
+    QUESTION = "question"
+    AREA = "area"
+    ASSESSMENT = "assessment"
+
+
+class CommentStatus(StrEnum):
+    OPEN = "open"  # avoin
+    RESOLVED = "resolved"  # ratkaistu

@@ -117,6 +117,7 @@ class Foreign:
     message: int  # a dead letter of muualla (outsider has no email address)
     admin: str = "muu_admin"  # muualla's administrator
     follow_up: int = 0  # a follow-up of the proposal, where a test adds one (follow_up_support)
+    comment: int = 0  # a review comment on the proposal, where a test adds one (comment_support)
 
 
 def build_foreign(eva: Eva) -> Foreign:

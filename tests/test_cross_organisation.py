@@ -44,6 +44,7 @@ from tests.builders import (
     required_questions,
     state_of,
 )
+from tests.comment_support import foreign_comment
 from tests.conftest import World
 from tests.exchange_support import run, sample
 from tests.follow_up_support import foreign_follow_up
@@ -75,7 +76,8 @@ def changed(before: dict[str, list[str]], after: dict[str, list[str]]) -> list[s
 @pytest.fixture
 def foreign(eva: Eva, world: World) -> Foreign:
     found = build_foreign(eva)
-    return replace(found, follow_up=foreign_follow_up(eva, found))
+    found = replace(found, follow_up=foreign_follow_up(eva, found))
+    return replace(found, comment=foreign_comment(eva, found))
 
 
 # the command line ------------------------------------------------------------------------------
@@ -208,6 +210,10 @@ COMMANDS = [
         ),
     ),
     Command("follow-up waive", ("{follow_up}", "--reason", "x", "--as", "admin")),
+    Command("comments list", ("{proposal}", "--as", "sec")),
+    Command("comments add", ("{proposal}", "--text", "x", "--as", "sec")),
+    Command("comments reply", ("{comment}", "--text", "x", "--as", "sec")),
+    Command("comments resolve", ("{comment}", "--as", "sec")),
     Command("report", ("--period", "2026", "--org", OTHER_ORG, "--out", "-", "--as", "aud")),
     Command(
         "report", ("--period", "2026", "--org", OTHER_ORG, "--public", "--out", "-", "--as", "prep")
@@ -251,6 +257,7 @@ def values(eva: Eva, foreign: Foreign, tmp_path: Path) -> dict[str, str]:
         "cases": str(sample("cases-good.csv")),
         "own_proposal": str(proposal_in(eva, "reviewed")),
         "follow_up": str(foreign.follow_up),
+        "comment": str(foreign.comment),
     }
 
 
@@ -518,6 +525,12 @@ OPERATIONS = [
     Operation(
         "waive_follow_up", "POST", "/follow-ups/{follow_up}/waive", lambda _e: {"reason": "x"}
     ),
+    Operation("proposal_comments", "GET", P + "/comments", user="sec"),
+    Operation("add_comment", "POST", P + "/comments", lambda _e: {"text": "x"}, user="sec"),
+    Operation(
+        "reply_to_comment", "POST", "/comments/{comment}/replies", lambda _e: {"text": "x"}, "sec"
+    ),
+    Operation("resolve_comment", "POST", "/comments/{comment}/resolve", user="sec"),
     # testila's secretary hands testila's task to muualla's user: refused, nothing changes.
     Operation(
         "reassign",
@@ -560,6 +573,7 @@ def test_no_api_operation_reaches_another_organisations_records(
         "own": own,
         "own_assignment": assignment,
         "follow_up": foreign.follow_up,
+        "comment": foreign.comment,
     }
     api = Api(
         api_app.test_client(),

@@ -640,7 +640,12 @@ def _fill(rule: str, values: dict[str, str]) -> str:
 
 def _path(route: Any, pid: int, assignment: int) -> str:
     # No follow-up is needed: the body is refused before the follow-up is looked up.
-    values = {"proposal_id": str(pid), "assignment_id": str(assignment), "follow_up_id": "1"}
+    values = {
+        "proposal_id": str(pid),
+        "assignment_id": str(assignment),
+        "follow_up_id": "1",
+        "comment_id": "1",
+    }
     return _fill(route.rule, {**values, "trigger": "start_screening"})
 
 
@@ -747,6 +752,7 @@ def test_no_api_route_reads_an_id_in_other_digits(app: Flask, eva: Eva, script: 
         "assignment_id": assignment,
         "meeting_id": meeting_id(eva),
         "follow_up_id": 1,  # only POSTs name a follow-up: foreign digits are 404 before it
+        "comment_id": 1,
     }
     api = Api(app.test_client(), make_token(eva, "prep"))
     tried = 0
@@ -786,6 +792,7 @@ def test_no_page_of_the_ui_reads_an_id_in_other_digits(app: Flask, eva: Eva, scr
         "meeting_id": meeting_id(eva),
         "message_id": messages[0].id,
         "follow_up_id": 1,  # only POSTs name a follow-up: foreign digits are 404 before it
+        "comment_id": 1,
     }
     others = {"trigger": "start_screening", "area_id": "children"}
     rules = [

@@ -23,10 +23,18 @@ from eva_engine.db.migrate import upgrade
 from eva_engine.db.unit_of_work import Database
 from eva_engine.models import Assignment, Proposal, User
 from eva_engine.services import paging
+from eva_engine.services.comments import commands as comment_commands
 from eva_engine.services.people import accounts, tokens, users
 from eva_engine.services.runtime import Eva
 from eva_engine.services.steps import assignments, transitions
-from eva_engine.vocabulary import AssignmentState, Publicity, Role, TokenScope
+from eva_engine.vocabulary import (
+    AssignmentState,
+    CommentTarget,
+    Publicity,
+    Role,
+    ScreeningOutcome,
+    TokenScope,
+)
 from tests import test_transactions_per_request as tx
 from tests import test_web_routes as ui
 from tests.api_support import make_token
@@ -38,6 +46,7 @@ from tests.builders import (
     build_world,
     meeting_id,
     proposal_in,
+    required_questions,
 )
 from tests.conftest import FreshDatabase, publish_workflows
 from tests.test_follow_up import decided
@@ -97,6 +106,33 @@ def lengthen_history(eva: Eva, proposal_id: int, size: int) -> None:
         )
 
 
+def grow_comments(eva: Eva, proposal_id: int, size: int) -> None:
+    """``size`` review comments on the proposal (its page and its preparer's My work), each
+    answered, about the whole assessment, an area and a question in turn, and some resolved."""
+    area, question = required_questions(eva, ScreeningOutcome.LIGHT)[0]
+    targets = [
+        (CommentTarget.ASSESSMENT, None),
+        (CommentTarget.AREA, area),
+        (CommentTarget.QUESTION, question),
+    ]
+    for i in range(size):
+        kind, key = targets[i % 3]
+        made = comment_commands.add_comment(
+            eva,
+            as_("sec" if i % 2 else f"kasvu{i}"),
+            comment_commands.AddComment(
+                proposal_id=proposal_id, target_kind=kind, target_key=key, text=f"Kommentti {i}"
+            ),
+        )
+        comment_commands.reply(
+            eva, as_("prep"), comment_commands.ReplyToComment(comment_id=made.id, text="Vastaus")
+        )
+        if i % 4 == 0:
+            comment_commands.resolve(
+                eva, as_("prep"), comment_commands.ResolveComment(comment_id=made.id)
+            )
+
+
 @dataclass
 class Counted:
     site: tx.Site
@@ -124,6 +160,7 @@ def _site(fresh_databases: FreshDatabase, size: int) -> Iterator[tx.Site]:
     )
     grow(eva, size)
     lengthen_history(eva, target.public, size)
+    grow_comments(eva, target.public, size)
     for _ in range(size):  # decided proposals whose follow-ups wait for the preparer
         decided(eva)
     settings = Settings.from_env({"EVA_DATABASE_URL": "sqlite://", "EVA_ENV": "test"})

@@ -224,6 +224,17 @@ PAGES = [
         "prep",
         lambda _s: {"waive-1-reason": "Ei mitattavissa."},
     ),
+    # review comments: a reviewer comments, the preparer replies and resolves (comment 1 is
+    # the public proposal's where the comment was made first; else refused, still one unit)
+    Page("comments.add", "POST", _on_public("/comments"), "sec", lambda _s: {"text": "Tarkenna."}),
+    Page(
+        "comments.reply",
+        "POST",
+        _on_public("/comments/1/reply"),
+        "prep",
+        lambda _s: {"text": "Tarkennettu."},
+    ),
+    Page("comments.resolve", "POST", _on_public("/comments/1/resolve"), "prep"),
     Page("language.switch", "POST", lambda _s: "/language", "prep", lambda _s: {"language": "sv"}),
     Page("healthz", "GET", lambda _s: "/healthz", None),
     Page("tokens.index", "GET", lambda _s: "/account/tokens/", "prep"),

@@ -21,6 +21,7 @@ from eva_engine.services.people import accounts
 from eva_engine.services.runtime import Eva
 from eva_engine.vocabulary import Publicity
 from tests.builders import OPERATOR, Foreign, build_foreign, meeting_id, proposal_in
+from tests.comment_support import foreign_comment
 from tests.follow_up_support import foreign_follow_up
 from tests.test_cross_organisation import changed, snapshot
 from tests.test_web import PASSWORD, app, csrf, login
@@ -198,6 +199,7 @@ ELSEWHERE = {
     "exchange.": "test_exchange*.py",
     "api.": "test_api_*.py",
     "follow_ups.": "test_web_follow_up.py",
+    "comments.": "test_review_comments.py",
 }
 
 USERS = ("prep", "sec", "aud", "admin", "tek", "outsider", "prep2")
@@ -294,6 +296,10 @@ class Cross:
 
 def _on(address: str) -> Callable[[Foreign], str]:
     return lambda f: address.format(**vars(f))
+
+
+def _text(_f: Foreign) -> dict[str, str]:
+    return {"text": "x"}
 
 
 CROSS = [
@@ -401,6 +407,17 @@ CROSS = [
         "prep",
         lambda f: {f"waive-{f.follow_up}-reason": "x"},
     ),
+    Cross("comments.add", "POST", _on("/proposals/{proposal}/comments"), "sec", _text),
+    Cross(
+        "comments.reply",
+        "POST",
+        _on("/proposals/{proposal}/comments/{comment}/reply"),
+        "prep",
+        _text,
+    ),
+    Cross(
+        "comments.resolve", "POST", _on("/proposals/{proposal}/comments/{comment}/resolve"), "sec"
+    ),
 ]
 
 # Routes of the administration, or that change something, with no target of another
@@ -428,7 +445,8 @@ def foreign(eva: Eva) -> Foreign:
     for username in ("admin", "prep", "sec", "pres"):
         accounts.set_password(eva, OPERATOR, username, PASSWORD)
     found = build_foreign(eva)
-    return replace(found, follow_up=foreign_follow_up(eva, found))
+    found = replace(found, follow_up=foreign_follow_up(eva, found))
+    return replace(found, comment=foreign_comment(eva, found))
 
 
 @pytest.mark.parametrize("case", CROSS, ids=lambda c: f"{c.method} {c.endpoint} as {c.user}")

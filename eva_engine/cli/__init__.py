@@ -4,6 +4,7 @@ service command → service → printed result, each command in one unit of work
 group (the engine never imports the web layer)."""
 
 from eva_engine.cli import audit as audit
+from eva_engine.cli import comments as comments
 from eva_engine.cli import export as export
 from eva_engine.cli import follow_up as follow_up
 from eva_engine.cli import importing as importing

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
+from eva_engine.db.comments import CommentQueries
 from eva_engine.db.json_rows import entities, json_rows
 from eva_engine.db.reports import ReportQueries
 from eva_engine.db.search import SearchQuery
@@ -227,6 +228,11 @@ class Repositories:
     def report_queries(self, organisation_id: int, body_id: int | None) -> ReportQueries:
         """The report's set-based queries for one organisation (and body)."""
         return ReportQueries(self.session, organisation_id, body_id)
+
+    @property
+    def comments(self) -> CommentQueries:
+        """The review comments' queries."""
+        return CommentQueries(self.session)
 
     def flush(self) -> None:
         self.session.flush()

@@ -25,6 +25,7 @@ from eva_engine.models.organisation import Body, Meeting, Organisation
 from eva_engine.models.outbox import OutboxMessage, Webhook
 from eva_engine.models.proposal import Proposal
 from eva_engine.models.proposal_text import ProposalText
+from eva_engine.models.review_comment import ReviewComment, ReviewCommentReply
 from eva_engine.models.user import RateLimitCounter, RoleGrant, User
 
 __all__ = [
@@ -53,6 +54,8 @@ __all__ = [
     "ProposalText",
     "PublishedDefinition",
     "RateLimitCounter",
+    "ReviewComment",
+    "ReviewCommentReply",
     "RoleGrant",
     "Screening",
     "User",

@@ -141,6 +141,8 @@ ENTITIES = {
     "api_token": N_("API token"),
     "webhook": N_("Webhook"),
     "proposal_text": N_("Text of the minutes"),
+    "review_comment": N_("Review comment"),
+    "review_comment_reply": N_("Reply to a review comment"),
 }
 
 OPERATIONS = {
@@ -163,6 +165,7 @@ SPECIAL = {
     "user.logout": N_("Logged out"),
     "indicator_follow_up.record": N_("Follow-up result recorded"),
     "indicator_follow_up.waive": N_("Follow-up waived"),
+    "review_comment.resolve": N_("Review comment resolved"),
 }
 
 FIELDS = {
@@ -253,6 +256,24 @@ FIELDS = {
     "settled_at": N_("Settled"),
     "content": N_("Text"),
     "written_by_id": N_("Written by"),
+    "target_kind": N_("Comment on"),
+    "target_key": N_("Question or impact area"),
+    "text": N_("Comment"),
+    "author_id": N_("Author"),
+    "status": N_("Status"),
+    "resolved_by_id": N_("Resolved by"),
+    "resolved_at": N_("Resolved"),
+}
+
+COMMENT_TARGETS = {
+    "question": N_("a question"),
+    "area": N_("an impact area"),
+    "assessment": N_("the whole assessment"),
+}
+
+COMMENT_STATUSES = {
+    "open": N_("open"),
+    "resolved": N_("resolved"),
 }
 
 # Keys and hashes that mean nothing to a reader of the history (they stay in the stored event).
@@ -267,6 +288,7 @@ TECHNICAL = frozenset(
         "prefix",
         "session_epoch",
         "after_seq",
+        "comment_id",
     }
 )
 
@@ -436,6 +458,7 @@ class HistoryWords:
         "user": lambda _, __, r: str(r.get("full_name") or ""),
         "meeting": lambda w, n, _: w.value("meeting_id", n),
         "indicator_follow_up": lambda w, _, r: w.value("indicator_id", r.get("indicator_id")),
+        "review_comment": lambda w, _, r: w.value("target_key", r.get("target_key")),
         "definition": _definition,
         "assessment": _assessment,
     }
@@ -521,7 +544,16 @@ class HistoryWords:
         "criteria": lambda w, v: w._title(w.glossary.choices, v),
         "exemption": lambda w, v: w._title(w.glossary.choices, v),
         "question_id": lambda w, v: w.question(v),
+        "target_kind": lambda w, v: w.labels.label(COMMENT_TARGETS, v),
+        "target_key": lambda w, v: w._target(v),
+        "status": lambda w, v: w.labels.label(COMMENT_STATUSES, v),
     }
+
+    def _target(self, value: str) -> str:
+        """A review comment's question or impact area, by its title."""
+        if value in self.glossary.questions:
+            return self.question(value)
+        return self._title(self.glossary.areas, value)
 
     def _when(self, value: str) -> str:
         """An ISO 8601 time stamp or date as the language writes it; other text as it is."""

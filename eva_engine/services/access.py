@@ -60,6 +60,9 @@ READ_WHOLE_HISTORY = Rule(
 )
 ADMINISTER = Rule("administer the organisation", (Role.ADMIN,), whole_organisation=True)
 READ_PUBLIC_REPORT = Rule("read the public report", tuple(Role), whole_organisation=True)
+# Review comments: the reviewers of a proposal comment (never its preparer: four eyes); the
+# preparer and the reviewers reply and resolve (services/comments).
+REVIEW_COMMENT = Rule("comment on the review", (Role.SECRETARY, Role.EXPERT))
 READ_INTERNAL_REPORT = Rule(
     "read the internal report", (Role.AUDITOR, Role.ADMIN), whole_organisation=True
 )

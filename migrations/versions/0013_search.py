@@ -3,7 +3,7 @@ proposals. PostgreSQL: a tsvector (Finnish and Swedish configurations) with a GI
 SQLite: an FTS5 virtual table. Kept in step by eva_engine.db.search at every commit.
 
 Revision ID: 141e75b07242
-Revises: 7d3b9a51c0e8
+Revises: 734d0394a633
 Create Date: 2026-12-02 12:20:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from eva_engine.db.search import SEARCH_TABLE, rebuild
 
 revision: str = "141e75b07242"
-down_revision: str | None = "7d3b9a51c0e8"
+down_revision: str | None = "734d0394a633"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -8,6 +8,7 @@ from web.runtime import capabilities
 from web.views import (
     admin,
     audit,
+    comments,
     editor,
     exchange,
     follow_up,
@@ -35,6 +36,7 @@ def init_app(app: Flask) -> None:
         exchange.bp,
         reports.bp,
         follow_up.bp,
+        comments.bp,
     ):
         app.register_blueprint(blueprint)
     app.jinja_env.globals["capabilities"] = capabilities  # the menu: what this user can do

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from flask_login import login_required
 
+from eva_engine.services.comments import queries as comments
 from eva_engine.services.follow_up import queries as follow_ups
 from eva_engine.services.steps import work
 from web import labels
@@ -36,6 +37,7 @@ def index() -> str:
             overdue=filters["overdue"] == "yes",
         ),
         follow_ups=follow_ups.my_follow_ups(eva(), caller()),
+        open_comments=comments.my_open_comments(eva(), caller()),
         filters=filters,
         active={k: v for k, v in filters.items() if v},
     )

@@ -118,6 +118,8 @@ USER_FIELDS = frozenset(
         "responsible_id",
         "settled_by_id",
         "written_by_id",
+        "author_id",
+        "resolved_by_id",
     }
 )
 # The fields of a record that say which one it is (an answer's question and alternative, a
