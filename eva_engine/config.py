@@ -397,6 +397,16 @@ class Settings(_EvaSettings):
 
     title = "Application"
 
+    @property
+    def attachments_path(self) -> Path:
+        """``attachments_dir``, or ``attachments/`` beside an SQLite database file."""
+        if self.attachments_dir is not None:
+            return self.attachments_dir
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix) and ":memory:" not in self.database_url:
+            return Path(self.database_url[len(prefix) :]).parent / "attachments"
+        return Path("instance") / "attachments"
+
     database_url: str = Field(
         f"sqlite:///{DEFAULT_SQLITE_PATH}",
         description="SQLAlchemy URL; `postgresql://…` uses psycopg 3",
@@ -432,6 +442,20 @@ class Settings(_EvaSettings):
         "`-Proto` are believed (HSTS, Secure cookies, the client address the login throttle"
         " counts); `false`: the headers are ignored",
         json_schema_extra={"shown_default": "false"},
+    )
+    attachments_dir: Path | None = Field(
+        None,
+        description="where attachments' files are kept, each named by its SHA-256 (back it up"
+        " with the database: `eva backup` copies it)",
+        json_schema_extra={
+            "shown_default": "`attachments/` beside the SQLite database, else `instance/attachments`"
+        },
+    )
+    attachment_scan_command: str | None = Field(
+        None,
+        description="a virus scanner run on each uploaded file before it is accepted: the"
+        " command and its arguments, the file's path appended; a non-zero exit refuses the file",
+        json_schema_extra={"shown_default": "none"},
     )
     audit_key: str | None = Field(
         None,

@@ -1,0 +1,144 @@
+"""Attachments (liitteet) of a proposal and evidence of an assessment area (issue 13, part 2):
+the limits declared once on the command (size, type read from the content, the virus scan),
+who may add and remove, the publicity listed, the logged download of a non-public
+attachment (TiHL 17 §), the API and the command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from eva_engine.errors import InvalidInput, NotFound, PermissionDenied
+from eva_engine.services.attachments import commands, queries, store
+from eva_engine.services.attachments.commands import AddAttachment, RemoveAttachment
+from eva_engine.services.history import trail
+from eva_engine.services.runtime import Eva
+from eva_engine.vocabulary import Publicity
+from tests.builders import as_, new_proposal
+from tests.conftest import World
+
+PDF = b"%PDF-1.4\n% Liitteena hakemus\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+GROUND = "JulkL 24 § 1 mom. 25 k"
+
+
+@pytest.fixture
+def store_dir(eva: Eva, tmp_path: Path) -> Path:
+    eva.attachments_dir = tmp_path / "attachments"
+    eva.attachment_scan = None
+    return eva.attachments_dir
+
+
+def attach(eva: Eva, pid: int, content: bytes = PDF, **values: object) -> queries.AttachmentView:
+    fields: dict[str, object] = {"file_name": "hakemus.pdf", **values}
+    return commands.add_attachment(
+        eva, as_("prep"), AddAttachment(proposal_id=pid, content=content, **fields)
+    )
+
+
+def test_liitteena_hakemus_is_recorded_listed_and_downloaded(
+    eva: Eva, world: World, store_dir: Path
+) -> None:
+    pid = new_proposal(eva)
+    view = attach(eva, pid, file_name="Hakemus Terve Kunta -verkostoon.pdf")
+    assert view.media_type == store.PDF
+    assert view.size == len(PDF)
+    assert store.blob_path(store_dir, view.sha256).read_bytes() == PDF
+    again = attach(eva, pid, file_name="kopio.pdf")
+    assert again.sha256 == view.sha256  # kept once
+    listed = queries.attachments(eva, as_("pres"), pid)
+    assert [(a.file_name, a.publicity, a.uploaded_by) for a in listed.attachments] == [
+        ("Hakemus Terve Kunta -verkostoon.pdf", Publicity.PUBLIC, "prep"),
+        ("kopio.pdf", Publicity.PUBLIC, "prep"),
+    ]
+    got = queries.download(eva, as_("pres"), view.id)
+    assert got.content == PDF
+    history = trail.proposal_history(eva, as_("aud"), pid)
+    assert not [e for e in history if e.action == "attachment.download"]  # public: not logged
+    commands.remove_attachment(eva, as_("prep"), RemoveAttachment(attachment_id=again.id))
+    assert [a.id for a in queries.attachments(eva, as_("prep"), pid).attachments] == [view.id]
+    with pytest.raises(NotFound):
+        queries.download(eva, as_("prep"), again.id)
+
+
+def test_a_non_public_attachment_needs_its_ground_and_its_download_is_logged(
+    eva: Eva, world: World, store_dir: Path
+) -> None:
+    pid = new_proposal(eva)
+    with pytest.raises(ValidationError):
+        attach(eva, pid, publicity=Publicity.CONFIDENTIAL)
+    secret = attach(eva, pid, publicity=Publicity.CONFIDENTIAL, confidentiality_ground=GROUND)
+    listed = queries.attachments(eva, as_("prep"), pid).attachments
+    assert [(a.publicity, a.confidentiality_ground) for a in listed] == [
+        (Publicity.CONFIDENTIAL, GROUND)
+    ]
+    queries.download(eva, as_("pres"), secret.id)
+    downloads = [
+        (e.actor, e.action)
+        for e in trail.proposal_history(eva, as_("aud"), pid)
+        if e.action == "attachment.download"
+    ]
+    assert downloads == [("pres", "attachment.download")]
+
+
+def test_the_limits_size_type_and_scan(
+    eva: Eva, world: World, store_dir: Path, tmp_path: Path
+) -> None:
+    pid = new_proposal(eva)
+    with pytest.raises(ValidationError):
+        attach(eva, pid, content=b"%PDF-" + b"x" * commands.MAX_ATTACHMENT_BYTES)
+    with pytest.raises(ValidationError):
+        attach(eva, pid, content=b"")
+    with pytest.raises(InvalidInput):  # an executable named .pdf is not a PDF
+        attach(eva, pid, content=b"MZ\x90\x00\x03\x00\x00\x00\x04\x00")
+    with pytest.raises(InvalidInput):
+        attach(eva, pid, content=b"\x00\x01binary", file_name="data.txt")
+    scanner = tmp_path / "scan.py"
+    scanner.write_text(
+        "import sys\n"
+        "data = open(sys.argv[1], 'rb').read()\n"
+        "sys.exit(1 if b'EICAR-STANDARD-ANTIVIRUS-TEST-FILE' in data else 0)\n"
+    )
+    eva.attachment_scan = f"{sys.executable} {scanner}"
+    with pytest.raises(InvalidInput) as refused:
+        attach(eva, pid, content=EICAR, file_name="virus.txt")
+    assert "virus" in str(refused.value.problems[0]).lower()
+    assert not list(store_dir.rglob("*")) or not any(p.is_file() for p in store_dir.rglob("*"))
+    clean = attach(eva, pid, content=b"puhdas teksti\n", file_name="muistio.txt")
+    assert clean.media_type == store.TEXT
+    assert [a.file_name for a in queries.attachments(eva, as_("prep"), pid).attachments] == [
+        "muistio.txt"
+    ]
+
+
+def test_who_may_attach_and_see(eva: Eva, world: World, store_dir: Path) -> None:
+    pid = new_proposal(eva)
+    with pytest.raises(PermissionDenied):
+        commands.add_attachment(
+            eva, as_("sec"), AddAttachment(proposal_id=pid, file_name="a.pdf", content=PDF)
+        )
+    view = attach(eva, pid)
+    with pytest.raises(PermissionDenied):
+        commands.remove_attachment(eva, as_("sec"), RemoveAttachment(attachment_id=view.id))
+
+
+def test_sniffing_the_office_formats() -> None:
+    import io  # noqa: PLC0415
+    import zipfile  # noqa: PLC0415
+
+    def zipped(*names: tuple[str, bytes]) -> bytes:
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as archive:
+            for name, data in names:
+                archive.writestr(name, data)
+        return out.getvalue()
+
+    assert store.sniff(zipped(("word/document.xml", b"<w/>")), "a.docx") == store.DOCX
+    assert store.sniff(zipped(("xl/workbook.xml", b"<x/>")), "a.xlsx") == store.XLSX
+    assert store.sniff(zipped(("mimetype", store.ODT.encode())), "a.odt") == store.ODT
+    assert store.sniff(zipped(("other.bin", b"x")), "a.docx") is None
+    assert store.sniff(b"\x89PNG\r\n\x1a\nxxxx", "a.pdf") == store.PNG
+    assert store.sniff(b"a;b\n1;2\n", "taulu.csv") == store.CSV
