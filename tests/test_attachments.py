@@ -5,8 +5,10 @@ attachment (TiHL 17 §), the API and the command line."""
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -17,11 +19,14 @@ from eva_engine.services.attachments.commands import AddAttachment, RemoveAttach
 from eva_engine.services.history import trail
 from eva_engine.services.runtime import Eva
 from eva_engine.vocabulary import Publicity
+from tests.api_support import Api, api_app, api_as, problem
 from tests.builders import as_, new_proposal
 from tests.conftest import World
 
 PDF = b"%PDF-1.4\n% Liitteena hakemus\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+__all__ = ["api_app", "api_as"]
+
 GROUND = "JulkL 24 § 1 mom. 25 k"
 
 
@@ -126,7 +131,6 @@ def test_who_may_attach_and_see(eva: Eva, world: World, store_dir: Path) -> None
 
 
 def test_sniffing_the_office_formats() -> None:
-    import io  # noqa: PLC0415
     import zipfile  # noqa: PLC0415
 
     def zipped(*names: tuple[str, bytes]) -> bytes:
@@ -142,3 +146,55 @@ def test_sniffing_the_office_formats() -> None:
     assert store.sniff(zipped(("other.bin", b"x")), "a.docx") is None
     assert store.sniff(b"\x89PNG\r\n\x1a\nxxxx", "a.pdf") == store.PNG
     assert store.sniff(b"a;b\n1;2\n", "taulu.csv") == store.CSV
+
+
+def test_the_api_uploads_lists_downloads_and_removes(
+    eva: Eva, world: World, store_dir: Path, api_as: Any
+) -> None:
+    pid = new_proposal(eva)
+    api: Api = api_as("prep")
+    sent = api.client.post(
+        f"/api/v1/proposals/{pid}/attachments",
+        data={
+            "file": (io.BytesIO(PDF), "Liitteenä hakemus.pdf"),
+            "publicity": "confidential",
+            "confidentiality_ground": GROUND,
+        },
+        content_type="multipart/form-data",
+        headers=api.headers(),
+    )
+    assert sent.status_code == 201, sent.get_data(as_text=True)
+    made = sent.get_json()
+    assert (made["file_name"], made["media_type"]) == ("Liitteenä hakemus.pdf", store.PDF)
+    listed = api.get(f"/proposals/{pid}/attachments")
+    assert [a["publicity"] for a in listed.get_json()["attachments"]] == ["confidential"]
+    got = api_as("pres").get(f"/attachments/{made['id']}")
+    assert got.status_code == 200
+    assert got.data == PDF
+    assert got.headers["Content-Type"] == store.PDF
+    assert got.headers["Content-Disposition"].startswith("attachment;")
+    assert got.headers["X-Content-Type-Options"] == "nosniff"
+    actions = [e.action for e in trail.proposal_history(eva, as_("aud"), pid)]
+    assert "attachment.download" in actions
+    wrong = api.client.post(
+        f"/api/v1/proposals/{pid}/attachments",
+        data={"file": (io.BytesIO(b"MZ\x90\x00"), "ohjelma.pdf")},
+        content_type="multipart/form-data",
+        headers=api.headers(),
+    )
+    assert problem(wrong, 422)["errors"][0]["location"] == "file"
+    missing = api.client.post(
+        f"/api/v1/proposals/{pid}/attachments",
+        data={"publicity": "public"},
+        content_type="multipart/form-data",
+        headers=api.headers(),
+    )
+    problem(missing, 422)
+    outsider = api_as("outsider").get(f"/attachments/{made['id']}")
+    problem(outsider, 404)
+    removed = api.delete(f"/attachments/{made['id']}")
+    assert removed.status_code == 200, removed.get_data(as_text=True)
+    problem(api.get(f"/attachments/{made['id']}"), 404)
+    doc = api.get("/openapi.json").get_json()
+    upload = doc["paths"]["/api/v1/proposals/{proposal_id}/attachments"]["post"]
+    assert "multipart/form-data" in upload["requestBody"]["content"]
