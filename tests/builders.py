@@ -117,6 +117,7 @@ class Foreign:
     message: int  # a dead letter of muualla (outsider has no email address)
     admin: str = "muu_admin"  # muualla's administrator
     follow_up: int = 0  # a follow-up of the proposal, where a test adds one (follow_up_support)
+    attachment: int = 0  # an attachment of the proposal, where a test adds one
 
 
 def build_foreign(eva: Eva) -> Foreign:

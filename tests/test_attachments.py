@@ -22,6 +22,7 @@ from eva_engine.vocabulary import Publicity
 from tests.api_support import Api, api_app, api_as, problem
 from tests.builders import as_, new_proposal
 from tests.conftest import World
+from tests.exchange_support import run, run_json
 
 PDF = b"%PDF-1.4\n% Liitteena hakemus\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
@@ -31,9 +32,7 @@ GROUND = "JulkL 24 § 1 mom. 25 k"
 
 
 @pytest.fixture
-def store_dir(eva: Eva, tmp_path: Path) -> Path:
-    eva.attachments_dir = tmp_path / "attachments"
-    eva.attachment_scan = None
+def store_dir(eva: Eva) -> Path:
     return eva.attachments_dir
 
 
@@ -198,3 +197,38 @@ def test_the_api_uploads_lists_downloads_and_removes(
     doc = api.get("/openapi.json").get_json()
     upload = doc["paths"]["/api/v1/proposals/{proposal_id}/attachments"]["post"]
     assert "multipart/form-data" in upload["requestBody"]["content"]
+
+
+def test_the_command_line_adds_lists_gets_and_removes(
+    eva: Eva, world: World, store_dir: Path, tmp_path: Path
+) -> None:
+    pid = new_proposal(eva)
+    source = tmp_path / "hakemus.pdf"
+    source.write_bytes(PDF)
+    made = run_json(
+        eva,
+        "attachments",
+        "add",
+        str(pid),
+        str(source),
+        "--publicity",
+        "confidential",
+        "--ground",
+        GROUND,
+        "--as",
+        "prep",
+    )
+    listed = run(eva, "attachments", "list", str(pid), "--as", "pres").stdout
+    assert "hakemus.pdf" in listed
+    assert "confidential (JulkL" in listed
+    target = tmp_path / "out.pdf"
+    run(eva, "attachments", "get", str(made["id"]), "-o", str(target), "--as", "pres")
+    assert target.read_bytes() == PDF
+    assert "attachment.download" in [
+        e.action for e in trail.proposal_history(eva, as_("aud"), pid)
+    ]
+    wrong = tmp_path / "ohjelma.pdf"
+    wrong.write_bytes(b"MZ\x90\x00")
+    run(eva, "attachments", "add", str(pid), str(wrong), "--as", "prep", code=7)
+    run(eva, "attachments", "remove", str(made["id"]), "--as", "prep")
+    assert "No attachments." in run(eva, "attachments", "list", str(pid), "--as", "prep").stdout

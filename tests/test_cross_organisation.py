@@ -25,6 +25,7 @@ from sqlalchemy import select
 from eva_engine.cli import cli
 from eva_engine.errors import NotFound, PermissionDenied
 from eva_engine.models import Base
+from eva_engine.services.attachments import commands as attachments
 from eva_engine.services.notifications import outbox
 from eva_engine.services.people import accounts, tokens, users
 from eva_engine.services.runtime import Caller, Eva
@@ -75,7 +76,14 @@ def changed(before: dict[str, list[str]], after: dict[str, list[str]]) -> list[s
 @pytest.fixture
 def foreign(eva: Eva, world: World) -> Foreign:
     found = build_foreign(eva)
-    return replace(found, follow_up=foreign_follow_up(eva, found))
+    attached = attachments.add_attachment(
+        eva,
+        OPERATOR,
+        attachments.AddAttachment(
+            proposal_id=found.proposal, file_name="liite.txt", content=b"muualla\n"
+        ),
+    )
+    return replace(found, follow_up=foreign_follow_up(eva, found), attachment=attached.id)
 
 
 # the command line ------------------------------------------------------------------------------
@@ -158,6 +166,10 @@ COMMANDS = [
     Command("proposals texts show", ("{proposal}", "--as", "admin")),
     Command("proposals texts set", ("{proposal}", "grounds", "--text", "x", "--as", "admin")),
     Command("proposals list", ("--org", OTHER_ORG, "--as", "admin")),
+    Command("attachments add", ("{proposal}", "{file}", "--as", "admin")),
+    Command("attachments list", ("{proposal}", "--as", "admin")),
+    Command("attachments get", ("{attachment}", "-o", "{file}.out", "--as", "admin")),
+    Command("attachments remove", ("{attachment}", "--as", "admin")),
     Command("proposals fire", ("{proposal}", "start_screening", "--as", "admin")),
     Command("proposals fire", ("{proposal}", "withdraw", "--reason", "x", "--as", "prep")),
     Command("proposals schedule", ("{proposal}", "--meeting", "{meeting}", "--as", "sec")),
@@ -234,6 +246,7 @@ def values(eva: Eva, foreign: Foreign, tmp_path: Path) -> dict[str, str]:
         "cases": str(sample("cases-good.csv")),
         "own_proposal": str(proposal_in(eva, "reviewed")),
         "follow_up": str(foreign.follow_up),
+        "attachment": str(foreign.attachment),
     }
 
 
@@ -435,6 +448,10 @@ OPERATIONS = [
     ),
     Operation("get_proposal", "GET", P),
     Operation("get_texts", "GET", P + "/texts"),
+    Operation("upload_attachment", "POST", P + "/attachments", user="prep"),
+    Operation("list_attachments", "GET", P + "/attachments"),
+    Operation("download_attachment", "GET", "/attachments/{attachment}"),
+    Operation("remove_attachment", "DELETE", "/attachments/{attachment}", user="prep"),
     Operation(
         "put_texts",
         "PUT",
@@ -542,6 +559,7 @@ def test_no_api_operation_reaches_another_organisations_records(
         "own": own,
         "own_assignment": assignment,
         "follow_up": foreign.follow_up,
+        "attachment": foreign.attachment,
     }
     api = Api(
         api_app.test_client(),

@@ -70,6 +70,7 @@ def upload_attachment(call: Call, proposal_id: int) -> Reply:
     request.max_content_length = upload_limit()
     sent = request.files.get("file")
     if sent is None:
+        queries.attachments(eva(), call.caller, proposal_id)  # another's: not found first
         raise InvalidInput(NO_FILE, [Problem.of("file", NO_FILE)])
     form = request.form
     values: dict[str, Any] = {

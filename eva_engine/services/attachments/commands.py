@@ -113,21 +113,21 @@ def _refuse(text: Text, field: str = "file") -> InvalidInput:
 
 def add_attachment(eva: Eva, caller: Caller, cmd: AddAttachment) -> AttachmentView:
     """Check the file (its type from its content, the scan), keep it and record it."""
-    media_type = store.sniff(cmd.content, cmd.file_name)
-    if media_type not in ALLOWED_TYPES:
-        raise _refuse(
-            Text(
-                N_(
-                    "This kind of file cannot be attached: attach PDF, PNG, JPEG, Word, Excel, "
-                    "OpenDocument, CSV or plain text."
-                )
-            )
-        )
     with eva.uow() as uow:
         repos = uow.repos
         uow.audit.actor, user = actor_for(repos, caller)
         proposal = load_proposal(repos, cmd.proposal_id, user, for_update=True)
         _editable(repos, proposal, user)
+        media_type = store.sniff(cmd.content, cmd.file_name)
+        if media_type not in ALLOWED_TYPES:
+            raise _refuse(
+                Text(
+                    N_(
+                        "This kind of file cannot be attached: attach PDF, PNG, JPEG, Word, "
+                        "Excel, OpenDocument, CSV or plain text."
+                    )
+                )
+            )
         if len(repos.attachments(proposal.id, MAX_ATTACHMENTS + 1)) >= MAX_ATTACHMENTS:
             raise _refuse(
                 Text(
