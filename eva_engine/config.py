@@ -392,6 +392,17 @@ class NotifySettings(_EvaSettings):
         return cls._read(env, **given)
 
 
+def attachments_path(database_url: str, attachments_dir: Path | None) -> Path:
+    """Where the attachments' files of ``database_url`` are kept: ``attachments_dir`` if set,
+    else ``attachments/`` beside an SQLite database file, else ``instance/attachments``."""
+    if attachments_dir is not None:
+        return attachments_dir
+    prefix = "sqlite:///"
+    if database_url.startswith(prefix) and ":memory:" not in database_url:
+        return Path(database_url[len(prefix) :]).parent / "attachments"
+    return Path("instance") / "attachments"
+
+
 class Settings(_EvaSettings):
     """The application: its database, definitions, keys and the groups above."""
 
@@ -400,12 +411,7 @@ class Settings(_EvaSettings):
     @property
     def attachments_path(self) -> Path:
         """``attachments_dir``, or ``attachments/`` beside an SQLite database file."""
-        if self.attachments_dir is not None:
-            return self.attachments_dir
-        prefix = "sqlite:///"
-        if self.database_url.startswith(prefix) and ":memory:" not in self.database_url:
-            return Path(self.database_url[len(prefix) :]).parent / "attachments"
-        return Path("instance") / "attachments"
+        return attachments_path(self.database_url, self.attachments_dir)
 
     database_url: str = Field(
         f"sqlite:///{DEFAULT_SQLITE_PATH}",
@@ -448,7 +454,8 @@ class Settings(_EvaSettings):
         description="where attachments' files are kept, each named by its SHA-256 (back it up"
         " with the database: `eva backup` copies it)",
         json_schema_extra={
-            "shown_default": "`attachments/` beside the SQLite database, else `instance/attachments`"
+            "shown_default": "`attachments/` beside the SQLite database, else"
+            " `instance/attachments`"
         },
     )
     attachment_scan_command: str | None = Field(
