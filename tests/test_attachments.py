@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from pydantic import ValidationError
 
 from eva_engine.config import default_workflows_dir
@@ -27,10 +28,11 @@ from tests.api_support import Api, api_app, api_as, problem
 from tests.builders import as_, build_world, new_proposal
 from tests.conftest import FreshDatabase, World, publish_workflows
 from tests.exchange_support import run, run_json
+from tests.test_web import app, csrf, login
 
 PDF = b"%PDF-1.4\n% Liitteena hakemus\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
-__all__ = ["api_app", "api_as"]
+__all__ = ["api_app", "api_as", "app"]
 
 GROUND = "JulkL 24 § 1 mom. 25 k"
 
@@ -267,3 +269,49 @@ def test_backup_and_restore_carry_the_files(fresh_databases: FreshDatabase, tmp_
     finally:
         source.database.dispose()
         restored.database.dispose()
+
+
+def test_the_web_page_uploads_lists_and_downloads(
+    eva: Eva, world: World, store_dir: Path, app: Flask
+) -> None:
+    pid = new_proposal(eva)
+    client = app.test_client()
+    login(client, "prep")
+    page = client.get(f"/proposals/{pid}")
+    html = page.get_data(as_text=True)
+    assert 'enctype="multipart/form-data"' in html
+    sent = client.post(
+        f"/proposals/{pid}/attachments",
+        data={
+            "csrf_token": csrf(html),
+            "file": (io.BytesIO(PDF), "Liitteenä hakemus.pdf"),
+            "publicity": "confidential",
+            "confidentiality_ground": GROUND,
+        },
+        content_type="multipart/form-data",
+    )
+    assert sent.status_code == 302, sent.get_data(as_text=True)
+    html = client.get(f"/proposals/{pid}").get_data(as_text=True)
+    assert "Liitteenä hakemus.pdf" in html
+    assert GROUND in html
+    made = queries.attachments(eva, as_("prep"), pid).attachments[0]
+    got = client.get(f"/proposals/attachments/{made.id}")
+    assert got.status_code == 200
+    assert got.data == PDF
+    assert got.headers["Content-Type"] == store.PDF
+    assert got.headers["Content-Disposition"].startswith("attachment;")
+    assert got.headers["X-Content-Type-Options"] == "nosniff"
+    wrong = client.post(
+        f"/proposals/{pid}/attachments",
+        data={"csrf_token": csrf(html), "file": (io.BytesIO(b"MZ\x90\x00"), "x.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert wrong.status_code == 422
+    assert "cannot be attached" in wrong.get_data(as_text=True) or "liittää" in wrong.get_data(
+        as_text=True
+    )
+    removed = client.post(
+        f"/proposals/attachments/{made.id}/remove", data={"csrf_token": csrf(html)}
+    )
+    assert removed.status_code == 302
+    assert queries.attachments(eva, as_("prep"), pid).attachments == []

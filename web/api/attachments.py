@@ -46,6 +46,16 @@ def upload_limit() -> int:
     return commands.MAX_ATTACHMENT_BYTES + FORM_SLACK
 
 
+UPLOAD_ENDPOINTS = frozenset({"api.upload_attachment", "proposals.upload_attachment"})
+
+
+def allow_uploads() -> None:
+    """Before anything reads the form (the CSRF check included): an upload may be as large
+    as an attachment, more than the app's limit of every other request."""
+    if request.endpoint in UPLOAD_ENDPOINTS:
+        request.max_content_length = upload_limit()
+
+
 def content_disposition(file_name: str) -> str:
     """``attachment`` with the name in ASCII and in UTF-8 (RFC 6266)."""
     ascii_name = file_name.encode("ascii", "replace").decode("ascii").replace('"', "_")

@@ -13,8 +13,9 @@ from eva_engine.db.audit import AuditContext, PendingEvent
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import N_, NotFound, Text
 from eva_engine.models import Attachment, Proposal, User
-from eva_engine.services.access import actor_for, load_proposal
+from eva_engine.services.access import EDIT_ASSESSMENT, actor_for, load_proposal
 from eva_engine.services.attachments import store
+from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import Publicity
 
@@ -40,6 +41,19 @@ class AttachmentsView(BaseModel):
     proposal_id: int
     row_version: int
     attachments: list[AttachmentView]
+    can_add: bool = False  # the caller may add and remove attachments now
+
+
+def may_change(repos: Repositories, proposal: Proposal, user: User | None) -> bool:
+    """Whether ``user`` may add and remove attachments now: the proposal's editors
+    (``access.EDIT_ASSESSMENT``) while its state is editable (as the commands check)."""
+    bundle, _ = stored_bundle(repos, proposal.workflow_name, proposal.workflow_version)
+    if not bundle.workflow.state(proposal.state).editable:
+        return False
+    if user is None:
+        return True
+    held = repos.roles_for(user.id, proposal.organisation_id, proposal.body_id)
+    return EDIT_ASSESSMENT.allowed(held) is not None
 
 
 @dataclass(frozen=True)
@@ -86,7 +100,9 @@ def load_attachment(
     return found, proposal
 
 
-def attachments_view(repos: Repositories, proposal: Proposal) -> AttachmentsView:
+def attachments_view(
+    repos: Repositories, proposal: Proposal, user: User | None = None
+) -> AttachmentsView:
     rows = repos.attachments(proposal.id, LIST_LIMIT)
     uploaders = repos.users_by_id({a.uploaded_by_id for a in rows if a.uploaded_by_id})
     return AttachmentsView(
@@ -101,6 +117,7 @@ def attachments_view(repos: Repositories, proposal: Proposal) -> AttachmentsView
             )
             for a in rows
         ],
+        can_add=may_change(repos, proposal, user),
     )
 
 
@@ -110,7 +127,7 @@ def attachments(eva: Eva, caller: Caller, proposal_id: int) -> AttachmentsView:
     with eva.reading() as uow:
         uow.audit.actor, user = actor_for(uow.repos, caller)
         proposal = load_proposal(uow.repos, proposal_id, user)
-        return attachments_view(uow.repos, proposal)
+        return attachments_view(uow.repos, proposal, user)
 
 
 def _log_download(audit: AuditContext, attachment: Attachment) -> bool:
