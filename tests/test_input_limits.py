@@ -45,8 +45,8 @@ from eva_engine.cli import cli
 from eva_engine.cli.params import WholeNumber
 from eva_engine.config import Settings
 from eva_engine.errors import InvalidInput
-from eva_engine.services.attachments import commands as attachments
 from eva_engine.services.assessment import documents, screening
+from eva_engine.services.attachments import commands as attachments
 from eva_engine.services.command import Command
 from eva_engine.services.exchange import importing
 from eva_engine.services.fields import text_limits

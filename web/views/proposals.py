@@ -252,6 +252,8 @@ def upload_attachment(proposal_id: int) -> str | Response | tuple[str, int]:
     if not form.validate_on_submit():
         abort(400)  # the CSRF token
     sent = request.files.get("file")
+    if sent is None or not sent.filename:
+        attachment_queries.attachments(eva(), caller(), proposal_id)  # another's: not found
     try:
         attachment_commands.add_attachment(
             eva(),
