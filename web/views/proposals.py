@@ -19,6 +19,7 @@ from eva_engine.services.people import accounts, directory
 from eva_engine.services.proposals import queries as proposal_queries
 from eva_engine.services.proposals import texts as proposal_texts
 from eva_engine.services.steps import transitions
+from eva_engine.vocabulary import Publicity
 from web.api.attachments import content_disposition
 from web.forms import (
     TEXT_FIELDS,
@@ -262,7 +263,7 @@ def upload_attachment(proposal_id: int) -> str | Response | tuple[str, int]:
                 proposal_id=proposal_id,
                 file_name=(sent.filename if sent else "") or "",
                 content=sent.read(attachment_commands.MAX_ATTACHMENT_BYTES + 1) if sent else b"",
-                publicity=form.publicity.data or "public",
+                publicity=Publicity(form.publicity.data or "public"),
                 confidentiality_ground=form.confidentiality_ground.data or None,
                 area=form.area.data or None,
             ),
