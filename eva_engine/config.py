@@ -392,10 +392,26 @@ class NotifySettings(_EvaSettings):
         return cls._read(env, **given)
 
 
+def attachments_path(database_url: str, attachments_dir: Path | None) -> Path:
+    """Where the attachments' files of ``database_url`` are kept: ``attachments_dir`` if set,
+    else ``attachments/`` beside an SQLite database file, else ``instance/attachments``."""
+    if attachments_dir is not None:
+        return attachments_dir
+    prefix = "sqlite:///"
+    if database_url.startswith(prefix) and ":memory:" not in database_url:
+        return Path(database_url[len(prefix) :]).parent / "attachments"
+    return Path("instance") / "attachments"
+
+
 class Settings(_EvaSettings):
     """The application: its database, definitions, keys and the groups above."""
 
     title = "Application"
+
+    @property
+    def attachments_path(self) -> Path:
+        """``attachments_dir``, or ``attachments/`` beside an SQLite database file."""
+        return attachments_path(self.database_url, self.attachments_dir)
 
     database_url: str = Field(
         f"sqlite:///{DEFAULT_SQLITE_PATH}",
@@ -432,6 +448,21 @@ class Settings(_EvaSettings):
         "`-Proto` are believed (HSTS, Secure cookies, the client address the login throttle"
         " counts); `false`: the headers are ignored",
         json_schema_extra={"shown_default": "false"},
+    )
+    attachments_dir: Path | None = Field(
+        None,
+        description="where attachments' files are kept, each named by its SHA-256 (back it up"
+        " with the database: `eva backup` copies it)",
+        json_schema_extra={
+            "shown_default": "`attachments/` beside the SQLite database, else"
+            " `instance/attachments`"
+        },
+    )
+    attachment_scan_command: str | None = Field(
+        None,
+        description="a virus scanner run on each uploaded file before it is accepted: the"
+        " command and its arguments, the file's path appended; a non-zero exit refuses the file",
+        json_schema_extra={"shown_default": "none"},
     )
     audit_key: str | None = Field(
         None,

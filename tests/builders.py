@@ -118,6 +118,7 @@ class Foreign:
     admin: str = "muu_admin"  # muualla's administrator
     follow_up: int = 0  # a follow-up of the proposal, where a test adds one (follow_up_support)
     comment: int = 0  # a review comment on the proposal, where a test adds one (comment_support)
+    attachment: int = 0  # an attachment of the proposal, where a test adds one
 
 
 def build_foreign(eva: Eva) -> Foreign:

@@ -222,11 +222,12 @@ def migrated_engine(fresh_databases: FreshDatabase) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def eva(migrated_engine: Engine) -> Iterator[Eva]:
-    """The engine on a connection whose outer transaction is rolled back after the test."""
+def eva(migrated_engine: Engine, tmp_path: Path) -> Iterator[Eva]:
+    """The engine on a connection whose outer transaction is rolled back after the test (and
+    an attachments' store of the test's own)."""
     with migrated_engine.connect() as connection:
         outer = connection.begin()
-        yield Eva(Database(connection), default_workflows_dir())
+        yield Eva(Database(connection), default_workflows_dir(), tmp_path / "attachments")
         outer.rollback()
 
 

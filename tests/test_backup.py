@@ -97,6 +97,7 @@ def test_a_backup_restores_into_a_fresh_database_and_checks_out(
         "schema": True,
         "counts": True,
         "chain": True,
+        "attachments": True,
         "checkpoint": True,
     }
     assert restored["upgrade_needed"] is False

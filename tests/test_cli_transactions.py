@@ -30,6 +30,7 @@ from eva_engine.config import default_workflows_dir
 from eva_engine.db.engine import make_engine
 from eva_engine.db.migrate import upgrade
 from eva_engine.db.unit_of_work import Database
+from eva_engine.services.attachments import commands as attachment_commands
 from eva_engine.services.follow_up import queries as follow_up_queries
 from eva_engine.services.notifications import outbox
 from eva_engine.services.people import users
@@ -73,7 +74,7 @@ def site(
 ) -> Iterator[Site]:
     engine = make_engine(fresh_databases.new_url())
     upgrade(engine)
-    eva = Eva(Database(engine), default_workflows_dir())
+    eva = Eva(Database(engine), default_workflows_dir(), tmp_path_factory.mktemp("attachments"))
     publish_workflows(eva)
     build_world(eva)
     foreign = build_foreign(eva)
@@ -97,7 +98,21 @@ def site(
     follow_ups = [
         f.id for f in follow_up_queries.proposal_follow_ups(eva, OPERATOR, decided_pid).follow_ups
     ]
+    attached = proposal_in(eva, "draft")
+    kept, dropped = (
+        attachment_commands.add_attachment(
+            eva,
+            OPERATOR,
+            attachment_commands.AddAttachment(
+                proposal_id=attached, file_name=f"liite{i}.txt", content=b"liite\n"
+            ),
+        ).id
+        for i in (1, 2)
+    )
     values = {
+        "attached": str(attached),
+        "attachment": str(kept),
+        "dropped": str(dropped),
         "draft": str(proposal_in(eva, "draft")),
         "screening": str(proposal_in(eva, "screening")),
         "assessment": str(proposal_in(eva, "assessment")),
@@ -184,6 +199,10 @@ LINES = [
     Line("proposals show", R, ("{confidential}", "--as", "prep"), law_reads=True),
     Line("proposals list", R, ("--org", ORG, "--as", "prep")),
     Line("proposals texts show", R, ("{review}", "--as", "prep")),
+    Line("attachments list", R, ("{attached}", "--as", "prep")),
+    Line("attachments add", W, ("{attached}", "{files}/assessment.json", "--as", "prep")),
+    Line("attachments get", R, ("{attachment}", "-o", "{files}/got.txt", "--as", "prep")),
+    Line("attachments remove", W, ("{dropped}", "--as", "prep")),
     Line("proposals texts set", W, ("{draft}", "grounds", "--text", "Laskettu.", "--as", "prep")),
     Line("proposals fire", W, ("{draft}", "start_screening", "--as", "prep")),
     Line("proposals schedule", W, ("{signed_off}", "--meeting", "{meeting}", "--as", "sec")),

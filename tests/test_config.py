@@ -80,6 +80,8 @@ GIVEN: dict[str, tuple[str, object]] = {
     "EVA_SECRET_KEY": ("k" * 40, "k" * 40),
     "EVA_INSTANCE_DIR": ("state", Path("state")),
     "EVA_TRUST_PROXY": ("2", 2),
+    "EVA_ATTACHMENTS_DIR": ("files", Path("files")),
+    "EVA_ATTACHMENT_SCAN_COMMAND": ("clamdscan --no-summary", "clamdscan --no-summary"),
     "EVA_AUDIT_KEY": ("a1" * 32, "a1" * 32),
     "EVA_RATELIMIT_STORAGE_URI": ("memory://", "memory://"),
     "EVA_LOGIN_ACCOUNT_ATTEMPTS": ("3", 3),

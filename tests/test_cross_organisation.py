@@ -25,6 +25,7 @@ from sqlalchemy import select
 from eva_engine.cli import cli
 from eva_engine.errors import NotFound, PermissionDenied
 from eva_engine.models import Base
+from eva_engine.services.attachments import commands as attachments
 from eva_engine.services.notifications import outbox
 from eva_engine.services.people import accounts, tokens, users
 from eva_engine.services.runtime import Caller, Eva
@@ -76,7 +77,14 @@ def changed(before: dict[str, list[str]], after: dict[str, list[str]]) -> list[s
 @pytest.fixture
 def foreign(eva: Eva, world: World) -> Foreign:
     found = build_foreign(eva)
-    found = replace(found, follow_up=foreign_follow_up(eva, found))
+    attached = attachments.add_attachment(
+        eva,
+        OPERATOR,
+        attachments.AddAttachment(
+            proposal_id=found.proposal, file_name="liite.txt", content=b"muualla\n"
+        ),
+    )
+    found = replace(found, follow_up=foreign_follow_up(eva, found), attachment=attached.id)
     return replace(found, comment=foreign_comment(eva, found))
 
 
@@ -177,6 +185,10 @@ COMMANDS = [
     Command("proposals texts set", ("{proposal}", "grounds", "--text", "x", "--as", "admin")),
     Command("proposals list", ("--org", OTHER_ORG, "--as", "admin")),
     Command("proposals search", ("901/05.00.00/2026", "--org", OTHER_ORG, "--as", "admin")),
+    Command("attachments add", ("{proposal}", "{file}", "--as", "admin")),
+    Command("attachments list", ("{proposal}", "--as", "admin")),
+    Command("attachments get", ("{attachment}", "-o", "{file}.out", "--as", "admin")),
+    Command("attachments remove", ("{attachment}", "--as", "admin")),
     Command("proposals fire", ("{proposal}", "start_screening", "--as", "admin")),
     Command("proposals fire", ("{proposal}", "withdraw", "--reason", "x", "--as", "prep")),
     Command("proposals schedule", ("{proposal}", "--meeting", "{meeting}", "--as", "sec")),
@@ -258,6 +270,7 @@ def values(eva: Eva, foreign: Foreign, tmp_path: Path) -> dict[str, str]:
         "own_proposal": str(proposal_in(eva, "reviewed")),
         "follow_up": str(foreign.follow_up),
         "comment": str(foreign.comment),
+        "attachment": str(foreign.attachment),
     }
 
 
@@ -460,6 +473,10 @@ OPERATIONS = [
     ),
     Operation("get_proposal", "GET", P),
     Operation("get_texts", "GET", P + "/texts"),
+    Operation("upload_attachment", "POST", P + "/attachments", user="prep"),
+    Operation("list_attachments", "GET", P + "/attachments"),
+    Operation("download_attachment", "GET", "/attachments/{attachment}"),
+    Operation("remove_attachment", "DELETE", "/attachments/{attachment}", user="prep"),
     Operation(
         "put_texts",
         "PUT",
@@ -574,6 +591,7 @@ def test_no_api_operation_reaches_another_organisations_records(
         "own_assignment": assignment,
         "follow_up": foreign.follow_up,
         "comment": foreign.comment,
+        "attachment": foreign.attachment,
     }
     api = Api(
         api_app.test_client(),

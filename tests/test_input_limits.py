@@ -46,6 +46,7 @@ from eva_engine.cli.params import WholeNumber
 from eva_engine.config import Settings
 from eva_engine.errors import InvalidInput
 from eva_engine.services.assessment import documents, screening
+from eva_engine.services.attachments import commands as attachments
 from eva_engine.services.command import Command
 from eva_engine.services.exchange import importing
 from eva_engine.services.fields import text_limits
@@ -221,6 +222,10 @@ def limits_markdown() -> str:
         "  digits is 422. Any error below `/api/` is `application/problem+json`.",
         "- A case import (`eva import proposals`) checks every row against `CreateProposal` and",
         "  `CaseRow` and names each problem by its line and field.",
+        "- An attachment (`AddAttachment`) is a file of at most 20 MiB (`content` counts bytes;",
+        "  the API's multipart upload takes that much plus its form), of a type read from its",
+        "  content: PDF, PNG, JPEG, Word, Excel, OpenDocument, CSV or UTF-8 text; at most 100",
+        "  per proposal; the virus scan (`EVA_ATTACHMENT_SCAN_COMMAND`), if set, must pass.",
         "",
         "## Service commands",
         "",
@@ -753,6 +758,11 @@ def test_no_api_route_reads_an_id_in_other_digits(app: Flask, eva: Eva, script: 
         "meeting_id": meeting_id(eva),
         "follow_up_id": 1,  # only POSTs name a follow-up: foreign digits are 404 before it
         "comment_id": 1,
+        "attachment_id": attachments.add_attachment(
+            eva,
+            OPERATOR,
+            attachments.AddAttachment(proposal_id=pid, file_name="a.txt", content=b"liite\n"),
+        ).id,
     }
     api = Api(app.test_client(), make_token(eva, "prep"))
     tried = 0
@@ -793,6 +803,11 @@ def test_no_page_of_the_ui_reads_an_id_in_other_digits(app: Flask, eva: Eva, scr
         "message_id": messages[0].id,
         "follow_up_id": 1,  # only POSTs name a follow-up: foreign digits are 404 before it
         "comment_id": 1,
+        "attachment_id": attachments.add_attachment(
+            eva,
+            OPERATOR,
+            attachments.AddAttachment(proposal_id=pid, file_name="a.txt", content=b"liite\n"),
+        ).id,
     }
     others = {"trigger": "start_screening", "area_id": "children"}
     rules = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from html import unescape
 
@@ -23,6 +23,7 @@ from eva_engine.db.migrate import upgrade
 from eva_engine.db.unit_of_work import Database
 from eva_engine.models import Assignment, Proposal, User
 from eva_engine.services import paging
+from eva_engine.services.attachments import commands as attachment_commands
 from eva_engine.services.comments import commands as comment_commands
 from eva_engine.services.people import accounts, tokens, users
 from eva_engine.services.runtime import Eva
@@ -145,10 +146,20 @@ class Counted:
 def _site(fresh_databases: FreshDatabase, size: int) -> Iterator[tx.Site]:
     engine = make_engine(fresh_databases.new_url())
     upgrade(engine)
-    eva = Eva(Database(engine), default_workflows_dir())
+    store = fresh_databases.tmp / f"attachments-{size}"
+    eva = Eva(Database(engine), default_workflows_dir(), store)
     publish_workflows(eva)
     build_world(eva)
-    foreign = build_foreign(eva)
+    draft = proposal_in(eva, "draft")
+    for i in range(size):  # a proposal's attachments grow; the last one is downloaded
+        attached = attachment_commands.add_attachment(
+            eva,
+            OPERATOR,
+            attachment_commands.AddAttachment(
+                proposal_id=draft, file_name=f"liite{i}.txt", content=f"liite {i}\n".encode()
+            ),
+        )
+    foreign = replace(build_foreign(eva), attachment=attached.id)
     for username in (*ui.USERS, "pres", "muu_admin", "expert"):
         accounts.set_password(eva, OPERATOR, username, PASSWORD)
     target = ui.Target(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -23,6 +23,7 @@ from eva_engine.config import Settings, default_workflows_dir
 from eva_engine.db.engine import READ_ONLY, make_engine
 from eva_engine.db.migrate import upgrade
 from eva_engine.db.unit_of_work import Database
+from eva_engine.services.attachments import commands as attachment_commands
 from eva_engine.services.people import accounts
 from eva_engine.services.runtime import Eva
 from eva_engine.vocabulary import Publicity
@@ -112,13 +113,23 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def site(fresh_databases: FreshDatabase) -> Iterator[Site]:
+def site(
+    fresh_databases: FreshDatabase, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
     engine = make_engine(fresh_databases.new_url())
     upgrade(engine)
-    eva = Eva(Database(engine), default_workflows_dir())
+    eva = Eva(Database(engine), default_workflows_dir(), tmp_path_factory.mktemp("attachments"))
     publish_workflows(eva)
     build_world(eva)
-    foreign = build_foreign(eva)
+    # ``attachment``: one of testila's own (a draft's), which its preparer reads and removes.
+    attached = attachment_commands.add_attachment(
+        eva,
+        OPERATOR,
+        attachment_commands.AddAttachment(
+            proposal_id=proposal_in(eva, "draft"), file_name="liite.txt", content=b"liite\n"
+        ),
+    )
+    foreign = replace(build_foreign(eva), attachment=attached.id)
     for username in (*ui.USERS, "pres", "muu_admin"):
         accounts.set_password(eva, OPERATOR, username, PASSWORD)
     target = ui.Target(
@@ -190,6 +201,19 @@ PAGES = [
             ("editor.follow_up", "/follow-up", lambda _s: {"action": "summary", "summary": "Y."}),
             ("proposals.save_texts", "/texts", lambda _s: {"grounds_fi": "Laskettu."}),
         )
+    ),
+    Page("proposals.upload_attachment", "POST", _on_public("/attachments"), "prep"),
+    Page(
+        "proposals.download_attachment",
+        "GET",
+        lambda s: f"/proposals/attachments/{s.foreign.attachment or 1}",
+        "prep",
+    ),
+    Page(
+        "proposals.remove_attachment",
+        "POST",
+        lambda s: f"/proposals/attachments/{s.foreign.attachment or 1}/remove",
+        "prep",
     ),
     Page(
         "admin.new_user",
@@ -362,6 +386,7 @@ def _api_path(site: Site, rule: str) -> str:
         "trigger": "pass_review",
         "assignment_id": str(site.foreign.assignment),
         "follow_up_id": str(site.foreign.follow_up or 1),
+        "attachment_id": str(site.foreign.attachment or 1),
     }
     return "/api/v1" + re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: values[m.group(1)], rule)
 

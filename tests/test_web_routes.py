@@ -16,6 +16,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from eva_engine.services.attachments import commands as attachment_commands
 from eva_engine.services.history import trail
 from eva_engine.services.people import accounts
 from eva_engine.services.runtime import Eva
@@ -189,6 +190,13 @@ ROUTES = [
 
 # Routes whose access rules are tested in the module named (its tests call the address).
 ELSEWHERE = {
+    "proposals.upload_attachment": "test_attachments.py",
+    "proposals.download_attachment": "test_attachments.py",
+    "proposals.remove_attachment": "test_attachments.py",
+    "api.upload_attachment": "test_attachments.py",
+    "api.list_attachments": "test_attachments.py",
+    "api.download_attachment": "test_attachments.py",
+    "api.remove_attachment": "test_attachments.py",
     "auth.login": "test_web.py",
     "auth.logout": "test_web.py",
     "auth.oidc_": "test_oidc.py",  # single sign-on, against the real provider
@@ -371,6 +379,18 @@ CROSS = [
         lambda _f: {"reason": "", "password": PASSWORD},
     ),
     Cross(
+        "proposals.upload_attachment",
+        "POST",
+        _on("/proposals/{proposal}/attachments"),
+        "prep",
+    ),
+    Cross(
+        "proposals.remove_attachment",
+        "POST",
+        _on("/proposals/attachments/{attachment}/remove"),
+        "prep",
+    ),
+    Cross(
         "proposals.save_texts",
         "POST",
         _on("/proposals/{proposal}/texts"),
@@ -445,7 +465,14 @@ def foreign(eva: Eva) -> Foreign:
     for username in ("admin", "prep", "sec", "pres"):
         accounts.set_password(eva, OPERATOR, username, PASSWORD)
     found = build_foreign(eva)
-    found = replace(found, follow_up=foreign_follow_up(eva, found))
+    attached = attachment_commands.add_attachment(
+        eva,
+        OPERATOR,
+        attachment_commands.AddAttachment(
+            proposal_id=found.proposal, file_name="liite.txt", content=b"muualla\n"
+        ),
+    )
+    found = replace(found, follow_up=foreign_follow_up(eva, found), attachment=attached.id)
     return replace(found, comment=foreign_comment(eva, found))
 
 

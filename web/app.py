@@ -12,6 +12,7 @@ from eva_engine.config import Settings
 from eva_engine.services.runtime import Eva
 from web import api, auth, converters, errors, i18n, security, throttle, views
 from web.api import problems as api_problems
+from web.api.attachments import allow_uploads
 from web.api.body import MAX_BODY_BYTES
 
 
@@ -37,6 +38,7 @@ def create_app(
     )
     app.extensions["eva"] = engine or Eva.from_settings(settings)
     converters.init_app(app)  # ids in paths: ASCII digits only (before any route is added)
+    app.before_request(allow_uploads)  # before the CSRF check reads an upload's form
     CSRFProtect(app)
     i18n.init_app(app)
     auth.init_app(app)

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from pydantic import BaseModel, ValidationError
 from wtforms import (
     Field,
@@ -421,3 +422,20 @@ class TypedDateField(Field):
         if self.raw_data:
             return str(self.raw_data[0])
         return f"{self.data.day}.{self.data.month}.{self.data.year}" if self.data else ""
+
+
+class AttachmentForm(FlaskForm):
+    """Attach a file (its limits are ``AddAttachment``'s, checked by the service)."""
+
+    file = FileField(_l("File"))
+    publicity = SelectField(
+        _l("Publicity"),
+        choices=[SelectChoice(value, _l(label)) for value, label in PUBLICITY.items()],
+        default="public",
+    )
+    confidentiality_ground = StringField(_l("Legal ground of confidentiality"))
+    area = HiddenField()
+
+
+class RemoveAttachmentForm(FlaskForm):
+    """Only the CSRF token: removing needs nothing else."""

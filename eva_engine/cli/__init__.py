@@ -3,6 +3,7 @@ service command → service → printed result, each command in one unit of work
 (``output.Unit``). The console script is ``web.cli:main``, which adds ``serve`` to this
 group (the engine never imports the web layer)."""
 
+from eva_engine.cli import attachments as attachments
 from eva_engine.cli import audit as audit
 from eva_engine.cli import comments as comments
 from eva_engine.cli import export as export

@@ -12,7 +12,7 @@ import click
 from eva_engine.cli.commands import cli
 from eva_engine.cli.context import engine
 from eva_engine.cli.output import Unit, emit, reported
-from eva_engine.config import Settings
+from eva_engine.config import Settings, attachments_path
 from eva_engine.services.history import checkpoints, trail
 from eva_engine.services.installation import backup as backups
 
@@ -148,7 +148,9 @@ def backup_cmd(out: Path) -> None:
     PostgreSQL: pg_dump. See docs/backup.md."""
     with reported():
         settings = Settings.from_env()
-        report = backups.backup(settings.database_url, out, settings.audit_key)
+        report = backups.backup(
+            settings.database_url, out, settings.audit_key, settings.attachments_path
+        )
         manifest = report.manifest
 
         def human() -> None:
@@ -194,8 +196,13 @@ def restore_cmd(path: Path, database_url: str | None, checkpoint_files: tuple[Pa
     the row counts against the manifest, the chain and the checkpoints (exit 8 if any fails)."""
     with reported():
         settings = Settings.from_env()
+        target_url = database_url or settings.database_url
         report = backups.restore(
-            path, database_url or settings.database_url, settings.audit_key, checkpoint_files
+            path,
+            target_url,
+            settings.audit_key,
+            checkpoint_files,
+            attachments_path(target_url, settings.attachments_dir),
         )
 
         def human() -> None:

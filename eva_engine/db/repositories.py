@@ -40,6 +40,7 @@ from eva_engine.models import (
     ApiToken,
     Assessment,
     Assignment,
+    Attachment,
     AuditChainHead,
     Audited,
     AuditEvent,
@@ -1197,6 +1198,23 @@ class Repositories:
             FollowUp.state == FollowUpState.OPEN,
             FollowUp.due < today,
         )
+
+    # attachments ------------------------------------------------------------------------------
+    def attachments(
+        self, proposal_id: int, limit: int, *, with_removed: bool = False
+    ) -> Sequence[Attachment]:
+        """The proposal's attachments, oldest first, at most ``limit``."""
+        query = select(Attachment).where(Attachment.proposal_id == proposal_id)
+        if not with_removed:
+            query = query.where(Attachment.removed.is_(False))
+        return self.session.scalars(query.order_by(Attachment.id).limit(limit)).all()
+
+    def attachment(self, attachment_id: int) -> Attachment | None:
+        return self.session.get(Attachment, attachment_id)
+
+    def attachment_hashes(self) -> set[str]:
+        """Every file an attachment names (a backup copies them)."""
+        return set(self.session.scalars(select(Attachment.sha256).distinct()))
 
     # proposal texts ---------------------------------------------------------------------------
     def proposal_texts(self, proposal_id: int) -> Sequence[ProposalText]:

@@ -10,6 +10,7 @@ from eva_engine.models.assessment import (
     Screening,
 )
 from eva_engine.models.assignment import Assignment
+from eva_engine.models.attachment import Attachment
 from eva_engine.models.audit import (
     GENESIS_HASH,
     INSTALLATION_CHAIN,
@@ -36,6 +37,7 @@ __all__ = [
     "ApiToken",
     "Assessment",
     "Assignment",
+    "Attachment",
     "AuditChainHead",
     "AuditEvent",
     "Audited",

@@ -46,13 +46,28 @@ class Caller:
 
 
 class Eva:
-    def __init__(self, database: Database, workflows_dir: Path) -> None:
+    def __init__(
+        self,
+        database: Database,
+        workflows_dir: Path,
+        attachments_dir: Path | None = None,
+        attachment_scan: str | None = None,
+    ) -> None:
         self.database = database
         self.workflows_dir = workflows_dir
+        # Where attachments' files are kept (content-addressed) and the command that scans
+        # each before it is accepted (``services.attachments.store``).
+        self.attachments_dir = attachments_dir or Path("instance") / "attachments"
+        self.attachment_scan = attachment_scan
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Eva:
-        return cls(Database.connect(settings.database_url), settings.workflows_dir)
+        return cls(
+            Database.connect(settings.database_url),
+            settings.workflows_dir,
+            settings.attachments_path,
+            settings.attachment_scan_command,
+        )
 
     @cached_property
     def catalogue(self) -> Catalogue:

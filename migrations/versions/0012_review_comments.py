@@ -2,7 +2,7 @@
 replies, open until resolved.
 
 Revision ID: 734d0394a633
-Revises: 7d3b9a51c0e8
+Revises: a3c58e0f2b61
 Create Date: 2026-12-02 12:10:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import eva_engine.models.base
 
 revision: str = "734d0394a633"
-down_revision: str | None = "7d3b9a51c0e8"
+down_revision: str | None = "a3c58e0f2b61"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

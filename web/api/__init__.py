@@ -14,6 +14,7 @@ from flask_wtf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from eva_engine.errors import N_, Text
+from web.api import attachments as attachments
 from web.api import comments as comments
 from web.api import endpoints as endpoints
 from web.api import follow_up as follow_up

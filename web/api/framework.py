@@ -68,6 +68,7 @@ class Route:
     description: str = ""
     public: bool = False  # no token needed (the document and its docs page)
     files: tuple[str, ...] = ()  # answers with a file of one of these media types, not JSON
+    upload: dict[str, Any] | None = None  # takes multipart/form-data with this schema, not JSON
 
     @property
     def scope(self) -> TokenScope:

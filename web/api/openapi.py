@@ -135,6 +135,11 @@ def _operation(route: Route, refs: dict[Any, Any], defs: dict[str, Any]) -> dict
             "required": not route.body_optional,
             "content": {"application/json": {"schema": refs[(route.body, "validation")]}},
         }
+    if route.upload is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"multipart/form-data": {"schema": route.upload}},
+        }
     if route.public:
         operation["security"] = []
     else:

@@ -11,16 +11,22 @@ from werkzeug.wrappers import Response
 from eva_engine.errors import N_, Conflict, Contended, GuardFailed, InvalidInput, Problem, Text
 from eva_engine.services import fields, paging
 from eva_engine.services.assessment import editor
+from eva_engine.services.attachments import commands as attachment_commands
+from eva_engine.services.attachments import queries as attachment_queries
 from eva_engine.services.fields import parse_int
 from eva_engine.services.history import trail
 from eva_engine.services.people import accounts, directory
 from eva_engine.services.proposals import queries as proposal_queries
 from eva_engine.services.proposals import texts as proposal_texts
 from eva_engine.services.steps import transitions
+from eva_engine.vocabulary import Publicity
+from web.api.attachments import content_disposition
 from web.forms import (
     TEXT_FIELDS,
+    AttachmentForm,
     ProposalTextsForm,
     ReauthForm,
+    RemoveAttachmentForm,
     TransitionForm,
     form_problems,
     text_field_name,
@@ -35,7 +41,10 @@ bp = Blueprint("proposals", __name__, url_prefix="/proposals")
 
 
 def _page(
-    proposal_id: int, failure: Exception | None = None, texts: dict[str, object] | None = None
+    proposal_id: int,
+    failure: Exception | None = None,
+    texts: dict[str, object] | None = None,
+    attachments: dict[str, object] | None = None,
 ) -> str:
     view = proposal_queries.show(eva(), caller(), proposal_id)
     reauthenticate = transitions.reauthenticated_triggers(eva(), caller(), proposal_id)
@@ -47,6 +56,7 @@ def _page(
     for form in forms.values():
         form.version.data = str(view.row_version)
     extra = texts or _texts_context(proposal_id)  # what _proposal_texts.html shows
+    extra = extra | (attachments or _attachments_context(proposal_id))
     return render_template("proposal.html", p=view, forms=forms, failure=failure, **extra)
 
 
@@ -229,3 +239,77 @@ def save_texts(proposal_id: int) -> str | Response | tuple[str, int]:
         return _page(proposal_id, texts=_texts_context(proposal_id, form, exc)), 422
     flash(_("The texts were saved."), "success")
     return redirect(url_for("proposals.show", proposal_id=proposal_id, _anchor="texts-heading"))
+
+
+# attachments ------------------------------------------------------------------------------------
+def _attachments_context(
+    proposal_id: int, form: AttachmentForm | None = None, failure: Exception | None = None
+) -> dict[str, object]:
+    """What ``_proposal_attachments.html`` shows: the list with publicity, the upload form."""
+    view = attachment_queries.attachments(eva(), caller(), proposal_id)
+    return {
+        "attachments": view,
+        "attachment_form": form or AttachmentForm(),
+        "remove_form": RemoveAttachmentForm(),
+        "attachments_failure": failure,
+    }
+
+
+@bp.post("/<int:proposal_id>/attachments")
+@login_required
+def upload_attachment(proposal_id: int) -> str | Response | tuple[str, int]:
+    """Attach the file sent (the service checks its size, type, scan and the caller)."""
+    form = AttachmentForm()
+    if not form.validate_on_submit():
+        abort(400)  # the CSRF token
+    sent = request.files.get("file")
+    if sent is None or not sent.filename:
+        attachment_queries.attachments(eva(), caller(), proposal_id)  # another's: not found
+    try:
+        attachment_commands.add_attachment(
+            eva(),
+            caller(),
+            attachment_commands.AddAttachment(
+                proposal_id=proposal_id,
+                file_name=(sent.filename if sent else "") or "",
+                content=sent.read(attachment_commands.MAX_ATTACHMENT_BYTES + 1) if sent else b"",
+                publicity=Publicity(form.publicity.data or "public"),
+                confidentiality_ground=form.confidentiality_ground.data or None,
+                area=form.area.data or None,
+            ),
+        )
+    except ValidationError as exc:
+        refused = InvalidInput("the file was not attached", fields.problems(exc))
+        return _page(proposal_id, attachments=_attachments_context(proposal_id, form, refused)), 422
+    except InvalidInput as exc:
+        return _page(proposal_id, attachments=_attachments_context(proposal_id, form, exc)), 422
+    flash(_("The file was attached."), "success")
+    return redirect(
+        url_for("proposals.show", proposal_id=proposal_id, _anchor="attachments-heading")
+    )
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@login_required
+def download_attachment(attachment_id: int) -> Response:
+    """The file, as an attachment (never shown inline), of its own type."""
+    got = attachment_queries.download(eva(), caller(), attachment_id)
+    response = Response(got.content, mimetype=got.view.media_type)
+    response.headers["Content-Disposition"] = content_disposition(got.view.file_name)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/attachments/<int:attachment_id>/remove")
+@login_required
+def remove_attachment(attachment_id: int) -> Response:
+    if not RemoveAttachmentForm().validate_on_submit():
+        abort(400)
+    view = attachment_commands.remove_attachment(
+        eva(), caller(), attachment_commands.RemoveAttachment(attachment_id=attachment_id)
+    )
+    flash(_("The attachment was removed."), "success")
+    return redirect(
+        url_for("proposals.show", proposal_id=view.proposal_id, _anchor="attachments-heading")
+    )

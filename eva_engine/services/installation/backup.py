@@ -49,6 +49,7 @@ FORMAT = "eva-backup/1"
 MANIFEST = "manifest.json"
 CHECKPOINT = "checkpoint.json"
 DATA_FILES = {"sqlite": "database.sqlite3", "postgresql": "database.dump"}
+ATTACHMENTS = "attachments"  # the attachments' files, as the store keeps them (by SHA-256)
 Backend = Literal["sqlite", "postgresql"]
 
 
@@ -69,6 +70,7 @@ class Manifest(BaseModel):
     chain_ok: bool | None  # None: not verified (the single chain of an older eva)
     chain_problem: str | None
     created_at: datetime
+    attachments: list[str] = []  # the SHA-256 of every attachment file in ``ATTACHMENTS/``
 
 
 class BackupReport(BaseModel):
@@ -310,7 +312,9 @@ def _unreachable(database_url: str, exc: OperationalError) -> Unavailable:
     )
 
 
-def backup(database_url: str, out: Path, raw_key: str | None) -> BackupReport:
+def backup(
+    database_url: str, out: Path, raw_key: str | None, attachments_dir: Path | None = None
+) -> BackupReport:
     """``eva backup --out FOLDER``: copy the database while it runs, describe the copy in a
     manifest and, with a key, anchor its chain head in a checkpoint. A backup that fails
     half-way leaves nothing behind."""
@@ -320,10 +324,11 @@ def backup(database_url: str, out: Path, raw_key: str | None) -> BackupReport:
     created = not out.exists()
     _new_folder(out)
     try:
-        return _backup(database_url, url, backend, out, key)
+        return _backup(database_url, url, backend, out, key, attachments_dir)
     except BaseException as exc:
         for name in (*DATA_FILES.values(), MANIFEST, CHECKPOINT):
             (out / name).unlink(missing_ok=True)
+        shutil.rmtree(out / ATTACHMENTS, ignore_errors=True)
         if created:
             with suppress(OSError):
                 out.rmdir()
@@ -332,10 +337,36 @@ def backup(database_url: str, out: Path, raw_key: str | None) -> BackupReport:
         raise
 
 
+def _blobs(folder: Path) -> Iterator[tuple[str, Path]]:
+    """The files of an attachments' store: ``<2 hex>/<64 hex>``, by their SHA-256."""
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.glob("??/*")):
+        if path.is_file() and len(path.name) == 64 and path.parent.name == path.name[:2]:
+            yield path.name, path
+
+
+def _copy_blobs(source: Path, target: Path) -> list[str]:
+    """Copy every file of the store. After the database's copy: a file is kept before its
+    row commits and never deleted, so every attachment of the copy has its file here."""
+    copied = []
+    for sha, path in _blobs(source):
+        (target / sha[:2]).mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target / sha[:2] / sha)
+        copied.append(sha)
+    return copied
+
+
 def _backup(
-    database_url: str, url: URL, backend: Backend, out: Path, key: bytes | None
+    database_url: str,
+    url: URL,
+    backend: Backend,
+    out: Path,
+    key: bytes | None,
+    attachments_dir: Path | None,
 ) -> BackupReport:
     contents = _backup_sqlite(url, out) if backend == "sqlite" else _backup_postgresql(url, out)
+    blobs = _copy_blobs(attachments_dir, out / ATTACHMENTS) if attachments_dir else []
     file = DATA_FILES[backend]
     now = datetime.now(UTC)
     label = checkpoints.database_label(database_url)
@@ -352,6 +383,7 @@ def _backup(
         chain_ok=None if contents.chain is _OLD_CHAIN else contents.chain.ok,
         chain_problem=contents.chain.problem,
         created_at=now,
+        attachments=blobs,
     )
     (out / MANIFEST).write_text(
         json.dumps(manifest.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n",
@@ -524,19 +556,51 @@ def _anchors(
 
 
 def restore(
-    folder: Path, database_url: str, raw_key: str | None, given: Sequence[Path] = ()
+    folder: Path,
+    database_url: str,
+    raw_key: str | None,
+    given: Sequence[Path] = (),
+    attachments_dir: Path | None = None,
 ) -> RestoreReport:
     """``eva restore FOLDER --database URL``: into an empty database of the backup's kind, then
     check schema, counts, chain and checkpoints. Refuses (restoring nothing) a damaged backup,
     another kind of database, or one that is not empty."""
     try:
-        return _restore(folder, database_url, raw_key, given)
+        return _restore(folder, database_url, raw_key, given, attachments_dir)
     except OperationalError as exc:
         raise _unreachable(database_url, exc) from exc
 
 
+def _attachments_check(manifest: Manifest, folder: Path, target: Path | None) -> Check:
+    """Copy the backup's attachment files into the store, each checked against its name."""
+    if target is None:
+        return Check(name="attachments", ok=None, detail="no attachments' folder to restore into")
+    source = folder / ATTACHMENTS
+    bad = []
+    for sha in manifest.attachments:
+        path = source / sha[:2] / sha
+        if not path.is_file() or _sha256(path) != sha:
+            bad.append(sha)
+            continue
+        (target / sha[:2]).mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target / sha[:2] / sha)
+    if bad:
+        return Check(
+            name="attachments",
+            ok=False,
+            detail=f"{len(bad)} of {len(manifest.attachments)} files missing or damaged",
+        )
+    return Check(
+        name="attachments", ok=True, detail=f"{len(manifest.attachments)} files into {target}"
+    )
+
+
 def _restore(
-    folder: Path, database_url: str, raw_key: str | None, given: Sequence[Path]
+    folder: Path,
+    database_url: str,
+    raw_key: str | None,
+    given: Sequence[Path],
+    attachments_dir: Path | None,
 ) -> RestoreReport:
     manifest = read_manifest(folder)
     url = make_url(database_url)
@@ -571,6 +635,7 @@ def _restore(
         schema,
         _count_check(manifest, contents.counts),
         _chain_check(manifest, contents.chain),
+        _attachments_check(manifest, folder, attachments_dir),
     ]
     if anchors and contents.chain.ok:
         names = ", ".join(a.name for a in anchors)

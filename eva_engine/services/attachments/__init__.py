@@ -1,0 +1,1 @@
+"""Attachments (liitteet) of proposals and evidence of assessment areas."""

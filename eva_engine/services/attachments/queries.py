@@ -1,0 +1,171 @@
+"""A proposal's attachments as listed (with their publicity) and one attachment's file.
+Reading follows the proposal's visibility; downloading a non-public attachment is a
+disclosure that is logged (Tiedonhallintalaki 17 §)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from eva_engine.db.audit import AuditContext, PendingEvent
+from eva_engine.db.repositories import Repositories
+from eva_engine.errors import N_, NotFound, Text
+from eva_engine.models import Attachment, Proposal, User
+from eva_engine.services.access import EDIT_ASSESSMENT, actor_for, load_proposal
+from eva_engine.services.attachments import store
+from eva_engine.services.definitions import stored_bundle
+from eva_engine.services.runtime import Caller, Eva
+from eva_engine.vocabulary import Publicity
+
+LIST_LIMIT = 100  # as many as a proposal may hold (``commands.MAX_ATTACHMENTS``)
+
+
+class AttachmentView(BaseModel):
+    id: int
+    proposal_id: int
+    file_name: str
+    media_type: str
+    size: int
+    sha256: str
+    area: str | None
+    publicity: Publicity
+    confidentiality_ground: str | None
+    uploaded_by: str | None
+    uploaded_at: datetime
+    removed: bool
+
+
+class AttachmentsView(BaseModel):
+    proposal_id: int
+    row_version: int
+    attachments: list[AttachmentView]
+    can_add: bool = False  # the caller may add and remove attachments now
+
+
+def may_change(repos: Repositories, proposal: Proposal, user: User | None) -> bool:
+    """Whether ``user`` may add and remove attachments now: the proposal's editors
+    (``access.EDIT_ASSESSMENT``) while its state is editable (as the commands check)."""
+    bundle, _ = stored_bundle(repos, proposal.workflow_name, proposal.workflow_version)
+    if not bundle.workflow.state(proposal.state).editable:
+        return False
+    if user is None:
+        return True
+    held = repos.roles_for(user.id, proposal.organisation_id, proposal.body_id)
+    return EDIT_ASSESSMENT.allowed(held) is not None
+
+
+@dataclass(frozen=True)
+class AttachmentFile:
+    view: AttachmentView
+    content: bytes
+
+
+def attachment_view(attachment: Attachment, uploaded_by: str | None) -> AttachmentView:
+    return AttachmentView(
+        id=attachment.id,
+        proposal_id=attachment.proposal_id,
+        file_name=attachment.file_name,
+        media_type=attachment.media_type,
+        size=attachment.size,
+        sha256=attachment.sha256,
+        area=attachment.area,
+        publicity=attachment.publicity,
+        confidentiality_ground=attachment.confidentiality_ground,
+        uploaded_by=uploaded_by,
+        uploaded_at=attachment.uploaded_at,
+        removed=attachment.removed,
+    )
+
+
+def no_attachment(attachment_id: int) -> Text:
+    return Text(
+        N_("There is no attachment %(id)s that you may see. Check the number."),
+        {"id": str(attachment_id)},
+    )
+
+
+def load_attachment(
+    repos: Repositories, attachment_id: int, user: User | None, *, for_update: bool = False
+) -> tuple[Attachment, Proposal]:
+    """The attachment and its proposal, if the user may see the proposal (else not found)."""
+    found = repos.attachment(attachment_id)
+    if found is None or found.removed:
+        raise NotFound(no_attachment(attachment_id))
+    try:
+        proposal = load_proposal(repos, found.proposal_id, user, for_update=for_update)
+    except NotFound as exc:
+        raise NotFound(no_attachment(attachment_id)) from exc
+    return found, proposal
+
+
+def attachments_view(
+    repos: Repositories, proposal: Proposal, user: User | None = None
+) -> AttachmentsView:
+    rows = repos.attachments(proposal.id, LIST_LIMIT)
+    uploaders = repos.users_by_id({a.uploaded_by_id for a in rows if a.uploaded_by_id})
+    return AttachmentsView(
+        proposal_id=proposal.id,
+        row_version=proposal.row_version,
+        attachments=[
+            attachment_view(
+                a,
+                uploaders[a.uploaded_by_id].username
+                if a.uploaded_by_id and a.uploaded_by_id in uploaders
+                else None,
+            )
+            for a in rows
+        ],
+        can_add=may_change(repos, proposal, user),
+    )
+
+
+def attachments(eva: Eva, caller: Caller, proposal_id: int) -> AttachmentsView:
+    """The proposal's attachments (names, types, sizes, publicity); a read, nothing logged
+    but what reading the proposal logs elsewhere."""
+    with eva.reading() as uow:
+        uow.audit.actor, user = actor_for(uow.repos, caller)
+        proposal = load_proposal(uow.repos, proposal_id, user)
+        return attachments_view(uow.repos, proposal, user)
+
+
+def _log_download(audit: AuditContext, attachment: Attachment) -> bool:
+    if attachment.publicity == Publicity.PUBLIC:
+        return False
+    audit.record(
+        PendingEvent(
+            action="attachment.download",
+            entity_type="attachment",
+            entity_id=str(attachment.id),
+            organisation_id=attachment.organisation_id,
+            proposal_id=attachment.proposal_id,
+            before=None,
+            after={"file_name": attachment.file_name, "sha256": attachment.sha256},
+            reason=None,
+            role=None,
+        )
+    )
+    return True
+
+
+def download(eva: Eva, caller: Caller, attachment_id: int) -> AttachmentFile:
+    """The attachment's file; a non-public one's download is recorded in the history."""
+    with eva.reading() as uow:
+        uow.audit.actor, user = actor_for(uow.repos, caller)
+        attachment, _ = load_attachment(uow.repos, attachment_id, user)
+        content = store.get(eva.attachments_dir, attachment.sha256)
+        if content is None:
+            raise NotFound(
+                Text(
+                    N_(
+                        "The file of attachment %(id)s is missing from the store: ask your "
+                        "administrator to restore it from a backup."
+                    ),
+                    {"id": str(attachment_id)},
+                )
+            )
+        view = attachment_view(attachment, None)
+        if _log_download(uow.audit, attachment):
+            uow.commit()
+        return AttachmentFile(view, content)
