@@ -44,9 +44,8 @@ def store_dir(eva: Eva) -> Path:
 
 def attach(eva: Eva, pid: int, content: bytes = PDF, **values: object) -> queries.AttachmentView:
     fields: dict[str, object] = {"file_name": "hakemus.pdf", **values}
-    return commands.add_attachment(
-        eva, as_("prep"), AddAttachment(proposal_id=pid, content=content, **fields)
-    )
+    command = AddAttachment.model_validate({"proposal_id": pid, "content": content, **fields})
+    return commands.add_attachment(eva, as_("prep"), command)
 
 
 def test_liitteena_hakemus_is_recorded_listed_and_downloaded(

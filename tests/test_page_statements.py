@@ -372,7 +372,7 @@ FEW_TASKS, MANY_TASKS = 20, 400
 def _give_tasks(site: tx.Site, username: str, proposal_id: int, count: int) -> None:
     """``count`` more open tasks for the user on the proposal, written straight to the table
     (a walk per task would take minutes; the page only reads them)."""
-    with site.eva.database.bind.begin() as connection:
+    with site.eva.database.engine.begin() as connection:
         user_id = connection.execute(select(User.id).where(User.username == username)).scalar_one()
         org_id = connection.execute(
             select(Proposal.organisation_id).where(Proposal.id == proposal_id)

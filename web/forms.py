@@ -35,12 +35,14 @@ from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 from eva_engine.errors import N_, Problem, Text
 from eva_engine.rendering.labels import PUBLICITY, SCREENING
 from eva_engine.services.assessment.screening import RecordScreening
+from eva_engine.services.attachments.commands import AddAttachment
 from eva_engine.services.fields import (
     DATE_EXAMPLE,
     DATE_TEXT_LENGTH,
     MAX_DIGITS,
     MAX_ID,
     PASSWORD_LENGTH,
+    QUESTION_LENGTH,
     parse_date,
     parse_int,
     problems,
@@ -433,8 +435,11 @@ class AttachmentForm(FlaskForm):
         choices=[SelectChoice(value, _l(label)) for value, label in PUBLICITY.items()],
         default="public",
     )
-    confidentiality_ground = StringField(_l("Legal ground of confidentiality"))
-    area = HiddenField()
+    confidentiality_ground = StringField(
+        _l("Legal ground of confidentiality"),
+        validators=[Optional(), CommandLength(AddAttachment, "confidentiality_ground")],
+    )
+    area = HiddenField(validators=[Optional(), TextLength(high=QUESTION_LENGTH)])
 
 
 class RemoveAttachmentForm(FlaskForm):
