@@ -640,7 +640,14 @@ def _fill(rule: str, values: dict[str, str]) -> str:
 
 def _path(route: Any, pid: int, assignment: int) -> str:
     # No follow-up is needed: the body is refused before the follow-up is looked up.
-    values = {"proposal_id": str(pid), "assignment_id": str(assignment), "follow_up_id": "1"}
+    values = {
+        "proposal_id": str(pid),
+        "assignment_id": str(assignment),
+        "follow_up_id": "1",
+        "meeting_id": "1",
+        "organisation": ORG,
+        "username": "prep",
+    }
     return _fill(route.rule, {**values, "trigger": "start_screening"})
 
 
@@ -747,6 +754,7 @@ def test_no_api_route_reads_an_id_in_other_digits(app: Flask, eva: Eva, script: 
         "assignment_id": assignment,
         "meeting_id": meeting_id(eva),
         "follow_up_id": 1,  # only POSTs name a follow-up: foreign digits are 404 before it
+        "token_id": 1,  # only a DELETE names a token
     }
     api = Api(app.test_client(), make_token(eva, "prep"))
     tried = 0
