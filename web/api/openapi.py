@@ -80,11 +80,17 @@ LINKS: dict[str, dict[str, tuple[str, dict[str, str]]]] = {
         "ListUsers": ("list_users", {"organisation": "$response.body#/organisation"}),
         "GrantRole": (
             "grant_role",
-            {"organisation": "$response.body#/organisation", "username": "$response.body#/username"},
+            {
+                "organisation": "$response.body#/organisation",
+                "username": "$response.body#/username",
+            },
         ),
         "DisableUser": (
             "disable_user",
-            {"organisation": "$response.body#/organisation", "username": "$response.body#/username"},
+            {
+                "organisation": "$response.body#/organisation",
+                "username": "$response.body#/username",
+            },
         ),
     },
     "create_my_token": {
