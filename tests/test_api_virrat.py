@@ -11,14 +11,15 @@ The attachment step (the membership application) is added once attachments are i
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
+from flask import Flask
 
 from eva_engine.config import Settings
 from eva_engine.demo.virrat import INDICATORS, _document
-from eva_engine.services.runtime import Eva as Runtime
 from tests.test_cli import Eva, eva_cli
 from tests.test_proposal_texts import DECISION, GROUNDS, PROPOSAL
 from tests.test_setup import set_up_virrat
@@ -59,17 +60,26 @@ class Client:
         return self.json("PUT", f"/proposals/{pid}{path}", body, **{"If-Match": etag})
 
 
+@pytest.fixture
+def virrat_app(eva_cli: Eva) -> Iterator[Flask]:
+    """``eva setup`` of Virrat, then the server on its database (closed after the test)."""
+    set_up_virrat(eva_cli)  # the organisation, HYVLTK and KH, the administrator, the workflow
+    settings = Settings.from_env({"EVA_DATABASE_URL": eva_cli.url, "EVA_ENV": "test"})
+    app = create_app(settings, TESTING=True)
+    yield app
+    app.extensions["eva"].database.dispose()
+
+
 def _token(eva: Eva, username: str, *scopes: str) -> str:
     args = [a for s in (scopes or ("read", "write")) for a in ("--scope", s)]
     made = eva.json("tokens", "create", "--as", username, "--name", "Virrat API", *args)
     return str(made["token"])
 
 
-def test_the_virrat_case_is_recorded_and_closed_through_the_api(eva_cli: Eva) -> None:
-    eva = eva_cli
-    set_up_virrat(eva)  # eva setup: organisation, HYVLTK and KH, administrator, workflow
-    settings = Settings.from_env({"EVA_DATABASE_URL": eva.url, "EVA_ENV": "test"})
-    app = create_app(settings, TESTING=True)
+def test_the_virrat_case_is_recorded_and_closed_through_the_api(
+    eva_cli: Eva, virrat_app: Flask
+) -> None:
+    eva, app = eva_cli, virrat_app
     admin = Client(app, _token(eva, "paakayttaja"))
     assert [o["code"] for o in admin.json("GET", "/organisations")["items"]] == ["virrat"]
     assert {b["code"] for b in admin.json("GET", "/organisations/virrat/bodies")["items"]} == {
@@ -147,7 +157,7 @@ def test_the_virrat_case_is_recorded_and_closed_through_the_api(eva_cli: Eva) ->
         pid, "/screening", {"outcome": "light", "criteria": ["strategy_goals", "many_residents"]}
     )
     assert prep.step(pid, "begin_assessment") == "assessment"
-    bundle = Runtime.from_settings(settings).catalogue.bundles[("eva-standard", 3)]
+    bundle = app.extensions["eva"].catalogue.bundles[("eva-standard", 3)]
     prep.put(pid, "/assessment", _document(bundle).model_dump(mode="json"))
     assert prep.json("GET", f"/proposals/{pid}")["state"] == "assessment"
     assert prep.step(pid, "submit_for_review") == "review"
@@ -201,13 +211,9 @@ def test_the_virrat_case_is_recorded_and_closed_through_the_api(eva_cli: Eva) ->
     eva("audit", "verify")
 
 
-def test_the_api_answers_in_finnish_by_default(eva_cli: Eva, tmp_path: Path) -> None:
-    eva = eva_cli
-    set_up_virrat(eva)
-    settings = Settings.from_env({"EVA_DATABASE_URL": eva.url, "EVA_ENV": "test"})
-    app = create_app(settings, TESTING=True)
+def test_the_api_answers_in_finnish_by_default(virrat_app: Flask) -> None:
     http = httpx.Client(
-        transport=httpx.WSGITransport(app=app), base_url="http://eva.invalid/api/v1"
+        transport=httpx.WSGITransport(app=virrat_app), base_url="http://eva.invalid/api/v1"
     )
     finnish = http.get("/proposals/999999", headers={"Authorization": "Bearer eva_x"})
     assert finnish.status_code == 401
