@@ -10,6 +10,7 @@ The attachment step (the membership application) is added once attachments are i
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -223,3 +224,27 @@ def test_the_api_answers_in_finnish_by_default(virrat_app: Flask) -> None:
     assert finnish.json()["code"] == english.json()["code"]
     assert finnish.json()["title"] != english.json()["title"]
     assert english.json()["title"] == "Not authenticated"
+
+
+def test_an_administrator_makes_an_audit_checkpoint_through_the_api(
+    eva_cli: Eva, virrat_app: Flask
+) -> None:
+    admin = Client(virrat_app, _token(eva_cli, "paakayttaja"))
+    # The server has no audit key: no checkpoint, and the problem says so (in Finnish).
+    refused = admin.http.post("/audit/checkpoints", headers={"Idempotency-Key": "k1"})
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "invalid_input"
+    key = secrets.token_hex(32)
+    settings = Settings.from_env(
+        {"EVA_DATABASE_URL": eva_cli.url, "EVA_ENV": "test", "EVA_AUDIT_KEY": key}
+    )
+    keyed = create_app(settings, TESTING=True)
+    try:
+        made = Client(keyed, _token(eva_cli, "paakayttaja")).json("POST", "/audit/checkpoints")
+        assert made["ok"] is True
+        checkpoint = made["checkpoint"]
+        assert checkpoint["key_id"]
+        assert checkpoint["mac"]
+        assert len(checkpoint["chains"]) == 1  # the organisation's own chain only
+    finally:
+        keyed.extensions["eva"].database.dispose()

@@ -572,6 +572,7 @@ API_NO_TARGET = {
     "publish_workflows": "definitions are shared by every organisation (any administrator)",
     "verify_audit_chain": "walks the chain of the token user's own organisation",
     "last_audit_check": "reads the check of the token user's own organisation",
+    "make_audit_checkpoint": "signs the chain of the token user's own organisation",
 }
 
 

@@ -36,6 +36,7 @@ def create_app(
         **overrides,
     )
     app.extensions["eva"] = engine or Eva.from_settings(settings)
+    app.extensions["eva_settings"] = settings  # e.g. the audit key of the API's checkpoints
     converters.init_app(app)  # ids in paths: ASCII digits only (before any route is added)
     CSRFProtect(app)
     i18n.init_app(app)

@@ -6,10 +6,12 @@ the command line (services/definitions, services/history/trail)."""
 
 from __future__ import annotations
 
+from flask import current_app
 from pydantic import BaseModel
 
+from eva_engine.config import Settings
 from eva_engine.services import definitions
-from eva_engine.services.history import trail
+from eva_engine.services.history import checkpoints, trail
 from web.api.framework import Call, Reply, api_route
 from web.runtime import eva
 
@@ -82,3 +84,41 @@ def verify_audit_chain(call: Call) -> Reply:
 def last_audit_check(call: Call) -> Reply:
     """The latest recorded walk of the organisation's chain (null: none yet)."""
     return Reply(LastCheck(check=trail.last_chain_check(eva(), call.caller)))
+
+
+class CheckpointResult(BaseModel):
+    """The signed checkpoint to keep outside eva, or (``checkpoint`` null) why none was made:
+    the chain does not verify (``problem``)."""
+
+    verified: int
+    ok: bool
+    first_bad_seq: int | None
+    problem: str | None
+    checkpoint: checkpoints.Checkpoint | None
+
+
+@api_route(
+    "POST",
+    "/audit/checkpoints",
+    summary="Make an audit checkpoint",
+    tag="audit",
+    response=CheckpointResult,
+)
+def make_audit_checkpoint(call: Call) -> Reply:
+    """Verify the chain of the token user's organisation and, only if it verifies, sign its
+    head with the server's audit key (EVA_AUDIT_KEY; without one 422): keep the checkpoint
+    outside eva and give it to ``eva audit verify --checkpoint`` later (its auditors and
+    administrators)."""
+    settings: Settings = current_app.extensions["eva_settings"]
+    made = checkpoints.organisation_checkpoint(
+        eva(), call.caller, settings.audit_key, checkpoints.database_label(settings.database_url)
+    )
+    return Reply(
+        CheckpointResult(
+            verified=made.chain.verified,
+            ok=made.chain.ok,
+            first_bad_seq=made.chain.first_bad_seq,
+            problem=made.chain.problem,
+            checkpoint=made.checkpoint,
+        )
+    )
