@@ -351,6 +351,8 @@ def _api_path(site: Site, rule: str) -> str:
         "trigger": "pass_review",
         "assignment_id": str(site.foreign.assignment),
         "follow_up_id": str(site.foreign.follow_up or 1),
+        "token_id": str(site.foreign.token),
+        "username": "prep",
     }
     return "/api/v1" + re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: values[m.group(1)], rule)
 
