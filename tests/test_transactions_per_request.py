@@ -340,7 +340,15 @@ def test_every_ui_route_has_a_line_here(site: Site) -> None:
 
 # The API: every route of the route table (and the public document), with a token of a user
 # who may use it, realistic records and, for a POST, If-Match and Idempotency-Key.
-API_USERS = {"meeting_agenda": "sec", "schedule": "sec", "reassign": "outsider"}
+API_USERS = {
+    "meeting_agenda": "sec",
+    "get_meeting": "sec",
+    "schedule": "sec",
+    "reassign": "outsider",
+    "list_users": "admin",
+    "list_workflows": "admin",
+    "last_audit_check": "aud",
+}
 
 
 def _api_path(site: Site, rule: str) -> str:
