@@ -40,7 +40,8 @@ class Api:
 
     def headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         out = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        return out | (extra or {})
+        # The tests read the English messages; without the header the API answers in Finnish.
+        return {"Accept-Language": "en"} | out | (extra or {})
 
     def get(self, path: str, **kw: Any) -> TestResponse:
         return self.client.get(

@@ -28,6 +28,7 @@ TEST_SWITCHES = {
     "EVA_PROPERTY_PROFILE",
     "EVA_RACE_ROUNDS",
     "EVA_BROWSER_LANGUAGES",
+    "EVA_STATEFUL_EXAMPLES",
     "EVA_TEST_BACKENDS",
     "EVA_BENCH_POSTGRES_URL",  # bench/: the PostgreSQL server a benchmark makes its database on
 }

@@ -548,6 +548,57 @@ OPERATIONS = [
         "reply_to_comment", "POST", "/comments/{comment}/replies", lambda _e: {"text": "x"}, "sec"
     ),
     Operation("resolve_comment", "POST", "/comments/{comment}/resolve", user="sec"),
+    Operation(
+        "create_body",
+        "POST",
+        f"/organisations/{OTHER_ORG}/bodies",
+        lambda _e: {"code": "UUSI", "name_fi": "Uusi"},
+    ),
+    Operation(
+        "create_meeting",
+        "POST",
+        f"/organisations/{OTHER_ORG}/meetings",
+        lambda _e: {"body": "KH", "starts_at": AT},
+        user="sec",
+    ),
+    Operation("get_meeting", "GET", "/meetings/{meeting}", user="sec"),
+    Operation(
+        "add_agenda_item",
+        "POST",
+        "/meetings/{meeting}/agenda",
+        lambda _e: {"proposal_id": "{proposal}"},
+        user="sec",
+    ),
+    Operation(
+        "add_agenda_item",
+        "POST",
+        "/meetings/{meeting}/agenda",
+        lambda _e: {"proposal_id": "{own}"},
+        user="sec",
+    ),
+    Operation("remove_agenda_item", "DELETE", "/meetings/{meeting}/agenda/{proposal}", user="sec"),
+    Operation("list_users", "GET", f"/organisations/{OTHER_ORG}/users"),
+    Operation(
+        "create_user",
+        "POST",
+        f"/organisations/{OTHER_ORG}/users",
+        lambda _e: {"username": "uusi.muu", "full_name": "Uusi"},
+    ),
+    Operation("disable_user", "POST", f"/organisations/{OTHER_ORG}/users/outsider/disable"),
+    Operation("enable_user", "POST", f"/organisations/{OTHER_ORG}/users/outsider/enable"),
+    Operation(
+        "grant_role",
+        "POST",
+        f"/organisations/{OTHER_ORG}/users/outsider/grants",
+        lambda _e: {"role": "expert"},
+    ),
+    Operation(
+        "revoke_role", "DELETE", f"/organisations/{OTHER_ORG}/users/outsider/grants?role=preparer"
+    ),
+    Operation("revoke_my_token", "DELETE", "/tokens/{token}"),
+    Operation("get_summary", "GET", P + "/summary"),
+    Operation("summary_document", "GET", P + "/summary/document"),
+    Operation("export_assessment", "GET", P + "/assessment/export"),
     # testila's secretary hands testila's task to muualla's user: refused, nothing changes.
     Operation(
         "reassign",
@@ -563,6 +614,13 @@ API_NO_TARGET = {
     "list_organisations": "lists the organisations where the token's user holds a role",
     "my_assignments": "lists the token's user's own assignments",
     "my_follow_ups": "lists the token's user's own follow-ups",
+    "list_my_tokens": "lists the token's user's own tokens",
+    "create_my_token": "makes a token of the token's user themself",
+    "list_workflows": "definitions are shared by every organisation (any administrator)",
+    "publish_workflows": "definitions are shared by every organisation (any administrator)",
+    "verify_audit_chain": "walks the chain of the token user's own organisation",
+    "last_audit_check": "reads the check of the token user's own organisation",
+    "make_audit_checkpoint": "signs the chain of the token user's own organisation",
 }
 
 
@@ -592,6 +650,7 @@ def test_no_api_operation_reaches_another_organisations_records(
         "follow_up": foreign.follow_up,
         "comment": foreign.comment,
         "attachment": foreign.attachment,
+        "token": foreign.token,
     }
     api = Api(
         api_app.test_client(),
@@ -599,7 +658,12 @@ def test_no_api_operation_reaches_another_organisations_records(
     )
     body = op.body(eva) if op.body else None
     if body is not None:
-        body = json.loads(json.dumps(body).replace('"{meeting}"', str(foreign.meeting)))
+        body = json.loads(
+            json.dumps(body)
+            .replace('"{meeting}"', str(foreign.meeting))
+            .replace('"{proposal}"', str(foreign.proposal))
+            .replace('"{own}"', str(own))
+        )
     before = snapshot(eva)
     path = op.path.format(**values)
     response = getattr(api, op.method.lower())(path, **({"body": body} if body else {}))

@@ -650,6 +650,9 @@ def _path(route: Any, pid: int, assignment: int) -> str:
         "assignment_id": str(assignment),
         "follow_up_id": "1",
         "comment_id": "1",
+        "meeting_id": "1",
+        "organisation": ORG,
+        "username": "prep",
     }
     return _fill(route.rule, {**values, "trigger": "start_screening"})
 
@@ -763,6 +766,7 @@ def test_no_api_route_reads_an_id_in_other_digits(app: Flask, eva: Eva, script: 
             OPERATOR,
             attachments.AddAttachment(proposal_id=pid, file_name="a.txt", content=b"liite\n"),
         ).id,
+        "token_id": 1,  # only a DELETE names a token
     }
     api = Api(app.test_client(), make_token(eva, "prep"))
     tried = 0

@@ -375,7 +375,15 @@ def test_every_ui_route_has_a_line_here(site: Site) -> None:
 
 # The API: every route of the route table (and the public document), with a token of a user
 # who may use it, realistic records and, for a POST, If-Match and Idempotency-Key.
-API_USERS = {"meeting_agenda": "sec", "schedule": "sec", "reassign": "outsider"}
+API_USERS = {
+    "meeting_agenda": "sec",
+    "get_meeting": "sec",
+    "schedule": "sec",
+    "reassign": "outsider",
+    "list_users": "admin",
+    "list_workflows": "admin",
+    "last_audit_check": "aud",
+}
 
 
 def _api_path(site: Site, rule: str) -> str:
@@ -387,6 +395,8 @@ def _api_path(site: Site, rule: str) -> str:
         "assignment_id": str(site.foreign.assignment),
         "follow_up_id": str(site.foreign.follow_up or 1),
         "attachment_id": str(site.foreign.attachment or 1),
+        "token_id": str(site.foreign.token),
+        "username": "prep",
     }
     return "/api/v1" + re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: values[m.group(1)], rule)
 

@@ -147,7 +147,7 @@ def test_a_token_in_the_query_string_is_refused(
     assert TOKEN not in body
     if path.startswith("/api/"):
         assert response.get_json()["code"] == "token_in_url"
-        assert "Authorization header" in response.get_json()["detail"]
+        assert "Authorization-otsakkeessa" in response.get_json()["detail"]  # Finnish: default
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ def create_app(
         **overrides,
     )
     app.extensions["eva"] = engine or Eva.from_settings(settings)
+    app.extensions["eva_settings"] = settings  # e.g. the audit key of the API's checkpoints
     converters.init_app(app)  # ids in paths: ASCII digits only (before any route is added)
     app.before_request(allow_uploads)  # before the CSRF check reads an upload's form
     CSRFProtect(app)

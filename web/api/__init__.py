@@ -17,7 +17,11 @@ from eva_engine.errors import N_, Text
 from web.api import attachments as attachments
 from web.api import comments as comments
 from web.api import endpoints as endpoints
+from web.api import exports as exports
 from web.api import follow_up as follow_up
+from web.api import installation as installation
+from web.api import organisation as organisation
+from web.api import people as people
 from web.api.framework import bp
 from web.api.openapi import document, reference
 from web.api.problems import DOCS, problem_response

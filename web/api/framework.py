@@ -69,6 +69,7 @@ class Route:
     public: bool = False  # no token needed (the document and its docs page)
     files: tuple[str, ...] = ()  # answers with a file of one of these media types, not JSON
     upload: dict[str, Any] | None = None  # takes multipart/form-data with this schema, not JSON
+    replayable: bool = True  # False: no Idempotency-Key (the response holds a secret to keep)
 
     @property
     def scope(self) -> TokenScope:
@@ -380,7 +381,7 @@ def _handle(route: Route, handler: Callable[..., Reply], values: dict[str, Any])
     raw_body = _json_body(route) if route.body is not None else None
     body = _body(route, raw_body)
     call = Call(caller=caller, body=body, query=query)
-    key = _idempotency_key() if route.method == "POST" else None
+    key = _idempotency_key() if route.method == "POST" and route.replayable else None
     request_hash = _request_hash(raw_body) if key else ""
     # The request's unit of work (``web.errors.EvaFlask``) holds all of it: the token check,
     # the work and, for a POST, the idempotency record; contention runs it all again.

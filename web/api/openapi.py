@@ -36,6 +36,81 @@ The JSON API of eva, the ex-ante impact assessment (ennakkoarviointi) engine.
 """
 
 
+ID = "$response.body#/id"
+PROPOSAL_ID = {"proposal_id": ID}
+MEETING_ID = {"meeting_id": ID}
+# What a client (and a stateful fuzzer) can do next with an operation's answer: OpenAPI links
+# from the success response, by operationId, with each parameter taken from the response.
+LINKS: dict[str, dict[str, tuple[str, dict[str, str]]]] = {
+    "create_proposal": {
+        "GetProposal": ("get_proposal", PROPOSAL_ID),
+        "GetTexts": ("get_texts", PROPOSAL_ID),
+        "PutTexts": ("put_texts", PROPOSAL_ID),
+        "RecordScreening": ("record_screening", PROPOSAL_ID),
+        "GetAssessment": ("get_assessment", PROPOSAL_ID),
+        "GetQuestions": ("get_questions", PROPOSAL_ID),
+        "PutAlternatives": ("put_alternatives", PROPOSAL_ID),
+        "ProposalAssignments": ("proposal_assignments", PROPOSAL_ID),
+        "ProposalHistory": ("proposal_history", PROPOSAL_ID),
+        "Schedule": ("schedule", PROPOSAL_ID),
+        "GetSummary": ("get_summary", PROPOSAL_ID),
+        "ExportAssessment": ("export_assessment", PROPOSAL_ID),
+    },
+    "get_proposal": {
+        "Fire": ("fire", PROPOSAL_ID),
+        "ProposalFollowUps": ("proposal_follow_ups", PROPOSAL_ID),
+        "SummaryDocument": ("summary_document", PROPOSAL_ID),
+    },
+    "create_meeting": {
+        "GetMeeting": ("get_meeting", MEETING_ID),
+        "MeetingAgenda": ("meeting_agenda", MEETING_ID),
+        "AddAgendaItem": ("add_agenda_item", MEETING_ID),
+    },
+    "add_agenda_item": {
+        "GetProposal": ("get_proposal", PROPOSAL_ID),
+        "RemoveAgendaItem": (
+            "remove_agenda_item",
+            {"proposal_id": ID, "meeting_id": "$response.body#/meeting_id"},
+        ),
+    },
+    "create_body": {
+        "ListBodies": ("list_bodies", {"organisation": "$response.body#/organisation"}),
+    },
+    "create_user": {
+        "ListUsers": ("list_users", {"organisation": "$response.body#/organisation"}),
+        "GrantRole": (
+            "grant_role",
+            {
+                "organisation": "$response.body#/organisation",
+                "username": "$response.body#/username",
+            },
+        ),
+        "DisableUser": (
+            "disable_user",
+            {
+                "organisation": "$response.body#/organisation",
+                "username": "$response.body#/username",
+            },
+        ),
+    },
+    "create_my_token": {
+        "RevokeMyToken": ("revoke_my_token", {"token_id": "$response.body#/details/id"}),
+    },
+    "list_organisations": {
+        "ListBodies": ("list_bodies", {"organisation": "$response.body#/items/0/code"}),
+        "ListMeetings": ("list_meetings", {"organisation": "$response.body#/items/0/code"}),
+        "ListUsers": ("list_users", {"organisation": "$response.body#/items/0/code"}),
+    },
+}
+
+
+def _links(route: Route) -> dict[str, Any]:
+    return {
+        name: {"operationId": target, "parameters": parameters}
+        for name, (target, parameters) in LINKS.get(route.endpoint, {}).items()
+    }
+
+
 def _clean(schema: Any) -> Any:
     """Component schemas must not carry ``$id`` (it would rebase the ``$ref``s inside)."""
     if isinstance(schema, dict):
@@ -84,7 +159,7 @@ def _parameters(route: Route, refs: dict[Any, Any], defs: dict[str, Any]) -> lis
                 "schema": {"type": "string", "pattern": r'^(\*|(W/)?"\d{1,18}")$'},
             }
         )
-    if route.method == "POST" and not route.public:
+    if route.method == "POST" and not route.public and route.replayable:
         params.append(
             {
                 "name": "Idempotency-Key",
@@ -112,10 +187,13 @@ def _operation(route: Route, refs: dict[Any, Any], defs: dict[str, Any]) -> dict
             "description": "The proposal's row version",
             "schema": {"type": "string"},
         }
-    if route.status == 201 and route.endpoint == "create_proposal":
-        headers["Location"] = {"description": "The new proposal", "schema": {"type": "string"}}
+    if route.status == 201 and route.endpoint in ("create_proposal", "create_meeting"):
+        headers["Location"] = {"description": "The new record", "schema": {"type": "string"}}
     if headers:
         ok["headers"] = headers
+    links = _links(route)
+    if links:
+        ok["links"] = links
     responses: dict[str, Any] = {str(route.status): ok}
     for code in route.errors:
         responses[str(code)] = {"$ref": f"#/components/responses/Problem{code}"}

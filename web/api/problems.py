@@ -3,7 +3,7 @@
 always by its path (``location``, e.g. ``answers[3].direction`` or ``query.limit``).
 
 Titles and details are in the language the request's ``Accept-Language`` prefers of Finnish,
-Swedish and English (English without the header: a program's default), rendered from each
+Swedish and English (Finnish, eva's default language, without the header), rendered from each
 error's message id (``eva_engine.rendering.messages``); ``code`` stays the same in every one."""
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ TITLES: dict[int, str] = {
     500: N_("Internal error"),
     503: N_("Service unavailable"),
 }
-API_DEFAULT = "en"  # without Accept-Language
+API_DEFAULT = "fi"  # without Accept-Language: eva's default language
 
 
 def api_language() -> str:

@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 from eva_engine.db.audit import Anchor, ChainState, VerifyResult, canonical
 from eva_engine.errors import N_, InvalidInput, Problem, Text
 from eva_engine.services.history import trail
-from eva_engine.services.runtime import Eva
+from eva_engine.services.runtime import Caller, Eva
 
 FORMAT = "eva-audit-checkpoint/2"
 SINGLE_CHAIN_FORMAT = "eva-audit-checkpoint/1"  # before one chain per organisation (0007)
@@ -168,6 +168,16 @@ def make_checkpoint(
     if not chain.ok:
         return CheckpointMade(chain, None)
     return CheckpointMade(chain, sign(key, database=database, chain=chain, at=datetime.now(UTC)))
+
+
+def organisation_checkpoint(
+    eva: Eva, caller: Caller, raw_key: str | None, database: str
+) -> CheckpointMade:
+    """``make_checkpoint`` of the chain of the caller's organisation, for its auditors and
+    administrators (the API's ``POST /audit/checkpoints``); the operator's ``eva audit
+    checkpoint`` signs every chain."""
+    chain_id = trail.auditor_chain(eva, caller, "making an audit checkpoint")
+    return make_checkpoint(eva, raw_key, database, chain_id=chain_id)
 
 
 def save(checkpoint: Checkpoint, path: Path) -> None:

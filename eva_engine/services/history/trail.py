@@ -341,6 +341,15 @@ def _auditor_organisation(repos: Repositories, user: User) -> tuple[int, str]:
     return grants[0].organisation_id, grants[0].role.value
 
 
+def auditor_chain(eva: Eva, caller: Caller, doing: str) -> int:
+    """The chain (organisation id) the caller audits: their organisation's, as an auditor or
+    an administrator of it."""
+    with eva.reading() as uow:
+        _, maybe_user = actor_for(uow.repos, caller)
+        own, _ = _auditor_organisation(uow.repos, require_named_user(maybe_user, doing))
+        return own
+
+
 def verify_and_record(eva: Eva, caller: Caller) -> ChainCheck:
     """Walk the chain of the auditor's organisation and record the result in it (who checked,
     when, what was found). The walk reads one snapshot (never a chain half-way through

@@ -270,3 +270,33 @@ def schedule_in(uow: UnitOfWork, caller: Caller, cmd: ScheduleProposal) -> Propo
         proposal.section_number = cmd.section_number
     uow.commit()
     return proposal_view(repos, proposal, user)
+
+
+class UnscheduleProposal(Command):
+    proposal_id: Id
+    meeting_id: Id
+    expected_version: Version | None = None
+
+
+def unschedule(eva: Eva, caller: Caller, cmd: UnscheduleProposal) -> ProposalView:
+    """Take the proposal off the meeting's agenda (the secretary, as scheduling it): it keeps
+    no agenda position and no section number of that meeting."""
+    with eva.uow() as uow:
+        repos = uow.repos
+        uow.audit.actor, user = actor_for(repos, caller)
+        proposal = load_proposal(repos, cmd.proposal_id, user, for_update=True)
+        uow.check_version(proposal, cmd.expected_version)
+        uow.audit.role = require(repos, user, proposal.organisation_id, proposal.body_id, SCHEDULE)
+        if proposal.meeting_id != cmd.meeting_id:
+            raise NotFound(no_meeting(cmd.meeting_id))  # not on that meeting's agenda
+        bundle, _ = stored_bundle(repos, proposal.workflow_name, proposal.workflow_version)
+        current = bundle.workflow.state(proposal.state)
+        if current.final or current.decided:
+            wrong = Text(N_("A decided or closed proposal stays on its meeting's agenda."))
+            raise InvalidInput(wrong, [Problem.of("state", wrong)])
+        proposal.meeting_id = None
+        proposal.agenda_position = None
+        proposal.section_year = None
+        proposal.section_number = None
+        uow.commit()
+        return proposal_view(repos, proposal, user)

@@ -1,0 +1,145 @@
+"""An organisation's bodies and meetings through /api/v1: creating a body (the organisation's
+administrator), creating and reading a meeting (its administrator or the body's secretary),
+and adding a proposal to a meeting's agenda or taking it off. Each calls the service command
+the web UI and the command line call (services/people/organisations, proposals/commands)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import url_for
+from pydantic import Field
+
+from eva_engine.services.fields import (
+    BODY_CODE_PATTERN,
+    AgendaPosition,
+    Code,
+    Id,
+    Name,
+    SectionNumber,
+    TypedDateTime,
+)
+from eva_engine.services.meetings import agendas
+from eva_engine.services.people import organisations
+from eva_engine.services.proposals import commands as proposal_commands
+from eva_engine.services.runtime import Caller
+from eva_engine.services.views import ProposalView
+from eva_engine.vocabulary import BodyKind
+from web.api.framework import Call, Reply, api_route
+from web.api.schemas import Body
+from web.runtime import eva
+
+ORGANISATION = "/organisations/<organisation>"
+MEETING = "/meetings/<int(signed=True):meeting_id>"
+
+
+class BodyIn(Body):
+    """A new body (toimielin) of the organisation."""
+
+    command = organisations.CreateBody
+    code: Code = Field(pattern=BODY_CODE_PATTERN, description="e.g. HYVLTK")
+    name_fi: Name = Field(min_length=1)
+    name_sv: Name | None = None
+    kind: BodyKind = BodyKind.COMMITTEE
+
+
+class MeetingIn(Body):
+    """A new meeting of one of the organisation's bodies."""
+
+    command = organisations.CreateMeeting
+    body: Code = Field(min_length=1, description="The body's code, e.g. KH")
+    starts_at: TypedDateTime = Field(description="With its UTC offset, e.g. 2026-06-13T17:00+03:00")
+    location: Name | None = None
+
+
+class AgendaItemIn(Body):
+    """A proposal of the meeting's body put on its agenda."""
+
+    command = proposal_commands.ScheduleProposal
+    proposal_id: Id
+    agenda_position: AgendaPosition | None = None
+    section_number: SectionNumber | None = Field(default=None, description="§")
+
+
+def _item_proposal(_caller: Caller, values: dict[str, Any]) -> int:
+    return int(values["proposal_id"])
+
+
+@api_route(
+    "POST",
+    ORGANISATION + "/bodies",
+    summary="Create a body",
+    tag="organisations",
+    response=organisations.BodyView,
+    status=201,
+    body=BodyIn,
+)
+def create_body(call: Call, organisation: str) -> Reply:
+    """A council, board, committee or office holder of the organisation (its administrator)."""
+    body: BodyIn = call.body
+    cmd = organisations.CreateBody(organisation=organisation, **body.model_dump())
+    return Reply(organisations.create_body(eva(), call.caller, cmd), status=201)
+
+
+@api_route(
+    "POST",
+    ORGANISATION + "/meetings",
+    summary="Create a meeting",
+    tag="organisations",
+    response=organisations.MeetingView,
+    status=201,
+    body=MeetingIn,
+)
+def create_meeting(call: Call, organisation: str) -> Reply:
+    """A meeting of one of the organisation's bodies (its administrator or the body's
+    secretary)."""
+    body: MeetingIn = call.body
+    cmd = organisations.CreateMeeting(organisation=organisation, **body.model_dump())
+    view = organisations.create_meeting(eva(), call.caller, cmd)
+    return Reply(view, status=201, location=url_for("api.get_meeting", meeting_id=view.id))
+
+
+@api_route(
+    "GET", MEETING, summary="Read a meeting", tag="organisations", response=agendas.MeetingSummary
+)
+def get_meeting(call: Call, meeting_id: int) -> Reply:
+    """The meeting: its body, time, and how many agenda items it has and how many of them are
+    still incomplete (the agenda itself: ``/meetings/{meeting_id}/agenda``)."""
+    return Reply(agendas.agenda(eva(), call.caller, meeting_id).meeting)
+
+
+@api_route(
+    "POST",
+    MEETING + "/agenda",
+    summary="Add a proposal to the agenda",
+    tag="organisations",
+    response=ProposalView,
+    body=AgendaItemIn,
+    etag=True,
+)
+def add_agenda_item(call: Call, meeting_id: int) -> Reply:
+    """Put a proposal of the meeting's body on this meeting's agenda (a secretary), as
+    ``PUT /proposals/{proposal_id}/meeting`` does."""
+    body: AgendaItemIn = call.body
+    cmd = proposal_commands.ScheduleProposal(meeting_id=meeting_id, **body.model_dump())
+    view = proposal_commands.schedule(eva(), call.caller, cmd)
+    return Reply(view, version=view.row_version)
+
+
+@api_route(
+    "DELETE",
+    MEETING + "/agenda/<int(signed=True):proposal_id>",
+    summary="Take a proposal off the agenda",
+    tag="organisations",
+    response=ProposalView,
+    etag=True,
+    proposal_of=_item_proposal,
+)
+def remove_agenda_item(call: Call, meeting_id: int, proposal_id: int) -> Reply:
+    """Take the proposal off this meeting's agenda (a secretary); a decided or closed one stays.
+    If-Match takes the proposal's ETag."""
+    cmd = proposal_commands.UnscheduleProposal(
+        proposal_id=proposal_id, meeting_id=meeting_id, expected_version=call.expected_version
+    )
+    view = proposal_commands.unschedule(eva(), call.caller, cmd)
+    return Reply(view, version=view.row_version)
