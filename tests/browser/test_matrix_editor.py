@@ -19,6 +19,7 @@ from tests.browser.conftest import (  # noqa: E402
     log_in,
 )
 from tests.browser.test_roles import assert_fits_the_phone  # noqa: E402
+from tests.browser.test_screenshots import PNG_SIGNATURE, shoot  # noqa: E402
 
 AREA = "living_environment"
 FIRST = "living_environment.community_planning.residential_areas"
@@ -116,8 +117,6 @@ def test_on_a_phone_the_matrix_scrolls_in_its_own_box_and_works_without_script(
 def test_a_screenshot_of_the_matrix_editor_is_written_to_docs_screenshots(
     page: Page, live_server: LiveServer
 ) -> None:
-    from tests.browser.test_screenshots import PNG_SIGNATURE, shoot
-
     log_in(page, live_server, "valmistelija")
     _editable(page, live_server)
     page.locator(f"[id='q-{FIRST}']").scroll_into_view_if_needed()

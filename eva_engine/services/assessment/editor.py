@@ -173,10 +173,10 @@ def area_matrix(eva: Eva, caller: Caller, proposal_id: int, area_id: str | None)
             for question in topic.questions:
                 required = depth is not None and question.required_for(depth)
                 for alternative in doc.alternatives:
-                    answer = cells.get(question.id, {}).get(alternative.position)
-                    if answer is None and not required:
+                    stored = cells.get(question.id, {}).get(alternative.position)
+                    if stored is None and not required:
                         continue
-                    missing = gap_fields(answer, depth or ScreeningOutcome.LIGHT)
+                    missing = gap_fields(stored, depth or ScreeningOutcome.LIGHT)
                     if missing:
                         gaps.setdefault(question.id, {})[alternative.position] = missing
         editable = bundle.workflow.state(proposal.state).editable
