@@ -110,11 +110,11 @@ def test_one_question_is_saved_without_javascript(
         page.locator("main form button[type=submit]").click()
         address = _editable(page, live_server)
         page.goto(f"{address}?question={SECOND}")
-        page.select_option(_cell(SECOND, 0, "direction"), "neutral")
+        page.select_option(_cell(SECOND, 0, "direction"), "none")
         page.locator(f"button[name=save][value='{SECOND}']").click()
         expect(page.locator(".notice.success")).to_contain_text("Tallennettu")
         expect(page).to_have_url(f"{address}?question={SECOND}#q-{SECOND}")
-        expect(page.locator(_cell(SECOND, 0, "direction"))).to_have_value("neutral")
+        expect(page.locator(_cell(SECOND, 0, "direction"))).to_have_value("none")
         expect(page.locator("nav.question-pager a[rel=next]")).to_be_visible()
     finally:
         context.close()
