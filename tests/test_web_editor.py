@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from flask import Flask
+from flask.testing import FlaskClient
 
 from eva_engine.services.assessment import documents
 from eva_engine.services.proposals import queries as proposal_queries
@@ -242,3 +243,112 @@ def test_the_first_area_posts_to_its_own_address_so_saving_right_away_works(
     assert action.group(1).startswith(f"/proposals/{pid}/areas/")
     assert action.group(1) != f"/proposals/{pid}/areas/"
     assert client.post(action.group(1), data={"csrf_token": csrf(first)}).status_code == 302
+
+
+def _matrix_proposal(app: Flask, eva: Eva) -> tuple[int, FlaskClient]:
+    """A proposal in assessment (light) with two alternatives, and the preparer's client."""
+    pid = proposal_in(eva, "assessment")
+    client = app.test_client()
+    login(client, "prep")
+    page = client.get(f"/proposals/{pid}/alternatives").get_data(as_text=True)
+    client.post(
+        f"/proposals/{pid}/alternatives",
+        data={"csrf_token": csrf(page), "title-0": "Nykytila", "title-1": "Esitys", "chosen": "1"},
+    )
+    return pid, client
+
+
+AREA = "living_environment"
+FIRST = "living_environment.community_planning.residential_areas"
+SECOND = "living_environment.community_planning.green_and_meeting_places"
+
+
+def test_the_matrix_has_the_alternatives_as_columns_and_a_save_button_per_question(
+    app: Flask, eva: Eva
+) -> None:
+    pid, client = _matrix_proposal(app, eva)
+    html = client.get(f"/proposals/{pid}/areas/{AREA}").get_data(as_text=True)
+    table = html.split(f'id="q-{FIRST}"', 1)[1].split("</table>", 1)[0]
+    assert table.count('<th scope="col"') == 2
+    assert "Esitys" in table
+    assert table.count('<th scope="row"') == 7
+    assert f'name="save" value="{FIRST}"' in html
+    assert 'name="save" value="all"' in html
+    assert "Siirry ensimmäiseen puuttuvaan" in html
+    assert "kysymystä valmiina tällä alueella" in html
+    one = client.get(f"/proposals/{pid}/areas/{AREA}?question={SECOND}").get_data(as_text=True)
+    assert f'id="q-{SECOND}"' in one
+    assert f'id="q-{FIRST}"' not in one
+    assert "Kysymys 2/" in one
+    assert 'rel="prev"' in one
+
+
+def test_saving_one_question_keeps_what_was_typed_in_another_and_warns_of_a_gap(
+    app: Flask, eva: Eva
+) -> None:
+    pid, client = _matrix_proposal(app, eva)
+    page = client.get(f"/proposals/{pid}/areas/{AREA}").get_data(as_text=True)
+    data = {
+        "csrf_token": csrf(page),
+        "version": re.search(r'name="version" value="([0-9]+)"', page).group(1),  # type: ignore[union-attr]
+        # the first question: positive, justified, but no magnitude (incomplete)
+        f"{FIRST}--0--direction": "positive",
+        f"{FIRST}--0--justification": "Viihtyisyys paranee.",
+        # typed in the second question, not saved with the first
+        f"{SECOND}--1--direction": "negative",
+        f"{SECOND}--1--justification": "Puisto pienenee.",
+        "save": FIRST,
+    }
+    response = client.post(f"/proposals/{pid}/areas/{AREA}", data=data)
+    assert response.status_code == 200  # shown again: the second question is not lost
+    html = response.get_data(as_text=True)
+    assert "Puisto pienenee." in html
+    assert "ei ole vielä tallennettu" in html
+    assert "vastausta on puutteellisia" in html
+    assert f'id="{FIRST}--0--magnitude-warn"' in html
+    assert "suuruus puuttuu" in html or "magnitude" in html
+    answers = documents.export_document(eva, OPERATOR, pid).answers
+    assert [(a.question, a.alternative) for a in answers] == [(FIRST, 0)]
+    # the page shows the warning again later, and the first missing item is this question
+    again = client.get(f"/proposals/{pid}/areas/{AREA}").get_data(as_text=True)
+    assert 'class="notice warning matrix-warnings"' in again
+    assert f"question={FIRST.replace('.', '.')}" in again
+
+
+def test_a_cell_with_text_but_no_direction_is_refused_and_its_text_kept(
+    app: Flask, eva: Eva
+) -> None:
+    pid, client = _matrix_proposal(app, eva)
+    page = client.get(f"/proposals/{pid}/areas/{AREA}").get_data(as_text=True)
+    response = client.post(
+        f"/proposals/{pid}/areas/{AREA}",
+        data={
+            "csrf_token": csrf(page),
+            f"{FIRST}--0--direction": "",
+            f"{FIRST}--0--justification": "Kirjoitettu teksti.",
+            "save": FIRST,
+        },
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Kirjoitettu teksti." in html
+    assert f'href="#{FIRST}--0--direction"' in html
+    assert documents.export_document(eva, OPERATOR, pid).answers == []
+
+
+def test_a_complete_question_saved_alone_redirects_to_its_section(app: Flask, eva: Eva) -> None:
+    pid, client = _matrix_proposal(app, eva)
+    page = client.get(f"/proposals/{pid}/areas/{AREA}?question={FIRST}").get_data(as_text=True)
+    data: dict[str, object] = {"csrf_token": csrf(page), "save": FIRST}
+    for position in (0, 1):
+        data |= {
+            f"{FIRST}--{position}--direction": "positive",
+            f"{FIRST}--{position}--magnitude": "minor",
+            f"{FIRST}--{position}--justification": "Perusteltu.",
+        }
+    response = client.post(f"/proposals/{pid}/areas/{AREA}?question={FIRST}", data=data)
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"question={FIRST}#q-{FIRST}")
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Tallennettu." in html
+    assert 'class="tag tag-done"' in html

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from eva_engine.checklists.definition import Checklist
 from eva_engine.errors import N_, Problem, Text
 from eva_engine.models import Alternative, Answer, Mitigation
-from eva_engine.vocabulary import Direction, Magnitude, ScreeningOutcome
+from eva_engine.vocabulary import Certainty, Direction, Duration, Magnitude, ScreeningOutcome
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,8 @@ class AreaProgress:
     area: str
     required: int  # required cells (question x alternative)
     complete: int
+    # the first required cell that is empty or incomplete: (question id, alternative position)
+    first_missing: tuple[str, int] | None = None
 
     @property
     def done(self) -> bool:
@@ -31,21 +34,52 @@ NO_DURATION = Text(N_("duration missing"))
 NO_CERTAINTY = Text(N_("certainty missing"))
 
 
-def _answer_gaps(answer: Answer | None, depth: ScreeningOutcome) -> list[Text]:
+class Rated(Protocol):
+    """An answer's ratings, stored (``models.Answer``) or as sent (``AnswerIn``)."""
+
+    @property
+    def direction(self) -> Direction: ...
+    @property
+    def magnitude(self) -> Magnitude | None: ...
+    @property
+    def duration(self) -> Duration | None: ...
+    @property
+    def certainty(self) -> Certainty | None: ...
+    @property
+    def justification(self) -> str | None: ...
+
+
+# A gap by the answer field it concerns ("direction": not answered at all).
+GAP_TEXTS = {
+    "direction": NOT_ANSWERED,
+    "magnitude": NO_MAGNITUDE,
+    "justification": NO_JUSTIFICATION,
+    "duration": NO_DURATION,
+    "certainty": NO_CERTAINTY,
+}
+
+
+def gap_fields(answer: Rated | None, depth: ScreeningOutcome) -> list[str]:
+    """The fields an answer still lacks at this depth (one rule for the matrix page, the
+    progress counts and the check before review): ``direction`` when there is no answer."""
     if answer is None:
-        return [NOT_ANSWERED]
+        return ["direction"]
     gaps = []
     if answer.direction in (Direction.POSITIVE, Direction.NEGATIVE):
         if answer.magnitude is None:
-            gaps.append(NO_MAGNITUDE)
+            gaps.append("magnitude")
         if not (answer.justification or "").strip():
-            gaps.append(NO_JUSTIFICATION)
+            gaps.append("justification")
         if depth == ScreeningOutcome.FULL:
             if answer.duration is None:
-                gaps.append(NO_DURATION)
+                gaps.append("duration")
             if answer.certainty is None:
-                gaps.append(NO_CERTAINTY)
+                gaps.append("certainty")
     return gaps
+
+
+def _answer_gaps(answer: Answer | None, depth: ScreeningOutcome) -> list[Text]:
+    return [GAP_TEXTS[name] for name in gap_fields(answer, depth)]
 
 
 def missing_answers(
@@ -61,6 +95,7 @@ def missing_answers(
     for checklist in checklists:
         for area in checklist.areas:
             required = complete = 0
+            first: tuple[str, int] | None = None
             for topic in area.topics:
                 for question in topic.questions:
                     if not question.required_for(depth):
@@ -71,6 +106,7 @@ def missing_answers(
                         if not gaps:
                             complete += 1
                             continue
+                        first = first or (question.id, alternative.position)
                         where = Text(
                             N_(
                                 "area %(area)s, question %(question)s, "
@@ -86,7 +122,7 @@ def missing_answers(
                             },
                         )
                         problems.extend(Problem.of("", gap, where) for gap in gaps)
-            progress.append(AreaProgress(area.id, required, complete))
+            progress.append(AreaProgress(area.id, required, complete, first))
     return problems, progress
 
 

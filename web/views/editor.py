@@ -266,47 +266,135 @@ def _cell(form: Any, question: str, position: int) -> AnswerIn | None:
     )
 
 
+# The fields of one matrix cell as the form names them (``question--position--field``).
+CELL_INPUTS = ("direction", "magnitude", "duration", "certainty", "evidence", "justification")
+
+
+def _typed(form: Any, question: str, position: int) -> bool:
+    """Whether anything is typed or chosen in this cell beyond its direction."""
+    prefix = f"{question}--{position}--"
+    return any(form.get(prefix + name, "").strip() for name in CELL_INPUTS) or bool(
+        form.getlist(prefix + "groups")
+    )
+
+
+def _section_cells(
+    form: Any, matrix: editor.AreaMatrix, questions: list[str]
+) -> tuple[list[AnswerIn], list[tuple[str, int]]]:
+    """The answers and the emptied cells of these questions, as the form sends them. A cell
+    with ratings or text but no direction is refused at its direction (never dropped)."""
+    answers: list[AnswerIn] = []
+    cleared: list[tuple[str, int]] = []
+    for question in questions:
+        for alternative in matrix.alternatives:
+            where = f"{question}[{alternative.position}]"
+            try:
+                cell = _cell(form, question, alternative.position)
+            except ValidationError as exc:
+                raise documents.nothing_saved(_problems(exc, where)) from exc
+            if cell is not None:
+                answers.append(cell)
+            elif _typed(form, question, alternative.position):
+                choose = Text(N_("Choose the direction of the impact, or empty the other fields."))
+                raise documents.nothing_saved([Problem.of(where + ".direction", choose)])
+            else:
+                cleared.append((question, alternative.position))
+    return answers, cleared
+
+
+def _unsaved(form: Any, matrix: editor.AreaMatrix, saved: set[str]) -> bool:
+    """Whether the form holds changes in questions other than those just saved."""
+    for question in matrix.questions():
+        if question.id in saved:
+            continue
+        for alternative in matrix.alternatives:
+            if f"{question.id}--{alternative.position}--direction" not in form:
+                continue
+            stored = matrix.cells.get(question.id, {}).get(alternative.position)
+            try:
+                posted = _cell(form, question.id, alternative.position)
+            except (ValueError, ValidationError):
+                return True
+            if posted is None:
+                if stored is not None or _typed(form, question.id, alternative.position):
+                    return True
+            elif posted != stored:
+                return True
+    return False
+
+
 @bp.route("/<int:proposal_id>/areas/", methods=["GET"], defaults={"area_id": None})
 @bp.route("/<int:proposal_id>/areas/<area_id>", methods=["GET", "POST"])
 @login_required
 def area(proposal_id: int, area_id: str | None) -> tuple[str, int] | Response:
+    """One impact area as a matrix per question (rows: the ratings, columns: the
+    alternatives), the whole area or one question at a time (``?question=``). Each question
+    has its own save button (``save=<question id>``, or ``all``); what is typed in the other
+    questions is shown again, unsaved, rather than lost."""
     matrix = editor.area_matrix(eva(), caller(), proposal_id, area_id)
+    ids = [q.id for q in matrix.questions()]
+    one = request.values.get("question") or None
+    if one not in ids:
+        one = None
     problems: list[Problem] = []
     answers: list[AnswerIn] = []
+    posted: Any = None
     if request.method == "POST":
-        cleared: list[tuple[str, int]] = []
+        posted = request.form
+        chosen = posted.get("save", "all")
+        section = (
+            [chosen]
+            if chosen in ids
+            else [q for q in ids if any(k.startswith(f"{q}--") for k in posted)]
+        )
         try:
-            for topic in matrix.topics:
-                for question in topic.questions:
-                    for alternative in matrix.alternatives:
-                        try:
-                            cell = _cell(request.form, question.id, alternative.position)
-                        except ValidationError as exc:
-                            where = f"{question.id}[{alternative.position}]"
-                            raise documents.nothing_saved(_problems(exc, where)) from exc
-                        if cell is None:
-                            cleared.append((question.id, alternative.position))
-                        else:
-                            answers.append(cell)
+            answers, cleared = _section_cells(posted, matrix, section)
             documents.save_answers(
-                eva(),
-                caller(),
-                proposal_id,
-                answers,
-                cleared,
-                _version(request.form.get("version")),
+                eva(), caller(), proposal_id, answers, cleared, _version(posted.get("version"))
             )
         except ValueError:  # a choice that is not on the form
             problems = [Problem.of("", Text(N_("A choice on the form is not one of its options.")))]
         except InvalidInput as exc:
             problems = exc.problems
         else:
-            flash(_("Saved."), "success")
-            return redirect(url_for("editor.area", proposal_id=proposal_id, area_id=matrix.area.id))
+            saved = editor.area_matrix(eva(), caller(), proposal_id, matrix.area.id)
+            incomplete = sum(1 for q in section for gaps in saved.gaps.get(q, {}).values() if gaps)
+            if incomplete:
+                flash(
+                    _(
+                        "Saved, but %(num)d answers are incomplete: see the warnings at the"
+                        " fields.",
+                        num=incomplete,
+                    ),
+                    "warning",
+                )
+            else:
+                flash(_("Saved."), "success")
+            anchor = f"q-{section[0]}" if len(section) == 1 else None
+            if _unsaved(posted, saved, set(section)):
+                # Another question has typed changes: show them again rather than lose them.
+                flash(
+                    _("Other questions on this page have changes that are not saved yet."),
+                    "warning",
+                )
+                matrix = saved
+            else:
+                return redirect(
+                    url_for(
+                        "editor.area",
+                        proposal_id=proposal_id,
+                        area_id=matrix.area.id,
+                        question=one,
+                        _anchor=anchor,
+                    )
+                )
     problems, anchors = _cell_labels(matrix, problems, answers)
     return render_template(
         "area.html",
         m=matrix,
+        one=one,
+        ids=ids,
+        posted=posted,
         problems=problems,
         anchors=anchors,
         directions=list(Direction),

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from eva_engine.checklists.completeness import missing_answers
+from eva_engine.checklists.completeness import gap_fields, missing_answers
 from eva_engine.errors import N_, NotFound, Text
 from eva_engine.localized import LocalizedText
 from eva_engine.services.access import (
@@ -46,6 +46,15 @@ class AreaLink(BaseModel):
     complete: int
 
 
+class MissingItem(BaseModel):
+    """The first required answer that is empty or incomplete: where "go to the first missing
+    item" leads."""
+
+    area: str
+    question: str
+    alternative: int
+
+
 class AlternativeView(BaseModel):
     position: int
     title: str
@@ -64,6 +73,28 @@ class AreaMatrix(BaseModel):
     cells: dict[str, dict[int, AnswerIn]]
     areas: list[AreaLink]
     can: ProposalCapabilities = Field(default_factory=ProposalCapabilities)
+    # What each answer of this area still lacks, by question and alternative position: the
+    # fields of ``completeness.gap_fields`` (``direction``: a required one not answered). An
+    # answer is saved even when incomplete; the page shows these as warnings at the fields.
+    gaps: dict[str, dict[int, list[str]]] = Field(default_factory=dict)
+    first_missing: MissingItem | None = None
+
+    def questions(self) -> list[QuestionView]:
+        return [q for t in self.topics for q in t.questions]
+
+    def question_complete(self, question: QuestionView) -> bool:
+        """Every alternative answered, and no answer lacking what its depth asks."""
+        if not self.alternatives:
+            return False
+        cells = self.cells.get(question.id, {})
+        gaps = self.gaps.get(question.id, {})
+        return all(a.position in cells and not gaps.get(a.position) for a in self.alternatives)
+
+    def counted_questions(self) -> list[QuestionView]:
+        """The questions the area's progress counts: the required ones, or every one before
+        the screening has set a depth."""
+        required = [q for q in self.questions() if q.required]
+        return required or self.questions()
 
 
 class Choice(BaseModel):
@@ -103,9 +134,17 @@ def area_matrix(eva: Eva, caller: Caller, proposal_id: int, area_id: str | None)
         snap = repos.snapshot(assessment.id)
         depth = snap.screening.outcome if snap.screening else None
         progress = {}
+        first_missing = None
         if depth is not None and depth != ScreeningOutcome.EXEMPT:
             _, found = missing_answers(bundle.checklists, depth, snap.alternatives, snap.answers)
             progress = {p.area: p for p in found}
+            first = next((p for p in found if p.first_missing), None)
+            if first is not None and first.first_missing is not None:
+                first_missing = MissingItem(
+                    area=first.area,
+                    question=first.first_missing[0],
+                    alternative=first.first_missing[1],
+                )
         areas = [
             AreaLink(
                 id=a.id,
@@ -129,6 +168,17 @@ def area_matrix(eva: Eva, caller: Caller, proposal_id: int, area_id: str | None)
         cells: dict[str, dict[int, AnswerIn]] = {}
         for answer in doc.answers:
             cells.setdefault(answer.question, {})[answer.alternative] = answer
+        gaps: dict[str, dict[int, list[str]]] = {}
+        for topic in area.topics:
+            for question in topic.questions:
+                required = depth is not None and question.required_for(depth)
+                for alternative in doc.alternatives:
+                    stored = cells.get(question.id, {}).get(alternative.position)
+                    if stored is None and not required:
+                        continue
+                    missing = gap_fields(stored, depth or ScreeningOutcome.LIGHT)
+                    if missing:
+                        gaps.setdefault(question.id, {})[alternative.position] = missing
         editable = bundle.workflow.state(proposal.state).editable
         roles = (
             repos.roles_for(user.id, proposal.organisation_id, proposal.body_id) if user else None
@@ -164,6 +214,8 @@ def area_matrix(eva: Eva, caller: Caller, proposal_id: int, area_id: str | None)
             ],
             cells=cells,
             areas=areas,
+            gaps=gaps,
+            first_missing=first_missing,
         )
 
 
