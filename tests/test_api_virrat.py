@@ -6,13 +6,14 @@ follow-ups are recorded and the proposal closes; the summary export says what wa
 
 Only the first token of each person is made outside the API (``eva tokens create``, as a
 person makes theirs on the web UI's page *API tokens*); a further one is made through it.
-The attachment step (the membership application) is added once attachments are in the API."""
+The application to the network ("Liitteenä hakemus") is attached as a file through the API."""
 
 from __future__ import annotations
 
 import secrets
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -56,16 +57,32 @@ class Client:
         )
         return str(result.json()["to_state"])
 
+    def upload(self, pid: int, name: str, content: bytes, **fields: str) -> Any:
+        response = self.http.post(
+            f"/proposals/{pid}/attachments",
+            files={"file": (name, content)},
+            data=fields,
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+        )
+        assert response.status_code == 201, response.text
+        return response.json()
+
     def put(self, pid: int, path: str, body: Any) -> Any:
         etag = self.call("GET", f"/proposals/{pid}").headers["ETag"]
         return self.json("PUT", f"/proposals/{pid}{path}", body, **{"If-Match": etag})
 
 
 @pytest.fixture
-def virrat_app(eva_cli: Eva) -> Iterator[Flask]:
+def virrat_app(eva_cli: Eva, tmp_path: Path) -> Iterator[Flask]:
     """``eva setup`` of Virrat, then the server on its database (closed after the test)."""
     set_up_virrat(eva_cli)  # the organisation, HYVLTK and KH, the administrator, the workflow
-    settings = Settings.from_env({"EVA_DATABASE_URL": eva_cli.url, "EVA_ENV": "test"})
+    settings = Settings.from_env(
+        {
+            "EVA_DATABASE_URL": eva_cli.url,
+            "EVA_ENV": "test",
+            "EVA_ATTACHMENTS_DIR": str(tmp_path / "attachments"),
+        }
+    )
     app = create_app(settings, TESTING=True)
     yield app
     app.extensions["eva"].database.dispose()
@@ -153,6 +170,9 @@ def test_the_virrat_case_is_recorded_and_closed_through_the_api(
             ]
         },
     )
+    application = b"%PDF-1.4\n% Hakemus Terve Kunta -verkostoon\n%%EOF\n"
+    attached = prep.upload(pid, "Hakemus Terve Kunta -verkostoon.pdf", application)
+    assert (attached["media_type"], attached["publicity"]) == ("application/pdf", "public")
     assert prep.step(pid, "start_screening") == "screening"
     prep.put(
         pid, "/screening", {"outcome": "light", "criteria": ["strategy_goals", "many_residents"]}
@@ -202,6 +222,9 @@ def test_the_virrat_case_is_recorded_and_closed_through_the_api(
     content = text.text
     for said in (PROPOSAL, DECISION, "Terve Kunta", INDICATORS[0]["name"]):
         assert said in content, said
+    listed = reader.json("GET", f"/proposals/{pid}/attachments")["attachments"]
+    assert [a["file_name"] for a in listed] == ["Hakemus Terve Kunta -verkostoon.pdf"]
+    assert reader.call("GET", f"/attachments/{listed[0]['id']}").content == application
     exported = reader.json("GET", f"/proposals/{pid}/assessment/export")
     assert exported["format"] == "eva.assessment/1"
 
