@@ -13,11 +13,13 @@ from typing import Any
 import pytest
 from flask import Flask
 from pydantic import ValidationError
+from sqlalchemy import event
 
 from eva_engine.config import default_workflows_dir
 from eva_engine.db.migrate import upgrade
 from eva_engine.db.unit_of_work import Database
 from eva_engine.errors import InvalidInput, NotFound, PermissionDenied
+from eva_engine.services.assessment import editor
 from eva_engine.services.attachments import commands, queries, store
 from eva_engine.services.attachments.commands import AddAttachment, RemoveAttachment
 from eva_engine.services.history import trail
@@ -314,3 +316,85 @@ def test_the_web_page_uploads_lists_and_downloads(
     )
     assert removed.status_code == 302
     assert queries.attachments(eva, as_("prep"), pid).attachments == []
+
+
+def test_evidence_is_uploaded_and_listed_on_its_area_page_only(
+    eva: Eva, world: World, store_dir: Path, app: Flask
+) -> None:
+    pid = new_proposal(eva)
+    first, second = [a.id for a in editor.area_matrix(eva, as_("prep"), pid, None).areas[:2]]
+    client = app.test_client()
+    login(client, "prep")
+    page = client.get(f"/proposals/{pid}/areas/{first}").get_data(as_text=True)
+    upload = page.split('class="evidence-upload"', 1)[1].split("</form>", 1)[0]
+    assert f'name="area" value="{first}"' in upload
+    assert page.count("<form") == page.count("</form>")  # no form inside another
+    sent = client.post(
+        f"/proposals/{pid}/attachments",
+        data={
+            "csrf_token": csrf(page),
+            "file": (io.BytesIO(PDF), "Melutaso.pdf"),
+            "publicity": "public",
+            "area": first,
+        },
+        content_type="multipart/form-data",
+    )
+    assert sent.status_code == 302
+    assert sent.headers["Location"].endswith(f"/proposals/{pid}/areas/{first}#evidence-heading")
+    html = client.get(f"/proposals/{pid}/areas/{first}").get_data(as_text=True)
+    evidence = html.split('id="evidence-heading"', 1)[1]
+    made = queries.attachments(eva, as_("prep"), pid).attachments[0]
+    assert made.area == first
+    assert "Melutaso.pdf" in evidence
+    assert store.PDF in evidence
+    assert f'href="/proposals/attachments/{made.id}"' in evidence
+    other = client.get(f"/proposals/{pid}/areas/{second}").get_data(as_text=True)
+    assert "Melutaso.pdf" not in other
+    refused = client.post(
+        f"/proposals/{pid}/attachments",
+        data={
+            "csrf_token": csrf(page),
+            "file": (io.BytesIO(b"MZ\x90\x00"), "x.pdf"),
+            "area": first,
+        },
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 422
+    again = refused.get_data(as_text=True)
+    assert 'class="evidence-upload"' in again  # the area page again
+    assert "Melutaso.pdf" in again
+    auditor = app.test_client()
+    login(auditor, "aud")
+    read = auditor.get(f"/proposals/{pid}/areas/{first}").get_data(as_text=True)
+    assert 'class="read-only"' in read
+    assert "Melutaso.pdf" in read.split('id="evidence-heading"', 1)[1]
+    assert 'class="evidence-upload"' not in read
+
+
+def test_the_area_page_runs_as_many_statements_with_more_evidence(
+    eva: Eva, world: World, store_dir: Path, app: Flask
+) -> None:
+    pid = new_proposal(eva)
+    area = editor.area_matrix(eva, as_("prep"), pid, None).areas[0].id
+    client = app.test_client()
+    login(client, "prep")
+    seen: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        seen.append(statement)
+
+    def statements() -> int:
+        client.get(f"/proposals/{pid}/areas/{area}")  # warm the caches alike
+        seen.clear()
+        event.listen(eva.database.engine, "before_cursor_execute", count)
+        try:
+            assert client.get(f"/proposals/{pid}/areas/{area}").status_code == 200
+        finally:
+            event.remove(eva.database.engine, "before_cursor_execute", count)
+        return len(seen)
+
+    attach(eva, pid, area=area)
+    few = statements()
+    for i in range(5):
+        attach(eva, pid, PDF + str(i).encode(), file_name=f"näyttö{i}.pdf", area=area)
+    assert statements() == few

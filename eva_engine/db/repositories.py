@@ -1201,10 +1201,13 @@ class Repositories:
 
     # attachments ------------------------------------------------------------------------------
     def attachments(
-        self, proposal_id: int, limit: int, *, with_removed: bool = False
+        self, proposal_id: int, limit: int, *, with_removed: bool = False, area: str | None = None
     ) -> Sequence[Attachment]:
-        """The proposal's attachments, oldest first, at most ``limit``."""
+        """The proposal's attachments (or only the evidence of one assessment ``area``), oldest
+        first, at most ``limit``, in one query."""
         query = select(Attachment).where(Attachment.proposal_id == proposal_id)
+        if area is not None:
+            query = query.where(Attachment.area == area)
         if not with_removed:
             query = query.where(Attachment.removed.is_(False))
         return self.session.scalars(query.order_by(Attachment.id).limit(limit)).all()

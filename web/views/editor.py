@@ -34,7 +34,7 @@ from eva_engine.vocabulary import (
     Publicity,
     ScreeningOutcome,
 )
-from web.forms import ProposalForm, ScreeningForm, attach, command_problems
+from web.forms import AttachmentForm, ProposalForm, ScreeningForm, attach, command_problems
 from web.i18n import text, translated
 from web.runtime import caller, eva
 
@@ -389,20 +389,46 @@ def area(proposal_id: int, area_id: str | None) -> tuple[str, int] | Response:
                     )
                 )
     problems, anchors = _cell_labels(matrix, problems, answers)
+    return _area_page(matrix, one=one, posted=posted, problems=problems, anchors=anchors), _status(
+        problems
+    )
+
+
+def _area_page(
+    matrix: editor.AreaMatrix,
+    *,
+    one: str | None = None,
+    posted: Any = None,
+    problems: list[Problem] | None = None,
+    anchors: dict[str, str] | None = None,
+    evidence_form: AttachmentForm | None = None,
+    evidence_failure: Exception | None = None,
+) -> str:
     return render_template(
         "area.html",
         m=matrix,
         one=one,
-        ids=ids,
+        ids=[q.id for q in matrix.questions()],
         posted=posted,
-        problems=problems,
-        anchors=anchors,
+        problems=problems or [],
+        anchors=anchors or {},
         directions=list(Direction),
         magnitudes=list(Magnitude),
         durations=list(Duration),
         certainties=list(Certainty),
         groups=list(AffectedGroup),
-    ), _status(problems)
+        evidence_form=evidence_form or AttachmentForm(formdata=None),
+        evidence_failure=evidence_failure,
+    )
+
+
+def evidence_page(proposal_id: int, area_id: str, form: AttachmentForm, failure: Exception) -> str:
+    """The area page again with the evidence upload's problems (the upload view's 422)."""
+    return _area_page(
+        editor.area_matrix(eva(), caller(), proposal_id, area_id),
+        evidence_form=form,
+        evidence_failure=failure,
+    )
 
 
 @bp.route("/<int:proposal_id>/follow-up", methods=["GET", "POST"])

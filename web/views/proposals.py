@@ -8,7 +8,16 @@ from flask_login import current_user, login_required
 from pydantic import ValidationError
 from werkzeug.wrappers import Response
 
-from eva_engine.errors import N_, Conflict, Contended, GuardFailed, InvalidInput, Problem, Text
+from eva_engine.errors import (
+    N_,
+    Conflict,
+    Contended,
+    GuardFailed,
+    InvalidInput,
+    NotFound,
+    Problem,
+    Text,
+)
 from eva_engine.services import fields, paging
 from eva_engine.services.assessment import editor
 from eva_engine.services.attachments import commands as attachment_commands
@@ -32,6 +41,7 @@ from web.forms import (
     text_field_name,
 )
 from web.runtime import caller, eva
+from web.views import editor as area_views
 
 bp = Blueprint("proposals", __name__, url_prefix="/proposals")
 
@@ -280,13 +290,33 @@ def upload_attachment(proposal_id: int) -> str | Response | tuple[str, int]:
         )
     except ValidationError as exc:
         refused = InvalidInput("the file was not attached", fields.problems(exc))
-        return _page(proposal_id, attachments=_attachments_context(proposal_id, form, refused)), 422
+        return _upload_refused(proposal_id, form, refused), 422
     except InvalidInput as exc:
-        return _page(proposal_id, attachments=_attachments_context(proposal_id, form, exc)), 422
+        return _upload_refused(proposal_id, form, exc), 422
     flash(_("The file was attached."), "success")
+    if form.area.data:  # evidence: back to its area's page (a route of ours, never a URL sent)
+        return redirect(
+            url_for(
+                "editor.area",
+                proposal_id=proposal_id,
+                area_id=form.area.data,
+                _anchor="evidence-heading",
+            )
+        )
     return redirect(
         url_for("proposals.show", proposal_id=proposal_id, _anchor="attachments-heading")
     )
+
+
+def _upload_refused(proposal_id: int, form: AttachmentForm, failure: InvalidInput) -> str:
+    """The page the upload came from again, with its problems: the area's for evidence (the
+    proposal's when that area is not one of the proposal's), else the proposal's."""
+    if form.area.data:
+        try:
+            return area_views.evidence_page(proposal_id, form.area.data, form, failure)
+        except NotFound:
+            pass
+    return _page(proposal_id, attachments=_attachments_context(proposal_id, form, failure))
 
 
 @bp.get("/attachments/<int:attachment_id>")

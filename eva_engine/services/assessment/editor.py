@@ -23,7 +23,7 @@ from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.proposals.queries import capabilities
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.views import ProposalCapabilities
-from eva_engine.vocabulary import Role, ScreeningOutcome
+from eva_engine.vocabulary import Publicity, Role, ScreeningOutcome
 
 
 class QuestionView(BaseModel):
@@ -62,6 +62,21 @@ class AlternativeView(BaseModel):
     chosen: bool
 
 
+class EvidenceFile(BaseModel):
+    """A file attached as evidence of the area (its name, type, size and publicity)."""
+
+    id: int
+    file_name: str
+    media_type: str
+    size: int
+    publicity: Publicity
+    confidentiality_ground: str | None
+
+
+# As many evidence files as a proposal may hold attachments (``attachments.MAX_ATTACHMENTS``).
+EVIDENCE_LIMIT = 100
+
+
 class AreaMatrix(BaseModel):
     proposal_id: int
     row_version: int
@@ -78,6 +93,7 @@ class AreaMatrix(BaseModel):
     # answer is saved even when incomplete; the page shows these as warnings at the fields.
     gaps: dict[str, dict[int, list[str]]] = Field(default_factory=dict)
     first_missing: MissingItem | None = None
+    evidence: list[EvidenceFile] = Field(default_factory=list)
 
     def questions(self) -> list[QuestionView]:
         return [q for t in self.topics for q in t.questions]
@@ -216,6 +232,17 @@ def area_matrix(eva: Eva, caller: Caller, proposal_id: int, area_id: str | None)
             areas=areas,
             gaps=gaps,
             first_missing=first_missing,
+            evidence=[
+                EvidenceFile(
+                    id=f.id,
+                    file_name=f.file_name,
+                    media_type=f.media_type,
+                    size=f.size,
+                    publicity=f.publicity,
+                    confidentiality_ground=f.confidentiality_ground,
+                )
+                for f in repos.attachments(proposal.id, EVIDENCE_LIMIT, area=area.id)
+            ],
         )
 
 
