@@ -1,4 +1,5 @@
 """The API's new operations on their own: taking a proposal off an agenda (the proposal's ETag),
+listing the proposals ready for an agenda and moving its items,
 one's own tokens (the sign scope only from a sign token; a new token never replayed), and an
 organisation's users and grants (its administrators only)."""
 
@@ -9,7 +10,7 @@ from typing import Any
 from eva_engine.services.runtime import Eva
 from eva_engine.vocabulary import TokenScope
 from tests.api_support import BOTH, api_app, api_as, problem
-from tests.builders import meeting_id, new_proposal
+from tests.builders import meeting_id, new_proposal, proposal_in
 
 __all__ = ["api_app", "api_as"]  # fixtures
 
@@ -29,6 +30,45 @@ def test_a_secretary_puts_a_proposal_on_the_agenda_and_takes_it_off(eva: Eva, ap
     # Not on the agenda any more: nothing to take off.
     assert problem(sec.delete(f"/meetings/{mid}/agenda/{pid}"), 404)["code"] == "not_found"
     assert api_as("prep").delete(f"/meetings/{mid}/agenda/{pid}").status_code in (403, 404)
+
+
+def test_a_secretary_lists_the_candidates_and_reorders_the_agenda(eva: Eva, api_as: Any) -> None:
+    sec, mid = api_as("sec"), meeting_id(eva)
+    ready = proposal_in(eva, "signed_off")
+    busy = proposal_in(eva, "assessment")  # still being prepared: not offered
+    listed = sec.get(f"/meetings/{mid}/candidates")
+    assert listed.status_code == 200, listed.get_data(as_text=True)
+    found = [c["proposal_id"] for c in listed.get_json()["candidates"]]
+    assert ready in found
+    assert busy not in found
+    case_number = next(
+        c["case_number"] for c in listed.get_json()["candidates"] if c["proposal_id"] == ready
+    )
+    searched = sec.get(f"/meetings/{mid}/candidates?q={case_number}").get_json()
+    assert [c["proposal_id"] for c in searched["candidates"]] == [ready]
+    bad = sec.get(f"/meetings/{mid}/candidates?cursor=bm9wZQ")
+    assert bad.status_code == 422
+    assert api_as("prep").get(f"/meetings/{mid}/candidates").status_code == 403
+
+    ids = [proposal_in(eva, "on_agenda") for _ in range(2)]
+    before = sec.get(f"/meetings/{mid}/agenda").get_json()["items"]
+    order = [i["proposal_id"] for i in before]
+    assert set(ids) <= set(order)
+    moved = sec.post(f"/meetings/{mid}/agenda/{order[-1]}/move", {"direction": "up"})
+    assert moved.status_code == 200, moved.get_data(as_text=True)
+    assert moved.get_json() == {
+        "meeting_id": mid,
+        "proposal_ids": [*order[:-2], order[-1], order[-2]],
+    }
+    after = [i["proposal_id"] for i in sec.get(f"/meetings/{mid}/agenda").get_json()["items"]]
+    assert after == moved.get_json()["proposal_ids"]
+    first = sec.post(f"/meetings/{mid}/agenda/{after[0]}/move", {"direction": "up"})
+    assert [e["pointer"] for e in problem(first, 422)["errors"]] == ["#/direction"]
+    wrong = sec.post(f"/meetings/{mid}/agenda/{after[0]}/move", {"direction": "left"})
+    assert problem(wrong, 422)["code"] == "invalid_input"
+    assert problem(sec.post(f"/meetings/{mid}/agenda/{busy}/move", {"direction": "up"}), 404)
+    refused = api_as("prep").post(f"/meetings/{mid}/agenda/{after[0]}/move", {"direction": "down"})
+    assert refused.status_code == 403
 
 
 def test_own_tokens_are_made_listed_and_revoked(api_as: Any) -> None:

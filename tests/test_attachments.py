@@ -20,8 +20,10 @@ from eva_engine.db.migrate import upgrade
 from eva_engine.db.unit_of_work import Database
 from eva_engine.errors import InvalidInput, NotFound, PermissionDenied
 from eva_engine.services.assessment import editor
+from eva_engine.rendering.summary import render_summary
 from eva_engine.services.attachments import commands, queries, store
 from eva_engine.services.attachments.commands import AddAttachment, RemoveAttachment
+from eva_engine.services.exchange import summaries
 from eva_engine.services.history import trail
 from eva_engine.services.installation import backup as backups
 from eva_engine.services.runtime import Eva
@@ -318,6 +320,7 @@ def test_the_web_page_uploads_lists_and_downloads(
     assert queries.attachments(eva, as_("prep"), pid).attachments == []
 
 
+<<<<<<< HEAD
 def test_evidence_is_uploaded_and_listed_on_its_area_page_only(
     eva: Eva, world: World, store_dir: Path, app: Flask
 ) -> None:
@@ -398,3 +401,37 @@ def test_the_area_page_runs_as_many_statements_with_more_evidence(
     for i in range(5):
         attach(eva, pid, PDF + str(i).encode(), file_name=f"näyttö{i}.pdf", area=area)
     assert statements() == few
+=======
+def test_the_summary_lists_the_attachments_and_a_public_one_only_the_public_ones(
+    eva: Eva, world: World, store_dir: Path
+) -> None:
+    pid = new_proposal(eva)
+    attach(eva, pid, file_name="hakemus.pdf")
+    attach(
+        eva,
+        pid,
+        file_name="terveystiedot.pdf",
+        publicity=Publicity.CONFIDENTIAL,
+        confidentiality_ground=GROUND,
+    )
+    internal = summaries.summary(eva, as_("pres"), pid)
+    assert [(a.file_name, a.publicity) for a in internal.attachments] == [
+        ("hakemus.pdf", Publicity.PUBLIC),
+        ("terveystiedot.pdf", Publicity.CONFIDENTIAL),
+    ]
+    assert internal.attachments_omitted == 0
+    public = summaries.summary(eva, as_("pres"), pid, public=True)
+    assert [a.file_name for a in public.attachments] == ["hakemus.pdf"]
+    assert public.attachments_omitted == 1
+    for kind in ("html", "text"):
+        inside = render_summary(internal, kind, "fi")
+        assert "hakemus.pdf" in inside
+        assert "terveystiedot.pdf" in inside
+        outside = render_summary(public, kind, "fi")
+        assert "hakemus.pdf" in outside
+        assert "terveystiedot.pdf" not in outside
+        assert "ei-julkiset liitteet: 1" in outside
+    assert "terveystiedot.pdf" not in public.model_dump_json()
+    (appendix,) = summaries.summaries_of(eva, as_("pres"), [pid])
+    assert appendix.attachments == internal.attachments
+>>>>>>> wt-api2

@@ -577,6 +577,14 @@ OPERATIONS = [
         user="sec",
     ),
     Operation("remove_agenda_item", "DELETE", "/meetings/{meeting}/agenda/{proposal}", user="sec"),
+    Operation("list_candidates", "GET", "/meetings/{meeting}/candidates", user="sec"),
+    Operation(
+        "move_agenda_item",
+        "POST",
+        "/meetings/{meeting}/agenda/{proposal}/move",
+        lambda _e: {"direction": "up"},
+        user="sec",
+    ),
     Operation("list_users", "GET", f"/organisations/{OTHER_ORG}/users"),
     Operation(
         "create_user",

@@ -378,6 +378,8 @@ def test_every_ui_route_has_a_line_here(site: Site) -> None:
 API_USERS = {
     "meeting_agenda": "sec",
     "get_meeting": "sec",
+    "list_candidates": "sec",
+    "move_agenda_item": "sec",
     "schedule": "sec",
     "reassign": "outsider",
     "list_users": "admin",

@@ -1212,6 +1212,21 @@ class Repositories:
             query = query.where(Attachment.removed.is_(False))
         return self.session.scalars(query.order_by(Attachment.id).limit(limit)).all()
 
+    def attachments_of(self, proposal_ids: Iterable[int]) -> dict[int, list[Attachment]]:
+        """The attachments (not removed) of each of these proposals, oldest first, in one query
+        (an agenda's items; a proposal holds at most ``MAX_ATTACHMENTS``)."""
+        ids = list(proposal_ids)
+        found: dict[int, list[Attachment]] = {pid: [] for pid in ids}
+        if not ids:
+            return found
+        for attachment in self.session.scalars(
+            select(Attachment)
+            .where(Attachment.proposal_id.in_(ids), Attachment.removed.is_(False))
+            .order_by(Attachment.proposal_id, Attachment.id)
+        ):
+            found[attachment.proposal_id].append(attachment)
+        return found
+
     def attachment(self, attachment_id: int) -> Attachment | None:
         return self.session.get(Attachment, attachment_id)
 

@@ -72,6 +72,13 @@ LINKS: dict[str, dict[str, tuple[str, dict[str, str]]]] = {
             "remove_agenda_item",
             {"proposal_id": ID, "meeting_id": "$response.body#/meeting_id"},
         ),
+        "MoveAgendaItem": (
+            "move_agenda_item",
+            {"proposal_id": ID, "meeting_id": "$response.body#/meeting_id"},
+        ),
+    },
+    "get_meeting": {
+        "ListCandidates": ("list_candidates", MEETING_ID),
     },
     "create_body": {
         "ListBodies": ("list_bodies", {"organisation": "$response.body#/organisation"}),

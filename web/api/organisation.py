@@ -1,14 +1,16 @@
 """An organisation's bodies and meetings through /api/v1: creating a body (the organisation's
 administrator), creating and reading a meeting (its administrator or the body's secretary),
-and adding a proposal to a meeting's agenda or taking it off. Each calls the service command
-the web UI and the command line call (services/people/organisations, proposals/commands)."""
+listing the proposals ready for a meeting's agenda, adding a proposal to it, moving an item up
+or down and taking one off. Each calls the service command or query the web UI and the command
+line call (services/people/organisations, meetings/agendas, meetings/commands,
+proposals/commands)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from flask import url_for
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from eva_engine.services.fields import (
     BODY_CODE_PATTERN,
@@ -20,6 +22,7 @@ from eva_engine.services.fields import (
     TypedDateTime,
 )
 from eva_engine.services.meetings import agendas
+from eva_engine.services.meetings import commands as agenda_commands
 from eva_engine.services.people import organisations
 from eva_engine.services.proposals import commands as proposal_commands
 from eva_engine.services.runtime import Caller
@@ -59,6 +62,36 @@ class AgendaItemIn(Body):
     proposal_id: Id
     agenda_position: AgendaPosition | None = None
     section_number: SectionNumber | None = Field(default=None, description="§")
+
+
+class CandidateQuery(Body):
+    """The agenda picker's filter and page, as on the meeting's page."""
+
+    q: str = Field(
+        default="",
+        max_length=agendas.CANDIDATE_TEXT_LENGTH,
+        description="A case number or words of a Finnish title",
+    )
+    cursor: str | None = Field(
+        default=None,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9_-]{1,200}$",
+        description="next_cursor of the previous page",
+    )
+
+
+class MoveIn(Body):
+    """One place up or down on the agenda."""
+
+    command = agenda_commands.MoveAgendaItem
+    direction: Literal["up", "down"]
+
+
+class AgendaOrder(BaseModel):
+    """The agenda's proposal ids in their new order."""
+
+    meeting_id: int
+    proposal_ids: list[int]
 
 
 def _item_proposal(_caller: Caller, values: dict[str, Any]) -> int:
@@ -109,6 +142,24 @@ def get_meeting(call: Call, meeting_id: int) -> Reply:
 
 
 @api_route(
+    "GET",
+    MEETING + "/candidates",
+    summary="Proposals ready for the agenda",
+    tag="organisations",
+    response=agendas.CandidatePage,
+    query=CandidateQuery,
+)
+def list_candidates(call: Call, meeting_id: int) -> Reply:
+    """One page of the proposals of the meeting's body that a secretary may place on its agenda
+    (prepared or signed off, on no agenda), by case number; ``q`` filters by case number or
+    Finnish title, ``cursor`` takes the ``next_cursor`` of the previous page."""
+    query: CandidateQuery = call.query
+    return Reply(
+        agendas.candidates(eva(), call.caller, meeting_id, text=query.q, after=query.cursor)
+    )
+
+
+@api_route(
     "POST",
     MEETING + "/agenda",
     summary="Add a proposal to the agenda",
@@ -143,3 +194,25 @@ def remove_agenda_item(call: Call, meeting_id: int, proposal_id: int) -> Reply:
     )
     view = proposal_commands.unschedule(eva(), call.caller, cmd)
     return Reply(view, version=view.row_version)
+
+
+@api_route(
+    "POST",
+    MEETING + "/agenda/<int(signed=True):proposal_id>/move",
+    summary="Move an agenda item up or down",
+    tag="organisations",
+    response=AgendaOrder,
+    body=MoveIn,
+)
+def move_agenda_item(call: Call, meeting_id: int, proposal_id: int) -> Reply:
+    """Move the item one place up or down on this meeting's agenda (a secretary), as the
+    meeting's page and ``eva meetings move`` do; the agenda's proposal ids in their new order."""
+    body: MoveIn = call.body
+    cmd = agenda_commands.MoveAgendaItem(
+        meeting_id=meeting_id, proposal_id=proposal_id, direction=body.direction
+    )
+    return Reply(
+        AgendaOrder(
+            meeting_id=meeting_id, proposal_ids=agenda_commands.move(eva(), call.caller, cmd)
+        )
+    )

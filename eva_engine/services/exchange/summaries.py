@@ -7,8 +7,9 @@ content. A public export of a partly confidential proposal keeps what comes from
 controlled vocabularies (question and area texts, screening outcome and criteria, directions,
 magnitudes, durations, affected groups) and leaves out every text people wrote (the written
 summary, reasons, alternative titles and descriptions, justifications, evidence, mitigations,
-indicators, the proposal's texts: grounds, decision proposal, decision), saying so; a public
-export of a confidential proposal is refused. Every export of a non-public proposal is
+indicators, the proposal's texts: grounds, decision proposal, decision), saying so; it lists
+only the public attachments (never a non-public one's name, only how many were left out). A
+public export of a confidential proposal is refused. Every export of a non-public proposal is
 logged as a disclosure (Tiedonhallintalaki 17 §)."""
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from eva_engine.localized import LocalizedText
 from eva_engine.models import (
     Answer,
     Assessment,
+    Attachment,
     Body,
     Meeting,
     Organisation,
@@ -38,6 +40,7 @@ from eva_engine.services.access import (
     require_proposal_access,
 )
 from eva_engine.services.assessment.documents import AssessmentDocument, current_document
+from eva_engine.services.attachments.queries import LIST_LIMIT as ATTACHMENT_LIMIT
 from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import (
@@ -122,6 +125,13 @@ class TextSummary(BaseModel):
     content: str
 
 
+class AttachmentSummary(BaseModel):
+    """One of the proposal's attachments as the summary lists it."""
+
+    file_name: str
+    publicity: Publicity
+
+
 class SummaryView(BaseModel):
     """Everything the assessment summary says, in every language the definitions have."""
 
@@ -154,6 +164,12 @@ class SummaryView(BaseModel):
         default_factory=list, description="The proposal's texts; none in a public export"
     )
     texts_omitted: int = Field(default=0, description="texts left out of a public export")
+    attachments: list[AttachmentSummary] = Field(
+        default_factory=list, description="The attachments; only the public ones in a public export"
+    )
+    attachments_omitted: int = Field(
+        default=0, description="non-public attachments left out of a public export"
+    )
 
 
 def _log_export(audit: AuditContext, proposal: Proposal, what: str, public: bool) -> bool:
@@ -211,11 +227,17 @@ def _build(
     body: Body | None,
     meeting: Meeting | None,
     stored_texts: Sequence[ProposalText],
+    stored_attachments: Sequence[Attachment],
     public: bool,
 ) -> SummaryView:
     """The summary from what has been read (nothing is read here)."""
     keep = not public or proposal.publicity == Publicity.PUBLIC
     texts = [TextSummary(kind=t.kind, language=t.language, content=t.content) for t in stored_texts]
+    attachments = [
+        AttachmentSummary(file_name=a.file_name, publicity=a.publicity)
+        for a in stored_attachments
+        if not public or a.publicity == Publicity.PUBLIC
+    ]
     screening = None
     if snap.screening is not None:
         s = snap.screening
@@ -337,6 +359,8 @@ def _build(
         indicators_omitted=0 if keep else len(indicators),
         texts=texts if keep else [],
         texts_omitted=0 if keep else len(texts),
+        attachments=attachments,
+        attachments_omitted=len(stored_attachments) - len(attachments),
     )
 
 
@@ -358,8 +382,11 @@ def summary(eva: Eva, caller: Caller, proposal_id: int, *, public: bool = False)
         body = repos.body(proposal.body_id)
         meeting = repos.meeting(proposal.meeting_id) if proposal.meeting_id else None
         texts = repos.proposal_texts(proposal.id)
+        attachments = repos.attachments(proposal.id, ATTACHMENT_LIMIT)
 
-        view = _build(bundle, proposal, assessment, snap, org, body, meeting, texts, public)
+        view = _build(
+            bundle, proposal, assessment, snap, org, body, meeting, texts, attachments, public
+        )
         if _log_export(uow.audit, proposal, "summary", public):
             uow.commit()
         return view
@@ -380,6 +407,7 @@ def summaries_of(eva: Eva, caller: Caller, proposal_ids: Sequence[int]) -> list[
         assessments = repos.current_assessments(proposal_ids)
         snapshots = repos.snapshots(a.id for a in assessments.values())
         texts = repos.proposal_texts_of(proposal_ids)
+        attachments = repos.attachments_of(proposal_ids)
         orgs = {p.organisation_id for p in proposals.values()}
         organisations = {o: repos.organisation(o) for o in orgs}
         bodies = repos.bodies_by_id(p.body_id for p in proposals.values())
@@ -403,6 +431,7 @@ def summaries_of(eva: Eva, caller: Caller, proposal_ids: Sequence[int]) -> list[
                     bodies.get(proposal.body_id),
                     meetings.get(proposal.meeting_id) if proposal.meeting_id else None,
                     texts[pid],
+                    attachments[pid],
                     public=False,
                 )
             )
