@@ -19,8 +19,8 @@ from eva_engine.config import default_workflows_dir
 from eva_engine.db.migrate import upgrade
 from eva_engine.db.unit_of_work import Database
 from eva_engine.errors import InvalidInput, NotFound, PermissionDenied
-from eva_engine.services.assessment import editor
 from eva_engine.rendering.summary import render_summary
+from eva_engine.services.assessment import editor
 from eva_engine.services.attachments import commands, queries, store
 from eva_engine.services.attachments.commands import AddAttachment, RemoveAttachment
 from eva_engine.services.exchange import summaries
@@ -320,7 +320,6 @@ def test_the_web_page_uploads_lists_and_downloads(
     assert queries.attachments(eva, as_("prep"), pid).attachments == []
 
 
-<<<<<<< HEAD
 def test_evidence_is_uploaded_and_listed_on_its_area_page_only(
     eva: Eva, world: World, store_dir: Path, app: Flask
 ) -> None:
@@ -401,7 +400,8 @@ def test_the_area_page_runs_as_many_statements_with_more_evidence(
     for i in range(5):
         attach(eva, pid, PDF + str(i).encode(), file_name=f"näyttö{i}.pdf", area=area)
     assert statements() == few
-=======
+
+
 def test_the_summary_lists_the_attachments_and_a_public_one_only_the_public_ones(
     eva: Eva, world: World, store_dir: Path
 ) -> None:
@@ -434,4 +434,3 @@ def test_the_summary_lists_the_attachments_and_a_public_one_only_the_public_ones
     assert "terveystiedot.pdf" not in public.model_dump_json()
     (appendix,) = summaries.summaries_of(eva, as_("pres"), [pid])
     assert appendix.attachments == internal.attachments
->>>>>>> wt-api2

@@ -215,6 +215,9 @@ UI_PAGES = [
             ("proposals.index", "/proposals/?q=2026+HYVLTK&state=review", "prep"),
         )
     ),
+    # single sign-on's two addresses, for an organisation without a provider (refused at once)
+    tx.Page("auth.oidc_login", "GET", _fixed(f"/login/oidc/{ORG}"), None),
+    tx.Page("auth.oidc_callback", "GET", _fixed(f"/login/oidc/{ORG}/callback?state=x"), None),
     # the agenda with its picker searched and on its next page (the candidates of the body)
     tx.Page("meetings.agenda", "GET", lambda s: f"/meetings/{s.target.meeting}?q=testi", "sec"),
     tx.Page(
