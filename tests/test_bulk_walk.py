@@ -9,8 +9,9 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from eva_engine.db import search
 from eva_engine.errors import GuardFailed, PermissionDenied
 from eva_engine.models import Assignment, AuditEvent, FollowUp, OutboxMessage, Proposal
 from eva_engine.services.assessment import documents, screening
@@ -24,11 +25,13 @@ from tests.builders import ORG, as_, document, meeting_id, new_proposal
 from tests.conftest import World
 
 WALKER = Caller(None, "tests", confirmed=True)  # each step names its own actor
-# What differs between two proposals walked alike: ids, times, case numbers and titles, § numbers.
+# What differs between two proposals walked alike: ids, times, case numbers and titles, § numbers,
+# and their places on the one meeting's agenda (scheduling appends: the first is 1, the next 2).
 VARYING = {"id", "proposal_id", "assessment_id", "alternative_id", "indicator_id"} | {
     "case_number",
     "title_fi",
     "section_number",
+    "agenda_position",
 }
 
 
@@ -159,6 +162,27 @@ def rows_of(eva: Eva, pid: int) -> dict[str, Any]:
         }
 
 
+def index_row(eva: Eva, pid: int) -> str:
+    """The proposal's search index row as stored (db/search.py; its shape is per backend)."""
+    with eva.reading() as uow:
+        s = uow.session
+        if s.get_bind().dialect.name == "sqlite":
+            sql = "SELECT case_number || '|' || title || '|' || body FROM proposal_search"
+            sql += " WHERE rowid = :pid"
+        else:
+            sql = "SELECT document::text FROM proposal_search WHERE proposal_id = :pid"
+        return str(s.execute(text(sql), {"pid": pid}).scalar_one())
+
+
+def index_in_step(eva: Eva, pid: int) -> bool:
+    """Whether the proposal's index row is what rebuilding it from its stored rows gives."""
+    stored = index_row(eva, pid)
+    with eva.transaction() as uow:
+        search.refresh(uow.session, [pid])
+        uow.commit()
+    return index_row(eva, pid) == stored
+
+
 def event_count(eva: Eva) -> int:
     with eva.reading() as uow:
         return int(uow.session.scalar(select(func.count()).select_from(AuditEvent)) or 0)
@@ -180,6 +204,10 @@ def test_a_proposal_walked_in_bulk_has_the_rows_and_events_of_one_walked_step_by
     assert bulk_steps == hand_steps
     assert rows_of(eva, in_bulk) == rows_of(eva, by_hand)
     assert rows_of(eva, in_bulk)["proposal"][0] == "decided"
+    # the search index (not audited; kept by a session hook that the bulk path's statements
+    # pass by) is in step with the stored rows either way
+    assert index_in_step(eva, by_hand)
+    assert index_in_step(eva, in_bulk)
     if depth == ScreeningOutcome.FULL:  # the decision opened the indicator's follow-up
         assert sum(rows_of(eva, in_bulk)["follow_ups"].values()) == 1
     verified = trail.verify(eva)

@@ -41,7 +41,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from eva_engine.db import event_shapes
+from eva_engine.db import event_shapes, search
 from eva_engine.db.audit import (
     HASHED,
     Actor,
@@ -260,7 +260,23 @@ class _Writes:
                 for part in chunks(group, 1000):
                     session.execute(statement, list(part))
                 rows += len(group)
+        # Core statements pass by the session hook that keeps the search index in step: the
+        # walked proposals' index rows are rebuilt here, in the same transaction.
+        search.refresh(session, self._proposal_ids())
         return rows, seal_events(session, self.events, now)
+
+    def _proposal_ids(self) -> set[int]:
+        proposals: Table = Proposal.__table__  # type: ignore[assignment]
+        found: set[int] = set()
+        written = [
+            *((t, r) for t, new in self.inserts.items() for r in new),
+            *((t, r) for t, changes in self.updates.items() for r, _ in changes.values()),
+        ]
+        for table, row in written:
+            pid = row.get("id") if table is proposals else row.get("proposal_id")
+            if isinstance(pid, int):
+                found.add(pid)
+        return found
 
 
 def seal_events(session: Session, events: Sequence[_Event], now: datetime) -> int:

@@ -51,9 +51,16 @@ def test_progress_counts_every_required_question_for_every_alternative_per_area(
     two = alternatives(2)
     answers = [answer(1, "health.topic.a"), answer(2, "health.topic.b")]
     _, light = missing_answers([HEALTH], LIGHT, two, answers)
-    assert light == [AreaProgress("health", 2, 1), AreaProgress("economy", 0, 0)]
+    # progress also names the first cell still missing, the one the matrix editor goes to
+    assert light == [
+        AreaProgress("health", 2, 1, ("health.topic.a", 2)),
+        AreaProgress("economy", 0, 0),
+    ]
     _, full = missing_answers([HEALTH], FULL, two, answers)
-    assert full == [AreaProgress("health", 4, 2), AreaProgress("economy", 2, 0)]
+    assert full == [
+        AreaProgress("health", 4, 2, ("health.topic.a", 2)),
+        AreaProgress("economy", 2, 0, ("economy.topic.d", 1)),
+    ]
     assert [p.done for p in light] == [False, True]
 
 
@@ -73,7 +80,7 @@ def test_an_impact_with_a_direction_needs_its_magnitude_and_justification() -> N
         bare = [answer(1, "health.topic.a", direction, justification=" \n ")]
         problems, progress = missing_answers([HEALTH], LIGHT, one, bare)
         assert [p.what for p in problems] == [NO_MAGNITUDE, NO_JUSTIFICATION]
-        assert progress[0] == AreaProgress("health", 1, 0)
+        assert progress[0] == AreaProgress("health", 1, 0, ("health.topic.a", 1))
         told = [answer(1, "health.topic.a", direction, Magnitude.MINOR, "Perustelu.")]
         assert missing_answers([HEALTH], LIGHT, one, told)[0] == []
 
