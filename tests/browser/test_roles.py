@@ -41,7 +41,13 @@ USERS = (*ROLES, "tekninen")
 # the other tests check the pages at desktop width for every role.
 AXE_USERS = ("valmistelija", "tarkastaja")
 # What a read-only view must not have: any control that takes input.
-EDITABLE = "main input:not([type=hidden]), main select, main textarea, main [contenteditable]"
+# Review comments are a reviewer's controls on a read-only assessment (the service's
+# ProposalComments.can_comment, can_answer), not editing of it: left out.
+_NOT_A_COMMENT = ":not(.comment-form *):not(.reply-form *)"
+EDITABLE = ", ".join(
+    f"main {control}{_NOT_A_COMMENT}"
+    for control in ("input:not([type=hidden])", "select", "textarea", "[contenteditable]")
+)
 ASSESSMENT_PAGES = ("screening", "alternatives", "areas/", "follow-up")
 
 
