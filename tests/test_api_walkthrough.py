@@ -132,7 +132,14 @@ def test_a_script_walks_a_proposal_from_draft_to_closed(
     preparer.call("POST", f"/follow-ups/{follow_ups[0]['id']}/result", result)
     assert preparer.step(pid, "close") == "closed"
 
-    history = preparer.call("GET", f"/proposals/{pid}/history").json()["items"]
+    history: list[dict[str, Any]] = []  # a page at a time, each next_cursor followed
+    address = f"/proposals/{pid}/history"
+    while True:
+        page = preparer.call("GET", address).json()
+        history += page["items"]
+        if not page.get("next_cursor"):
+            break
+        address = f"/proposals/{pid}/history?after={page['next_cursor']}"
     steps = [e["after"]["state"] for e in history if e["action"] == "proposal.transition"]
     assert steps[-1] == "closed"
     clients = {e["client"] for e in history}

@@ -31,6 +31,7 @@ from eva_engine.db.engine import make_engine
 from eva_engine.db.migrate import upgrade
 from eva_engine.db.unit_of_work import Database
 from eva_engine.services.attachments import commands as attachment_commands
+from eva_engine.services.comments import commands as comment_commands
 from eva_engine.services.follow_up import queries as follow_up_queries
 from eva_engine.services.notifications import outbox
 from eva_engine.services.people import users
@@ -41,6 +42,7 @@ from tests.builders import (
     ORG,
     OTHER_ORG,
     Foreign,
+    as_,
     build_foreign,
     build_world,
     document,
@@ -109,7 +111,19 @@ def site(
         ).id
         for i in (1, 2)
     )
+    commented = proposal_in(eva, "review")  # a reviewer's two comments: one replied, one resolved
+    to_reply, to_resolve = (
+        comment_commands.add_comment(
+            eva,
+            as_("sec"),
+            comment_commands.AddComment(proposal_id=commented, text=f"Tarkenna {i}."),
+        ).id
+        for i in (1, 2)
+    )
     values = {
+        "commented": str(commented),
+        "comment": str(to_reply),
+        "other_comment": str(to_resolve),
         "attached": str(attached),
         "attachment": str(kept),
         "dropped": str(dropped),
@@ -199,6 +213,17 @@ LINES = [
     Line("proposals show", R, ("{confidential}", "--as", "prep"), law_reads=True),
     Line("proposals list", R, ("--org", ORG, "--as", "prep")),
     Line("proposals texts show", R, ("{review}", "--as", "prep")),
+    Line("proposals search", R, ("Laskettu", "--org", ORG, "--as", "prep")),
+    Line("comments list", R, ("{commented}", "--as", "prep")),
+    Line("comments add", W, ("{commented}", "--text", "Tarkenna.", "--as", "sec")),
+    Line("comments reply", W, ("{comment}", "--text", "Tarkennettu.", "--as", "prep")),
+    Line("comments resolve", W, ("{other_comment}", "--as", "prep")),
+    Line(
+        "sso set",
+        W,
+        ("--org", ORG, "--issuer", "https://idp.example", "--client-id", "eva", "--as", "admin"),
+    ),
+    Line("sso show", R, ("--org", ORG, "--as", "admin")),  # after the set: one to show
     Line("attachments list", R, ("{attached}", "--as", "prep")),
     Line("attachments add", W, ("{attached}", "{files}/assessment.json", "--as", "prep")),
     Line("attachments get", R, ("{attachment}", "-o", "{files}/got.txt", "--as", "prep")),

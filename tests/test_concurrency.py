@@ -163,7 +163,7 @@ def _api(entry: Eva, token: str) -> Callable[[int], TestResponse]:
         return client.post(
             f"/api/v1/proposals/{pid}/transitions/start_screening",
             json={},
-            headers={"Authorization": f"Bearer {token}"},
+            headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"},
         )
 
     return start_screening

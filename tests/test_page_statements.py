@@ -151,15 +151,7 @@ def _site(fresh_databases: FreshDatabase, size: int) -> Iterator[tx.Site]:
     publish_workflows(eva)
     build_world(eva)
     draft = proposal_in(eva, "draft")
-    for i in range(size):  # a proposal's attachments grow; the last one is downloaded
-        attached = attachment_commands.add_attachment(
-            eva,
-            OPERATOR,
-            attachment_commands.AddAttachment(
-                proposal_id=draft, file_name=f"liite{i}.txt", content=f"liite {i}\n".encode()
-            ),
-        )
-    foreign = replace(build_foreign(eva), attachment=attached.id)
+    foreign = build_foreign(eva)
     for username in (*ui.USERS, "pres", "muu_admin", "expert"):
         accounts.set_password(eva, OPERATOR, username, PASSWORD)
     target = ui.Target(
@@ -169,6 +161,16 @@ def _site(fresh_databases: FreshDatabase, size: int) -> Iterator[tx.Site]:
         ),
         meeting=meeting_id(eva, "HYVLTK"),
     )
+    for i in range(size):  # a proposal's attachments grow (after the targets: the
+        # audit page's first events stay the same); the last one is downloaded
+        attached = attachment_commands.add_attachment(
+            eva,
+            OPERATOR,
+            attachment_commands.AddAttachment(
+                proposal_id=draft, file_name=f"liite{i}.txt", content=f"liite {i}\n".encode()
+            ),
+        )
+    foreign = replace(foreign, attachment=attached.id)
     grow(eva, size)
     lengthen_history(eva, target.public, size)
     grow_comments(eva, target.public, size)
@@ -357,7 +359,7 @@ def test_my_work_in_the_api_pages_through_every_task_overdue_first(grown: Counte
 def test_a_cursor_this_list_did_not_give_is_refused_with_what_to_do(grown: Counted) -> None:
     site = grown.site
     client = site.app.test_client()
-    headers = {"Authorization": f"Bearer {make_token(site.eva, 'prep')}"}
+    headers = {"Authorization": f"Bearer {make_token(site.eva, 'prep')}", "Accept-Language": "en"}
     forged = paging.cursor("proposals-after", 1)
     response = client.get(f"/api/v1/assignments/mine?after={forged}", headers=headers)
     assert response.status_code == 422

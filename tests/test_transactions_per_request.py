@@ -239,6 +239,9 @@ PAGES = [
         lambda _s: {"username": "prep", "password": PASSWORD, "next": ""},
     ),
     Page("auth.logout", "POST", lambda _s: "/logout", "prep2"),
+    # single sign-on: to the provider (none configured here: back to the login) and its answer
+    Page("auth.oidc_login", "GET", lambda _s: "/login/oidc/testila", None),
+    Page("auth.oidc_callback", "GET", lambda _s: "/login/oidc/testila/callback?state=x", None),
     # a follow-up's forms (the public proposal has none: refused, still in one transaction)
     Page("follow_ups.record", "POST", _on_public("/follow-ups/1/result"), "prep"),
     Page(
@@ -397,6 +400,7 @@ def _api_path(site: Site, rule: str) -> str:
         "assignment_id": str(site.foreign.assignment),
         "follow_up_id": str(site.foreign.follow_up or 1),
         "attachment_id": str(site.foreign.attachment or 1),
+        "comment_id": str(site.foreign.comment or 1),
         "token_id": str(site.foreign.token),
         "username": "prep",
     }
