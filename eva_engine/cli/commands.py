@@ -502,13 +502,18 @@ def proposals_list(
             limit=limit,
             offset=offset,
         )
+        _emit_proposals(page)
 
-        def human() -> None:
-            for p in page.items:
-                click.echo(f"{p.id:>6}  {p.case_number:<22} {p.body:<8} {p.state:<11} {p.title_fi}")
-            click.echo(f"({len(page.items)} of {page.total})")
 
-        emit(page, human)
+def _emit_proposals(page: proposal_queries.ProposalListPage) -> None:
+    """A page of proposals: one line each and how many of how many, or the page as JSON."""
+
+    def human() -> None:
+        for p in page.items:
+            click.echo(f"{p.id:>6}  {p.case_number:<22} {p.body:<8} {p.state:<11} {p.title_fi}")
+        click.echo(f"({len(page.items)} of {page.total})")
+
+    emit(page, human)
 
 
 @proposals_group.command("search", unit=Unit.READ)
@@ -541,13 +546,7 @@ def proposals_search(
             offset=offset,
             q=query,
         )
-
-        def human() -> None:
-            for p in page.items:
-                click.echo(f"{p.id:>6}  {p.case_number:<22} {p.body:<8} {p.state:<11} {p.title_fi}")
-            click.echo(f"({len(page.items)} of {page.total})")
-
-        emit(page, human)
+        _emit_proposals(page)
 
 
 @proposals_group.command("fire")
