@@ -324,11 +324,11 @@ def test_a_proposal_is_prepared_reviewed_signed_off_decided_and_audited_in_the_b
     # The history is paged (25 events a page): the auditor follows the pager's next links
     # through all of it, each page verified and accessible.
     check_accessibility(page)
-    seen, cells = "", set()
+    seen, diff_cells = "", set[str]()
     while True:
         timeline = page.locator("ol.timeline")
         seen += timeline.inner_text()
-        cells.update(t_.strip() for t_ in timeline.locator("table.diff td").all_inner_texts())
+        diff_cells.update(t_.strip() for t_ in timeline.locator("table.diff td").all_inner_texts())
         next_page = page.locator("nav a[rel=next]")
         if not next_page.count():
             break
@@ -351,4 +351,4 @@ def test_a_proposal_is_prepared_reviewed_signed_off_decided_and_audited_in_the_b
         "on_agenda",
         "decided",
     ):
-        assert t.state(state) in cells, f"{t.state(state)!r} is not in the history"
+        assert t.state(state) in diff_cells, f"{t.state(state)!r} is not in the history"
