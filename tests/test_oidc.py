@@ -26,7 +26,7 @@ from flask.testing import FlaskClient
 from joserfc.errors import JoseError
 
 from eva_engine.config import Settings
-from eva_engine.errors import PermissionDenied
+from eva_engine.errors import InvalidInput, PermissionDenied
 from eva_engine.services.people import accounts, sso, users
 from eva_engine.services.runtime import Eva
 from tests.builders import OPERATOR, OTHER_ORG
@@ -68,6 +68,15 @@ class Provider:
         """The account the provider's next login logs in."""
         body = json.dumps({"sub": sub, **claims})
         httpx.post(f"{self.issuer}/test/account", content=body, timeout=10).raise_for_status()
+
+    def requests(self) -> dict[str, int]:
+        """How many requests the provider has had, by path (its own count)."""
+        counts: dict[str, int] = httpx.get(f"{self.issuer}/test/requests", timeout=10).json()
+        return counts
+
+    def rotate(self) -> None:
+        """A new signing key; the old one leaves the provider's JWKS at once."""
+        httpx.post(f"{self.issuer}/test/rotate", timeout=10).raise_for_status()
 
 
 def _start() -> Iterator[Provider]:
@@ -317,6 +326,14 @@ def test_a_token_of_the_wrong_issuer_is_refused(
 def test_password_login_is_refused_when_local_passwords_are_off(
     eva: Eva, app: Flask, provider: Provider
 ) -> None:
+    configure(eva, provider, match_claim="sub")
+    # local passwords go off only once an administrator has logged in with single sign-on
+    with pytest.raises(InvalidInput) as refused:
+        configure(eva, provider, match_claim="sub", local_passwords=False)
+    assert [p.location for p in refused.value.problems] == ["local_passwords"]
+    provider.choose("admin")
+    status, location = sso_login(app.test_client())
+    assert (status, "/login" in location) == (302, False)
     configure(eva, provider, match_claim="sub", local_passwords=False)
     client = app.test_client()
     page = login(client, "prep")
@@ -330,11 +347,15 @@ def test_the_command_line_configures_single_sign_on(
 ) -> None:
     monkeypatch.delenv(sso.secret_variable(ORG), raising=False)
     args = ("--org", ORG, "--issuer", "https://idp.testila.example", "--client-id", "eva")
-    made = run(
-        eva, "sso", "set", *args, "--match-claim", "sub", "--no-local-passwords", "--as", "admin"
-    )
+    off = ("--match-claim", "sub", "--no-local-passwords", "--as", "admin")
+    refused = run(eva, "sso", "set", *args, *off, code=7)  # no administrator signs on yet
+    assert "no administrator of the organisation has logged in" in refused.stderr
+    run(eva, "sso", "set", *args, "--match-claim", "sub", "--as", "admin")
+    sso.sign_in(eva, ORG, {"iss": "https://idp.testila.example", "sub": "admin"})  # bound
+    made = run(eva, "sso", "set", *args, *off)
     assert "local passwords: refused" in made.stdout
     assert "NOT SET" in made.stdout
     shown = run(eva, "--json", "sso", "show", "--org", ORG, "--as", "admin")
     assert json.loads(shown.stdout)["match_claim"] == "sub"
     run(eva, "sso", "set", *args, "--as", "prep", code=4)  # not an administrator: forbidden
+
