@@ -604,6 +604,13 @@ OPERATIONS = [
         "revoke_role", "DELETE", f"/organisations/{OTHER_ORG}/users/outsider/grants?role=preparer"
     ),
     Operation("revoke_my_token", "DELETE", "/tokens/{token}"),
+    Operation("get_sso", "GET", f"/organisations/{OTHER_ORG}/sso"),
+    Operation(
+        "put_sso",
+        "PUT",
+        f"/organisations/{OTHER_ORG}/sso",
+        lambda _e: {"issuer": "https://idp.example", "client_id": "x"},
+    ),
     Operation("get_summary", "GET", P + "/summary"),
     Operation("summary_document", "GET", P + "/summary/document"),
     Operation("export_assessment", "GET", P + "/assessment/export"),

@@ -387,6 +387,8 @@ API_USERS = {
     "reassign": "outsider",
     "list_users": "admin",
     "list_workflows": "admin",
+    "get_sso": "admin",
+    "put_sso": "admin",
     "last_audit_check": "aud",
 }
 

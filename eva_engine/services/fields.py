@@ -283,6 +283,7 @@ EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 ORGANISATION_CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{1,39}$"
 BODY_CODE_PATTERN = r"^[A-ZÅÄÖ0-9][A-ZÅÄÖ0-9_-]{0,39}$"
 PERIOD_PATTERN = r"^[0-9][0-9.-]*$"
+ISSUER_PATTERN = r"^https?://\S+$"
 PATTERN_HINTS: dict[str, Text] = {
     USERNAME_PATTERN: Text(
         N_(
@@ -297,6 +298,12 @@ PATTERN_HINTS: dict[str, Text] = {
     BODY_CODE_PATTERN: Text(N_("Use capital letters, digits, dashes or underscores, e.g. HYVLTK.")),
     PERIOD_PATTERN: Text(
         N_("Give a year (2026), years (2025-2028) or dates (2026-01-01..2026-06-30).")
+    ),
+    ISSUER_PATTERN: Text(
+        N_(
+            "Give the provider's address as it names itself, starting with https:// and without "
+            "spaces, e.g. https://tunnistus.kunta.fi."
+        )
     ),
 }
 MESSAGE = "eva_message"  # the error type of a validator's refusal (``refusal``)

@@ -107,6 +107,13 @@ LINKS: dict[str, dict[str, tuple[str, dict[str, str]]]] = {
         "ListBodies": ("list_bodies", {"organisation": "$response.body#/items/0/code"}),
         "ListMeetings": ("list_meetings", {"organisation": "$response.body#/items/0/code"}),
         "ListUsers": ("list_users", {"organisation": "$response.body#/items/0/code"}),
+        "GetSso": ("get_sso", {"organisation": "$response.body#/items/0/code"}),
+    },
+    "get_sso": {
+        "PutSso": ("put_sso", {"organisation": "$response.body#/organisation"}),
+    },
+    "put_sso": {
+        "GetSso": ("get_sso", {"organisation": "$response.body#/organisation"}),
     },
 }
 
