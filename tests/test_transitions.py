@@ -53,7 +53,7 @@ def test_a_new_proposal_is_a_draft_pinned_to_the_published_workflow_with_a_prepa
     assert (view.state, view.workflow, view.workflow_version, view.revision) == (
         "draft",
         "eva-standard",
-        3,
+        4,
         1,
     )
     assert open_assignments(eva, view.id) == [("prepare", "prep", [])]
