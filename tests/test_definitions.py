@@ -23,6 +23,7 @@ from eva_engine.errors import DefinitionError, InvalidInput, Problem
 from eva_engine.models import PublishedDefinition
 from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.runtime import Eva
+from eva_engine.vocabulary import Role
 from eva_engine.workflow import machine
 from eva_engine.workflow.definition import Workflow
 from eva_engine.workflow.loader import canonical_json, load_catalogue
@@ -409,7 +410,7 @@ def test_the_same_workflow_name_and_version_in_two_files_is_reported(defs: Path)
     assert_reported(
         problems_in(defs),
         "workflows/zz-copy.yaml: version",
-        "workflow 'eva-standard' version 3",
+        "workflow 'eva-standard' version 4",
         f"also defined in {WORKFLOW}",
     )
 
@@ -655,6 +656,29 @@ def test_an_unknown_or_impossible_state_phase_is_reported(defs: Path) -> None:
     assert_reported(problems_in(defs), f"{states}[3].phase", "'preparation'", "'ready'")
 
 
+def test_the_texts_of_a_state_are_checked_with_the_file_and_the_field(defs: Path) -> None:
+    data = yaml.safe_load((defs / "eva-standard.yaml").read_text(encoding="utf-8"))
+    ids = [s["id"] for s in data["states"]]
+    draft, decided = ids.index("draft"), ids.index("decided")
+
+    def texts(d: Data) -> None:
+        d["states"][draft]["texts"] = {"minutes": ["preparer"], "grounds": ["preparer", "auditor"]}
+        d["states"][decided]["texts"] = {"decision": []}
+
+    edit(defs / "eva-standard.yaml", texts)
+    problems = problems_in(defs)
+
+    states = f"{WORKFLOW}: states"
+    assert_reported(problems, f"{states}[{draft}].texts.minutes", "unknown text kind", "grounds")
+    assert_reported(problems, f"{states}[{draft}].texts.grounds[1]", "an auditor")
+    assert_reported(problems, f"{states}[{decided}].texts.decision", "no role writes it")
+    edit(
+        defs / "eva-standard.yaml",
+        lambda d: d["states"][decided].update(texts={"decision": ["clerk"]}),
+    )
+    assert_reported(problems_in(defs), f"{states}[{decided}].texts.decision[0]", "'secretary'")
+
+
 def legacy_content() -> str:
     """The shipped bundle as a version published before the workflow declared its knowledge
     (format 1) was stored: no task kinds, initial task, phases, re-authentication or notices."""
@@ -665,6 +689,7 @@ def legacy_content() -> str:
         wf.pop(key)
     for state in wf["states"]:
         state.pop("phase")
+        state.pop("texts")
     for tr in wf["transitions"]:
         tr.pop("reauthenticate")
         tr.pop("notify")
@@ -699,3 +724,58 @@ def test_a_bundle_published_before_the_knowledge_fields_keeps_the_old_knowledge(
     assert sorted(legacy.task_kinds, key=lambda k: k.id) == sorted(
         current.task_kinds, key=lambda k: k.id
     )
+    assert {s.id: s.texts for s in legacy.states} == {s.id: s.texts for s in current.states}
+
+
+def before_texts_content() -> str:
+    """The shipped bundle as version 3 was stored, before each state declared its ``texts``."""
+    data = load_catalogue(SHIPPED).bundle("eva-standard").model_dump(mode="json")
+    wf = data["workflow"]
+    wf["name"], wf["version"] = "eva-before-texts", 3
+    for state in wf["states"]:
+        state.pop("texts")
+    return canonical_json(data)
+
+
+def test_a_bundle_published_before_the_states_declared_their_texts_keeps_the_old_writers(
+    eva: Eva, world: World
+) -> None:
+    content = before_texts_content()
+    with eva.uow() as uow:
+        uow.repos.add(
+            PublishedDefinition(
+                kind="workflow",
+                name="eva-before-texts",
+                version=3,
+                content_hash=hashlib.sha256(content.encode()).hexdigest(),
+                content=content,
+                source_file="workflows/eva-standard.yaml",
+            )
+        )
+        uow.commit()
+    with eva.reading() as uow:
+        before = stored_bundle(uow.repos, "eva-before-texts", 3)[0].workflow
+    # Version 4 declares in each state what the code knew: the preparer writes the presentation
+    # text and the decision proposal while a state is editable, the secretary the decision
+    # once its phase is decided.
+    assert {s.id: s.texts for s in before.states} == {
+        s.id: s.texts for s in shipped_workflow().states
+    }
+    assert before.state("draft").texts == {
+        "grounds": [Role.PREPARER],
+        "decision_proposal": [Role.PREPARER],
+    }
+    assert before.state("closed").texts == {"decision": [Role.SECRETARY]}
+    assert before.state("review").texts == before.state("withdrawn").texts == {}
+
+
+def test_a_state_of_a_file_without_texts_has_none(defs: Path) -> None:
+    """The defaults for old bundles never apply to a file: a state without ``texts`` has none."""
+
+    def drop(d: Data) -> None:
+        for state in d["states"]:
+            state.pop("texts", None)
+
+    edit(defs / "eva-standard.yaml", drop)
+    flow = load_catalogue(defs).bundle("eva-standard").workflow
+    assert all(s.texts == {} for s in flow.states)

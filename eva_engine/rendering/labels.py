@@ -51,6 +51,20 @@ MEETING_OUTCOMES = {
     "removed": N_("removed from the agenda"),
 }
 
+# The texts of the minutes (``TextKind``), as the proposal page heads them, and the languages
+# they (and people) are written in.
+TEXT_KINDS = {
+    "grounds": N_("Presentation text"),
+    "decision_proposal": N_("Decision proposal"),
+    "decision": N_("Decision"),
+}
+
+LANGUAGES = {
+    "fi": N_("Finnish"),
+    "sv": N_("Swedish"),
+    "en": N_("English"),
+}
+
 VOCABULARY: dict[str, dict[str, str]] = {
     "direction": {
         "positive": N_("positive"),
@@ -115,6 +129,14 @@ class Labels:
     def outcome_name(self, value: str) -> str:
         """A meeting's outcome (``approved``, ``tabled``...)."""
         return self._label(MEETING_OUTCOMES, value)
+
+    def text_kind_name(self, value: str) -> str:
+        """A text of the minutes (``grounds``, ``decision_proposal``, ``decision``)."""
+        return self._label(TEXT_KINDS, value)
+
+    def language_name(self, value: str) -> str:
+        """A language by its code (``fi``: Finnish...)."""
+        return self._label(LANGUAGES, value)
 
     def vocabulary(self, kind: str, value: str) -> str:
         """The label of a controlled vocabulary value (``direction``, ``group``...)."""
@@ -444,6 +466,14 @@ class HistoryWords:
             return ""
         return f"{record['name']} v{record.get('version', '')}".strip()
 
+    def _text(self, _: int | None, record: dict[str, Any]) -> str:
+        """A text of the minutes by its kind and language: "Esittelyteksti (suomi)"."""
+        kind = self.labels.text_kind_name(str(record["kind"])) if record.get("kind") else ""
+        language = record.get("language")
+        if kind and language:
+            return f"{kind} ({self.labels.language_name(str(language))})"
+        return kind
+
     def _assessment(self, _: int | None, record: dict[str, Any]) -> str:
         revision = record.get("revision")
         return f"{self._('revision')} {revision}" if revision else ""
@@ -461,6 +491,7 @@ class HistoryWords:
         "review_comment": lambda w, _, r: w.value("target_key", r.get("target_key")),
         "definition": _definition,
         "assessment": _assessment,
+        "proposal_text": _text,
     }
 
     # fields and values
@@ -528,11 +559,11 @@ class HistoryWords:
         return self.labels.label(ASSIGNMENT_STATES, value)
 
     def _kind(self, value: str) -> str:
-        """A task's kind, a body's or an organisation's."""
+        """A task's kind, a text's of the minutes, a body's or an organisation's."""
         kinds = self.glossary.kinds
         if value in kinds:
             return self._title(kinds, value)
-        return self.labels.label(BODY_KINDS | ORGANISATION_KINDS, value)
+        return self.labels.label(TEXT_KINDS | BODY_KINDS | ORGANISATION_KINDS, value)
 
     _STRINGS: ClassVar[dict[str, Callable[[HistoryWords, str], str]]] = {
         "role": lambda w, v: w.labels.role_name(v),
@@ -547,6 +578,7 @@ class HistoryWords:
         "target_kind": lambda w, v: w.labels.label(COMMENT_TARGETS, v),
         "target_key": lambda w, v: w._target(v),
         "status": lambda w, v: w.labels.label(COMMENT_STATUSES, v),
+        "language": lambda w, v: w.labels.language_name(v),
     }
 
     def _target(self, value: str) -> str:

@@ -133,6 +133,7 @@ DESCRIBING = (
     "body_id",
     "role",
     "kind",
+    "language",
     "name",
     "title",
     "position",
