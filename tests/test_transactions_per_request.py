@@ -210,6 +210,12 @@ PAGES = [
         "prep",
     ),
     Page(
+        "proposals.confirm_removal",
+        "GET",
+        lambda s: f"/proposals/attachments/{s.foreign.attachment or 1}/remove",
+        "prep",
+    ),
+    Page(
         "proposals.remove_attachment",
         "POST",
         lambda s: f"/proposals/attachments/{s.foreign.attachment or 1}/remove",

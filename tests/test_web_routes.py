@@ -211,6 +211,7 @@ ELSEWHERE = {
     "proposals.upload_attachment": "test_attachments.py",
     "proposals.download_attachment": "test_attachments.py",
     "proposals.remove_attachment": "test_attachments.py",
+    "proposals.confirm_removal": "test_attachments.py",
     "api.upload_attachment": "test_attachments.py",
     "api.list_attachments": "test_attachments.py",
     "api.download_attachment": "test_attachments.py",
@@ -407,6 +408,12 @@ CROSS = [
     Cross(
         "proposals.remove_attachment",
         "POST",
+        _on("/proposals/attachments/{attachment}/remove"),
+        "prep",
+    ),
+    Cross(
+        "proposals.confirm_removal",
+        "GET",
         _on("/proposals/attachments/{attachment}/remove"),
         "prep",
     ),

@@ -36,6 +36,7 @@ from eva_engine.errors import N_, Problem, Text
 from eva_engine.rendering.labels import PUBLICITY, SCREENING
 from eva_engine.services.assessment.screening import RecordScreening
 from eva_engine.services.attachments.commands import AddAttachment
+from eva_engine.services.comments.commands import AddComment, ReplyToComment
 from eva_engine.services.fields import (
     DATE_EXAMPLE,
     DATE_TEXT_LENGTH,
@@ -502,3 +503,22 @@ class SsoForm(FlaskForm):
             ),
         ],
     )
+
+
+class CommentForm(FlaskForm):
+    """A reviewer's comment (its limits are ``AddComment``'s; the target is sent as it is and
+    checked by the service)."""
+
+    text = TextAreaField(_l("Comment"), validators=[Required(), CommandLength(AddComment, "text")])
+
+
+class ReplyForm(FlaskForm):
+    """A reply to a review comment (its limits are ``ReplyToComment``'s)."""
+
+    text = TextAreaField(
+        _l("Reply"), validators=[Required(), CommandLength(ReplyToComment, "text")]
+    )
+
+
+class ResolveForm(FlaskForm):
+    """Only the CSRF token: marking a comment resolved needs nothing else."""

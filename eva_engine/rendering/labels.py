@@ -1,10 +1,10 @@
-"""The one table of labels: how roles, publicity, screening outcomes, meeting outcomes, the
-controlled vocabularies (directions, magnitudes, durations, certainty, affected groups) and the
-audit history (event types, records, fields, stored values: ``HistoryWords``) read to people.
-The messages are marked here (``N_``) and translated by whoever shows them: the
-engine's renderers in the language of the text they render, the web UI in the user's
-language (``web.i18n`` binds ``Labels`` to Flask-Babel). A value without a label reads as
-itself, so nothing is ever hidden."""
+"""The one table of labels: how roles, publicity, attachments' kinds of file, screening
+outcomes, meeting outcomes, the controlled vocabularies (directions, magnitudes, durations,
+certainty, affected groups) and the audit history (event types, records, fields, stored
+values: ``HistoryWords``) read to people. The messages are marked here (``N_``) and
+translated by whoever shows them: the engine's renderers in the language of the text they
+render, the web UI in the user's language (``web.i18n`` binds ``Labels`` to Flask-Babel). A
+value without a label reads as itself, so nothing is ever hidden."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from eva_engine.errors import N_
 from eva_engine.localized import LocalizedText
 from eva_engine.rendering.language import format_date, format_time
+from eva_engine.services.attachments import store
 from eva_engine.services.history.trail import ID_FIELDS, HistoryNames
 from eva_engine.services.views import HistoryEventView
 from eva_engine.workflow.definition import WorkflowBundle
@@ -63,6 +64,19 @@ LANGUAGES = {
     "fi": N_("Finnish"),
     "sv": N_("Swedish"),
     "en": N_("English"),
+}
+
+# The kinds of file an attachment may be (``services.attachments.store``), as people name them.
+MEDIA_TYPES = {
+    store.PDF: N_("PDF document"),
+    store.PNG: N_("image (PNG)"),
+    store.JPEG: N_("image (JPEG)"),
+    store.DOCX: N_("Word document"),
+    store.XLSX: N_("Excel spreadsheet"),
+    store.ODT: N_("OpenDocument text document"),
+    store.ODS: N_("OpenDocument spreadsheet"),
+    store.TEXT: N_("plain text file"),
+    store.CSV: N_("CSV table"),
 }
 
 VOCABULARY: dict[str, dict[str, str]] = {
@@ -123,6 +137,10 @@ class Labels:
     def publicity_name(self, value: str) -> str:
         return self._label(PUBLICITY, value)
 
+    def media_type_name(self, media_type: str) -> str:
+        """An attachment's kind of file (``application/pdf``: a PDF document)."""
+        return self._label(MEDIA_TYPES, media_type)
+
     def screening_name(self, value: str) -> str:
         return self._label(SCREENING, value)
 
@@ -165,6 +183,7 @@ ENTITIES = {
     "proposal_text": N_("Text of the minutes"),
     "review_comment": N_("Review comment"),
     "review_comment_reply": N_("Reply to a review comment"),
+    "attachment": N_("Attachment"),
 }
 
 OPERATIONS = {
@@ -188,6 +207,8 @@ SPECIAL = {
     "indicator_follow_up.record": N_("Follow-up result recorded"),
     "indicator_follow_up.waive": N_("Follow-up waived"),
     "review_comment.resolve": N_("Review comment resolved"),
+    "attachment.remove": N_("Attachment removed"),
+    "attachment.download": N_("Non-public attachment downloaded"),
 }
 
 FIELDS = {
@@ -285,6 +306,13 @@ FIELDS = {
     "status": N_("Status"),
     "resolved_by_id": N_("Resolved by"),
     "resolved_at": N_("Resolved"),
+    "file_name": N_("File name"),
+    "media_type": N_("Type"),
+    "size": N_("Size"),
+    "area": N_("Impact area"),
+    "uploaded_by_id": N_("Uploaded by"),
+    "uploaded_at": N_("Uploaded"),
+    "removed": N_("Removed"),
 }
 
 COMMENT_TARGETS = {
@@ -311,6 +339,7 @@ TECHNICAL = frozenset(
         "session_epoch",
         "after_seq",
         "comment_id",
+        "sha256",
     }
 )
 
@@ -579,6 +608,8 @@ class HistoryWords:
         "target_key": lambda w, v: w._target(v),
         "status": lambda w, v: w.labels.label(COMMENT_STATUSES, v),
         "language": lambda w, v: w.labels.language_name(v),
+        "media_type": lambda w, v: w.labels.media_type_name(v),
+        "area": lambda w, v: w._title(w.glossary.areas, v),
     }
 
     def _target(self, value: str) -> str:

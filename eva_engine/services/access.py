@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from eva_engine.db.audit import Actor, AuditContext, PendingEvent
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import N_, NotFound, PermissionDenied, Text
-from eva_engine.models import Organisation, Proposal, RoleGrant, User
+from eva_engine.models import Attachment, Organisation, Proposal, RoleGrant, User
 from eva_engine.services.runtime import Caller
 from eva_engine.vocabulary import Publicity, Role, TextKind
 from eva_engine.workflow.definition import Workflow
@@ -149,20 +150,28 @@ def require_proposal_access(repos: Repositories, user: User | None, proposal: Pr
         raise NotFound(no_proposal(proposal.id))
 
 
-def log_disclosure(audit: AuditContext, proposal: Proposal, action: str) -> bool:
-    """Reading non-public material is a disclosure that is logged (Tiedonhallintalaki 17 §).
-    Returns whether an event was recorded (the caller then commits)."""
-    if proposal.publicity == Publicity.PUBLIC:
+def log_disclosure(
+    audit: AuditContext,
+    record: Proposal | Attachment,
+    action: str,
+    after: dict[str, Any] | None = None,
+) -> bool:
+    """Reading non-public material (a proposal, an attachment's file) is a disclosure that is
+    logged (Tiedonhallintalaki 17 §), on the proposal's history: the event ``action`` names
+    the record and ``after`` what was disclosed. Returns whether an event was recorded (the
+    caller then commits)."""
+    if record.publicity == Publicity.PUBLIC:
         return False
+    proposal_id = record.proposal_id if isinstance(record, Attachment) else record.id
     audit.record(
         PendingEvent(
             action=action,
-            entity_type="proposal",
-            entity_id=str(proposal.id),
-            organisation_id=proposal.organisation_id,
-            proposal_id=proposal.id,
+            entity_type=record.__audit_name__,
+            entity_id=str(record.id),
+            organisation_id=record.organisation_id,
+            proposal_id=proposal_id,
             before=None,
-            after=None,
+            after=after,
             reason=None,
             role=None,
         )
