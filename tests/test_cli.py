@@ -295,9 +295,9 @@ def test_workflow_commands_list_publish_and_draw(eva_cli: Eva) -> None:
     eva = eva_cli
     eva("db", "upgrade")
     assert "Nothing published" in eva("workflows", "list").stdout
-    assert "eva-standard v3" in eva("workflows", "publish").stdout
+    assert "eva-standard v4" in eva("workflows", "publish").stdout
     assert "nothing new" in eva("workflows", "publish").stdout
-    assert eva.json("workflows", "list")[0]["version"] == 3
+    assert eva.json("workflows", "list")[0]["version"] == 4
     assert "OK: 1 workflow(s), 8 checklist(s)" in eva("workflows", "validate").stdout
     diagram = eva("workflows", "diagram").stdout
     assert diagram.startswith("stateDiagram-v2")

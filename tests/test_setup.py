@@ -48,8 +48,8 @@ def test_setup_on_a_fresh_database_makes_the_first_proposal_possible(
     report = set_up_virrat(eva)
     assert report["organisation"] == "virrat"
     assert report["bodies"] == ["HYVLTK", "KH"]
-    assert report["workflows"] == ["eva-standard v3"]
-    assert report["published"] == ["eva-standard v3"]
+    assert report["workflows"] == ["eva-standard v4"]
+    assert report["published"] == ["eva-standard v4"]
     # The administrator logs in with the password and sets the people up.
     for user, role in [("minna", "preparer"), ("minna", "presenter"), ("sihteeri", "secretary")]:
         if role != "presenter":
