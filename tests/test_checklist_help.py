@@ -6,11 +6,20 @@ wellbeing and health between population groups)."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
+import yaml
 
 from eva_engine.checklists.definition import Checklist, Question
 from eva_engine.config import default_workflows_dir
+from eva_engine.services import definitions
+from eva_engine.services.assessment import editor
+from eva_engine.services.runtime import Eva
 from eva_engine.workflow.loader import load_catalogue
+from tests.builders import OPERATOR, proposal_in
+from tests.conftest import World
 
 CATALOGUE = load_catalogue(default_workflows_dir())
 
@@ -60,3 +69,38 @@ def test_thl_checklist_asks_of_accidents_mental_health_and_health_differences() 
         "lifestyles",
         "service_system",
     ]
+
+
+def test_a_running_proposal_keeps_the_questions_and_help_of_its_own_version(
+    eva: Eva, world: World, tmp_path: Path
+) -> None:
+    """A checklist changed in a new version (here a help text and one more question) reaches
+    new proposals only: a running one reads its own stored bundle."""
+    pid = proposal_in(eva, "assessment")
+    folder = tmp_path / "workflows"
+    shutil.copytree(eva.workflows_dir, folder)
+    workflow = yaml.safe_load((folder / "eva-standard.yaml").read_text(encoding="utf-8"))
+    workflow["version"] += 1
+    thl_ref = next(r for r in workflow["checklists"] if r["name"] == "thl-five-areas")
+    thl_ref["version"] += 1
+    (folder / "eva-standard.yaml").write_text(yaml.safe_dump(workflow, allow_unicode=True))
+    path = folder / "checklists" / "thl-five-areas.yaml"
+    thl = yaml.safe_load(path.read_text(encoding="utf-8"))
+    thl["version"] = thl_ref["version"]
+    questions = thl["areas"][0]["topics"][0]["questions"]
+    first = questions[0]["id"]
+    questions[0]["help"] = {"fi": "Uusi ohje.", "sv": "Ny anvisning.", "en": "New guidance."}
+    added = {**questions[-1], "id": "living_environment.community_planning.later_question"}
+    questions.append(added)
+    path.write_text(yaml.safe_dump(thl, allow_unicode=True), encoding="utf-8")
+    definitions.publish(Eva(eva.database, folder), OPERATOR)
+
+    def area(proposal: int) -> dict[str, str]:
+        matrix = editor.area_matrix(eva, OPERATOR, proposal, "living_environment")
+        return {q.id: q.help.fi if q.help else "" for q in matrix.questions()}
+
+    running, new = area(pid), area(proposal_in(eva, "assessment"))
+    assert added["id"] not in running
+    assert running[first] != "Uusi ohje."
+    assert added["id"] in new
+    assert new[first] == "Uusi ohje."
