@@ -2,7 +2,7 @@
 English, written for each language (not one text copied into the others); the standard
 workflow pins those newest versions; THL's checklist carries the themes of the promotion of
 wellbeing and health that a Finnish EVA checklist has (accidents, mental health, differences in
-wellbeing and health between population groups)."""
+wellbeing and health between population groups); a running proposal keeps its own versions."""
 
 from __future__ import annotations
 
