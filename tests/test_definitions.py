@@ -50,6 +50,11 @@ def shipped_workflow() -> Workflow:
     return load_catalogue(SHIPPED).bundle("eva-standard").workflow
 
 
+def _children_version() -> int:
+    """The version of the shipped children checklist (the one the workflow pins)."""
+    return next(r.version for r in shipped_workflow().checklists if r.name == "children")
+
+
 def edit(path: Path, change: Callable[[Data], None]) -> None:
     """Load a definition file, change the data, and write it back as YAML."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -105,12 +110,14 @@ def test_the_shipped_definitions_load_without_any_problem() -> None:
 def test_a_yaml_syntax_error_is_reported_with_the_file_line_and_column(defs: Path) -> None:
     path = defs / "checklists" / "children.yaml"
     text = path.read_text(encoding="utf-8")
-    assert text.splitlines()[1] == "name: children"
+    line = text.splitlines().index("name: children") + 1
     path.write_text(text.replace("name: children\n", "name: children: oops\n", 1), "utf-8")
 
     problems = problems_in(defs)
 
-    assert_reported(problems, f"{CHILDREN}: line 2, column 15", "mapping values are not allowed")
+    assert_reported(
+        problems, f"{CHILDREN}: line {line}, column 15", "mapping values are not allowed"
+    )
 
 
 def test_a_file_of_an_unknown_kind_is_reported_at_its_kind_field(defs: Path) -> None:
@@ -297,10 +304,10 @@ def test_an_earlier_route_without_when_or_unless_hiding_later_routes_is_reported
 
 
 def test_a_checklist_reference_that_does_not_exist_is_reported(defs: Path) -> None:
-    edit(defs / "eva-standard.yaml", lambda d: d["checklists"][1].update(version=2))
+    edit(defs / "eva-standard.yaml", lambda d: d["checklists"][1].update(version=99))
 
     assert_reported(
-        problems_in(defs), f"{WORKFLOW}: checklists[1]", "no checklist 'children' version 2"
+        problems_in(defs), f"{WORKFLOW}: checklists[1]", "no checklist 'children' version 99"
     )
 
 
@@ -313,7 +320,7 @@ def test_a_question_id_in_two_pinned_checklists_is_reported(defs: Path) -> None:
     edit(defs / "checklists" / "children-copy.yaml", renamed)
     edit(
         defs / "eva-standard.yaml",
-        lambda d: d["checklists"].append({"name": "children-copy", "version": 1}),
+        lambda d: d["checklists"].append({"name": "children-copy", "version": _children_version()}),
     )
 
     problems = problems_in(defs)
@@ -410,7 +417,7 @@ def test_the_same_workflow_name_and_version_in_two_files_is_reported(defs: Path)
     assert_reported(
         problems_in(defs),
         "workflows/zz-copy.yaml: version",
-        "workflow 'eva-standard' version 4",
+        f"workflow 'eva-standard' version {shipped_workflow().version}",
         f"also defined in {WORKFLOW}",
     )
 
@@ -421,7 +428,7 @@ def test_the_same_checklist_name_and_version_in_two_files_is_reported(defs: Path
     assert_reported(
         problems_in(defs),
         "workflows/checklists/zz-children.yaml: version",
-        "checklist 'children' version 1",
+        f"checklist 'children' version {_children_version()}",
         f"also defined in {CHILDREN}",
     )
 

@@ -554,7 +554,7 @@ def test_publishing_a_new_version_never_changes_a_running_proposal(
     assert proposal_queries.show(eva, OPERATOR, new_proposal(eva)).workflow_version == 5
     documents.import_assessment(eva, as_("prep"), pid, document(eva))
     fire(eva, pid, "submit_for_review", "prep")
-    # Still on version 4's 14 days, not version 5's 10.
+    # Still on the running version's 14 days, not the new version's 10.
     review = proposal_queries.show(eva, OPERATOR, pid).assignments[0]
     assert review.due == (datetime.now(UTC) + timedelta(days=14)).date()
     assert state_of(eva, pid) == "review"
