@@ -17,13 +17,30 @@ from eva_engine.cli.commands import cli
 from eva_engine.cli.context import engine, settings
 from eva_engine.cli.output import Unit, reported, to_jsonable
 from eva_engine.cli.params import DATE, ID, WholeNumber
+from eva_engine.cli.words import Words
 from eva_engine.delivery.worker import WORKER, PassReport, deliver_pass, run_worker
+from eva_engine.errors import N_
 from eva_engine.services.notifications import notices, outbox
 from eva_engine.services.runtime import Caller
 from eva_engine.vocabulary import DeliveryState, NotificationKind
 
 as_user = click.option("--as", "username", metavar="USER", help="The user who acts.")
 json_flag = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+
+# As the outbox page names them.
+KINDS = {
+    "assignment_made": N_("new task"),
+    "due_soon": N_("task due soon"),
+    "overdue": N_("task overdue"),
+    "returned": N_("returned for revision"),
+    "signed_off": N_("signed off"),
+    "outcome_recorded": N_("outcome recorded"),
+}
+DELIVERY_STATES = {
+    "pending": N_("waiting"),
+    "dead": N_("dead letter"),
+    "delivered": N_("delivered"),
+}
 
 
 def _show(value: Any, human: Callable[[], None], as_json: bool) -> None:
@@ -88,15 +105,35 @@ def outbox_list(
             limit=limit,
         )
 
+        w = Words.here()
+
         def human() -> None:
             if not rows:
-                click.echo("no messages")
-            for m in rows:
-                click.echo(
-                    f"#{m.id} {m.state.value:9} {m.kind.value:16} {m.channel.value:7} "
-                    f"{m.recipient or '-'} proposal {m.proposal_id} attempts {m.attempts}"
-                    + (f": {m.last_error}" if m.last_error else "")
-                )
+                click.echo(w._("no messages"))
+                return
+            table = [
+                [
+                    f"#{m.id}",
+                    w.enum(KINDS, m.kind),
+                    f"{m.channel.value}: {m.recipient or '–'}",
+                    m.proposal_id,
+                    w.enum(DELIVERY_STATES, m.state),
+                    m.attempts,
+                    m.last_error,
+                ]
+                for m in rows
+            ]
+            headers = [
+                N_("Message"),
+                N_("Kind"),
+                N_("Receiver"),
+                N_("Proposal"),
+                N_("State"),
+                N_("Attempts"),
+                N_("Last error"),
+            ]
+            for line in w.table(headers, table):
+                click.echo(line)
 
         _show(rows, human, as_json)
 
@@ -109,7 +146,8 @@ def outbox_retry(message_id: int, username: str | None, as_json: bool) -> None:
     """Give a dead message a fresh set of attempts."""
     with reported():
         view = outbox.retry(engine(), Caller(username, "cli"), message_id)
-        _show(view, lambda: click.echo(f"#{view.id} is pending again"), as_json)
+        w = Words.here()
+        _show(view, lambda: click.echo(w._("#%(id)s is pending again", id=view.id)), as_json)
 
 
 # worker --------------------------------------------------------------------------------------
@@ -164,9 +202,16 @@ def notifications_scan(today: date | None, as_json: bool) -> None:
         found = notices.scan(
             engine(), WORKER, today=day, due_soon_days=settings().notify.due_soon_days
         )
+        w = Words.here()
         _show(
             found,
-            lambda: click.echo(f"{found.due_soon} due soon, {found.overdue} overdue"),
+            lambda: click.echo(
+                w._(
+                    "%(due_soon)s due soon, %(overdue)s overdue",
+                    due_soon=found.due_soon,
+                    overdue=found.overdue,
+                )
+            ),
             as_json,
         )
 
@@ -202,9 +247,11 @@ def webhooks_create(
             ),
         )
 
+        w = Words.here()
+
         def human() -> None:
-            click.echo(f"webhook {created.id} → {created.url}")
-            click.echo(f"secret (shown only now): {created.secret}")
+            click.echo(w._("webhook %(id)s → %(url)s", id=created.id, url=created.url))
+            click.echo(w._("secret (shown only now): %(secret)s", secret=created.secret))
 
         _show(created, human, as_json)
 
@@ -218,12 +265,14 @@ def webhooks_list(organisation: str | None, username: str | None, as_json: bool)
     with reported():
         hooks = outbox.list_webhooks(engine(), Caller(username, "cli"), organisation)
 
+        w = Words.here()
+
         def human() -> None:
             if not hooks:
-                click.echo("no webhooks")
+                click.echo(w._("no webhooks"))
             for h in hooks:
-                state = "active" if h.active else "disabled"
-                kinds = ", ".join(h.kinds) or "every kind"
+                state = w._("active") if h.active else w._("disabled")
+                kinds = ", ".join(w.enum(KINDS, k) for k in h.kinds) or w._("every kind")
                 click.echo(f"{h.id} {h.organisation} {h.url} ({state}; {kinds})")
 
         _show(hooks, human, as_json)
@@ -237,4 +286,5 @@ def webhooks_disable(webhook_id: int, username: str | None, as_json: bool) -> No
     """Stop sending to a receiver (its waiting messages become dead letters)."""
     with reported():
         hook = outbox.disable_webhook(engine(), Caller(username, "cli"), webhook_id)
-        _show(hook, lambda: click.echo(f"webhook {hook.id} disabled"), as_json)
+        w = Words.here()
+        _show(hook, lambda: click.echo(w._("webhook %(id)s disabled", id=hook.id)), as_json)
