@@ -210,3 +210,13 @@ def test_a_table_is_headed_in_the_language_and_its_columns_line_up(
     lines = words.table(["No.", "State"], [[1, "x"], [12345, None]])
     assert lines[0].split() == header
     assert lines[1].index("x") == lines[0].index(header[1]) == lines[2].index("–")
+
+
+def test_the_delivery_pass_and_the_users_read_in_finnish(eva: Eva, world: World) -> None:
+    delivered = say(eva, "fi", "outbox", "deliver", "--no-scan")
+    assert delivered.startswith("haku: määräaika lähellä 0, myöhässä 0; otettu toimitettavaksi ")
+    assert "scan:" not in delivered
+    listed = say(eva, "fi", "users", "list", "--org", "testila")
+    assert listed.splitlines()[0].split() == ["Käyttäjätunnus", "Nimi", "Roolit"]
+    assert "sihteeri (testila)" in listed  # roles by their names, not "secretary@testila"
+    assert "@" not in listed

@@ -51,13 +51,40 @@ def _show(value: Any, human: Callable[[], None], as_json: bool) -> None:
         human()
 
 
-def _print_pass(report: PassReport) -> None:
+ATTEMPT_RESULTS = {
+    "delivered": N_("delivered"),
+    "retry": N_("to be retried"),
+    "dead": N_("dead letter"),
+    "released": N_("released"),
+    "lost_claim": N_("claimed by another worker"),
+}
+
+
+def _summary(w: Words, report: PassReport) -> str:
+    """What one delivery pass did, in the reader's language."""
+    text = w._(
+        "scan: %(due_soon)s due soon, %(overdue)s overdue; claimed %(claimed)s: "
+        "%(delivered)s delivered, %(retrying)s to retry, %(dead)s dead",
+        due_soon=report.due_soon,
+        overdue=report.overdue,
+        claimed=report.claimed,
+        delivered=report.delivered,
+        retrying=report.retrying,
+        dead=report.dead,
+    )
+    if report.email_waiting:
+        text += " " + w._("(email waits: EVA_SMTP_HOST is not set)")
+    return text
+
+
+def _print_pass(w: Words, report: PassReport) -> None:
     for a in report.attempts:
-        line = f"#{a.id} {a.kind} {a.channel.value} → {a.recipient}: {a.result}"
+        kind, result = w.enum(KINDS, a.kind), w.enum(ATTEMPT_RESULTS, a.result)
+        line = f"#{a.id} {kind} {a.channel.value} → {a.recipient}: {result}"
         if a.error:
-            line += f" (attempt {a.attempts}: {a.error})"
+            line += " " + w._("(attempt %(number)s: %(error)s)", number=a.attempts, error=a.error)
         click.echo(line)
-    click.echo(report.summary())
+    click.echo(_summary(w, report))
 
 
 # outbox --------------------------------------------------------------------------------------
@@ -73,7 +100,8 @@ def outbox_deliver(no_scan: bool, as_json: bool) -> None:
     """One pass: scan for due/overdue tasks, then try every message that is due."""
     with reported():
         report = deliver_pass(engine(), settings().notify, scan=not no_scan)
-        _show(report, lambda: _print_pass(report), as_json)
+        w = Words.here()
+        _show(report, lambda: _print_pass(w, report), as_json)
 
 
 @outbox_group.command("list", unit=Unit.READ)
@@ -156,9 +184,12 @@ def outbox_retry(message_id: int, username: str | None, as_json: bool) -> None:
 def worker(interval: float | None) -> None:
     """Deliver notifications until stopped (SIGTERM or Ctrl-C end it after the current send)."""
     stop = threading.Event()
+    w = Words.here()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
-        click.echo(f"eva worker: {signal.Signals(signum).name} received, stopping")
+        click.echo(
+            w._("eva worker: %(signal)s received, stopping", signal=signal.Signals(signum).name)
+        )
         stop.set()
 
     previous = {s: signal.signal(s, _stop) for s in (signal.SIGTERM, signal.SIGINT)}
@@ -167,8 +198,12 @@ def worker(interval: float | None) -> None:
         with reported():
             every = notify.worker_interval if interval is None else interval
             click.echo(
-                f"eva worker: delivering every {every:g} s at most, "
-                f"leases of {notify.lease_seconds:g} s renewed while it lives"
+                w._(
+                    "eva worker: delivering every %(every)s s at most, leases of %(lease)s s "
+                    "renewed while it lives",
+                    every=f"{every:g}",
+                    lease=f"{notify.lease_seconds:g}",
+                )
             )
             passes = run_worker(
                 engine(),
@@ -176,11 +211,13 @@ def worker(interval: float | None) -> None:
                 stop,
                 interval=interval,
                 report=lambda r: (
-                    click.echo(r.summary()) if r.claimed or r.due_soon + r.overdue else None
+                    click.echo(_summary(w, r)) if r.claimed or r.due_soon + r.overdue else None
                 ),
-                on_error=lambda exc: click.echo(f"eva worker: pass failed: {exc}", err=True),
+                on_error=lambda exc: click.echo(
+                    w._("eva worker: pass failed: %(error)s", error=exc), err=True
+                ),
             )
-            click.echo(f"eva worker: stopped after {passes} passes")
+            click.echo(w._("eva worker: stopped after %(passes)s passes", passes=passes))
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
