@@ -15,6 +15,7 @@ from eva_engine.cli.words import Words
 from eva_engine.config import default_workflows_dir
 from eva_engine.localized import LocalizedText
 from eva_engine.rendering.labels import Glossary
+from eva_engine.services.attachments import commands as attachment_commands
 from eva_engine.services.proposals import texts as proposal_texts
 from eva_engine.services.runtime import Eva
 from eva_engine.vocabulary import TextKind
@@ -220,3 +221,28 @@ def test_the_delivery_pass_and_the_users_read_in_finnish(eva: Eva, world: World)
     assert listed.splitlines()[0].split() == ["Käyttäjätunnus", "Nimi", "Roolit"]
     assert "sihteeri (testila)" in listed  # roles by their names, not "secretary@testila"
     assert "@" not in listed
+
+
+def test_the_attachment_list_is_headed_in_finnish_and_names_the_uploader(
+    eva: Eva, world: World
+) -> None:
+    pid = proposal_in(eva, "assessment")
+    attachment_commands.add_attachment(
+        eva,
+        as_("prep"),
+        attachment_commands.AddAttachment(
+            proposal_id=pid, file_name="liite.txt", content=b"liite\n"
+        ),
+    )
+    listed = say(eva, "fi", "attachments", "list", str(pid), "--as", "prep")
+    header = listed.splitlines()[0].split()
+    assert header[:5] == ["Nro", "Tiedosto", "Tyyppi", "Koko", "Julkisuus"]
+    assert "Lisännyt" in header
+    row = listed.splitlines()[1]
+    assert "liite.txt" in row
+    assert "julkinen" in row
+    assert "Prep" in row  # who added it, by name
+    assert FINNISH_TIME.search(row)
+    data = json.loads(say(eva, "fi", "--json", "attachments", "list", str(pid), "--as", "prep"))
+    assert data["attachments"][0]["uploaded_by"] == "prep"
+    assert "uploaded_by_name" not in data["attachments"][0]

@@ -106,7 +106,7 @@ def attachments_list(proposal_id: int, username: str | None) -> None:
                     w.publicity(a.publicity)
                     + (f" ({a.confidentiality_ground})" if a.confidentiality_ground else ""),
                     w.area(a.area) if a.area else "",
-                    a.uploaded_by,
+                    a.uploaded_by_name or a.uploaded_by,
                     w.time(a.uploaded_at),
                 ]
                 for a in view.attachments
