@@ -147,6 +147,7 @@ COMMANDS = [
     Command("meetings create", (OTHER_ORG, "KH", "--at", AT, "--as", "sec")),
     Command("meetings move", ("{meeting}", "{proposal}", "--up", "--as", "sec")),
     Command("meetings move", ("{meeting}", "{own_proposal}", "--down", "--as", "sec")),
+    Command("meetings show", ("{meeting}", "--as", "sec")),
     Command(
         "orgs create",
         (
@@ -237,6 +238,7 @@ COMMANDS = [
 NO_TARGET = {
     "tokens create": "makes a token of the --as user themself",
     "tokens list": "lists the --as user's own tokens",
+    "meetings list": "lists the meetings of the bodies where the --as user is the secretary",
     "workflows publish": "definitions are shared by every organisation (any administrator)",
 }
 

@@ -164,10 +164,12 @@ def test_the_command_line_comments_replies_resolves_and_lists(eva: Eva, world: W
     refused = run(eva, "comments", "add", str(pid), "--text", "Oma", "--as", "prep", code=4)
     assert refused.stdout == ""
     run(eva, "comments", "reply", cid, "--text", "Laajensin.", "--as", "prep")
-    listed = run(eva, "comments", "list", str(pid), "--as", "prep").stdout
+    listed = run(eva, "--language", "en", "comments", "list", str(pid), "--as", "prep").stdout
     assert "1 open, 1 in all" in listed
     assert "Laajensin." in listed
-    assert " klo " in listed  # Finnish times
+    finnish = run(eva, "--language", "fi", "comments", "list", str(pid), "--as", "prep").stdout
+    assert "avoimia 1, kaikkiaan 1" in finnish
+    assert " klo " in finnish  # Finnish times
     mine = run_json(eva, "comments", "list", "--as", "prep")
     assert mine["total"] == 1
     run(eva, "comments", "resolve", cid, "--as", "prep")

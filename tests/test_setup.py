@@ -92,9 +92,12 @@ def test_setup_on_a_fresh_database_makes_the_first_proposal_possible(
         code=7,
     )  # fmt: skip
     assert "it can be written in: Decided, In follow-up" in refused.stderr  # states by title
-    shown = eva("proposals", "texts", "show", pid, "--as", "minna").stdout
+    shown = eva("--language", "en", "proposals", "texts", "show", pid, "--as", "minna").stdout
     assert "Liitteenä hakemus" in shown
-    assert "You may write now: grounds, decision_proposal." in shown
+    assert (
+        "You may write now: Presentation text (grounds), Decision proposal (decision_proposal)."
+        in shown
+    )
     summary = eva("export", "summary", pid, "--format", "text", "--as", "minna").stdout
     assert PROPOSAL in summary
     history = eva("history", pid).stdout

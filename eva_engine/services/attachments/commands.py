@@ -164,7 +164,11 @@ def add_attachment(eva: Eva, caller: Caller, cmd: AddAttachment) -> AttachmentVi
         uow.session.flush()
         proposal.touch()
         uow.commit()
-        return attachment_view(attachment, user.username if user else None)
+        return attachment_view(
+            attachment,
+            user.username if user else None,
+            (user.full_name or user.username) if user else None,
+        )
 
 
 def remove_attachment(eva: Eva, caller: Caller, cmd: RemoveAttachment) -> AttachmentView:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import N_, NotFound, PermissionDenied, Text, per_language
@@ -40,6 +40,8 @@ class AttachmentView(BaseModel):
     publicity: Publicity
     confidentiality_ground: str | None
     uploaded_by: str | None
+    # Their full name, for the people who read it (the JSON keeps ``uploaded_by``).
+    uploaded_by_name: str | None = Field(default=None, exclude=True)
     uploaded_at: datetime
     removed: bool
 
@@ -87,7 +89,9 @@ class AttachmentFile:
     content: bytes
 
 
-def attachment_view(attachment: Attachment, uploaded_by: str | None) -> AttachmentView:
+def attachment_view(
+    attachment: Attachment, uploaded_by: str | None, uploaded_by_name: str | None = None
+) -> AttachmentView:
     return AttachmentView(
         id=attachment.id,
         proposal_id=attachment.proposal_id,
@@ -99,6 +103,7 @@ def attachment_view(attachment: Attachment, uploaded_by: str | None) -> Attachme
         publicity=attachment.publicity,
         confidentiality_ground=attachment.confidentiality_ground,
         uploaded_by=uploaded_by,
+        uploaded_by_name=uploaded_by_name or uploaded_by,
         uploaded_at=attachment.uploaded_at,
         removed=attachment.removed,
     )
@@ -140,16 +145,15 @@ def attachments_view(
         proposal_id=proposal.id,
         row_version=proposal.row_version,
         attachments=[
-            attachment_view(
-                a,
-                uploaders[a.uploaded_by_id].username
-                if a.uploaded_by_id and a.uploaded_by_id in uploaders
-                else None,
-            )
-            for a in rows
+            attachment_view(a, *_uploader(uploaders.get(a.uploaded_by_id or 0))) for a in rows
         ],
         can_add=may_change(repos, proposal, user),
     )
+
+
+def _uploader(user: User | None) -> tuple[str | None, str | None]:
+    """Who uploaded: their username and their full name (none if unknown)."""
+    return (user.username, user.full_name or user.username) if user else (None, None)
 
 
 def attachments(eva: Eva, caller: Caller, proposal_id: int) -> AttachmentsView:
