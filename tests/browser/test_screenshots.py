@@ -66,6 +66,24 @@ def test_screenshots_of_the_main_pages_are_written_to_docs_screenshots(
     page.locator("details.user-menu summary").click()
     written.append(shoot(page, "phone"))
 
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_out(page, live_server)
+
+    # The secretary's agenda: the ready proposals to pick from, the items in order, who holds
+    # each incomplete one.
+    log_in(page, live_server, "sihteeri")
+    page.locator("header nav").get_by_role("link", name="Kokoukset", exact=True).click()
+    page.locator("main table tbody tr").filter(has_text="HYVLTK –").get_by_role("link").last.click()
+    expect(page.locator("h1")).to_contain_text("Esityslista: HYVLTK")
+    written.append(shoot(page, "agenda"))
+    log_out(page, live_server)
+
+    # The administrator's single sign-on settings.
+    log_in(page, live_server, "paakayttaja")
+    page.goto(f"{live_server.url}/admin/sso")
+    expect(page.locator("h1")).to_be_visible()
+    written.append(shoot(page, "admin-sso"))
+
     for path in written:
         assert path.read_bytes().startswith(PNG_SIGNATURE), path
         assert path.stat().st_size > 10_000, f"{path} looks blank"
