@@ -7,9 +7,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from typing import Any, NamedTuple, TypeVarTuple
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Row,
+    Select,
+    String,
+    case,
+    cast,
+    func,
+    null,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
 from eva_engine.models import (
@@ -49,14 +62,17 @@ class ProposalRow:
     workflow_version: int
 
 
-@dataclass(frozen=True)
-class ChangeRow:
-    """One recorded change of a proposal row (its create or update event)."""
+class ChangeRow(NamedTuple):
+    """One recorded change of a proposal row (its create or update event): the few columns the
+    report folds, read out of the event's recorded values (its JSON) by the database."""
 
     proposal_id: int
-    occurred_at: datetime
-    before: str | None  # canonical JSON of the changed columns
-    after: str | None
+    occurred_at: datetime  # UTC
+    state: str | None  # the state it moved to (None: the change left the state as it was)
+    meeting_named: bool  # the change set the meeting (to ``meeting_id``; None: off it)
+    meeting_id: int | None
+    outcome: str | None  # the outcome recorded (None: none, or an outcome cleared)
+    revision: int | None  # the revision it moved to (None: unchanged)
 
 
 @dataclass(frozen=True)
@@ -67,8 +83,7 @@ class ScreeningRow:
     exemption: str | None
 
 
-@dataclass(frozen=True)
-class AnswerRow:
+class AnswerRow(NamedTuple):
     """An answer for the alternative chosen in its revision."""
 
     proposal_id: int
@@ -76,7 +91,7 @@ class AnswerRow:
     alternative_id: int
     question_id: str
     direction: Direction
-    affected_groups: list[str]
+    affected_groups: list[str]  # read for negative answers only (the report counts no others)
 
 
 @dataclass(frozen=True)
@@ -106,6 +121,19 @@ class FollowUpRow:
     outcome: FollowUpOutcome | None
     settled_at: datetime | None
     created_at: datetime
+
+
+DIRECTIONS = {d.value: d for d in Direction}
+Columns = TypeVarTuple("Columns")
+
+
+def moment(value: datetime | str) -> datetime:
+    """A stored time as UTC: SQLite's text of a UTC time without its zone (read as text:
+    ``datetime.fromisoformat`` of it with the zone added is many times faster than the type's
+    own parsing and ``replace``), PostgreSQL's aware datetime."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value + "+00:00")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class ReportQueries:
@@ -162,17 +190,44 @@ class ReportQueries:
             .join(User, User.id == Proposal.preparer_id)
             .where(*self._scope())
         )
-        return [ProposalRow(*row) for row in self.session.execute(stmt.order_by(Proposal.id))]
+        return [ProposalRow(*row) for row in self._rows(stmt.order_by(Proposal.id))]
+
+    def _rows(self, stmt: Select[*Columns]) -> Sequence[Row[*Columns]]:
+        """The rows of a query of columns, on the unit of work's connection (its transaction
+        and snapshot), fetched at once: Core rows, without the ORM's loading of each row,
+        which costs more than the query itself over a large city's history."""
+        return self.session.connection().execute(stmt).all()
+
+    def _postgres(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
 
     def changes(self, until: datetime) -> list[ChangeRow]:
         """Every recorded change of the scope's proposal rows before ``until``, per proposal in
-        the order of the chain (reads such as disclosures carry no change and are left out)."""
+        the order of the chain (reads such as disclosures carry no change and are left out).
+
+        Only the state, meeting, outcome and revision are read, by the database's JSON
+        functions (SQLite's ``json_extract``, PostgreSQL's ``->>``), not the whole recorded
+        values: a change that does not name the meeting leaves it as it was, one that names it
+        as null took the proposal off its meeting, so whether the key is there is read too."""
+        postgres = self._postgres()
+        recorded: Any
+        if postgres:
+            recorded = cast(AuditEvent.after, JSON)
+            meeting_named = recorded["meeting_id"].is_not(None)  # JSON null is not SQL NULL
+            occurred: Any = AuditEvent.occurred_at
+        else:
+            recorded = type_coerce(AuditEvent.after, JSON)
+            meeting_named = func.json_type(AuditEvent.after, "$.meeting_id").is_not(None)
+            occurred = type_coerce(AuditEvent.occurred_at, String)  # parsed by ``moment``
         stmt = (
             select(
                 AuditEvent.proposal_id,
-                AuditEvent.occurred_at,
-                AuditEvent.before,
-                AuditEvent.after,
+                occurred,
+                recorded["state"].as_string(),
+                meeting_named,
+                recorded["meeting_id"].as_integer(),
+                recorded["outcome"].as_string(),
+                recorded["revision"].as_integer(),
             )
             .join(Proposal, Proposal.id == AuditEvent.proposal_id)
             .where(
@@ -183,8 +238,11 @@ class ReportQueries:
             )
             .where(*self._scope())
         )
-        rows = self.session.execute(stmt.order_by(AuditEvent.proposal_id, AuditEvent.seq))
-        return [ChangeRow(p or 0, at, before, after) for p, at, before, after in rows]
+        rows = self._rows(stmt.order_by(AuditEvent.proposal_id, AuditEvent.seq))
+        return [
+            ChangeRow(p or 0, moment(at), state, bool(named), meeting, outcome, revision)
+            for p, at, state, named, meeting, outcome, revision in rows
+        ]
 
     def screenings(self) -> list[ScreeningRow]:
         stmt = (
@@ -195,17 +253,22 @@ class ReportQueries:
             .join(Proposal, Proposal.id == Screening.proposal_id)
             .where(*self._scope())
         )
-        return [ScreeningRow(*row) for row in self.session.execute(stmt)]
+        return [ScreeningRow(*row) for row in self._rows(stmt)]
 
     def chosen_answers(self) -> list[AnswerRow]:
+        """The chosen alternatives' answers; the affected groups (JSON) are read for the
+        negative ones only, the only ones the report groups."""
+        groups = case(
+            (Answer.direction == Direction.NEGATIVE, Answer.affected_groups), else_=null()
+        )
         stmt = (
             select(
                 Answer.proposal_id,
                 Assessment.revision,
                 Answer.alternative_id,
                 Answer.question_id,
-                Answer.direction,
-                Answer.affected_groups,
+                type_coerce(Answer.direction, String),  # its member looked up below
+                groups,
             )
             .join(Alternative, Alternative.id == Answer.alternative_id)
             .join(Assessment, Assessment.id == Answer.assessment_id)
@@ -214,8 +277,8 @@ class ReportQueries:
             .where(*self._scope())
         )
         return [
-            AnswerRow(p, r, a, q, d, list(g or []))
-            for p, r, a, q, d, g in self.session.execute(stmt)
+            AnswerRow(p, r, a, q, DIRECTIONS[d], list(g or []))
+            for p, r, a, q, d, g in self._rows(stmt)
         ]
 
     def mitigations(self) -> list[MitigationRow]:
@@ -230,7 +293,7 @@ class ReportQueries:
             .join(Proposal, Proposal.id == Mitigation.proposal_id)
             .where(*self._scope())
         )
-        return [MitigationRow(*row) for row in self.session.execute(stmt)]
+        return [MitigationRow(*row) for row in self._rows(stmt)]
 
     def follow_ups(self) -> list[FollowUpRow]:
         """Every follow-up of the scope's proposals, in one query."""
@@ -258,5 +321,5 @@ class ReportQueries:
             .join(Proposal, Proposal.id == FollowUp.proposal_id)
             .where(*self._scope())
         )
-        rows = self.session.execute(stmt.order_by(FollowUp.id))
+        rows = self._rows(stmt.order_by(FollowUp.id))
         return [FollowUpRow(*tuple(row)) for row in rows]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from eva_engine.errors import N_, InvalidInput, Problem, Text
@@ -22,12 +23,12 @@ class Period:
     start: date
     end: date  # inclusive
 
-    @property
+    @cached_property  # asked for each proposal and handling the report folds
     def since(self) -> datetime:
         """The first instant of the period (UTC)."""
         return datetime.combine(self.start, time(), TIMEZONE).astimezone(UTC)
 
-    @property
+    @cached_property
     def until(self) -> datetime:
         """The first instant after the period (UTC)."""
         return datetime.combine(self.end + timedelta(days=1), time(), TIMEZONE).astimezone(UTC)

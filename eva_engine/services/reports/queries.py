@@ -8,13 +8,12 @@ proposal's own workflow version (each state's ``phase`` and ``final``), never it
 
 from __future__ import annotations
 
-import json
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
@@ -127,26 +126,31 @@ class Handling:
     revision: int
 
 
+# A recorded moment of a proposal: when, its state then, its meeting then (None: none).
+Recorded = tuple[datetime, str | None, int | None]
+
+
 @dataclass
 class Timeline:
     """A proposal's recorded states, folded from its changes."""
 
     proposal: ProposalRow
     phases: dict[str, str]  # state id: its phase in the proposal's workflow version
-    states: list[tuple[datetime, dict[str, Any]]] = field(default_factory=list)
+    states: list[Recorded] = field(default_factory=list)
     handlings: list[Handling] = field(default_factory=list)
     created: datetime | None = None
     ready: datetime | None = None  # first reached a state past preparation (signed off)
     ended: datetime | None = None  # reached a final state
     withdrawn: datetime | None = None  # ended without a decision
 
-    def at(self, moment: datetime) -> dict[str, Any] | None:
-        """The proposal's recorded columns at ``moment`` (None: it did not exist yet)."""
+    def at(self, moment: datetime) -> Recorded | None:
+        """The proposal's recorded state and meeting at ``moment`` (None: it did not exist
+        yet)."""
         found = None
-        for when, columns in self.states:
-            if when > moment:
+        for recorded in self.states:
+            if recorded[0] > moment:
                 break
-            found = columns
+            found = recorded
         return found
 
 
@@ -158,40 +162,48 @@ def _fold(
     proposal: ProposalRow,
     changes: Iterable[ChangeRow],
     states: dict[str, State],
+    phases: dict[str, str],
     meetings: dict[int, Meeting],
 ) -> Timeline:
-    line = Timeline(proposal, {s.id: s.phase for s in states.values()})
-    current: dict[str, Any] = {}
-    for change in changes:
-        when = _utc(change.occurred_at)
-        after: dict[str, Any] = json.loads(change.after) if change.after else {}
-        before = current
-        current = after if change.before is None and not current else {**current, **after}
-        line.states.append((when, current))
+    """The timeline of one proposal: each change sets the columns it names (the state, the
+    meeting, the revision) and keeps the others; an outcome recorded is a handling at the
+    meeting the proposal was on just before it, of the revision it had then."""
+    line = Timeline(proposal, phases)
+    state: str | None = None
+    meeting_id: int | None = None
+    revision: int | None = None
+    recorded = line.states
+    for _, when, new_state, meeting_named, new_meeting, outcome, new_revision in changes:
+        before_meeting, before_revision = meeting_id, revision
+        if new_state is not None:
+            state = new_state
+        if meeting_named:
+            meeting_id = new_meeting
+        if new_revision is not None:
+            revision = new_revision
+        recorded.append((when, state, meeting_id))
         if line.created is None:
             line.created = when
-        outcome = after.get("outcome")
-        if outcome is not None and "outcome" in after:
-            meeting_id = before.get("meeting_id")
-            meeting = meetings.get(meeting_id) if meeting_id is not None else None
+        if outcome is not None:
+            meeting = meetings.get(before_meeting) if before_meeting is not None else None
             line.handlings.append(
                 Handling(
                     proposal.id,
                     _utc(meeting.starts_at) if meeting is not None else when,
-                    meeting_id,
+                    before_meeting,
                     MeetingOutcome(outcome),
-                    int(before.get("revision") or current.get("revision") or 1),
+                    int(before_revision or revision or 1),
                 )
             )
-        if "state" in after:
-            state = states.get(str(after["state"]))
-            if state is None:
+        if new_state is not None:
+            found = states.get(new_state)
+            if found is None:
                 continue
-            if line.ready is None and state.phase != "preparation":
+            if line.ready is None and found.phase != "preparation":
                 line.ready = when
-            if state.final and line.ended is None:
+            if found.final and line.ended is None:
                 line.ended = when
-                if not state.decided:
+                if not found.decided:
                     line.withdrawn = when
     return line
 
@@ -323,11 +335,15 @@ def compute(
     by_proposal: dict[int, list[ChangeRow]] = defaultdict(list)
     for change in changes:
         by_proposal[change.proposal_id].append(change)
+    states_of = {key: {s.id: s for s in b.workflow.states} for key, b in bundles.items()}
+    phases_of: dict[tuple[str, int], dict[str, str]] = {
+        key: {s.id: s.phase for s in found.values()} for key, found in states_of.items()
+    }
     lines: dict[int, Timeline] = {}
     for row in proposals:
-        bundle = bundles[(row.workflow_name, row.workflow_version)]
-        states = {s.id: s for s in bundle.workflow.states}
-        lines[row.id] = _fold(row, by_proposal.get(row.id, []), states, meetings)
+        key = (row.workflow_name, row.workflow_version)
+        changed = by_proposal.get(row.id, [])
+        lines[row.id] = _fold(row, changed, states_of[key], phases_of[key], meetings)
 
     handlings = [h for line in lines.values() for h in line.handlings if period.holds(h.at)]
     handlings.sort(key=lambda h: (h.at, h.proposal_id))
@@ -457,16 +473,16 @@ def _agenda(
     for line in lines.values():
         # Only the meetings it was ever placed on or handled at (not every meeting per line).
         handled_at = {h.meeting_id for h in line.handlings}
-        placed = {c.get("meeting_id") for _, c in line.states} | handled_at
+        placed = {recorded[2] for recorded in line.states} | handled_at
         for meeting_id in sorted(m for m in placed if m in in_period):
             meeting = in_period[meeting_id]
             start = _utc(meeting.starts_at)
-            columns = line.at(start)
-            on_agenda = columns is not None and columns.get("meeting_id") == meeting.id
+            then = line.at(start)
+            on_agenda = then is not None and then[2] == meeting.id
             if not (on_agenda or meeting.id in handled_at):
                 continue
             items[meeting.body_id] += 1
-            if columns is not None and _past_preparation(line, columns):
+            if then is not None and _past_preparation(line, then[1]):
                 complete[meeting.body_id] += 1
     rows = [
         AgendaRow(
@@ -489,9 +505,8 @@ def _agenda(
     return rows, total
 
 
-def _past_preparation(line: Timeline, columns: dict[str, Any]) -> bool:
-    state = columns.get("state")
-    return state is not None and line.phases.get(str(state), "preparation") != "preparation"
+def _past_preparation(line: Timeline, state: str | None) -> bool:
+    return state is not None and line.phases.get(state, "preparation") != "preparation"
 
 
 def _area_titles(bundles: Iterable[WorkflowBundle]) -> dict[str, Texts]:
