@@ -10,14 +10,13 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from eva_engine.errors import NotFound, PermissionDenied
+from eva_engine.errors import NotFound
 from eva_engine.rendering.summary import summary_fragment
+from eva_engine.services import appendices
 from eva_engine.services.access import no_meeting
-from eva_engine.services.exchange import summaries as summary_queries
 from eva_engine.services.fields import parse_int
 from eva_engine.services.meetings import agendas
 from eva_engine.services.meetings import commands as agenda_commands
-from eva_engine.services.meetings.agendas import CandidatePage
 from web.i18n import current_language
 from web.refusals import attempt, flash_problems
 from web.runtime import caller, eva
@@ -34,18 +33,13 @@ def index() -> str:
 @bp.get("/<int:meeting_id>")
 @login_required
 def agenda(meeting_id: int) -> str:
-    view = agendas.agenda(eva(), caller(), meeting_id)
-    picked: CandidatePage | None
-    try:
-        picked = agendas.candidates(
-            eva(),
-            caller(),
-            meeting_id,
-            text=request.args.get("q", ""),
-            after=request.args.get("after") or None,
-        )
-    except PermissionDenied:  # a presenter or an auditor reads the agenda, never changes it
-        picked = None
+    view, picked = agendas.agenda_page(
+        eva(),
+        caller(),
+        meeting_id,
+        text=request.args.get("q", ""),
+        after=request.args.get("after") or None,
+    )
     return render_template("agenda.html", agenda=view, picked=picked)
 
 
@@ -120,12 +114,9 @@ def move_item(meeting_id: int, proposal_id: int) -> Response:
 def summaries(meeting_id: int) -> str:
     """The agenda's assessment summaries as numbered appendices (Liite 1, 2, …) in agenda
     order, on one page to print."""
-    view = agendas.agenda(eva(), caller(), meeting_id)
-    appendices = summary_queries.summaries_of(
-        eva(), caller(), [item.proposal_id for item in view.items]
-    )
+    view, summaries = appendices.agenda_appendices(eva(), caller(), meeting_id)
     language = current_language()
-    articles = [summary_fragment(s, language) for s in appendices]
+    articles = [summary_fragment(s, language) for s in summaries]
     return render_template(
         "summaries.html", agenda=view, appendices=list(zip(view.items, articles, strict=True))
     )

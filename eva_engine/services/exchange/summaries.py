@@ -20,6 +20,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field
 
 from eva_engine.db.audit import AuditContext
+from eva_engine.db.unit_of_work import UnitOfWork
 from eva_engine.errors import N_, NotFound, PermissionDenied, Text
 from eva_engine.localized import LocalizedText
 from eva_engine.models import (
@@ -384,45 +385,50 @@ def summaries_of(eva: Eva, caller: Caller, proposal_ids: Sequence[int]) -> list[
     from one query per kind of row whatever their number; each proposal checked as ``summary``
     checks it. Printed for the meeting's own material: not a disclosure, so not logged."""
     with eva.reading() as uow:
-        repos = uow.repos
-        uow.audit.actor, user = actor_for(repos, caller)
-        proposals = {p.id: p for p in repos.proposals_by_ids(list(proposal_ids))}
-        for pid in proposal_ids:
-            if pid not in proposals:
-                raise NotFound(no_proposal(pid))
-            require_proposal_access(repos, user, proposals[pid])
-        assessments = repos.current_assessments(proposal_ids)
-        snapshots = repos.snapshots(a.id for a in assessments.values())
-        texts = repos.proposal_texts_of(proposal_ids)
-        attachments = repos.attachments_of(proposal_ids)
-        orgs = {p.organisation_id for p in proposals.values()}
-        organisations = {o: repos.organisation(o) for o in orgs}
-        bodies = repos.bodies_by_id(p.body_id for p in proposals.values())
-        meetings = {
-            m: repos.meeting(m) for m in {p.meeting_id for p in proposals.values() if p.meeting_id}
-        }
-        result = []
-        for pid in proposal_ids:
-            proposal = proposals[pid]
-            assessment = assessments.get(pid)
-            if assessment is None:  # pragma: no cover - created with every revision
-                raise NotFound(no_assessment(pid))
-            bundle, _ = stored_bundle(repos, proposal.workflow_name, proposal.workflow_version)
-            result.append(
-                _build(
-                    bundle,
-                    proposal,
-                    assessment,
-                    snapshots[assessment.id],
-                    organisations[proposal.organisation_id],
-                    bodies.get(proposal.body_id),
-                    meetings.get(proposal.meeting_id) if proposal.meeting_id else None,
-                    texts[pid],
-                    attachments[pid],
-                    public=False,
-                )
+        return summaries_in(uow, caller, proposal_ids)
+
+
+def summaries_in(uow: UnitOfWork, caller: Caller, proposal_ids: Sequence[int]) -> list[SummaryView]:
+    """``summaries_of`` within the caller's unit of work."""
+    repos = uow.repos
+    uow.audit.actor, user = actor_for(repos, caller)
+    proposals = {p.id: p for p in repos.proposals_by_ids(list(proposal_ids))}
+    for pid in proposal_ids:
+        if pid not in proposals:
+            raise NotFound(no_proposal(pid))
+        require_proposal_access(repos, user, proposals[pid])
+    assessments = repos.current_assessments(proposal_ids)
+    snapshots = repos.snapshots(a.id for a in assessments.values())
+    texts = repos.proposal_texts_of(proposal_ids)
+    attachments = repos.attachments_of(proposal_ids)
+    orgs = {p.organisation_id for p in proposals.values()}
+    organisations = {o: repos.organisation(o) for o in orgs}
+    bodies = repos.bodies_by_id(p.body_id for p in proposals.values())
+    meetings = {
+        m: repos.meeting(m) for m in {p.meeting_id for p in proposals.values() if p.meeting_id}
+    }
+    result = []
+    for pid in proposal_ids:
+        proposal = proposals[pid]
+        assessment = assessments.get(pid)
+        if assessment is None:  # pragma: no cover - created with every revision
+            raise NotFound(no_assessment(pid))
+        bundle, _ = stored_bundle(repos, proposal.workflow_name, proposal.workflow_version)
+        result.append(
+            _build(
+                bundle,
+                proposal,
+                assessment,
+                snapshots[assessment.id],
+                organisations[proposal.organisation_id],
+                bodies.get(proposal.body_id),
+                meetings.get(proposal.meeting_id) if proposal.meeting_id else None,
+                texts[pid],
+                attachments[pid],
+                public=False,
             )
-        return result
+        )
+    return result
 
 
 def export_assessment(eva: Eva, caller: Caller, proposal_id: int) -> AssessmentDocument:

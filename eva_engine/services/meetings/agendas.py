@@ -145,126 +145,142 @@ def my_meetings(eva: Eva, caller: Caller) -> list[MeetingSummary]:
 
 def agenda(eva: Eva, caller: Caller, meeting_id: int) -> AgendaView:
     with eva.reading() as uow:
-        repos = uow.repos
-        _, maybe_user = actor_for(repos, caller)
-        user = require_named_user(maybe_user, "an agenda")
-        meeting = repos.meeting(meeting_id)
-        if meeting is None:
-            raise NotFound(no_meeting(meeting_id))
+        return agenda_in(uow.repos, caller, meeting_id)
+
+
+def agenda_page(
+    eva: Eva, caller: Caller, meeting_id: int, *, text: str = "", after: str | None = None
+) -> tuple[AgendaView, CandidatePage | None]:
+    """The agenda and, for those who may change it, a page of the proposals to place on it,
+    read in one unit of work (``None``: a presenter or an auditor reads it, never changes it)."""
+    with eva.reading() as uow:
+        view = agenda_in(uow.repos, caller, meeting_id)
         try:
-            require(repos, user, meeting.organisation_id, meeting.body_id, READ_AGENDA)
-        except PermissionDenied as exc:
-            # Another organisation's meeting does not exist for this user; in their own, a
-            # meeting of a body they have no part in is refused for what it is.
-            if not repos.holds_any_role(user.id, meeting.organisation_id):
-                raise NotFound(no_meeting(meeting_id)) from exc
-            raise
-        body = repos.body(meeting.body_id)
-        proposals = repos.meeting_items(meeting.id)
-        covered = repos.covered_bodies(user.id, meeting.organisation_id)
-        for proposal in proposals:  # what require_proposal_access asks, from one query
-            if proposal.publicity != Publicity.PUBLIC and not (
-                covered is None or proposal.body_id in covered
-            ):
-                raise NotFound(no_proposal(proposal.id))
-        # The completeness of every item from one query per kind of row (completeness itself
-        # reads nothing), whatever the length of the agenda.
-        ids = [p.id for p in proposals]
-        assessments = repos.current_assessments(ids)
-        snapshots = repos.snapshots(a.id for a in assessments.values())
-        open_tasks = repos.open_assignments_of(ids)
-        texts = repos.proposal_texts_of(ids)
-        assignees = repos.users_by_id(
-            a.assignee_id for tasks in open_tasks.values() for a in tasks if a.assignee_id
-        )
-        phases = _Phases(repos)
-        items: list[AgendaItem] = []
-        for proposal in proposals:
-            bundle = phases.bundle(proposal.workflow_name, proposal.workflow_version)
-            assessment = assessments.get(proposal.id)
-            snap = snapshots[assessment.id] if assessment else AssessmentSnapshot()
-            progress, missing = completeness(bundle, snap)
-            title = bundle.workflow.state(proposal.state).title
-            complete = phases.ready(
-                proposal.workflow_name, proposal.workflow_version, proposal.state
-            )
-            blocking = list(missing)
-            if not complete:
-                blocking.insert(
-                    0,
-                    ProblemView.of(
-                        Problem.of(
-                            "state",
-                            Text(
-                                N_("not done yet: the proposal is at %(state)s"),
-                                {
-                                    "state": title.en,
-                                    "state_fi": title.fi,
-                                    "state_sv": title.sv,
-                                    "state_en": title.en,
-                                },
-                            ),
-                            Text(N_("Sign-off")),
-                        )
-                    ),
-                )
-            section = (
-                f"§ {proposal.section_number}/{proposal.section_year}"
-                if proposal.section_number
-                else None
-            )
-            kinds = {k.id: k.title for k in bundle.workflow.task_kinds}
-            held_by = []
-            for a in open_tasks[proposal.id]:
-                named = assignees.get(a.assignee_id) if a.assignee_id else None
-                task = kinds.get(a.kind)
-                held_by.append(
-                    Holder(
-                        user=named.username if named else None,
-                        name=(named.full_name or named.username) if named else None,
-                        roles=a.roles,
-                        task=a.kind,
-                        task_title_fi=task.fi if task else a.kind,
-                        task_title_sv=task.sv if task else a.kind,
-                        task_title_en=task.en if task else a.kind,
+            picked = candidates_in(uow.repos, caller, meeting_id, text=text, after=after)
+        except PermissionDenied:
+            picked = None
+        return view, picked
+
+
+def agenda_in(repos: Repositories, caller: Caller, meeting_id: int) -> AgendaView:
+    """The agenda with each item's completeness, within the caller's unit of work."""
+    _, maybe_user = actor_for(repos, caller)
+    user = require_named_user(maybe_user, "an agenda")
+    meeting = repos.meeting(meeting_id)
+    if meeting is None:
+        raise NotFound(no_meeting(meeting_id))
+    try:
+        require(repos, user, meeting.organisation_id, meeting.body_id, READ_AGENDA)
+    except PermissionDenied as exc:
+        # Another organisation's meeting does not exist for this user; in their own, a
+        # meeting of a body they have no part in is refused for what it is.
+        if not repos.holds_any_role(user.id, meeting.organisation_id):
+            raise NotFound(no_meeting(meeting_id)) from exc
+        raise
+    body = repos.body(meeting.body_id)
+    proposals = repos.meeting_items(meeting.id)
+    covered = repos.covered_bodies(user.id, meeting.organisation_id)
+    for proposal in proposals:  # what require_proposal_access asks, from one query
+        if proposal.publicity != Publicity.PUBLIC and not (
+            covered is None or proposal.body_id in covered
+        ):
+            raise NotFound(no_proposal(proposal.id))
+    # The completeness of every item from one query per kind of row (completeness itself
+    # reads nothing), whatever the length of the agenda.
+    ids = [p.id for p in proposals]
+    assessments = repos.current_assessments(ids)
+    snapshots = repos.snapshots(a.id for a in assessments.values())
+    open_tasks = repos.open_assignments_of(ids)
+    texts = repos.proposal_texts_of(ids)
+    assignees = repos.users_by_id(
+        a.assignee_id for tasks in open_tasks.values() for a in tasks if a.assignee_id
+    )
+    phases = _Phases(repos)
+    items: list[AgendaItem] = []
+    for proposal in proposals:
+        bundle = phases.bundle(proposal.workflow_name, proposal.workflow_version)
+        assessment = assessments.get(proposal.id)
+        snap = snapshots[assessment.id] if assessment else AssessmentSnapshot()
+        progress, missing = completeness(bundle, snap)
+        title = bundle.workflow.state(proposal.state).title
+        complete = phases.ready(proposal.workflow_name, proposal.workflow_version, proposal.state)
+        blocking = list(missing)
+        if not complete:
+            blocking.insert(
+                0,
+                ProblemView.of(
+                    Problem.of(
+                        "state",
+                        Text(
+                            N_("not done yet: the proposal is at %(state)s"),
+                            {
+                                "state": title.en,
+                                "state_fi": title.fi,
+                                "state_sv": title.sv,
+                                "state_en": title.en,
+                            },
+                        ),
+                        Text(N_("Sign-off")),
                     )
-                )
-            items.append(
-                AgendaItem(
-                    number=len(items) + 1,
-                    proposal_id=proposal.id,
-                    case_number=proposal.case_number,
-                    title_fi=proposal.title_fi,
-                    title_sv=proposal.title_sv,
-                    state=proposal.state,
-                    state_title_fi=title.fi,
-                    state_title_sv=title.sv,
-                    state_title_en=title.en,
-                    section=section,
-                    position=proposal.agenda_position,
-                    complete=complete and not missing,
-                    areas_complete=sum(a.complete >= a.required for a in progress),
-                    areas_total=len(progress),
-                    blocking=blocking,
-                    held_by=held_by,
-                    summary=assessment.summary if assessment else None,
-                    texts=[
-                        AgendaText(kind=t.kind, language=t.language, content=t.content)
-                        for t in texts[proposal.id]
-                    ],
+                ),
+            )
+        section = (
+            f"§ {proposal.section_number}/{proposal.section_year}"
+            if proposal.section_number
+            else None
+        )
+        kinds = {k.id: k.title for k in bundle.workflow.task_kinds}
+        held_by = []
+        for a in open_tasks[proposal.id]:
+            named = assignees.get(a.assignee_id) if a.assignee_id else None
+            task = kinds.get(a.kind)
+            held_by.append(
+                Holder(
+                    user=named.username if named else None,
+                    name=(named.full_name or named.username) if named else None,
+                    roles=a.roles,
+                    task=a.kind,
+                    task_title_fi=task.fi if task else a.kind,
+                    task_title_sv=task.sv if task else a.kind,
+                    task_title_en=task.en if task else a.kind,
                 )
             )
-        return AgendaView(
-            meeting=MeetingSummary(
-                id=meeting.id,
-                body=body.code if body else "?",
-                body_name=body.name_fi if body else "?",
-                starts_at=meeting.starts_at,
-                items=len(items),
-                incomplete=sum(not i.complete for i in items),
-            ),
-            items=items,
+        items.append(
+            AgendaItem(
+                number=len(items) + 1,
+                proposal_id=proposal.id,
+                case_number=proposal.case_number,
+                title_fi=proposal.title_fi,
+                title_sv=proposal.title_sv,
+                state=proposal.state,
+                state_title_fi=title.fi,
+                state_title_sv=title.sv,
+                state_title_en=title.en,
+                section=section,
+                position=proposal.agenda_position,
+                complete=complete and not missing,
+                areas_complete=sum(a.complete >= a.required for a in progress),
+                areas_total=len(progress),
+                blocking=blocking,
+                held_by=held_by,
+                summary=assessment.summary if assessment else None,
+                texts=[
+                    AgendaText(kind=t.kind, language=t.language, content=t.content)
+                    for t in texts[proposal.id]
+                ],
+            )
         )
+    return AgendaView(
+        meeting=MeetingSummary(
+            id=meeting.id,
+            body=body.code if body else "?",
+            body_name=body.name_fi if body else "?",
+            starts_at=meeting.starts_at,
+            items=len(items),
+            incomplete=sum(not i.complete for i in items),
+        ),
+        items=items,
+    )
 
 
 def placeable(state: State) -> bool:
@@ -313,53 +329,64 @@ def candidates(
     """One page (``paging.PAGE_SIZE``) of the proposals placeable on this meeting's agenda, by
     case number, whose case number or Finnish title holds ``text``: a fixed number of
     statements whatever the number of the organisation's proposals."""
-    text = " ".join(text.split())[:CANDIDATE_TEXT_LENGTH]
     with eva.reading() as uow:
-        repos = uow.repos
-        _, maybe_user = actor_for(repos, caller)
-        user = require_named_user(maybe_user, "an agenda")
-        meeting = repos.meeting(meeting_id) if 0 < meeting_id < 2**63 else None
-        if meeting is None or not repos.holds_any_role(user.id, meeting.organisation_id):
-            raise NotFound(no_meeting(meeting_id))
-        require(repos, user, meeting.organisation_id, meeting.body_id, SCHEDULE)
-        start = None
-        if after:
-            row, case_number = paging.parts("agenda-candidates", after, 2)
-            start = (case_number, paging.row_id(row))
-        rows = repos.agenda_candidates(
-            meeting.body_id,
-            placeable_states(repos),
-            text=text,
-            after=start,
-            limit=paging.PAGE_SIZE + 1,
-        )
-        shown = rows[: paging.PAGE_SIZE]
-        phases = _Phases(repos)
-        found = []
-        for p in shown:
-            state = phases.bundle(p.workflow_name, p.workflow_version).workflow.state(p.state)
-            if not placeable(state):  # the state's name is placeable in another version only
-                continue
-            found.append(
-                Candidate(
-                    proposal_id=p.id,
-                    case_number=p.case_number,
-                    title_fi=p.title_fi,
-                    title_sv=p.title_sv,
-                    state_title_fi=state.title.fi,
-                    state_title_sv=state.title.sv,
-                    state_title_en=state.title.en,
-                    ready=state.phase == "ready",
-                )
+        return candidates_in(uow.repos, caller, meeting_id, text=text, after=after)
+
+
+def candidates_in(
+    repos: Repositories,
+    caller: Caller,
+    meeting_id: int,
+    *,
+    text: str = "",
+    after: str | None = None,
+) -> CandidatePage:
+    """``candidates`` within the caller's unit of work."""
+    text = " ".join(text.split())[:CANDIDATE_TEXT_LENGTH]
+    _, maybe_user = actor_for(repos, caller)
+    user = require_named_user(maybe_user, "an agenda")
+    meeting = repos.meeting(meeting_id) if 0 < meeting_id < 2**63 else None
+    if meeting is None or not repos.holds_any_role(user.id, meeting.organisation_id):
+        raise NotFound(no_meeting(meeting_id))
+    require(repos, user, meeting.organisation_id, meeting.body_id, SCHEDULE)
+    start = None
+    if after:
+        row, case_number = paging.parts("agenda-candidates", after, 2)
+        start = (case_number, paging.row_id(row))
+    rows = repos.agenda_candidates(
+        meeting.body_id,
+        placeable_states(repos),
+        text=text,
+        after=start,
+        limit=paging.PAGE_SIZE + 1,
+    )
+    shown = rows[: paging.PAGE_SIZE]
+    phases = _Phases(repos)
+    found = []
+    for p in shown:
+        state = phases.bundle(p.workflow_name, p.workflow_version).workflow.state(p.state)
+        if not placeable(state):  # the state's name is placeable in another version only
+            continue
+        found.append(
+            Candidate(
+                proposal_id=p.id,
+                case_number=p.case_number,
+                title_fi=p.title_fi,
+                title_sv=p.title_sv,
+                state_title_fi=state.title.fi,
+                state_title_sv=state.title.sv,
+                state_title_en=state.title.en,
+                ready=state.phase == "ready",
             )
-        last = shown[-1] if shown else None
-        return CandidatePage(
-            meeting_id=meeting.id,
-            text=text,
-            candidates=found,
-            next_cursor=(
-                paging.cursor("agenda-candidates", last.id, last.case_number)
-                if last is not None and len(rows) > paging.PAGE_SIZE
-                else None
-            ),
         )
+    last = shown[-1] if shown else None
+    return CandidatePage(
+        meeting_id=meeting.id,
+        text=text,
+        candidates=found,
+        next_cursor=(
+            paging.cursor("agenda-candidates", last.id, last.case_number)
+            if last is not None and len(rows) > paging.PAGE_SIZE
+            else None
+        ),
+    )
