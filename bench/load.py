@@ -107,6 +107,23 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def worker_peak_mib(pid: int) -> float:
+    """The largest peak resident size (VmHWM) among the server's worker processes, in MiB."""
+    peak = 0.0
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return float("nan")
+    for child in children:
+        try:
+            for line in Path(f"/proc/{child}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]) / 1024)
+        except (OSError, IndexError, ValueError):
+            continue
+    return peak
+
+
 def database_cpu_seconds(database: str) -> float:
     """CPU of the PostgreSQL backends now connected to ``database`` (their titles name it)."""
     total = 0.0
@@ -278,7 +295,8 @@ def print_rows(users: int, rows: Sequence[Row], extra: dict[str, float]) -> None
     print(
         f"\n{users} clients: {extra['rps']:.1f} requests/s; CPU per request: eva"
         f" {extra['cpu_ms']:.1f} ms, PostgreSQL {extra['db_cpu_ms']:.1f} ms; machine busy"
-        f" {extra['busy']:.0%} of {os.cpu_count()} cores, load average {extra['load']:.1f}"
+        f" {extra['busy']:.0%} of {os.cpu_count()} cores, load average {extra['load']:.1f};"
+        f" a worker's peak memory {extra['worker_peak_mib']:.0f} MiB (target < 200)"
     )
     print(
         f"  {'page':26} {'requests':>8} {'failed':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
@@ -299,7 +317,9 @@ def database_name(url: str) -> str | None:
     return url.rsplit("/", 1)[-1].split("?", 1)[0] or None
 
 
-def report(users: int, result: dict[str, Any], log: Path, sampler: Sampler) -> dict[str, Any]:
+def report(
+    users: int, result: dict[str, Any], log: Path, sampler: Sampler, server_pid: int
+) -> dict[str, Any]:
     """The run's figures, printed and returned."""
     start, end = result["window"]
     rows = summarise(result, server_times(log, (start, end)))
@@ -312,6 +332,7 @@ def report(users: int, result: dict[str, Any], log: Path, sampler: Sampler) -> d
         "db_cpu_ms": 1000.0 * database_cpu / max(1, total),
         "busy": busy,
         "load": load[0],
+        "worker_peak_mib": worker_peak_mib(server_pid),
     }
     print_rows(users, rows, extra)
     for page, messages in result["failures"].items():
@@ -385,7 +406,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     result = run_clients(
                         plan_file, base, users, args.seconds, args.think, work / "r"
                     )
-                    figures.append(report(users, result, log, sampler))
+                    figures.append(report(users, result, log, sampler, pid))
             finally:
                 sampler.stopping.set()
     print(

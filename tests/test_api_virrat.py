@@ -62,7 +62,7 @@ def test_the_virrat_case_is_recorded_and_closed_through_the_api(
         "KH",
     }
     versions = admin.json("GET", "/workflows")["items"]
-    assert [(v["name"], v["version"]) for v in versions] == [("eva-standard", 3)]
+    assert [(v["name"], v["version"]) for v in versions] == [("eva-standard", 4)]
     assert admin.json("POST", "/workflows/publish")["published"] == []
 
     # The people: the welfare director prepares and presents, the secretary keeps the minutes.
@@ -135,7 +135,7 @@ def test_the_virrat_case_is_recorded_and_closed_through_the_api(
         pid, "/screening", {"outcome": "light", "criteria": ["strategy_goals", "many_residents"]}
     )
     assert prep.step(pid, "begin_assessment") == "assessment"
-    bundle = app.extensions["eva"].catalogue.bundles[("eva-standard", 3)]
+    bundle = app.extensions["eva"].catalogue.bundles[("eva-standard", 4)]
     prep.put(pid, "/assessment", _document(bundle).model_dump(mode="json"))
     assert prep.json("GET", f"/proposals/{pid}")["state"] == "assessment"
     assert prep.step(pid, "submit_for_review") == "review"

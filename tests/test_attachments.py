@@ -348,7 +348,8 @@ def test_evidence_is_uploaded_and_listed_on_its_area_page_only(
     made = queries.attachments(eva, as_("prep"), pid).attachments[0]
     assert made.area == first
     assert "Melutaso.pdf" in evidence
-    assert store.PDF in evidence
+    assert "PDF-asiakirja" in evidence  # the kind of file by its name, not application/pdf
+    assert store.PDF not in evidence
     assert f'href="/proposals/attachments/{made.id}"' in evidence
     other = client.get(f"/proposals/{pid}/areas/{second}").get_data(as_text=True)
     assert "Melutaso.pdf" not in other
@@ -423,9 +424,14 @@ def test_the_summary_lists_the_attachments_and_a_public_one_only_the_public_ones
     public = summaries.summary(eva, as_("pres"), pid, public=True)
     assert [a.file_name for a in public.attachments] == ["hakemus.pdf"]
     assert public.attachments_omitted == 1
+    assert [a.media_type for a in internal.attachments] == [store.PDF, store.PDF]
     for kind in ("html", "text"):
         inside = render_summary(internal, kind, "fi")
-        assert "hakemus.pdf" in inside
+        assert "hakemus.pdf (PDF-asiakirja)" in inside
+        assert "terveystiedot.pdf (PDF-asiakirja, salassa pidettävä)" in inside
+        assert store.PDF not in inside
+        for language, name in (("sv", "PDF-dokument"), ("en", "PDF document")):
+            assert f"hakemus.pdf ({name})" in render_summary(internal, kind, language)
         assert "terveystiedot.pdf" in inside
         outside = render_summary(public, kind, "fi")
         assert "hakemus.pdf" in outside
@@ -434,3 +440,103 @@ def test_the_summary_lists_the_attachments_and_a_public_one_only_the_public_ones
     assert "terveystiedot.pdf" not in public.model_dump_json()
     (appendix,) = summaries.summaries_of(eva, as_("pres"), [pid])
     assert appendix.attachments == internal.attachments
+
+
+def test_every_kind_of_file_has_a_name_in_every_language() -> None:
+    from eva_engine.rendering.labels import MEDIA_TYPES, Labels  # noqa: PLC0415
+    from eva_engine.rendering.language import translations  # noqa: PLC0415
+
+    assert set(MEDIA_TYPES) == set(commands.ALLOWED_TYPES)
+    named = {
+        language: Labels(translations(language).gettext).media_type_name
+        for language in ("fi", "sv", "en")
+    }
+    assert named["fi"](store.PDF) == "PDF-asiakirja"
+    assert named["fi"](store.DOCX) == "Word-asiakirja"
+    assert named["fi"](store.XLSX) == "Excel-taulukko"
+    assert named["fi"](store.PNG) == "kuva (PNG)"
+    assert named["sv"](store.PDF) == "PDF-dokument"
+    assert named["en"](store.XLSX) == "Excel spreadsheet"
+    for media_type in commands.ALLOWED_TYPES:  # a name, never the media type itself
+        assert all(name(media_type) != media_type for name in named.values())
+
+
+def test_a_removed_attachments_file_stays_for_another_that_names_it_and_the_history_says_so(
+    eva: Eva, world: World, store_dir: Path
+) -> None:
+    pid = new_proposal(eva)
+    removed = attach(eva, pid, file_name="hakemus.pdf")
+    other = new_proposal(eva)
+    kept = attach(eva, other, file_name="sama hakemus.pdf")  # the same file, another proposal
+    assert kept.sha256 == removed.sha256
+    commands.remove_attachment(eva, as_("prep"), RemoveAttachment(attachment_id=removed.id))
+    assert store.blob_path(store_dir, kept.sha256).read_bytes() == PDF
+    assert queries.download(eva, as_("prep"), kept.id).content == PDF
+    assert queries.attachments(eva, as_("prep"), pid).attachments == []
+    events = [
+        e for e in trail.proposal_history(eva, as_("aud"), pid) if e.action == "attachment.remove"
+    ]
+    assert [(e.actor, (e.after or {}).get("removed")) for e in events] == [("prep", True)]
+    with pytest.raises(NotFound):  # removed once: not again
+        commands.remove_attachment(eva, as_("prep"), RemoveAttachment(attachment_id=removed.id))
+    with pytest.raises(NotFound):
+        queries.removal(eva, as_("prep"), removed.id)
+
+
+def test_an_area_page_removes_evidence_after_asking_first(
+    eva: Eva, world: World, store_dir: Path, app: Flask
+) -> None:
+    pid = new_proposal(eva)
+    area = editor.area_matrix(eva, as_("prep"), pid, None).areas[0].id
+    made = attach(eva, pid, file_name="Melutaso.pdf", area=area)
+    client = app.test_client()
+    login(client, "prep")
+    page = client.get(f"/proposals/{pid}/areas/{area}").get_data(as_text=True)
+    evidence = page.split('id="evidence-heading"', 1)[1]
+    ask = f"/proposals/attachments/{made.id}/remove"
+    assert f'href="{ask}"' in evidence  # a link to the question, no form that removes at once
+    asked = client.get(ask)
+    assert asked.status_code == 200
+    html = asked.get_data(as_text=True)
+    assert "Poistetaanko liite?" in html
+    assert "Melutaso.pdf" in html
+    assert "PDF-asiakirja" in html
+    assert f'<form method="post" action="{ask}">' in html
+    assert 'name="csrf_token"' in html
+    assert f'href="/proposals/{pid}/areas/{area}#evidence-heading"' in html  # cancel
+    assert queries.attachments(eva, as_("prep"), pid).attachments  # asking removed nothing
+    done = client.post(ask, data={"csrf_token": csrf(html)})
+    assert done.status_code == 302
+    assert done.headers["Location"].endswith(f"/proposals/{pid}/areas/{area}#evidence-heading")
+    after = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Liite Melutaso.pdf poistettiin." in after
+    assert "Melutaso.pdf" not in after.split('id="evidence-heading"', 1)[1]
+    assert queries.attachments(eva, as_("prep"), pid).attachments == []
+    assert "attachment.remove" in [e.action for e in trail.proposal_history(eva, as_("aud"), pid)]
+    assert client.post(ask, data={}).status_code == 400  # without the CSRF token
+
+
+def test_only_an_editor_of_the_proposal_is_asked(
+    eva: Eva, world: World, store_dir: Path, app: Flask
+) -> None:
+    pid = new_proposal(eva)
+    made = attach(eva, pid)
+    ask = f"/proposals/attachments/{made.id}/remove"
+    auditor = app.test_client()
+    login(auditor, "aud")
+    assert auditor.get(ask).status_code == 403
+    assert f'href="{ask}"' not in auditor.get(f"/proposals/{pid}").get_data(as_text=True)
+    outsider = app.test_client()
+    login(outsider, "outsider")
+    assert outsider.get(ask).status_code == 404
+    with pytest.raises(PermissionDenied):
+        queries.removal(eva, as_("sec"), made.id)
+    preparer = app.test_client()
+    login(preparer, "prep")
+    shown = preparer.get(f"/proposals/{pid}").get_data(as_text=True)
+    listed = shown.split('id="attachments-heading"', 1)[1]
+    assert f'href="{ask}"' in listed
+    assert "PDF-asiakirja" in listed
+    asked = preparer.get(ask).get_data(as_text=True)
+    assert f'href="/proposals/{pid}#attachments-heading"' in asked  # cancel: the proposal's
+    assert queries.removal(eva, as_("prep"), made.id).attachment.file_name == "hakemus.pdf"

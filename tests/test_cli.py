@@ -146,7 +146,10 @@ def test_a_proposal_is_walked_from_draft_to_closed_through_the_cli_alone(
         "director",
     )
     eva("proposals", "fire", pid, "begin_assessment", "--as", "director")
-    imported = eva("assessment", "import", pid, str(assessment_file(tmp_path)), "--as", "director")
+    imported = eva(
+        "--language", "en", "assessment", "import", pid, str(assessment_file(tmp_path)),
+        "--as", "director",
+    )  # fmt: skip
     assert "0 required item(s) still missing" in imported.stdout
     eva("proposals", "fire", pid, "submit_for_review", "--as", "director")
     refused = eva("proposals", "fire", pid, "pass_review", "--as", "director", code=4)
@@ -162,8 +165,8 @@ def test_a_proposal_is_walked_from_draft_to_closed_through_the_cli_alone(
         eva(
             "follow-up", "waive", str(follow_up["id"]), "--reason", "Ei mitata.", "--as", "director"
         )
-    closed = eva("proposals", "fire", pid, "close", "--as", "director")
-    assert "follow_up → closed" in closed.stdout
+    closed = eva("--language", "en", "proposals", "fire", pid, "close", "--as", "director")
+    assert "In follow-up → Closed" in closed.stdout  # the states by their titles
 
     shown = eva.json("proposals", "show", pid, "--as", "auditor")
     assert (shown["state"], shown["section"], shown["outcome"]) == (
@@ -201,11 +204,14 @@ def test_a_proposal_is_walked_from_draft_to_closed_through_the_cli_alone(
     assert "Step: – → Start screening" in english
     assert "Jun 13, 2023 at 4:00" in english
 
-    verified = eva("audit", "verify")
+    verified = eva("--language", "en", "audit", "verify")
     assert verified.stdout.startswith("OK: ")
     tamper(eva.url, "UPDATE audit_events SET actor_name = 'nobody' WHERE seq = 20")
-    broken = eva("audit", "verify", code=8)
+    broken = eva("--language", "en", "audit", "verify", code=8)
     assert "BROKEN at event 20" in broken.stderr
+    assert (
+        "RIKKI tapahtuman 20 kohdalla" in eva("--language", "fi", "audit", "verify", code=8).stderr
+    )
 
 
 def tamper(url: str, statement: str) -> None:
@@ -294,11 +300,15 @@ def test_user_mistakes_get_a_message_and_an_exit_code_never_a_traceback(
 def test_workflow_commands_list_publish_and_draw(eva_cli: Eva) -> None:
     eva = eva_cli
     eva("db", "upgrade")
-    assert "Nothing published" in eva("workflows", "list").stdout
-    assert "eva-standard v3" in eva("workflows", "publish").stdout
-    assert "nothing new" in eva("workflows", "publish").stdout
-    assert eva.json("workflows", "list")[0]["version"] == 3
-    assert "OK: 1 workflow(s), 8 checklist(s)" in eva("workflows", "validate").stdout
+    assert "Nothing published" in eva("--language", "en", "workflows", "list").stdout
+    assert "eva-standard v4" in eva("--language", "en", "workflows", "publish").stdout
+    assert "nothing new" in eva("--language", "en", "workflows", "publish").stdout
+    assert eva.json("workflows", "list")[0]["version"] == 4
+    assert (
+        "OK: 1 workflow(s), 8 checklist(s)"
+        in eva("--language", "en", "workflows", "validate").stdout
+    )
+    assert "ei mitään uutta" in eva("--language", "fi", "workflows", "publish").stdout
     diagram = eva("workflows", "diagram").stdout
     assert diagram.startswith("stateDiagram-v2")
     assert "review --> reviewed: pass_review (secretary, expert)" in diagram
@@ -368,4 +378,6 @@ def test_passwords_are_set_and_accounts_disabled_from_the_command_line(eva_cli: 
     eva_cli("users", "set-password", "secretary", "--password", "pitkä-ja-hyvä-salasana")
     weak = eva_cli("users", "set-password", "secretary", "--password", "lyhyt", code=7)
     assert "at least 12 characters" in weak.stderr
-    assert "secretary disabled" in eva_cli("users", "disable", "secretary").stdout
+    assert (
+        "secretary disabled" in eva_cli("--language", "en", "users", "disable", "secretary").stdout
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from eva_engine.rendering.language import format_date
 from eva_engine.services.follow_up import queries
 from eva_engine.services.runtime import Eva
 from eva_engine.vocabulary import FollowUpState
@@ -34,7 +35,7 @@ def body(**changes: Any) -> dict[str, Any]:
 def test_the_command_line_lists_records_and_waives(eva: Eva, world: World) -> None:
     pid = decided(eva)
     first, second = ids(eva, pid)
-    listed = run(eva, "follow-up", "list", str(pid), "--as", "prep").stdout
+    listed = run(eva, "--language", "en", "follow-up", "list", str(pid), "--as", "prep").stdout
     assert "2 open, 0 overdue" in listed
     assert "Mittari" in listed
     assert "Liikuntapaikkojen käyttäjämäärä" in listed
@@ -42,6 +43,8 @@ def test_the_command_line_lists_records_and_waives(eva: Eva, world: World) -> No
     assert [i["follow_up_id"] for i in mine["items"]] == [first, second]
     recorded = run(
         eva,
+        "--language",
+        "en",
         "follow-up",
         "record",
         str(first),
@@ -58,14 +61,15 @@ def test_the_command_line_lists_records_and_waives(eva: Eva, world: World) -> No
         "--as",
         "prep",
     ).stdout
-    assert "done" in recorded
-    assert "61 % (worse)" in recorded
+    assert "Result recorded" in recorded
+    assert f"61 %, {format_date(TODAY, 'en')} (Worse than predicted)" in recorded
     missing = run(eva, "follow-up", "waive", str(second), "--reason", " ", "--as", "prep", code=7)
     assert "reason" in missing.stderr
     run(eva, "follow-up", "waive", str(second), "--reason", "Ei mitata.", "--as", "pres")
     states = [f.state for f in queries.proposal_follow_ups(eva, OPERATOR, pid).follow_ups]
     assert states == [FollowUpState.DONE, FollowUpState.WAIVED]
-    assert "No follow-ups waiting." in run(eva, "follow-up", "list", "--as", "prep").stdout
+    waiting = run(eva, "--language", "en", "follow-up", "list", "--as", "prep").stdout
+    assert "No follow-ups waiting." in waiting
 
 
 def test_the_command_line_refuses_another_organisation_and_bad_input(

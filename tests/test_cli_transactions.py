@@ -179,6 +179,8 @@ LINES = [
     Line("bodies create", W, (ORG, "LASK", "--name-fi", "Laskentajaosto", "--as", "admin")),
     Line("meetings create", W, (ORG, "KH", "--at", AT, "--as", "admin")),
     Line("meetings move", W, ("{meeting}", "{agenda_item}", "--up", "--as", "sec")),
+    Line("meetings list", R, ("--as", "sec")),
+    Line("meetings show", R, ("{meeting}", "--as", "sec")),
     Line("users create", W, ("laskettu", "--name", "Laskettu", "--org", ORG, "--as", "admin")),
     Line("users grant", W, ("kohde1", "expert", "--org", ORG, "--as", "admin")),
     Line("users revoke", W, ("kohde2", "expert", "--org", ORG, "--as", "admin")),

@@ -26,6 +26,7 @@ from eva_engine.cli import cli
 from eva_engine.errors import NotFound, PermissionDenied
 from eva_engine.models import Base
 from eva_engine.services.attachments import commands as attachments
+from eva_engine.services.attachments import queries as attachment_queries
 from eva_engine.services.notifications import outbox
 from eva_engine.services.people import accounts, tokens, users
 from eva_engine.services.runtime import Caller, Eva
@@ -146,6 +147,7 @@ COMMANDS = [
     Command("meetings create", (OTHER_ORG, "KH", "--at", AT, "--as", "sec")),
     Command("meetings move", ("{meeting}", "{proposal}", "--up", "--as", "sec")),
     Command("meetings move", ("{meeting}", "{own_proposal}", "--down", "--as", "sec")),
+    Command("meetings show", ("{meeting}", "--as", "sec")),
     Command(
         "orgs create",
         (
@@ -236,6 +238,7 @@ COMMANDS = [
 NO_TARGET = {
     "tokens create": "makes a token of the --as user themself",
     "tokens list": "lists the --as user's own tokens",
+    "meetings list": "lists the meetings of the bodies where the --as user is the secretary",
     "workflows publish": "definitions are shared by every organisation (any administrator)",
 }
 
@@ -308,6 +311,27 @@ def test_the_issues_examples_are_refused(eva: Eva, foreign: Foreign) -> None:
     # The same commands by muualla's own administrator work.
     run(eva, "users", "disable", "outsider", "--as", foreign.admin)
     run(eva, "users", "set-password", "outsider", "--as", foreign.admin, "--password", "x" * 14)
+
+
+def test_another_organisations_attachment_is_neither_offered_for_removal_nor_removed(
+    eva: Eva, foreign: Foreign
+) -> None:
+    """testila's preparer on muualla's attachment: the page's confirmation and the command
+    every channel builds (page, API, CLI) find nothing and change nothing; the shell operator
+    removes it."""
+    assert foreign.attachment is not None
+    before = snapshot(eva)
+    with pytest.raises(NotFound):
+        attachment_queries.removal(eva, as_("prep"), foreign.attachment)
+    with pytest.raises(NotFound):
+        attachments.remove_attachment(
+            eva, as_("prep"), attachments.RemoveAttachment(attachment_id=foreign.attachment)
+        )
+    assert changed(before, snapshot(eva)) == []
+    attachments.remove_attachment(
+        eva, OPERATOR, attachments.RemoveAttachment(attachment_id=foreign.attachment)
+    )
+    assert "attachments" in changed(before, snapshot(eva))
 
 
 @pytest.mark.parametrize(
@@ -604,6 +628,13 @@ OPERATIONS = [
         "revoke_role", "DELETE", f"/organisations/{OTHER_ORG}/users/outsider/grants?role=preparer"
     ),
     Operation("revoke_my_token", "DELETE", "/tokens/{token}"),
+    Operation("get_sso", "GET", f"/organisations/{OTHER_ORG}/sso"),
+    Operation(
+        "put_sso",
+        "PUT",
+        f"/organisations/{OTHER_ORG}/sso",
+        lambda _e: {"issuer": "https://idp.example", "client_id": "x"},
+    ),
     Operation("get_summary", "GET", P + "/summary"),
     Operation("summary_document", "GET", P + "/summary/document"),
     Operation("export_assessment", "GET", P + "/assessment/export"),

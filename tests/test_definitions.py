@@ -23,6 +23,7 @@ from eva_engine.errors import DefinitionError, InvalidInput, Problem
 from eva_engine.models import PublishedDefinition
 from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.runtime import Eva
+from eva_engine.vocabulary import Role
 from eva_engine.workflow import machine
 from eva_engine.workflow.definition import Workflow
 from eva_engine.workflow.loader import canonical_json, load_catalogue
@@ -47,6 +48,11 @@ def defs(tmp_path: Path) -> Path:
 
 def shipped_workflow() -> Workflow:
     return load_catalogue(SHIPPED).bundle("eva-standard").workflow
+
+
+def _children_version() -> int:
+    """The version of the shipped children checklist (the one the workflow pins)."""
+    return next(r.version for r in shipped_workflow().checklists if r.name == "children")
 
 
 def edit(path: Path, change: Callable[[Data], None]) -> None:
@@ -104,12 +110,14 @@ def test_the_shipped_definitions_load_without_any_problem() -> None:
 def test_a_yaml_syntax_error_is_reported_with_the_file_line_and_column(defs: Path) -> None:
     path = defs / "checklists" / "children.yaml"
     text = path.read_text(encoding="utf-8")
-    assert text.splitlines()[1] == "name: children"
+    line = text.splitlines().index("name: children") + 1
     path.write_text(text.replace("name: children\n", "name: children: oops\n", 1), "utf-8")
 
     problems = problems_in(defs)
 
-    assert_reported(problems, f"{CHILDREN}: line 2, column 15", "mapping values are not allowed")
+    assert_reported(
+        problems, f"{CHILDREN}: line {line}, column 15", "mapping values are not allowed"
+    )
 
 
 def test_a_file_of_an_unknown_kind_is_reported_at_its_kind_field(defs: Path) -> None:
@@ -296,10 +304,10 @@ def test_an_earlier_route_without_when_or_unless_hiding_later_routes_is_reported
 
 
 def test_a_checklist_reference_that_does_not_exist_is_reported(defs: Path) -> None:
-    edit(defs / "eva-standard.yaml", lambda d: d["checklists"][1].update(version=2))
+    edit(defs / "eva-standard.yaml", lambda d: d["checklists"][1].update(version=99))
 
     assert_reported(
-        problems_in(defs), f"{WORKFLOW}: checklists[1]", "no checklist 'children' version 2"
+        problems_in(defs), f"{WORKFLOW}: checklists[1]", "no checklist 'children' version 99"
     )
 
 
@@ -312,7 +320,7 @@ def test_a_question_id_in_two_pinned_checklists_is_reported(defs: Path) -> None:
     edit(defs / "checklists" / "children-copy.yaml", renamed)
     edit(
         defs / "eva-standard.yaml",
-        lambda d: d["checklists"].append({"name": "children-copy", "version": 1}),
+        lambda d: d["checklists"].append({"name": "children-copy", "version": _children_version()}),
     )
 
     problems = problems_in(defs)
@@ -409,7 +417,7 @@ def test_the_same_workflow_name_and_version_in_two_files_is_reported(defs: Path)
     assert_reported(
         problems_in(defs),
         "workflows/zz-copy.yaml: version",
-        "workflow 'eva-standard' version 3",
+        f"workflow 'eva-standard' version {shipped_workflow().version}",
         f"also defined in {WORKFLOW}",
     )
 
@@ -420,7 +428,7 @@ def test_the_same_checklist_name_and_version_in_two_files_is_reported(defs: Path
     assert_reported(
         problems_in(defs),
         "workflows/checklists/zz-children.yaml: version",
-        "checklist 'children' version 1",
+        f"checklist 'children' version {_children_version()}",
         f"also defined in {CHILDREN}",
     )
 
@@ -655,6 +663,29 @@ def test_an_unknown_or_impossible_state_phase_is_reported(defs: Path) -> None:
     assert_reported(problems_in(defs), f"{states}[3].phase", "'preparation'", "'ready'")
 
 
+def test_the_texts_of_a_state_are_checked_with_the_file_and_the_field(defs: Path) -> None:
+    data = yaml.safe_load((defs / "eva-standard.yaml").read_text(encoding="utf-8"))
+    ids = [s["id"] for s in data["states"]]
+    draft, decided = ids.index("draft"), ids.index("decided")
+
+    def texts(d: Data) -> None:
+        d["states"][draft]["texts"] = {"minutes": ["preparer"], "grounds": ["preparer", "auditor"]}
+        d["states"][decided]["texts"] = {"decision": []}
+
+    edit(defs / "eva-standard.yaml", texts)
+    problems = problems_in(defs)
+
+    states = f"{WORKFLOW}: states"
+    assert_reported(problems, f"{states}[{draft}].texts.minutes", "unknown text kind", "grounds")
+    assert_reported(problems, f"{states}[{draft}].texts.grounds[1]", "an auditor")
+    assert_reported(problems, f"{states}[{decided}].texts.decision", "no role writes it")
+    edit(
+        defs / "eva-standard.yaml",
+        lambda d: d["states"][decided].update(texts={"decision": ["clerk"]}),
+    )
+    assert_reported(problems_in(defs), f"{states}[{decided}].texts.decision[0]", "'secretary'")
+
+
 def legacy_content() -> str:
     """The shipped bundle as a version published before the workflow declared its knowledge
     (format 1) was stored: no task kinds, initial task, phases, re-authentication or notices."""
@@ -665,6 +696,7 @@ def legacy_content() -> str:
         wf.pop(key)
     for state in wf["states"]:
         state.pop("phase")
+        state.pop("texts")
     for tr in wf["transitions"]:
         tr.pop("reauthenticate")
         tr.pop("notify")
@@ -699,3 +731,58 @@ def test_a_bundle_published_before_the_knowledge_fields_keeps_the_old_knowledge(
     assert sorted(legacy.task_kinds, key=lambda k: k.id) == sorted(
         current.task_kinds, key=lambda k: k.id
     )
+    assert {s.id: s.texts for s in legacy.states} == {s.id: s.texts for s in current.states}
+
+
+def before_texts_content() -> str:
+    """The shipped bundle as version 3 was stored, before each state declared its ``texts``."""
+    data = load_catalogue(SHIPPED).bundle("eva-standard").model_dump(mode="json")
+    wf = data["workflow"]
+    wf["name"], wf["version"] = "eva-before-texts", 3
+    for state in wf["states"]:
+        state.pop("texts")
+    return canonical_json(data)
+
+
+def test_a_bundle_published_before_the_states_declared_their_texts_keeps_the_old_writers(
+    eva: Eva, world: World
+) -> None:
+    content = before_texts_content()
+    with eva.uow() as uow:
+        uow.repos.add(
+            PublishedDefinition(
+                kind="workflow",
+                name="eva-before-texts",
+                version=3,
+                content_hash=hashlib.sha256(content.encode()).hexdigest(),
+                content=content,
+                source_file="workflows/eva-standard.yaml",
+            )
+        )
+        uow.commit()
+    with eva.reading() as uow:
+        before = stored_bundle(uow.repos, "eva-before-texts", 3)[0].workflow
+    # Version 4 declares in each state what the code knew: the preparer writes the presentation
+    # text and the decision proposal while a state is editable, the secretary the decision
+    # once its phase is decided.
+    assert {s.id: s.texts for s in before.states} == {
+        s.id: s.texts for s in shipped_workflow().states
+    }
+    assert before.state("draft").texts == {
+        "grounds": [Role.PREPARER],
+        "decision_proposal": [Role.PREPARER],
+    }
+    assert before.state("closed").texts == {"decision": [Role.SECRETARY]}
+    assert before.state("review").texts == before.state("withdrawn").texts == {}
+
+
+def test_a_state_of_a_file_without_texts_has_none(defs: Path) -> None:
+    """The defaults for old bundles never apply to a file: a state without ``texts`` has none."""
+
+    def drop(d: Data) -> None:
+        for state in d["states"]:
+            state.pop("texts", None)
+
+    edit(defs / "eva-standard.yaml", drop)
+    flow = load_catalogue(defs).bundle("eva-standard").workflow
+    assert all(s.texts == {} for s in flow.states)

@@ -26,7 +26,7 @@ from flask.testing import FlaskClient
 from joserfc.errors import JoseError
 
 from eva_engine.config import Settings
-from eva_engine.errors import PermissionDenied
+from eva_engine.errors import InvalidInput, PermissionDenied
 from eva_engine.services.people import accounts, sso, users
 from eva_engine.services.runtime import Eva
 from tests.builders import OPERATOR, OTHER_ORG
@@ -68,6 +68,15 @@ class Provider:
         """The account the provider's next login logs in."""
         body = json.dumps({"sub": sub, **claims})
         httpx.post(f"{self.issuer}/test/account", content=body, timeout=10).raise_for_status()
+
+    def requests(self) -> dict[str, int]:
+        """How many requests the provider has had, by path (its own count)."""
+        counts: dict[str, int] = httpx.get(f"{self.issuer}/test/requests", timeout=10).json()
+        return counts
+
+    def rotate(self) -> None:
+        """A new signing key; the old one leaves the provider's JWKS at once."""
+        httpx.post(f"{self.issuer}/test/rotate", timeout=10).raise_for_status()
 
 
 def _start() -> Iterator[Provider]:
@@ -317,6 +326,14 @@ def test_a_token_of_the_wrong_issuer_is_refused(
 def test_password_login_is_refused_when_local_passwords_are_off(
     eva: Eva, app: Flask, provider: Provider
 ) -> None:
+    configure(eva, provider, match_claim="sub")
+    # local passwords go off only once an administrator has logged in with single sign-on
+    with pytest.raises(InvalidInput) as refused:
+        configure(eva, provider, match_claim="sub", local_passwords=False)
+    assert [p.location for p in refused.value.problems] == ["local_passwords"]
+    provider.choose("admin")
+    status, location = sso_login(app.test_client())
+    assert (status, "/login" in location) == (302, False)
     configure(eva, provider, match_claim="sub", local_passwords=False)
     client = app.test_client()
     page = login(client, "prep")
@@ -330,11 +347,103 @@ def test_the_command_line_configures_single_sign_on(
 ) -> None:
     monkeypatch.delenv(sso.secret_variable(ORG), raising=False)
     args = ("--org", ORG, "--issuer", "https://idp.testila.example", "--client-id", "eva")
-    made = run(
-        eva, "sso", "set", *args, "--match-claim", "sub", "--no-local-passwords", "--as", "admin"
-    )
+    off = ("--match-claim", "sub", "--no-local-passwords", "--as", "admin")
+    refused = run(eva, "sso", "set", *args, *off, code=7)  # no administrator signs on yet
+    assert "no administrator of the organisation has logged in" in refused.stderr
+    run(eva, "sso", "set", *args, "--match-claim", "sub", "--as", "admin")
+    sso.sign_in(eva, ORG, {"iss": "https://idp.testila.example", "sub": "admin"})  # bound
+    made = run(eva, "sso", "set", *args, *off)
     assert "local passwords: refused" in made.stdout
     assert "NOT SET" in made.stdout
     shown = run(eva, "--json", "sso", "show", "--org", ORG, "--as", "admin")
     assert json.loads(shown.stdout)["match_claim"] == "sub"
     run(eva, "sso", "set", *args, "--as", "prep", code=4)  # not an administrator: forbidden
+
+
+# The provider's metadata, kept in the process -------------------------------------------------
+DISCOVERY = "/.well-known/openid-configuration"
+
+
+def _fetched(provider: Provider, before: dict[str, int]) -> tuple[int, int]:
+    """How many times the discovery document and the JWKS were fetched since ``before``."""
+    now = provider.requests()
+    return (
+        now.get(DISCOVERY, 0) - before.get(DISCOVERY, 0),
+        now.get("/jwks", 0) - before.get("/jwks", 0),
+    )
+
+
+def test_two_logins_fetch_the_discovery_document_and_the_keys_once(
+    eva: Eva, app: Flask, provider: Provider
+) -> None:
+    configure(eva, provider, match_claim="sub")
+    provider.choose("prep")
+    before = provider.requests()
+    for _ in range(2):
+        status, location = sso_login(app.test_client())
+        assert (status, "/login" in location) == (302, False)
+    assert _fetched(provider, before) == (1, 1)
+    # another process (a second gunicorn worker: another application) keeps its own
+    other = create_app(
+        Settings.from_env({"EVA_DATABASE_URL": "sqlite://", "EVA_ENV": "test"}),
+        engine=eva,
+        TESTING=True,
+    )
+    assert oidc.metadata(other) is not oidc.metadata(app)
+    status, location = sso_login(other.test_client())
+    assert (status, "/login" in location) == (302, False)
+    assert _fetched(provider, before) == (2, 2)
+
+
+def test_the_kept_metadata_is_fetched_again_after_its_lifetime(
+    eva: Eva, app: Flask, provider: Provider
+) -> None:
+    configure(eva, provider, match_claim="sub")
+    provider.choose("prep")
+    now = [1000.0]
+    oidc.metadata(app).clock = lambda: now[0]
+    before = provider.requests()
+    sso_login(app.test_client())
+    now[0] += oidc.METADATA_LIFETIME - 1
+    sso_login(app.test_client())
+    assert _fetched(provider, before) == (1, 1)
+    now[0] += 2  # past the lifetime of both
+    status, location = sso_login(app.test_client())
+    assert (status, "/login" in location) == (302, False)
+    assert _fetched(provider, before) == (2, 2)
+
+
+def test_a_rotated_signing_key_is_fetched_once_and_the_login_succeeds(
+    eva: Eva, app: Flask, provider: Provider
+) -> None:
+    configure(eva, provider, match_claim="sub")
+    provider.choose("prep")
+    before = provider.requests()
+    status, location = sso_login(app.test_client())
+    assert (status, "/login" in location) == (302, False)
+    provider.rotate()  # the kept JWKS lacks the new key's kid
+    provider.choose("prep")
+    status, location = sso_login(app.test_client())
+    assert (status, "/login" in location) == (302, False)
+    assert _fetched(provider, before) == (1, 2)  # the discovery document still kept
+    status, location = sso_login(app.test_client())  # the new key set is kept now
+    assert (status, "/login" in location) == (302, False)
+    assert _fetched(provider, before) == (1, 2)
+
+
+def test_a_token_whose_key_is_in_no_key_set_is_refused_after_one_fetch(
+    eva: Eva, app: Flask, provider: Provider, stranger: Provider
+) -> None:
+    """A kid the provider does not have, even after fetching its key set again, is refused
+    (the stranger's token, handed over as the provider's)."""
+    stranger.choose("prep")
+    id_token, _ = _id_token(stranger, "n" * 20)
+    configure(eva, provider, match_claim="sub")
+    with app.test_request_context():
+        meta = oidc.metadata().document(provider.issuer)
+        oidc.metadata().keys(provider.issuer, meta["jwks_uri"])  # kept
+        before = provider.requests()
+        jwks = oidc.token_keys(provider.issuer, meta["jwks_uri"], id_token)
+        assert _fetched(provider, before) == (0, 1)  # the kept set lacks the kid: one fetch
+        with pytest.raises(JoseError):
+            oidc.validated_claims(id_token, jwks, provider.issuer, CLIENT_ID, "n" * 20)

@@ -347,7 +347,11 @@ def test_the_worker_stops_cleanly_on_sigterm(fresh_databases: FreshDatabase) -> 
     root = Path(__file__).resolve().parent.parent
     subprocess.run([*eva, "db", "upgrade"], env=env, cwd=root, check=True, capture_output=True)
     worker = subprocess.Popen(
-        [*eva, "worker"], env=env, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [*eva, "--language", "en", "worker"],
+        env=env,
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         assert worker.stdout is not None

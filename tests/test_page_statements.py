@@ -25,7 +25,7 @@ from eva_engine.models import Assignment, Proposal, User
 from eva_engine.services import paging
 from eva_engine.services.attachments import commands as attachment_commands
 from eva_engine.services.comments import commands as comment_commands
-from eva_engine.services.people import accounts, tokens, users
+from eva_engine.services.people import accounts, sso, tokens, users
 from eva_engine.services.runtime import Eva
 from eva_engine.services.steps import assignments, transitions
 from eva_engine.vocabulary import (
@@ -152,6 +152,13 @@ def _site(fresh_databases: FreshDatabase, size: int) -> Iterator[tx.Site]:
     build_world(eva)
     draft = proposal_in(eva, "draft")
     foreign = build_foreign(eva)
+    # testila signs on with its provider: the API's and the page's settings read it
+    sso.set_provider(
+        eva,
+        OPERATOR,
+        sso.SetProvider(issuer="https://tunnistus.testila.example", client_id="eva"),
+        ORG,
+    )
     for username in (*ui.USERS, "pres", "muu_admin", "expert"):
         accounts.set_password(eva, OPERATOR, username, PASSWORD)
     target = ui.Target(

@@ -6,12 +6,16 @@ a non-public proposal. The service, the API, the web UI and the printed appendix
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import pytest
 from flask import Flask
 
+from eva_engine.config import default_workflows_dir
 from eva_engine.errors import InvalidInput, PermissionDenied
+from eva_engine.models import PublishedDefinition
+from eva_engine.rendering.messages import problem_text
 from eva_engine.rendering.summary import render_summary
 from eva_engine.services.exchange import summaries
 from eva_engine.services.history import trail
@@ -23,6 +27,7 @@ from eva_engine.services.proposals.texts import TextIn, WriteTexts
 from eva_engine.services.runtime import Eva
 from eva_engine.services.steps import transitions
 from eva_engine.vocabulary import Publicity, TextKind, TextLanguage
+from eva_engine.workflow.loader import canonical_json, load_catalogue
 from tests.builders import (
     AFTER,
     OPERATOR,
@@ -135,7 +140,12 @@ def test_the_preparer_writes_while_preparing_and_the_secretary_after_the_meeting
     pid = new_proposal(eva)
     with pytest.raises(InvalidInput) as refused:
         write(eva, "prep", pid, (TextKind.DECISION, "fi", DECISION))
-    assert "decided" in str(refused.value.problems[0])  # the states the workflow allows
+    # The text and the states the workflow allows, by their titles in the reader's language.
+    assert problem_text(refused.value.problems[0], "fi") == (
+        "texts[0].kind: Päätös: tätä tekstiä ei voi kirjoittaa tässä tilassa; sen voi "
+        "kirjoittaa tiloissa: Päätetty, Seurannassa, Päättynyt, Hylätty, Poistettu esityslistalta."
+    )
+    assert "Beslutad, Under uppföljning" in problem_text(refused.value.problems[0], "sv")
     with pytest.raises(PermissionDenied):
         write(eva, "sec", pid, (TextKind.GROUNDS, "fi", GROUNDS))
     assert proposal_texts.texts(eva, as_("sec"), pid).writable == []
@@ -144,6 +154,55 @@ def test_the_preparer_writes_while_preparing_and_the_secretary_after_the_meeting
     with pytest.raises(InvalidInput):
         write(eva, "prep", pid, (TextKind.GROUNDS, "fi", "Muutettu jälkikäteen."))
     assert proposal_texts.texts(eva, as_("prep"), pid).content("grounds") == GROUNDS
+
+
+def pin_to_version_3(eva: Eva, pid: int) -> None:
+    """Pin the proposal to ``eva-standard`` v3 as it was stored, before each state declared
+    its ``texts`` (as a proposal started before version 4 was published is)."""
+    data = load_catalogue(default_workflows_dir()).bundle("eva-standard").model_dump(mode="json")
+    data["workflow"]["version"] = 3
+    for state in data["workflow"]["states"]:
+        del state["texts"]
+    content = canonical_json(data)
+    digest = hashlib.sha256(content.encode()).hexdigest()
+    with eva.uow() as uow:
+        uow.repos.add(
+            PublishedDefinition(
+                kind="workflow",
+                name="eva-standard",
+                version=3,
+                content_hash=digest,
+                content=content,
+                source_file="workflows/eva-standard.yaml",
+            )
+        )
+        proposal = uow.repos.proposal(pid, for_update=True)
+        assert proposal is not None
+        proposal.workflow_version, proposal.workflow_hash = 3, digest
+        uow.commit()
+
+
+def test_a_proposal_on_a_version_before_the_states_declared_their_texts_keeps_the_old_rule(
+    eva: Eva, world: World
+) -> None:
+    pid = new_proposal(eva)
+    pin_to_version_3(eva, pid)
+    assert proposal_texts.texts(eva, as_("prep"), pid).writable == [
+        TextKind.GROUNDS,
+        TextKind.DECISION_PROPOSAL,
+    ]
+    with pytest.raises(InvalidInput):
+        write(eva, "prep", pid, (TextKind.DECISION, "fi", DECISION))
+    with pytest.raises(PermissionDenied):
+        write(eva, "sec", pid, (TextKind.GROUNDS, "fi", GROUNDS))
+    write(eva, "prep", pid, (TextKind.GROUNDS, "fi", GROUNDS))
+    walk(eva, pid, "decided")
+    assert proposal_texts.texts(eva, as_("sec"), pid).writable == [TextKind.DECISION]
+    with pytest.raises(InvalidInput):
+        write(eva, "prep", pid, (TextKind.GROUNDS, "fi", "Muutettu jälkikäteen."))
+    write(eva, "sec", pid, (TextKind.DECISION, "fi", DECISION))
+    view = proposal_texts.texts(eva, as_("sec"), pid)
+    assert (view.content("grounds"), view.content("decision")) == (GROUNDS, DECISION)
 
 
 def test_every_change_of_a_text_is_in_the_history_and_the_chain_verifies(

@@ -1,8 +1,8 @@
 """Workflow knowledge lives in the workflow files only: a copy of the standard workflow whose
 every state, trigger and task kind is renamed still makes the whole journey work, with the
-agenda check, the notifications, My work, reassignment and re-authentication read from the
-workflow (``phase``, ``notify``, ``reauthenticate``, ``task_kinds``), never from names the code
-knows."""
+agenda check, the notifications, My work, reassignment, re-authentication and who writes the
+texts of the minutes read from the workflow (``phase``, ``notify``, ``reauthenticate``,
+``task_kinds``, ``texts``), never from names the code knows."""
 
 from __future__ import annotations
 
@@ -23,9 +23,10 @@ from eva_engine.services.meetings import agendas
 from eva_engine.services.people import organisations, users
 from eva_engine.services.proposals import commands as proposal_commands
 from eva_engine.services.proposals import queries as proposal_queries
+from eva_engine.services.proposals import texts as proposal_texts
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.steps import assignments, transitions, work
-from eva_engine.vocabulary import NotificationKind, Role, ScreeningOutcome
+from eva_engine.vocabulary import NotificationKind, Role, ScreeningOutcome, TextKind
 from eva_engine.workflow.loader import load_catalogue
 from tests.builders import OPERATOR, PATTERN, as_, document, screen, settle_follow_ups
 from tests.conftest import World
@@ -180,6 +181,11 @@ def test_the_whole_journey_works_on_a_workflow_with_every_name_changed(
     eva = renamed_eva
     pid = create(eva, 1)
     assert proposal_queries.show(eva, OPERATOR, pid).state == "x_draft"
+    # The texts of the minutes the state names (``texts``): the preparer's while preparing.
+    assert proposal_texts.texts(eva, as_("x_prep"), pid).writable == [
+        TextKind.GROUNDS,
+        TextKind.DECISION_PROPOSAL,
+    ]
     # The initial task is the workflow's, in My work.
     assert kinds_of(eva, "x_prep") == ["x_prepare"]
     fire(eva, pid, "start_screening", "x_prep")
@@ -234,6 +240,9 @@ def test_the_whole_journey_works_on_a_workflow_with_every_name_changed(
     assert fire(eva, pid, "approve", "x_sec") == "x_decided"
     assert sent(eva, NotificationKind.OUTCOME_RECORDED, pid) == ["x_prep", "x_pres"]
     assert agendas.agenda(eva, as_("x_sec"), mid).items[0].complete
+    # After the meeting the secretary writes the decision (``texts`` of the decided state).
+    assert proposal_texts.texts(eva, as_("x_sec"), pid).writable == [TextKind.DECISION]
+    assert proposal_texts.texts(eva, as_("x_prep"), pid).writable == []
 
     # Decided (``phase: decided``): it cannot be scheduled again.
     with pytest.raises(InvalidInput, match=r"cannot be put on a meeting.s agenda"):

@@ -164,10 +164,12 @@ def test_the_command_line_comments_replies_resolves_and_lists(eva: Eva, world: W
     refused = run(eva, "comments", "add", str(pid), "--text", "Oma", "--as", "prep", code=4)
     assert refused.stdout == ""
     run(eva, "comments", "reply", cid, "--text", "Laajensin.", "--as", "prep")
-    listed = run(eva, "comments", "list", str(pid), "--as", "prep").stdout
+    listed = run(eva, "--language", "en", "comments", "list", str(pid), "--as", "prep").stdout
     assert "1 open, 1 in all" in listed
     assert "Laajensin." in listed
-    assert " klo " in listed  # Finnish times
+    finnish = run(eva, "--language", "fi", "comments", "list", str(pid), "--as", "prep").stdout
+    assert "avoimia 1, kaikkiaan 1" in finnish
+    assert " klo " in finnish  # Finnish times
     mine = run_json(eva, "comments", "list", "--as", "prep")
     assert mine["total"] == 1
     run(eva, "comments", "resolve", cid, "--as", "prep")
@@ -206,7 +208,8 @@ def test_the_pages_comment_reply_resolve_and_my_work_counts(
     area_page = sec.get(made.location).get_data(as_text=True)
     assert "Lähde puuttuu." in area_page
     refused = sec.post(f"/proposals/{pid}/comments", data={"csrf_token": token, "text": ""})
-    assert refused.status_code == 302
+    assert refused.status_code == 422  # the proposal page again, the error at the field
+    assert 'id="comment-new-assessment-all-error"' in refused.get_data(as_text=True)
     prep, prep_token = _client(app, "prep")
     shown = prep.get(page).get_data(as_text=True)
     assert "Lähde puuttuu." in shown
@@ -227,3 +230,66 @@ def test_the_pages_comment_reply_resolve_and_my_work_counts(
     read = aud.get(page).get_data(as_text=True)
     assert "Ok." in read
     assert "/resolve" not in read
+
+
+def _field(html: str, fid: str) -> str:
+    """The comment field ``fid``'s block: its label, error and text area."""
+    start = html.index(f'<label for="{fid}">')
+    return html[start : html.index("</textarea>", start)]
+
+
+def test_a_refused_comment_comes_back_on_its_page_with_the_error_at_the_field(
+    app: Flask, eva: Eva, world: World
+) -> None:
+    pid = proposal_in(eva, "review")
+    area, question = _question(eva)
+    back = f"/proposals/{pid}/areas/{area}"
+    sec, token = _client(app, "sec")
+    fid = f"comment-new-question-{question}"
+    sent = {"csrf_token": token, "target_kind": "question", "target_key": question, "back": back}
+    empty = sec.post(f"/proposals/{pid}/comments", data={**sent, "text": "  "})
+    assert empty.status_code == 422
+    html = empty.get_data(as_text=True)
+    assert 'class="error-summary"' in html
+    assert "autofocus" in html.split('class="error-summary"', 1)[1].split(">", 1)[0]
+    assert f'<a href="#{fid}">Kommentti: Täytä tämä kenttä: se on pakollinen.</a>' in html
+    at_field = _field(html, fid)
+    assert f'<p class="field-error" id="{fid}-error">' in at_field
+    assert "Täytä tämä kenttä: se on pakollinen." in at_field
+    assert 'aria-invalid="true"' in at_field
+    assert f'aria-describedby="{fid}-error"' in at_field
+    assert html.count('class="field-error"') == 1  # only the form that was sent
+    assert 'id="area-comments-heading"' in html  # the area's own page
+    long = "Liian pitkä kommentti. " * 500  # 11,500 characters
+    too_long = sec.post(f"/proposals/{pid}/comments", data={**sent, "text": long})
+    assert too_long.status_code == 422
+    html = too_long.get_data(as_text=True)
+    assert "Liian pitkä: " in _field(html, fid)
+    assert "enintään 10000" in _field(html, fid)
+    assert long.strip()[:200] in _field(html, fid)  # what was typed is kept
+    assert queries.proposal_comments(eva, as_("aud"), pid).total == 0  # nothing was saved
+
+
+def test_a_refused_reply_comes_back_on_the_proposal_page(
+    app: Flask, eva: Eva, world: World
+) -> None:
+    pid = proposal_in(eva, "review")
+    comment = _comment(eva, pid)
+    prep, token = _client(app, "prep")
+    refused = prep.post(
+        f"/proposals/{pid}/comments/{comment.id}/reply",
+        data={"csrf_token": token, "text": "", "back": f"/proposals/{pid}"},
+    )
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert (
+        f'<a href="#reply-{comment.id}">Vastaus: Täytä tämä kenttä: se on pakollinen.</a>' in html
+    )
+    assert f'id="reply-{comment.id}-error"' in _field(html, f"reply-{comment.id}")
+    assert 'id="comments-heading"' in html  # the proposal's page
+    done = prep.post(f"/proposals/{pid}/comments/{comment.id}/resolve", data={"csrf_token": token})
+    assert done.status_code == 302
+    again = prep.post(f"/proposals/{pid}/comments/{comment.id}/resolve", data={"csrf_token": token})
+    assert again.status_code == 422  # already resolved: said in the error summary
+    summary = again.get_data(as_text=True).split('class="error-summary"', 1)[1].split("</div>")[0]
+    assert "<li>" in summary

@@ -48,8 +48,8 @@ def test_setup_on_a_fresh_database_makes_the_first_proposal_possible(
     report = set_up_virrat(eva)
     assert report["organisation"] == "virrat"
     assert report["bodies"] == ["HYVLTK", "KH"]
-    assert report["workflows"] == ["eva-standard v3"]
-    assert report["published"] == ["eva-standard v3"]
+    assert report["workflows"] == ["eva-standard v4"]
+    assert report["published"] == ["eva-standard v4"]
     # The administrator logs in with the password and sets the people up.
     for user, role in [("minna", "preparer"), ("minna", "presenter"), ("sihteeri", "secretary")]:
         if role != "presenter":
@@ -91,14 +91,22 @@ def test_setup_on_a_fresh_database_makes_the_first_proposal_possible(
         "proposals", "texts", "set", pid, "decision", "--text", DECISION, "--as", "sihteeri",
         code=7,
     )  # fmt: skip
-    assert "decided" in refused.stderr
-    shown = eva("proposals", "texts", "show", pid, "--as", "minna").stdout
+    assert "it can be written in: Decided, In follow-up" in refused.stderr  # states by title
+    shown = eva("--language", "en", "proposals", "texts", "show", pid, "--as", "minna").stdout
     assert "Liitteenä hakemus" in shown
-    assert "You may write now: grounds, decision_proposal." in shown
+    assert (
+        "You may write now: Presentation text (grounds), Decision proposal (decision_proposal)."
+        in shown
+    )
     summary = eva("export", "summary", pid, "--format", "text", "--as", "minna").stdout
     assert PROPOSAL in summary
     history = eva("history", pid).stdout
     assert "Pöytäkirjan teksti: luotu" in history  # the text of the minutes, created
+    # by its kind and language, never its ids
+    assert "Pöytäkirjan teksti: luotu · Pöytäkirjan teksti: Esittelyteksti (suomi)" in history
+    assert "Laji: Päätösehdotus" in history
+    assert "Kieli: suomi" in history
+    assert "grounds" not in history
     eva("audit", "verify")
 
 

@@ -210,6 +210,12 @@ PAGES = [
         "prep",
     ),
     Page(
+        "proposals.confirm_removal",
+        "GET",
+        lambda s: f"/proposals/attachments/{s.foreign.attachment or 1}/remove",
+        "prep",
+    ),
+    Page(
         "proposals.remove_attachment",
         "POST",
         lambda s: f"/proposals/attachments/{s.foreign.attachment or 1}/remove",
@@ -387,6 +393,8 @@ API_USERS = {
     "reassign": "outsider",
     "list_users": "admin",
     "list_workflows": "admin",
+    "get_sso": "admin",
+    "put_sso": "admin",
     "last_audit_check": "aud",
 }
 

@@ -53,7 +53,7 @@ def test_a_new_proposal_is_a_draft_pinned_to_the_published_workflow_with_a_prepa
     assert (view.state, view.workflow, view.workflow_version, view.revision) == (
         "draft",
         "eva-standard",
-        3,
+        4,
         1,
     )
     assert open_assignments(eva, view.id) == [("prepare", "prep", [])]
@@ -546,15 +546,15 @@ def test_publishing_a_new_version_never_changes_a_running_proposal(
     folder = Path(str(tmp_path)) / "workflows"
     shutil.copytree(eva.workflows_dir, folder)
     source = folder / "eva-standard.yaml"
-    text = source.read_text(encoding="utf-8").replace("version: 3\ntitle:", "version: 4\ntitle:")
+    text = source.read_text(encoding="utf-8").replace("version: 4\ntitle:", "version: 5\ntitle:")
     source.write_text(text.replace("due_days: 14}", "due_days: 10}"), encoding="utf-8")
     report = definitions.publish(Runtime(eva.database, folder), OPERATOR)
-    assert report.published == ["eva-standard v4"]
-    assert proposal_queries.show(eva, OPERATOR, pid).workflow_version == 3
-    assert proposal_queries.show(eva, OPERATOR, new_proposal(eva)).workflow_version == 4
+    assert report.published == ["eva-standard v5"]
+    assert proposal_queries.show(eva, OPERATOR, pid).workflow_version == 4
+    assert proposal_queries.show(eva, OPERATOR, new_proposal(eva)).workflow_version == 5
     documents.import_assessment(eva, as_("prep"), pid, document(eva))
     fire(eva, pid, "submit_for_review", "prep")
-    # Still on version 2's 14 days, not version 3's 10.
+    # Still on the running version's 14 days, not the new version's 10.
     review = proposal_queries.show(eva, OPERATOR, pid).assignments[0]
     assert review.due == (datetime.now(UTC) + timedelta(days=14)).date()
     assert state_of(eva, pid) == "review"

@@ -7,12 +7,21 @@ import re
 
 from flask import Flask
 from flask.testing import FlaskClient
+from markupsafe import escape
 
+from eva_engine.checklists.definition import Question
 from eva_engine.services.assessment import documents
 from eva_engine.services.proposals import queries as proposal_queries
 from eva_engine.services.runtime import Eva
 from eva_engine.vocabulary import ScreeningOutcome
-from tests.builders import OPERATOR, new_proposal, proposal_in, required_questions, state_of
+from tests.builders import (
+    OPERATOR,
+    bundle,
+    new_proposal,
+    proposal_in,
+    required_questions,
+    state_of,
+)
 from tests.test_web import app, csrf, login
 
 __all__ = ["app"]
@@ -352,3 +361,39 @@ def test_a_complete_question_saved_alone_redirects_to_its_section(app: Flask, ev
     html = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Tallennettu." in html
     assert 'class="tag tag-done"' in html
+
+
+def _area_questions(eva: Eva, area_id: str) -> list[Question]:
+    area = next(a for c in bundle(eva).checklists for a in c.areas if a.id == area_id)
+    return [q for t in area.topics for q in t.questions]
+
+
+def test_every_question_shows_its_help_as_a_disclosure_in_the_readers_language(
+    app: Flask, eva: Eva
+) -> None:
+    pid, client = _matrix_proposal(app, eva)
+    questions = _area_questions(eva, AREA)
+    html = client.get(f"/proposals/{pid}/areas/{AREA}").get_data(as_text=True)
+    assert html.count('<details class="question-help"') == len(questions)
+    assert html.count("<summary>Ohje tähän kysymykseen</summary>") == len(questions)
+    for q in questions:
+        assert q.help is not None
+        assert f'<details class="question-help" id="help-{q.id}">' in html
+        assert str(escape(q.help.fi)) in html
+    client.post("/language", data={"lang": "sv", "next": "/", "csrf_token": csrf(html)})
+    swedish = client.get(f"/proposals/{pid}/areas/{AREA}?question={FIRST}").get_data(as_text=True)
+    assert "<summary>Anvisning till den här frågan</summary>" in swedish
+    first = questions[0]
+    assert first.help is not None
+    assert str(escape(first.help.sv)) in swedish
+    assert str(escape(first.help.fi)) not in swedish
+
+
+def test_the_read_only_matrix_shows_the_help_too(app: Flask, eva: Eva) -> None:
+    pid, _ = _matrix_proposal(app, eva)
+    client = app.test_client()
+    login(client, "aud")
+    html = client.get(f"/proposals/{pid}/areas/{AREA}").get_data(as_text=True)
+    assert "Vain luku" in html
+    questions = _area_questions(eva, AREA)
+    assert html.count('<details class="question-help"') == len(questions)

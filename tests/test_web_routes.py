@@ -159,6 +159,24 @@ ROUTES = [
         per_proposal=False,
         ok=(302,),
     ),
+    Route("admin.single_sign_on", "GET", fixed("/admin/sso"), "admin", "sec", per_proposal=False),
+    # a valid setting (local passwords stay on): saved, back to the page
+    Route(
+        "admin.single_sign_on",
+        "POST",
+        fixed("/admin/sso"),
+        "admin",
+        "sec",
+        data={
+            "issuer": "https://tunnistus.testila.example",
+            "client_id": "eva",
+            "match_claim": "email",
+            "provision": "no",
+            "local_passwords": "yes",
+        },
+        per_proposal=False,
+        ok=(302,),
+    ),
     Route(
         "admin.publish",
         "POST",
@@ -193,10 +211,13 @@ ELSEWHERE = {
     "proposals.upload_attachment": "test_attachments.py",
     "proposals.download_attachment": "test_attachments.py",
     "proposals.remove_attachment": "test_attachments.py",
+    "proposals.confirm_removal": "test_attachments.py",
     "api.upload_attachment": "test_attachments.py",
     "api.list_attachments": "test_attachments.py",
     "api.download_attachment": "test_attachments.py",
     "api.remove_attachment": "test_attachments.py",
+    "api.get_sso": "test_sso_settings.py",  # single sign-on's settings, page and API together
+    "api.put_sso": "test_sso_settings.py",
     "auth.login": "test_web.py",
     "auth.logout": "test_web.py",
     "auth.oidc_": "test_oidc.py",  # single sign-on, against the real provider
@@ -391,6 +412,12 @@ CROSS = [
         "prep",
     ),
     Cross(
+        "proposals.confirm_removal",
+        "GET",
+        _on("/proposals/attachments/{attachment}/remove"),
+        "prep",
+    ),
+    Cross(
         "proposals.save_texts",
         "POST",
         _on("/proposals/{proposal}/texts"),
@@ -448,6 +475,7 @@ CROSS_NO_TARGET = {
     "admin.new_body": "creates a body of the administered organisation",
     "admin.new_meeting": "offers only the administered organisation's bodies",
     "admin.publish": "definitions are shared by every organisation",
+    "admin.single_sign_on": "the administered organisation's own single sign-on",
     "audit.verify": "records the check in the auditor's organisation",
     "auth.login": "the user's own session",
     "auth.logout": "the user's own session",

@@ -228,7 +228,8 @@ def test_the_webhook_commands(fresh_databases: FreshDatabase) -> None:
     ]
     assert secret not in eva("webhooks", "list")
     assert "disabled" in eva("webhooks", "disable", str(listed[0]["id"]))
-    assert "(disabled; overdue, due_soon)" in eva("webhooks", "list")
+    listed_en = eva("--language", "en", "webhooks", "list")
+    assert "(disabled; task overdue, task due soon)" in listed_en  # the kinds by their names
     assert "no webhook 99" in eva("webhooks", "disable", "99", code=3)
     assert "url" in eva("webhooks", "create", "--org", ORG, "--url", "not a url", code=7)
     assert "0 due soon, 0 overdue" in eva("notifications", "scan")

@@ -13,12 +13,18 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from eva_engine.cli.commands import history_lines
 from eva_engine.models import utcnow
-from eva_engine.rendering.labels import Glossary
+from eva_engine.rendering.labels import Glossary, HistoryWords, Labels
+from eva_engine.rendering.language import Speaker
 from eva_engine.services.assessment import documents
+from eva_engine.services.history import trail
+from eva_engine.services.proposals import texts as proposal_texts
 from eva_engine.services.runtime import Eva
 from eva_engine.services.steps import transitions, work
+from eva_engine.vocabulary import TextKind, TextLanguage
 from tests.builders import PEOPLE, as_, bundle, document, new_proposal, proposal_in
+from tests.conftest import World
 from tests.test_web import app, csrf, login
 
 __all__ = ["app"]
@@ -113,6 +119,70 @@ def test_the_history_reads_in_swedish_with_swedish_times(app: Flask, eva: Eva) -
     assert re.search(r"\b\d{1,2} \w+\.? \d{4} kl\. \d{2}:\d{2}\b", text)  # 2 dec. 2026 kl. 09:14
     assert "Steg  –  Inled behovsprövningen" in text
     assert "Sec (sekreterare)" in text
+
+
+def texts_written(eva: Eva) -> int:
+    """A proposal whose preparer wrote the presentation text and the decision proposal, in
+    Finnish and in Swedish, then changed one and removed another."""
+    pid = new_proposal(eva)
+
+    def write(*texts: tuple[TextKind, TextLanguage, str]) -> None:
+        proposal_texts.write_texts(
+            eva,
+            as_("prep"),
+            proposal_texts.WriteTexts(
+                proposal_id=pid,
+                texts=[
+                    proposal_texts.TextIn(kind=k, language=lang, content=c) for k, lang, c in texts
+                ],
+            ),
+        )
+
+    write(
+        (TextKind.GROUNDS, TextLanguage.FI, "Perustelut suomeksi."),
+        (TextKind.DECISION_PROPOSAL, TextLanguage.FI, "Lautakunta päättää."),
+        (TextKind.DECISION_PROPOSAL, TextLanguage.SV, "Nämnden beslutar."),
+    )
+    write((TextKind.GROUNDS, TextLanguage.FI, "Perustelut muutettuina."))
+    write((TextKind.DECISION_PROPOSAL, TextLanguage.SV, ""))
+    return pid
+
+
+def test_the_history_names_a_text_of_the_minutes_by_its_kind_and_language(
+    app: Flask, eva: Eva
+) -> None:
+    pid = texts_written(eva)
+    client = app.test_client()
+    login(client, "aud")
+    text = visible(whole_history(client, pid))
+    assert ids_in(text, eva) == []
+    assert "Pöytäkirjan teksti: Esittelyteksti (suomi)" in text
+    assert "Pöytäkirjan teksti: Päätösehdotus (ruotsi)" in text  # created, then removed
+    assert re.search(r"Laji\s+–\s+Päätösehdotus", text)  # the fields of a created text
+    assert re.search(r"Kieli\s+–\s+ruotsi", text)
+    for raw in ("grounds", "decision_proposal", " fi ", " sv "):
+        assert raw not in text
+    home = client.get("/").get_data(as_text=True)
+    client.post("/language", data={"lang": "sv", "next": "/", "csrf_token": csrf(home)})
+    swedish = visible(whole_history(client, pid))
+    assert "Föredragningstext (finska)" in swedish
+    assert "Beslutsförslag (svenska)" in swedish
+
+
+def test_eva_history_names_a_text_of_the_minutes_by_its_kind_and_language(
+    eva: Eva, world: World
+) -> None:
+    pid = texts_written(eva)
+    events = trail.proposal_history(eva, as_("prep"), pid)
+    names = trail.referenced_names(eva, as_("prep"), pid, events)
+    lines = "\n".join(
+        history_lines(HistoryWords(Labels(Speaker("fi").gettext), "fi", names), events)
+    )
+    changed = lines.split("Pöytäkirjan teksti: muutettu · ", 1)[1]
+    assert changed.startswith("Pöytäkirjan teksti: Esittelyteksti (suomi)")  # no kind in the change
+    assert "Laji: Päätösehdotus" in lines
+    assert "Kieli: ruotsi" in lines
+    assert re.findall(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b|\b(?:fi|sv)\b", lines) == []
 
 
 def test_the_auditors_year_names_records_and_people_not_their_ids(app: Flask, eva: Eva) -> None:

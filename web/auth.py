@@ -174,6 +174,7 @@ def password() -> str | Response:
 
 
 def init_app(app: Flask) -> None:
+    oidc.init_app(app)  # the identity providers' metadata, kept in this process
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = ""

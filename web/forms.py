@@ -36,6 +36,7 @@ from eva_engine.errors import N_, Problem, Text
 from eva_engine.rendering.labels import PUBLICITY, SCREENING
 from eva_engine.services.assessment.screening import RecordScreening
 from eva_engine.services.attachments.commands import AddAttachment
+from eva_engine.services.comments.commands import AddComment, ReplyToComment
 from eva_engine.services.fields import (
     DATE_EXAMPLE,
     DATE_TEXT_LENGTH,
@@ -50,6 +51,7 @@ from eva_engine.services.fields import (
 )
 from eva_engine.services.people.accounts import MIN_PASSWORD_LENGTH
 from eva_engine.services.people.organisations import CreateBody, CreateMeeting
+from eva_engine.services.people.sso import SetProvider
 from eva_engine.services.people.users import CreateUser
 from eva_engine.services.proposals.commands import CreateProposal
 from eva_engine.services.proposals.texts import TextIn
@@ -444,3 +446,79 @@ class AttachmentForm(FlaskForm):
 
 class RemoveAttachmentForm(FlaskForm):
     """Only the CSRF token: removing needs nothing else."""
+
+
+YES_NO = ("yes", "no")
+
+
+class SsoForm(FlaskForm):
+    """The organisation's single sign-on (``sso.SetProvider``: its limits, its one rule)."""
+
+    issuer = StringField(
+        _l("Issuer address of the identity provider"),
+        validators=[Required(), CommandLength(SetProvider, "issuer")],
+        description=_l(
+            "As the provider names itself in its ID tokens (iss), e.g. https://tunnistus.kunta.fi"
+        ),
+        render_kw={"autocomplete": "off", "spellcheck": "false", "inputmode": "url"},
+    )
+    client_id = StringField(
+        _l("Client id of eva at the provider"),
+        validators=[Required(), CommandLength(SetProvider, "client_id")],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    match_claim = RadioField(
+        _l("Users are matched by"),
+        default="email",
+        validate_choice=False,
+        choices=[
+            SelectChoice("email", _l("Email address (the email claim, verified by the provider)")),
+            SelectChoice("sub", _l("Username in eva (the sub claim)")),
+            SelectChoice(
+                "preferred_username", _l("Username in eva (the preferred_username claim)")
+            ),
+        ],
+    )
+    provision = RadioField(
+        _l("Does the first login create a user?"),
+        default="no",
+        validate_choice=False,
+        choices=[
+            SelectChoice("yes", _l("Yes, without roles: an administrator grants them")),
+            SelectChoice("no", _l("No, only users created in eva log in")),
+        ],
+    )
+    local_passwords = RadioField(
+        _l("Local passwords"),
+        default="yes",
+        description=_l(
+            "They can be switched off only after an administrator of the organisation has "
+            "logged in once with single sign-on of this provider: no administrator is locked out."
+        ),
+        validate_choice=False,
+        choices=[
+            SelectChoice("yes", _l("In use: users may also log in with a password")),
+            SelectChoice(
+                "no", _l("Not in use: the organisation's users log in only with single sign-on")
+            ),
+        ],
+    )
+
+
+class CommentForm(FlaskForm):
+    """A reviewer's comment (its limits are ``AddComment``'s; the target is sent as it is and
+    checked by the service)."""
+
+    text = TextAreaField(_l("Comment"), validators=[Required(), CommandLength(AddComment, "text")])
+
+
+class ReplyForm(FlaskForm):
+    """A reply to a review comment (its limits are ``ReplyToComment``'s)."""
+
+    text = TextAreaField(
+        _l("Reply"), validators=[Required(), CommandLength(ReplyToComment, "text")]
+    )
+
+
+class ResolveForm(FlaskForm):
+    """Only the CSRF token: marking a comment resolved needs nothing else."""

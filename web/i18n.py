@@ -53,6 +53,7 @@ def task_name(kind: str) -> str:
 _labels = Labels(lambda message: str(gettext(message)))
 role_name = _labels.role_name
 publicity_name = _labels.publicity_name
+media_type_name = _labels.media_type_name
 screening_name = _labels.screening_name
 outcome_name = _labels.outcome_name
 vocabulary = _labels.vocabulary
@@ -137,6 +138,7 @@ def init_app(app: Flask) -> None:
         text=text,
         role_name=role_name,
         publicity_name=publicity_name,
+        media_type_name=media_type_name,
         screening_name=screening_name,
         format_date=format_date,
         format_datetime=formatted_datetime,

@@ -1,18 +1,29 @@
 """The OpenID Connect relying party (Authlib): the authorisation request with state, nonce and
 PKCE, the code exchange, and the ID token's validation (issuer, audience, signature against the
-provider's JWKS, nonce, expiry). What the token says is judged by services/people/sso.py."""
+provider's JWKS, nonce, expiry). What the token says is judged by services/people/sso.py.
+
+The providers' discovery documents and key sets are kept per issuer in the process
+(``ProviderMetadata``, one per application, so one per gunicorn worker: nothing is shared
+between workers, each fetches at most once per lifetime) for ``METADATA_LIFETIME`` seconds; a
+token signed with a key the kept set does not have fetches the set again, once (the provider
+rotated its keys)."""
 
 from __future__ import annotations
 
+import base64
+import json
 import secrets
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
-from flask import session
+from flask import Flask, current_app, session
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
@@ -22,29 +33,124 @@ from eva_engine.services.people import sso
 
 TIMEOUT = 10.0
 LEEWAY = 60  # seconds of clock difference allowed for iat/exp
+METADATA_LIFETIME = 600.0  # seconds a provider's discovery document and key set are reused
 _PENDING = "oidc"
+_EXTENSION = "eva_oidc_metadata"
+ENDPOINTS = ("authorization_endpoint", "token_endpoint", "jwks_uri")  # a document must name
 
 
 def _refused(why: str) -> PermissionDenied:
     return PermissionDenied(f"single sign-on refused: {why}", text=sso.REFUSED)
 
 
-def _metadata(issuer: str) -> dict[str, Any]:
-    try:
-        response = httpx.get(
-            issuer.rstrip("/") + "/.well-known/openid-configuration", timeout=TIMEOUT
-        )
-        response.raise_for_status()
-        data: dict[str, Any] = response.json()
-    except (httpx.HTTPError, ValueError) as exc:
-        raise _refused(f"provider metadata: {exc}") from exc
-    if data.get("issuer") != issuer:
-        raise _refused("the metadata names another issuer")
+def _json_object(url: str) -> dict[str, Any]:
+    response = httpx.get(url, timeout=TIMEOUT)
+    response.raise_for_status()
+    data = response.json()
+    if not isinstance(data, dict):
+        raise ValueError(f"{url} answered no JSON object")
     return data
 
 
+@dataclass(frozen=True)
+class _Kept:
+    value: dict[str, Any]
+    fetched_at: float
+
+
+class ProviderMetadata:
+    """The providers' discovery documents and key sets (JWKS) of this process, per issuer, each
+    kept ``lifetime`` seconds from its fetch; only what was fetched and valid is kept. Safe
+    across the threads of a worker (a lock around the dictionaries; two threads may fetch the
+    same document at once, and either answer is good)."""
+
+    def __init__(
+        self, lifetime: float = METADATA_LIFETIME, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.lifetime, self.clock = lifetime, clock
+        self._lock = threading.Lock()
+        self._documents: dict[str, _Kept] = {}
+        self._keys: dict[tuple[str, str], _Kept] = {}
+
+    def _fresh(self, kept: _Kept | None) -> dict[str, Any] | None:
+        if kept is not None and 0 <= self.clock() - kept.fetched_at < self.lifetime:
+            return kept.value
+        return None
+
+    def document(self, issuer: str) -> dict[str, Any]:
+        """The issuer's discovery document; it must name this issuer."""
+        with self._lock:
+            found = self._fresh(self._documents.get(issuer))
+        if found is not None:
+            return found
+        try:
+            data = _json_object(issuer.rstrip("/") + "/.well-known/openid-configuration")
+        except (httpx.HTTPError, ValueError) as exc:
+            raise _refused(f"provider metadata: {exc}") from exc
+        if data.get("issuer") != issuer:
+            raise _refused("the metadata names another issuer")
+        if not all(isinstance(data.get(name), str) for name in ENDPOINTS):
+            raise _refused("the metadata lacks an endpoint")
+        with self._lock:
+            self._documents[issuer] = _Kept(data, self.clock())
+        return data
+
+    def keys(self, issuer: str, jwks_uri: str, *, again: bool = False) -> dict[str, Any]:
+        """The issuer's key set from its ``jwks_uri``; ``again``: fetched anew whatever is kept
+        (a token names a key the kept set lacks). httpx's or JSON's errors pass on."""
+        key = (issuer, jwks_uri)
+        if not again:
+            with self._lock:
+                found = self._fresh(self._keys.get(key))
+            if found is not None:
+                return found
+        data = _json_object(jwks_uri)
+        if not isinstance(data.get("keys"), list):
+            raise ValueError("the key set has no keys")
+        with self._lock:
+            self._keys[key] = _Kept(data, self.clock())
+        return data
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[_EXTENSION] = ProviderMetadata()
+
+
+def metadata(app: Flask | None = None) -> ProviderMetadata:
+    """The application's (this process's) kept provider metadata."""
+    found: ProviderMetadata = (app or current_app).extensions[_EXTENSION]
+    return found
+
+
+def _kid(id_token: str) -> str | None:
+    """The ``kid`` of a compact JWS's protected header (unverified: only to choose the key)."""
+    try:
+        head = id_token.split(".", 1)[0]
+        header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    except ValueError:
+        return None
+    kid = header.get("kid") if isinstance(header, dict) else None
+    return kid if isinstance(kid, str) else None
+
+
+def _has_key(jwks: dict[str, Any], kid: str | None) -> bool:
+    return kid is None or any(
+        isinstance(k, dict) and k.get("kid") == kid for k in jwks.get("keys", [])
+    )
+
+
+def token_keys(issuer: str, jwks_uri: str, id_token: str) -> dict[str, Any]:
+    """The key set to check ``id_token`` with: the kept one, or, when it lacks the token's key,
+    the provider's set fetched again (once)."""
+    kept = metadata()
+    jwks = kept.keys(issuer, jwks_uri)
+    if not _has_key(jwks, _kid(id_token)):
+        jwks = kept.keys(issuer, jwks_uri, again=True)
+    return jwks
+
+
 def authorization_url(provider: sso.ProviderView, redirect_uri: str, target: str) -> str:
-    meta = _metadata(provider.issuer)
+    meta = metadata().document(provider.issuer)
     state = generate_token(32)
     nonce = generate_token(32)
     verifier = secrets.token_urlsafe(48)
@@ -100,7 +206,7 @@ def complete(
     secret = sso.client_secret(provider.organisation)
     if secret is None:
         raise _refused("no client secret")
-    meta = _metadata(provider.issuer)
+    meta = metadata().document(provider.issuer)
     client = OAuth2Session(
         provider.client_id,
         secret,
@@ -112,9 +218,10 @@ def complete(
         token = client.fetch_token(
             meta["token_endpoint"], code=args["code"], code_verifier=pending["verifier"]
         )
-        jwks = httpx.get(meta["jwks_uri"], timeout=TIMEOUT).json()
+        id_token = str(token["id_token"])
+        jwks = token_keys(provider.issuer, str(meta["jwks_uri"]), id_token)
         claims = validated_claims(
-            token["id_token"], jwks, provider.issuer, provider.client_id, pending["nonce"]
+            id_token, jwks, provider.issuer, provider.client_id, pending["nonce"]
         )
         if meta.get("userinfo_endpoint") and token.get("access_token"):
             # Providers may keep email and name to the UserInfo endpoint (OIDC Core 5.4); its

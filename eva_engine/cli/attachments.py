@@ -12,6 +12,7 @@ from eva_engine.cli.commands import cli
 from eva_engine.cli.context import as_user, caller, engine
 from eva_engine.cli.output import Unit, emit, reported
 from eva_engine.cli.params import ID, choices
+from eva_engine.cli.words import Words
 from eva_engine.errors import N_, InvalidInput, Problem, Text
 from eva_engine.services.attachments import commands, queries
 from eva_engine.vocabulary import Publicity
@@ -64,11 +65,20 @@ def attachments_add(
                 area=area,
             ),
         )
+        w = Words.here()
         emit(
             view,
             lambda: click.echo(
-                f"Attachment {view.id}: {view.file_name} ({view.media_type}, {view.size} bytes, "
-                f"{view.publicity.value}) on proposal {view.proposal_id}."
+                w._(
+                    "Attachment %(id)s: %(name)s (%(type)s, %(size)s bytes, %(publicity)s) "
+                    "on proposal %(proposal)s.",
+                    id=view.id,
+                    name=view.file_name,
+                    type=view.media_type,
+                    size=view.size,
+                    publicity=w.publicity(view.publicity),
+                    proposal=view.proposal_id,
+                )
             ),
         )
 
@@ -81,16 +91,38 @@ def attachments_list(proposal_id: int, username: str | None) -> None:
     with reported():
         view = queries.attachments(engine(), caller(username), proposal_id)
 
+        w = Words.here()
+
         def human() -> None:
-            for a in view.attachments:
-                ground = f" ({a.confidentiality_ground})" if a.confidentiality_ground else ""
-                area = f"  evidence of {a.area}" if a.area else ""
-                click.echo(
-                    f"{a.id}\t{a.file_name}\t{a.media_type}\t{a.size}\t{a.publicity.value}"
-                    f"{ground}{area}"
-                )
             if not view.attachments:
-                click.echo("No attachments.")
+                click.echo(w._("No attachments."))
+                return
+            rows = [
+                [
+                    a.id,
+                    a.file_name,
+                    a.media_type,
+                    a.size,
+                    w.publicity(a.publicity)
+                    + (f" ({a.confidentiality_ground})" if a.confidentiality_ground else ""),
+                    w.area(a.area) if a.area else "",
+                    a.uploaded_by_name or a.uploaded_by,
+                    w.time(a.uploaded_at),
+                ]
+                for a in view.attachments
+            ]
+            headers = [
+                N_("No."),
+                N_("File"),
+                N_("Type"),
+                N_("Size"),
+                N_("Publicity"),
+                N_("Evidence of"),
+                N_("Added by"),
+                N_("Added"),
+            ]
+            for line in w.table(headers, rows):
+                click.echo(line)
 
         emit(view, human)
 
@@ -113,7 +145,13 @@ def attachments_get(attachment_id: int, output: Path | None, username: str | Non
             return
         target = output or Path(got.view.file_name)
         target.write_bytes(got.content)
-        emit(got.view, lambda: click.echo(f"Wrote {target} ({got.view.size} bytes)."))
+        w = Words.here()
+        emit(
+            got.view,
+            lambda: click.echo(
+                w._("Wrote %(file)s (%(size)s bytes).", file=target, size=got.view.size)
+            ),
+        )
 
 
 @attachments_group.command("remove")
@@ -125,4 +163,10 @@ def attachments_remove(attachment_id: int, username: str | None) -> None:
         view = commands.remove_attachment(
             engine(), caller(username), commands.RemoveAttachment(attachment_id=attachment_id)
         )
-        emit(view, lambda: click.echo(f"Attachment {view.id} removed."))
+        w = Words.here()
+        emit(
+            view,
+            lambda: click.echo(
+                w._("Attachment %(id)s (%(name)s) removed.", id=view.id, name=view.file_name)
+            ),
+        )

@@ -12,11 +12,14 @@ import click
 from eva_engine.cli.commands import cli
 from eva_engine.cli.context import engine
 from eva_engine.cli.output import Unit, emit, reported
+from eva_engine.cli.words import Words
 from eva_engine.config import Settings, attachments_path
+from eva_engine.errors import N_
 from eva_engine.services.history import checkpoints, trail
 from eva_engine.services.installation import backup as backups
 
 BROKEN = 8  # the chain, a checkpoint or a restored database does not verify
+CHECKED = {True: N_("OK"), False: N_("FAILED"), None: N_("NOT CHECKED")}  # a restore's checks
 
 
 def _chain_payload(result: Any) -> dict[str, Any]:
@@ -44,9 +47,20 @@ def _chain_of(org_code: str | None) -> int | None:
     return None if org_code is None else trail.organisation_chain(engine(), org_code)
 
 
-def _broken(result: Any) -> str:
-    where = f" at event {result.first_bad_seq}" if result.first_bad_seq is not None else ""
-    return f"BROKEN{where}: {result.problem} ({result.verified} events before it verified)."
+def _broken(w: Words, result: Any) -> str:
+    """What is broken, where (the event's sequence number) and how far the chain held."""
+    if result.first_bad_seq is not None:
+        return w._(
+            "BROKEN at event %(seq)s: %(problem)s (%(verified)s events before it verified).",
+            seq=result.first_bad_seq,
+            problem=result.problem,
+            verified=result.verified,
+        )
+    return w._(
+        "BROKEN: %(problem)s (%(verified)s events before it verified).",
+        problem=result.problem,
+        verified=result.verified,
+    )
 
 
 @cli.group()
@@ -74,19 +88,27 @@ def audit_verify(checkpoint_files: tuple[Path, ...], org_code: str | None) -> No
             engine(), settings.audit_key, list(checkpoint_files), chain_id=_chain_of(org_code)
         )
         payload = _chain_payload(result) | {"checkpoints": [str(p) for p in checkpoint_files]}
+        w = Words.here()
         if result.ok:
             extends = (
-                f" They extend {len(checkpoint_files)} checkpoint(s)." if checkpoint_files else ""
+                " " + w._("They extend %(count)s checkpoint(s).", count=len(checkpoint_files))
+                if checkpoint_files
+                else ""
             )
             emit(
                 payload,
                 lambda: click.echo(
-                    f"OK: {result.verified} events verified in {len(result.chains)} chain(s); "
-                    f"the chains are intact.{extends}"
+                    w._(
+                        "OK: %(verified)s events verified in %(chains)s chain(s); "
+                        "the chains are intact.",
+                        verified=result.verified,
+                        chains=len(result.chains),
+                    )
+                    + extends
                 ),
             )
             return
-        emit(payload, lambda: click.secho(_broken(result), fg="red", err=True))
+        emit(payload, lambda: click.secho(_broken(w, result), fg="red", err=True))
         raise SystemExit(BROKEN)
 
 
@@ -111,11 +133,14 @@ def audit_checkpoint(out: Path, org_code: str | None) -> None:
             chain_id=_chain_of(org_code),
         )
         checkpoint = made.checkpoint
+        w = Words.here()
         if checkpoint is None:
             emit(
                 _chain_payload(made.chain) | {"written": None},
                 lambda: click.secho(
-                    "No checkpoint written: the chain does not verify. " + _broken(made.chain),
+                    w._("No checkpoint written: the chain does not verify.")
+                    + " "
+                    + _broken(w, made.chain),
                     fg="red",
                     err=True,
                 ),
@@ -128,9 +153,14 @@ def audit_checkpoint(out: Path, org_code: str | None) -> None:
         emit(
             checkpoint.model_dump(mode="json") | {"written": str(out)},
             lambda: click.echo(
-                f"Checkpoint written to {out}: the heads of {len(checkpoint.chains)} chain(s) "
-                f"({sum(p.seq for p in checkpoint.chains.values())} events), "
-                f"{checkpoint.created_at:%Y-%m-%d %H:%M:%S} UTC."
+                w._(
+                    "Checkpoint written to %(file)s: the heads of %(chains)s chain(s) "
+                    "(%(events)s events), %(time)s.",
+                    file=out,
+                    chains=len(checkpoint.chains),
+                    events=sum(p.seq for p in checkpoint.chains.values()),
+                    time=w.time(checkpoint.created_at),
+                )
             ),
         )
 
@@ -152,22 +182,32 @@ def backup_cmd(out: Path) -> None:
             settings.database_url, out, settings.audit_key, settings.attachments_path
         )
         manifest = report.manifest
+        w = Words.here()
 
         def human() -> None:
             click.echo(
-                f"Backup written to {report.path}: {sum(manifest.counts.values())} rows in "
-                f"{len(manifest.counts)} tables, schema {manifest.schema_revision}, "
-                f"{manifest.head_seq} audit events."
+                w._(
+                    "Backup written to %(path)s: %(rows)s rows in %(tables)s tables, schema "
+                    "%(revision)s, %(events)s audit events.",
+                    path=report.path,
+                    rows=sum(manifest.counts.values()),
+                    tables=len(manifest.counts),
+                    revision=manifest.schema_revision,
+                    events=manifest.head_seq,
+                )
             )
             if report.checkpoint:
-                click.echo(f"Checkpoint of the backup's head: {report.checkpoint}")
+                click.echo(w._("Checkpoint of the backup's head: %(file)s", file=report.checkpoint))
             if report.note:
-                click.echo(f"Note: {report.note}")
+                click.echo(w.labelled(N_("Note"), report.note))
             if manifest.chain_ok is None:
-                click.echo(f"Note: {manifest.chain_problem}")
+                click.echo(w.labelled(N_("Note"), manifest.chain_problem))
             elif not manifest.chain_ok:
                 click.secho(
-                    f"The backed-up chain does not verify: {manifest.chain_problem}",
+                    w._(
+                        "The backed-up chain does not verify: %(problem)s",
+                        problem=manifest.chain_problem,
+                    ),
                     fg="red",
                     err=True,
                 )
@@ -205,17 +245,21 @@ def restore_cmd(path: Path, database_url: str | None, checkpoint_files: tuple[Pa
             attachments_path(target_url, settings.attachments_dir),
         )
 
+        w = Words.here()
+
         def human() -> None:
-            click.echo(f"Restored {path} into {report.database}.")
+            click.echo(
+                w._("Restored %(path)s into %(database)s.", path=path, database=report.database)
+            )
             for check in report.checks:
-                mark = {True: "OK", False: "FAILED", None: "NOT CHECKED"}[check.ok]
+                mark = w._(CHECKED[check.ok])
                 line = f"  {check.name}: {mark}: {check.detail}"
                 if check.ok is False:
                     click.secho(line, fg="red", err=True)
                 else:
                     click.echo(line)
             if report.upgrade_needed:
-                click.echo("Next: run 'eva db upgrade' on the restored database.")
+                click.echo(w._("Next: run 'eva db upgrade' on the restored database."))
 
         emit(report.model_dump(mode="json") | {"ok": report.ok}, human)
         if not report.ok:

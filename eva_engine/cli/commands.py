@@ -10,8 +10,9 @@ import click
 
 from eva_engine import demo
 from eva_engine.cli.context import AS_HELP, as_user, caller, engine
-from eva_engine.cli.output import RetryingGroup, Unit, cli_language, emit, reported
+from eva_engine.cli.output import RetryingGroup, Unit, emit, reported
 from eva_engine.cli.params import DATETIME, ID, WHOLE, choices
+from eva_engine.cli.words import Words
 from eva_engine.config import Settings
 from eva_engine.errors import N_, InvalidInput, Problem, Text
 from eva_engine.rendering.labels import HistoryWords, Labels
@@ -21,12 +22,13 @@ from eva_engine.services import definitions
 from eva_engine.services.assessment import documents, screening
 from eva_engine.services.history import trail
 from eva_engine.services.installation import schema
+from eva_engine.services.meetings import agendas
 from eva_engine.services.meetings import commands as agenda_commands
 from eva_engine.services.people import accounts, organisations, users
 from eva_engine.services.proposals import commands as proposal_commands
 from eva_engine.services.proposals import queries as proposal_queries
 from eva_engine.services.steps import transitions
-from eva_engine.services.views import HistoryEventView
+from eva_engine.services.views import HistoryEventView, ProposalView
 from eva_engine.vocabulary import (
     BodyKind,
     Language,
@@ -64,7 +66,11 @@ def db_upgrade() -> None:
     """Create or migrate the database to the newest schema."""
     with reported():
         revision = schema.upgrade(engine())
-        emit({"revision": revision}, lambda: click.echo(f"Database at revision {revision}."))
+        w = Words.here()
+        emit(
+            {"revision": revision},
+            lambda: click.echo(w._("Database at revision %(revision)s.", revision=revision)),
+        )
 
 
 # organisations, bodies, meetings ---------------------------------------------------------------
@@ -106,7 +112,13 @@ def orgs_create(
                 case_number_example=case_example,
             ),
         )
-        emit(view, lambda: click.echo(f"Organisation {view.code} created (id {view.id})."))
+        w = Words.here()
+        emit(
+            view,
+            lambda: click.echo(
+                w._("Organisation %(code)s (%(name)s) created.", code=view.code, name=view.name_fi)
+            ),
+        )
 
 
 @cli.group()
@@ -137,7 +149,13 @@ def bodies_create(
                 kind=BodyKind(kind),
             ),
         )
-        emit(view, lambda: click.echo(f"Body {view.code} created (id {view.id})."))
+        w = Words.here()
+        emit(
+            view,
+            lambda: click.echo(
+                w._("Body %(code)s (%(name)s) created.", code=view.code, name=view.name_fi)
+            ),
+        )
 
 
 @cli.group()
@@ -176,7 +194,18 @@ def meetings_create(
                 location=location,
             ),
         )
-        emit(view, lambda: click.echo(f"Meeting {view.id} of {view.body} at {view.starts_at}."))
+        w = Words.here()
+        emit(
+            view,
+            lambda: click.echo(
+                w._(
+                    "Meeting %(id)s of %(body)s created: %(time)s.",
+                    id=view.id,
+                    body=view.body,
+                    time=w.time(view.starts_at),
+                )
+            ),
+        )
 
 
 @meetings.command("move")
@@ -197,12 +226,110 @@ def meetings_move(meeting_id: int, proposal_id: int, up: bool, username: str | N
                 meeting_id=meeting_id, proposal_id=proposal_id, direction="up" if up else "down"
             ),
         )
+        w = Words.here()
         emit(
             {"meeting_id": meeting_id, "order": order},
             lambda: click.echo(
-                f"Meeting {meeting_id}: " + ", ".join(f"{n}. {p}" for n, p in enumerate(order, 1))
+                w._(
+                    "The agenda of meeting %(id)s, proposal by proposal: %(order)s",
+                    id=meeting_id,
+                    order=", ".join(f"{n}. {p}" for n, p in enumerate(order, 1)),
+                )
             ),
         )
+
+
+@meetings.command("list", unit=Unit.READ)
+@click.option("--as", "username", metavar="USER", required=True, help=AS_HELP)
+def meetings_list(username: str) -> None:
+    """The meetings of the bodies where USER is the secretary: how many items each agenda has
+    and how many of them are not ready."""
+    with reported():
+        found = agendas.my_meetings(engine(), caller(username))
+        w = Words.here()
+
+        def human() -> None:
+            if not found:
+                click.echo(w._("No meetings."))
+                return
+            rows = [
+                [m.id, f"{m.body} {m.body_name}", w.time(m.starts_at), m.items, m.incomplete]
+                for m in found
+            ]
+            headers = [N_("No."), N_("Body"), N_("Meeting time"), N_("Items"), N_("Not ready")]
+            for line in w.table(headers, rows):
+                click.echo(line)
+
+        emit(found, human)
+
+
+@meetings.command("show", unit=Unit.READ)
+@click.argument("meeting_id", type=ID)
+@as_user
+def meetings_show(meeting_id: int, username: str | None) -> None:
+    """A meeting's agenda: each item's section, state and whether its assessment is complete,
+    what still blocks it and who has it now."""
+    with reported():
+        view = agendas.agenda(engine(), caller(username), meeting_id)
+        w = Words.here()
+
+        def human() -> None:
+            for line in agenda_lines(w, view):
+                click.echo(line)
+
+        emit(view, human)
+
+
+def agenda_lines(w: Words, view: agendas.AgendaView) -> list[str]:
+    """A meeting's agenda as people read it: a table of the items, then what blocks each
+    item not ready and who holds it (by name)."""
+    m = view.meeting
+    lines = [
+        w._(
+            "Meeting %(id)s: %(body)s %(name)s, %(time)s",
+            id=m.id,
+            body=m.body,
+            name=m.body_name,
+            time=w.time(m.starts_at),
+        ),
+        w._("%(items)s item(s), %(incomplete)s not ready.", items=m.items, incomplete=m.incomplete),
+    ]
+    if not view.items:
+        return lines
+    rows = [
+        [
+            f"{i.number}.",
+            i.section,
+            i.proposal_id,
+            i.case_number,
+            w.pick(i.state_title_fi, i.state_title_sv, i.state_title_en),
+            w._("ready") if i.complete else w._("not ready"),
+            w.proposal_title(i.title_fi, i.title_sv),
+        ]
+        for i in view.items
+    ]
+    headers = [
+        N_("Item"),
+        N_("Section"),
+        N_("Proposal"),
+        N_("Case number"),
+        N_("State"),
+        N_("Assessment"),
+        N_("Title"),
+    ]
+    lines.extend(["", *w.table(headers, rows)])
+    for i in view.items:
+        if not i.blocking and not i.held_by:
+            continue
+        lines.append("")
+        lines.append(f"{i.number}. {i.case_number}")
+        for problem in i.blocking:
+            lines.append("  " + w.labelled(N_("Blocking"), problem_text(problem, w.language)))
+        for holder in i.held_by:
+            who = holder.name or holder.user or w.roles(holder.roles)
+            task = w.pick(holder.task_title_fi, holder.task_title_sv, holder.task_title_en)
+            lines.append("  " + w.labelled(N_("Held by"), f"{who} ({task})" if task else who))
+    return lines
 
 
 # users ------------------------------------------------------------------------------------------
@@ -248,7 +375,17 @@ def users_create(
             ),
             organisation,
         )
-        emit(view, lambda: click.echo(f"User {view.username} created (id {view.id})."))
+        w = Words.here()
+        emit(
+            view,
+            lambda: click.echo(
+                w._(
+                    "User %(name)s (%(username)s) created.",
+                    name=view.full_name,
+                    username=view.username,
+                )
+            ),
+        )
 
 
 @users_group.command("grant")
@@ -272,12 +409,17 @@ def users_grant(
                 username=username, organisation=organisation, role=Role(role), body=body
             ),
         )
+        w = Words.here()
+        where = view.organisation + (f" / {view.body}" if view.body else "")
         emit(
             view,
             lambda: click.echo(
-                f"{username} is {view.role.value} in {view.organisation}"
-                + (f" / {view.body}" if view.body else "")
-                + "."
+                w._(
+                    "%(username)s is %(role)s in %(where)s.",
+                    username=username,
+                    role=w.role(view.role),
+                    where=where,
+                )
             ),
         )
 
@@ -300,7 +442,17 @@ def users_revoke(
                 username=username, organisation=organisation, role=Role(role), body=body
             ),
         )
-        emit(view, lambda: click.echo(f"Revoked {view.role.value} from {username}."))
+        w = Words.here()
+        emit(
+            view,
+            lambda: click.echo(
+                w._(
+                    "The role %(role)s of %(username)s is revoked.",
+                    role=w.role(view.role),
+                    username=username,
+                )
+            ),
+        )
 
 
 @users_group.command("set-password")
@@ -319,7 +471,11 @@ def users_set_password(
         if actor == username:
             current = click.prompt("Current password", hide_input=True)
         accounts.set_password(engine(), caller(actor), username, password, current, organisation)
-        emit({"username": username}, lambda: click.echo(f"Password of {username} set."))
+        w = Words.here()
+        emit(
+            {"username": username},
+            lambda: click.echo(w._("The password of %(username)s is set.", username=username)),
+        )
 
 
 @users_group.command("disable")
@@ -334,7 +490,11 @@ def users_disable(username: str, organisation: str | None, actor: str | None) ->
         accounts.set_active(
             engine(), caller(actor), username, active=False, organisation=organisation
         )
-        emit({"username": username}, lambda: click.echo(f"{username} disabled."))
+        w = Words.here()
+        emit(
+            {"username": username},
+            lambda: click.echo(w._("%(username)s disabled.", username=username)),
+        )
 
 
 @users_group.command("list", unit=Unit.READ)
@@ -345,13 +505,22 @@ def users_list(organisation: str | None, actor: str | None) -> None:
     with reported():
         views = users.list_users(engine(), caller(actor), organisation)
 
+        w = Words.here()
+
         def human() -> None:
-            for v in views:
-                grants = ", ".join(
-                    f"{g.role.value}@{g.organisation}" + (f"/{g.body}" if g.body else "")
-                    for g in v.grants
-                )
-                click.echo(f"{v.username:<14} {v.full_name:<28} {grants}")
+            rows = [
+                [
+                    v.username,
+                    v.full_name,
+                    ", ".join(
+                        f"{w.role(g.role)} ({g.organisation}" + (f" / {g.body})" if g.body else ")")
+                        for g in v.grants
+                    ),
+                ]
+                for v in views
+            ]
+            for line in w.table([N_("Username"), N_("Name"), N_("Roles")], rows):
+                click.echo(line)
 
         emit(views, human)
 
@@ -405,14 +574,23 @@ def proposals_create(
                 contains_personal_data=personal_data,
             ),
         )
+        w = Words.here()
         emit(
             view,
             lambda: click.echo(
-                f"Proposal {view.id} created: {view.case_number} '{view.title_fi}' ({view.state})."
+                w._(
+                    "Proposal %(id)s created: %(case)s '%(title)s' (%(state)s).",
+                    id=view.id,
+                    case=view.case_number,
+                    title=view.title_fi,
+                    state=w.pick(view.state_title_fi, view.state_title_sv, view.state_title_en),
+                )
             ),
         )
         for warning in view.warnings:  # accepted, but worth a look (also in --json's output)
-            click.secho(f"Warning: {warning.location}: {warning.message}", fg="yellow", err=True)
+            click.secho(
+                w.labelled(N_("Warning"), problem_text(warning, w.language)), fg="yellow", err=True
+            )
 
 
 @proposals_group.command("show", unit=Unit.READ)
@@ -423,57 +601,90 @@ def proposals_show(proposal_id: int, username: str | None) -> None:
     with reported():
         view = proposal_queries.show(engine(), caller(username), proposal_id)
 
+        w = Words.here()
+
         def human() -> None:
-            click.echo(f"Proposal {view.id}  {view.case_number}  {view.title_fi}")
-            click.echo(
-                f"  body {view.body}  state {view.state} ({view.state_title_fi})  "
-                f"revision {view.revision}  version {view.row_version}"
-            )
-            click.echo(
-                f"  preparer {view.preparer}  presenter {view.presenter}  "
-                f"publicity {view.publicity.value}"
-                + (f" ({view.confidentiality_ground})" if view.confidentiality_ground else "")
-            )
-            click.echo(
-                f"  workflow {view.workflow} v{view.workflow_version}"
-                + (f"  meeting {view.meeting_id}" if view.meeting_id else "")
-                + (f"  {view.section}" if view.section else "")
-                + (f"  outcome {view.outcome.value}" if view.outcome else "")
-            )
-            if view.screening:
-                s = view.screening
-                click.echo(
-                    f"  screening: {s.outcome.value}"
-                    + (f" ({s.exemption}: {s.reason})" if s.exemption else "")
-                    + (f", criteria {', '.join(s.criteria)}" if s.criteria else "")
-                )
-            click.echo(f"  alternatives {view.alternatives}, answers {view.answers}")
-            for area in view.progress:
-                if area.required:
-                    click.echo(f"    {area.area:<22} {area.complete}/{area.required}")
-            if view.missing:
-                click.echo(f"  missing ({len(view.missing)}):")
-                for p in view.missing[:20]:
-                    click.echo(f"    - {problem_text(p, cli_language())}")
-                if len(view.missing) > 20:
-                    click.echo(f"    … and {len(view.missing) - 20} more")
-            for a in view.assignments:
-                who = a.assignee or f"any {'/'.join(a.roles)}"
-                click.echo(f"  assignment {a.kind} → {who}, due {a.due}")
-            for action in view.actions:
-                mark = "✓" if action.allowed else "✗"
-                why = (
-                    ""
-                    if action.allowed
-                    else (
-                        " (not your role)"
-                        if not action.role_ok
-                        else f" ({len(action.missing)} missing)"
-                    )
-                )
-                click.echo(f"  {mark} {action.trigger}{why}")
+            for line in proposal_lines(w, view):
+                click.echo(line)
 
         emit(view, human)
+
+
+def proposal_lines(w: Words, view: ProposalView) -> list[str]:
+    """A proposal as people read it: what it is, where it stands, its screening and
+    assessment, its open tasks and the steps the caller may take (with the trigger
+    ``eva proposals fire`` takes)."""
+    title = w.proposal_title(view.title_fi, view.title_sv)
+    lines = [
+        w._("Proposal %(id)s: %(case)s %(title)s", id=view.id, case=view.case_number, title=title)
+    ]
+
+    def field(label: str, value: object) -> None:
+        lines.append("  " + w.labelled(label, value))
+
+    field(N_("Body"), view.body)
+    field(N_("State"), w.pick(view.state_title_fi, view.state_title_sv, view.state_title_en))
+    field(N_("Assessment revision"), view.revision)
+    field(N_("Version (for --if-version)"), view.row_version)
+    field(N_("Preparer"), w.person(view.preparer_name, view.preparer))
+    field(N_("Presenter"), w.person(view.presenter_name, view.presenter))
+    ground = f" ({view.confidentiality_ground})" if view.confidentiality_ground else ""
+    field(N_("Publicity"), w.publicity(view.publicity) + ground)
+    field(N_("Workflow"), f"{view.workflow} v{view.workflow_version}")
+    if view.meeting_id:
+        when = f" {w.time(view.meeting_starts_at)}" if view.meeting_starts_at else ""
+        field(N_("Meeting"), f"{view.meeting_id}, {view.body}{when}")
+    if view.section:
+        field(N_("Section"), view.section)
+    if view.outcome:
+        field(N_("Outcome"), w.outcome(view.outcome))
+    return lines + _assessment_lines(w, view) + _work_lines(w, view)
+
+
+def _assessment_lines(w: Words, view: ProposalView) -> list[str]:
+    """The screening, the assessment's progress per impact area and what is missing."""
+    lines = []
+    if view.screening:
+        s = view.screening
+        lines.append("  " + w.labelled(N_("Screening"), w.screening(s.outcome)))
+        if s.criteria:
+            criteria = "; ".join(w.choice(c) for c in s.criteria)
+            lines.append("  " + w.labelled(N_("Criteria that applied"), criteria))
+        if s.exemption:
+            lines.append("  " + w.labelled(N_("Exemption"), w.choice(s.exemption)))
+        if s.reason:
+            lines.append("  " + w.labelled(N_("Reason"), s.reason))
+    lines.append("  " + w.labelled(N_("Alternatives"), view.alternatives))
+    lines.append("  " + w.labelled(N_("Answers"), view.answers))
+    for area in view.progress:
+        if area.required:
+            name = w.pick(area.title_fi, area.title_sv, area.title_en)
+            lines.append(f"    {name}: {area.complete}/{area.required}")
+    if view.missing:
+        lines.append("  " + w.labelled(N_("Missing"), len(view.missing)))
+        lines.extend(f"    - {problem_text(p, w.language)}" for p in view.missing[:20])
+        if len(view.missing) > 20:
+            lines.append("    " + w._("… and %(count)s more", count=len(view.missing) - 20))
+    return lines
+
+
+def _work_lines(w: Words, view: ProposalView) -> list[str]:
+    """The open tasks (by their titles) and the steps the caller may or may not take."""
+    lines = []
+    for a in view.assignments:
+        who = a.assignee_name or a.assignee or w.roles(a.roles)
+        due = ", " + w._("due %(date)s", date=w.date(a.due)) if a.due else ""
+        lines.append("  " + w.labelled(N_("Task"), f"{w.task(a.kind)} → {who}{due}"))
+    for action in view.actions:
+        mark = "✓" if action.allowed else "✗"
+        why = ""
+        if not action.allowed and not action.role_ok:
+            why = " " + w._("(not your role)")
+        elif not action.allowed:
+            why = " " + w._("(%(count)s missing)", count=len(action.missing))
+        step = w.pick(action.title_fi, action.title_sv, action.title_en)
+        lines.append(f"  {mark} {step} ({action.trigger}){why}")
+    return lines
 
 
 @proposals_group.command("list", unit=Unit.READ)
@@ -508,10 +719,24 @@ def proposals_list(
 def _emit_proposals(page: proposal_queries.ProposalListPage) -> None:
     """A page of proposals: one line each and how many of how many, or the page as JSON."""
 
+    w = Words.here()
+
     def human() -> None:
-        for p in page.items:
-            click.echo(f"{p.id:>6}  {p.case_number:<22} {p.body:<8} {p.state:<11} {p.title_fi}")
-        click.echo(f"({len(page.items)} of {page.total})")
+        rows = [
+            [p.id, p.case_number, p.body, w.state(p.state), p.preparer_name, p.title_fi]
+            for p in page.items
+        ]
+        headers = [
+            N_("No."),
+            N_("Case number"),
+            N_("Body"),
+            N_("State"),
+            N_("Preparer"),
+            N_("Title"),
+        ]
+        for line in w.table(headers, rows):
+            click.echo(line)
+        click.echo(w._("(%(shown)s of %(total)s)", shown=len(page.items), total=page.total))
 
     emit(page, human)
 
@@ -579,11 +804,17 @@ def proposals_fire(
             reason=step.reason,
             expected_version=step.expected_version,
         )
+        w = Words.here()
         emit(
             result,
             lambda: click.echo(
-                f"Proposal {result.proposal_id}: {result.from_state} → {result.to_state} "
-                f"({result.trigger})."
+                w._(
+                    "Proposal %(id)s: %(before)s → %(after)s (%(step)s).",
+                    id=result.proposal_id,
+                    before=w.state(result.from_state),
+                    after=w.state(result.to_state),
+                    step=w.step(result.trigger),
+                )
             ),
         )
 
@@ -616,8 +847,18 @@ def proposals_schedule(
                 expected_version=expected_version,
             ),
         )
+        w = Words.here()
         emit(
-            view, lambda: click.echo(f"Proposal {view.id} scheduled for meeting {view.meeting_id}.")
+            view,
+            lambda: click.echo(
+                w._(
+                    "Proposal %(id)s scheduled for meeting %(meeting)s (%(body)s %(time)s).",
+                    id=view.id,
+                    meeting=view.meeting_id,
+                    body=view.body,
+                    time=w.time(view.meeting_starts_at),
+                )
+            ),
         )
 
 
@@ -658,7 +899,13 @@ def screening_record(
                 participation_plan=participation_plan,
             ),
         )
-        emit(view, lambda: click.echo(f"Screening recorded: {outcome}."))
+        w = Words.here()
+        emit(
+            view,
+            lambda: click.echo(
+                w._("Screening recorded: %(outcome)s.", outcome=w.screening(outcome))
+            ),
+        )
 
 
 @cli.group("assessment")
@@ -688,11 +935,17 @@ def assessment_import(
         view = documents.import_assessment(
             engine(), caller(username), proposal_id, doc, expected_version
         )
+        w = Words.here()
         emit(
             view,
             lambda: click.echo(
-                f"Imported {view.alternatives} alternatives and {view.answers} answers; "
-                f"{len(view.missing)} required item(s) still missing."
+                w._(
+                    "Imported %(alternatives)s alternatives and %(answers)s answers; "
+                    "%(missing)s required item(s) still missing.",
+                    alternatives=view.alternatives,
+                    answers=view.answers,
+                    missing=len(view.missing),
+                )
             ),
         )
 
@@ -710,19 +963,20 @@ def assessment_schema() -> None:
 @click.option(
     "--language",
     type=click.Choice(LANGUAGES),
-    default=DEFAULT,
-    show_default=True,
-    help="The language the history reads in (--json gives the stored events).",
+    help=f"The language the history reads in (default: eva's --language, else {DEFAULT}; "
+    "--json gives the stored events).",
 )
-def history_cmd(proposal_id: int, username: str | None, language: str) -> None:
+def history_cmd(proposal_id: int, username: str | None, language: str | None) -> None:
     """Print the full history of a proposal: each event, who and when, and what it changed
     (every field of a record created), in words rather than ids."""
     with reported():
         events = trail.proposal_history(engine(), caller(username), proposal_id)
+        chosen = language or click.get_current_context().find_root().params.get("language")
+        reads = chosen if chosen in LANGUAGES else DEFAULT
 
         def human() -> None:
             names = trail.referenced_names(engine(), caller(username), proposal_id, events)
-            words = HistoryWords(Labels(Speaker(language).gettext), language, names)
+            words = HistoryWords(Labels(Speaker(reads).gettext), reads, names)
             for line in history_lines(words, events):
                 click.echo(line)
 
@@ -752,6 +1006,14 @@ def history_lines(words: HistoryWords, events: list[HistoryEventView]) -> list[s
     return lines
 
 
+def _iso_time(value: str) -> datetime | None:
+    """A time stamp a view keeps as ISO 8601 text (none if it is not one)."""
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
 # workflows --------------------------------------------------------------------------------------
 @cli.group()
 def workflows() -> None:
@@ -769,11 +1031,15 @@ def workflows_validate(paths: tuple[Path, ...]) -> None:
             "workflows": [f"{n} v{v}" for n, v in sorted(catalogue.bundles)],
             "checklists": [f"{n} v{v}" for n, v in sorted(catalogue.checklists)],
         }
+        w = Words.here()
         emit(
             summary,
             lambda: click.echo(
-                f"OK: {len(catalogue.bundles)} workflow(s), {len(catalogue.checklists)} "
-                "checklist(s) valid."
+                w._(
+                    "OK: %(workflows)s workflow(s), %(checklists)s checklist(s) valid.",
+                    workflows=len(catalogue.bundles),
+                    checklists=len(catalogue.checklists),
+                )
             ),
         )
 
@@ -784,13 +1050,18 @@ def workflows_list() -> None:
     with reported():
         versions = definitions.published_versions(engine())
 
+        w = Words.here()
+
         def human() -> None:
             if not versions:
-                click.echo("Nothing published yet: run 'eva workflows publish'.")
+                click.echo(w._("Nothing published yet: run 'eva workflows publish'."))
             for v in versions:
+                when = _iso_time(v.published_at)
+                published = w.time(when) if when else v.published_at
                 click.echo(
-                    f"{v.name} v{v.version}  {v.content_hash[:12]}  {v.published_at}  "
-                    f"{v.proposals} proposal(s)  ({v.source_file})"
+                    f"{v.name} v{v.version}  {v.content_hash[:12]}  {published}  "
+                    + w._("%(count)s proposal(s)", count=v.proposals)
+                    + f"  ({v.source_file})"
                 )
 
         emit(versions, human)
@@ -802,11 +1073,15 @@ def workflows_publish(username: str | None) -> None:
     """Publish new workflow versions from the definitions folder."""
     with reported():
         report = definitions.publish(engine(), caller(username))
+        w = Words.here()
         emit(
             {"published": report.published, "unchanged": report.unchanged},
             lambda: click.echo(
-                f"Published: {', '.join(report.published) or 'nothing new'}; "
-                f"unchanged: {', '.join(report.unchanged) or '-'}."
+                w._(
+                    "Published: %(published)s; unchanged: %(unchanged)s.",
+                    published=", ".join(report.published) or w._("nothing new"),
+                    unchanged=", ".join(report.unchanged) or "–",
+                )
             ),
         )
 

@@ -10,7 +10,7 @@ from eva_engine.cli.context import AS_HELP, engine
 from eva_engine.cli.context import caller as caller_of
 from eva_engine.cli.output import Unit, emit, reported
 from eva_engine.cli.params import ID, choices
-from eva_engine.rendering.language import format_time
+from eva_engine.cli.words import Words
 from eva_engine.services.comments import commands, queries
 from eva_engine.vocabulary import CommentTarget
 
@@ -20,23 +20,26 @@ def comments_group() -> None:
     """Review comments: a reviewer comments, the preparer answers or resolves."""
 
 
-def _title(group_or_comment: queries.CommentGroup | queries.CommentView) -> str:
+def _title(w: Words, group_or_comment: queries.CommentGroup | queries.CommentView) -> str:
     title = group_or_comment.target_title
-    if group_or_comment.target_kind == CommentTarget.ASSESSMENT or title is None:
-        return "Koko arviointi" if title is None else title.fi
-    return title.fi
+    if title is None:
+        return w._("The whole assessment")
+    return w.text(title)
 
 
-def _show(view: queries.CommentView) -> None:
+def _show(w: Words, view: queries.CommentView) -> None:
+    """One comment (its number: what ``reply`` and ``resolve`` take) and its replies."""
     resolved = ""
     if view.resolved_at is not None:
-        resolved = f" (ratkaistu {format_time(view.resolved_at, 'fi')}, {view.resolved_by})"
+        resolved = " " + w._(
+            "(resolved %(time)s, %(name)s)", time=w.time(view.resolved_at), name=view.resolved_by
+        )
     click.echo(
-        f"{view.id:>5}  {view.status.value:<8} {format_time(view.created_at, 'fi')}  "
+        f"{view.id:>5}  {w.comment_status(view.status)}  {w.time(view.created_at)}  "
         f"{view.author}: {view.text}{resolved}"
     )
     for r in view.replies:
-        click.echo(f"         ↳ {format_time(r.created_at, 'fi')}  {r.author}: {r.text}")
+        click.echo(f"         ↳ {w.time(r.created_at)}  {r.author}: {r.text}")
 
 
 @comments_group.command("list", unit=Unit.READ)
@@ -47,16 +50,17 @@ def comments_list(proposal_id: int | None, username: str) -> None:
     the proposals USER prepares."""
     with reported():
         caller = caller_of(username)
+        w = Words.here()
         if proposal_id is None:
             mine = queries.my_open_comments(engine(), caller)
 
             def human_mine() -> None:
                 if not mine.items:
-                    click.echo("No open comments.")
+                    click.echo(w._("No open comments."))
                 for item in mine.items:
                     click.echo(
                         f"{item.comment_id:>5}  {item.case_number}  "
-                        f"{format_time(item.created_at, 'fi')}  {item.author}: {item.text}"
+                        f"{w.time(item.created_at)}  {item.author}: {item.text}"
                     )
 
             emit(mine, human_mine)
@@ -64,13 +68,24 @@ def comments_list(proposal_id: int | None, username: str) -> None:
         view = queries.proposal_comments(engine(), caller, proposal_id)
 
         def human() -> None:
-            click.echo(f"{view.case_number} {view.title_fi}: {view.open} open, {view.total} in all")
+            click.echo(
+                w._(
+                    "%(case)s %(title)s: %(open)s open, %(total)s in all",
+                    case=view.case_number,
+                    title=w.proposal_title(view.title_fi, view.title_sv),
+                    open=view.open,
+                    total=view.total,
+                )
+            )
             if not view.groups:
-                click.echo("No comments.")
+                click.echo(w._("No comments."))
             for group in view.groups:
-                click.echo(f"[{group.target_kind.value}] {_title(group)}")
+                if group.target_kind == CommentTarget.ASSESSMENT:
+                    click.echo(f"[{_title(w, group)}]")
+                else:
+                    click.echo(f"[{w.comment_target(group.target_kind)}: {_title(w, group)}]")
                 for comment in group.comments:
-                    _show(comment)
+                    _show(w, comment)
 
         emit(view, human)
 
@@ -100,7 +115,8 @@ def comments_add(
             text=text,
         )
         view = commands.add_comment(engine(), caller_of(username), cmd)
-        emit(view, lambda: _show(view))
+        w = Words.here()
+        emit(view, lambda: _show(w, view))
 
 
 @comments_group.command("reply")
@@ -112,7 +128,8 @@ def comments_reply(comment_id: int, text: str, username: str) -> None:
     with reported():
         cmd = commands.ReplyToComment(comment_id=comment_id, text=text)
         view = commands.reply(engine(), caller_of(username), cmd)
-        emit(view, lambda: _show(view))
+        w = Words.here()
+        emit(view, lambda: _show(w, view))
 
 
 @comments_group.command("resolve")
@@ -123,4 +140,5 @@ def comments_resolve(comment_id: int, username: str) -> None:
     with reported():
         cmd = commands.ResolveComment(comment_id=comment_id)
         view = commands.resolve(engine(), caller_of(username), cmd)
-        emit(view, lambda: _show(view))
+        w = Words.here()
+        emit(view, lambda: _show(w, view))

@@ -13,6 +13,7 @@ from eva_engine.cli.commands import cli
 from eva_engine.cli.context import engine
 from eva_engine.cli.output import Unit, reported
 from eva_engine.cli.params import ID
+from eva_engine.cli.words import Words
 from eva_engine.errors import N_, InvalidInput, Problem, Text
 from eva_engine.rendering.summary import render_summary
 from eva_engine.services.exchange import summaries
@@ -39,7 +40,7 @@ def _write(text: str, output: Path | None) -> None:
             {"file": output.name, "error": exc.strerror or str(exc)},
         )
         raise InvalidInput(cannot, [Problem.of(output.name, cannot)]) from exc
-    click.echo(f"Wrote {output}.", err=True)
+    click.echo(Words.here()._("Wrote %(file)s.", file=output), err=True)
 
 
 @cli.group("export")

@@ -12,6 +12,8 @@ from eva_engine.cli.context import AS_HELP, engine
 from eva_engine.cli.context import caller as caller_of
 from eva_engine.cli.output import Unit, emit, reported
 from eva_engine.cli.params import DATE, ID, choices
+from eva_engine.cli.words import Words
+from eva_engine.errors import N_
 from eva_engine.services.follow_up import commands, queries
 from eva_engine.vocabulary import FollowUpOutcome, FollowUpSource
 
@@ -21,27 +23,41 @@ def follow_up_group() -> None:
     """Follow-ups (seuranta): one per follow-up indicator of a decided proposal."""
 
 
-def _line(view: queries.FollowUpView) -> str:
-    late = " OVERDUE" if view.overdue else ""
+def _line(w: Words, view: queries.FollowUpView) -> str:
+    """One follow-up: its number (what ``record`` and ``waive`` take), state, due date,
+    indicator, who records it, and its result or why it was waived."""
+    late = " " + w._("overdue") if view.overdue else ""
     result = ""
     if view.value is not None:
-        result = f"; {view.value} ({view.outcome.value if view.outcome else '-'})"
+        measured = f", {w.date(view.measured_on)}" if view.measured_on else ""
+        outcome = w.follow_up_result(view.outcome) if view.outcome else "–"
+        result = f"; {view.value}{measured} ({outcome})"
     if view.waive_reason:
-        result = f"; waived: {view.waive_reason}"
+        result = "; " + w.labelled(N_("Waived"), view.waive_reason)
+    due = w.labelled(N_("Due"), w.date(view.due))
     return (
-        f"{view.id:>5}  {view.state.value:<7} due {view.due}{late}  {view.indicator} "
-        f"[{view.responsible}]{result}"
+        f"{view.id:>5}  {w.follow_up_state(view.state)}  {due}{late}  "
+        f"{view.indicator} [{view.responsible_name or view.responsible}]{result}"
     )
 
 
-def _work(work: queries.FollowUpWork, empty: str) -> None:
+def _work(w: Words, work: queries.FollowUpWork, empty: str) -> None:
     if not work.items:
-        click.echo(empty)
-    for item in work.items:
-        late = " OVERDUE" if item.overdue else ""
-        click.echo(
-            f"{item.follow_up_id:>5}  due {item.due}{late}  {item.case_number}  {item.indicator}"
-        )
+        click.echo(w._(empty))
+        return
+    rows = [
+        [
+            item.follow_up_id,
+            w.date(item.due) + (" (" + w._("overdue") + ")" if item.overdue else ""),
+            item.case_number,
+            w.proposal_title(item.title_fi, item.title_sv),
+            item.indicator,
+        ]
+        for item in work.items
+    ]
+    headers = [N_("No."), N_("Due"), N_("Case number"), N_("Title"), N_("Indicator")]
+    for line in w.table(headers, rows):
+        click.echo(line)
 
 
 @follow_up_group.command("list", unit=Unit.READ)
@@ -53,18 +69,25 @@ def follow_up_list(proposal_id: int | None, overdue: bool, username: str) -> Non
     with --overdue, every overdue follow-up USER may see."""
     with reported():
         caller = caller_of(username)
+        w = Words.here()
         if proposal_id is not None:
             view = queries.proposal_follow_ups(engine(), caller, proposal_id)
 
             def human() -> None:
                 click.echo(
-                    f"{view.case_number} {view.title_fi} ({view.state}): "
-                    f"{view.open} open, {view.overdue} overdue"
+                    w._(
+                        "%(case)s %(title)s (%(state)s): %(open)s open, %(overdue)s overdue",
+                        case=view.case_number,
+                        title=w.proposal_title(view.title_fi, view.title_sv),
+                        state=w.state(view.state),
+                        open=view.open,
+                        overdue=view.overdue,
+                    )
                 )
                 if not view.follow_ups:
-                    click.echo("No follow-ups.")
+                    click.echo(w._("No follow-ups."))
                 for f in view.follow_ups:
-                    click.echo(_line(f))
+                    click.echo(_line(w, f))
 
             emit(view, human)
             return
@@ -73,7 +96,7 @@ def follow_up_list(proposal_id: int | None, overdue: bool, username: str) -> Non
             if overdue
             else queries.my_follow_ups(engine(), caller)
         )
-        emit(work, lambda: _work(work, "No follow-ups waiting."))
+        emit(work, lambda: _work(w, work, N_("No follow-ups waiting.")))
 
 
 @follow_up_group.command("record")
@@ -120,7 +143,8 @@ def follow_up_record(
             expected_version=expected_version,
         )
         view = commands.record_result(engine(), caller_of(username), cmd)
-        emit(view, lambda: click.echo(_line(view)))
+        w = Words.here()
+        emit(view, lambda: click.echo(_line(w, view)))
 
 
 @follow_up_group.command("waive")
@@ -137,4 +161,5 @@ def follow_up_waive(
             follow_up_id=follow_up_id, reason=reason, expected_version=expected_version
         )
         view = commands.waive(engine(), caller_of(username), cmd)
-        emit(view, lambda: click.echo(_line(view)))
+        w = Words.here()
+        emit(view, lambda: click.echo(_line(w, view)))

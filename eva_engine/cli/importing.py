@@ -8,7 +8,8 @@ import click
 
 from eva_engine.cli.commands import cli
 from eva_engine.cli.context import engine
-from eva_engine.cli.output import cli_language, emit, reported
+from eva_engine.cli.output import emit, reported
+from eva_engine.cli.words import Words
 from eva_engine.errors import N_, InvalidInput, Problem, Text
 from eva_engine.rendering.messages import problem_text
 from eva_engine.services.exchange import importing
@@ -20,29 +21,45 @@ def import_group() -> None:
     """Import from case-management systems (Dynasty, Tweb, CloudNC, Ahjo...)."""
 
 
-def _print(report: importing.ImportReport) -> None:
-    where = f"{report.source} into {report.organisation}"
+def _print(w: Words, report: importing.ImportReport) -> None:
+    where = w._(
+        "%(file)s into %(organisation)s", file=report.source, organisation=report.organisation
+    )
     if report.source_system:
-        where += f" (source {report.source_system})"
+        where += " " + w._("(source %(system)s)", system=report.source_system)
     if report.dry_run:
-        click.echo(f"Dry run, nothing was written: {len(report.created)} new case(s) in {where}.")
-    else:
-        click.echo(f"Imported {len(report.created)} new proposal(s) from {where}.")
-    for case in report.created:
-        target = f"proposal {case.proposal_id}" if case.proposal_id else "new proposal"
-        click.echo(f"  line {case.line}: {case.external_id} {case.case_number} → {target}")
-    if report.existing:
-        click.echo(f"Imported before, left unchanged: {len(report.existing)}.")
-        for case in report.existing:
-            click.echo(
-                f"  line {case.line}: {case.external_id} {case.case_number} "
-                f"= proposal {case.proposal_id}"
+        click.echo(
+            w._(
+                "Dry run, nothing was written: %(count)s new case(s) in %(where)s.",
+                count=len(report.created),
+                where=where,
             )
+        )
+    else:
+        click.echo(
+            w._(
+                "Imported %(count)s new proposal(s) from %(where)s.",
+                count=len(report.created),
+                where=where,
+            )
+        )
+    for case in report.created:
+        target = (
+            w._("proposal %(id)s", id=case.proposal_id) if case.proposal_id else w._("new proposal")
+        )
+        line = w._("line %(line)s", line=case.line)
+        click.echo(f"  {line}: {case.external_id} {case.case_number} → {target}")
+    if report.existing:
+        click.echo(w._("Imported before, left unchanged: %(count)s.", count=len(report.existing)))
+        for case in report.existing:
+            line = w._("line %(line)s", line=case.line)
+            target = w._("proposal %(id)s", id=case.proposal_id)
+            click.echo(f"  {line}: {case.external_id} {case.case_number} = {target}")
     if report.skipped:
-        click.echo(f"Skipped {len(report.skipped)} bad row(s):")
+        click.echo(w._("Skipped %(count)s bad row(s):", count=len(report.skipped)))
         for skipped in report.skipped:
             for problem in skipped.problems:
-                click.echo(f"  {problem_text(problem, cli_language())}")
+                click.echo(f"  {problem_text(problem, w.language)}")
 
 
 @import_group.command("proposals")
@@ -98,4 +115,5 @@ def import_proposals(
             skip_invalid=skip_invalid,
             dry_run=dry_run,
         )
-        emit(report, lambda: _print(report))
+        w = Words.here()
+        emit(report, lambda: _print(w, report))

@@ -17,13 +17,30 @@ from eva_engine.cli.commands import cli
 from eva_engine.cli.context import engine, settings
 from eva_engine.cli.output import Unit, reported, to_jsonable
 from eva_engine.cli.params import DATE, ID, WholeNumber
+from eva_engine.cli.words import Words
 from eva_engine.delivery.worker import WORKER, PassReport, deliver_pass, run_worker
+from eva_engine.errors import N_
 from eva_engine.services.notifications import notices, outbox
 from eva_engine.services.runtime import Caller
 from eva_engine.vocabulary import DeliveryState, NotificationKind
 
 as_user = click.option("--as", "username", metavar="USER", help="The user who acts.")
 json_flag = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+
+# As the outbox page names them.
+KINDS = {
+    "assignment_made": N_("new task"),
+    "due_soon": N_("task due soon"),
+    "overdue": N_("task overdue"),
+    "returned": N_("returned for revision"),
+    "signed_off": N_("signed off"),
+    "outcome_recorded": N_("outcome recorded"),
+}
+DELIVERY_STATES = {
+    "pending": N_("waiting"),
+    "dead": N_("dead letter"),
+    "delivered": N_("delivered"),
+}
 
 
 def _show(value: Any, human: Callable[[], None], as_json: bool) -> None:
@@ -34,13 +51,40 @@ def _show(value: Any, human: Callable[[], None], as_json: bool) -> None:
         human()
 
 
-def _print_pass(report: PassReport) -> None:
+ATTEMPT_RESULTS = {
+    "delivered": N_("delivered"),
+    "retry": N_("to be retried"),
+    "dead": N_("dead letter"),
+    "released": N_("released"),
+    "lost_claim": N_("claimed by another worker"),
+}
+
+
+def _summary(w: Words, report: PassReport) -> str:
+    """What one delivery pass did, in the reader's language."""
+    text = w._(
+        "scan: %(due_soon)s due soon, %(overdue)s overdue; claimed %(claimed)s: "
+        "%(delivered)s delivered, %(retrying)s to retry, %(dead)s dead",
+        due_soon=report.due_soon,
+        overdue=report.overdue,
+        claimed=report.claimed,
+        delivered=report.delivered,
+        retrying=report.retrying,
+        dead=report.dead,
+    )
+    if report.email_waiting:
+        text += " " + w._("(email waits: EVA_SMTP_HOST is not set)")
+    return text
+
+
+def _print_pass(w: Words, report: PassReport) -> None:
     for a in report.attempts:
-        line = f"#{a.id} {a.kind} {a.channel.value} → {a.recipient}: {a.result}"
+        kind, result = w.enum(KINDS, a.kind), w.enum(ATTEMPT_RESULTS, a.result)
+        line = f"#{a.id} {kind} {a.channel.value} → {a.recipient}: {result}"
         if a.error:
-            line += f" (attempt {a.attempts}: {a.error})"
+            line += " " + w._("(attempt %(number)s: %(error)s)", number=a.attempts, error=a.error)
         click.echo(line)
-    click.echo(report.summary())
+    click.echo(_summary(w, report))
 
 
 # outbox --------------------------------------------------------------------------------------
@@ -56,7 +100,8 @@ def outbox_deliver(no_scan: bool, as_json: bool) -> None:
     """One pass: scan for due/overdue tasks, then try every message that is due."""
     with reported():
         report = deliver_pass(engine(), settings().notify, scan=not no_scan)
-        _show(report, lambda: _print_pass(report), as_json)
+        w = Words.here()
+        _show(report, lambda: _print_pass(w, report), as_json)
 
 
 @outbox_group.command("list", unit=Unit.READ)
@@ -88,15 +133,35 @@ def outbox_list(
             limit=limit,
         )
 
+        w = Words.here()
+
         def human() -> None:
             if not rows:
-                click.echo("no messages")
-            for m in rows:
-                click.echo(
-                    f"#{m.id} {m.state.value:9} {m.kind.value:16} {m.channel.value:7} "
-                    f"{m.recipient or '-'} proposal {m.proposal_id} attempts {m.attempts}"
-                    + (f": {m.last_error}" if m.last_error else "")
-                )
+                click.echo(w._("no messages"))
+                return
+            table = [
+                [
+                    f"#{m.id}",
+                    w.enum(KINDS, m.kind),
+                    f"{m.channel.value}: {m.recipient or '–'}",
+                    m.proposal_id,
+                    w.enum(DELIVERY_STATES, m.state),
+                    m.attempts,
+                    m.last_error,
+                ]
+                for m in rows
+            ]
+            headers = [
+                N_("Message"),
+                N_("Kind"),
+                N_("Receiver"),
+                N_("Proposal"),
+                N_("State"),
+                N_("Attempts"),
+                N_("Last error"),
+            ]
+            for line in w.table(headers, table):
+                click.echo(line)
 
         _show(rows, human, as_json)
 
@@ -109,7 +174,8 @@ def outbox_retry(message_id: int, username: str | None, as_json: bool) -> None:
     """Give a dead message a fresh set of attempts."""
     with reported():
         view = outbox.retry(engine(), Caller(username, "cli"), message_id)
-        _show(view, lambda: click.echo(f"#{view.id} is pending again"), as_json)
+        w = Words.here()
+        _show(view, lambda: click.echo(w._("#%(id)s is pending again", id=view.id)), as_json)
 
 
 # worker --------------------------------------------------------------------------------------
@@ -118,9 +184,12 @@ def outbox_retry(message_id: int, username: str | None, as_json: bool) -> None:
 def worker(interval: float | None) -> None:
     """Deliver notifications until stopped (SIGTERM or Ctrl-C end it after the current send)."""
     stop = threading.Event()
+    w = Words.here()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
-        click.echo(f"eva worker: {signal.Signals(signum).name} received, stopping")
+        click.echo(
+            w._("eva worker: %(signal)s received, stopping", signal=signal.Signals(signum).name)
+        )
         stop.set()
 
     previous = {s: signal.signal(s, _stop) for s in (signal.SIGTERM, signal.SIGINT)}
@@ -129,8 +198,12 @@ def worker(interval: float | None) -> None:
         with reported():
             every = notify.worker_interval if interval is None else interval
             click.echo(
-                f"eva worker: delivering every {every:g} s at most, "
-                f"leases of {notify.lease_seconds:g} s renewed while it lives"
+                w._(
+                    "eva worker: delivering every %(every)s s at most, leases of %(lease)s s "
+                    "renewed while it lives",
+                    every=f"{every:g}",
+                    lease=f"{notify.lease_seconds:g}",
+                )
             )
             passes = run_worker(
                 engine(),
@@ -138,11 +211,13 @@ def worker(interval: float | None) -> None:
                 stop,
                 interval=interval,
                 report=lambda r: (
-                    click.echo(r.summary()) if r.claimed or r.due_soon + r.overdue else None
+                    click.echo(_summary(w, r)) if r.claimed or r.due_soon + r.overdue else None
                 ),
-                on_error=lambda exc: click.echo(f"eva worker: pass failed: {exc}", err=True),
+                on_error=lambda exc: click.echo(
+                    w._("eva worker: pass failed: %(error)s", error=exc), err=True
+                ),
             )
-            click.echo(f"eva worker: stopped after {passes} passes")
+            click.echo(w._("eva worker: stopped after %(passes)s passes", passes=passes))
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
@@ -164,9 +239,16 @@ def notifications_scan(today: date | None, as_json: bool) -> None:
         found = notices.scan(
             engine(), WORKER, today=day, due_soon_days=settings().notify.due_soon_days
         )
+        w = Words.here()
         _show(
             found,
-            lambda: click.echo(f"{found.due_soon} due soon, {found.overdue} overdue"),
+            lambda: click.echo(
+                w._(
+                    "%(due_soon)s due soon, %(overdue)s overdue",
+                    due_soon=found.due_soon,
+                    overdue=found.overdue,
+                )
+            ),
             as_json,
         )
 
@@ -202,9 +284,11 @@ def webhooks_create(
             ),
         )
 
+        w = Words.here()
+
         def human() -> None:
-            click.echo(f"webhook {created.id} → {created.url}")
-            click.echo(f"secret (shown only now): {created.secret}")
+            click.echo(w._("webhook %(id)s → %(url)s", id=created.id, url=created.url))
+            click.echo(w._("secret (shown only now): %(secret)s", secret=created.secret))
 
         _show(created, human, as_json)
 
@@ -218,12 +302,14 @@ def webhooks_list(organisation: str | None, username: str | None, as_json: bool)
     with reported():
         hooks = outbox.list_webhooks(engine(), Caller(username, "cli"), organisation)
 
+        w = Words.here()
+
         def human() -> None:
             if not hooks:
-                click.echo("no webhooks")
+                click.echo(w._("no webhooks"))
             for h in hooks:
-                state = "active" if h.active else "disabled"
-                kinds = ", ".join(h.kinds) or "every kind"
+                state = w._("active") if h.active else w._("disabled")
+                kinds = ", ".join(w.enum(KINDS, k) for k in h.kinds) or w._("every kind")
                 click.echo(f"{h.id} {h.organisation} {h.url} ({state}; {kinds})")
 
         _show(hooks, human, as_json)
@@ -237,4 +323,5 @@ def webhooks_disable(webhook_id: int, username: str | None, as_json: bool) -> No
     """Stop sending to a receiver (its waiting messages become dead letters)."""
     with reported():
         hook = outbox.disable_webhook(engine(), Caller(username, "cli"), webhook_id)
-        _show(hook, lambda: click.echo(f"webhook {hook.id} disabled"), as_json)
+        w = Words.here()
+        _show(hook, lambda: click.echo(w._("webhook %(id)s disabled", id=hook.id)), as_json)

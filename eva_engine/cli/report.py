@@ -12,6 +12,7 @@ import click
 from eva_engine.cli.commands import cli
 from eva_engine.cli.context import AS_HELP, caller, engine
 from eva_engine.cli.output import Unit, reported
+from eva_engine.cli.words import Words
 from eva_engine.reports.render import FORMATS, LANGUAGES, Format, render
 from eva_engine.services.reports.period import parse_period
 from eva_engine.services.reports.queries import STEPS, ReportRequest, report
@@ -61,9 +62,10 @@ def report_command(
             organisation=organisation, period=period, body=body, public=public, output=output
         )
         large = parse_period(period).days > LARGE_DAYS
+        w = Words.here()
         with click.progressbar(
             length=len(STEPS) + 1,
-            label="Report",
+            label=w._("Report"),
             file=sys.stderr,
             hidden=not large,
         ) as bar:
@@ -74,4 +76,4 @@ def report_command(
             sys.stdout.buffer.write(content)
             return
         out.write_bytes(content)
-        click.echo(f"Wrote {out} ({len(content)} bytes).", err=True)
+        click.echo(w._("Wrote %(file)s (%(size)s bytes).", file=out, size=len(content)), err=True)

@@ -11,6 +11,7 @@ from eva_engine.cli.commands import cli
 from eva_engine.cli.context import caller, engine
 from eva_engine.cli.output import Unit, emit, reported
 from eva_engine.cli.params import choices
+from eva_engine.cli.words import Words
 from eva_engine.errors import N_, InvalidInput, Problem, Text
 from eva_engine.services.installation import schema
 from eva_engine.services.installation.setup import (
@@ -144,14 +145,29 @@ def setup(
         with eva.transaction() as uow:  # contention runs the whole command again
             report = set_up(eva, caller(None), command)
             uow.commit()
+        w = Words.here()
+        published = (
+            " " + w._("(published now: %(names)s)", names=", ".join(report.published))
+            if report.published
+            else ""
+        )
         emit(
             {"revision": revision, **report.model_dump()},
             lambda: click.echo(
-                f"Organisation {report.organisation} is set up (database at {revision}): "
-                f"bodies {', '.join(report.bodies)}; administrator {report.administrator}; "
-                f"workflows {', '.join(report.workflows)}"
-                + (f" (published now: {', '.join(report.published)})" if report.published else "")
-                + ".\nNext: grant roles (eva users create / grant, or the administration page "
-                "after 'eva serve'), then create the first proposal."
+                w._(
+                    "Organisation %(organisation)s is set up (database at %(revision)s): "
+                    "bodies %(bodies)s; administrator %(administrator)s; workflows %(workflows)s",
+                    organisation=report.organisation,
+                    revision=revision,
+                    bodies=", ".join(report.bodies),
+                    administrator=report.administrator,
+                    workflows=", ".join(report.workflows),
+                )
+                + published
+                + ".\n"
+                + w._(
+                    "Next: grant roles (eva users create / grant, or the administration page "
+                    "after 'eva serve'), then create the first proposal."
+                )
             ),
         )

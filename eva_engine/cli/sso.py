@@ -11,6 +11,7 @@ import click
 from eva_engine.cli.commands import cli
 from eva_engine.cli.context import AS_HELP, caller, engine
 from eva_engine.cli.output import Unit, emit, reported
+from eva_engine.cli.words import Words
 from eva_engine.services.people import sso
 
 
@@ -20,13 +21,22 @@ def sso_group() -> None:
 
 
 def _show(view: sso.ProviderView) -> None:
-    click.echo(f"{view.organisation}: {view.issuer} (client {view.client_id})")
-    click.echo(f"  users matched by the claim: {view.match_claim}")
-    click.echo(f"  first login creates a user: {'yes' if view.provision else 'no'}")
-    click.echo(f"  local passwords: {'allowed' if view.local_passwords else 'refused'}")
+    w = Words.here()
+    click.echo(
+        w._(
+            "%(organisation)s: %(issuer)s (client %(client)s)",
+            organisation=view.organisation,
+            issuer=view.issuer,
+            client=view.client_id,
+        )
+    )
+    click.echo("  " + w._("users matched by the claim: %(claim)s", claim=view.match_claim))
+    click.echo("  " + w._("first login creates a user: %(yes)s", yes=w.yes_no(view.provision)))
+    passwords = w._("allowed") if view.local_passwords else w._("refused")
+    click.echo("  " + w._("local passwords: %(passwords)s", passwords=passwords))
     secret = sso.secret_variable(view.organisation)
-    state = "set" if view.secret_configured else "NOT SET: the login page offers no link"
-    click.echo(f"  client secret ({secret}): {state}")
+    state = w._("set") if view.secret_configured else w._("NOT SET: the login page offers no link")
+    click.echo("  " + w._("client secret (%(variable)s): %(state)s", variable=secret, state=state))
 
 
 @sso_group.command("set")

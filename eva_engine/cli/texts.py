@@ -13,6 +13,7 @@ from eva_engine.cli.commands import proposals_group
 from eva_engine.cli.context import as_user, caller, engine
 from eva_engine.cli.output import Unit, emit, reported
 from eva_engine.cli.params import ID, choices
+from eva_engine.cli.words import Words
 from eva_engine.errors import N_, InvalidInput, Problem, Text
 from eva_engine.services.proposals import texts as proposal_texts
 from eva_engine.vocabulary import TextKind, TextLanguage
@@ -31,18 +32,28 @@ def texts_show(proposal_id: int, username: str | None) -> None:
     with reported():
         view = proposal_texts.texts(engine(), caller(username), proposal_id)
 
+        w = Words.here()
+
         def human() -> None:
             click.echo(
-                f"Proposal {view.proposal_id}  state {view.state}  version {view.row_version}"
+                w._(
+                    "Proposal %(id)s: %(state)s, version %(version)s",
+                    id=view.proposal_id,
+                    state=w.state(view.state),
+                    version=view.row_version,
+                )
             )
             for text in view.texts:
+                heading = f"{w.text_kind(text.kind)} {w.text_language(text.language)}"
                 who = f", {text.written_by}" if text.written_by else ""
-                click.echo(f"\n[{text.kind.value} {text.language.value}{who}]")
+                click.echo(f"\n[{heading}{who}, {w.time(text.updated_at)}]")
                 click.echo(text.content)
             if not view.texts:
-                click.echo("No texts written yet.")
-            writable = ", ".join(k.value for k in view.writable) or "none"
-            click.echo(f"\nYou may write now: {writable}.")
+                click.echo(w._("No texts written yet."))
+            writable = ", ".join(f"{w.text_kind(k)} ({k.value})" for k in view.writable) or w._(
+                "none"
+            )
+            click.echo("\n" + w._("You may write now: %(texts)s.", texts=writable))
 
         emit(view, human)
 
@@ -116,10 +127,21 @@ def texts_set(
                 expected_version=expected_version,
             ),
         )
+        w = Words.here()
+        done = (
+            N_("Proposal %(id)s: %(text)s %(language)s removed; version %(version)s.")
+            if clear
+            else N_("Proposal %(id)s: %(text)s %(language)s written; version %(version)s.")
+        )
         emit(
             view,
             lambda: click.echo(
-                f"Proposal {view.proposal_id}: {kind} ({language}) "
-                f"{'removed' if clear else 'written'}; version {view.row_version}."
+                w._(
+                    done,
+                    id=view.proposal_id,
+                    text=w.text_kind(kind),
+                    language=w.text_language(language),
+                    version=view.row_version,
+                )
             ),
         )

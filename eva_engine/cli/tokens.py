@@ -9,6 +9,8 @@ from eva_engine.cli.commands import cli
 from eva_engine.cli.context import AS_HELP, caller, engine
 from eva_engine.cli.output import Unit, emit, reported
 from eva_engine.cli.params import ID, WholeNumber
+from eva_engine.cli.words import TOKEN_STATES, Words
+from eva_engine.errors import N_
 from eva_engine.services.people import tokens
 from eva_engine.vocabulary import TokenScope
 
@@ -17,10 +19,6 @@ from eva_engine.vocabulary import TokenScope
 def tokens_group() -> None:
     """API tokens: create, list and revoke (a named user's own; an administrator may also revoke
     the tokens of their organisation's users)."""
-
-
-def _when(value: object) -> str:
-    return f"{value:%Y-%m-%d %H:%M}" if value is not None else "-"
 
 
 @tokens_group.command("create")
@@ -56,12 +54,20 @@ def tokens_create(username: str, name: str, scopes: tuple[str, ...], expires_day
             ),
         )
 
+        w = Words.here()
+
         def human() -> None:
             d = created.details
             click.echo(
-                f"Token {d.id} '{d.name}' ({', '.join(d.scopes)}), expires {_when(d.expires_at)}."
+                w._(
+                    "Token %(id)s '%(name)s' (%(scopes)s), expires %(time)s.",
+                    id=d.id,
+                    name=d.name,
+                    scopes=", ".join(d.scopes),
+                    time=w.time(d.expires_at),
+                )
             )
-            click.echo("Copy it now; it is not shown again:")
+            click.echo(w._("Copy it now; it is not shown again:"))
             click.echo(created.token)
 
         emit(created, human)
@@ -74,15 +80,38 @@ def tokens_list(username: str) -> None:
     with reported():
         views = tokens.list_tokens(engine(), caller(username))
 
+        w = Words.here()
+
         def human() -> None:
             if not views:
-                click.echo(f"{username} has no API tokens.")
-            for t in views:
-                status = "revoked" if t.revoked_at else ("active" if t.active else "expired")
-                click.echo(
-                    f"{t.id:>4}  {t.prefix}…  {t.name}  [{', '.join(t.scopes)}]  {status}  "
-                    f"expires {_when(t.expires_at)}  last used {_when(t.last_used_at)}"
-                )
+                click.echo(w._("%(username)s has no API tokens.", username=username))
+                return
+            rows = [
+                [
+                    t.id,
+                    f"{t.prefix}…",
+                    t.name,
+                    ", ".join(t.scopes),
+                    w.enum(
+                        TOKEN_STATES,
+                        "revoked" if t.revoked_at else ("active" if t.active else "expired"),
+                    ),
+                    w.time(t.expires_at),
+                    w.time(t.last_used_at),
+                ]
+                for t in views
+            ]
+            headers = [
+                N_("No."),
+                N_("Token"),
+                N_("Name"),
+                N_("Scopes"),
+                N_("Status"),
+                N_("Expires"),
+                N_("Last used"),
+            ]
+            for line in w.table(headers, rows):
+                click.echo(line)
 
         emit(views, human)
 
@@ -100,4 +129,8 @@ def tokens_revoke(token_id: int, username: str) -> None:
     """Revoke a token at once."""
     with reported():
         view = tokens.revoke_token(engine(), caller(username), token_id)
-        emit(view, lambda: click.echo(f"Token {view.id} '{view.name}' revoked."))
+        w = Words.here()
+        emit(
+            view,
+            lambda: click.echo(w._("Token %(id)s '%(name)s' revoked.", id=view.id, name=view.name)),
+        )

@@ -78,6 +78,7 @@ AUDITED: dict[str, type[Audited]] = {
         Mitigation,
         Organisation,
         Proposal,
+        ProposalText,
         PublishedDefinition,
         RoleGrant,
         Screening,

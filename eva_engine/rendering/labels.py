@@ -1,10 +1,10 @@
-"""The one table of labels: how roles, publicity, screening outcomes, meeting outcomes, the
-controlled vocabularies (directions, magnitudes, durations, certainty, affected groups) and the
-audit history (event types, records, fields, stored values: ``HistoryWords``) read to people.
-The messages are marked here (``N_``) and translated by whoever shows them: the
-engine's renderers in the language of the text they render, the web UI in the user's
-language (``web.i18n`` binds ``Labels`` to Flask-Babel). A value without a label reads as
-itself, so nothing is ever hidden."""
+"""The one table of labels: how roles, publicity, attachments' kinds of file, screening
+outcomes, meeting outcomes, the controlled vocabularies (directions, magnitudes, durations,
+certainty, affected groups) and the audit history (event types, records, fields, stored
+values: ``HistoryWords``) read to people. The messages are marked here (``N_``) and
+translated by whoever shows them: the engine's renderers in the language of the text they
+render, the web UI in the user's language (``web.i18n`` binds ``Labels`` to Flask-Babel). A
+value without a label reads as itself, so nothing is ever hidden."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from eva_engine.errors import N_
 from eva_engine.localized import LocalizedText
 from eva_engine.rendering.language import format_date, format_time
+from eva_engine.services.attachments import store
 from eva_engine.services.history.trail import ID_FIELDS, HistoryNames
 from eva_engine.services.views import HistoryEventView
 from eva_engine.workflow.definition import WorkflowBundle
@@ -49,6 +50,33 @@ MEETING_OUTCOMES = {
     "returned": N_("returned for new preparation"),
     "rejected": N_("rejected"),
     "removed": N_("removed from the agenda"),
+}
+
+# The texts of the minutes (``TextKind``), as the proposal page heads them, and the languages
+# they (and people) are written in.
+TEXT_KINDS = {
+    "grounds": N_("Presentation text"),
+    "decision_proposal": N_("Decision proposal"),
+    "decision": N_("Decision"),
+}
+
+LANGUAGES = {
+    "fi": N_("Finnish"),
+    "sv": N_("Swedish"),
+    "en": N_("English"),
+}
+
+# The kinds of file an attachment may be (``services.attachments.store``), as people name them.
+MEDIA_TYPES = {
+    store.PDF: N_("PDF document"),
+    store.PNG: N_("image (PNG)"),
+    store.JPEG: N_("image (JPEG)"),
+    store.DOCX: N_("Word document"),
+    store.XLSX: N_("Excel spreadsheet"),
+    store.ODT: N_("OpenDocument text document"),
+    store.ODS: N_("OpenDocument spreadsheet"),
+    store.TEXT: N_("plain text file"),
+    store.CSV: N_("CSV table"),
 }
 
 VOCABULARY: dict[str, dict[str, str]] = {
@@ -109,12 +137,24 @@ class Labels:
     def publicity_name(self, value: str) -> str:
         return self._label(PUBLICITY, value)
 
+    def media_type_name(self, media_type: str) -> str:
+        """An attachment's kind of file (``application/pdf``: a PDF document)."""
+        return self._label(MEDIA_TYPES, media_type)
+
     def screening_name(self, value: str) -> str:
         return self._label(SCREENING, value)
 
     def outcome_name(self, value: str) -> str:
         """A meeting's outcome (``approved``, ``tabled``...)."""
         return self._label(MEETING_OUTCOMES, value)
+
+    def text_kind_name(self, value: str) -> str:
+        """A text of the minutes (``grounds``, ``decision_proposal``, ``decision``)."""
+        return self._label(TEXT_KINDS, value)
+
+    def language_name(self, value: str) -> str:
+        """A language by its code (``fi``: Finnish...)."""
+        return self._label(LANGUAGES, value)
 
     def vocabulary(self, kind: str, value: str) -> str:
         """The label of a controlled vocabulary value (``direction``, ``group``...)."""
@@ -143,6 +183,7 @@ ENTITIES = {
     "proposal_text": N_("Text of the minutes"),
     "review_comment": N_("Review comment"),
     "review_comment_reply": N_("Reply to a review comment"),
+    "attachment": N_("Attachment"),
 }
 
 OPERATIONS = {
@@ -166,6 +207,8 @@ SPECIAL = {
     "indicator_follow_up.record": N_("Follow-up result recorded"),
     "indicator_follow_up.waive": N_("Follow-up waived"),
     "review_comment.resolve": N_("Review comment resolved"),
+    "attachment.remove": N_("Attachment removed"),
+    "attachment.download": N_("Non-public attachment downloaded"),
 }
 
 FIELDS = {
@@ -263,6 +306,13 @@ FIELDS = {
     "status": N_("Status"),
     "resolved_by_id": N_("Resolved by"),
     "resolved_at": N_("Resolved"),
+    "file_name": N_("File name"),
+    "media_type": N_("Type"),
+    "size": N_("Size"),
+    "area": N_("Impact area"),
+    "uploaded_by_id": N_("Uploaded by"),
+    "uploaded_at": N_("Uploaded"),
+    "removed": N_("Removed"),
 }
 
 COMMENT_TARGETS = {
@@ -289,6 +339,7 @@ TECHNICAL = frozenset(
         "session_epoch",
         "after_seq",
         "comment_id",
+        "sha256",
     }
 )
 
@@ -444,6 +495,14 @@ class HistoryWords:
             return ""
         return f"{record['name']} v{record.get('version', '')}".strip()
 
+    def _text(self, _: int | None, record: dict[str, Any]) -> str:
+        """A text of the minutes by its kind and language: "Esittelyteksti (suomi)"."""
+        kind = self.labels.text_kind_name(str(record["kind"])) if record.get("kind") else ""
+        language = record.get("language")
+        if kind and language:
+            return f"{kind} ({self.labels.language_name(str(language))})"
+        return kind
+
     def _assessment(self, _: int | None, record: dict[str, Any]) -> str:
         revision = record.get("revision")
         return f"{self._('revision')} {revision}" if revision else ""
@@ -461,6 +520,7 @@ class HistoryWords:
         "review_comment": lambda w, _, r: w.value("target_key", r.get("target_key")),
         "definition": _definition,
         "assessment": _assessment,
+        "proposal_text": _text,
     }
 
     # fields and values
@@ -528,11 +588,11 @@ class HistoryWords:
         return self.labels.label(ASSIGNMENT_STATES, value)
 
     def _kind(self, value: str) -> str:
-        """A task's kind, a body's or an organisation's."""
+        """A task's kind, a text's of the minutes, a body's or an organisation's."""
         kinds = self.glossary.kinds
         if value in kinds:
             return self._title(kinds, value)
-        return self.labels.label(BODY_KINDS | ORGANISATION_KINDS, value)
+        return self.labels.label(TEXT_KINDS | BODY_KINDS | ORGANISATION_KINDS, value)
 
     _STRINGS: ClassVar[dict[str, Callable[[HistoryWords, str], str]]] = {
         "role": lambda w, v: w.labels.role_name(v),
@@ -547,6 +607,9 @@ class HistoryWords:
         "target_kind": lambda w, v: w.labels.label(COMMENT_TARGETS, v),
         "target_key": lambda w, v: w._target(v),
         "status": lambda w, v: w.labels.label(COMMENT_STATUSES, v),
+        "language": lambda w, v: w.labels.language_name(v),
+        "media_type": lambda w, v: w.labels.media_type_name(v),
+        "area": lambda w, v: w._title(w.glossary.areas, v),
     }
 
     def _target(self, value: str) -> str:

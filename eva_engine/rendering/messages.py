@@ -8,20 +8,25 @@ from collections.abc import Mapping
 from typing import Any
 
 from eva_engine.errors import N_, EvaError, Problem, Text
-from eva_engine.rendering.labels import ROLES, SCREENING
+from eva_engine.rendering.labels import LANGUAGES, ROLES, SCREENING, TEXT_KINDS
 from eva_engine.rendering.language import language_or_default, translations
 
 
 def values(params: Mapping[str, str | int], language: str) -> dict[str, Any]:
     """The placeholders' values for ``language``: a value given per language (``state_fi``,
-    ``state_sv``, ``state_en``) fills ``state``; a screening depth and roles (``roles``: ids
-    separated by commas) read as their labels."""
+    ``state_sv``, ``state_en``) fills ``state``; a screening depth, roles (``roles``: ids
+    separated by commas), a text of the minutes (``text_kind``) and its language
+    (``text_language``) read as their labels."""
     gettext = translations(language).gettext
     out: dict[str, Any] = {}
     for name, value in params.items():
         chosen = params.get(f"{name}_{language}", value)
         if name == "depth" and isinstance(chosen, str) and chosen in SCREENING:
             chosen = gettext(SCREENING[chosen])
+        if name == "text_kind" and isinstance(chosen, str) and chosen in TEXT_KINDS:
+            chosen = gettext(TEXT_KINDS[chosen])
+        if name == "text_language" and isinstance(chosen, str) and chosen in LANGUAGES:
+            chosen = gettext(LANGUAGES[chosen])
         if name == "roles" and isinstance(chosen, str):
             chosen = ", ".join(
                 gettext(ROLES[r.strip()]) if r.strip() in ROLES else r.strip()

@@ -30,6 +30,7 @@ def environment(language: str, *, trim: bool = False) -> Environment:
     env.globals.update(
         role_name=labels.role_name,
         publicity_name=labels.publicity_name,
+        media_type_name=labels.media_type_name,
         screening_name=labels.screening_name,
         vocabulary=labels.vocabulary,
     )

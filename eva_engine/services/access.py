@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any
 
 from eva_engine.db.audit import Actor, AuditContext, PendingEvent
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import N_, NotFound, PermissionDenied, Text
-from eva_engine.models import Organisation, Proposal, RoleGrant, User
+from eva_engine.models import Attachment, Organisation, Proposal, RoleGrant, User
 from eva_engine.services.runtime import Caller
 from eva_engine.vocabulary import Publicity, Role, TextKind
-from eva_engine.workflow.definition import State, Workflow
+from eva_engine.workflow.definition import Workflow
 
 
 @dataclass(frozen=True)
@@ -150,20 +150,28 @@ def require_proposal_access(repos: Repositories, user: User | None, proposal: Pr
         raise NotFound(no_proposal(proposal.id))
 
 
-def log_disclosure(audit: AuditContext, proposal: Proposal, action: str) -> bool:
-    """Reading non-public material is a disclosure that is logged (Tiedonhallintalaki 17 §).
-    Returns whether an event was recorded (the caller then commits)."""
-    if proposal.publicity == Publicity.PUBLIC:
+def log_disclosure(
+    audit: AuditContext,
+    record: Proposal | Attachment,
+    action: str,
+    after: dict[str, Any] | None = None,
+) -> bool:
+    """Reading non-public material (a proposal, an attachment's file) is a disclosure that is
+    logged (Tiedonhallintalaki 17 §), on the proposal's history: the event ``action`` names
+    the record and ``after`` what was disclosed. Returns whether an event was recorded (the
+    caller then commits)."""
+    if record.publicity == Publicity.PUBLIC:
         return False
+    proposal_id = record.proposal_id if isinstance(record, Attachment) else record.id
     audit.record(
         PendingEvent(
             action=action,
-            entity_type="proposal",
-            entity_id=str(proposal.id),
-            organisation_id=proposal.organisation_id,
-            proposal_id=proposal.id,
+            entity_type=record.__audit_name__,
+            entity_id=str(record.id),
+            organisation_id=record.organisation_id,
+            proposal_id=proposal_id,
             before=None,
-            after=None,
+            after=after,
             reason=None,
             role=None,
         )
@@ -311,25 +319,8 @@ def require_named_user(user: User | None, doing: str) -> User:
     return user
 
 
-# Who writes which of a proposal's texts, and when. ``when`` names what the proposal's own
-# workflow declares of its current state (never a state's name): ``editable`` (being prepared,
-# ``editable: true``) or ``decided`` (after the meeting, ``phase: decided``).
-@dataclass(frozen=True)
-class TextRule:
-    roles: tuple[Role, ...]
-    when: Literal["editable", "decided"]
-
-    def open_in(self, state: State) -> bool:
-        return state.editable if self.when == "editable" else state.decided
-
-
-TEXT_WRITERS: dict[TextKind, TextRule] = {
-    TextKind.GROUNDS: TextRule((Role.PREPARER,), "editable"),
-    TextKind.DECISION_PROPOSAL: TextRule((Role.PREPARER,), "editable"),
-    TextKind.DECISION: TextRule((Role.SECRETARY,), "decided"),
-}
-
-
+# Who writes which of a proposal's texts, and when, is what the proposal's own workflow version
+# declares of its current state (``State.texts``: each text with the roles that write it).
 def writable_texts(
     workflow: Workflow, state_id: str, roles: frozenset[Role] | None
 ) -> list[TextKind]:
@@ -338,12 +329,7 @@ def writable_texts(
     state = workflow.state(state_id)
     return [
         kind
-        for kind, rule in TEXT_WRITERS.items()
-        if rule.open_in(state) and (roles is None or any(r in roles for r in rule.roles))
+        for kind in TextKind
+        if (writers := state.text_writers(kind)) is not None
+        and (roles is None or any(r in roles for r in writers))
     ]
-
-
-def text_states(workflow: Workflow, kind: TextKind) -> list[str]:
-    """The states of ``workflow`` in which ``kind`` may be written (for messages)."""
-    rule = TEXT_WRITERS[kind]
-    return [s.id for s in workflow.states if rule.open_in(s)]

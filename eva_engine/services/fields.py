@@ -29,10 +29,13 @@ from pydantic import (
     Field,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
+    field_validator,
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from eva_engine.errors import N_, InvalidInput, Problem, Text
+from eva_engine.vocabulary import Publicity
 
 MAX_ID = 2**31 - 1  # every id and row version (a 32-bit signed integer on every database)
 MAX_DIGITS = 18  # the longest whole number accepted anywhere (2**63 has 19 digits)
@@ -283,6 +286,7 @@ EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 ORGANISATION_CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{1,39}$"
 BODY_CODE_PATTERN = r"^[A-ZÅÄÖ0-9][A-ZÅÄÖ0-9_-]{0,39}$"
 PERIOD_PATTERN = r"^[0-9][0-9.-]*$"
+ISSUER_PATTERN = r"^https?://\S+$"
 PATTERN_HINTS: dict[str, Text] = {
     USERNAME_PATTERN: Text(
         N_(
@@ -298,6 +302,12 @@ PATTERN_HINTS: dict[str, Text] = {
     PERIOD_PATTERN: Text(
         N_("Give a year (2026), years (2025-2028) or dates (2026-01-01..2026-06-30).")
     ),
+    ISSUER_PATTERN: Text(
+        N_(
+            "Give the provider's address as it names itself, starting with https:// and without "
+            "spaces, e.g. https://tunnistus.kunta.fi."
+        )
+    ),
 }
 MESSAGE = "eva_message"  # the error type of a validator's refusal (``refusal``)
 
@@ -308,6 +318,24 @@ def refusal(text: Text, field: str = "") -> PydanticCustomError:
     return PydanticCustomError(
         MESSAGE, str(text).replace("{", "(").replace("}", ")"), {"field": field, "text": text}
     )
+
+
+def ground_of_confidential(refused: Text) -> Any:
+    """The one check of a command's ``confidentiality_ground`` against its ``publicity``: what
+    is not public needs its legal ground of confidentiality (salassapitoperuste); ``refused``
+    names the record (a proposal, an attachment). Checked at the ground itself (not after the
+    whole model), so that it is reported with every other wrong field of the same input, at
+    the ground's field; the command declares the ground after its publicity, with
+    ``validate_default=True``. An empty ground is none."""
+
+    def check(cls: type, value: str | None, info: ValidationInfo) -> str | None:
+        del cls
+        publicity = info.data.get("publicity", Publicity.PUBLIC)
+        if publicity != Publicity.PUBLIC and not (value or "").strip():
+            raise refusal(refused)
+        return value or None
+
+    return field_validator("confidentiality_ground")(check)
 
 
 def _what(item: ErrorDetails) -> Text:  # noqa: PLR0911, PLR0912 - one case each

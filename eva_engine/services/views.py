@@ -66,6 +66,8 @@ class AssignmentView(BaseModel):
     due: date | None
     state: AssignmentState
     reason: str | None
+    # The assignee's full name, for the people who read it (the JSON keeps ``assignee``).
+    assignee_name: str | None = Field(default=None, exclude=True)
 
 
 class ScreeningView(BaseModel):
@@ -132,6 +134,9 @@ class ProposalView(BaseModel):
     steps: list[WorkflowStep] = Field(default_factory=list)
     phase: str = "preparation"  # the state's phase: preparation, ready or decided
     final: bool = False
+    # Their full names, for the people who read them (the JSON keeps the usernames).
+    preparer_name: str = Field(default="", exclude=True)
+    presenter_name: str = Field(default="", exclude=True)
 
 
 class ProposalSummary(BaseModel):
@@ -142,6 +147,7 @@ class ProposalSummary(BaseModel):
     state: str
     preparer: str
     revision: int
+    preparer_name: str = Field(default="", exclude=True)  # as ``ProposalView``'s
 
 
 class ProposalPage(BaseModel):

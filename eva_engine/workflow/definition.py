@@ -37,11 +37,19 @@ class State(Strict):
     final: bool = False
     editable: bool = False  # the assessment may be edited in this state
     phase: Phase = "preparation"
+    # The texts of the minutes (``TextKind``) that may be written in this state, each with the
+    # roles that write it; a text not named is not written here. The loader checks the kinds
+    # and roles (``loader._text_problems``).
+    texts: dict[str, list[Role]] = Field(default_factory=dict)
 
     @property
     def decided(self) -> bool:
         """The body has decided the matter (or it left the agenda for good): no scheduling."""
         return self.phase == "decided"
+
+    def text_writers(self, kind: str) -> list[Role] | None:
+        """The roles that write the text ``kind`` in this state (None: it is not written here)."""
+        return self.texts.get(kind)
 
 
 class TaskKind(Strict):
@@ -166,6 +174,10 @@ class Workflow(Strict):
 
     def state(self, state_id: str) -> State:
         return next(s for s in self.states if s.id == state_id)
+
+    def text_states(self, kind: str) -> list[State]:
+        """The states in which the text ``kind`` may be written (``State.texts``)."""
+        return [s for s in self.states if kind in s.texts]
 
     def task_kind(self, kind: str) -> TaskKind | None:
         return next((k for k in self.task_kinds if k.id == kind), None)

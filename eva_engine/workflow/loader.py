@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from eva_engine.checklists.definition import SNAKE, Checklist
 from eva_engine.errors import N_, DefinitionError, NotFound, Problem, Text
-from eva_engine.vocabulary import NotificationKind
+from eva_engine.vocabulary import NotificationKind, Role, TextKind
 from eva_engine.workflow.definition import (
     ANY_OPEN_STATE,
     EFFECT_TAGS,
@@ -117,6 +117,32 @@ def _state_problems(report: _Report, wf: Workflow) -> None:
                 f"{state.id!r} is final: a final state cannot wait for an agenda "
                 "(use 'decided' or 'preparation')",
             )
+
+
+def _text_problems(report: _Report, wf: Workflow) -> None:
+    """Each state's ``texts``: known text kinds, each written by at least one role, none named
+    twice, never by an auditor (who reads everything and changes nothing)."""
+    kinds = [k.value for k in TextKind]
+    for index, state in enumerate(wf.states):
+        for kind, roles in state.texts.items():
+            loc = f"states[{index}].texts.{kind}"
+            if kind not in kinds:
+                report.add(loc, f"unknown text kind {kind!r}; known text kinds: {', '.join(kinds)}")
+            if not roles:
+                report.add(
+                    loc,
+                    "no role writes it: name the roles that write it here, or leave the text "
+                    "out of this state",
+                )
+            for role, count in Counter(roles).items():
+                if count > 1:
+                    report.add(loc, f"role {role.value!r} is named {count} times")
+            if Role.AUDITOR in roles:
+                report.add(
+                    f"{loc}[{roles.index(Role.AUDITOR)}]",
+                    "an auditor reads everything and changes nothing: name the roles that "
+                    "write the text",
+                )
 
 
 def _task_kind_problems(report: _Report, wf: Workflow) -> None:
@@ -244,6 +270,7 @@ def workflow_problems(where: str, wf: Workflow) -> list[Problem]:
     report = _Report(where)
     _state_problems(report, wf)
     _task_kind_problems(report, wf)
+    _text_problems(report, wf)
     _knowledge_problems(report, wf)
     edges = _transition_problems(report, wf)
     _graph_problems(report, wf, edges)
@@ -582,11 +609,42 @@ def _legacy_workflow(wf: dict[str, Any]) -> dict[str, Any]:
     return upgraded
 
 
+# Who wrote a proposal's texts before the workflow declared it in each state's ``texts``
+# (bundles published before ``eva-standard`` v4): what the code knew then, by what a state
+# declares, never by its name. The preparer writes the presentation text and the decision
+# proposal while the state is ``editable``; the secretary writes the decision once its
+# ``phase`` is ``decided``. Filled in by ``bundle_from_json`` only, for a stored state without
+# ``texts``; in a file a state without ``texts`` has none.
+TEXTS_BEFORE_DECLARED: dict[str, dict[str, list[str]]] = {
+    "editable": {"grounds": ["preparer"], "decision_proposal": ["preparer"]},
+    "decided": {"decision": ["secretary"]},
+}
+
+
+def _undeclared_texts(state: dict[str, Any]) -> dict[str, list[str]]:
+    """``TEXTS_BEFORE_DECLARED`` of a stored state that does not declare its texts."""
+    texts: dict[str, list[str]] = {}
+    if state.get("editable"):
+        texts.update(TEXTS_BEFORE_DECLARED["editable"])
+    if state.get("phase") == "decided":
+        texts.update(TEXTS_BEFORE_DECLARED["decided"])
+    return texts
+
+
 def bundle_from_json(content: str) -> WorkflowBundle:
     """A published bundle, as stored. It was validated before it was published. A bundle
-    published before the workflow format declared its own knowledge (no ``task_kinds``) is
-    read with the knowledge the code had then (``_legacy_workflow``): the one fallback."""
+    published before the workflow format declared its own knowledge is read with the
+    knowledge the code had then, filled in here only: without ``task_kinds``, phases, steps
+    and tasks (``_legacy_workflow``); a state without ``texts``, who writes which text
+    (``TEXTS_BEFORE_DECLARED``)."""
     data = json.loads(content)
     if isinstance(data, dict) and "task_kinds" not in data.get("workflow", {}):
         data = {**data, "workflow": _legacy_workflow(data["workflow"])}
+    if isinstance(data, dict) and isinstance(data.get("workflow"), dict):
+        wf = data["workflow"]
+        states = [
+            s if "texts" in s else {**s, "texts": _undeclared_texts(s)}
+            for s in wf.get("states", [])
+        ]
+        data = {**data, "workflow": {**wf, "states": states}}
     return WorkflowBundle.model_validate(data)

@@ -145,6 +145,28 @@ def test_the_expert_passes_a_review_and_the_presenter_signs_it_off_for_the_audit
     assert "Vaikutukset on arvioitu kattavasti." in seen
 
 
+def test_an_empty_review_comment_is_told_at_its_field_with_the_error_summary(
+    page: Page, live_server: LiveServer
+) -> None:
+    proposal_id = live_server.proposals_in("review")[0]
+    log_in(page, live_server, "koordinaattori")
+    page.goto(f"{live_server.url}/proposals/{proposal_id}")
+    form = page.locator("form.comment-form")
+    form.get_by_role("button", name="Lisää kommentti").click()
+
+    field = page.locator("#comment-new-assessment-all")
+    summary = page.locator(".error-summary[role=alert]")
+    expect(summary).to_be_focused()  # the page came back (422) with the summary first
+    link = summary.locator("a[href='#comment-new-assessment-all']")
+    expect(link).to_contain_text("Täytä tämä kenttä: se on pakollinen.")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_have_attribute("aria-describedby", "comment-new-assessment-all-error")
+    expect(page.locator("#comment-new-assessment-all-error")).to_contain_text("pakollinen")
+    check_accessibility(page)
+    link.click()
+    expect(field).to_be_focused()
+
+
 def test_the_language_switches_to_swedish_and_english_and_back(
     page: Page, live_server: LiveServer
 ) -> None:

@@ -1,6 +1,7 @@
 """The impact matrix editor in a real browser: the alternatives side by side in a table per
 question, a save button per question that keeps what was typed in another, a warning at an
-incomplete answer, one question at a time, a keyboard, a 390 px phone and no JavaScript."""
+incomplete answer, one question at a time, each question's help behind a disclosure, a
+keyboard, a 390 px phone and no JavaScript."""
 
 from __future__ import annotations
 
@@ -81,6 +82,25 @@ def test_the_preparer_saves_one_question_and_keeps_the_other_typed(
         "Työmaan melu, ei vielä tallennettu."
     )
     expect(page.locator(_cell(FIRST, 0, "justification"))).to_have_value("Viihtyisyys paranee.")
+
+
+def test_each_question_has_its_help_behind_a_disclosure_the_keyboard_opens(
+    page: Page, live_server: LiveServer
+) -> None:
+    log_in(page, live_server, "valmistelija")
+    _editable(page, live_server)
+    questions = page.locator("section.question")
+    assert questions.count() >= 3
+    assert page.locator("section.question details.question-help").count() == questions.count()
+    help_text = page.locator(f"[id='help-{FIRST}']")
+    summary = help_text.locator("summary")
+    expect(summary).to_have_text("Ohje tähän kysymykseen")
+    expect(help_text.locator("p")).to_be_hidden()
+    summary.focus()
+    page.keyboard.press("Enter")
+    expect(help_text.locator("p")).to_be_visible()
+    expect(help_text.locator("p")).to_contain_text("Tietoa saa")
+    check_accessibility(page)
 
 
 def test_on_a_phone_the_matrix_scrolls_in_its_own_box(page: Page, live_server: LiveServer) -> None:

@@ -4,6 +4,9 @@
 // The login step has no form: GET /interaction/<uid> logs in the account a test chose before
 // with POST /test/account {"sub": ..., "email": ..., "name": ...}. Everything else (the
 // authorisation endpoint, PKCE, the token endpoint, signed ID tokens, JWKS) is the provider's own.
+// Two more test endpoints: GET /test/requests counts the requests by path (how often eva fetched
+// the discovery document and the key set), POST /test/rotate replaces the signing key with a new
+// one (a new provider on the same issuer; the old key is gone from the JWKS at once).
 import crypto from 'node:crypto';
 import http from 'node:http';
 import Provider from 'oidc-provider';
@@ -11,12 +14,18 @@ import Provider from 'oidc-provider';
 const port = Number(process.env.PORT);
 const issuer = `http://127.0.0.1:${port}`;
 const accounts = new Map();
+const requests = {};
 let next = null;
-// A signing key of this process alone: two providers never share one (the quick-start keys do).
-const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-const signing = { ...privateKey.export({ format: 'jwk' }), kid: crypto.randomUUID(), use: 'sig', alg: 'RS256' };
 
-const provider = new Provider(issuer, {
+// A signing key of this process alone: two providers never share one (the quick-start keys do).
+function signingKey() {
+  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { ...privateKey.export({ format: 'jwk' }), kid: crypto.randomUUID(), use: 'sig', alg: 'RS256' };
+}
+
+// A fresh configuration for each provider made (the constructor may keep and change it).
+const configuration = () => ({
+  jwks: { keys: [signingKey()] },
   clients: [{
     client_id: process.env.CLIENT_ID,
     client_secret: process.env.CLIENT_SECRET,
@@ -28,7 +37,6 @@ const provider = new Provider(issuer, {
   features: { devInteractions: { enabled: false } },
   pkce: { required: () => true },
   cookies: { keys: ['eva-test-only-cookie-key'] },
-  jwks: { keys: [signing] },
   async findAccount(ctx, id) {
     const account = accounts.get(id);
     if (!account) return undefined;
@@ -45,11 +53,29 @@ const provider = new Provider(issuer, {
     return grant;
   },
 });
-provider.proxy = false;
 
-const callback = provider.callback();
+function makeProvider() {
+  const made = new Provider(issuer, configuration());
+  made.proxy = false;
+  return made;
+}
+
+let provider = makeProvider();
+let callback = provider.callback();
 http.createServer(async (req, res) => {
   try {
+    const path = req.url.split('?')[0];
+    requests[path] = (requests[path] || 0) + 1;
+    if (req.method === 'GET' && req.url === '/test/requests') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(requests));
+      return;
+    }
+    if (req.method === 'POST' && req.url === '/test/rotate') {
+      provider = makeProvider();
+      callback = provider.callback();
+      res.writeHead(204).end();
+      return;
+    }
     if (req.method === 'POST' && req.url === '/test/account') {
       let body = '';
       for await (const chunk of req) body += chunk;

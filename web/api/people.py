@@ -1,7 +1,8 @@
 """People through /api/v1: an organisation's users (its administrators: list, create, disable
-and enable), their role grants (grant, revoke), and the token user's own API tokens (create,
-list, revoke). Each calls the service command of the web UI and the command line
-(services/people/users, accounts, tokens), so the same administrators may do the same."""
+and enable), their role grants (grant, revoke), its single sign-on (read, set), and the token
+user's own API tokens (create, list, revoke). Each calls the service command of the web UI and
+the command line (services/people/users, accounts, sso, tokens), so the same administrators
+may do the same."""
 
 from __future__ import annotations
 
@@ -17,13 +18,14 @@ from eva_engine.services.fields import (
     Name,
     Username,
 )
-from eva_engine.services.people import accounts, tokens, users
+from eva_engine.services.people import accounts, sso, tokens, users
 from eva_engine.vocabulary import Language, Role, TokenScope
 from web.api.framework import Call, Reply, api_route
 from web.api.schemas import Body
 from web.runtime import eva
 
 USERS = "/organisations/<organisation>/users"
+SSO = "/organisations/<organisation>/sso"
 USER = USERS + "/<username>"
 
 
@@ -180,3 +182,33 @@ def revoke_my_token(call: Call, token_id: int) -> Reply:
     """One of the token user's own tokens, or, for an administrator, a token of a user at home
     in their organisation; it stops working at once."""
     return Reply(tokens.revoke_token(eva(), call.caller, token_id))
+
+
+@api_route(
+    "GET", SSO, summary="Single sign-on of an organisation", tag="people", response=sso.ProviderView
+)
+def get_sso(call: Call, organisation: str) -> Reply:
+    """The organisation's identity provider (its administrators), as ``eva sso show``: issuer,
+    client id, the claim users are matched by, provisioning, local passwords, and whether the
+    client secret is set in the server's environment (never the secret). 404 if none is
+    configured."""
+    return Reply(sso.show_provider(eva(), call.caller, organisation))
+
+
+@api_route(
+    "PUT",
+    SSO,
+    summary="Set the single sign-on of an organisation",
+    tag="people",
+    response=sso.ProviderView,
+    body=sso.SetProvider,
+)
+def put_sso(call: Call, organisation: str) -> Reply:
+    """Configure or change the organisation's identity provider (its administrators), as
+    ``eva sso set`` and the administration's page do: the whole setting, a field left out takes
+    its default. Local passwords are switched off only once an administrator of the
+    organisation has logged in with single sign-on of this provider (else 422 at
+    ``local_passwords``). The client secret is never sent here: it is the server's
+    ``EVA_SSO_<CODE>_CLIENT_SECRET``."""
+    cmd: sso.SetProvider = call.body
+    return Reply(sso.set_provider(eva(), call.caller, cmd, organisation))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from web.refusals import refused_form
 from web.runtime import capabilities
 from web.views import (
     admin,
@@ -40,3 +41,4 @@ def init_app(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
     app.jinja_env.globals["capabilities"] = capabilities  # the menu: what this user can do
+    app.jinja_env.globals["refused_form"] = refused_form  # a form shown again with its errors

@@ -1,5 +1,5 @@
-"""Administration of one organisation: users and their roles, bodies, meetings, and the
-published workflow versions with the proposals running on each."""
+"""Administration of one organisation: users and their roles, bodies, meetings, its single
+sign-on, and the published workflow versions with the proposals running on each."""
 
 from __future__ import annotations
 
@@ -16,9 +16,18 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from eva_engine.errors import N_, Conflict, Contended, EvaError, InvalidInput, Problem, Text
 from eva_engine.rendering.messages import FALLBACK
 from eva_engine.services import definitions, fields, paging
-from eva_engine.services.people import accounts, administration, organisations, users
+from eva_engine.services.people import accounts, administration, organisations, sso, users
 from eva_engine.vocabulary import BodyKind, Language, Role
-from web.forms import ActionForm, BodyForm, MeetingForm, UserForm, attach, command_problems
+from web.forms import (
+    YES_NO,
+    ActionForm,
+    BodyForm,
+    MeetingForm,
+    SsoForm,
+    UserForm,
+    attach,
+    command_problems,
+)
 from web.i18n import error_message, problem_text
 from web.runtime import caller, eva
 
@@ -255,3 +264,68 @@ def publish() -> Response:
             else:
                 flash(_("Every version in the definition files is published already."), "success")
     return redirect(url_for("admin.index"))
+
+
+def _sso_form(current: sso.ProviderView | None) -> SsoForm:
+    """The form: as sent, or (a first visit) the organisation's settings as they are."""
+    if current is None or request.method == "POST":
+        return SsoForm()
+    return SsoForm(
+        data={
+            "issuer": current.issuer,
+            "client_id": current.client_id,
+            "match_claim": current.match_claim,
+            "provision": "yes" if current.provision else "no",
+            "local_passwords": "yes" if current.local_passwords else "no",
+        }
+    )
+
+
+def _yes(value: object) -> bool | str:
+    """A yes/no choice as the command's yes or no; anything else is left for it to refuse."""
+    return value == "yes" if value in YES_NO else str(value or "")
+
+
+@bp.route("/sso", methods=["GET", "POST"])
+@login_required
+def single_sign_on() -> tuple[str, int] | Response:
+    """The organisation's single sign-on: its administrators change it with the command of
+    ``eva sso set`` (``sso.SetProvider``); the client secret is never here, only whether the
+    server's environment has it."""
+    organisation = administration.administered(eva(), caller())
+    current = sso.configured_provider(eva(), caller(), organisation)
+    form = _sso_form(current)
+    if form.is_submitted():
+        valid = form.validate()
+        command, problems = command_problems(
+            lambda: sso.SetProvider.model_validate(
+                {
+                    "issuer": form.issuer.data or "",
+                    "client_id": form.client_id.data or "",
+                    "match_claim": form.match_claim.data or "",
+                    "provision": _yes(form.provision.data),
+                    "local_passwords": _yes(form.local_passwords.data),
+                }
+            )
+        )
+        if valid and command is not None:
+            try:
+                sso.set_provider(eva(), caller(), command, organisation)
+            except Contended:
+                raise  # someone was saving at the same moment: the request is retried whole
+            except InvalidInput as exc:
+                problems = exc.problems
+            else:
+                flash(_("The single sign-on settings were saved."), "success")
+                return redirect(url_for("admin.single_sign_on"))
+        attach(form, problems, fallback="issuer")
+    page = render_template(
+        "admin_sso.html",
+        form=form,
+        current=current,
+        organisation=organisation,
+        secret_variable=sso.secret_variable(organisation),
+        secret_configured=sso.client_secret(organisation) is not None,
+        redirect_uri=url_for("auth.oidc_callback", organisation=organisation, _external=True),
+    )
+    return page, 422 if form.errors else 200

@@ -422,6 +422,12 @@ def _area_page(
     )
 
 
+def area_page(proposal_id: int, area_id: str) -> str:
+    """The area's page as it is now (another view's form refused on it: the review
+    comments')."""
+    return _area_page(editor.area_matrix(eva(), caller(), proposal_id, area_id))
+
+
 def evidence_page(proposal_id: int, area_id: str, form: AttachmentForm, failure: Exception) -> str:
     """The area page again with the evidence upload's problems (the upload view's 422)."""
     return _area_page(

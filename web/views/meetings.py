@@ -3,12 +3,14 @@ the proposals ready to be placed on it, and the assessment summaries printed as 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from eva_engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from eva_engine.errors import NotFound, PermissionDenied
 from eva_engine.rendering.summary import summary_fragment
 from eva_engine.services.access import no_meeting
 from eva_engine.services.exchange import summaries as summary_queries
@@ -16,7 +18,8 @@ from eva_engine.services.fields import parse_int
 from eva_engine.services.meetings import agendas
 from eva_engine.services.meetings import commands as agenda_commands
 from eva_engine.services.meetings.agendas import CandidatePage
-from web.i18n import current_language, error_message, problem_text
+from web.i18n import current_language
+from web.refusals import attempt, flash_problems
 from web.runtime import caller, eva
 
 bp = Blueprint("meetings", __name__, url_prefix="/meetings")
@@ -50,9 +53,22 @@ def _back(meeting_id: int) -> Response:
     return redirect(url_for("meetings.agenda", meeting_id=meeting_id))
 
 
-def _refused(exc: InvalidInput | Conflict) -> None:
-    problems = getattr(exc, "problems", [])
-    flash(" ".join(problem_text(p) for p in problems) or error_message(exc), "error")
+def _change(meeting_id: int, command: Callable[[], object], missing: str, done: str) -> Response:
+    """Change the agenda and go back to it, saying what happened: ``done``, what the service
+    refused, or ``missing`` for a proposal that is not there (a meeting that is not found, or
+    another organisation's, is 404)."""
+    try:
+        found = attempt(command)[1]
+    except NotFound as exc:
+        if exc.text is not None and exc.text.template == no_meeting(meeting_id).template:
+            raise  # another organisation's meeting, or none: not found
+        flash(missing, "error")
+    else:
+        if found:
+            flash_problems(found)
+        else:
+            flash(done, "success")
+    return _back(meeting_id)
 
 
 @bp.post("/<int:meeting_id>/items")
@@ -63,21 +79,16 @@ def add_item(meeting_id: int) -> Response:
     if number is None or number < 1:
         flash(_("Choose a proposal from the list of proposals ready for the agenda."), "error")
         return _back(meeting_id)
-    try:
-        agenda_commands.place(
+    return _change(
+        meeting_id,
+        lambda: agenda_commands.place(
             eva(),
             caller(),
             agenda_commands.PlaceOnAgenda(meeting_id=meeting_id, proposal_id=number),
-        )
-    except NotFound as exc:
-        if exc.text is not None and exc.text.template == no_meeting(meeting_id).template:
-            raise  # another organisation's meeting, or none: not found
-        flash(_("That proposal cannot be added: choose one from the list."), "error")
-    except (InvalidInput, Conflict) as exc:
-        _refused(exc)
-    else:
-        flash(_("The proposal was added to the agenda."), "success")
-    return _back(meeting_id)
+        ),
+        _("That proposal cannot be added: choose one from the list."),
+        _("The proposal was added to the agenda."),
+    )
 
 
 @bp.post("/<int:meeting_id>/items/<int:proposal_id>/move")
@@ -88,8 +99,9 @@ def move_item(meeting_id: int, proposal_id: int) -> Response:
     if direction not in ("up", "down"):
         flash(_("Choose whether to move the item up or down."), "error")
         return _back(meeting_id)
-    try:
-        agenda_commands.move(
+    return _change(
+        meeting_id,
+        lambda: agenda_commands.move(
             eva(),
             caller(),
             agenda_commands.MoveAgendaItem(
@@ -97,16 +109,10 @@ def move_item(meeting_id: int, proposal_id: int) -> Response:
                 proposal_id=proposal_id,
                 direction="up" if direction == "up" else "down",
             ),
-        )
-    except NotFound as exc:
-        if exc.text is not None and exc.text.template == no_meeting(meeting_id).template:
-            raise
-        flash(_("That proposal is not on this agenda."), "error")
-    except (InvalidInput, Conflict) as exc:
-        _refused(exc)
-    else:
-        flash(_("The agenda's order was changed."), "success")
-    return _back(meeting_id)
+        ),
+        _("That proposal is not on this agenda."),
+        _("The agenda's order was changed."),
+    )
 
 
 @bp.get("/<int:meeting_id>/summaries")

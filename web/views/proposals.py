@@ -70,6 +70,12 @@ def _page(
     return render_template("proposal.html", p=view, forms=forms, failure=failure, **extra)
 
 
+def proposal_page(proposal_id: int) -> str:
+    """The proposal's page as it is now (another view's form refused on it: the review
+    comments')."""
+    return _page(proposal_id)
+
+
 @bp.get("/<int:proposal_id>")
 @login_required
 def show(proposal_id: int) -> str:
@@ -260,7 +266,6 @@ def _attachments_context(
     return {
         "attachments": view,
         "attachment_form": form or AttachmentForm(),
-        "remove_form": RemoveAttachmentForm(),
         "attachments_failure": failure,
     }
 
@@ -331,15 +336,35 @@ def download_attachment(attachment_id: int) -> Response:
     return response
 
 
+@bp.get("/attachments/<int:attachment_id>/remove")
+@login_required
+def confirm_removal(attachment_id: int) -> str:
+    """Ask before removing: the attachment, its proposal, the button that removes it and the
+    way back (refused as the removal would be)."""
+    view = attachment_queries.removal(eva(), caller(), attachment_id)
+    return render_template("attachment_remove.html", r=view, form=RemoveAttachmentForm())
+
+
 @bp.post("/attachments/<int:attachment_id>/remove")
 @login_required
 def remove_attachment(attachment_id: int) -> Response:
+    """Remove it (the confirmation page's button) and go back to where it was listed: its
+    area's page for evidence, else the proposal's."""
     if not RemoveAttachmentForm().validate_on_submit():
         abort(400)
     view = attachment_commands.remove_attachment(
         eva(), caller(), attachment_commands.RemoveAttachment(attachment_id=attachment_id)
     )
-    flash(_("The attachment was removed."), "success")
+    flash(_("The attachment %(name)s was removed.", name=view.file_name), "success")
+    if view.area:
+        return redirect(
+            url_for(
+                "editor.area",
+                proposal_id=view.proposal_id,
+                area_id=view.area,
+                _anchor="evidence-heading",
+            )
+        )
     return redirect(
         url_for("proposals.show", proposal_id=view.proposal_id, _anchor="attachments-heading")
     )

@@ -3,27 +3,38 @@
 The limits are declared once here, on the command, and every channel (the web form, the API,
 ``eva attachments add``) builds the same command: at most ``MAX_ATTACHMENT_BYTES`` per file,
 one of ``ALLOWED_TYPES`` as read from the content, at most ``MAX_ATTACHMENTS`` per proposal,
-and the configured virus scan passed. Who may add or remove: the proposal's editors
+and the configured virus scan passed. Who may add or remove, declared once
+(``queries.change_refused``, which the pages read too): the proposal's editors
 (``access.EDIT_ASSESSMENT``) while its state is editable. Every change is a row change of
-``attachments``, so it is in the proposal's history."""
+``attachments``, so it is in the proposal's history. Removing marks the row removed and never
+deletes the file: the store is content-addressed, so one file may be another attachment's (of
+this or any proposal), and the history and backups name it."""
 
 from __future__ import annotations
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, field_validator
 
+from eva_engine.db.audit import Annotation
 from eva_engine.db.repositories import Repositories
-from eva_engine.errors import N_, InvalidInput, PermissionDenied, Problem, Text
+from eva_engine.errors import N_, InvalidInput, Problem, Text
 from eva_engine.models import Attachment, Proposal, User
-from eva_engine.services.access import EDIT_ASSESSMENT, actor_for, load_proposal, require
+from eva_engine.services.access import actor_for, load_proposal
 from eva_engine.services.attachments import store
 from eva_engine.services.attachments.queries import (
     AttachmentView,
     attachment_view,
+    change_refused,
     load_attachment,
 )
 from eva_engine.services.command import Command
-from eva_engine.services.definitions import stored_bundle
-from eva_engine.services.fields import Id, LegalGround, Name, QuestionId, refusal
+from eva_engine.services.fields import (
+    Id,
+    LegalGround,
+    Name,
+    QuestionId,
+    ground_of_confidential,
+    refusal,
+)
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import Publicity
 
@@ -70,41 +81,31 @@ class AddAttachment(Command):
             raise refusal(Text(N_("Give the file a name, without folders.")))
         return name
 
-    @field_validator("confidentiality_ground")
-    @classmethod
-    def _ground_for_confidential(cls, value: str | None, info: ValidationInfo) -> str | None:
-        publicity = info.data.get("publicity", Publicity.PUBLIC)
-        if publicity != Publicity.PUBLIC and not (value or "").strip():
-            raise refusal(
-                Text(
-                    N_(
-                        "An attachment that is not public needs its legal ground of "
-                        "confidentiality (salassapitoperuste): give it, e.g. JulkL 24 § 1 mom. "
-                        "25 k."
-                    )
-                )
+    _ground_for_confidential = ground_of_confidential(
+        Text(
+            N_(
+                "An attachment that is not public needs its legal ground of "
+                "confidentiality (salassapitoperuste): give it, e.g. JulkL 24 § 1 mom. "
+                "25 k."
             )
-        return value or None
+        )
+    )
 
 
 class RemoveAttachment(Command):
+    """One attachment (or an area's evidence file) removed from its proposal, on every channel
+    (the page's confirmed button, ``DELETE /api/v1/attachments/{id}``, ``eva attachments
+    remove``)."""
+
     attachment_id: Id
 
 
 def _editable(repos: Repositories, proposal: Proposal, user: User | None) -> None:
-    """Attachments change only while the proposal is being prepared, by its editors."""
-    require(repos, user, proposal.organisation_id, proposal.body_id, EDIT_ASSESSMENT)
-    bundle, _ = stored_bundle(repos, proposal.workflow_name, proposal.workflow_version)
-    if not bundle.workflow.state(proposal.state).editable:
-        raise PermissionDenied(
-            Text(
-                N_(
-                    "Attachments can be changed only while the proposal is being prepared; "
-                    "it is now in the state %(state)s."
-                ),
-                {"state": proposal.state},
-            )
-        )
+    """Attachments change only while the proposal is being prepared, by its editors (the
+    rule is ``queries.change_refused``'s, which the pages read too)."""
+    refused = change_refused(repos, proposal, user)
+    if refused is not None:
+        raise refused
 
 
 def _refuse(text: Text, field: str = "file") -> InvalidInput:
@@ -163,7 +164,11 @@ def add_attachment(eva: Eva, caller: Caller, cmd: AddAttachment) -> AttachmentVi
         uow.session.flush()
         proposal.touch()
         uow.commit()
-        return attachment_view(attachment, user.username if user else None)
+        return attachment_view(
+            attachment,
+            user.username if user else None,
+            (user.full_name or user.username) if user else None,
+        )
 
 
 def remove_attachment(eva: Eva, caller: Caller, cmd: RemoveAttachment) -> AttachmentView:
@@ -174,6 +179,7 @@ def remove_attachment(eva: Eva, caller: Caller, cmd: RemoveAttachment) -> Attach
         attachment, proposal = load_attachment(repos, cmd.attachment_id, user, for_update=True)
         _editable(repos, proposal, user)
         attachment.removed = True
+        uow.audit.annotate(attachment, Annotation(action="attachment.remove"))
         uow.session.flush()
         proposal.touch()
         uow.commit()

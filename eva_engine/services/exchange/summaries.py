@@ -19,7 +19,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
-from eva_engine.db.audit import AuditContext, PendingEvent
+from eva_engine.db.audit import AuditContext
 from eva_engine.errors import N_, NotFound, PermissionDenied, Text
 from eva_engine.localized import LocalizedText
 from eva_engine.models import (
@@ -35,12 +35,13 @@ from eva_engine.models import (
 from eva_engine.services.access import (
     actor_for,
     load_proposal,
+    log_disclosure,
     no_assessment,
     no_proposal,
     require_proposal_access,
 )
 from eva_engine.services.assessment.documents import AssessmentDocument, current_document
-from eva_engine.services.attachments.queries import LIST_LIMIT as ATTACHMENT_LIMIT
+from eva_engine.services.attachments.queries import listed as listed_attachments
 from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import (
@@ -129,6 +130,7 @@ class AttachmentSummary(BaseModel):
     """One of the proposal's attachments as the summary lists it."""
 
     file_name: str
+    media_type: str = Field(description="The kind of file, e.g. application/pdf")
     publicity: Publicity
 
 
@@ -174,22 +176,7 @@ class SummaryView(BaseModel):
 
 def _log_export(audit: AuditContext, proposal: Proposal, what: str, public: bool) -> bool:
     """An export of non-public material is a disclosure (Tiedonhallintalaki 17 §)."""
-    if proposal.publicity == Publicity.PUBLIC:
-        return False
-    audit.record(
-        PendingEvent(
-            action="proposal.export",
-            entity_type="proposal",
-            entity_id=str(proposal.id),
-            organisation_id=proposal.organisation_id,
-            proposal_id=proposal.id,
-            before=None,
-            after={"export": what, "public": public},
-            reason=None,
-            role=None,
-        )
-    )
-    return True
+    return log_disclosure(audit, proposal, "proposal.export", {"export": what, "public": public})
 
 
 def refuse_public(proposal: Proposal) -> None:
@@ -234,7 +221,7 @@ def _build(
     keep = not public or proposal.publicity == Publicity.PUBLIC
     texts = [TextSummary(kind=t.kind, language=t.language, content=t.content) for t in stored_texts]
     attachments = [
-        AttachmentSummary(file_name=a.file_name, publicity=a.publicity)
+        AttachmentSummary(file_name=a.file_name, media_type=a.media_type, publicity=a.publicity)
         for a in stored_attachments
         if not public or a.publicity == Publicity.PUBLIC
     ]
@@ -382,7 +369,7 @@ def summary(eva: Eva, caller: Caller, proposal_id: int, *, public: bool = False)
         body = repos.body(proposal.body_id)
         meeting = repos.meeting(proposal.meeting_id) if proposal.meeting_id else None
         texts = repos.proposal_texts(proposal.id)
-        attachments = repos.attachments(proposal.id, ATTACHMENT_LIMIT)
+        attachments = listed_attachments(repos, proposal.id)
 
         view = _build(
             bundle, proposal, assessment, snap, org, body, meeting, texts, attachments, public

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import N_, NotFound, Text
@@ -39,6 +39,8 @@ class FollowUpView(BaseModel):
     question: str | None  # the checklist question the indicator follows
     predicted: Direction | None  # the chosen alternative's predicted direction for it
     responsible: str  # the username of the person who records the result
+    # Their full name, for the people who read it (the JSON keeps ``responsible``).
+    responsible_name: str = Field(default="", exclude=True)
     due: date
     overdue: bool
     state: FollowUpState
@@ -92,6 +94,12 @@ def _username(repos: Repositories, user_id: int | None) -> str | None:
     return user.username if user else None
 
 
+def _full_name(repos: Repositories, user_id: int | None) -> str | None:
+    """The user's full name (the user ``_username`` read: no query of its own)."""
+    user = repos.user(user_id) if user_id is not None else None
+    return (user.full_name or user.username) if user else None
+
+
 def follow_up_view(repos: Repositories, follow_up: FollowUp, today: date) -> FollowUpView:
     indicator = repos.indicator(follow_up.indicator_id)
     if indicator is None:  # pragma: no cover - a foreign key
@@ -118,6 +126,7 @@ def follow_up_view(repos: Repositories, follow_up: FollowUp, today: date) -> Fol
         question=indicator.question_id,
         predicted=predicted,
         responsible=_username(repos, follow_up.responsible_id) or "",
+        responsible_name=_full_name(repos, follow_up.responsible_id) or "",
         due=follow_up.due,
         overdue=is_overdue(follow_up, today),
         state=follow_up.state,

@@ -120,6 +120,7 @@ USER_FIELDS = frozenset(
         "written_by_id",
         "author_id",
         "resolved_by_id",
+        "uploaded_by_id",
     }
 )
 # The fields of a record that say which one it is (an answer's question and alternative, a
@@ -133,6 +134,7 @@ DESCRIBING = (
     "body_id",
     "role",
     "kind",
+    "language",
     "name",
     "title",
     "position",

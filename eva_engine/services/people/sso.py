@@ -4,7 +4,12 @@ The web layer validates the ID token (issuer, audience, signature, nonce, expiry
 claims here: the user is matched by the provider's claim within that organisation only, or bound
 by an earlier login's ``iss`` + ``sub``; a first login creates a user with no roles when the
 organisation allows it. Roles are always granted in eva. The client secret is read from the
-environment (``EVA_SSO_<CODE>_CLIENT_SECRET``), never stored."""
+environment (``EVA_SSO_<CODE>_CLIENT_SECRET``), never stored.
+
+``set_provider`` is the one command of every channel (``eva sso set``, the administration's
+page, ``PUT /api/v1/organisations/{code}/sso``): its limits are ``SetProvider``'s, and it
+refuses to switch local passwords off while no administrator of the organisation could log in
+with single sign-on of that provider (no lock-out of the last administrator)."""
 
 from __future__ import annotations
 
@@ -13,17 +18,18 @@ import re
 from typing import Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from eva_engine.db.audit import Actor
-from eva_engine.errors import N_, NotFound, PermissionDenied, Text
-from eva_engine.models import ExternalIdentity, IdentityProvider, Organisation, User
+from eva_engine.errors import N_, InvalidInput, NotFound, PermissionDenied, Problem, Text
+from eva_engine.models import ExternalIdentity, IdentityProvider, Organisation, RoleGrant, User
 from eva_engine.services.access import actor_for, administered_organisation
 from eva_engine.services.command import Command
-from eva_engine.services.fields import USERNAME_PATTERN
+from eva_engine.services.fields import ISSUER_PATTERN, USERNAME_PATTERN
 from eva_engine.services.people.accounts import SessionUser, _login_event, _session_user
 from eva_engine.services.runtime import Caller, Eva
+from eva_engine.vocabulary import Role
 
 MatchClaim = Literal["email", "sub", "preferred_username"]
 REFUSED = Text(N_("Single sign-on did not succeed. Try again or ask your administrator."))
@@ -31,16 +37,35 @@ NOT_ALLOWED = Text(
     N_("Your account is not in use in eva. Ask your organisation's eva administrator.")
 )
 PASSWORDS_OFF = Text(N_("Your organisation logs in with its own credentials: use single sign-on."))
+LOCK_OUT = Text(
+    N_(
+        "Local passwords cannot be switched off yet: no administrator of the organisation has "
+        "logged in with single sign-on of this provider. Keep them in use until an "
+        "administrator has logged in once with single sign-on, then switch them off."
+    )
+)
 
 
 class SetProvider(Command):
-    """An organisation's identity provider (``eva sso set``)."""
+    """An organisation's identity provider (``eva sso set``, the administration's page and
+    ``PUT /api/v1/organisations/{organisation}/sso``)."""
 
-    issuer: str = Field(min_length=8, max_length=300, pattern=r"^https?://\S+$")
-    client_id: str = Field(min_length=1, max_length=200)
-    match_claim: MatchClaim = "email"
-    provision: bool = False
-    local_passwords: bool = True
+    issuer: str = Field(
+        min_length=8,
+        max_length=300,
+        pattern=ISSUER_PATTERN,
+        description="The provider's issuer URL (its `iss`), e.g. https://tunnistus.kunta.fi",
+    )
+    client_id: str = Field(
+        min_length=1, max_length=200, description="eva's client id at the provider"
+    )
+    match_claim: MatchClaim = Field(
+        default="email", description="The ID token's claim that names the user"
+    )
+    provision: bool = Field(default=False, description="A first login creates a user (no roles)")
+    local_passwords: bool = Field(
+        default=True, description="The organisation's users may still log in with a password"
+    )
 
 
 class ProviderView(BaseModel):
@@ -51,6 +76,7 @@ class ProviderView(BaseModel):
     match_claim: MatchClaim
     provision: bool
     local_passwords: bool
+    secret_variable: str  # the server's environment variable that holds the client secret
     secret_configured: bool
 
 
@@ -72,6 +98,7 @@ def _view(provider: IdentityProvider, org: Organisation) -> ProviderView:
         match_claim=provider.match_claim,  # type: ignore[arg-type]
         provision=provider.provision,
         local_passwords=provider.local_passwords,
+        secret_variable=secret_variable(org.code),
         secret_configured=client_secret(org.code) is not None,
     )
 
@@ -82,14 +109,43 @@ def _provider(session: Session, org_id: int) -> IdentityProvider | None:
     )
 
 
+def _administrator_signs_in(session: Session, org_id: int, issuer: str) -> bool:
+    """Whether an active administrator of the whole organisation, at home there, has an
+    identity of ``issuer`` bound (logged in once with single sign-on of that provider)."""
+    return bool(
+        session.scalar(
+            select(
+                exists()
+                .where(ExternalIdentity.issuer == issuer)
+                .where(User.id == ExternalIdentity.user_id)
+                .where(User.organisation_id == org_id, User.active.is_(True))
+                .where(RoleGrant.user_id == User.id, RoleGrant.organisation_id == org_id)
+                .where(RoleGrant.role == Role.ADMIN, RoleGrant.body_id.is_(None))
+                .where(RoleGrant.revoked_at.is_(None))
+            )
+        )
+    )
+
+
 def set_provider(eva: Eva, caller: Caller, cmd: SetProvider, organisation: str) -> ProviderView:
-    """Configure (or change) the organisation's identity provider: its administrators only."""
+    """Configure (or change) the organisation's identity provider: its administrators only.
+    Local passwords are switched off only while an administrator can log in with single sign-on
+    of this provider (an identity of its issuer bound): else InvalidInput at
+    ``local_passwords``, and nothing changes."""
     with eva.uow() as uow:
         repos = uow.repos
         uow.audit.actor, admin = actor_for(repos, caller)
         org, uow.audit.role = administered_organisation(
             repos, admin, organisation, "configure single sign-on"
         )
+        if not cmd.local_passwords and not _administrator_signs_in(
+            repos.session, org.id, cmd.issuer
+        ):
+            raise InvalidInput(
+                "local passwords off would lock every administrator out",
+                [Problem.of("local_passwords", LOCK_OUT)],
+                text=Text(N_("The input is not valid: correct the fields named.")),
+            )
         provider = _provider(repos.session, org.id)
         if provider is None:
             provider = IdentityProvider(organisation_id=org.id, **cmd.model_dump())
@@ -101,20 +157,28 @@ def set_provider(eva: Eva, caller: Caller, cmd: SetProvider, organisation: str) 
         return _view(provider, org)
 
 
-def show_provider(eva: Eva, caller: Caller, organisation: str) -> ProviderView:
+def configured_provider(eva: Eva, caller: Caller, organisation: str) -> ProviderView | None:
+    """The organisation's identity provider, or None if it has none: its administrators only
+    (another organisation's is not found)."""
     with eva.reading() as uow:
         repos = uow.repos
         _, admin = actor_for(repos, caller)
         org, _role = administered_organisation(repos, admin, organisation, "see single sign-on")
         provider = _provider(repos.session, org.id)
-        if provider is None:
-            raise NotFound(
-                Text(
-                    N_("%(organisation)s has no single sign-on configured."),
-                    {"organisation": org.code},
-                )
+        return _view(provider, org) if provider is not None else None
+
+
+def show_provider(eva: Eva, caller: Caller, organisation: str) -> ProviderView:
+    """The organisation's identity provider; NotFound if it has none."""
+    view = configured_provider(eva, caller, organisation)
+    if view is None:
+        raise NotFound(
+            Text(
+                N_("%(organisation)s has no single sign-on configured."),
+                {"organisation": organisation},
             )
-        return _view(provider, org)
+        )
+    return view
 
 
 def login_options(eva: Eva) -> list[ProviderView]:

@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field
 
 from eva_engine.db.repositories import Repositories
 from eva_engine.db.unit_of_work import UnitOfWork
@@ -34,7 +34,7 @@ from eva_engine.services.fields import (
     Title,
     Username,
     Version,
-    refusal,
+    ground_of_confidential,
 )
 from eva_engine.services.proposals.queries import proposal_view
 from eva_engine.services.runtime import Caller, Eva
@@ -54,22 +54,14 @@ class CreateProposal(Command):
     confidentiality_ground: LegalGround | None = Field(default=None, validate_default=True)
     contains_personal_data: bool = False
 
-    @field_validator("confidentiality_ground")
-    @classmethod
-    def _ground_for_confidential(cls, value: str | None, info: ValidationInfo) -> str | None:
-        """Checked at the ground itself (not after the whole model), so that it is reported
-        with every other wrong field of the same input, at the ground's field."""
-        publicity = info.data.get("publicity", Publicity.PUBLIC)
-        if publicity != Publicity.PUBLIC and not (value or "").strip():
-            raise refusal(
-                Text(
-                    N_(
-                        "A proposal that is not public needs its legal ground of confidentiality "
-                        "(salassapitoperuste): give it, e.g. JulkL 24 § 1 mom. 25 k."
-                    )
-                )
+    _ground_for_confidential = ground_of_confidential(
+        Text(
+            N_(
+                "A proposal that is not public needs its legal ground of confidentiality "
+                "(salassapitoperuste): give it, e.g. JulkL 24 § 1 mom. 25 k."
             )
-        return value
+        )
+    )
 
 
 class CreatedProposal(ProposalView):

@@ -169,7 +169,7 @@ def list_proposals(
         )
         more = len(rows) > limit
         rows = rows[:limit]
-        names = _usernames(repos, {p.preparer_id for p in rows})
+        names = _people(repos, {p.preparer_id for p in rows})
         bodies = {b.id: b.code for b in repos.bodies(org.id)}
         items = [
             ProposalSummary(
@@ -178,8 +178,9 @@ def list_proposals(
                 title_fi=p.title_fi,
                 body=bodies[p.body_id],
                 state=p.state,
-                preparer=names[p.preparer_id],
+                preparer=names[p.preparer_id][0],
                 revision=p.revision,
+                preparer_name=names[p.preparer_id][1],
             )
             for p in rows
         ]
@@ -198,10 +199,15 @@ def list_proposals(
         )
 
 
-def _usernames(repos: Repositories, ids: set[int]) -> dict[int, str]:
-    """The usernames of these users, in one query."""
+def _people(repos: Repositories, ids: set[int]) -> dict[int, tuple[str, str]]:
+    """The username and the full name of each of these users, in one query."""
     found = repos.users_by_id(ids)
-    return {user_id: found[user_id].username if user_id in found else "?" for user_id in ids}
+    return {
+        user_id: (found[user_id].username, found[user_id].full_name or found[user_id].username)
+        if user_id in found
+        else ("?", "?")
+        for user_id in ids
+    }
 
 
 def flow_context(
@@ -258,7 +264,7 @@ def proposal_view(repos: Repositories, proposal: Proposal, user: User | None) ->
     ctx, _ = flow_context(repos, proposal, user)
     org = repos.organisation(proposal.organisation_id)
     body = repos.body(proposal.body_id)
-    names = _usernames(repos, {proposal.preparer_id, proposal.presenter_id})
+    names = _people(repos, {proposal.preparer_id, proposal.presenter_id})
     snap = ctx.assessment
     screening = None
     progress: list[AreaProgressView] = []
@@ -311,8 +317,10 @@ def proposal_view(repos: Repositories, proposal: Proposal, user: User | None) ->
         publicity=proposal.publicity,
         confidentiality_ground=proposal.confidentiality_ground,
         contains_personal_data=proposal.contains_personal_data,
-        preparer=names[proposal.preparer_id],
-        presenter=names[proposal.presenter_id],
+        preparer=names[proposal.preparer_id][0],
+        presenter=names[proposal.presenter_id][0],
+        preparer_name=names[proposal.preparer_id][1],
+        presenter_name=names[proposal.presenter_id][1],
         state=proposal.state,
         state_title_fi=state_title.fi,
         state_title_sv=state_title.sv,
@@ -377,6 +385,7 @@ def assignment_view(
         proposal_id=a.proposal_id,
         kind=a.kind,
         assignee=assignee.username if assignee else None,
+        assignee_name=(assignee.full_name or assignee.username) if assignee else None,
         roles=list(a.roles),
         due=a.due,
         state=a.state,

@@ -2,8 +2,8 @@
 perustelut), the decision proposal (päätösehdotus) and, after the meeting, the decision as made
 (päätös: amendments, votes, dissent, who was elected), in Finnish and optionally in Swedish.
 
-Who writes which text, and in which states, is the access rule ``access.TEXT_WRITERS`` over
-what the proposal's own workflow declares of its state (``editable``, ``phase``). Every change
+Who writes which text, and in which states, is what the proposal's own workflow version
+declares of each state (``texts``: each text with the roles that write it). Every change
 is a row change of ``proposal_texts``, so the audit capture writes it into the proposal's
 history; a write bumps the proposal's row version (the ETag and ``If-Match`` of the API)."""
 
@@ -15,15 +15,13 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from eva_engine.db.repositories import Repositories
-from eva_engine.errors import N_, InvalidInput, Problem, Text
+from eva_engine.errors import LANGUAGE_CODES, N_, InvalidInput, Problem, Text, per_language
 from eva_engine.models import Proposal, ProposalText, User, utcnow
 from eva_engine.services.access import (
-    TEXT_WRITERS,
     actor_for,
     load_proposal,
     log_disclosure,
     require_role,
-    text_states,
     writable_texts,
 )
 from eva_engine.services.command import Command
@@ -31,6 +29,7 @@ from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.fields import Document, Id, Version
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.vocabulary import TextKind, TextLanguage
+from eva_engine.workflow.definition import State
 
 MAX_TEXTS = len(TextKind) * len(TextLanguage)
 
@@ -75,6 +74,14 @@ class ProposalTextsView(BaseModel):
         )
 
 
+def _titles(states: list[State]) -> dict[str, str]:
+    """The states' titles, in each language ("–": none)."""
+    return {
+        language: ", ".join(s.title.get(language) for s in states) or "–"
+        for language in LANGUAGE_CODES
+    }
+
+
 def texts_view(repos: Repositories, proposal: Proposal, user: User | None) -> ProposalTextsView:
     """The texts of a proposal the caller may see (nothing is checked or recorded here)."""
     rows = repos.proposal_texts(proposal.id)
@@ -117,8 +124,8 @@ def texts(eva: Eva, caller: Caller, proposal_id: int) -> ProposalTextsView:
 
 
 def write_texts(eva: Eva, caller: Caller, cmd: WriteTexts) -> ProposalTextsView:
-    """Write the texts named (an empty one is removed), each only by whom and in the states
-    ``access.TEXT_WRITERS`` allows; all of them or none."""
+    """Write the texts named (an empty one is removed), each only in the states and by the
+    roles the proposal's workflow declares (``State.texts``); all of them or none."""
     with eva.uow() as uow:
         repos = uow.repos
         uow.audit.actor, user = actor_for(repos, caller)
@@ -134,25 +141,33 @@ def write_texts(eva: Eva, caller: Caller, cmd: WriteTexts) -> ProposalTextsView:
                         "texts",
                         Text(
                             N_(
-                                "The %(kind)s text in %(language)s is given %(count)s times: "
+                                "%(text_kind)s (%(text_language)s) is given %(count)s times: "
                                 "give it once."
                             ),
-                            {"kind": kind.value, "language": language.value, "count": count},
+                            {
+                                "text_kind": kind.value,
+                                "text_language": language.value,
+                                "count": count,
+                            },
                         ),
                     )
                 )
         for index, text in enumerate(cmd.texts):
-            if not TEXT_WRITERS[text.kind].open_in(state):
-                states = ", ".join(text_states(bundle.workflow, text.kind)) or "none"
+            if state.text_writers(text.kind) is None:
                 problems.append(
                     Problem.of(
                         f"texts[{index}].kind",
                         Text(
                             N_(
-                                "The %(kind)s text cannot be written in this state; it can be "
-                                "in: %(states)s."
+                                "%(text_kind)s cannot be written in this state; it can be "
+                                "written in: %(states)s."
                             ),
-                            {"kind": text.kind.value, "states": states},
+                            {
+                                "text_kind": text.kind.value,
+                                **per_language(
+                                    "states", _titles(bundle.workflow.text_states(text.kind))
+                                ),
+                            },
                         ),
                     )
                 )
@@ -164,7 +179,7 @@ def write_texts(eva: Eva, caller: Caller, cmd: WriteTexts) -> ProposalTextsView:
                 user,
                 proposal.organisation_id,
                 proposal.body_id,
-                TEXT_WRITERS[kind].roles,
+                state.text_writers(kind) or (),
                 f"write the {kind.value} text",
             )
             uow.audit.role = role.value if role else None
