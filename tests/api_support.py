@@ -1,10 +1,13 @@
-"""Helpers for the API tests: the app on the test's database, tokens, and a small client that
-sends a token with every request."""
+"""Helpers for the API tests: the app on the test's database, tokens, a small client that
+sends a token with every request (the Flask test client), and ``Script``: an outside
+program's API client (httpx over WSGI) for the walks through the documented API."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+import httpx
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -62,6 +65,54 @@ class Api:
         return self.client.delete(
             "/api/v1" + path, headers=self.headers(kw.pop("headers", None)), **kw
         )
+
+
+class Script:
+    """A tiny API client as an outside program would write it: its token on every request,
+    an ``Idempotency-Key`` on every POST, a step or a change with the proposal's ETag. Every
+    answer must be a success. Without ``Accept-Language`` eva answers in Finnish."""
+
+    def __init__(self, app: Any, token: str) -> None:
+        self.http = httpx.Client(
+            transport=httpx.WSGITransport(app=app),
+            base_url="http://eva.invalid/api/v1",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+    def call(self, method: str, path: str, body: Any = None, **headers: str) -> httpx.Response:
+        if method == "POST":
+            headers.setdefault("Idempotency-Key", str(uuid.uuid4()))
+        response = self.http.request(method, path, json=body, headers=headers)
+        assert response.status_code < 300, (method, path, response.status_code, response.text)
+        return response
+
+    def json(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
+        return self.call(method, path, body, **headers).json()
+
+    def etag(self, pid: int) -> str:
+        return self.call("GET", f"/proposals/{pid}").headers["ETag"]
+
+    def step(self, pid: int, trigger: str, reason: str | None = None) -> str:
+        """Take a workflow step on the proposal as read now; the state it leads to."""
+        body = {"reason": reason} if reason else {}
+        result = self.call(
+            "POST", f"/proposals/{pid}/transitions/{trigger}", body, **{"If-Match": self.etag(pid)}
+        )
+        return str(result.json()["to_state"])
+
+    def put(self, pid: int, path: str, body: Any) -> Any:
+        """``PUT /proposals/{pid}{path}`` on the proposal as read now."""
+        return self.json("PUT", f"/proposals/{pid}{path}", body, **{"If-Match": self.etag(pid)})
+
+    def upload(self, pid: int, name: str, content: bytes, **fields: str) -> Any:
+        response = self.http.post(
+            f"/proposals/{pid}/attachments",
+            files={"file": (name, content)},
+            data=fields,
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+        )
+        assert response.status_code == 201, response.text
+        return response.json()
 
 
 def problem(response: TestResponse, status: int) -> dict[str, Any]:

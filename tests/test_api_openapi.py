@@ -178,3 +178,54 @@ def test_the_api_survives_the_fuzzer(api_app: Flask, known: Known) -> None:
 
         check()
     assert statuses[2] >= 40, statuses  # the fuzzer got past the 404s too
+
+
+def test_a_new_proposals_assessment_export_conforms_to_the_document(
+    api_app: Flask, eva: Eva
+) -> None:
+    """A new revision has no alternatives yet: the export answers it as the document says
+    (found by tests/test_api_stateful.py: the export was documented as the input document,
+    which needs an alternative)."""
+    pid = new_proposal(eva)
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", api_app)
+    operation = schema["/api/v1/proposals/{proposal_id}/assessment/export"]["GET"]
+    case = operation.Case(
+        path_parameters={"proposal_id": pid},
+        headers={"Authorization": f"Bearer {make_token(eva, 'prep')}"},
+    )
+    response = case.call()
+    assert response.status_code == 200
+    assert response.json()["alternatives"] == []
+    case.validate_response(response, excluded_checks=[positive_data_acceptance])
+
+
+def test_every_operation_that_takes_if_match_documents_its_400(api_app: Flask) -> None:
+    """An If-Match that is not an ETag is 400 ``invalid_header`` on every operation that
+    takes one, a DELETE without a body too (found by tests/test_api_stateful.py on
+    ``DELETE /meetings/{id}/agenda/{proposal_id}``)."""
+    doc: Any = api_app.test_client().get("/api/v1/openapi.json").json
+    taking = [
+        (path, method, op)
+        for path, methods in doc["paths"].items()
+        for method, op in methods.items()
+        if "If-Match" in [p["name"] for p in op.get("parameters", [])]
+    ]
+    assert len(taking) >= 18
+    assert [(path, method) for path, method, op in taking if "400" not in op["responses"]] == []
+
+
+def test_an_unreadable_if_match_on_a_delete_is_a_documented_400(
+    api_as: Any, eva: Eva, api_app: Flask
+) -> None:
+    pid = proposal_in(eva, "on_agenda")
+    meeting = meeting_id(eva)
+    response = api_as("sec").delete(
+        f"/meetings/{meeting}/agenda/{pid}", headers={"If-Match": "y%l"}
+    )
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "invalid_header"
+    doc: Any = api_app.test_client().get("/api/v1/openapi.json").json
+    assert (
+        "400"
+        in doc["paths"]["/api/v1/meetings/{meeting_id}/agenda/{proposal_id}"]["delete"]["responses"]
+    )

@@ -11,10 +11,8 @@ The application to the network ("Liitteenä hakemus") is attached as a file thro
 from __future__ import annotations
 
 import secrets
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -22,54 +20,13 @@ from flask import Flask
 
 from eva_engine.config import Settings
 from eva_engine.demo.virrat import INDICATORS, _document
+from tests.api_support import Script
 from tests.test_cli import Eva, eva_cli
 from tests.test_proposal_texts import DECISION, GROUNDS, PROPOSAL
 from tests.test_setup import set_up_virrat
 from web import create_app
 
 __all__ = ["eva_cli"]
-
-
-class Client:
-    """An outside program's API client (httpx over WSGI), in Finnish as eva answers."""
-
-    def __init__(self, app: Any, token: str) -> None:
-        self.http = httpx.Client(
-            transport=httpx.WSGITransport(app=app),
-            base_url="http://eva.invalid/api/v1",
-            headers={"Authorization": f"Bearer {token}"},
-        )
-
-    def call(self, method: str, path: str, body: Any = None, **headers: str) -> httpx.Response:
-        if method == "POST":
-            headers.setdefault("Idempotency-Key", str(uuid.uuid4()))
-        response = self.http.request(method, path, json=body, headers=headers)
-        assert response.status_code < 300, (method, path, response.status_code, response.text)
-        return response
-
-    def json(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
-        return self.call(method, path, body, **headers).json()
-
-    def step(self, pid: int, trigger: str) -> str:
-        etag = self.call("GET", f"/proposals/{pid}").headers["ETag"]
-        result = self.call(
-            "POST", f"/proposals/{pid}/transitions/{trigger}", {}, **{"If-Match": etag}
-        )
-        return str(result.json()["to_state"])
-
-    def upload(self, pid: int, name: str, content: bytes, **fields: str) -> Any:
-        response = self.http.post(
-            f"/proposals/{pid}/attachments",
-            files={"file": (name, content)},
-            data=fields,
-            headers={"Idempotency-Key": str(uuid.uuid4())},
-        )
-        assert response.status_code == 201, response.text
-        return response.json()
-
-    def put(self, pid: int, path: str, body: Any) -> Any:
-        etag = self.call("GET", f"/proposals/{pid}").headers["ETag"]
-        return self.json("PUT", f"/proposals/{pid}{path}", body, **{"If-Match": etag})
 
 
 @pytest.fixture
@@ -98,7 +55,7 @@ def test_the_virrat_case_is_recorded_and_closed_through_the_api(
     eva_cli: Eva, virrat_app: Flask
 ) -> None:
     eva, app = eva_cli, virrat_app
-    admin = Client(app, _token(eva, "paakayttaja"))
+    admin = Script(app, _token(eva, "paakayttaja"))
     assert [o["code"] for o in admin.json("GET", "/organisations")["items"]] == ["virrat"]
     assert {b["code"] for b in admin.json("GET", "/organisations/virrat/bodies")["items"]} == {
         "HYVLTK",
@@ -128,14 +85,14 @@ def test_the_virrat_case_is_recorded_and_closed_through_the_api(
     held = {u["username"]: sorted(g["role"] for g in u["grants"]) for u in people}
     assert held[director] == ["preparer", "presenter"]
 
-    prep = Client(app, _token(eva, director, "read", "write", "sign"))
-    sec = Client(app, _token(eva, secretary))
+    prep = Script(app, _token(eva, director, "read", "write", "sign"))
+    sec = Script(app, _token(eva, secretary))
     # A token made through the API is shown once and works at once.
     extra = prep.call(
         "POST", "/tokens", {"name": "Asianhallinta", "scopes": ["read"], "expires_days": 30}
     )
     assert extra.status_code == 201
-    reader = Client(app, extra.json()["token"])
+    reader = Script(app, extra.json()["token"])
     assert reader.json("GET", "/tokens")["items"][0]["name"] == "Asianhallinta"
 
     meeting = sec.call(
@@ -252,7 +209,7 @@ def test_the_api_answers_in_finnish_by_default(virrat_app: Flask) -> None:
 def test_an_administrator_makes_an_audit_checkpoint_through_the_api(
     eva_cli: Eva, virrat_app: Flask
 ) -> None:
-    admin = Client(virrat_app, _token(eva_cli, "paakayttaja"))
+    admin = Script(virrat_app, _token(eva_cli, "paakayttaja"))
     # The server has no audit key: no checkpoint, and the problem says so (in Finnish).
     refused = admin.http.post("/audit/checkpoints", headers={"Idempotency-Key": "k1"})
     assert refused.status_code == 422
@@ -263,7 +220,7 @@ def test_an_administrator_makes_an_audit_checkpoint_through_the_api(
     )
     keyed = create_app(settings, TESTING=True)
     try:
-        made = Client(keyed, _token(eva_cli, "paakayttaja")).json("POST", "/audit/checkpoints")
+        made = Script(keyed, _token(eva_cli, "paakayttaja")).json("POST", "/audit/checkpoints")
         assert made["ok"] is True
         checkpoint = made["checkpoint"]
         assert checkpoint["key_id"]

@@ -4,44 +4,16 @@ walks it through the workflow to closed and reads its history, using only the do
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 from flask import Flask
 
 from eva_engine.services.runtime import Eva
 from eva_engine.vocabulary import TokenScope
-from tests.api_support import BOTH, api_app, make_token
+from tests.api_support import BOTH, Script, api_app, make_token
 
 __all__ = ["api_app"]  # fixtures
-
-
-class Script:
-    """A tiny API client as an outside program would write it."""
-
-    def __init__(self, app: Flask, token: str) -> None:
-        self.http = httpx.Client(
-            transport=httpx.WSGITransport(app=app),
-            base_url="http://eva.invalid/api/v1",
-            headers={"Authorization": f"Bearer {token}"},
-        )
-
-    def call(self, method: str, path: str, body: Any = None, **headers: str) -> httpx.Response:
-        if method == "POST":
-            headers.setdefault("Idempotency-Key", str(uuid.uuid4()))
-        response = self.http.request(method, path, json=body, headers=headers)
-        assert response.status_code < 300, (method, path, response.status_code, response.text)
-        return response
-
-    def step(self, pid: int, trigger: str, reason: str | None = None) -> str:
-        etag = self.call("GET", f"/proposals/{pid}").headers["ETag"]
-        body = {"reason": reason} if reason else {}
-        result = self.call(
-            "POST", f"/proposals/{pid}/transitions/{trigger}", body, **{"If-Match": etag}
-        )
-        return str(result.json()["to_state"])
 
 
 def test_a_script_walks_a_proposal_from_draft_to_closed(

@@ -11,10 +11,9 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from eva_engine.rendering.summary import MEDIA_TYPES, render_summary
-from eva_engine.services.assessment.documents import AssessmentDocument
 from eva_engine.services.exchange import summaries
 from web.api.framework import Call, Reply, api_route
-from web.api.schemas import Body
+from web.api.schemas import AssessmentView, Body
 from web.runtime import eva
 
 PROPOSAL = "/proposals/<int(signed=True):proposal_id>"
@@ -80,10 +79,11 @@ def summary_document(call: Call, proposal_id: int) -> Reply:
     PROPOSAL + "/assessment/export",
     summary="Export the assessment",
     tag="exports",
-    response=AssessmentDocument,
+    response=AssessmentView,
 )
 def export_assessment(call: Call, proposal_id: int) -> Reply:
     """The whole assessment of the current revision (format eva.assessment/1), as
     ``eva export assessment`` writes it; ``PUT /proposals/{proposal_id}/assessment`` takes it
-    back."""
-    return Reply(summaries.export_assessment(eva(), call.caller, proposal_id))
+    back once it has an alternative (a new revision may have none yet)."""
+    document = summaries.export_assessment(eva(), call.caller, proposal_id)
+    return Reply(AssessmentView.model_validate(document, from_attributes=True))

@@ -100,8 +100,8 @@ class Route:
             codes.append(415)
         if self.method != "GET":
             codes.append(409)
-        if self.proposal_of is not None:
-            codes.append(412)
+        if self.proposal_of is not None:  # If-Match: unreadable (400) or stale (412)
+            codes += [400, 412]
         if not self.public:
             codes.append(503)  # the database is unavailable
         return sorted(set(codes))

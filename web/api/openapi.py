@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -39,90 +40,235 @@ The JSON API of eva, the ex-ante impact assessment (ennakkoarviointi) engine.
 ID = "$response.body#/id"
 PROPOSAL_ID = {"proposal_id": ID}
 MEETING_ID = {"meeting_id": ID}
+IN_ORGANISATION = {"organisation": "$request.path.organisation"}
+# The operations on one proposal, all reached from a proposal's answer (its id).
+ON_A_PROPOSAL = (
+    "get_proposal",
+    "get_texts",
+    "put_texts",
+    "record_screening",
+    "get_assessment",
+    "put_assessment",
+    "get_questions",
+    "put_alternatives",
+    "post_answers",
+    "post_mitigation",
+    "delete_mitigation",
+    "post_indicator",
+    "delete_indicator",
+    "proposal_assignments",
+    "proposal_history",
+    "schedule",
+    "get_summary",
+    "summary_document",
+    "export_assessment",
+    "proposal_follow_ups",
+    "proposal_comments",
+    "add_comment",
+    "list_attachments",
+    "upload_attachment",
+)
+
+
+@dataclass(frozen=True)
+class Link:
+    """An OpenAPI link: the operation a client can call next, its parameters (and body
+    fields) taken from the answer (``$response.body#/…``) or from the request."""
+
+    target: str
+    parameters: dict[str, str] = field(default_factory=dict)
+    body: dict[str, str] | None = None
+
+
+def _name(operation_id: str) -> str:
+    return "".join(part.title() for part in operation_id.split("_"))
+
+
+def _to_each(targets: tuple[str, ...], parameters: dict[str, str]) -> dict[str, Link]:
+    return {_name(t): Link(t, parameters) for t in targets}
+
+
+def _next_step(proposal_id: str) -> Link:
+    """The first step the workflow offers in the proposal's state (its ``actions``)."""
+    return Link(
+        "fire", {"proposal_id": proposal_id, "trigger": "$response.body#/actions/0/trigger"}
+    )
+
+
 # What a client (and a stateful fuzzer) can do next with an operation's answer: OpenAPI links
 # from the success response, by operationId, with each parameter taken from the response.
-LINKS: dict[str, dict[str, tuple[str, dict[str, str]]]] = {
-    "create_proposal": {
-        "GetProposal": ("get_proposal", PROPOSAL_ID),
-        "GetTexts": ("get_texts", PROPOSAL_ID),
-        "PutTexts": ("put_texts", PROPOSAL_ID),
-        "RecordScreening": ("record_screening", PROPOSAL_ID),
-        "GetAssessment": ("get_assessment", PROPOSAL_ID),
-        "GetQuestions": ("get_questions", PROPOSAL_ID),
-        "PutAlternatives": ("put_alternatives", PROPOSAL_ID),
-        "ProposalAssignments": ("proposal_assignments", PROPOSAL_ID),
-        "ProposalHistory": ("proposal_history", PROPOSAL_ID),
-        "Schedule": ("schedule", PROPOSAL_ID),
-        "GetSummary": ("get_summary", PROPOSAL_ID),
-        "ExportAssessment": ("export_assessment", PROPOSAL_ID),
-    },
+# Every operation that needs an id some other answer gives is linked from it, so that the
+# fuzzer of tests/test_api_stateful.py reaches it with a real id.
+LINKS: dict[str, dict[str, Link]] = {
+    "create_proposal": {**_to_each(ON_A_PROPOSAL, PROPOSAL_ID), "Fire": _next_step(ID)},
+    "list_proposals": _to_each(ON_A_PROPOSAL, {"proposal_id": "$response.body#/items/0/id"}),
     "get_proposal": {
-        "Fire": ("fire", PROPOSAL_ID),
-        "ProposalFollowUps": ("proposal_follow_ups", PROPOSAL_ID),
-        "SummaryDocument": ("summary_document", PROPOSAL_ID),
+        **_to_each(ON_A_PROPOSAL[1:], PROPOSAL_ID),
+        "Fire": _next_step(ID),
+        "Reassign": Link("reassign", {"assignment_id": "$response.body#/assignments/0/id"}),
     },
-    "create_meeting": {
-        "GetMeeting": ("get_meeting", MEETING_ID),
-        "MeetingAgenda": ("meeting_agenda", MEETING_ID),
-        "AddAgendaItem": ("add_agenda_item", MEETING_ID),
+    "fire": {"GetProposal": Link("get_proposal", {"proposal_id": "$response.body#/proposal_id"})},
+    "record_screening": {"Fire": _next_step(ID)},
+    "put_assessment": {"Fire": _next_step(ID)},
+    "post_answers": {"Fire": _next_step(ID)},
+    "put_alternatives": _to_each(
+        ("post_answers", "post_mitigation", "post_indicator"), PROPOSAL_ID
+    ),
+    "get_assessment": {
+        "DeleteMitigation": Link(
+            "delete_mitigation",
+            {
+                "proposal_id": "$request.path.proposal_id",
+                "question": "$response.body#/mitigations/0/question",
+                "alternative": "$response.body#/mitigations/0/alternative",
+            },
+        ),
+        "DeleteIndicator": Link(
+            "delete_indicator",
+            {
+                "proposal_id": "$request.path.proposal_id",
+                "name": "$response.body#/follow_up_indicators/0/name",
+            },
+        ),
+    },
+    "post_mitigation": {
+        "DeleteMitigation": Link(
+            "delete_mitigation",
+            {
+                "proposal_id": ID,
+                "question": "$request.body#/question",
+                "alternative": "$request.body#/alternative",
+            },
+        ),
+    },
+    "post_indicator": {
+        "DeleteIndicator": Link(
+            "delete_indicator", {"proposal_id": ID, "name": "$request.body#/name"}
+        ),
+    },
+    "schedule": {"Fire": _next_step(ID)},
+    "proposal_assignments": {
+        "Reassign": Link("reassign", {"assignment_id": "$response.body#/items/0/id"})
+    },
+    "my_assignments": {
+        "Reassign": Link("reassign", {"assignment_id": "$response.body#/items/0/assignment_id"}),
+        "GetProposal": Link("get_proposal", {"proposal_id": "$response.body#/items/0/proposal_id"}),
+    },
+    "proposal_follow_ups": _to_each(
+        ("record_follow_up", "waive_follow_up"),
+        {"follow_up_id": "$response.body#/follow_ups/0/id"},
+    ),
+    "my_follow_ups": _to_each(
+        ("record_follow_up", "waive_follow_up"),
+        {"follow_up_id": "$response.body#/items/0/follow_up_id"},
+    ),
+    "proposal_comments": _to_each(
+        ("reply_to_comment", "resolve_comment"),
+        {"comment_id": "$response.body#/groups/0/comments/0/id"},
+    ),
+    "add_comment": _to_each(("reply_to_comment", "resolve_comment"), {"comment_id": ID}),
+    "upload_attachment": _to_each(
+        ("download_attachment", "remove_attachment"), {"attachment_id": ID}
+    ),
+    "list_attachments": _to_each(
+        ("download_attachment", "remove_attachment"),
+        {"attachment_id": "$response.body#/attachments/0/id"},
+    ),
+    "list_organisations": _to_each(
+        (
+            "list_bodies",
+            "list_meetings",
+            "list_users",
+            "create_body",
+            "create_meeting",
+            "create_user",
+            "organisation_report",
+            "get_sso",
+        ),
+        {"organisation": "$response.body#/items/0/code"},
+    ),
+    "create_body": {
+        "ListBodies": Link("list_bodies", {"organisation": "$response.body#/organisation"}),
+    },
+    "list_bodies": {
+        "CreateMeeting": Link(
+            "create_meeting", IN_ORGANISATION, body={"body": "$response.body#/items/0/code"}
+        ),
+    },
+    "list_meetings": _to_each(
+        ("get_meeting", "meeting_agenda", "list_candidates"),
+        {"meeting_id": "$response.body#/items/0/id"},
+    ),
+    "create_meeting": _to_each(("get_meeting", "meeting_agenda", "add_agenda_item"), MEETING_ID),
+    "get_meeting": _to_each(("meeting_agenda", "list_candidates"), MEETING_ID),
+    "list_candidates": {
+        "AddAgendaItem": Link(
+            "add_agenda_item",
+            {"meeting_id": "$response.body#/meeting_id"},
+            body={"proposal_id": "$response.body#/candidates/0/proposal_id"},
+        ),
     },
     "add_agenda_item": {
-        "GetProposal": ("get_proposal", PROPOSAL_ID),
-        "RemoveAgendaItem": (
-            "remove_agenda_item",
-            {"proposal_id": ID, "meeting_id": "$response.body#/meeting_id"},
-        ),
-        "MoveAgendaItem": (
-            "move_agenda_item",
+        "GetProposal": Link("get_proposal", PROPOSAL_ID),
+        "MeetingAgenda": Link("meeting_agenda", {"meeting_id": "$response.body#/meeting_id"}),
+        **_to_each(
+            ("remove_agenda_item", "move_agenda_item"),
             {"proposal_id": ID, "meeting_id": "$response.body#/meeting_id"},
         ),
     },
-    "get_meeting": {
-        "ListCandidates": ("list_candidates", MEETING_ID),
-    },
-    "create_body": {
-        "ListBodies": ("list_bodies", {"organisation": "$response.body#/organisation"}),
-    },
+    "meeting_agenda": _to_each(
+        ("remove_agenda_item", "move_agenda_item"),
+        {
+            "meeting_id": "$response.body#/meeting/id",
+            "proposal_id": "$response.body#/items/0/proposal_id",
+        },
+    ),
     "create_user": {
-        "ListUsers": ("list_users", {"organisation": "$response.body#/organisation"}),
-        "GrantRole": (
-            "grant_role",
+        "ListUsers": Link("list_users", {"organisation": "$response.body#/organisation"}),
+        **_to_each(
+            ("grant_role", "disable_user", "enable_user"),
             {
                 "organisation": "$response.body#/organisation",
                 "username": "$response.body#/username",
             },
         ),
-        "DisableUser": (
-            "disable_user",
+    },
+    "grant_role": {
+        "RevokeRole": Link(
+            "revoke_role",
             {
                 "organisation": "$response.body#/organisation",
-                "username": "$response.body#/username",
+                "username": "$request.path.username",
+                "role": "$response.body#/role",
+                "body": "$response.body#/body",
             },
+        ),
+    },
+    "disable_user": {
+        "EnableUser": Link(
+            "enable_user",
+            {"organisation": "$request.path.organisation", "username": "$response.body#/username"},
         ),
     },
     "create_my_token": {
-        "RevokeMyToken": ("revoke_my_token", {"token_id": "$response.body#/details/id"}),
+        "RevokeMyToken": Link("revoke_my_token", {"token_id": "$response.body#/details/id"}),
+        "ListMyTokens": Link("list_my_tokens"),
     },
-    "list_organisations": {
-        "ListBodies": ("list_bodies", {"organisation": "$response.body#/items/0/code"}),
-        "ListMeetings": ("list_meetings", {"organisation": "$response.body#/items/0/code"}),
-        "ListUsers": ("list_users", {"organisation": "$response.body#/items/0/code"}),
-        "GetSso": ("get_sso", {"organisation": "$response.body#/items/0/code"}),
-    },
-    "get_sso": {
-        "PutSso": ("put_sso", {"organisation": "$response.body#/organisation"}),
-    },
-    "put_sso": {
-        "GetSso": ("get_sso", {"organisation": "$response.body#/organisation"}),
-    },
+    "get_sso": {"PutSso": Link("put_sso", {"organisation": "$response.body#/organisation"})},
+    "put_sso": {"GetSso": Link("get_sso", {"organisation": "$response.body#/organisation"})},
+    "list_workflows": {"PublishWorkflows": Link("publish_workflows")},
+    "verify_audit_chain": {"LastAuditCheck": Link("last_audit_check")},
+    "make_audit_checkpoint": {"LastAuditCheck": Link("last_audit_check")},
 }
 
 
 def _links(route: Route) -> dict[str, Any]:
-    return {
-        name: {"operationId": target, "parameters": parameters}
-        for name, (target, parameters) in LINKS.get(route.endpoint, {}).items()
-    }
+    out: dict[str, Any] = {}
+    for name, link in LINKS.get(route.endpoint, {}).items():
+        out[name] = {"operationId": link.target, "parameters": link.parameters}
+        if link.body is not None:
+            out[name]["requestBody"] = link.body
+    return out
 
 
 def _clean(schema: Any) -> Any:

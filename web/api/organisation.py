@@ -7,7 +7,8 @@ proposals/commands)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from functools import partial
+from typing import Any, Literal, TypeVar
 
 from flask import url_for
 from pydantic import BaseModel, Field
@@ -32,6 +33,7 @@ from web.api.framework import Call, Reply, api_route
 from web.api.schemas import Body
 from web.runtime import eva
 
+C = TypeVar("C", bound=BaseModel)
 ORGANISATION = "/organisations/<organisation>"
 MEETING = "/meetings/<int(signed=True):meeting_id>"
 
@@ -98,27 +100,38 @@ def _item_proposal(_caller: Caller, values: dict[str, Any]) -> int:
     return int(values["proposal_id"])
 
 
-@api_route(
+def _command(call: Call, command: type[C], **path: Any) -> C:
+    """The service command of a route: the values of its path and the fields of its body."""
+    body: Body = call.body
+    return command(**path, **body.model_dump())
+
+
+def _agenda_reply(view: ProposalView) -> Reply:
+    """The proposal as the agenda change left it, with its ETag."""
+    return Reply(view, version=view.row_version)
+
+
+organisation_route = partial(api_route, tag="organisations")
+
+
+@organisation_route(
     "POST",
     ORGANISATION + "/bodies",
     summary="Create a body",
-    tag="organisations",
     response=organisations.BodyView,
     status=201,
     body=BodyIn,
 )
 def create_body(call: Call, organisation: str) -> Reply:
     """A council, board, committee or office holder of the organisation (its administrator)."""
-    body: BodyIn = call.body
-    cmd = organisations.CreateBody(organisation=organisation, **body.model_dump())
+    cmd = _command(call, organisations.CreateBody, organisation=organisation)
     return Reply(organisations.create_body(eva(), call.caller, cmd), status=201)
 
 
-@api_route(
+@organisation_route(
     "POST",
     ORGANISATION + "/meetings",
     summary="Create a meeting",
-    tag="organisations",
     response=organisations.MeetingView,
     status=201,
     body=MeetingIn,
@@ -126,26 +139,22 @@ def create_body(call: Call, organisation: str) -> Reply:
 def create_meeting(call: Call, organisation: str) -> Reply:
     """A meeting of one of the organisation's bodies (its administrator or the body's
     secretary)."""
-    body: MeetingIn = call.body
-    cmd = organisations.CreateMeeting(organisation=organisation, **body.model_dump())
+    cmd = _command(call, organisations.CreateMeeting, organisation=organisation)
     view = organisations.create_meeting(eva(), call.caller, cmd)
     return Reply(view, status=201, location=url_for("api.get_meeting", meeting_id=view.id))
 
 
-@api_route(
-    "GET", MEETING, summary="Read a meeting", tag="organisations", response=agendas.MeetingSummary
-)
+@organisation_route("GET", MEETING, summary="Read a meeting", response=agendas.MeetingSummary)
 def get_meeting(call: Call, meeting_id: int) -> Reply:
     """The meeting: its body, time, and how many agenda items it has and how many of them are
     still incomplete (the agenda itself: ``/meetings/{meeting_id}/agenda``)."""
     return Reply(agendas.agenda(eva(), call.caller, meeting_id).meeting)
 
 
-@api_route(
+@organisation_route(
     "GET",
     MEETING + "/candidates",
     summary="Proposals ready for the agenda",
-    tag="organisations",
     response=agendas.CandidatePage,
     query=CandidateQuery,
 )
@@ -159,11 +168,10 @@ def list_candidates(call: Call, meeting_id: int) -> Reply:
     )
 
 
-@api_route(
+@organisation_route(
     "POST",
     MEETING + "/agenda",
     summary="Add a proposal to the agenda",
-    tag="organisations",
     response=ProposalView,
     body=AgendaItemIn,
     etag=True,
@@ -171,17 +179,14 @@ def list_candidates(call: Call, meeting_id: int) -> Reply:
 def add_agenda_item(call: Call, meeting_id: int) -> Reply:
     """Put a proposal of the meeting's body on this meeting's agenda (a secretary), as
     ``PUT /proposals/{proposal_id}/meeting`` does."""
-    body: AgendaItemIn = call.body
-    cmd = proposal_commands.ScheduleProposal(meeting_id=meeting_id, **body.model_dump())
-    view = proposal_commands.schedule(eva(), call.caller, cmd)
-    return Reply(view, version=view.row_version)
+    cmd = _command(call, proposal_commands.ScheduleProposal, meeting_id=meeting_id)
+    return _agenda_reply(proposal_commands.schedule(eva(), call.caller, cmd))
 
 
-@api_route(
+@organisation_route(
     "DELETE",
     MEETING + "/agenda/<int(signed=True):proposal_id>",
     summary="Take a proposal off the agenda",
-    tag="organisations",
     response=ProposalView,
     etag=True,
     proposal_of=_item_proposal,
@@ -192,27 +197,21 @@ def remove_agenda_item(call: Call, meeting_id: int, proposal_id: int) -> Reply:
     cmd = proposal_commands.UnscheduleProposal(
         proposal_id=proposal_id, meeting_id=meeting_id, expected_version=call.expected_version
     )
-    view = proposal_commands.unschedule(eva(), call.caller, cmd)
-    return Reply(view, version=view.row_version)
+    return _agenda_reply(proposal_commands.unschedule(eva(), call.caller, cmd))
 
 
-@api_route(
+@organisation_route(
     "POST",
     MEETING + "/agenda/<int(signed=True):proposal_id>/move",
     summary="Move an agenda item up or down",
-    tag="organisations",
     response=AgendaOrder,
     body=MoveIn,
 )
 def move_agenda_item(call: Call, meeting_id: int, proposal_id: int) -> Reply:
     """Move the item one place up or down on this meeting's agenda (a secretary), as the
     meeting's page and ``eva meetings move`` do; the agenda's proposal ids in their new order."""
-    body: MoveIn = call.body
-    cmd = agenda_commands.MoveAgendaItem(
-        meeting_id=meeting_id, proposal_id=proposal_id, direction=body.direction
+    cmd = _command(
+        call, agenda_commands.MoveAgendaItem, meeting_id=meeting_id, proposal_id=proposal_id
     )
-    return Reply(
-        AgendaOrder(
-            meeting_id=meeting_id, proposal_ids=agenda_commands.move(eva(), call.caller, cmd)
-        )
-    )
+    order = agenda_commands.move(eva(), call.caller, cmd)
+    return Reply(AgendaOrder(meeting_id=meeting_id, proposal_ids=order))
