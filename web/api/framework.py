@@ -99,7 +99,9 @@ class Route:
         if self.body is not None:
             codes.append(415)
         if self.method != "GET":
-            codes.append(409)
+            # 409: a conflict; 422: what the command's own rules refuse (a decided proposal
+            # stays on its agenda, say), even for a write with neither body nor query.
+            codes += [409, 422]
         if self.proposal_of is not None:  # If-Match: unreadable (400) or stale (412)
             codes += [400, 412]
         if not self.public:
