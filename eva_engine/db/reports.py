@@ -137,7 +137,8 @@ Columns = TypeVarTuple("Columns")
 def moment(value: datetime | str) -> datetime:
     """A stored time as UTC: SQLite's text of a UTC time without its zone (read as text:
     ``datetime.fromisoformat`` of it with the zone added is many times faster than the type's
-    own parsing and ``replace``), PostgreSQL's aware datetime."""
+    own parsing and ``replace``; the changes add the zone in SQL and parse it themselves),
+    PostgreSQL's aware datetime."""
     if isinstance(value, str):
         return datetime.fromisoformat(value + "+00:00")
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
