@@ -5,6 +5,7 @@ them. Nothing here takes a lock or writes."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Row,
     Select,
     String,
+    Text,
     case,
     cast,
     func,
@@ -83,15 +85,19 @@ class ScreeningRow:
     exemption: str | None
 
 
-class AnswerRow(NamedTuple):
-    """An answer for the alternative chosen in its revision."""
+class AnswerCount(NamedTuple):
+    """The answers for the alternative chosen in a revision, counted per area (the question
+    id's part before its first dot) and direction; a negative answer is a count of its own,
+    with its alternative, question and affected groups (the report groups those)."""
 
     proposal_id: int
     revision: int
-    alternative_id: int
-    question_id: str
+    area: str
     direction: Direction
-    affected_groups: list[str]  # read for negative answers only (the report counts no others)
+    answers: int  # how many
+    alternative_id: int | None  # negative answers only, like the two below
+    question_id: str | None
+    affected_groups: list[str]
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,7 @@ class FollowUpRow:
     outcome: FollowUpOutcome | None
     settled_at: datetime | None
     created_at: datetime
+    predicted: Direction | None  # the chosen alternative's answer to its indicator's question
 
 
 DIRECTIONS = {d.value: d for d in Direction}
@@ -130,7 +137,8 @@ Columns = TypeVarTuple("Columns")
 def moment(value: datetime | str) -> datetime:
     """A stored time as UTC: SQLite's text of a UTC time without its zone (read as text:
     ``datetime.fromisoformat`` of it with the zone added is many times faster than the type's
-    own parsing and ``replace``), PostgreSQL's aware datetime."""
+    own parsing and ``replace``; the changes add the zone in SQL and parse it themselves),
+    PostgreSQL's aware datetime."""
     if isinstance(value, str):
         return datetime.fromisoformat(value + "+00:00")
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -198,6 +206,18 @@ class ReportQueries:
         which costs more than the query itself over a large city's history."""
         return self.session.connection().execute(stmt).all()
 
+    def _driver_rows(self, stmt: Select[*Columns]) -> list[tuple[Any, ...]]:
+        """The rows of a query as the database driver gives them (tuples, no type processing
+        and no row objects: over the year's 360,000 changes those cost more than the query).
+        Only for columns whose driver values are what the caller takes: integers, text,
+        SQLite's 0/1 for a truth, PostgreSQL's times."""
+        result = self.session.connection().execute(stmt)
+        try:
+            rows = list(result.cursor.fetchall())
+        finally:
+            result.close()
+        return rows
+
     def _postgres(self) -> bool:
         return self.session.get_bind().dialect.name == "postgresql"
 
@@ -218,7 +238,8 @@ class ReportQueries:
         else:
             recorded = type_coerce(AuditEvent.after, JSON)
             meeting_named = func.json_type(AuditEvent.after, "$.meeting_id").is_not(None)
-            occurred = type_coerce(AuditEvent.occurred_at, String)  # parsed by ``moment``
+            # SQLite's text of a UTC time, with its zone added, parsed by ``fromisoformat``
+            occurred = type_coerce(AuditEvent.occurred_at, String).concat("+00:00")
         stmt = (
             select(
                 AuditEvent.proposal_id,
@@ -238,9 +259,16 @@ class ReportQueries:
             )
             .where(*self._scope())
         )
-        rows = self._rows(stmt.order_by(AuditEvent.proposal_id, AuditEvent.seq))
+        rows = self._driver_rows(stmt.order_by(AuditEvent.proposal_id, AuditEvent.seq))
+        row = ChangeRow
+        if postgres:
+            return [
+                row(p or 0, moment(at), state, bool(named), meeting, outcome, revision)
+                for p, at, state, named, meeting, outcome, revision in rows
+            ]
+        parse = datetime.fromisoformat
         return [
-            ChangeRow(p or 0, moment(at), state, bool(named), meeting, outcome, revision)
+            row(p or 0, parse(at), state, named == 1, meeting, outcome, revision)
             for p, at, state, named, meeting, outcome, revision in rows
         ]
 
@@ -255,19 +283,30 @@ class ReportQueries:
         )
         return [ScreeningRow(*row) for row in self._rows(stmt)]
 
-    def chosen_answers(self) -> list[AnswerRow]:
-        """The chosen alternatives' answers; the affected groups (JSON) are read for the
-        negative ones only, the only ones the report groups."""
-        groups = case(
-            (Answer.direction == Direction.NEGATIVE, Answer.affected_groups), else_=null()
-        )
+    def answer_counts(self) -> list[AnswerCount]:
+        """The chosen alternatives' answers counted per proposal, revision, area and direction
+        by the database (a large city's 230,000 answers become about a third as many rows);
+        the negative ones one by one, with their affected groups (JSON), the only ones the
+        report groups."""
+        negative = Answer.direction == Direction.NEGATIVE
+        alternative = case((negative, Answer.alternative_id), else_=null())
+        question = case((negative, Answer.question_id), else_=null())
+        groups = case((negative, cast(Answer.affected_groups, Text)), else_=null())
+        if self._postgres():
+            area: Any = func.split_part(Answer.question_id, ".", 1)
+        else:  # the text before the first dot, or all of it
+            dot = func.instr(Answer.question_id.concat("."), ".")
+            area = func.substr(Answer.question_id, 1, dot - 1)
+        direction = type_coerce(Answer.direction, String)  # its member looked up below
         stmt = (
             select(
                 Answer.proposal_id,
                 Assessment.revision,
-                Answer.alternative_id,
-                Answer.question_id,
-                type_coerce(Answer.direction, String),  # its member looked up below
+                area,
+                direction,
+                func.count(),
+                alternative,
+                question,
                 groups,
             )
             .join(Alternative, Alternative.id == Answer.alternative_id)
@@ -275,10 +314,20 @@ class ReportQueries:
             .join(Proposal, Proposal.id == Answer.proposal_id)
             .where(Alternative.chosen.is_(True))
             .where(*self._scope())
+            .group_by(
+                Answer.proposal_id,
+                Assessment.revision,
+                area,
+                direction,
+                alternative,
+                question,
+                groups,
+            )
         )
+        loads = json.loads
         return [
-            AnswerRow(p, r, a, q, DIRECTIONS[d], list(g or []))
-            for p, r, a, q, d, g in self._rows(stmt)
+            AnswerCount(p, r, ar, DIRECTIONS[d], n, a, q, (loads(g) or []) if g else [])
+            for p, r, ar, d, n, a, q, g in self._driver_rows(stmt)
         ]
 
     def mitigations(self) -> list[MitigationRow]:
@@ -296,7 +345,20 @@ class ReportQueries:
         return [MitigationRow(*row) for row in self._rows(stmt)]
 
     def follow_ups(self) -> list[FollowUpRow]:
-        """Every follow-up of the scope's proposals, in one query."""
+        """Every follow-up of the scope's proposals, in one query, with the direction its
+        assessment's chosen alternative predicted for its indicator's question."""
+        predicted = (
+            select(Answer.direction)
+            .join(Alternative, Alternative.id == Answer.alternative_id)
+            .where(
+                Alternative.assessment_id == FollowUp.assessment_id,
+                Alternative.chosen.is_(True),
+                Answer.assessment_id == FollowUp.assessment_id,
+                Answer.question_id == FollowUpIndicator.question_id,
+            )
+            .limit(1)
+            .scalar_subquery()
+        )
         stmt = (
             select(
                 FollowUp.id,
@@ -314,6 +376,7 @@ class ReportQueries:
                 FollowUp.outcome,
                 FollowUp.settled_at,
                 FollowUp.created_at,
+                predicted,
             )
             .join(FollowUpIndicator, FollowUpIndicator.id == FollowUp.indicator_id)
             .join(Assessment, Assessment.id == FollowUp.assessment_id)

@@ -8,18 +8,23 @@ proposal's own workflow version (each state's ``phase`` and ``final``), never it
 
 from __future__ import annotations
 
+import gc
 import statistics
+import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from itertools import groupby
+from operator import itemgetter
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
 from eva_engine.db.audit import PendingEvent
 from eva_engine.db.reports import (
-    AnswerRow,
+    AnswerCount,
     ChangeRow,
     FollowUpRow,
     MitigationRow,
@@ -300,6 +305,34 @@ def report(
         return view
 
 
+class _Collector:
+    """Python's cyclic garbage collector paused while reports are computed: the year's
+    hundreds of thousands of rows are live tuples, and every collection of the oldest
+    generation walks them all again (a third of a large city's report went to it). A report
+    makes no reference cycles worth collecting in those seconds; the collector is re-enabled
+    (if it was) when the last computation running ends, and collects then as usual."""
+
+    lock = threading.Lock()
+    running = 0  # computations running with the collector paused
+    was_enabled = False
+
+    @classmethod
+    @contextmanager
+    def paused(cls) -> Iterator[None]:
+        with cls.lock:
+            if cls.running == 0:
+                cls.was_enabled = gc.isenabled()
+                gc.disable()
+            cls.running += 1
+        try:
+            yield
+        finally:
+            with cls.lock:
+                cls.running -= 1
+                if cls.running == 0 and cls.was_enabled:
+                    gc.enable()
+
+
 def compute(
     repos: Repositories,
     org: Organisation,
@@ -313,6 +346,20 @@ def compute(
     """The figures, and the ids of the non-public proposals the report lists. ``now``: the
     moment the report is made (the follow-ups still overdue are counted on it while the
     period runs)."""
+    with _Collector.paused():
+        return _compute(repos, org, body, period, public=public, progress=progress, now=now)
+
+
+def _compute(
+    repos: Repositories,
+    org: Organisation,
+    body: Body | None,
+    period: Period,
+    *,
+    public: bool,
+    progress: Progress | None,
+    now: datetime | None,
+) -> tuple[ReportView, set[int]]:
     step = progress or (lambda _name: None)
     figure = _suppress(public)
     queries = repos.report_queries(org.id, body.id if body else None)
@@ -322,7 +369,7 @@ def compute(
     changes = queries.changes(period.until)
     step(STEPS[1])
     screenings = {(s.proposal_id, s.revision): s for s in queries.screenings()}
-    answers = queries.chosen_answers()
+    answers = queries.answer_counts()
     mitigations = queries.mitigations()
     follow_ups = queries.follow_ups()
     step(STEPS[2])
@@ -332,9 +379,9 @@ def compute(
         key = (row.workflow_name, row.workflow_version)
         if key not in bundles:
             bundles[key] = stored_bundle(repos, *key)[0]
-    by_proposal: dict[int, list[ChangeRow]] = defaultdict(list)
-    for change in changes:
-        by_proposal[change.proposal_id].append(change)
+    by_proposal: dict[int, list[ChangeRow]] = {}
+    for pid, group in groupby(changes, itemgetter(0)):  # read in the proposals' order
+        by_proposal[pid] = list(group)
     states_of = {key: {s.id: s for s in b.workflow.states} for key, b in bundles.items()}
     phases_of: dict[tuple[str, int], dict[str, str]] = {
         key: {s.id: s.phase for s in found.values()} for key, found in states_of.items()
@@ -360,7 +407,7 @@ def compute(
     body_rows = _bodies(lines, bodies, period, public)
     decisions, listed = _decisions(handlings, lines, screenings, bodies, public)
     moment = min(period.until, now or utcnow())
-    results, result_rows, shown = _results(follow_ups, lines, answers, bodies, period, public)
+    results, result_rows, shown = _results(follow_ups, lines, bodies, period, public)
     on, overdue_bodies, overdue_total, overdue, late = _overdue(
         follow_ups, lines, bodies, moment, public
     )
@@ -522,7 +569,7 @@ def _area_titles(bundles: Iterable[WorkflowBundle]) -> dict[str, Texts]:
 
 def _impacts(
     adopted: dict[int, Handling],
-    answers: list[AnswerRow],
+    answers: list[AnswerCount],
     bundles: dict[tuple[str, int], WorkflowBundle],
     figure: Callable[[int], Figure],
 ) -> list[ImpactRow]:
@@ -531,7 +578,7 @@ def _impacts(
         handling = adopted.get(answer.proposal_id)
         if handling is None or handling.revision != answer.revision:
             continue
-        counts[answer.question_id.split(".", 1)[0]][answer.direction] += 1
+        counts[answer.area][answer.direction] += answer.answers
     titles = _area_titles(bundles.values())
     order = list(titles)
     rows = []
@@ -552,7 +599,7 @@ def _impacts(
 
 def _groups(
     adopted: dict[int, Handling],
-    answers: list[AnswerRow],
+    answers: list[AnswerCount],
     mitigations: list[MitigationRow],
     figure: Callable[[int], Figure],
 ) -> list[GroupRow]:
@@ -563,7 +610,7 @@ def _groups(
         handling = adopted.get(answer.proposal_id)
         if handling is None or handling.revision != answer.revision:
             continue
-        if answer.direction != Direction.NEGATIVE:
+        if answer.direction != Direction.NEGATIVE or answer.question_id is None:
             continue
         key = (answer.proposal_id, answer.revision, answer.question_id)
         has_measure = (*key, answer.alternative_id) in measures or (*key, None) in measures
@@ -676,7 +723,6 @@ def _result(row: FollowUpRow, period: Period) -> str | None:
 def _results(
     follow_ups: list[FollowUpRow],
     lines: dict[int, Timeline],
-    answers: list[AnswerRow],
     bodies: list[Body],
     period: Period,
     public: bool,
@@ -685,7 +731,6 @@ def _results(
     went, and listed with the chosen alternative's predicted direction."""
     figure = _suppress(public)
     codes = {b.id: b.code for b in bodies}
-    predicted = {(a.proposal_id, a.revision, a.question_id): a.direction for a in answers}
     counts: Counter[str] = Counter()
     rows: list[FollowUpResultRow] = []
     shown: set[int] = set()
@@ -707,11 +752,7 @@ def _results(
                 title=_names(proposal.title_fi, proposal.title_sv),
                 body=codes.get(proposal.body_id, ""),
                 indicator=row.indicator,
-                predicted=(
-                    predicted.get((row.proposal_id, row.revision, row.question_id))
-                    if row.question_id
-                    else None
-                ),
+                predicted=row.predicted if row.question_id else None,
                 value=None if waived else row.value,
                 measured_on=None if waived else row.measured_on,
                 source=None if waived else row.source_kind,
