@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import text
 
+from eva_engine.db import search
 from eva_engine.db.search import search_words, stems
 from eva_engine.db.stemming import stemmed
 from eva_engine.errors import InvalidInput, NotFound
@@ -234,10 +235,20 @@ def test_query_words() -> None:
     assert search_words('"kirjasto" AND (koulu*)').words == ("kirjasto", "koulu")
     assert search_words("and Kirjasto").words == ("and", "kirjasto")  # a word, not an operator
     assert search_words("*()\"'").empty
-    assert stems("kirjastoissa") == ("kirjasto", "kirjastoiss", "kirjastoissa")  # fi, sv, typed
-    assert stems("skolorna") == ("skolor", "skol", "skolorna")
+    assert stems("kirjastoissa") == ("kirjasto",)  # fi; covers sv "kirjastoiss" and as typed
+    assert stems("skolorna") == ("skol",)  # sv; covers fi "skolor"
+    assert stems("skolan") == ("skola",)  # fi; sv leaves it "skolan"
+    assert stems("päiväkotien") == ("päiväkot",)
+    assert stems("matkoja") == ("matko",)  # fi; covers sv "matkoj"
     assert stems("2026") == ("2026",)
     assert stems("talo") == ("talo",)
+
+
+def test_the_fts5_expression(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert search._match_expression(search_words("Kirjastojen 2026")) == '"kirjasto"* AND "2026"*'
+    # Were a word's stems ever not one another's prefixes, it would match any of them.
+    monkeypatch.setattr(search, "stems", lambda word: (word[:3], word[1:]))
+    assert search._match_expression(search_words("abcd")) == '("abc"* OR "bcd"*)'
 
 
 def test_the_stemming_function_of_sqlite() -> None:

@@ -123,9 +123,15 @@ def search_words(typed: str) -> SearchQuery:
 
 def stems(word: str) -> tuple[str, ...]:
     """What one query word matches as a prefix on SQLite: its Finnish and Swedish stems and the
-    word as typed (a case number's letters are indexed as written), each once."""
-    found = [stem_word(word, language) for language in LANGUAGES]
-    return tuple(dict.fromkeys([*found, word]))
+    word as typed (a case number's letters are indexed as written), shortest first, without
+    those another one already covers (``kirjasto`` covers ``kirjastoiss``): one prefix scan
+    each."""
+    found = sorted({*(stem_word(word, language) for language in LANGUAGES), word}, key=len)
+    kept: list[str] = []
+    for candidate in found:
+        if not any(candidate.startswith(shorter) for shorter in kept):
+            kept.append(candidate)
+    return tuple(kept)
 
 
 def _match_expression(query: SearchQuery) -> str:
@@ -133,8 +139,10 @@ def _match_expression(query: SearchQuery) -> str:
     only, never a quote)."""
     groups = []
     for word in query.words:
-        alternatives = " OR ".join(f'"{stem}"*' for stem in stems(word))
-        groups.append(f"({alternatives})")
+        alternatives = [f'"{stem}"*' for stem in stems(word)]
+        groups.append(
+            alternatives[0] if len(alternatives) == 1 else f"({' OR '.join(alternatives)})"
+        )
     return " AND ".join(groups)  # (FTS5 joins bracketed groups only with an explicit AND)
 
 
