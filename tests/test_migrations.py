@@ -1,5 +1,6 @@
 """Alembic: an empty database migrates to head, matches the models exactly, and goes back; a
-populated single audit chain moves into verified chains per organisation (0007) and back."""
+populated single audit chain moves into verified chains per organisation (0007) and back; the
+SQLite search index is rebuilt with Snowball stems (0015) and back."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from eva_engine.db.search import include_name
 from eva_engine.db.unit_of_work import Database
 from eva_engine.models import Base
 from eva_engine.services.history import trail
+from eva_engine.services.proposals import commands as proposal_commands
 from eva_engine.services.runtime import Eva
-from tests.builders import build_foreign, build_world, proposal_in
+from tests.builders import ORG, as_, build_foreign, build_world, proposal_in
 from tests.conftest import FreshDatabase, publish_workflows
 
 # PostgreSQL too: DDL, types and constraints differ per backend
@@ -161,3 +163,49 @@ def test_a_tampered_single_chain_is_not_moved_and_the_upgrade_stops(populated: E
     assert current_revision(engine) == SINGLE_CHAIN  # nothing changed
     with engine.connect() as conn:
         assert "chain_id" not in {c["name"] for c in inspect(conn).get_columns("audit_events")}
+
+
+# 0015: the SQLite search index stems ----------------------------------------------------------
+BEFORE_STEMMING = "5b8e2d0c7a14"  # 0014: SQLite's search rows hold the words as written
+
+
+def _index_row(engine: Engine, pid: int) -> str:
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            sql = "SELECT document::text FROM proposal_search WHERE proposal_id = :pid"
+        else:
+            sql = "SELECT title || '|' || body FROM proposal_search WHERE rowid = :pid"
+        return str(conn.execute(text(sql), {"pid": pid}).scalar_one())
+
+
+def test_the_search_index_is_rebuilt_with_stems_and_back(fresh_databases: FreshDatabase) -> None:
+    eva = Eva(Database.connect(fresh_databases.new_url()), default_workflows_dir())
+    try:
+        engine = eva.database.engine
+        upgrade(engine)
+        publish_workflows(eva)
+        build_world(eva)
+        pid = proposal_commands.create_proposal(
+            eva,
+            as_("prep"),
+            proposal_commands.CreateProposal(
+                organisation=ORG,
+                case_number="330/12.00.00/2026",
+                title_fi="Kirjastojen aukioloajat",
+                title_sv="Bibliotekens öppettider",
+                body="HYVLTK",
+                presenter="pres",
+            ),
+        ).id
+        stemmed = _index_row(engine, pid)
+        _downgrade(engine, BEFORE_STEMMING)
+        old = _index_row(engine, pid)
+        upgrade(engine)
+        assert _index_row(engine, pid) == stemmed
+        if engine.dialect.name == "postgresql":  # stemmed all along: the migration is a no-op
+            assert old == stemmed
+        else:
+            assert old.split("|")[0] == "Kirjastojen aukioloajat Bibliotekens öppettider"
+            assert stemmed.split("|")[0] == "kirjasto aukioloaj bibliotek öppettid"
+    finally:
+        eva.database.dispose()

@@ -1,6 +1,7 @@
 """Free-text search (issue 13, part 4): case numbers, titles, the texts of the minutes and the
-assessment's justifications, on both backends (Finnish inflection through PostgreSQL's Snowball
-stemmer, a trim of endings on SQLite's FTS5); confidential content found only by those whose
+assessment's justifications, on both backends (Finnish and Swedish inflection through the same
+Snowball stemmers: PostgreSQL's text search configurations, snowballstemmer in SQLite's FTS5
+rows); confidential content found only by those whose
 grants cover it; any input, however odd, a search and never an error."""
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import text
 
-from eva_engine.db.search import search_words, trimmed
+from eva_engine.db import search
+from eva_engine.db.search import search_words, stems
+from eva_engine.db.stemming import stemmed
 from eva_engine.errors import InvalidInput, NotFound
 from eva_engine.services.assessment import documents
 from eva_engine.services.proposals import commands as proposal_commands
@@ -79,6 +82,25 @@ def test_finnish_inflection_finds_the_basic_form(eva: Eva, world: World) -> None
     pid = proposal(eva, "Kirjasto", "313/12.00.00/2026")
     for form in ("kirjastoa", "kirjastossa", "kirjastolla", "kirjaston"):
         assert found(eva, form) == [pid], form
+
+
+def test_inflected_forms_find_each_other_as_snowball_conflates_them(eva: Eva, world: World) -> None:
+    """The word indexed inflected, the query in another form (on SQLite, while it only trimmed
+    Finnish endings off the query, "päiväkodit" and the Swedish forms found nothing)."""
+    libraries = proposal(eva, "Kirjastojen aukioloajat", "322/12.00.00/2026")
+    school = proposal(eva, "Koulun piha", "323/05.00.00/2026")
+    daycare = proposal(eva, "Tiedote päiväkodeille", "324/05.00.00/2026")
+    write(eva, "prep", school, (TextKind.DECISION_PROPOSAL, "sv", "Skolorna får nya gårdar."))
+    assert found(eva, "kirjasto") == [libraries]
+    assert found(eva, "kirjastoissa") == [libraries]
+    assert found(eva, "koulu") == [school]
+    assert found(eva, "kouluissa") == [school]
+    assert found(eva, "päiväkodit") == [daycare]
+    assert found(eva, "skola") == [school]
+    assert found(eva, "skolornas gårdar") == [school]
+    # Snowball leaves consonant gradation alone: päiväkoti (päiväkot) is not päiväkodeille
+    # (päiväkod), on PostgreSQL as on SQLite.
+    assert found(eva, "päiväkoti") == []
 
 
 def test_the_texts_of_the_minutes_and_swedish_texts_are_found(eva: Eva, world: World) -> None:
@@ -213,10 +235,31 @@ def test_query_words() -> None:
     assert search_words('"kirjasto" AND (koulu*)').words == ("kirjasto", "koulu")
     assert search_words("and Kirjasto").words == ("and", "kirjasto")  # a word, not an operator
     assert search_words("*()\"'").empty
-    assert trimmed("kirjastoissa") == "kirjasto"
-    assert trimmed("kirjastoa") == "kirjasto"
-    assert trimmed("2026") == "2026"
-    assert trimmed("talo") == "talo"
+    assert stems("kirjastoissa") == ("kirjasto",)  # fi; covers sv "kirjastoiss" and as typed
+    assert stems("skolorna") == ("skol",)  # sv; covers fi "skolor"
+    assert stems("skolan") == ("skola",)  # fi; sv leaves it "skolan"
+    assert stems("päiväkotien") == ("päiväkot",)
+    assert stems("matkoja") == ("matko",)  # fi; covers sv "matkoj"
+    assert stems("2026") == ("2026",)
+    assert stems("talo") == ("talo",)
+
+
+def test_the_fts5_expression(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert search._match_expression(search_words("Kirjastojen 2026")) == '"kirjasto"* AND "2026"*'
+    # Were a word's stems ever not one another's prefixes, it would match any of them.
+    monkeypatch.setattr(search, "stems", lambda word: (word[:3], word[1:]))
+    assert search._match_expression(search_words("abcd")) == '("abc"* OR "bcd"*)'
+
+
+def test_the_stemming_function_of_sqlite() -> None:
+    assert stemmed("Kirjastojen ja koulujen AUKIOLOAJAT 2026", "fi") == (
+        "kirjasto ja koulu aukioloaj 2026"
+    )
+    assert stemmed("Skolornas öppettider, 2026", "sv") == "skol öppettid 2026"
+    assert stemmed(None, "fi") is None
+    assert stemmed("", "sv") == ""
+    with pytest.raises(ValueError, match="no stemmer"):
+        stemmed("text", "en")
 
 
 # the channels ------------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from eva_engine.db.stemming import STEM_FUNCTION, stemmed
+
 READ_ONLY = "eva_read_only"  # execution option of a read-only unit of work's connection
 
 # PostgreSQL's deadlock_detected, serialization_failure and lock_not_available: another
@@ -51,6 +53,8 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (so SAVEPOINT
         # and BEGIN IMMEDIATE work), and set what every connection needs.
         dbapi_connection.isolation_level = None
+        # The search index's stemmer (db.stemming), as PostgreSQL's text search has its own.
+        dbapi_connection.create_function(STEM_FUNCTION, 2, stemmed, deterministic=True)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA busy_timeout = 30000")

@@ -9,8 +9,10 @@ differs per backend:
   index; Finnish text under the ``finnish`` configuration (Snowball stemming, so "kirjastoa"
   finds "kirjasto"), Swedish titles and texts under ``swedish``.
 * SQLite (the embedded default): an FTS5 virtual table ``proposal_search(case_number, title,
-  body)`` whose rowid is the proposal's id (the ``unicode61`` tokenizer; a light trim of Finnish
-  case endings on the query side stands in for stemming).
+  body)`` whose rowid is the proposal's id (the ``unicode61`` tokenizer). Its rows hold the
+  Snowball stems of the words, the same algorithms as PostgreSQL's (``db.stemming``: the SQL
+  function ``eva_stemmed``): Finnish text through the Finnish stemmer, Swedish titles and texts
+  through the Swedish one; the case number as written. A query word is stemmed both ways.
 
 The index is kept in step by a session hook (``install_search_hooks``), in the same transaction
 as the change: every flush notes the proposals whose indexed rows it wrote, and the commit
@@ -19,7 +21,11 @@ rebuilds their index rows from the stored rows in one or two set-based statement
 
 Search input is never handed to a query parser: ``search_words`` keeps the words (letters and
 digits) of what was typed and drops every operator, quote and bracket, so no input can make a
-syntax error; every word is matched as a prefix (``kirjasto`` finds ``kirjastolautakunta``)."""
+syntax error; every word is matched as a prefix (``kirjasto`` finds ``kirjastolautakunta``).
+
+Snowball conflates inflections, not consonant gradation: ``kirjastoissa`` and ``kirjastojen``
+find *kirjasto*, ``koulun`` *koulu*, ``päiväkodeille`` *päiväkodit*, but ``päiväkodeille`` and
+``päiväkoti`` stay apart (*päiväkod*, *päiväkot*), on both backends alike."""
 
 from __future__ import annotations
 
@@ -45,6 +51,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, UOWTransaction
 
+from eva_engine.db.stemming import LANGUAGES, STEM_FUNCTION, stem_word
 from eva_engine.models import (
     Alternative,
     Answer,
@@ -85,17 +92,6 @@ def include_name(name: str | None, type_: str, _parent: object) -> bool:
 
 # the words of a query ---------------------------------------------------------------------------
 _WORD = re.compile(r"[^\W_]+")
-# Finnish case and plural endings trimmed from a query word on SQLite (no stemmer there): the
-# longest that leaves at least four letters, so that "kirjastoa" and "kirjastoissa" find
-# "kirjasto" as a prefix. PostgreSQL stems with Snowball instead.
-_ENDING_WORDS = (
-    "issa issä ista istä illa illä ilta iltä ille iksi ina inä ineen "
-    "ssa ssä sta stä lla llä lta ltä lle ksi tta ttä "
-    "aan ään een iin oon uun yyn öön "
-    "ja jä ita itä in na nä ta tä a ä n t"
-)
-_ENDINGS = tuple(sorted(_ENDING_WORDS.split(), key=len, reverse=True))
-
 
 _OPERATORS = frozenset({"AND", "OR", "NOT", "NEAR"})
 
@@ -125,14 +121,29 @@ def search_words(typed: str) -> SearchQuery:
     return SearchQuery(tuple(words[:MAX_WORDS]))
 
 
-def trimmed(word: str) -> str:
-    """``word`` without one Finnish ending, when at least four letters are left."""
-    if word.isdigit():
-        return word
-    for ending in _ENDINGS:
-        if word.endswith(ending) and len(word) - len(ending) >= 4:
-            return word[: -len(ending)]
-    return word
+def stems(word: str) -> tuple[str, ...]:
+    """What one query word matches as a prefix on SQLite: its Finnish and Swedish stems and the
+    word as typed (a case number's letters are indexed as written), shortest first, without
+    those another one already covers (``kirjasto`` covers ``kirjastoiss``): one prefix scan
+    each."""
+    found = sorted({*(stem_word(word, language) for language in LANGUAGES), word}, key=len)
+    kept: list[str] = []
+    for candidate in found:
+        if not any(candidate.startswith(shorter) for shorter in kept):
+            kept.append(candidate)
+    return tuple(kept)
+
+
+def _match_expression(query: SearchQuery) -> str:
+    """FTS5: every word must match, as any of its stems (the words have letters and digits
+    only, never a quote)."""
+    groups = []
+    for word in query.words:
+        alternatives = [f'"{stem}"*' for stem in stems(word)]
+        groups.append(
+            alternatives[0] if len(alternatives) == 1 else f"({' OR '.join(alternatives)})"
+        )
+    return " AND ".join(groups)  # (FTS5 joins bracketed groups only with an explicit AND)
 
 
 # querying ---------------------------------------------------------------------------------------
@@ -167,7 +178,7 @@ def hits(dialect: str, query: SearchQuery, organisation_id: int | None) -> CTE:
             found = found.where(index.c.organisation_id == organisation_id)
         return found.cte("search_hits").prefix_with("MATERIALIZED")
     fts = table(SEARCH_TABLE, column("rowid"))
-    expression = " ".join(f'"{trimmed(word)}"*' for word in query.words)
+    expression = _match_expression(query)
     found = select(
         fts.c.rowid.label("proposal_id"),
         literal_column(f"bm25({SEARCH_TABLE}, 10.0, 5.0, 1.0)").label("rank"),
@@ -204,11 +215,17 @@ def _parts(dialect: str) -> tuple[str, str]:
     return texts, assessment
 
 
-def _refresh_statements(dialect: str) -> list[str]:
+def _refresh_statements(dialect: str, *, stemmed: bool = True) -> list[str]:
     texts, assessment = _parts(dialect)
     finnish_texts = texts.format(language="fi")
     swedish_texts = texts.format(language="sv")
-    body = _joined(("p.description", finnish_texts, swedish_texts, assessment))
+
+    def stem(sql: str, language: str) -> str:  # SQLite: the words' stems (db.stemming)
+        return f"{STEM_FUNCTION}({sql}, '{language}')" if stemmed else sql
+
+    finnish = stem(_joined(("p.description", finnish_texts, assessment)), "fi")
+    swedish = stem(f"coalesce({swedish_texts}, '')", "sv")
+    title = f"{stem('p.title_fi', 'fi')} || ' ' || coalesce({stem('p.title_sv', 'sv')}, '')"
     if dialect == "postgresql":
         return [
             f"""INSERT INTO {SEARCH_TABLE} (proposal_id, organisation_id, document)
@@ -227,23 +244,25 @@ SET organisation_id = excluded.organisation_id, document = excluded.document""" 
     return [
         f"DELETE FROM {SEARCH_TABLE} WHERE rowid IN :ids",  # noqa: S608 - a constant
         f"""INSERT INTO {SEARCH_TABLE} (rowid, case_number, title, body)
-SELECT p.id, p.case_number, p.title_fi || ' ' || coalesce(p.title_sv, ''),
- {body}
+SELECT p.id, p.case_number, {title}, {finnish} || ' ' || {swedish}
 FROM proposals p WHERE p.id IN :ids""",  # noqa: S608 - constants
     ]
 
 
-def refresh(connection: Connection | Session, proposal_ids: Iterable[int]) -> int:
+def refresh(
+    connection: Connection | Session, proposal_ids: Iterable[int], *, stemmed: bool = True
+) -> int:
     """Rebuild the index rows of these proposals from their stored rows (a proposal no longer
     stored loses its row on SQLite; on PostgreSQL its row goes with it): a statement or two per
-    chunk of ``CHUNK`` ids. Returns how many ids were refreshed."""
+    chunk of ``CHUNK`` ids. Returns how many ids were refreshed. ``stemmed=False`` writes the
+    SQLite rows' words as written, as before migration 0015 (its downgrade)."""
     ids = sorted(set(proposal_ids))
     if not ids:
         return 0
     bind = connection.get_bind() if isinstance(connection, Session) else connection
     statements = [
         text(sql).bindparams(bindparam("ids", expanding=True))
-        for sql in _refresh_statements(bind.dialect.name)
+        for sql in _refresh_statements(bind.dialect.name, stemmed=stemmed)
     ]
     for start in range(0, len(ids), CHUNK):
         part = ids[start : start + CHUNK]
@@ -252,10 +271,12 @@ def refresh(connection: Connection | Session, proposal_ids: Iterable[int]) -> in
     return len(ids)
 
 
-def rebuild(connection: Connection) -> int:
-    """Index every stored proposal (the migration; ``eva db`` after a restore)."""
+def rebuild(connection: Connection, *, stemmed: bool = True) -> int:
+    """Index every stored proposal afresh (the migration; ``eva db`` after a restore)."""
+    if connection.dialect.name != "postgresql":  # (PostgreSQL's rows go with their proposals)
+        connection.execute(text(f"DELETE FROM {SEARCH_TABLE}"))  # noqa: S608 - a constant
     found = connection.execute(text("SELECT id FROM proposals")).scalars().all()
-    return refresh(connection, [int(i) for i in found])
+    return refresh(connection, [int(i) for i in found], stemmed=stemmed)
 
 
 def _touched(obj: object, new: bool) -> int | None:

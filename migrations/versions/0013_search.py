@@ -44,7 +44,7 @@ def upgrade() -> None:
             f"CREATE VIRTUAL TABLE {SEARCH_TABLE} USING fts5("
             "case_number, title, body, tokenize = 'unicode61 remove_diacritics 0')"
         )
-    rebuild(connection)
+    rebuild(connection, stemmed=False)  # the words as written (0015 stems them on SQLite)
 
 
 def downgrade() -> None:
