@@ -41,7 +41,7 @@ from pypdf import PdfReader
 
 from eva_engine.db import audit as audit_module
 from eva_engine.errors import InvalidInput, NotFound, PermissionDenied
-from eva_engine.reports.render import PRINTED_ROWS, html, render
+from eva_engine.reports.render import LISTED_BY, PAGE_ROWS, PRINTED_ROWS, fragment, html, render
 from eva_engine.reports.tables import tables
 from eva_engine.services.assessment import documents
 from eva_engine.services.history import trail
@@ -471,6 +471,30 @@ def test_the_pdf_leaves_out_a_list_too_long_to_print(eva: Eva, year: Year) -> No
     # At the limit the list is printed.
     short = view.model_copy(update={"decisions": many[:PRINTED_ROWS]})
     assert "99/00.00.00/2026" in html(short, "sv", print_media=True)
+
+
+def test_the_report_page_shows_the_first_rows_of_a_long_list_and_says_where_the_rest_are(
+    eva: Eva, year: Year
+) -> None:
+    """The web page does not grow with the period: a list section shows its first PAGE_ROWS
+    rows and says how many there are and that the files list them all."""
+    view = _report(eva, "aud", public=False)
+    first = view.decisions[0]
+    many = [
+        first.model_copy(update={"case_number": f"{n}/00.00.00/2026"}) for n in range(PAGE_ROWS + 1)
+    ]
+    long = view.model_copy(update={"decisions": many})
+    page = str(fragment(long, "fi", page_limit=PAGE_ROWS))
+    assert "99/00.00.00/2026" in page
+    assert "100/00.00.00/2026" not in page
+    assert "Ensimmäiset 100 riviä 101 rivistä" in page
+    assert "table-decisions" in page
+    assert "table-bodies" in page
+    # At the limit nothing is left out and nothing is said.
+    short = view.model_copy(update={"decisions": many[:PAGE_ROWS]})
+    assert "rivistä" not in str(fragment(short, "fi", page_limit=PAGE_ROWS))
+    # Every list section is one the page shortens.
+    assert {t.id for t in tables(view, "fi") if t.listing} == set(LISTED_BY)
 
 
 def test_the_public_exports_hold_nothing_of_the_confidential_proposal_and_no_names(

@@ -30,9 +30,26 @@ PRINTED_ROWS = 100
 """A list section (one row per proposal or follow-up) longer than this is left out of the PDF:
 WeasyPrint lays out about 30 rows a second, so a large city's 20,000 handlings would take
 minutes and print hundreds of pages. The PDF says how many rows there are and where they are
-(the HTML page, the CSV and the XLSX, which list them all); docs/reports.md."""
+(the HTML file, the CSV and the XLSX, which list them all); docs/reports.md."""
 
-__all__ = ["FORMATS", "LANGUAGES", "MEDIA_TYPES", "Format", "filename", "fragment", "render"]
+# The list sections (``Table.listing``) and the lists of the view they list.
+LISTED_BY = {"decisions": "decisions", "follow-ups": "follow_ups", "overdue-list": "overdue"}
+LISTED = tuple(LISTED_BY.values())
+
+PAGE_ROWS = 100
+"""The web page of a report shows the first this many rows of a list section and says where the
+rest are (the HTML, CSV and XLSX files): a page whose size does not grow with the period."""
+
+__all__ = [
+    "FORMATS",
+    "LANGUAGES",
+    "MEDIA_TYPES",
+    "PAGE_ROWS",
+    "Format",
+    "filename",
+    "fragment",
+    "render",
+]
 
 
 @functools.cache
@@ -48,14 +65,28 @@ def environment(language: str) -> Environment:
 
 
 def _context(
-    view: ReportView, language: str, *, print_limit: int | None = None
+    view: ReportView,
+    language: str,
+    *,
+    print_limit: int | None = None,
+    page_limit: int | None = None,
 ) -> dict[str, object]:
     speaker = Speaker(language)
+    lengths = {key: len(getattr(view, key)) for key in LISTED}
+    if page_limit is not None:  # only the rows the page shows are made into cells
+        view = view.model_copy(update={key: getattr(view, key)[:page_limit] for key in LISTED})
     sections = tables(view, language)
     omitted = {
         table.id: speaker.number(len(table.rows))
         for table in sections
         if print_limit is not None and table.listing and len(table.rows) > print_limit
+    }
+    shortened = {
+        table.id: (speaker.number(page_limit), speaker.number(lengths[LISTED_BY[table.id]]))
+        for table in sections
+        if page_limit is not None
+        and table.id in LISTED_BY
+        and lengths[LISTED_BY[table.id]] > page_limit
     }
     scope = view.organisation_name.get(language)
     if view.body_name is not None:
@@ -64,6 +95,7 @@ def _context(
         "view": view,
         "tables": sections,
         "omitted": omitted,
+        "shortened": shortened,
         "language": language,
         "scope": scope,
         "start": speaker.date(view.start),
@@ -72,11 +104,18 @@ def _context(
     }
 
 
-def fragment(view: ReportView, language: str, *, print_limit: int | None = None) -> Markup:
+def fragment(
+    view: ReportView,
+    language: str,
+    *,
+    print_limit: int | None = None,
+    page_limit: int | None = None,
+) -> Markup:
     """The report's sections (headings from level 2 down), for a page that has its own;
-    with ``print_limit``, list sections longer than that are left out with a note."""
+    with ``print_limit``, list sections longer than that are left out with a note; with
+    ``page_limit``, only their first rows are shown, with a note."""
     template = environment(language).get_template("report/sections.html")
-    context = _context(view, language, print_limit=print_limit)
+    context = _context(view, language, print_limit=print_limit, page_limit=page_limit)
     return Markup(template.render(context))  # noqa: S704 - autoescaped
 
 

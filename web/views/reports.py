@@ -11,7 +11,15 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_login import login_required
 
-from eva_engine.reports.render import FORMATS, MEDIA_TYPES, Format, filename, fragment, render
+from eva_engine.reports.render import (
+    FORMATS,
+    MEDIA_TYPES,
+    PAGE_ROWS,
+    Format,
+    filename,
+    fragment,
+    render,
+)
 from eva_engine.reports.render import title as report_title
 from eva_engine.services.people import directory
 from eva_engine.services.reports.queries import ReportRequest, report
@@ -56,7 +64,7 @@ def index() -> str:
         wanted=wanted,
         view=view,
         heading=report_title(view, language),
-        sections=fragment(view, language),
+        sections=fragment(view, language, page_limit=PAGE_ROWS),
         downloads=[(f, url_for("reports.download", output=f, **query)) for f in FORMATS],
     )
 
