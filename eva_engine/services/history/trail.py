@@ -38,7 +38,7 @@ from eva_engine.services.access import (
 )
 from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.runtime import Caller, Eva
-from eva_engine.services.views import HistoryEventView
+from eva_engine.services.views import HistoryEventView, ProblemView
 from eva_engine.workflow.definition import WorkflowBundle
 
 CHAIN_CHECK = "audit.chain_verified"
@@ -331,7 +331,11 @@ class ChainCheck(BaseModel):
     verified: int
     ok: bool
     first_bad_seq: int | None
-    problem: str | None
+    problem: str | None  # in English; ``issue`` says it in the reader's language
+    code: str | None = None  # which problem, for programs: stable (``db.audit.PROBLEMS``)
+    # the chain (``where``) and the problem (``what``) as message ids and values; a check
+    # recorded before eva kept them has none (its ``problem`` is all there is)
+    issue: ProblemView | None = None
 
 
 def _auditor_organisation(repos: Repositories, user: User) -> tuple[int, str]:
@@ -374,6 +378,8 @@ def verify_and_record(eva: Eva, caller: Caller) -> ChainCheck:
             ok=result.ok,
             first_bad_seq=result.first_bad_seq,
             problem=result.problem,
+            code=result.code,
+            issue=ProblemView.of(result.issue) if result.issue is not None else None,
         )
         uow.audit.record(
             PendingEvent(
@@ -383,7 +389,8 @@ def verify_and_record(eva: Eva, caller: Caller) -> ChainCheck:
                 organisation_id=org_id,
                 proposal_id=None,
                 before=None,
-                after=check.model_dump(include={"verified", "ok", "first_bad_seq", "problem"}),
+                after=check.model_dump(include={"verified", "ok", "first_bad_seq", "problem"})
+                | check.model_dump(include={"code", "issue"}, exclude_none=True),
                 reason=None,
                 role=role,
             )
