@@ -141,7 +141,8 @@ def parse_document(text: str, where: str = "document") -> AssessmentDocument:
             ),
             [json_problem(exc)],
         ) from exc
-    if isinstance(data, dict) and data.get("alternatives") == []:
+    exported = isinstance(data, dict) and data.get("format") == FORMAT
+    if exported and data.get("alternatives") == []:
         # what an export of a new revision holds: say what to do, not "too short"
         none = Text(
             N_(
@@ -150,7 +151,8 @@ def parse_document(text: str, where: str = "document") -> AssessmentDocument:
             ),
             {"where": where},
         )
-        raise InvalidInput(none, [Problem.of("alternatives", none)])
+        first = Text(N_("Add the alternatives first: at least the chosen one."))
+        raise InvalidInput(none, [Problem.of("alternatives", first)])
     try:
         return AssessmentDocument.model_validate(data)
     except ValidationError as exc:
