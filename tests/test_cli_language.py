@@ -318,3 +318,18 @@ def test_a_backup_and_its_restore_report_in_finnish(
             assert english not in out
     finally:
         source.database.dispose()
+
+
+def test_the_password_prompts_ask_in_finnish(eva: Eva, world: World) -> None:
+    new = "uusi-salasana-2026"
+    asked = CliRunner().invoke(
+        cli,
+        ["--language", "fi", "users", "set-password", "prep"],
+        obj=eva,
+        input=f"{new}\n{new}\n",
+    )
+    assert asked.exit_code == 0, asked.output
+    assert "Uusi salasana: " in asked.output
+    assert "Toista vahvistukseksi: " in asked.output
+    assert "Repeat for confirmation" not in asked.output
+    assert "New password" not in asked.output

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from eva_engine.db.audit import (
@@ -20,7 +22,15 @@ from eva_engine.db.audit import (
 )
 from eva_engine.db.repositories import Repositories
 from eva_engine.db.unit_of_work import unavailable
-from eva_engine.errors import N_, InvalidInput, NotFound, PermissionDenied, Problem, Text
+from eva_engine.errors import (
+    LANGUAGE_CODES,
+    N_,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    Problem,
+    Text,
+)
 from eva_engine.models import (
     AuditEvent,
     FollowUpIndicator,
@@ -297,9 +307,35 @@ def verify(
     (``eva audit verify``); each must still pass through its ``anchors`` (checkpoints)."""
     try:
         with snapshot(eva.database.bind) as session:
-            return verify_chain(session, anchors=anchors, chain_id=chain_id)
+            result = verify_chain(session, anchors=anchors, chain_id=chain_id)
     except OperationalError as exc:
         raise unavailable(exc) from exc
+    return _state_titles(eva, result)
+
+
+def _state_titles(eva: Eva, result: VerifyResult) -> VerifyResult:
+    """A state changed behind eva's back, named by the workflow's titles too (``state_fi``,
+    ``recorded_sv``...: what a reader sees), not only by the ids the chain records."""
+    what = result.issue.what if result.issue is not None else None
+    if result.code != "proposal_state_changed" or what is None or result.issue is None:
+        return result
+    with eva.reading() as uow:
+        proposal = uow.session.execute(
+            select(Proposal).where(
+                Proposal.case_number == str(what.params.get("case")),
+                Proposal.organisation_id == result.chain_id,
+            )
+        ).scalar_one_or_none()
+        if proposal is None:  # pragma: no cover - deleted since
+            return result
+        bundle, _ = stored_bundle(uow.repos, proposal.workflow_name, proposal.workflow_version)
+    titles: dict[str, str | int] = {}
+    for name in ("state", "recorded"):
+        state = next((s for s in bundle.workflow.states if s.id == what.params.get(name)), None)
+        if state is not None:
+            titles |= {f"{name}_{lang}": state.title.get(lang) for lang in LANGUAGE_CODES}
+    named = Text(what.template, {**what.params, **titles})
+    return replace(result, issue=replace(result.issue, what=named))
 
 
 def organisation_chain(eva: Eva, code: str) -> int:
