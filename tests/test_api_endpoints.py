@@ -4,6 +4,7 @@ named by its field."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from eva_engine.services.runtime import Eva
 from eva_engine.vocabulary import Publicity, ScreeningOutcome
 from tests.api_support import Api, api_app, api_as, locations, problem
 from tests.builders import bundle, document, meeting_id, new_proposal, proposal_in, screen
+from tests.exchange_support import run
 
 __all__ = ["api_app", "api_as"]  # fixtures
 
@@ -437,3 +439,43 @@ def test_the_api_never_answers_with_the_html_error_page(api_as: Any) -> None:
     assert problem(prep.get("/nothing/here"), 404)["code"] == "not_found"
     wrong = problem(prep.delete("/proposals"), 405)
     assert wrong["code"] == "method_not_allowed"
+
+
+def test_removing_what_a_new_assessment_does_not_have_is_not_found(api_as: Any, eva: Eva) -> None:
+    pid = proposal_in(eva, "assessment")  # no alternatives yet
+    prep = api_as("prep")
+    finnish = {"Accept-Language": "fi"}
+    mitigation = problem(
+        prep.delete(f"/proposals/{pid}/mitigations?question=x.y.z", headers=finnish), 404
+    )
+    assert mitigation["detail"] == (
+        "Tällaista lieventämiskeinoa ei ole, joten poistettavaa ei ole: mitään ei muutettu."
+    )
+    indicator = problem(prep.delete(f"/proposals/{pid}/indicators?name=Mittari"), 404)
+    assert "Mittari" in indicator["detail"]
+    assert "vaihtoehto" not in indicator["detail"]  # not "add the alternatives first"
+
+
+def test_the_cli_and_the_api_export_the_same_assessment_and_import_says_what_is_missing(
+    api_as: Any, eva: Eva, tmp_path: Any
+) -> None:
+    pid = proposal_in(eva, "assessment")  # a new revision: no alternatives yet
+    api = api_as("prep").get(f"/proposals/{pid}/assessment/export")
+    assert api.status_code == 200, api.get_data(as_text=True)
+    out = tmp_path / "assessment.json"
+    run(eva, "export", "assessment", str(pid), "--as", "prep", "--output", str(out))
+    written = json.loads(out.read_text(encoding="utf-8"))
+    assert written == api.json == api_as("prep").get(f"/proposals/{pid}/assessment").json
+    assert written["alternatives"] == []
+    refused = run(
+        eva, "--language", "fi", "assessment", "import", str(pid), str(out), "--as", "prep", code=7
+    )
+    assert "ei ole vaihtoehtoja" in refused.stderr
+    assert "lisää siihen ainakin valittu vaihtoehto" in refused.stderr
+    # with an alternative added, what export wrote imports
+    written["alternatives"] = [{"position": 0, "title": "Esitys", "chosen": True}]
+    out.write_text(json.dumps(written), encoding="utf-8")
+    run(eva, "assessment", "import", str(pid), str(out), "--as", "prep")
+    assert api_as("prep").get(f"/proposals/{pid}/assessment").json["alternatives"][0]["title"] == (
+        "Esitys"
+    )

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from eva_engine.errors import InvalidInput
+from eva_engine.errors import InvalidInput, NotFound
 from eva_engine.services.assessment import documents
 from eva_engine.services.assessment.documents import (
     AlternativeIn,
@@ -119,3 +119,22 @@ def test_the_exported_document_imports_back_unchanged(eva: Eva, world: World) ->
     parsed = documents.parse_document(exported.model_dump_json())
     view = documents.import_assessment(eva, as_("prep"), pid, parsed)
     assert view.answers == len(exported.answers)
+
+
+@pytest.mark.parametrize("alternatives", [False, True])
+def test_removing_a_mitigation_or_an_indicator_that_is_not_there_is_not_found(
+    eva: Eva, world: World, alternatives: bool
+) -> None:
+    """Not "add the alternatives first": there is nothing to remove, with or without them."""
+    pid = proposal_in(eva, "assessment")
+    if alternatives:
+        documents.save_alternatives(eva, as_("prep"), pid, TWO)
+    before = documents.export_document(eva, OPERATOR, pid)
+    question = required_questions(eva, ScreeningOutcome.LIGHT)[0][1]
+    mitigation = MitigationIn(question=question, alternative=1, description="Lievennys.")
+    indicator = IndicatorIn(name="Mittari", responsible="koordinaattori", due=date(2027, 6, 30))
+    with pytest.raises(NotFound, match="no such mitigation to remove"):
+        documents.save_mitigation(eva, as_("prep"), pid, mitigation, remove=True)
+    with pytest.raises(NotFound, match="no follow-up indicator named Mittari"):
+        documents.save_indicator(eva, as_("prep"), pid, indicator, remove=True)
+    assert documents.export_document(eva, OPERATOR, pid) == before  # nothing changed

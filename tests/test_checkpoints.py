@@ -288,7 +288,10 @@ def test_the_auditors_walk_on_the_web_finds_and_records_a_rewritten_state(
     page = client.get("/audit/").get_data(as_text=True)
     assert "Lokiketju on katkennut tapahtuman" in page  # the flash
     assert "Lokiketju todettiin katkenneeksi" in page  # the recorded check
-    assert f"proposal {case_number(eva, pid)} is in state &#39;closed&#39;" in page
+    # in Finnish, the states by their titles
+    assert f"asia {case_number(eva, pid)} on tilassa &#39;Päättynyt&#39;" in page
+    assert "historian mukaan tila on &#39;Tarkastettavana&#39;" in page
+    assert "without an audit event" not in page
     connection(eva).execute(text("UPDATE proposals SET state = 'review' WHERE id = :p"), {"p": pid})
     test_a_proposal_written_into_the_table_without_history_is_found(eva, World())
     client.post("/audit/verify", data={"csrf_token": csrf(client.get("/audit/").get_data(True))})

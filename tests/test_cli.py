@@ -321,6 +321,8 @@ def test_demo_data_and_the_demo_walk_run_and_leave_a_verified_chain(eva_cli: Eva
     eva("db", "upgrade")
     assert "40 proposals" in eva("demo-data").stdout
     assert "not loaded" in eva("demo-data", "--if-empty").stdout
+    finnish = eva("--language", "fi", "demo-data", "--if-empty").stdout
+    assert finnish == "Esittelyaineistoa ei ladattu: tietokannassa on jo tietoja.\n"
     demo = eva("demo").stdout
     assert "follow_up → closed" in demo
     assert "Audit chain: intact" in demo
@@ -349,6 +351,12 @@ def test_demo_data_and_the_demo_walk_run_and_leave_a_verified_chain(eva_cli: Eva
         "§ 26/2023",
         "closed",
     )
+    walked = eva("--language", "fi", "demo").stdout  # the demo in the language asked
+    assert "Uusi asia " in walked
+    assert "Lokiketju: eheä, " in walked
+    assert "Esittelykäyttäjät organisaatiossa 'esimerkkila'" in walked
+    for english in ("Walking a new proposal", "Audit chain", "Demo users"):
+        assert english not in walked
 
 
 def test_an_unreachable_database_is_a_message_and_exit_code_nine() -> None:

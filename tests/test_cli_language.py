@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+from sqlalchemy import text
 
+from eva_engine.cli import cli
 from eva_engine.cli.words import Words
 from eva_engine.config import default_workflows_dir
+from eva_engine.db.migrate import upgrade
+from eva_engine.db.unit_of_work import Database
 from eva_engine.localized import LocalizedText
 from eva_engine.rendering.labels import Glossary
 from eva_engine.services.attachments import commands as attachment_commands
@@ -20,8 +26,9 @@ from eva_engine.services.proposals import texts as proposal_texts
 from eva_engine.services.runtime import Eva
 from eva_engine.vocabulary import TextKind
 from eva_engine.workflow.loader import load_catalogue
-from tests.builders import as_, meeting_id, proposal_in
-from tests.conftest import World
+from tests.audit_support import chain_id, triggers_bypassed
+from tests.builders import ORG, as_, build_world, meeting_id, proposal_in
+from tests.conftest import FreshDatabase, World, publish_workflows
 from tests.exchange_support import run
 from tests.test_follow_up import decided
 
@@ -120,13 +127,18 @@ def test_the_texts_of_the_minutes_read_in_finnish_and_swedish(eva: Eva, world: W
     words = glossary()
     finnish = say(eva, "fi", "proposals", "texts", "show", str(pid), "--as", "prep")
     assert title(words.states, "assessment") in finnish.splitlines()[0]
-    assert "[Esittelyteksti suomeksi, prep, " in finnish
+    assert "[Esittelyteksti suomeksi, Prep, " in finnish  # the writer by name
     assert FINNISH_TIME.search(finnish)
     assert "Voit nyt kirjoittaa: Esittelyteksti (grounds)" in finnish
     for english in ("state ", "You may write", "grounds fi"):
         assert english not in finnish
+    data = json.loads(
+        say(eva, "fi", "--json", "proposals", "texts", "show", str(pid), "--as", "prep")
+    )
+    assert data["texts"][0]["written_by"] == "prep"  # the API's field as it was
+    assert "written_by_name" not in data["texts"][0]
     swedish = say(eva, "sv", "proposals", "texts", "show", str(pid), "--as", "prep")
-    assert "[Föredragningstext på finska, prep, " in swedish
+    assert "[Föredragningstext på finska, Prep, " in swedish
     assert "Du kan nu skriva: " in swedish
 
 
@@ -246,3 +258,78 @@ def test_the_attachment_list_is_headed_in_finnish_and_names_the_uploader(
     data = json.loads(say(eva, "fi", "--json", "attachments", "list", str(pid), "--as", "prep"))
     assert data["attachments"][0]["uploaded_by"] == "prep"
     assert "uploaded_by_name" not in data["attachments"][0]
+
+
+def test_a_tampered_chain_is_reported_in_finnish_with_its_stable_code(
+    eva: Eva, world: World
+) -> None:
+    proposal_in(eva, "review")
+    org = chain_id(eva, ORG)
+    with triggers_bypassed(eva) as conn:
+        conn.execute(
+            text("UPDATE audit_events SET reason = 'forged' WHERE chain_id = :c AND seq = 3"),
+            {"c": org},
+        )
+    finnish = run(eva, "--language", "fi", "audit", "verify", code=8).stderr
+    assert f"RIKKI tapahtuman 3 kohdalla: organisaation {ORG} ketju: tapahtumaa 3 on muutettu" in (
+        finnish
+    )
+    assert "sen sisältö ei vastaa sen tiivistettä" in finnish
+    for english in ("the chain of", "was altered", "does not match"):
+        assert english not in finnish
+    swedish = run(eva, "--language", "sv", "audit", "verify", code=8).stderr
+    assert f"kedjan för {ORG}: händelse 3 har ändrats" in swedish
+    english = run(eva, "--language", "en", "audit", "verify", code=8).stderr
+    assert f"the chain of {ORG}: event 3 was altered or moved from another chain" in english
+    data = json.loads(run(eva, "--language", "fi", "--json", "audit", "verify", code=8).stdout)
+    assert data["code"] == "event_altered_or_moved"  # for programs, in any language
+    assert data["problem"].startswith(f"the chain of {ORG}: event 3")  # the JSON stays English
+
+
+def test_a_backup_and_its_restore_report_in_finnish(
+    fresh_databases: FreshDatabase, tmp_path: Path
+) -> None:
+    source = Eva(Database.connect(fresh_databases.new_url()), default_workflows_dir())
+    try:
+        upgrade(source.database.engine)
+        publish_workflows(source)
+        build_world(source)
+        proposal_in(source, "review")
+        url = source.database.engine.url.render_as_string(hide_password=False)
+        folder, target = tmp_path / "backup", fresh_databases.new_url()
+        env = {"EVA_DATABASE_URL": url, "EVA_AUDIT_KEY": ""}
+        made = CliRunner().invoke(
+            cli, ["--language", "fi", "backup", "--out", str(folder)], env=env
+        )
+        assert made.exit_code == 0, made.output
+        assert "Huomautus: varmuuskopiossa ei ole tarkistuspistettä: EVA_AUDIT_KEY" in made.stdout
+        restored = CliRunner().invoke(
+            cli, ["--language", "fi", "restore", str(folder), "--database", target], env=env
+        )
+        assert restored.exit_code == 0, restored.output
+        out = restored.stdout
+        assert "  skeema: OK: versiossa " in out
+        assert ", uusin" in out
+        assert "  rivimäärät: OK: " in out
+        assert "kuten varmuuskopiossa" in out
+        assert "  lokiketju: OK: " in out
+        assert "tapahtumaa todennettu ketjun kärkeen asti" in out
+        for english in ("at revision", "rows in", "events verified", "schema:", "counts:"):
+            assert english not in out
+    finally:
+        source.database.dispose()
+
+
+def test_the_password_prompts_ask_in_finnish(eva: Eva, world: World) -> None:
+    new = "uusi-salasana-2026"
+    asked = CliRunner().invoke(
+        cli,
+        ["--language", "fi", "users", "set-password", "prep"],
+        obj=eva,
+        input=f"{new}\n{new}\n",
+    )
+    assert asked.exit_code == 0, asked.output
+    assert "Uusi salasana: " in asked.output
+    assert "Toista vahvistukseksi: " in asked.output
+    assert "Repeat for confirmation" not in asked.output
+    assert "New password" not in asked.output

@@ -141,6 +141,31 @@ def test_setup_asks_what_it_is_not_given(eva_cli: Eva) -> None:
     assert "bodies KH, SIVLTK" in result.stdout
 
 
+def test_setup_asks_in_finnish(eva_cli: Eva) -> None:
+    from eva_engine.cli import cli  # noqa: PLC0415
+
+    answers = ["taivalkoski", "Taivalkosken kunta", "admin", "Anna Admin", PASSWORD, PASSWORD]
+    result = eva_cli.runner.invoke(
+        cli,
+        ["--language", "fi", "setup"],
+        input="\n".join([*answers, "KH=Kunnanhallitus=executive_board"]) + "\n",
+        env={"EVA_DATABASE_URL": eva_cli.url},
+    )
+    assert result.exit_code == 0, (result.output, result.stderr)
+    for question in (
+        "Organisaation tunnus (pienin kirjaimin, esim. virrat)",
+        "Nimi suomeksi",
+        "Ensimmäisen pääkäyttäjän käyttäjätunnus",
+        "Pääkäyttäjän nimi",
+        "Pääkäyttäjän salasana",
+        "Toista vahvistukseksi",
+        "Toimielimet (TUNNUS=nimi[=laji], pilkuin erotettuina)",
+    ):
+        assert question in result.output
+    for english in ("Organisation code", "administrator", "Repeat for confirmation", "Bodies"):
+        assert english not in result.output
+
+
 def test_setup_refuses_an_existing_organisation_and_a_short_password(eva_cli: Eva) -> None:
     set_up_virrat(eva_cli)
     again = eva_cli(

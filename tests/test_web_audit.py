@@ -6,17 +6,20 @@ from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
+from sqlalchemy import text
 
 from eva_engine.errors import PermissionDenied
 from eva_engine.services.history import trail
 from eva_engine.services.runtime import Eva
-from tests.builders import as_, proposal_in
+from tests.api_support import Api, api_app, make_token
+from tests.audit_support import chain_id, triggers_bypassed
+from tests.builders import ORG, as_, proposal_in
 from tests.test_web import app, csrf, login
 
 # PostgreSQL too: time filters in SQL and the REPEATABLE READ verify
 pytestmark = pytest.mark.postgres
 
-__all__ = ["app"]
+__all__ = ["api_app", "app"]
 YEAR = datetime.now(UTC).year
 
 
@@ -106,3 +109,58 @@ def test_the_years_events_hold_the_records_of_the_organisations_proposals_too(
     events = trail.audit_events(eva, as_("aud"), year=YEAR, limit=500).events
     kinds = {e.entity.split(":")[0] for e in events}
     assert {"proposal", "assignment", "answer", "screening"} <= kinds, kinds
+
+
+def _tamper(eva: Eva) -> None:
+    """Event 3 of the organisation's chain altered behind eva's back."""
+    with triggers_bypassed(eva) as conn:
+        conn.execute(
+            text("UPDATE audit_events SET reason = 'forged' WHERE chain_id = :c AND seq = 3"),
+            {"c": chain_id(eva, ORG)},
+        )
+
+
+def test_a_broken_chain_is_shown_to_the_auditor_in_finnish(app: Flask, eva: Eva) -> None:
+    proposal_in(eva, "review")
+    _tamper(eva)
+    client = app.test_client()
+    login(client, "aud")
+    html = client.get("/audit/").get_data(as_text=True)
+    assert client.post("/audit/verify", data={"csrf_token": csrf(html)}).status_code == 302
+    page = client.get("/audit/").get_data(as_text=True)
+    assert "Lokiketju on katkennut tapahtuman 3 kohdalla." in page  # the flash
+    assert "Lokiketju todettiin katkenneeksi" in page
+    assert (
+        f"organisaation {ORG} ketju: tapahtumaa 3 on muutettu tai se on siirretty toisesta "
+        "ketjusta: sen sisältö ei vastaa sen tiivistettä"
+    ) in page
+    for english in ("the chain of", "was altered", "does not match its hash"):
+        assert english not in page
+    # the check as recorded: its English and its code, besides the message ids
+    recorded = trail.last_chain_check(eva, as_("aud"))
+    assert recorded is not None
+    assert recorded.code == "event_altered_or_moved"
+    assert recorded.problem == (
+        f"the chain of {ORG}: event 3 was altered or moved from another chain: its content does "
+        "not match its hash"
+    )
+
+
+def test_the_api_says_the_broken_chain_in_the_requests_language_with_a_stable_code(
+    api_app: Flask, eva: Eva
+) -> None:
+    proposal_in(eva, "review")
+    _tamper(eva)
+    auditor = Api(api_app.test_client(), make_token(eva, "aud"))
+    finnish = auditor.post("/audit/verify", headers={"Accept-Language": "fi"}).get_json()
+    assert (finnish["ok"], finnish["first_bad_seq"], finnish["code"]) == (
+        False,
+        3,
+        "event_altered_or_moved",
+    )
+    assert finnish["problem"].startswith(f"organisaation {ORG} ketju: tapahtumaa 3 on muutettu")
+    swedish = auditor.get("/audit/verify", headers={"Accept-Language": "sv"}).get_json()["check"]
+    assert swedish["code"] == "event_altered_or_moved"
+    assert swedish["problem"].startswith(f"kedjan för {ORG}: händelse 3 har ändrats")
+    english = auditor.get("/audit/verify", headers={"Accept-Language": "en"}).get_json()["check"]
+    assert english["problem"].startswith(f"the chain of {ORG}: event 3 was altered")

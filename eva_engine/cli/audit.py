@@ -14,12 +14,20 @@ from eva_engine.cli.context import engine
 from eva_engine.cli.output import Unit, emit, reported
 from eva_engine.cli.words import Words
 from eva_engine.config import Settings, attachments_path
-from eva_engine.errors import N_
+from eva_engine.errors import N_, Text
+from eva_engine.rendering.messages import problem_text, render
 from eva_engine.services.history import checkpoints, trail
 from eva_engine.services.installation import backup as backups
 
 BROKEN = 8  # the chain, a checkpoint or a restored database does not verify
 CHECKED = {True: N_("OK"), False: N_("FAILED"), None: N_("NOT CHECKED")}  # a restore's checks
+CHECKS = {  # a restore's checks by their names
+    "schema": N_("schema"),
+    "counts": N_("row counts"),
+    "chain": N_("audit chain"),
+    "attachments": N_("attachments"),
+    "checkpoint": N_("checkpoint"),
+}
 
 
 def _chain_payload(result: Any) -> dict[str, Any]:
@@ -28,6 +36,7 @@ def _chain_payload(result: Any) -> dict[str, Any]:
         "verified": result.verified,
         "first_bad_seq": result.first_bad_seq,
         "problem": result.problem,
+        "code": result.code,
         "chains": [
             {"chain": c.chain_id, "name": c.name, "events": c.verified, "head": c.last_hash}
             for c in result.chains
@@ -47,18 +56,35 @@ def _chain_of(org_code: str | None) -> int | None:
     return None if org_code is None else trail.organisation_chain(engine(), org_code)
 
 
+def _problem(w: Words, result: Any) -> str:
+    """The verifier's problem in the command's language (its English if it has no message)."""
+    issue = getattr(result, "issue", None)
+    return problem_text(issue, w.language) if issue is not None else str(result.problem)
+
+
+def _said(w: Words, text: Any, issue: Any, english: str | None) -> str:
+    """A backup's or a restore's message in the command's language: ``text`` (a message id,
+    its ``%(problem)s`` the chain's problem ``issue``), else its English."""
+    if text is None:
+        return english or ""
+    params = dict(text.params)
+    if "%(problem)s" in text.template:
+        params["problem"] = problem_text(issue, w.language) if issue is not None else ""
+    return render(Text(text.template, params), w.language)
+
+
 def _broken(w: Words, result: Any) -> str:
     """What is broken, where (the event's sequence number) and how far the chain held."""
     if result.first_bad_seq is not None:
         return w._(
             "BROKEN at event %(seq)s: %(problem)s (%(verified)s events before it verified).",
             seq=result.first_bad_seq,
-            problem=result.problem,
+            problem=_problem(w, result),
             verified=result.verified,
         )
     return w._(
         "BROKEN: %(problem)s (%(verified)s events before it verified).",
-        problem=result.problem,
+        problem=_problem(w, result),
         verified=result.verified,
     )
 
@@ -198,15 +224,21 @@ def backup_cmd(out: Path) -> None:
             )
             if report.checkpoint:
                 click.echo(w._("Checkpoint of the backup's head: %(file)s", file=report.checkpoint))
+            chain_problem = (
+                problem_text(report.chain_issue, w.language)
+                if report.chain_issue is not None
+                else manifest.chain_problem
+            )
             if report.note:
-                click.echo(w.labelled(N_("Note"), report.note))
+                note = _said(w, report.note_text, report.chain_issue, report.note)
+                click.echo(w.labelled(N_("Note"), note))
             if manifest.chain_ok is None:
-                click.echo(w.labelled(N_("Note"), manifest.chain_problem))
+                click.echo(w.labelled(N_("Note"), chain_problem))
             elif not manifest.chain_ok:
                 click.secho(
                     w._(
                         "The backed-up chain does not verify: %(problem)s",
-                        problem=manifest.chain_problem,
+                        problem=chain_problem,
                     ),
                     fg="red",
                     err=True,
@@ -253,7 +285,8 @@ def restore_cmd(path: Path, database_url: str | None, checkpoint_files: tuple[Pa
             )
             for check in report.checks:
                 mark = w._(CHECKED[check.ok])
-                line = f"  {check.name}: {mark}: {check.detail}"
+                name = w.label(CHECKS, check.name)
+                line = f"  {name}: {mark}: {_said(w, check.text, check.issue, check.detail)}"
                 if check.ok is False:
                     click.secho(line, fg="red", err=True)
                 else:

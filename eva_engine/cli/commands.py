@@ -12,12 +12,12 @@ from eva_engine import demo
 from eva_engine.cli.context import AS_HELP, as_user, caller, engine
 from eva_engine.cli.output import RetryingGroup, Unit, emit, reported
 from eva_engine.cli.params import DATETIME, ID, WHOLE, choices
-from eva_engine.cli.words import Words
+from eva_engine.cli.words import Asked, Words
 from eva_engine.config import Settings
 from eva_engine.errors import N_, InvalidInput, Problem, Text
 from eva_engine.rendering.labels import HistoryWords, Labels
 from eva_engine.rendering.language import DEFAULT, LANGUAGES, Speaker
-from eva_engine.rendering.messages import problem_text
+from eva_engine.rendering.messages import problem_text, render
 from eva_engine.services import definitions
 from eva_engine.services.assessment import documents, screening
 from eva_engine.services.history import trail
@@ -461,7 +461,9 @@ def users_revoke(
 @click.option(
     "--as", "actor", metavar="USER", help="Yourself, or the user's administrator. " + AS_HELP
 )
-@click.password_option("--password", prompt="New password", help="Asked if not given.")
+@click.password_option(
+    "--password", cls=Asked, prompt=N_("New password"), help="Asked if not given."
+)
 def users_set_password(
     username: str, organisation: str | None, actor: str | None, password: str
 ) -> None:
@@ -469,7 +471,7 @@ def users_set_password(
     with reported():
         current = None
         if actor == username:
-            current = click.prompt("Current password", hide_input=True)
+            current = click.prompt(Words.here()._("Current password"), hide_input=True)
         accounts.set_password(engine(), caller(actor), username, password, current, organisation)
         w = Words.here()
         emit(
@@ -1108,11 +1110,18 @@ def demo_data(if_empty: bool) -> None:
             never = Text(N_("Demo data is never loaded in production (EVA_ENV=production)."))
             raise InvalidInput(never, [Problem.of("EVA_ENV", never)])
         report = demo.load_demo_data(engine(), if_empty=if_empty)
-        emit(report.model_dump(), lambda: click.echo(report.message))
+        w = Words.here()
+        said = render(report.text, w.language) if report.text else report.message
+        emit(report.model_dump(), lambda: click.echo(said))
 
 
 @cli.command("demo", unit=Unit.OWN)
 def demo_walk() -> None:
     """Walk a sample proposal from draft to closed and print its history."""
     with reported():
-        demo.walk(engine(), click.echo)
+        w = Words.here()
+
+        def say(line: Text | str) -> None:
+            click.echo(render(line, w.language) if isinstance(line, Text) else line)
+
+        demo.walk(engine(), say)

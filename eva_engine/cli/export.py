@@ -16,6 +16,7 @@ from eva_engine.cli.params import ID
 from eva_engine.cli.words import Words
 from eva_engine.errors import N_, InvalidInput, Problem, Text
 from eva_engine.rendering.summary import render_summary
+from eva_engine.services.assessment import documents
 from eva_engine.services.exchange import summaries
 from eva_engine.services.runtime import Caller
 from eva_engine.vocabulary import Language
@@ -92,5 +93,6 @@ def export_assessment(proposal_id: int, username: str | None, output: Path | Non
         document = summaries.export_assessment(
             engine(), Caller(username, "cli:export"), proposal_id
         )
-        text = json.dumps(document.model_dump(mode="json"), ensure_ascii=False, indent=2)
+        view = documents.AssessmentView.of(document)  # as the API gives it
+        text = json.dumps(view.model_dump(mode="json"), ensure_ascii=False, indent=2)
         _write(text + "\n", output)

@@ -11,7 +11,7 @@ from eva_engine.cli.commands import cli
 from eva_engine.cli.context import caller, engine
 from eva_engine.cli.output import Unit, emit, reported
 from eva_engine.cli.params import choices
-from eva_engine.cli.words import Words
+from eva_engine.cli.words import Asked, Words
 from eva_engine.errors import N_, InvalidInput, Problem, Text
 from eva_engine.services.installation import schema
 from eva_engine.services.installation.setup import (
@@ -37,7 +37,7 @@ def _bodies(given: tuple[str, ...]) -> list[BodyIn]:
     entries = list(given)
     if not entries:
         answer = click.prompt(
-            "Bodies (CODE=name[=kind], separated by commas)",
+            Words.here()._("Bodies (CODE=name[=kind], separated by commas)"),
             default="KH=Kunnanhallitus=executive_board",
         )
         entries = [part.strip() for part in answer.split(",") if part.strip()]
@@ -80,8 +80,13 @@ def _bodies(given: tuple[str, ...]) -> list[BodyIn]:
 
 
 @cli.command("setup", unit=Unit.OWN)  # migrates first (Alembic's own connection), then one unit
-@click.option("--code", prompt="Organisation code (lower case, e.g. virrat)", help="e.g. virrat")
-@click.option("--name-fi", prompt="Name in Finnish", help="e.g. Virtain kaupunki")
+@click.option(
+    "--code",
+    cls=Asked,
+    prompt=N_("Organisation code (lower case, e.g. virrat)"),
+    help="e.g. virrat",
+)
+@click.option("--name-fi", cls=Asked, prompt=N_("Name in Finnish"), help="e.g. Virtain kaupunki")
 @click.option("--name-sv", help="Name in Swedish, if it has one")
 @click.option("--kind", type=choices(OrganisationKind), default="municipality", show_default=True)
 @click.option(
@@ -93,14 +98,19 @@ def _bodies(given: tuple[str, ...]) -> list[BodyIn]:
 @click.option("--case-example", default=DEFAULT_CASE_EXAMPLE, show_default=True)
 @click.option("--body", "bodies", multiple=True, help=BODY_HELP)
 @click.option(
-    "--admin", "admin", prompt="The first administrator's username", help="e.g. paakayttaja"
+    "--admin",
+    "admin",
+    cls=Asked,
+    prompt=N_("The first administrator's username"),
+    help="e.g. paakayttaja",
 )
-@click.option("--admin-name", prompt="The administrator's name")
+@click.option("--admin-name", cls=Asked, prompt=N_("The administrator's name"))
 @click.option("--admin-email")
 @click.option("--admin-language", type=choices(Language), default="fi", show_default=True)
 @click.option(
     "--password",
-    prompt="The administrator's password",
+    cls=Asked,
+    prompt=N_("The administrator's password"),
     hide_input=True,
     confirmation_prompt=True,
     help="Asked (twice) if not given; at least 12 characters.",

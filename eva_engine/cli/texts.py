@@ -45,7 +45,8 @@ def texts_show(proposal_id: int, username: str | None) -> None:
             )
             for text in view.texts:
                 heading = f"{w.text_kind(text.kind)} {w.text_language(text.language)}"
-                who = f", {text.written_by}" if text.written_by else ""
+                writer = text.written_by_name or text.written_by  # by name
+                who = f", {writer}" if writer else ""
                 click.echo(f"\n[{heading}{who}, {w.time(text.updated_at)}]")
                 click.echo(text.content)
             if not view.texts:

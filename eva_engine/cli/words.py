@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
+import click
+
 from eva_engine.cli.context import engine
 from eva_engine.cli.output import cli_language
 from eva_engine.errors import N_, EvaError
@@ -200,3 +202,20 @@ class Words:
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
             for row in [head, *body]
         ]
+
+
+class Asked(click.Option):
+    """An option asked for when not given (``prompt``, a message marked with ``N_``), in the
+    command's language: the question, and the request to repeat a password."""
+
+    def prompt_for_value(self, ctx: click.Context) -> Any:
+        question, again = self.prompt, self.confirmation_prompt
+        w = Words.here()
+        if question:
+            self.prompt = w._(question)
+        if again is True:
+            self.confirmation_prompt = w._("Repeat for confirmation")
+        try:
+            return super().prompt_for_value(ctx)
+        finally:
+            self.prompt, self.confirmation_prompt = question, again

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 
 from eva_engine.db.engine import READ_ONLY
 from eva_engine.db.unit_cache import unit_cache
+from eva_engine.errors import N_, Problem, Text
 from eva_engine.models import (
     GENESIS_HASH,
     INSTALLATION_CHAIN,
@@ -475,6 +476,10 @@ class VerifyResult:
     problem: str | None = None
     chain_id: int | None = None  # the chain the problem is in
     chains: tuple[ChainState, ...] = ()  # the chains verified (up to the problem)
+    # the problem for people: ``where`` the chain (None: the history as a whole), ``what`` the
+    # message, both translatable; ``code`` says which kind of problem, for programs (stable)
+    issue: Problem | None = None
+    code: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -484,6 +489,93 @@ class VerifyResult:
     def heads_digest(self) -> str:
         """One hash of every chain's head (for a backup's manifest)."""
         return heads_digest((c.chain_id, c.verified, c.last_hash) for c in self.chains)
+
+
+# What the verifier finds, by a stable code (``VerifyResult.code``, the API's ``code``).
+PROBLEMS = {
+    "event_missing": N_("event %(seq)s is missing (next stored is %(next)s)"),
+    "event_unlinked": N_(
+        "event %(seq)s does not link to event %(previous)s: "
+        "an event was removed, inserted or reordered before it"
+    ),
+    "event_altered_or_moved": N_(
+        "event %(seq)s was altered or moved from another chain: its content does not match its hash"
+    ),
+    "event_altered": N_("event %(seq)s was altered: its content does not match its hash"),
+    "event_missing_before": N_("event %(previous)s is missing before event %(seq)s"),
+    "checkpoint_other_history": N_(
+        "event 1's hash differs from the checkpoint (%(checkpoint)s): the checkpoint is of "
+        "another database, or the whole history was rewritten"
+    ),
+    "checkpoint_rewritten": N_(
+        "event %(seq)s's hash differs from the checkpoint (%(checkpoint)s): the history up to "
+        "it was rewritten"
+    ),
+    "checkpoint_cut": N_(
+        "the chain ends at %(count)s, before the checkpoint at %(seq)s (%(checkpoint)s): events "
+        "were removed"
+    ),
+    "head_missing": N_("its %(count)s events have no chain head: the head row was removed"),
+    "tail_removed": N_(
+        "the chain head says %(head)s events but %(count)s are stored: events at the end were "
+        "removed"
+    ),
+    "added_behind_head": N_(
+        "the chain head says %(head)s events but %(count)s are stored: events were added behind "
+        "the chain head's back"
+    ),
+    "added_behind_head_events": N_("events were added behind the chain head's back"),
+    "proposal_without_history": N_(
+        "proposal %(case)s has no history: it was written into the database without an audit event"
+    ),
+    "proposal_moved": N_(
+        "proposal %(case)s's history (event %(event)s) is in another organisation's chain: the "
+        "proposal was moved to another organisation without an audit event"
+    ),
+    "proposal_restored": N_(
+        "proposal %(case)s exists, but its history records its deletion (event %(event)s): it "
+        "was put back without an audit event"
+    ),
+    "proposal_state_changed": N_(
+        "proposal %(case)s is in state '%(state)s' but its history says '%(recorded)s' "
+        "(event %(event)s): its state was changed without an audit event"
+    ),
+    "proposal_deleted": N_(
+        "proposal %(case)s is missing, but its history (event %(event)s) does not record its "
+        "deletion: it was deleted without an audit event"
+    ),
+}
+CODES = {template: code for code, template in PROBLEMS.items()}
+
+
+def found(code: str, **params: str | int) -> Text:
+    """The problem ``code`` (of ``PROBLEMS``) with its values."""
+    return Text(PROBLEMS[code], params)
+
+
+def failed(
+    verified: int,
+    seq: int | None,
+    what: Text,
+    chain_id: int | None,
+    chains: tuple[ChainState, ...] = (),
+    where: Text | None = None,
+    *,
+    code: str | None = None,
+) -> VerifyResult:
+    """A failed verification: ``what`` is wrong (in ``where``, a chain); ``problem`` is its
+    English, as the tests and logs read it."""
+    place = str(where) if where is not None else ""
+    message = f"{place}: {what}" if place else str(what)
+    return VerifyResult(
+        verified,
+        seq,
+        message,
+        chain_id,
+        chains,
+        Problem(place, str(what), where=where, what=what),
+        code or CODES.get(what.template),
+    )
 
 
 def heads_digest(heads: Iterable[tuple[int, int, str]]) -> str:
@@ -532,12 +624,19 @@ def snapshot(bind: Engine | Connection) -> Iterator[Session]:
 
 def chain_name(session: Session, chain_id: int) -> str:
     """The chain, for people: "the chain of ESPOO", "the installation's chain"."""
+    return str(chain_text(session, chain_id))
+
+
+def chain_text(session: Session, chain_id: int) -> Text:
+    """The chain's name as a translatable message."""
     if chain_id == INSTALLATION_CHAIN:
-        return "the installation's chain"
+        return Text(N_("the installation's chain"))
     code = session.execute(
         select(Organisation.code).where(Organisation.id == chain_id)
     ).scalar_one_or_none()
-    return f"the chain of {code}" if code else f"the chain of organisation {chain_id}"
+    if code:
+        return Text(N_("the chain of %(code)s"), {"code": code})
+    return Text(N_("the chain of organisation %(number)s"), {"number": chain_id})
 
 
 def _chains(session: Session, only: int | None) -> Iterator[tuple[int, int | None, str | None]]:
@@ -595,59 +694,44 @@ def verify_chain(
             broken = _head_problem(head_seq, head_hash, walk) or _anchor_problem(mine, walk)
         if broken is not None:
             seq, problem = broken
-            name = chain_name(session, chain)
-            return VerifyResult(
-                total + walk.verified, seq, f"{name}: {problem}", chain, tuple(done)
-            )
+            where = chain_text(session, chain)
+            return failed(total + walk.verified, seq, problem, chain, tuple(done), where)
         total += walk.verified
         done.append(
             ChainState(chain, chain_name(session, chain), walk.verified, walk.prev, walk.first)
         )
     for anchor in anchors:  # a chain the checkpoint knows and the database does not
         if anchor.chain_id not in walked and (chain_id is None or anchor.chain_id == chain_id):
-            name = chain_name(session, anchor.chain_id)
-            return VerifyResult(
-                total,
-                1,
-                f"{name}: the chain ends at 0, before the checkpoint at {anchor.seq} "
-                f"({anchor.name}): events were removed",
-                anchor.chain_id,
-                tuple(done),
-            )
+            where = chain_text(session, anchor.chain_id)
+            cut = found("checkpoint_cut", count=0, seq=anchor.seq, checkpoint=anchor.name)
+            return failed(total, 1, cut, anchor.chain_id, tuple(done), where)
     state = _check_states(session, chain_id, batch)
     if state is not None:
         state_chain, state_seq, state_problem = state
-        return VerifyResult(total, state_seq, state_problem, state_chain, tuple(done))
+        return failed(total, state_seq, state_problem, state_chain, tuple(done))
     return VerifyResult(total, None, None, None, tuple(done))
 
 
 def _head_problem(
     head_seq: int | None, head_hash: str | None, walk: _Walk
-) -> tuple[int, str] | None:
+) -> tuple[int, Text] | None:
     verified = walk.verified
     if head_seq is None:
         if verified == 0:
             return None
-        return 1, f"its {verified} events have no chain head: the head row was removed"
+        return 1, found("head_missing", count=verified)
     if head_seq > verified:
-        return verified + 1, (
-            f"the chain head says {head_seq} events but {verified} are stored: "
-            "events at the end were removed"
-        )
+        return verified + 1, found("tail_removed", head=head_seq, count=verified)
     if head_seq < verified or head_hash != walk.prev:
-        return head_seq + 1, (
-            f"the chain head says {head_seq} events but {verified} are stored: "
-            "events were added behind the chain head's back"
-        )
+        return head_seq + 1, found("added_behind_head", head=head_seq, count=verified)
     return None
 
 
-def _anchor_problem(anchors: dict[int, Anchor], walk: _Walk) -> tuple[int, str] | None:
+def _anchor_problem(anchors: dict[int, Anchor], walk: _Walk) -> tuple[int, Text] | None:
     for seq in sorted(anchors):
         if seq > walk.verified:
-            return walk.verified + 1, (
-                f"the chain ends at {walk.verified}, before the checkpoint at {seq} "
-                f"({anchors[seq].name}): events were removed"
+            return walk.verified + 1, found(
+                "checkpoint_cut", count=walk.verified, seq=seq, checkpoint=anchors[seq].name
             )
     return None
 
@@ -710,7 +794,7 @@ class _Walk:
     prev: str = GENESIS_HASH
     first: str | None = None
 
-    def run(self, rows: Iterable[Sequence[Any]]) -> tuple[int, str] | None:
+    def run(self, rows: Iterable[Sequence[Any]]) -> tuple[int, Text] | None:
         """Checks sequence, link and hash of each event of the chain (and the anchors'
         hashes), as the rows stream in; stops at the first bad one. A row is the event's seq,
         prev_hash, hash and hashed content (``_events_sql``)."""
@@ -720,17 +804,11 @@ class _Walk:
         try:
             for seq, prev_hash, hash_, content in rows:
                 if seq != expected:
-                    return expected, f"event {expected} is missing (next stored is {seq})"
+                    return expected, found("event_missing", seq=expected, next=seq)
                 if prev_hash != prev:
-                    return seq, (
-                        f"event {seq} does not link to event {seq - 1}: "
-                        "an event was removed, inserted or reordered before it"
-                    )
+                    return seq, found("event_unlinked", seq=seq, previous=seq - 1)
                 if sha256(f"{content}{link}{seq}:{prev}".encode()).hexdigest() != hash_:
-                    return seq, (
-                        f"event {seq} was altered or moved from another chain: its content "
-                        "does not match its hash"
-                    )
+                    return seq, found("event_altered_or_moved", seq=seq)
                 if self.anchors:
                     problem = self._anchor(seq, hash_)
                     if problem is not None:
@@ -743,20 +821,14 @@ class _Walk:
         finally:
             self.prev = prev
 
-    def _anchor(self, seq: int, hash_: str) -> str | None:
+    def _anchor(self, seq: int, hash_: str) -> Text | None:
         if seq == 1:
             for other in self.anchors.values():
                 if other.first_hash is not None and other.first_hash != hash_:
-                    return (
-                        f"event 1's hash differs from the checkpoint ({other.name}): the "
-                        "checkpoint is of another database, or the whole history was rewritten"
-                    )
+                    return found("checkpoint_other_history", checkpoint=other.name)
         anchor = self.anchors.get(seq)
         if anchor is not None and anchor.hash != hash_:
-            return (
-                f"event {seq}'s hash differs from the checkpoint ({anchor.name}): the "
-                "history up to it was rewritten"
-            )
+            return found("checkpoint_rewritten", seq=seq, checkpoint=anchor.name)
         return None
 
 
@@ -834,7 +906,7 @@ def _proposal_histories(
 
 def _check_states(
     session: Session, chain_id: int | None, batch: int
-) -> tuple[int | None, int | None, str] | None:
+) -> tuple[int | None, int | None, Text] | None:
     """Every proposal's state must be the one its history last recorded (its creation, or the
     transition that last moved it), in its organisation's chain: a state written into the
     table without going through eva leaves no event. Both sides are read in proposal order
@@ -875,57 +947,47 @@ def _check_states(
 
 def _state_problem(
     case_number: str, state: str, organisation_id: int, known: _Recorded | None
-) -> tuple[int | None, int | None, str] | None:
+) -> tuple[int | None, int | None, Text] | None:
     if known is None:
         return (
             organisation_id,
             None,
-            (
-                f"proposal {case_number} has no history: it was written into the "
-                "database without an audit event"
-            ),
+            found("proposal_without_history", case=case_number),
         )
-    where = f"event {known.seq}"
     if known.chain != organisation_id:
         return (
             known.chain,
             known.seq,
-            (
-                f"proposal {case_number}'s history ({where}) is in another organisation's chain: "
-                "the proposal was moved to another organisation without an audit event"
-            ),
+            found("proposal_moved", case=case_number, event=known.seq),
         )
     if known.state is None:
         return (
             known.chain,
             known.seq,
-            (
-                f"proposal {case_number} exists, but its history records its deletion "
-                f"({where}): it was put back without an audit event"
-            ),
+            found("proposal_restored", case=case_number, event=known.seq),
         )
     if known.state != state:
         return (
             known.chain,
             known.seq,
-            (
-                f"proposal {case_number} is in state '{state}' but its history says "
-                f"'{known.state}' ({where}): its state was changed without an audit event"
+            found(
+                "proposal_state_changed",
+                case=case_number,
+                state=state,
+                recorded=known.state,
+                event=known.seq,
             ),
         )
     return None
 
 
-def _deleted_unrecorded(known: _Recorded) -> tuple[int | None, int | None, str] | None:
+def _deleted_unrecorded(known: _Recorded) -> tuple[int | None, int | None, Text] | None:
     if known.state is None:
         return None
     return (
         known.chain,
         known.seq,
-        (
-            f"proposal {known.case_number} is missing, but its history (event {known.seq}) does "
-            "not record its deletion: it was deleted without an audit event"
-        ),
+        found("proposal_deleted", case=known.case_number or "", event=known.seq),
     )
 
 
@@ -954,23 +1016,18 @@ def verify_events(session: Session, events: Sequence[AuditEvent]) -> VerifyResul
         before = GENESIS_HASH if ev.seq == 1 else previous.get((ev.chain_id, ev.seq - 1))
         problem = None
         if event_hash(ev) != ev.hash:
-            problem = f"event {ev.seq} was altered: its content does not match its hash"
+            problem = found("event_altered", seq=ev.seq)
         elif before is None:
-            problem = f"event {ev.seq - 1} is missing before event {ev.seq}"
+            problem = found("event_missing_before", seq=ev.seq, previous=ev.seq - 1)
         elif before != ev.prev_hash:
-            problem = (
-                f"event {ev.seq} does not link to event {ev.seq - 1}: "
-                "an event was removed, inserted or reordered before it"
-            )
+            problem = found("event_unlinked", seq=ev.seq, previous=ev.seq - 1)
         if problem is not None:
-            return VerifyResult(count, ev.seq, problem, ev.chain_id)
+            return failed(count, ev.seq, problem, ev.chain_id)
     for chain in {ev.chain_id for ev in events}:
         last = max(ev.seq for ev in events if ev.chain_id == chain)
         head = session.get(AuditChainHead, chain)
         if head is None or head.last_seq < last:
-            return VerifyResult(
-                len(events), last, "events were added behind the chain head's back", chain
-            )
+            return failed(len(events), last, found("added_behind_head_events"), chain)
     return VerifyResult(len(events))
 
 

@@ -10,14 +10,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from eva_engine.db.repositories import ProposalFilter
 from eva_engine.demo.common import DYNASTY_PATTERN, ORG, Schedule, assessment
 from eva_engine.demo.common import as_ as _as
 from eva_engine.demo.history import PAST, schedule_history
 from eva_engine.demo.virrat import schedule_virrat
-from eva_engine.errors import NotFound
+from eva_engine.errors import N_, NotFound, Text
 from eva_engine.services import definitions
 from eva_engine.services.assessment import documents, screening
 from eva_engine.services.follow_up import commands as follow_up_commands
@@ -27,7 +27,7 @@ from eva_engine.services.people import accounts, organisations, users
 from eva_engine.services.proposals import commands as proposal_commands
 from eva_engine.services.runtime import Caller, Eva
 from eva_engine.services.steps import transitions
-from eva_engine.services.views import HistoryEventView
+from eva_engine.services.views import HistoryEventView, TextView
 from eva_engine.vocabulary import (
     BodyKind,
     FollowUpOutcome,
@@ -183,7 +183,21 @@ EXEMPTIONS = {
 class DemoReport(BaseModel):
     loaded: bool
     proposals: int
-    message: str
+    message: str  # in English (the JSON's); ``text`` is the same as a message id, for people
+    text: TextView | None = Field(default=None, exclude=True)
+
+
+def _report(loaded: bool, proposals: int, message: Text) -> DemoReport:
+    return DemoReport(
+        loaded=loaded,
+        proposals=proposals,
+        message=str(message),
+        text=TextView(template=message.template, params=dict(message.params)),
+    )
+
+
+# What the demo says as it goes: a message (translated where it is shown) or a line of ids.
+Say = Callable[[Text | str], None]
 
 
 def _day(days: int) -> datetime:
@@ -203,10 +217,8 @@ def _bundle(eva: Eva) -> WorkflowBundle:
 def load_demo_data(eva: Eva, *, if_empty: bool = False) -> DemoReport:
     with eva.uow() as uow:
         if uow.repos.organisations() and if_empty:
-            return DemoReport(
-                loaded=False,
-                proposals=0,
-                message="Demo data not loaded: the database has data already.",
+            return _report(
+                False, 0, Text(N_("Demo data not loaded: the database has data already."))
             )
     op = _as(None)
     schedule = Schedule()
@@ -245,11 +257,14 @@ def load_demo_data(eva: Eva, *, if_empty: bool = False) -> DemoReport:
             ending,
         )
     count = len(SCENARIOS) + len(PAST) + 1
-    return DemoReport(
-        loaded=True,
-        proposals=count,
-        message=f"Demo data loaded: 2 organisations, {len(PEOPLE) + 2} users, {count} proposals.",
+    loaded = Text(
+        N_(
+            "Demo data loaded: %(organisations)s organisations, %(users)s users, "
+            "%(proposals)s proposals."
+        ),
+        {"organisations": 2, "users": len(PEOPLE) + 2, "proposals": count},
     )
+    return _report(True, count, loaded)
 
 
 def _setup(eva: Eva, op: Caller) -> None:
@@ -312,7 +327,7 @@ def _create_and_walk(
     meeting: int,
     steps: int,
     ending: tuple[str, str] | None,
-    say: Callable[[str], None] | None = None,
+    say: Say | None = None,
 ) -> int:
     view = proposal_commands.create_proposal(
         eva,
@@ -400,23 +415,35 @@ def _screen_and_assess(
     documents.import_assessment(eva, caller, pid, assessment(bundle, depth, title))
 
 
-def walk(eva: Eva, say: Callable[[str], None]) -> None:
+def walk(eva: Eva, say: Say) -> None:
     """Walk one new sample proposal from draft to closed, then print its history."""
     with eva.uow() as uow:
         missing = uow.repos.organisation_by_code(ORG) is None
     if missing:  # outside the unit of work above: on SQLite it would hold the write lock
-        say("No demo data yet: loading it first.")
+        say(Text(N_("No demo data yet: loading it first.")))
         load_demo_data(eva)
     with eva.uow() as uow:
         org = uow.repos.organisation_by_code(ORG)
         body = uow.repos.body_by_code(org.id, "HYVLTK") if org else None
         if org is None or body is None:
-            raise NotFound(f"the demo organisation {ORG!r} is incomplete: start from an empty db")
+            incomplete = Text(
+                N_(
+                    "The demo organisation %(organisation)s is incomplete: start from an empty "
+                    "database."
+                ),
+                {"organisation": ORG},
+            )
+            raise NotFound(incomplete)
         count = uow.repos.proposals(ProposalFilter(organisation_id=org.id, limit=1))[1]
         meeting = uow.repos.meetings(body.id)[-1]  # the latest: the one coming up
     case = f"{500 + count}/05.00.00/{datetime.now(UTC).year}"
     title = "Ulkokuntosalin rakentaminen Keskuspuistoon"
-    say(f"Walking a new proposal {case} '{title}' from draft to closed:")
+    say(
+        Text(
+            N_("Walking a new proposal %(case)s '%(title)s' from draft to closed:"),
+            {"case": case, "title": title},
+        )
+    )
     pid = _create_and_walk(
         eva,
         _bundle(eva),
@@ -432,7 +459,7 @@ def walk(eva: Eva, say: Callable[[str], None]) -> None:
         say=say,
     )
     say("")
-    say(f"History of proposal {pid} (eva history {pid}):")
+    say(Text(N_("History of proposal %(id)s (eva history %(id)s):"), {"id": pid}))
     events = trail.proposal_history(eva, Caller(None, "demo"), pid)
 
     # Transitions one by one; runs of the same other change (12 answers...) on one line.
@@ -449,12 +476,31 @@ def walk(eva: Eva, say: Callable[[str], None]) -> None:
         say(f"  #{ev.seq:<5} {ev.occurred_at:%H:%M:%S} {ev.actor:<14} {ev.action:<26} {detail}")
     result = trail.verify(eva)
     say("")
-    say(
-        f"Audit chain: {'intact' if result.ok else 'BROKEN: ' + str(result.problem)}, "
-        f"{result.verified} events verified (eva audit verify)."
-    )
+    if result.ok:
+        say(
+            Text(
+                N_("Audit chain: intact, %(count)s events verified (eva audit verify)."),
+                {"count": result.verified},
+            )
+        )
+    else:
+        say(
+            Text(
+                N_("Audit chain: BROKEN, %(count)s events verified (eva audit verify)."),
+                {"count": result.verified},
+            )
+        )
+        say((result.issue.what if result.issue else None) or str(result.problem))
     say("")
-    say(f"Demo users in organisation '{ORG}' (use them with --as; web password '{DEMO_PASSWORD}'):")
+    say(
+        Text(
+            N_(
+                "Demo users in organisation '%(organisation)s' (use them with --as; web "
+                "password '%(password)s'):"
+            ),
+            {"organisation": ORG, "password": DEMO_PASSWORD},
+        )
+    )
     for username, name, _title, grants in PEOPLE:
         roles = ", ".join(r.value + (f"@{b}" if b else "") for r, b in grants)
         say(f"  {username:<15} {name:<32} {roles}")

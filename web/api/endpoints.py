@@ -302,12 +302,12 @@ def record_screening(call: Call, proposal_id: int) -> Reply:
     PROPOSAL + "/assessment",
     summary="Read the assessment",
     tag="assessment",
-    response=schemas.AssessmentView,
+    response=documents.AssessmentView,
 )
 def get_assessment(call: Call, proposal_id: int) -> Reply:
     """The current revision's assessment as an eva.assessment/1 document."""
     doc = documents.export_document(eva(), call.caller, proposal_id)
-    return Reply(schemas.AssessmentView.model_validate(doc, from_attributes=True))
+    return Reply(documents.AssessmentView.of(doc))
 
 
 @api_route(

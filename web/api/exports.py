@@ -11,9 +11,10 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from eva_engine.rendering.summary import MEDIA_TYPES, render_summary
+from eva_engine.services.assessment.documents import AssessmentView
 from eva_engine.services.exchange import summaries
 from web.api.framework import Call, Reply, api_route
-from web.api.schemas import AssessmentView, Body
+from web.api.schemas import Body
 from web.runtime import eva
 
 PROPOSAL = "/proposals/<int(signed=True):proposal_id>"
@@ -86,4 +87,4 @@ def export_assessment(call: Call, proposal_id: int) -> Reply:
     ``eva export assessment`` writes it; ``PUT /proposals/{proposal_id}/assessment`` takes it
     back once it has an alternative (a new revision may have none yet)."""
     document = summaries.export_assessment(eva(), call.caller, proposal_id)
-    return Reply(AssessmentView.model_validate(document, from_attributes=True))
+    return Reply(AssessmentView.of(document))

@@ -10,9 +10,11 @@ from flask import current_app
 from pydantic import BaseModel
 
 from eva_engine.config import Settings
+from eva_engine.rendering.messages import problem_text
 from eva_engine.services import definitions
 from eva_engine.services.history import checkpoints, trail
 from web.api.framework import Call, Reply, api_route
+from web.api.problems import api_language
 from web.runtime import eva
 
 
@@ -28,6 +30,14 @@ class PublishResult(BaseModel):
 
 class LastCheck(BaseModel):
     check: trail.ChainCheck | None
+
+
+def _spoken(check: trail.ChainCheck | None) -> trail.ChainCheck | None:
+    """The check with its ``problem`` in the request's language (``Accept-Language``); its
+    ``code`` says which problem whatever the language."""
+    if check is None or check.issue is None:
+        return check
+    return check.model_copy(update={"problem": problem_text(check.issue, api_language())})
 
 
 @api_route(
@@ -75,7 +85,7 @@ def verify_audit_chain(call: Call) -> Reply:
     """Walk the tamper-evident history of the token user's organisation end to end and record
     the result in it (its auditors and administrators). ``ok`` false names the first event
     that does not verify."""
-    return Reply(trail.verify_and_record(eva(), call.caller))
+    return Reply(_spoken(trail.verify_and_record(eva(), call.caller)))
 
 
 @api_route(
@@ -83,7 +93,7 @@ def verify_audit_chain(call: Call) -> Reply:
 )
 def last_audit_check(call: Call) -> Reply:
     """The latest recorded walk of the organisation's chain (null: none yet)."""
-    return Reply(LastCheck(check=trail.last_chain_check(eva(), call.caller)))
+    return Reply(LastCheck(check=_spoken(trail.last_chain_check(eva(), call.caller))))
 
 
 class CheckpointResult(BaseModel):
@@ -93,7 +103,8 @@ class CheckpointResult(BaseModel):
     verified: int
     ok: bool
     first_bad_seq: int | None
-    problem: str | None
+    problem: str | None  # in the request's language
+    code: str | None = None  # which problem, for programs (stable)
     checkpoint: checkpoints.Checkpoint | None
 
 
@@ -118,7 +129,12 @@ def make_audit_checkpoint(call: Call) -> Reply:
             verified=made.chain.verified,
             ok=made.chain.ok,
             first_bad_seq=made.chain.first_bad_seq,
-            problem=made.chain.problem,
+            problem=(
+                problem_text(made.chain.issue, api_language())
+                if made.chain.issue is not None
+                else made.chain.problem
+            ),
+            code=made.chain.code,
             checkpoint=made.checkpoint,
         )
     )

@@ -8,7 +8,6 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from eva_engine.services.assessment.documents import (
-    FORMAT,
     AlternativeIn,
     AnswerIn,
     IndicatorIn,
@@ -174,18 +173,6 @@ class MitigationKey(Body):
 class IndicatorKey(Body):
     command = IndicatorIn
     name: Title = Field(min_length=1)
-
-
-class AssessmentView(BaseModel):
-    """The current revision's assessment as an eva.assessment/1 document (a new revision may
-    have no alternatives yet; a document sent back needs at least one)."""
-
-    format: Literal["eva.assessment/1"] = FORMAT
-    summary: str | None
-    alternatives: list[AlternativeIn]
-    answers: list[AnswerIn]
-    mitigations: list[MitigationIn]
-    follow_up_indicators: list[IndicatorIn]
 
 
 # Lists are objects with ``items``, so that every response body is a model (and can grow).

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from eva_engine.db.repositories import Repositories
 from eva_engine.errors import N_, InvalidInput, NotFound, Problem, Text
@@ -104,6 +104,23 @@ class AssessmentDocument(Part):
     follow_up_indicators: list[IndicatorIn] = Field(default_factory=list, max_length=MAX_INDICATORS)
 
 
+class AssessmentView(BaseModel):
+    """The current revision's assessment as an eva.assessment/1 document (a new revision may
+    have no alternatives yet; a document sent back needs at least one)."""
+
+    format: Literal["eva.assessment/1"] = FORMAT
+    summary: str | None
+    alternatives: list[AlternativeIn]
+    answers: list[AnswerIn]
+    mitigations: list[MitigationIn]
+    follow_up_indicators: list[IndicatorIn]
+
+    @classmethod
+    def of(cls, document: AssessmentDocument) -> AssessmentView:
+        """What the API's GET of the assessment and ``eva export assessment`` both give."""
+        return cls.model_validate(document, from_attributes=True)
+
+
 class SummaryIn(Part):
     """The summary alone (the web UI saves it by itself)."""
 
@@ -124,6 +141,18 @@ def parse_document(text: str, where: str = "document") -> AssessmentDocument:
             ),
             [json_problem(exc)],
         ) from exc
+    exported = isinstance(data, dict) and data.get("format") == FORMAT
+    if exported and data.get("alternatives") == []:
+        # what an export of a new revision holds: say what to do, not "too short"
+        none = Text(
+            N_(
+                "%(where)s has no alternatives (it was exported before any were added): add at "
+                "least the chosen alternative to it, then import it again."
+            ),
+            {"where": where},
+        )
+        first = Text(N_("Add the alternatives first: at least the chosen one."))
+        raise InvalidInput(none, [Problem.of("alternatives", first)])
     try:
         return AssessmentDocument.model_validate(data)
     except ValidationError as exc:
@@ -555,10 +584,14 @@ def save_mitigation(
     remove: bool = False,
     expected_version: int | None = None,
 ) -> ProposalView:
+    """Store (or, ``remove``, remove) the mitigation of a question under an alternative (or all);
+    removing one the assessment does not have is not found (404), with or without alternatives."""
     key = (mitigation.question, mitigation.alternative)
 
     def change(doc: AssessmentDocument) -> AssessmentDocument:
         kept = [m for m in doc.mitigations if (m.question, m.alternative) != key]
+        if remove and len(kept) == len(doc.mitigations):
+            raise NotFound(Text(N_("There is no such mitigation to remove: nothing was changed.")))
         return doc.model_copy(update={"mitigations": kept if remove else [*kept, mitigation]})
 
     return _edit(eva, caller, proposal_id, change, expected_version, "edit mitigations")
@@ -572,8 +605,19 @@ def save_indicator(
     remove: bool = False,
     expected_version: int | None = None,
 ) -> ProposalView:
+    """Store (or, ``remove``, remove) a follow-up indicator by its name; removing one the
+    assessment does not have is not found (404), with or without alternatives."""
+
     def change(doc: AssessmentDocument) -> AssessmentDocument:
         kept = [i for i in doc.follow_up_indicators if i.name != indicator.name]
+        if remove and len(kept) == len(doc.follow_up_indicators):
+            missing = Text(
+                N_(
+                    "There is no follow-up indicator named %(name)s to remove: nothing was changed."
+                ),
+                {"name": indicator.name},
+            )
+            raise NotFound(missing)
         return doc.model_copy(
             update={"follow_up_indicators": kept if remove else [*kept, indicator]}
         )

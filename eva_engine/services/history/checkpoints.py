@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.engine import make_url
 
-from eva_engine.db.audit import Anchor, ChainState, VerifyResult, canonical
+from eva_engine.db.audit import Anchor, ChainState, VerifyResult, canonical, failed
 from eva_engine.errors import N_, InvalidInput, Problem, Text
 from eva_engine.services.history import trail
 from eva_engine.services.runtime import Caller, Eva
@@ -210,7 +210,9 @@ class Loaded:
 
     path: Path
     anchors: list[Anchor] | None
-    problem: str | None = None
+    problem: str | None = None  # in English
+    text: Text | None = None  # the problem, translatable
+    code: str | None = None  # which problem, for programs (the API's ``code``)
 
 
 def _not_a_checkpoint(path: Path) -> InvalidInput:
@@ -249,19 +251,23 @@ def load(path: Path, key: bytes) -> Loaded:
         raise _not_a_checkpoint(path)
     content = {k: v for k, v in data.items() if k != "mac"}
     if content.get("key_id") != key_id(key):
-        return Loaded(
-            path,
-            None,
-            f"the checkpoint {path.name} was not made with this {KEY_VARIABLE}: it cannot be "
-            "checked (another key), or it is forged",
+        other_key = Text(
+            N_(
+                "the checkpoint %(file)s was not made with this %(variable)s: it cannot be "
+                "checked (another key), or it is forged"
+            ),
+            {"file": path.name, "variable": KEY_VARIABLE},
         )
+        return Loaded(path, None, str(other_key), other_key, "checkpoint_other_key")
     if not isinstance(data["mac"], str) or not hmac.compare_digest(data["mac"], _mac(key, content)):
-        return Loaded(
-            path,
-            None,
-            f"the checkpoint {path.name} is not authentic: its content does not match its HMAC "
-            "(the file was altered or forged)",
+        forged = Text(
+            N_(
+                "the checkpoint %(file)s is not authentic: its content does not match its HMAC "
+                "(the file was altered or forged)"
+            ),
+            {"file": path.name},
         )
+        return Loaded(path, None, str(forged), forged, "checkpoint_forged")
     try:
         checkpoint = Checkpoint.model_validate(data)
     except ValidationError:  # authentic, yet not what eva writes: a bug, or an old format
@@ -272,7 +278,7 @@ def load(path: Path, key: bytes) -> Loaded:
             chain_id=int(chain),
             seq=point.seq,
             hash=point.hash,
-            name=f"{path.name} of {when}",
+            name=f"{path.name}, {when}",
             first_hash=point.chain_start,
         )
         for chain, point in checkpoint.chains.items()
@@ -294,6 +300,8 @@ def verify(
     for path in paths:
         loaded = load(path, key)
         if loaded.anchors is None:
-            return VerifyResult(0, None, loaded.problem)
+            if loaded.text is None:  # pragma: no cover - every refusal says why
+                return VerifyResult(0, None, loaded.problem)
+            return failed(0, None, loaded.text, None, code=loaded.code)
         anchors.extend(loaded.anchors)
     return trail.verify(eva, anchors, chain_id=chain_id)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from eva_engine.db.audit import (
@@ -20,7 +22,15 @@ from eva_engine.db.audit import (
 )
 from eva_engine.db.repositories import Repositories
 from eva_engine.db.unit_of_work import unavailable
-from eva_engine.errors import N_, InvalidInput, NotFound, PermissionDenied, Problem, Text
+from eva_engine.errors import (
+    LANGUAGE_CODES,
+    N_,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    Problem,
+    Text,
+)
 from eva_engine.models import (
     AuditEvent,
     FollowUpIndicator,
@@ -38,7 +48,7 @@ from eva_engine.services.access import (
 )
 from eva_engine.services.definitions import stored_bundle
 from eva_engine.services.runtime import Caller, Eva
-from eva_engine.services.views import HistoryEventView
+from eva_engine.services.views import HistoryEventView, ProblemView
 from eva_engine.workflow.definition import WorkflowBundle
 
 CHAIN_CHECK = "audit.chain_verified"
@@ -297,9 +307,35 @@ def verify(
     (``eva audit verify``); each must still pass through its ``anchors`` (checkpoints)."""
     try:
         with snapshot(eva.database.bind) as session:
-            return verify_chain(session, anchors=anchors, chain_id=chain_id)
+            result = verify_chain(session, anchors=anchors, chain_id=chain_id)
     except OperationalError as exc:
         raise unavailable(exc) from exc
+    return _state_titles(eva, result)
+
+
+def _state_titles(eva: Eva, result: VerifyResult) -> VerifyResult:
+    """A state changed behind eva's back, named by the workflow's titles too (``state_fi``,
+    ``recorded_sv``...: what a reader sees), not only by the ids the chain records."""
+    what = result.issue.what if result.issue is not None else None
+    if result.code != "proposal_state_changed" or what is None or result.issue is None:
+        return result
+    with eva.reading() as uow:
+        proposal = uow.session.execute(
+            select(Proposal).where(
+                Proposal.case_number == str(what.params.get("case")),
+                Proposal.organisation_id == result.chain_id,
+            )
+        ).scalar_one_or_none()
+        if proposal is None:  # pragma: no cover - deleted since
+            return result
+        bundle, _ = stored_bundle(uow.repos, proposal.workflow_name, proposal.workflow_version)
+    titles: dict[str, str | int] = {}
+    for name in ("state", "recorded"):
+        state = next((s for s in bundle.workflow.states if s.id == what.params.get(name)), None)
+        if state is not None:
+            titles |= {f"{name}_{lang}": state.title.get(lang) for lang in LANGUAGE_CODES}
+    named = Text(what.template, {**what.params, **titles})
+    return replace(result, issue=replace(result.issue, what=named))
 
 
 def organisation_chain(eva: Eva, code: str) -> int:
@@ -331,7 +367,11 @@ class ChainCheck(BaseModel):
     verified: int
     ok: bool
     first_bad_seq: int | None
-    problem: str | None
+    problem: str | None  # in English; ``issue`` says it in the reader's language
+    code: str | None = None  # which problem, for programs: stable (``db.audit.PROBLEMS``)
+    # the chain (``where``) and the problem (``what``) as message ids and values; a check
+    # recorded before eva kept them has none (its ``problem`` is all there is)
+    issue: ProblemView | None = None
 
 
 def _auditor_organisation(repos: Repositories, user: User) -> tuple[int, str]:
@@ -374,6 +414,8 @@ def verify_and_record(eva: Eva, caller: Caller) -> ChainCheck:
             ok=result.ok,
             first_bad_seq=result.first_bad_seq,
             problem=result.problem,
+            code=result.code,
+            issue=ProblemView.of(result.issue) if result.issue is not None else None,
         )
         uow.audit.record(
             PendingEvent(
@@ -383,7 +425,8 @@ def verify_and_record(eva: Eva, caller: Caller) -> ChainCheck:
                 organisation_id=org_id,
                 proposal_id=None,
                 before=None,
-                after=check.model_dump(include={"verified", "ok", "first_bad_seq", "problem"}),
+                after=check.model_dump(include={"verified", "ok", "first_bad_seq", "problem"})
+                | check.model_dump(include={"code", "issue"}, exclude_none=True),
                 reason=None,
                 role=role,
             )

@@ -25,7 +25,7 @@ from typing import Literal
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Engine, func, inspect, select, table, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
@@ -44,6 +44,7 @@ from eva_engine.db.migrate import alembic_config
 from eva_engine.errors import N_, InvalidInput, Problem, Text, Unavailable
 from eva_engine.models import GENESIS_HASH
 from eva_engine.services.history import checkpoints
+from eva_engine.services.views import ProblemView, TextView
 
 FORMAT = "eva-backup/1"
 MANIFEST = "manifest.json"
@@ -73,19 +74,48 @@ class Manifest(BaseModel):
     attachments: list[str] = []  # the SHA-256 of every attachment file in ``ATTACHMENTS/``
 
 
+def _view(message: Text | None) -> TextView | None:
+    return (
+        None
+        if message is None
+        else TextView(template=message.template, params=dict(message.params))
+    )
+
+
+def _issue(chain: VerifyResult) -> ProblemView | None:
+    return ProblemView.of(chain.issue) if chain.issue is not None else None
+
+
 class BackupReport(BaseModel):
     path: str
     manifest: Manifest
     checkpoint: str | None  # the checkpoint file written into the backup, if any
     note: str | None
+    # for people: the note and the chain's problem as message ids (``%(problem)s`` in the note
+    # is the chain's problem); not in the JSON, which stays English
+    note_text: TextView | None = Field(default=None, exclude=True)
+    chain_issue: ProblemView | None = Field(default=None, exclude=True)
 
 
 class Check(BaseModel):
-    """One check of a restored database: ``ok`` None means it could not be made (why: detail)."""
+    """One check of a restored database: ``ok`` None means it could not be made (why: detail).
+    ``name`` says which check (stable: schema, counts, chain, attachments, checkpoint);
+    ``detail`` is in English, ``text`` the same as a message id (its ``%(problem)s`` is
+    ``issue``, the chain's problem), for people in their language."""
 
     name: str
     ok: bool | None
     detail: str
+    text: TextView | None = Field(default=None, exclude=True)
+    issue: ProblemView | None = Field(default=None, exclude=True)
+
+
+def _check(name: str, ok: bool | None, message: Text, chain: VerifyResult | None = None) -> Check:
+    """A check whose detail is ``message`` (and, with ``chain``, its problem as %(problem)s)."""
+    problem = {"problem": str(chain.problem)} if chain is not None else {}
+    detail = message.template % (dict(message.params) | problem)
+    issue = _issue(chain) if chain is not None else None
+    return Check(name=name, ok=ok, detail=detail, text=_view(message), issue=issue)
 
 
 class RestoreReport(BaseModel):
@@ -142,11 +172,14 @@ def _chained(revision: str | None) -> bool:
     return CHAINS_REVISION in below
 
 
+_OLD_TEXT = Text(
+    N_(
+        "the backup holds the single audit chain of an older eva: 'eva db upgrade' verifies it "
+        "and moves it into one chain per organisation"
+    )
+)
 _OLD_CHAIN = VerifyResult(
-    0,
-    None,
-    "the backup holds the single audit chain of an older eva: 'eva db upgrade' verifies it "
-    "and moves it into one chain per organisation",
+    0, None, str(_OLD_TEXT), issue=Problem("", str(_OLD_TEXT), what=_OLD_TEXT), code="old_chain"
 )
 
 
@@ -391,14 +424,26 @@ def _backup(
     )
     written, note = None, None
     if key is None:
-        note = f"no checkpoint in the backup: {checkpoints.KEY_VARIABLE} is not set"
+        note = Text(
+            N_("no checkpoint in the backup: %(variable)s is not set"),
+            {"variable": checkpoints.KEY_VARIABLE},
+        )
     elif not contents.chain.ok:
-        note = f"no checkpoint in the backup: the chain does not verify ({contents.chain.problem})"
+        note = Text(N_("no checkpoint in the backup: the chain does not verify (%(problem)s)"))
     else:
         checkpoint = checkpoints.sign(key, database=label, chain=contents.chain, at=now)
         checkpoints.save(checkpoint, out / CHECKPOINT)
         written = str(out / CHECKPOINT)
-    return BackupReport(path=str(out), manifest=manifest, checkpoint=written, note=note)
+    return BackupReport(
+        path=str(out),
+        manifest=manifest,
+        checkpoint=written,
+        note=None
+        if note is None
+        else note.template % (dict(note.params) | {"problem": str(contents.chain.problem)}),
+        note_text=_view(note),
+        chain_issue=_issue(contents.chain),
+    )
 
 
 # restore --------------------------------------------------------------------------------------
@@ -469,57 +514,64 @@ def _revision_check(revision: str | None) -> tuple[Check, bool]:
     script = ScriptDirectory.from_config(alembic_config())
     head = script.get_current_head()
     known = {r.revision for r in script.walk_revisions()}
+    at = {"revision": str(revision), "head": str(head)}
     if revision == head:
-        return Check(name="schema", ok=True, detail=f"at revision {revision}, the newest"), False
+        return _check("schema", True, Text(N_("at revision %(revision)s, the newest"), at)), False
     if revision in known:
-        return (
-            Check(
-                name="schema",
-                ok=True,
-                detail=f"at revision {revision}, older than this eva's {head}: run "
-                "'eva db upgrade' on it before use",
+        older = Text(
+            N_(
+                "at revision %(revision)s, older than this eva's %(head)s: run 'eva db upgrade' "
+                "on it before use"
             ),
-            True,
+            at,
         )
-    return (
-        Check(
-            name="schema",
-            ok=False,
-            detail=f"at revision {revision}, which this eva does not know (newest: {head}): "
-            "restore it with the eva version that made it",
+        return _check("schema", True, older), True
+    unknown = Text(
+        N_(
+            "at revision %(revision)s, which this eva does not know (newest: %(head)s): restore "
+            "it with the eva version that made it"
         ),
-        False,
+        at,
     )
+    return _check("schema", False, unknown), False
 
 
 def _count_check(manifest: Manifest, counts: dict[str, int]) -> Check:
     differences = [
-        f"{name}: {manifest.counts.get(name, 0)} in the backup, {counts.get(name, 0)} restored"
+        f"{name}: {manifest.counts.get(name, 0)} / {counts.get(name, 0)}"
         for name in sorted(set(manifest.counts) | set(counts))
         if manifest.counts.get(name, 0) != counts.get(name, 0)
     ]
     if differences:
-        return Check(name="counts", ok=False, detail="; ".join(differences))
+        differ = Text(
+            N_("rows per table, in the backup / restored: %(tables)s"),
+            {"tables": "; ".join(differences)},
+        )
+        return _check("counts", False, differ)
     total = sum(counts.values())
-    return Check(
-        name="counts", ok=True, detail=f"{total} rows in {len(counts)} tables, as backed up"
+    same = Text(
+        N_("%(rows)s rows in %(tables)s tables, as backed up"),
+        {"rows": total, "tables": len(counts)},
     )
+    return _check("counts", True, same)
 
 
 def _chain_check(manifest: Manifest, chain: VerifyResult) -> Check:
     if chain is _OLD_CHAIN:
-        return Check(name="chain", ok=None, detail=str(chain.problem))
+        return _check("chain", None, _OLD_TEXT)
     if not chain.ok:
-        where = f" at event {chain.first_bad_seq}" if chain.first_bad_seq else ""
-        return Check(name="chain", ok=False, detail=f"broken{where}: {chain.problem}")
+        if chain.first_bad_seq:
+            at = Text(N_("broken at event %(seq)s: %(problem)s"), {"seq": chain.first_bad_seq})
+            return _check("chain", False, at, chain)
+        return _check("chain", False, Text(N_("broken: %(problem)s")), chain)
     if (chain.verified, chain.heads_digest) != (manifest.head_seq, manifest.head_hash):
-        return Check(
-            name="chain",
-            ok=False,
-            detail=f"verifies, but ends at event {chain.verified}, not at the backup's head "
-            f"{manifest.head_seq}",
+        short = Text(
+            N_("verifies, but ends at event %(seq)s, not at the backup's head %(head)s"),
+            {"seq": chain.verified, "head": manifest.head_seq},
         )
-    return Check(name="chain", ok=True, detail=f"{chain.verified} events verified, up to the head")
+        return _check("chain", False, short)
+    whole = Text(N_("%(count)s events verified, up to the head"), {"count": chain.verified})
+    return _check("chain", True, whole)
 
 
 def _anchors(
@@ -534,14 +586,11 @@ def _anchors(
         if raw_key or given:
             paths.insert(0, inside)
         else:
-            checks.append(
-                Check(
-                    name="checkpoint",
-                    ok=None,
-                    detail=f"{CHECKPOINT} in the backup not checked: "
-                    f"{checkpoints.KEY_VARIABLE} is not set",
-                )
+            unchecked = Text(
+                N_("%(file)s in the backup not checked: %(variable)s is not set"),
+                {"file": CHECKPOINT, "variable": checkpoints.KEY_VARIABLE},
             )
+            checks.append(_check("checkpoint", None, unchecked))
     if not paths:
         return [], checks
     key = checkpoints.audit_key(raw_key)
@@ -549,7 +598,14 @@ def _anchors(
     for path in paths:
         loaded = checkpoints.load(path, key)
         if loaded.anchors is None:
-            checks.append(Check(name="checkpoint", ok=False, detail=str(loaded.problem)))
+            checks.append(
+                Check(
+                    name="checkpoint",
+                    ok=False,
+                    detail=str(loaded.problem),
+                    text=_view(loaded.text),
+                )
+            )
         else:
             anchors.extend(loaded.anchors)
     return anchors, checks
@@ -574,7 +630,8 @@ def restore(
 def _attachments_check(manifest: Manifest, folder: Path, target: Path | None) -> Check:
     """Copy the backup's attachment files into the store, each checked against its name."""
     if target is None:
-        return Check(name="attachments", ok=None, detail="no attachments' folder to restore into")
+        nowhere = Text(N_("no attachments' folder to restore into"))
+        return _check("attachments", None, nowhere)
     source = folder / ATTACHMENTS
     bad = []
     for sha in manifest.attachments:
@@ -585,14 +642,16 @@ def _attachments_check(manifest: Manifest, folder: Path, target: Path | None) ->
         (target / sha[:2]).mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target / sha[:2] / sha)
     if bad:
-        return Check(
-            name="attachments",
-            ok=False,
-            detail=f"{len(bad)} of {len(manifest.attachments)} files missing or damaged",
+        damaged = Text(
+            N_("%(bad)s of %(count)s files missing or damaged"),
+            {"bad": len(bad), "count": len(manifest.attachments)},
         )
-    return Check(
-        name="attachments", ok=True, detail=f"{len(manifest.attachments)} files into {target}"
+        return _check("attachments", False, damaged)
+    copied = Text(
+        N_("%(count)s files into %(folder)s"),
+        {"count": len(manifest.attachments), "folder": str(target)},
     )
+    return _check("attachments", True, copied)
 
 
 def _restore(
@@ -639,9 +698,8 @@ def _restore(
     ]
     if anchors and contents.chain.ok:
         names = ", ".join(a.name for a in anchors)
-        checkpoint_checks.append(
-            Check(name="checkpoint", ok=True, detail=f"the chain extends {names}")
-        )
+        extends = Text(N_("the chain extends %(checkpoints)s"), {"checkpoints": names})
+        checkpoint_checks.append(_check("checkpoint", True, extends))
     return RestoreReport(
         database=target,
         manifest=manifest,

@@ -54,7 +54,8 @@ class ProposalTextView(BaseModel):
     kind: TextKind
     language: TextLanguage
     content: str
-    written_by: str | None
+    written_by: str | None  # the writer's username
+    written_by_name: str | None = Field(default=None, exclude=True)  # their full name
     updated_at: datetime
 
 
@@ -101,6 +102,11 @@ def texts_view(repos: Repositories, proposal: Proposal, user: User | None) -> Pr
                 content=t.content,
                 written_by=(
                     writers[t.written_by_id].username
+                    if t.written_by_id in writers and t.written_by_id
+                    else None
+                ),
+                written_by_name=(
+                    writers[t.written_by_id].full_name or writers[t.written_by_id].username
                     if t.written_by_id in writers and t.written_by_id
                     else None
                 ),
