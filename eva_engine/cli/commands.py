@@ -10,7 +10,7 @@ import click
 
 from eva_engine import demo
 from eva_engine.cli.context import AS_HELP, as_user, caller, engine
-from eva_engine.cli.output import RetryingGroup, Unit, emit, reported
+from eva_engine.cli.output import RetryingGroup, Unit, emit, emit_lines, reported
 from eva_engine.cli.params import DATETIME, ID, WHOLE, choices
 from eva_engine.cli.words import Asked, Words
 from eva_engine.config import Settings
@@ -272,12 +272,7 @@ def meetings_show(meeting_id: int, username: str | None) -> None:
     with reported():
         view = agendas.agenda(engine(), caller(username), meeting_id)
         w = Words.here()
-
-        def human() -> None:
-            for line in agenda_lines(w, view):
-                click.echo(line)
-
-        emit(view, human)
+        emit_lines(view, lambda: agenda_lines(w, view))
 
 
 def agenda_lines(w: Words, view: agendas.AgendaView) -> list[str]:
@@ -602,14 +597,8 @@ def proposals_show(proposal_id: int, username: str | None) -> None:
     """Show a proposal: state, screening, completeness, assignments and possible actions."""
     with reported():
         view = proposal_queries.show(engine(), caller(username), proposal_id)
-
         w = Words.here()
-
-        def human() -> None:
-            for line in proposal_lines(w, view):
-                click.echo(line)
-
-        emit(view, human)
+        emit_lines(view, lambda: proposal_lines(w, view))
 
 
 def proposal_lines(w: Words, view: ProposalView) -> list[str]:
@@ -976,13 +965,11 @@ def history_cmd(proposal_id: int, username: str | None, language: str | None) ->
         chosen = language or click.get_current_context().find_root().params.get("language")
         reads = chosen if chosen in LANGUAGES else DEFAULT
 
-        def human() -> None:
+        def lines() -> list[str]:
             names = trail.referenced_names(engine(), caller(username), proposal_id, events)
-            words = HistoryWords(Labels(Speaker(reads).gettext), reads, names)
-            for line in history_lines(words, events):
-                click.echo(line)
+            return history_lines(HistoryWords(Labels(Speaker(reads).gettext), reads, names), events)
 
-        emit(events, human)
+        emit_lines(events, lines)
 
 
 def history_lines(words: HistoryWords, events: list[HistoryEventView]) -> list[str]:

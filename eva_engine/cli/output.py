@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from enum import StrEnum
 from typing import Any, NoReturn
@@ -67,6 +67,16 @@ def emit(value: Any, human: Callable[[], None]) -> None:
         click.echo(json.dumps(to_jsonable(value), ensure_ascii=False, indent=2))
     else:
         human()
+
+
+def emit_lines(value: Any, lines: Callable[[], Iterable[str]]) -> None:
+    """``value`` as JSON under ``--json``, else the lines made for a person, one per row."""
+
+    def human() -> None:
+        for line in lines():
+            click.echo(line)
+
+    emit(value, human)
 
 
 def locale_language(environ: Mapping[str, str] | None = None) -> str:
