@@ -331,5 +331,15 @@ def test_the_password_prompts_ask_in_finnish(eva: Eva, world: World) -> None:
     assert asked.exit_code == 0, asked.output
     assert "Uusi salasana: " in asked.output
     assert "Toista vahvistukseksi: " in asked.output
+    # Two entries that differ are asked again, in Finnish.
+    retried = CliRunner().invoke(
+        cli,
+        ["--language", "fi", "users", "set-password", "prep"],
+        obj=eva,
+        input=f"{new}\nväärin-2026\n{new}\n{new}\n",
+    )
+    assert retried.exit_code == 0, retried.output
+    assert "Arvot eivät täsmää: kirjoita ne uudelleen." in retried.output
+    assert "do not match" not in retried.output
     assert "Repeat for confirmation" not in asked.output
     assert "New password" not in asked.output

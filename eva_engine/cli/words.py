@@ -213,9 +213,18 @@ class Asked(click.Option):
         w = Words.here()
         if question:
             self.prompt = w._(question)
-        if again is True:
-            self.confirmation_prompt = w._("Repeat for confirmation")
+        # The value asked again here rather than by click, whose "do not match" is English.
+        self.confirmation_prompt = False
         try:
-            return super().prompt_for_value(ctx)
+            while True:
+                value = super().prompt_for_value(ctx)
+                if not again:
+                    return value
+                repeated = click.prompt(
+                    w._("Repeat for confirmation"), hide_input=self.hide_input, type=str
+                )
+                if repeated == str(value):
+                    return value
+                click.echo(w._("The two values do not match: type them again."), err=True)
         finally:
             self.prompt, self.confirmation_prompt = question, again
