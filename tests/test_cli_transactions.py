@@ -34,7 +34,7 @@ from eva_engine.services.attachments import commands as attachment_commands
 from eva_engine.services.comments import commands as comment_commands
 from eva_engine.services.follow_up import queries as follow_up_queries
 from eva_engine.services.notifications import outbox
-from eva_engine.services.people import users
+from eva_engine.services.people import sso, users
 from eva_engine.services.runtime import Eva
 from eva_engine.vocabulary import Publicity, Role
 from tests.builders import (
@@ -80,6 +80,13 @@ def site(
     publish_workflows(eva)
     build_world(eva)
     foreign = build_foreign(eva)
+    # A provider to show whether or not the line that sets one has run (xdist orders lines).
+    sso.set_provider(
+        eva,
+        OPERATOR,
+        sso.SetProvider(issuer="https://idp.example", client_id="eva"),
+        ORG,
+    )
     files = tmp_path_factory.mktemp("cli-files")
     (files / "assessment.json").write_text(document(eva).model_dump_json(), encoding="utf-8")
     hook = outbox.create_webhook(
@@ -225,7 +232,7 @@ LINES = [
         W,
         ("--org", ORG, "--issuer", "https://idp.example", "--client-id", "eva", "--as", "admin"),
     ),
-    Line("sso show", R, ("--org", ORG, "--as", "admin")),  # after the set: one to show
+    Line("sso show", R, ("--org", ORG, "--as", "admin")),  # the site has one to show
     Line("attachments list", R, ("{attached}", "--as", "prep")),
     Line("attachments add", W, ("{attached}", "{files}/assessment.json", "--as", "prep")),
     Line("attachments get", R, ("{attachment}", "-o", "{files}/got.txt", "--as", "prep")),
