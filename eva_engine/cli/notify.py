@@ -20,6 +20,7 @@ from eva_engine.cli.params import DATE, ID, WholeNumber
 from eva_engine.cli.words import Words
 from eva_engine.delivery.worker import WORKER, PassReport, deliver_pass, run_worker
 from eva_engine.errors import N_
+from eva_engine.rendering.labels import NOTIFICATION_KINDS
 from eva_engine.services.notifications import notices, outbox
 from eva_engine.services.runtime import Caller
 from eva_engine.vocabulary import DeliveryState, NotificationKind
@@ -27,15 +28,7 @@ from eva_engine.vocabulary import DeliveryState, NotificationKind
 as_user = click.option("--as", "username", metavar="USER", help="The user who acts.")
 json_flag = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 
-# As the outbox page names them.
-KINDS = {
-    "assignment_made": N_("new task"),
-    "due_soon": N_("task due soon"),
-    "overdue": N_("task overdue"),
-    "returned": N_("returned for revision"),
-    "signed_off": N_("signed off"),
-    "outcome_recorded": N_("outcome recorded"),
-}
+KINDS: dict[str, str] = {str(k): v for k, v in NOTIFICATION_KINDS.items()}  # as on the page
 DELIVERY_STATES = {
     "pending": N_("waiting"),
     "dead": N_("dead letter"),

@@ -20,6 +20,7 @@ from eva_engine.rendering.language import format_date, format_time
 from eva_engine.services.attachments import store
 from eva_engine.services.history.trail import ID_FIELDS, HistoryNames
 from eva_engine.services.views import HistoryEventView
+from eva_engine.vocabulary import NotificationKind
 from eva_engine.workflow.definition import WorkflowBundle
 
 ROLES = {
@@ -64,6 +65,16 @@ LANGUAGES = {
     "fi": N_("Finnish"),
     "sv": N_("Swedish"),
     "en": N_("English"),
+}
+
+# The kinds of notification, as the outbox page and `eva outbox` name them.
+NOTIFICATION_KINDS = {
+    NotificationKind.ASSIGNMENT_MADE: N_("new task"),
+    NotificationKind.DUE_SOON: N_("task due soon"),
+    NotificationKind.OVERDUE: N_("task overdue"),
+    NotificationKind.RETURNED: N_("returned for revision"),
+    NotificationKind.SIGNED_OFF: N_("signed off"),
+    NotificationKind.OUTCOME_RECORDED: N_("outcome recorded"),
 }
 
 # The kinds of file an attachment may be (``services.attachments.store``), as people name them.

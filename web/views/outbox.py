@@ -9,9 +9,10 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from eva_engine.errors import Conflict, Contended
+from eva_engine.rendering.labels import NOTIFICATION_KINDS
 from eva_engine.services import paging
 from eva_engine.services.notifications import outbox
-from eva_engine.vocabulary import DeliveryState, NotificationKind
+from eva_engine.vocabulary import DeliveryState
 from web.runtime import caller, eva
 
 bp = Blueprint("outbox", __name__, url_prefix="/admin/outbox")
@@ -25,15 +26,8 @@ SHOWN = {
 
 
 def kind_name(kind: str) -> str:
-    names: dict[str, str] = {
-        NotificationKind.ASSIGNMENT_MADE: _("new task"),
-        NotificationKind.DUE_SOON: _("task due soon"),
-        NotificationKind.OVERDUE: _("task overdue"),
-        NotificationKind.RETURNED: _("returned for revision"),
-        NotificationKind.SIGNED_OFF: _("signed off"),
-        NotificationKind.OUTCOME_RECORDED: _("outcome recorded"),
-    }
-    return str(names.get(kind, kind))
+    name = {str(k): v for k, v in NOTIFICATION_KINDS.items()}.get(kind)
+    return _(name) if name else kind
 
 
 CURSOR = "outbox-before"  # the pages go from the newest message back
